@@ -1,0 +1,54 @@
+# mflow: the two commands are `make run` and `make test`. Both install missing
+# Debian packages first (scripts/deps.sh), then configure and build with CMake.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_ARGS ?=
+
+.PHONY: all deps build test asan test-asan run bench regen check-generated clean help
+
+all: build
+
+help:
+	@echo "make run        start mf-broker and the demo (installs packages, builds)"
+	@echo "make test       build and run every test suite (ctest)"
+	@echo "make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make bench      run the benchmarks and print ratios (see bench/RESULTS.md)"
+	@echo "make regen      regenerate generated/ from asyncapi.yaml"
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMF_SANITIZE=ON
+
+asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+test-asan: asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+run: build
+	scripts/run.sh $(BUILD)
+
+bench: build
+	scripts/bench.sh $(BUILD)
+
+regen:
+	generator/mfgen asyncapi.yaml -o generated
+
+check-generated:
+	generator/mfgen asyncapi.yaml -o generated --check
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
