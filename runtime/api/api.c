@@ -21,6 +21,7 @@ struct mf_api_sub {
     mf_client *client;
     const mf_operation_desc *op;
     mf_api_handler handler;
+    mf_api_fn fn;
     void *ctx;
     uint64_t sid;
     void *msg;   /* scratch message, reused: callbacks of one subscription never overlap */
@@ -131,6 +132,7 @@ mf_status mf_api_request(mf_client *c, const mf_operation_desc *op, const char *
 typedef struct async_req {
     const mf_operation_desc *op;
     mf_api_reply_cb cb;
+    mf_api_fn fn;
     void *ctx;
 } async_req;
 
@@ -150,7 +152,7 @@ static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void
     } else {
         mf_error_set(&err, st, "", "request on %s failed: %s", a->op->channel->address, mf_status_str(st));
     }
-    a->cb(a->ctx, st, st == MF_OK ? value : NULL, &err);
+    a->cb(a->fn, a->ctx, st, st == MF_OK ? value : NULL, &err);
     if (value) {
         mf_free(a->op->reply->type, value);
         free(value);
@@ -159,7 +161,8 @@ static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void
 }
 
 mf_status mf_api_request_async(mf_client *c, const mf_operation_desc *op, const char *const *params,
-                               const void *req, int timeout_ms, mf_api_reply_cb cb, void *ctx, mf_error *err)
+                               const void *req, int timeout_ms, mf_api_reply_cb cb, mf_api_fn fn, void *ctx,
+                               mf_error *err)
 {
     mf_status st = check_request_op(c, op, err);
     if (st)
@@ -173,7 +176,7 @@ mf_status mf_api_request_async(mf_client *c, const mf_operation_desc *op, const 
     if (!st && !a)
         st = mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     if (!st) {
-        *a = (async_req){op, cb, ctx};
+        *a = (async_req){op, cb, fn, ctx};
         st = mf_client_request_async(c, subject, body.data ? body.data : "", body.len, timeout_ms,
                                      on_async_reply, a);
         if (st) {
@@ -242,7 +245,7 @@ static void on_message(mf_client *c, const mf_msg *m, void *ctx)
     count(&s->stats.handled);
     if (s->reply) {
         mf_init(op->reply->type, s->reply);
-        mf_status hst = s->handler(s->ctx, s->msg, s->reply, &info);
+        mf_status hst = s->handler(s->fn, s->ctx, s->msg, s->reply, &info);
         if (m->reply)
             send_reply(s, m, hst, m->subject);
         else {
@@ -251,7 +254,7 @@ static void on_message(mf_client *c, const mf_msg *m, void *ctx)
         }
         mf_free(op->reply->type, s->reply);
     } else {
-        (void)s->handler(s->ctx, s->msg, NULL, &info);
+        (void)s->handler(s->fn, s->ctx, s->msg, NULL, &info);
     }
     mf_free(op->message->type, s->msg);
 }
@@ -266,8 +269,8 @@ static void sub_free(mf_api_sub *s)
     free(s);
 }
 
-mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_handler h, void *ctx,
-                           mf_api_sub **out, mf_error *err)
+mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
+                           void *ctx, mf_api_sub **out, mf_error *err)
 {
     if (!c || !op || !h || !out || !op->channel || !op->message)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, operation, handler and out are required");
@@ -283,6 +286,7 @@ mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_han
     s->client = c;
     s->op = op;
     s->handler = h;
+    s->fn = fn;
     s->ctx = ctx;
     s->msg = malloc(op->message->size);
     s->reply = op->reply ? malloc(op->reply->size) : NULL;

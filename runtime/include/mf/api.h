@@ -46,13 +46,22 @@ typedef struct mf_api_info {
 } mf_api_info;
 
 /*
- * Generic handler: `msg` is the decoded, validated message (owned by the
+ * Generated code hands the runtime its typed handler as an mf_api_fn together
+ * with a trampoline that casts it back to the real type and calls it (calling
+ * a function through a pointer of another type is undefined; converting and
+ * converting back is not).
+ */
+typedef void (*mf_api_fn)(void);
+
+/*
+ * Receive trampoline: `msg` is the decoded, validated message (owned by the
  * runtime, valid during the call); `reply` is NULL for plain receives, else an
  * initialised reply struct for the handler to fill. For a request, return
  * MF_OK to send the reply; any other status sends nothing (the requester times
- * out) and is logged.
+ * out) and is logged. Plain receives return MF_OK.
  */
-typedef mf_status (*mf_api_handler)(void *ctx, const void *msg, void *reply, const mf_api_info *info);
+typedef mf_status (*mf_api_handler)(mf_api_fn fn, void *ctx, const void *msg, void *reply,
+                                    const mf_api_info *info);
 
 /* A receive subscription (opaque). */
 typedef struct mf_api_sub mf_api_sub;
@@ -87,25 +96,28 @@ mf_status mf_api_request(mf_client *c, const mf_operation_desc *op, const char *
                          int timeout_ms, void *reply_out, mf_error *err);
 
 /*
- * Callback of mf_api_request_async, run once on the service thread: st MF_OK
- * with the decoded reply (valid during the call), otherwise reply NULL and err
- * describing the failure.
+ * Async reply trampoline, run once on the service thread: st MF_OK with the
+ * decoded reply (valid during the call), otherwise reply NULL and err
+ * describing the failure (MF_ERR_TIMEOUT, MF_ERR_NO_RESPONDERS, an invalid reply...).
  */
-typedef void (*mf_api_reply_cb)(void *ctx, mf_status st, const void *reply, const mf_error *err);
+typedef void (*mf_api_reply_cb)(mf_api_fn fn, void *ctx, mf_status st, const void *reply, const mf_error *err);
 
+/* Like mf_api_request without waiting: cb(fn, ctx, ...) runs exactly once if
+ * this returns MF_OK, never otherwise. */
 mf_status mf_api_request_async(mf_client *c, const mf_operation_desc *op, const char *const *params,
-                               const void *req, int timeout_ms, mf_api_reply_cb cb, void *ctx, mf_error *err);
+                               const void *req, int timeout_ms, mf_api_reply_cb cb, mf_api_fn fn, void *ctx,
+                               mf_error *err);
 
 /*
- * Subscribes the handler to op (a receive operation). *out receives the
+ * Subscribes to op (a receive operation): h(fn, ctx, ...) runs for every valid message. *out receives the
  * subscription, owned by the caller: end it with mf_api_unsubscribe before
  * mf_client_destroy. ctx must stay valid until then. Invalid messages are
  * reported on stderr as "mflow: dropped invalid <Message> on <subject>:
  * <pointer>: <message>" and counted. MF_ERR_INVALID_ARG (NULL argument, not a
  * receive operation), MF_ERR_NOMEM, mf_client_subscribe's errors.
  */
-mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_handler h, void *ctx,
-                           mf_api_sub **out, mf_error *err);
+mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
+                           void *ctx, mf_api_sub **out, mf_error *err);
 
 /* Ends the subscription and frees it. After it returns the handler is not running
  * and will not run again. NULL is fine. Must not be called from its own handler. */
