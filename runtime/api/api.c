@@ -80,9 +80,14 @@ static mf_status decode_reply(const mf_operation_desc *op, const mf_msg *m, void
                             m->status);
     mf_status st = mf_decode(op->reply->type, m->data, m->len, reply_out, err);
     if (st && err) {
-        char msg[MF_ERROR_MESSAGE_MAX];
+        /* Say it was the reply that was invalid; keep as much of the text as fits. */
+        char msg[MF_ERROR_MESSAGE_MAX + 64];
         snprintf(msg, sizeof msg, "invalid %s reply: %s", op->reply->key, err->message);
-        memcpy(err->message, msg, sizeof msg);
+        size_t n = strlen(msg);
+        if (n >= sizeof err->message)
+            n = sizeof err->message - 1;
+        memcpy(err->message, msg, n);
+        err->message[n] = '\0';
     }
     return st;
 }

@@ -1,0 +1,106 @@
+/*
+ * utf8.c - UTF-8 validation and code point counting (RFC 3629).
+ *
+ * mf_utf8_valid is on the decoder's hot path: every decoded string goes
+ * through it. Runs of ASCII are checked 8 bytes at a time (no byte with the
+ * high bit set and no zero byte); multi-byte sequences follow the table of
+ * RFC 3629 section 4, which excludes overlong forms, the surrogates
+ * U+D800..U+DFFF and everything above U+10FFFF. A NUL byte is rejected too:
+ * strings are handed to C as NUL-terminated text.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "codec_int.h"
+#include "mf/codec.h"
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static inline uint64_t load64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w); /* unaligned-safe; compiles to one load */
+    return w;
+}
+
+bool mf_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    if (n && !s)
+        return false;
+    while (i < n) {
+        /* Fast path: 8 ASCII bytes, none of them NUL. */
+        while (i + 8 <= n) {
+            uint64_t w = load64(s + i);
+            if ((w & HIGHS) || ((w - ONES) & ~w & HIGHS))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if (c == 0)
+                return false;
+            i++;
+            continue;
+        }
+        if (c < 0xC2) /* continuation byte, or overlong C0/C1 lead */
+            return false;
+        if (c < 0xE0) {
+            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
+                return false;
+            i += 2;
+            continue;
+        }
+        if (c < 0xF0) {
+            if (i + 2 >= n)
+                return false;
+            unsigned c1 = s[i + 1], c2 = s[i + 2];
+            unsigned lo = 0x80, hi = 0xBF;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong below U+0800 */
+            else if (c == 0xED)
+                hi = 0x9F; /* surrogates U+D800..U+DFFF */
+            if (c1 < lo || c1 > hi || (c2 & 0xC0) != 0x80)
+                return false;
+            i += 3;
+            continue;
+        }
+        if (c < 0xF5) {
+            if (i + 3 >= n)
+                return false;
+            unsigned c1 = s[i + 1], c2 = s[i + 2], c3 = s[i + 3];
+            unsigned lo = 0x80, hi = 0xBF;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong below U+10000 */
+            else if (c == 0xF4)
+                hi = 0x8F; /* above U+10FFFF */
+            if (c1 < lo || c1 > hi || (c2 & 0xC0) != 0x80 || (c3 & 0xC0) != 0x80)
+                return false;
+            i += 4;
+            continue;
+        }
+        return false; /* F5..FF never appear in UTF-8 */
+    }
+    return true;
+}
+
+size_t mf_utf8_count(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, cont = 0;
+    /* A code point starts at every byte that is not a continuation byte
+     * (10xxxxxx). Count continuation bytes 8 at a time: bit 7 set and bit 6
+     * clear; (w << 1) moves each byte's bit 6 onto its own bit 7. */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = load64(s + i);
+        uint64_t c = w & ~(w << 1) & HIGHS;
+        cont += (size_t)__builtin_popcountll(c);
+    }
+    for (; i < n; i++)
+        cont += (s[i] & 0xC0) == 0x80;
+    return n - cont;
+}
