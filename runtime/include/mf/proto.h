@@ -30,7 +30,8 @@
  * (the payload follows it directly).
  *
  * Operation names are case-insensitive, arguments are separated by runs of
- * spaces or tabs, like nats-server. After a -1 the parser stays in the error
+ * spaces or tabs, like nats-server (which also ignores anything after PING,
+ * PONG and +OK). After a -1 the parser stays in the error
  * state (every later mf_proto_next returns -1 again) until reset.
  */
 #ifndef MF_PROTO_H
@@ -154,7 +155,7 @@ int mf_proto_next(mf_proto_parser *p, mf_proto_op *op, mf_error *err);
 size_t mf_proto_buffered(const mf_proto_parser *p);
 
 /*
- * Subjects. Tokens are separated by '.', none empty, no space/tab/CR/LF/NUL.
+ * Subjects. Tokens are separated by '.', none empty, no space/tab/CR/LF/FF/NUL.
  * With allow_wildcards, a token that is exactly "*" matches one token and a
  * last token that is exactly ">" matches one or more; '*' or '>' inside a longer
  * token are plain characters (as in nats-server). Without it, "*" and ">"
@@ -209,6 +210,8 @@ typedef struct mf_proto_connect {
     char user[MF_PROTO_STR_MAX];
     char pass[MF_PROTO_TOKEN_MAX];
     bool has_auth_token; /* present in the parsed JSON (even if empty) */
+    bool has_verbose;    /* present in the parsed JSON: nats-server keeps its defaults */
+    bool has_pedantic;   /* (verbose and pedantic true) for members a CONNECT leaves out */
 } mf_proto_connect;
 
 typedef struct mf_proto_info {
@@ -229,7 +232,8 @@ typedef struct mf_proto_info {
 
 /* Sets the defaults listed above (echo true, protocol 1, everything else zero). */
 void mf_proto_connect_init(mf_proto_connect *c);
-/* Appends "CONNECT {...}\r\n"; empty strings and false flags (except echo/protocol) are left out. */
+/* Appends "CONNECT {...}\r\n": verbose, pedantic, protocol and echo always; strings when non-empty;
+ * tls_required, headers, no_responders when true. Strings are JSON-escaped. */
 mf_status mf_proto_write_connect(mf_buf *b, const mf_proto_connect *c);
 /* Parses the JSON of a CONNECT / INFO op. Strings longer than the field are MF_ERR_LIMIT;
  * not a JSON object or a wrongly typed known member: MF_ERR_PROTOCOL. */

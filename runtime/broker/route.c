@@ -1,0 +1,306 @@
+/*
+ * route.c - subscriptions and message routing.
+ *
+ * Each connection keeps its subscriptions in a small hash table by sid (the
+ * client's text, any token); the broker keeps all of them in one sublist,
+ * keyed by subject, for matching. A publish is matched once, then delivered to
+ * every plain subscriber and to one random member of each queue group, as
+ * nats-server does.
+ */
+#include "broker/broker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char NO_RESPONDERS_HDR[] = "NATS/1.0 503\r\n\r\n";
+
+static uint64_t hash_sid(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t next_rand(mfb_broker *b)
+{
+    /* xorshift64*: only used to spread queue-group deliveries */
+    uint64_t x = b->rng ? b->rng : 0x9E3779B97F4A7C15ULL;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    b->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static mfb_sub *sid_find(const mfb_conn *c, const char *sid, size_t n)
+{
+    if (!c->nsids_buckets)
+        return NULL;
+    for (mfb_sub *s = c->sids[hash_sid(sid, n) & (c->nsids_buckets - 1)]; s; s = s->next)
+        if (s->sid_len == n && memcmp(s->sid, sid, n) == 0)
+            return s;
+    return NULL;
+}
+
+static bool sid_insert(mfb_conn *c, mfb_sub *s)
+{
+    if (c->nsubs + 1 > c->nsids_buckets) {
+        size_t nb = c->nsids_buckets ? c->nsids_buckets * 2 : 8;
+        mfb_sub **t = calloc(nb, sizeof *t);
+        if (!t)
+            return false;
+        for (size_t i = 0; i < c->nsids_buckets; i++) {
+            mfb_sub *x = c->sids[i];
+            while (x) {
+                mfb_sub *nx = x->next;
+                size_t j = hash_sid(x->sid, x->sid_len) & (nb - 1);
+                x->next = t[j];
+                t[j] = x;
+                x = nx;
+            }
+        }
+        free(c->sids);
+        c->sids = t;
+        c->nsids_buckets = nb;
+    }
+    size_t j = hash_sid(s->sid, s->sid_len) & (c->nsids_buckets - 1);
+    s->next = c->sids[j];
+    c->sids[j] = s;
+    c->nsubs++;
+    return true;
+}
+
+static void sid_unlink(mfb_conn *c, mfb_sub *s)
+{
+    mfb_sub **pp = &c->sids[hash_sid(s->sid, s->sid_len) & (c->nsids_buckets - 1)];
+    while (*pp && *pp != s)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = s->next;
+        c->nsubs--;
+    }
+}
+
+static void sub_free(mfb_sub *s)
+{
+    free(s->subject);
+    free(s->queue);
+    free(s->sid);
+    free(s);
+}
+
+/* Takes a subscription out of the sublist and its connection, and frees it. */
+static void sub_remove(mfb_conn *c, mfb_sub *s)
+{
+    mf_sublist_remove(c->b->sl, s->subject, s->queue, s);
+    sid_unlink(c, s);
+    sub_free(s);
+}
+
+static char *dup_n(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void ok(mfb_conn *c)
+{
+    if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
+        mfb_conn_queued(c);
+}
+
+void mfb_route_sub(mfb_conn *c, const mf_proto_op *op)
+{
+    mfb_broker *b = c->b;
+    if (!mf_subject_valid(op->subject.ptr, op->subject.len, true)) {
+        mfb_conn_send_err(c, "Invalid Subject");
+        return;
+    }
+    if (sid_find(c, op->sid.ptr, op->sid.len)) {
+        /* nats-server ignores a SUB that reuses a live sid */
+        ok(c);
+        return;
+    }
+    if (b->cfg->max_subs && c->nsubs >= b->cfg->max_subs) {
+        MF_LOGE("cid=%llu maximum subscriptions (%zu) exceeded", (unsigned long long)c->cid, b->cfg->max_subs);
+        mfb_conn_send_err(c, "maximum subscriptions exceeded");
+        return;
+    }
+    mfb_sub *s = calloc(1, sizeof *s);
+    if (!s)
+        goto nomem;
+    s->conn = c;
+    s->subject = dup_n(op->subject.ptr, op->subject.len);
+    s->subject_len = op->subject.len;
+    s->sid = dup_n(op->sid.ptr, op->sid.len);
+    s->sid_len = op->sid.len;
+    if (op->queue.len)
+        s->queue = dup_n(op->queue.ptr, op->queue.len);
+    if (!s->subject || !s->sid || (op->queue.len && !s->queue))
+        goto nomem;
+    if (mf_sublist_insert(b->sl, s->subject, s->queue, s) != MF_OK)
+        goto nomem;
+    if (!sid_insert(c, s)) {
+        mf_sublist_remove(b->sl, s->subject, s->queue, s);
+        goto nomem;
+    }
+    ok(c);
+    return;
+nomem:
+    if (s)
+        sub_free(s);
+    MF_LOGE("cid=%llu out of memory adding a subscription", (unsigned long long)c->cid);
+    mfb_conn_send_err(c, "Server Error");
+}
+
+void mfb_route_unsub(mfb_conn *c, const mf_proto_op *op)
+{
+    mfb_sub *s = sid_find(c, op->sid.ptr, op->sid.len);
+    if (s) {
+        if (op->has_max_msgs && op->max_msgs > s->delivered)
+            s->max = op->max_msgs;
+        else
+            sub_remove(c, s);
+    }
+    ok(c);
+}
+
+void mfb_route_drop_conn(mfb_conn *c)
+{
+    for (size_t i = 0; i < c->nsids_buckets; i++) {
+        mfb_sub *s = c->sids[i];
+        while (s) {
+            mfb_sub *nx = s->next;
+            mf_sublist_remove(c->b->sl, s->subject, s->queue, s);
+            sub_free(s);
+            s = nx;
+        }
+    }
+    free(c->sids);
+    c->sids = NULL;
+    c->nsids_buckets = 0;
+    c->nsubs = 0;
+}
+
+size_t mfb_route_total_subs(const mfb_broker *b)
+{
+    return mf_sublist_count(b->sl);
+}
+
+/* Queues one MSG/HMSG for subscription s. false when it could not be queued. */
+static bool deliver(mfb_conn *pub, mfb_sub *s, const mf_proto_op *op)
+{
+    mfb_conn *c = s->conn;
+    mfb_broker *b = c->b;
+    if (c->closing) {
+        b->dropped_msgs++;
+        return false;
+    }
+    mf_status st = mfb_outq_prepare(&c->out);
+    if (!st) {
+        mf_buf *o = &c->out.buf;
+        if (op->kind == MF_OP_HPUB && c->headers)
+            st = mf_proto_write_hmsg(o, op->subject.ptr, op->subject.len, s->sid, s->sid_len, op->reply.ptr,
+                                     op->reply.len, op->hdr, op->hdr_len, op->payload.ptr, op->payload.len);
+        else /* plain PUB, or headers stripped for a client that did not ask for them */
+            st = mf_proto_write_msg(o, op->subject.ptr, op->subject.len, s->sid, s->sid_len, op->reply.ptr,
+                                    op->reply.len, op->payload.ptr, op->payload.len);
+    }
+    if (st) {
+        b->dropped_msgs++;
+        return false;
+    }
+    c->out_msgs++;
+    c->out_bytes += op->total_len;
+    b->out_msgs++;
+    b->out_bytes += op->total_len;
+    s->delivered++;
+    mfb_conn_queued(c);
+    if (c->slow)
+        b->dropped_msgs++; /* it went out with the dropped backlog */
+    else if (mfb_outq_pending(&c->out) > b->cfg->max_pending / 4)
+        pub->congested = true; /* the publisher pauses a little (conn.c) */
+    if (s->max && s->delivered >= s->max)
+        sub_remove(c, s);
+    return true;
+}
+
+static bool eligible(const mfb_sub *s, const mfb_conn *pub)
+{
+    return !s->conn->closing && (s->conn != pub || pub->echo);
+}
+
+static void no_responders(mfb_conn *pub, const mf_proto_op *op)
+{
+    mfb_broker *b = pub->b;
+    if (mf_sublist_match(b->sl, op->reply.ptr, op->reply.len, &b->res2) != MF_OK)
+        return;
+    mfb_sub *mine = NULL;
+    for (size_t i = 0; i < b->res2.npsubs && !mine; i++) {
+        mfb_sub *s = b->res2.psubs[i];
+        if (s->conn == pub)
+            mine = s;
+    }
+    for (size_t g = 0; g < b->res2.ngroups && !mine; g++)
+        for (size_t i = 0; i < b->res2.groups[g].n && !mine; i++) {
+            mfb_sub *s = b->res2.groups[g].subs[i];
+            if (s->conn == pub)
+                mine = s;
+        }
+    if (!mine || pub->closing || mfb_outq_prepare(&pub->out) != MF_OK)
+        return;
+    if (mf_proto_write_hmsg(&pub->out.buf, op->reply.ptr, op->reply.len, mine->sid, mine->sid_len, NULL, 0,
+                            NO_RESPONDERS_HDR, sizeof NO_RESPONDERS_HDR - 1, NULL, 0) == MF_OK) {
+        pub->out_msgs++;
+        b->out_msgs++;
+        mfb_conn_queued(pub);
+    }
+}
+
+void mfb_route_pub(mfb_conn *c, const mf_proto_op *op)
+{
+    mfb_broker *b = c->b;
+    if (!mf_subject_valid(op->subject.ptr, op->subject.len, false)) {
+        /* nats-server checks publish subjects in pedantic mode only; either way
+         * nothing can match a subject with wildcards or empty tokens here. */
+        if (c->pedantic) {
+            mfb_conn_send_err(c, "Invalid Publish Subject");
+            return;
+        }
+    }
+    c->in_msgs++;
+    c->in_bytes += op->total_len;
+    b->in_msgs++;
+    b->in_bytes += op->total_len;
+    size_t delivered = 0;
+    if (mf_sublist_match(b->sl, op->subject.ptr, op->subject.len, &b->res) == MF_OK) {
+        mf_sublist_result *r = &b->res;
+        for (size_t i = 0; i < r->npsubs; i++) {
+            mfb_sub *s = r->psubs[i];
+            if (eligible(s, c) && deliver(c, s, op))
+                delivered++;
+        }
+        for (size_t g = 0; g < r->ngroups; g++) {
+            size_t n = r->groups[g].n;
+            size_t start = (size_t)(next_rand(b) % n);
+            for (size_t k = 0; k < n; k++) {
+                mfb_sub *s = r->groups[g].subs[(start + k) % n];
+                if (eligible(s, c)) {
+                    if (deliver(c, s, op))
+                        delivered++;
+                    break;
+                }
+            }
+        }
+    }
+    if (!delivered && op->reply.len && c->no_responders)
+        no_responders(c, op);
+    ok(c);
+}

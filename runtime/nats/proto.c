@@ -1,0 +1,764 @@
+/*
+ * proto.c - the incremental NATS protocol parser (see mf/proto.h).
+ *
+ * The parser keeps the bytes fed to it in one buffer: [pos, len) is what has
+ * not been returned yet. A control line is found with memchr from `scan` (so a
+ * line arriving one byte at a time is still scanned once); once an op that
+ * carries a payload has its control line, the parser waits until
+ * <size> + 2 bytes follow it and only then returns the op. Until then every
+ * position is kept relative to `pos`, so feeding (which may move or grow the
+ * buffer) never invalidates the pending op.
+ */
+#include "mf/proto.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_LINE = 0, ST_PAYLOAD = 1, ST_FAILED = 2 };
+
+/* A buffer this big is released instead of kept when it runs empty. */
+#define MF_PROTO_KEEP_CAP (64u * 1024u)
+#define NO_OFF SIZE_MAX
+
+const char *mf_proto_kind_str(mf_proto_kind k)
+{
+    switch (k) {
+    case MF_OP_INFO: return "INFO";
+    case MF_OP_CONNECT: return "CONNECT";
+    case MF_OP_PUB: return "PUB";
+    case MF_OP_HPUB: return "HPUB";
+    case MF_OP_SUB: return "SUB";
+    case MF_OP_UNSUB: return "UNSUB";
+    case MF_OP_MSG: return "MSG";
+    case MF_OP_HMSG: return "HMSG";
+    case MF_OP_PING: return "PING";
+    case MF_OP_PONG: return "PONG";
+    case MF_OP_OK: return "+OK";
+    case MF_OP_ERR: return "-ERR";
+    case MF_OP_NONE: break;
+    }
+    return "NONE";
+}
+
+void mf_proto_parser_init(mf_proto_parser *p, mf_proto_side side, size_t max_control, size_t max_payload)
+{
+    memset(p, 0, sizeof *p);
+    p->side = side;
+    p->max_control = max_control ? max_control : MF_PROTO_DEFAULT_MAX_CONTROL;
+    p->max_payload = max_payload ? max_payload : MF_PROTO_DEFAULT_MAX_PAYLOAD;
+    p->state = ST_LINE;
+}
+
+void mf_proto_parser_free(mf_proto_parser *p)
+{
+    if (!p)
+        return;
+    free(p->buf);
+    p->buf = NULL;
+    p->len = p->cap = p->pos = p->scan = 0;
+    p->state = ST_LINE;
+    p->error = MF_PROTO_E_NONE;
+}
+
+void mf_proto_parser_reset(mf_proto_parser *p)
+{
+    p->len = p->pos = p->scan = 0;
+    p->state = ST_LINE;
+    p->error = MF_PROTO_E_NONE;
+    memset(&p->pending, 0, sizeof p->pending);
+}
+
+size_t mf_proto_buffered(const mf_proto_parser *p)
+{
+    return p->len - p->pos;
+}
+
+mf_status mf_proto_feed(mf_proto_parser *p, const void *data, size_t n)
+{
+    if (n == 0)
+        return MF_OK;
+    if (!p || !data)
+        return MF_ERR_INVALID_ARG;
+    if (p->pos == p->len) {
+        /* everything consumed: start over at 0, and give back a big buffer */
+        p->len = p->pos = p->scan = 0;
+        if (p->cap > MF_PROTO_KEEP_CAP && n <= MF_PROTO_KEEP_CAP) {
+            free(p->buf);
+            p->buf = NULL;
+            p->cap = 0;
+        }
+    }
+    if (p->cap - p->len < n) {
+        size_t live = p->len - p->pos;
+        /* Move the live tail to the front when that makes room or when at least
+         * half of the buffer is dead: each byte is moved at most a constant
+         * number of times on average. */
+        if (p->pos > 0 && (p->cap - live >= n || p->pos >= p->cap / 2)) {
+            memmove(p->buf, p->buf + p->pos, live);
+            p->scan -= p->pos;
+            p->len = live;
+            p->pos = 0;
+        }
+        if (p->cap - p->len < n) {
+            size_t want = p->len + n;
+            size_t ncap = p->cap ? p->cap : 256;
+            while (ncap < want) {
+                if (ncap > SIZE_MAX / 2)
+                    return MF_ERR_NOMEM;
+                ncap *= 2;
+            }
+            char *nb = realloc(p->buf, ncap + 1);
+            if (!nb)
+                return MF_ERR_NOMEM;
+            p->buf = nb;
+            p->cap = ncap;
+        }
+    }
+    memcpy(p->buf + p->len, data, n);
+    p->len += n;
+    p->bytes += n;
+    return MF_OK;
+}
+
+bool mf_proto_parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    if (!s || len == 0 || len > 20)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned char)s[i] - '0';
+        if (d > 9)
+            return false;
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* A printable snippet of a bad line for error messages. */
+static void snippet(const char *s, size_t n, char *out, size_t outsz)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < outsz && i < 40; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[k++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    out[k] = '\0';
+}
+
+static int fail(mf_proto_parser *p, mf_error *err, mf_proto_error why, mf_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+static int fail(mf_proto_parser *p, mf_error *err, mf_proto_error why, mf_status code, const char *fmt, ...)
+{
+    p->state = ST_FAILED;
+    p->error = why;
+    if (err) {
+        char msg[MF_ERROR_MESSAGE_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        mf_error_set(err, code, "", "%s", msg);
+    }
+    return -1;
+}
+
+static int refail(mf_proto_parser *p, mf_error *err)
+{
+    if (err) {
+        static const char *const why[] = {
+            "no error", "unknown protocol operation", "wrong number of arguments", "bad size",
+            "payload too large", "missing CRLF after payload", "control line too long", "bad control line"};
+        mf_status code = p->error == MF_PROTO_E_PAYLOAD_TOO_BIG ? MF_ERR_PAYLOAD_TOO_BIG
+                         : p->error == MF_PROTO_E_LINE_TOO_LONG ? MF_ERR_LIMIT
+                                                                : MF_ERR_PROTOCOL;
+        mf_error_set(err, code, "", "parser failed earlier: %s", why[p->error <= 7 ? p->error : 0]);
+    }
+    return -1;
+}
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Case-insensitive compare of an op name against an upper-case literal. */
+static bool op_is(const char *s, size_t n, const char *lit)
+{
+    size_t i = 0;
+    for (; i < n && lit[i]; i++) {
+        char c = s[i];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (c != lit[i])
+            return false;
+    }
+    return i == n && lit[i] == '\0';
+}
+
+#define MAX_ARGS 6
+
+typedef struct {
+    size_t off[MAX_ARGS]; /* relative to the line start */
+    size_t len[MAX_ARGS];
+    int n;                /* MAX_ARGS + 1 when there were too many */
+} args_t;
+
+/* Splits line[from, n) at runs of blanks; NUL-terminates each argument in place. */
+static void split_args(char *line, size_t from, size_t n, args_t *a)
+{
+    a->n = 0;
+    size_t i = from;
+    while (i < n) {
+        while (i < n && is_ws(line[i]))
+            i++;
+        if (i >= n)
+            break;
+        size_t start = i;
+        while (i < n && !is_ws(line[i]))
+            i++;
+        if (a->n == MAX_ARGS) {
+            a->n = MAX_ARGS + 1;
+            return;
+        }
+        a->off[a->n] = start;
+        a->len[a->n] = i - start;
+        a->n++;
+        line[i] = '\0'; /* a blank, the CR or the LF */
+        i++;
+    }
+}
+
+static mf_proto_str arg_str(const char *line, const args_t *a, int i)
+{
+    mf_proto_str s = {line + a->off[i], a->len[i]};
+    return s;
+}
+
+/* Rest of the line after the op name, blanks trimmed both sides, NUL-terminated. */
+static mf_proto_str rest_of_line(char *line, size_t from, size_t n)
+{
+    while (from < n && is_ws(line[from]))
+        from++;
+    size_t end = n;
+    while (end > from && is_ws(line[end - 1]))
+        end--;
+    line[end] = '\0';
+    mf_proto_str s = {line + from, end - from};
+    return s;
+}
+
+/* Fills the payload part of op from the buffer, checking the trailing CRLF. */
+static int finish_payload(mf_proto_parser *p, mf_proto_op *op, mf_error *err)
+{
+    mf_proto_op *pend = &p->pending;
+    size_t total = pend->total_len;
+    size_t start = p->pos + p->pend_start;
+    size_t have = p->len - start;
+    if (have > total && p->buf[start + total] != '\r')
+        return fail(p, err, MF_PROTO_E_MISSING_CRLF, MF_ERR_PROTOCOL,
+                    "%s: payload of %zu bytes not followed by CRLF", mf_proto_kind_str(pend->kind), total);
+    if (have > total + 1 && p->buf[start + total + 1] != '\n')
+        return fail(p, err, MF_PROTO_E_MISSING_CRLF, MF_ERR_PROTOCOL,
+                    "%s: payload of %zu bytes not followed by CRLF", mf_proto_kind_str(pend->kind), total);
+    if (have < total + 2)
+        return 0;
+    char *base = p->buf + p->pos;
+    *op = *pend;
+#define REBASE(f, o) op->f.ptr = (p->o == NO_OFF) ? NULL : base + p->o
+    REBASE(subject, pend_subject);
+    REBASE(reply, pend_reply);
+    REBASE(queue, pend_queue);
+    REBASE(sid, pend_sid);
+#undef REBASE
+    if (op->kind == MF_OP_HPUB || op->kind == MF_OP_HMSG) {
+        op->hdr = p->buf + start;
+        op->payload.ptr = p->buf + start + op->hdr_len;
+        op->payload.len = total - op->hdr_len;
+    } else {
+        op->hdr = NULL;
+        op->payload.ptr = p->buf + start;
+        op->payload.len = total;
+    }
+    p->buf[start + total] = '\0'; /* the CR */
+    p->pos = start + total + 2;
+    p->scan = p->pos;
+    p->state = ST_LINE;
+    p->ops++;
+    return 1;
+}
+
+static int parse_size(mf_proto_parser *p, mf_error *err, const char *opname, const char *s, size_t n, size_t *out)
+{
+    uint64_t v;
+    if (!mf_proto_parse_u64(s, n, &v)) {
+        char snip[48];
+        snippet(s, n, snip, sizeof snip);
+        return fail(p, err, MF_PROTO_E_SIZE, MF_ERR_PROTOCOL, "%s: bad size '%s'", opname, snip);
+    }
+    if (v > SIZE_MAX - 8) {
+        *out = SIZE_MAX - 8;
+        return 1;
+    }
+    *out = (size_t)v;
+    return 1;
+}
+
+/* Parses the control line [pos, pos+n) (n excludes the line end, which is at pos+n). */
+static int parse_line(mf_proto_parser *p, size_t n, size_t line_total, mf_proto_op *op, mf_error *err)
+{
+    char *line = p->buf + p->pos;
+    size_t oplen = 0;
+    while (oplen < n && !is_ws(line[oplen]))
+        oplen++;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c == '\r' || c == '\n' || c == '\0') {
+            char snip[48];
+            snippet(line, n, snip, sizeof snip);
+            return fail(p, err, MF_PROTO_E_BAD_LINE, MF_ERR_PROTOCOL, "bad control line '%s'", snip);
+        }
+    }
+    bool server = p->side == MF_PROTO_SERVER_SIDE;
+    mf_proto_kind kind = MF_OP_NONE;
+    if (op_is(line, oplen, "PING"))
+        kind = MF_OP_PING;
+    else if (op_is(line, oplen, "PONG"))
+        kind = MF_OP_PONG;
+    else if (server) {
+        if (op_is(line, oplen, "PUB"))
+            kind = MF_OP_PUB;
+        else if (op_is(line, oplen, "HPUB"))
+            kind = MF_OP_HPUB;
+        else if (op_is(line, oplen, "SUB"))
+            kind = MF_OP_SUB;
+        else if (op_is(line, oplen, "UNSUB"))
+            kind = MF_OP_UNSUB;
+        else if (op_is(line, oplen, "CONNECT"))
+            kind = MF_OP_CONNECT;
+    } else {
+        if (op_is(line, oplen, "MSG"))
+            kind = MF_OP_MSG;
+        else if (op_is(line, oplen, "HMSG"))
+            kind = MF_OP_HMSG;
+        else if (op_is(line, oplen, "INFO"))
+            kind = MF_OP_INFO;
+        else if (op_is(line, oplen, "+OK"))
+            kind = MF_OP_OK;
+        else if (op_is(line, oplen, "-ERR"))
+            kind = MF_OP_ERR;
+    }
+    if (kind == MF_OP_NONE) {
+        char snip[48];
+        snippet(line, oplen, snip, sizeof snip);
+        return fail(p, err, MF_PROTO_E_UNKNOWN_OP, MF_ERR_PROTOCOL, "unknown protocol operation '%s'", snip);
+    }
+    const char *name = mf_proto_kind_str(kind);
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+
+    switch (kind) {
+    case MF_OP_PING:
+    case MF_OP_PONG:
+    case MF_OP_OK:
+        /* nats-server ignores whatever follows these (but the op name must end here) */
+        p->pos += line_total;
+        p->scan = p->pos;
+        p->ops++;
+        return 1;
+    case MF_OP_INFO:
+    case MF_OP_CONNECT:
+    case MF_OP_ERR: {
+        mf_proto_str rest = rest_of_line(line, oplen, n);
+        if (kind == MF_OP_ERR) {
+            if (rest.len >= 2 && rest.ptr[0] == '\'' && rest.ptr[rest.len - 1] == '\'') {
+                rest.ptr++;
+                rest.len -= 2;
+                ((char *)rest.ptr)[rest.len] = '\0';
+            }
+            op->text = rest;
+        } else {
+            if (rest.len == 0)
+                return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s needs a JSON argument", name);
+            op->json = rest;
+            op->text = rest;
+        }
+        p->pos += line_total;
+        p->scan = p->pos;
+        p->ops++;
+        return 1;
+    }
+    default:
+        break;
+    }
+
+    args_t a;
+    split_args(line, oplen, n, &a);
+    int min = 0, max = 0;
+    switch (kind) {
+    case MF_OP_PUB: min = 2; max = 3; break;
+    case MF_OP_HPUB: min = 3; max = 4; break;
+    case MF_OP_SUB: min = 2; max = 3; break;
+    case MF_OP_UNSUB: min = 1; max = 2; break;
+    case MF_OP_MSG: min = 3; max = 4; break;
+    case MF_OP_HMSG: min = 4; max = 5; break;
+    default: break;
+    }
+    if (a.n < min || a.n > max) {
+        if (a.n > MAX_ARGS)
+            return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s: too many arguments", name);
+        return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s: wrong number of arguments (%d, expected %d to %d)",
+                    name, a.n, min, max);
+    }
+    size_t hdr = 0, total = 0;
+    switch (kind) {
+    case MF_OP_SUB:
+        op->subject = arg_str(line, &a, 0);
+        if (a.n == 3)
+            op->queue = arg_str(line, &a, 1);
+        op->sid = arg_str(line, &a, a.n - 1);
+        p->pos += line_total;
+        p->scan = p->pos;
+        p->ops++;
+        return 1;
+    case MF_OP_UNSUB:
+        op->sid = arg_str(line, &a, 0);
+        if (a.n == 2) {
+            if (!mf_proto_parse_u64(line + a.off[1], a.len[1], &op->max_msgs)) {
+                char snip[48];
+                snippet(line + a.off[1], a.len[1], snip, sizeof snip);
+                return fail(p, err, MF_PROTO_E_SIZE, MF_ERR_PROTOCOL, "UNSUB: bad max_msgs '%s'", snip);
+            }
+            op->has_max_msgs = true;
+        }
+        p->pos += line_total;
+        p->scan = p->pos;
+        p->ops++;
+        return 1;
+    case MF_OP_PUB:
+    case MF_OP_MSG: {
+        int si = kind == MF_OP_PUB ? 0 : 1; /* index of the first arg after the subject/sid */
+        op->subject = arg_str(line, &a, 0);
+        if (kind == MF_OP_MSG)
+            op->sid = arg_str(line, &a, 1);
+        if (a.n == max)
+            op->reply = arg_str(line, &a, si + 1);
+        if (parse_size(p, err, name, line + a.off[a.n - 1], a.len[a.n - 1], &total) < 0)
+            return -1;
+        break;
+    }
+    case MF_OP_HPUB:
+    case MF_OP_HMSG: {
+        int si = kind == MF_OP_HPUB ? 0 : 1;
+        op->subject = arg_str(line, &a, 0);
+        if (kind == MF_OP_HMSG)
+            op->sid = arg_str(line, &a, 1);
+        if (a.n == max)
+            op->reply = arg_str(line, &a, si + 1);
+        if (parse_size(p, err, name, line + a.off[a.n - 2], a.len[a.n - 2], &hdr) < 0)
+            return -1;
+        if (parse_size(p, err, name, line + a.off[a.n - 1], a.len[a.n - 1], &total) < 0)
+            return -1;
+        if (hdr > total)
+            return fail(p, err, MF_PROTO_E_SIZE, MF_ERR_PROTOCOL,
+                        "%s: header size %zu larger than total size %zu", name, hdr, total);
+        break;
+    }
+    default:
+        break;
+    }
+    if (total > p->max_payload)
+        return fail(p, err, MF_PROTO_E_PAYLOAD_TOO_BIG, MF_ERR_PAYLOAD_TOO_BIG,
+                    "%s: payload of %zu bytes exceeds the maximum of %zu", name, total, p->max_payload);
+    op->hdr_len = hdr;
+    op->total_len = total;
+    /* Keep the op with offsets relative to pos; the payload follows the line. */
+    p->pending = *op;
+    p->pend_subject = op->subject.ptr ? (size_t)(op->subject.ptr - line) : NO_OFF;
+    p->pend_reply = op->reply.ptr ? (size_t)(op->reply.ptr - line) : NO_OFF;
+    p->pend_queue = op->queue.ptr ? (size_t)(op->queue.ptr - line) : NO_OFF;
+    p->pend_sid = op->sid.ptr ? (size_t)(op->sid.ptr - line) : NO_OFF;
+    p->pend_start = line_total;
+    p->state = ST_PAYLOAD;
+    return finish_payload(p, op, err);
+}
+
+int mf_proto_next(mf_proto_parser *p, mf_proto_op *op, mf_error *err)
+{
+    if (p->state == ST_FAILED)
+        return refail(p, err);
+    if (p->state == ST_PAYLOAD)
+        return finish_payload(p, op, err);
+    if (p->scan < p->pos)
+        p->scan = p->pos;
+    char *nl = p->len > p->scan ? memchr(p->buf + p->scan, '\n', p->len - p->scan) : NULL;
+    if (!nl) {
+        p->scan = p->len;
+        /* +1: the CR of a full-length line may already be here */
+        if (p->len - p->pos > p->max_control + 1)
+            return fail(p, err, MF_PROTO_E_LINE_TOO_LONG, MF_ERR_LIMIT,
+                        "control line longer than %zu bytes", p->max_control);
+        return 0;
+    }
+    size_t nlpos = (size_t)(nl - p->buf);
+    size_t n = nlpos - p->pos; /* bytes before the LF */
+    size_t line_total = n + 1;
+    if (n > 0 && p->buf[nlpos - 1] == '\r')
+        n--;
+    if (n > p->max_control)
+        return fail(p, err, MF_PROTO_E_LINE_TOO_LONG, MF_ERR_LIMIT, "control line longer than %zu bytes",
+                    p->max_control);
+    return parse_line(p, n, line_total, op, err);
+}
+
+/* ---------------------------------------------------------------- subjects */
+
+bool mf_subject_valid(const char *s, size_t len, bool allow_wildcards)
+{
+    if (!s || len == 0)
+        return false;
+    size_t tok_start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == '.') {
+            size_t tl = i - tok_start;
+            if (tl == 0)
+                return false;
+            if (tl == 1) {
+                char c = s[tok_start];
+                if (c == '*' && !allow_wildcards)
+                    return false;
+                if (c == '>' && (!allow_wildcards || i != len))
+                    return false;
+            }
+            tok_start = i + 1;
+            continue;
+        }
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\0')
+            return false;
+    }
+    return true;
+}
+
+bool mf_subject_matches(const char *pat, size_t plen, const char *subj, size_t slen)
+{
+    size_t pi = 0, si = 0;
+    bool pdone = plen == 0, sdone = slen == 0;
+    while (!pdone) {
+        size_t pe = pi;
+        while (pe < plen && pat[pe] != '.')
+            pe++;
+        if (sdone)
+            return false;
+        if (pe - pi == 1 && pat[pi] == '>')
+            return true; /* at least one subject token is left */
+        size_t se = si;
+        while (se < slen && subj[se] != '.')
+            se++;
+        if (!(pe - pi == 1 && pat[pi] == '*') && (pe - pi != se - si || memcmp(pat + pi, subj + si, pe - pi) != 0))
+            return false;
+        pdone = pe >= plen;
+        sdone = se >= slen;
+        pi = pe + 1;
+        si = se + 1;
+    }
+    return sdone;
+}
+
+/* ---------------------------------------------------------------- writers */
+
+static char *put_u64(char *d, uint64_t v)
+{
+    char tmp[24];
+    int k = 0;
+    do {
+        tmp[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k)
+        *d++ = tmp[--k];
+    return d;
+}
+
+static char *put(char *d, const void *s, size_t n)
+{
+    if (n)
+        memcpy(d, s, n);
+    return d + n;
+}
+
+/* Appends "<verb> a1 [a2] [a3] [n1] [n2]\r\n<hdr><data>\r\n" in one reservation. */
+typedef struct {
+    const char *s;
+    size_t n;
+} piece;
+
+static mf_status write_op(mf_buf *b, const char *verb, const piece *args, int nargs, const uint64_t *nums,
+                          int nnums, const void *hdr, size_t hdr_len, const void *data, size_t len, bool payload)
+{
+    size_t vlen = strlen(verb);
+    size_t need = vlen + 2 + (payload ? hdr_len + len + 2 : 0);
+    for (int i = 0; i < nargs; i++) {
+        if (args[i].n == 0)
+            continue;
+        if (args[i].n > SIZE_MAX / 4)
+            return MF_ERR_INVALID_ARG;
+        need += args[i].n + 1;
+    }
+    need += (size_t)nnums * 21;
+    mf_status st = mf_buf_reserve(b, need);
+    if (st)
+        return st;
+    char *d = b->data + b->len;
+    char *start = d;
+    d = put(d, verb, vlen);
+    for (int i = 0; i < nargs; i++) {
+        if (args[i].n == 0)
+            continue;
+        *d++ = ' ';
+        d = put(d, args[i].s, args[i].n);
+    }
+    for (int i = 0; i < nnums; i++) {
+        *d++ = ' ';
+        d = put_u64(d, nums[i]);
+    }
+    *d++ = '\r';
+    *d++ = '\n';
+    if (payload) {
+        d = put(d, hdr, hdr_len);
+        d = put(d, data, len);
+        *d++ = '\r';
+        *d++ = '\n';
+    }
+    b->len += (size_t)(d - start);
+    b->data[b->len] = '\0';
+    return MF_OK;
+}
+
+static size_t slen0(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+mf_status mf_proto_write_pub(mf_buf *b, const char *subject, const char *reply, const void *data, size_t len)
+{
+    if (!b || !subject || !*subject || (len && !data))
+        return MF_ERR_INVALID_ARG;
+    piece a[2] = {{subject, strlen(subject)}, {reply, slen0(reply)}};
+    uint64_t nums[1] = {len};
+    return write_op(b, "PUB", a, 2, nums, 1, NULL, 0, data, len, true);
+}
+
+mf_status mf_proto_write_hpub(mf_buf *b, const char *subject, const char *reply, const void *hdr, size_t hdr_len,
+                              const void *data, size_t len)
+{
+    if (!b || !subject || !*subject || (len && !data) || (hdr_len && !hdr))
+        return MF_ERR_INVALID_ARG;
+    piece a[2] = {{subject, strlen(subject)}, {reply, slen0(reply)}};
+    uint64_t nums[2] = {hdr_len, (uint64_t)hdr_len + len};
+    return write_op(b, "HPUB", a, 2, nums, 2, hdr, hdr_len, data, len, true);
+}
+
+mf_status mf_proto_write_sub(mf_buf *b, const char *subject, const char *queue, uint64_t sid)
+{
+    if (!b || !subject || !*subject)
+        return MF_ERR_INVALID_ARG;
+    piece a[2] = {{subject, strlen(subject)}, {queue, slen0(queue)}};
+    uint64_t nums[1] = {sid};
+    return write_op(b, "SUB", a, 2, nums, 1, NULL, 0, NULL, 0, false);
+}
+
+mf_status mf_proto_write_unsub(mf_buf *b, uint64_t sid, uint64_t max_msgs)
+{
+    if (!b)
+        return MF_ERR_INVALID_ARG;
+    uint64_t nums[2] = {sid, max_msgs};
+    return write_op(b, "UNSUB", NULL, 0, nums, max_msgs ? 2 : 1, NULL, 0, NULL, 0, false);
+}
+
+mf_status mf_proto_write_msg(mf_buf *b, const char *subject, size_t subject_len, const char *sid, size_t sid_len,
+                             const char *reply, size_t reply_len, const void *data, size_t len)
+{
+    if (!b || !subject || !subject_len || !sid || !sid_len || (len && !data) || (reply_len && !reply))
+        return MF_ERR_INVALID_ARG;
+    piece a[3] = {{subject, subject_len}, {sid, sid_len}, {reply, reply_len}};
+    uint64_t nums[1] = {len};
+    return write_op(b, "MSG", a, 3, nums, 1, NULL, 0, data, len, true);
+}
+
+mf_status mf_proto_write_hmsg(mf_buf *b, const char *subject, size_t subject_len, const char *sid, size_t sid_len,
+                              const char *reply, size_t reply_len, const void *hdr, size_t hdr_len,
+                              const void *data, size_t len)
+{
+    if (!b || !subject || !subject_len || !sid || !sid_len || (len && !data) || (reply_len && !reply) ||
+        (hdr_len && !hdr))
+        return MF_ERR_INVALID_ARG;
+    piece a[3] = {{subject, subject_len}, {sid, sid_len}, {reply, reply_len}};
+    uint64_t nums[2] = {hdr_len, (uint64_t)hdr_len + len};
+    return write_op(b, "HMSG", a, 3, nums, 2, hdr, hdr_len, data, len, true);
+}
+
+static mf_status write_json_op(mf_buf *b, const char *verb, const char *json)
+{
+    if (!b || !json || !*json)
+        return MF_ERR_INVALID_ARG;
+    piece a[1] = {{json, strlen(json)}};
+    return write_op(b, verb, a, 1, NULL, 0, NULL, 0, NULL, 0, false);
+}
+
+mf_status mf_proto_write_connect_json(mf_buf *b, const char *json)
+{
+    return write_json_op(b, "CONNECT", json);
+}
+
+mf_status mf_proto_write_info(mf_buf *b, const char *json)
+{
+    return write_json_op(b, "INFO", json);
+}
+
+mf_status mf_proto_write_ping(mf_buf *b)
+{
+    return b ? mf_buf_append(b, "PING\r\n", 6) : MF_ERR_INVALID_ARG;
+}
+
+mf_status mf_proto_write_pong(mf_buf *b)
+{
+    return b ? mf_buf_append(b, "PONG\r\n", 6) : MF_ERR_INVALID_ARG;
+}
+
+mf_status mf_proto_write_ok(mf_buf *b)
+{
+    return b ? mf_buf_append(b, "+OK\r\n", 5) : MF_ERR_INVALID_ARG;
+}
+
+mf_status mf_proto_write_err(mf_buf *b, const char *text)
+{
+    if (!b || !text)
+        return MF_ERR_INVALID_ARG;
+    /* the text must stay on one line */
+    for (const char *c = text; *c; c++)
+        if (*c == '\r' || *c == '\n')
+            return MF_ERR_INVALID_ARG;
+    size_t n = strlen(text);
+    mf_status st = mf_buf_reserve(b, n + 9);
+    if (st)
+        return st;
+    char *d = b->data + b->len;
+    char *s = d;
+    d = put(d, "-ERR '", 6);
+    d = put(d, text, n);
+    d = put(d, "'\r\n", 3);
+    b->len += (size_t)(d - s);
+    b->data[b->len] = '\0';
+    return MF_OK;
+}
