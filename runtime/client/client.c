@@ -1,0 +1,627 @@
+/*
+ * client.c - the mf_client object: create/destroy, publish, flush, drain,
+ * waiting, statistics, events and logging. The connection itself lives in
+ * conn.c (service thread), subscriptions in sub.c, requests in request.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/client_int.h"
+
+int64_t mf_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void deadline_ts(struct timespec *ts, int timeout_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += timeout_ms / 1000;
+    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Waits on cv until *flag-like predicate is checked by the caller; returns false on timeout. */
+static bool wait_until(mf_client *c, const struct timespec *ts, bool forever)
+{
+    if (forever) {
+        pthread_cond_wait(&c->cv, &c->mu);
+        return true;
+    }
+    return pthread_cond_timedwait(&c->cv, &c->mu, ts) != ETIMEDOUT;
+}
+
+bool mf_client_on_service_thread(const mf_client *c)
+{
+    return c && c->thread_started && pthread_equal(pthread_self(), c->thread);
+}
+
+/* ------------------------------------------------------------- logging */
+
+void mf_client_log(mf_client *c, mf_log_level lvl, const char *fmt, ...)
+{
+    if (lvl > c->o.log_level || lvl == MF_LOG_NONE)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (c->o.on_log) {
+        c->o.on_log(lvl, line, c->o.log_ctx);
+        return;
+    }
+    static const char *names[] = {"", "error", "warn", "info", "debug"};
+    fprintf(stderr, "mf_client%s%s: %s: %s\n", c->name ? " " : "", c->name ? c->name : "", names[lvl], line);
+}
+
+void mf_client_emit(mf_client *c, mf_client_event_type type, mf_status st, const char *text, uint64_t msgs,
+                    uint64_t bytes, const char *url)
+{
+    if (!c->o.on_event)
+        return;
+    mf_client_event ev;
+    ev.type = type;
+    ev.status = st;
+    ev.text = text ? text : "";
+    ev.url = url ? url : "";
+    ev.msgs = msgs;
+    ev.bytes = bytes;
+    c->o.on_event(c, &ev, c->o.event_ctx);
+}
+
+void mf_client_wake_locked(mf_client *c)
+{
+    if (mf_client_on_service_thread(c)) {
+        /* inside one of our callbacks: ask for WRITEABLE directly, skip the cancel pipe
+         * unless there is work only EVENT_WAIT_CANCELLED does */
+        if (c->wsi && c->can_send && !c->kill_conn)
+            lws_callback_on_writable(c->wsi);
+        if (!c->dropped_event_pending && !c->req_timer_dirty && !c->close_req && !c->destroy_req)
+            return;
+    }
+    if (!c->wake_pending && c->ctx) {
+        c->wake_pending = true;
+        lws_cancel_service(c->ctx);
+    }
+}
+
+/* ---------------------------------------------------------- PING FIFO */
+
+static bool fifo_grow(mf_client *c)
+{
+    if (c->fifo_n < c->fifo_cap)
+        return true;
+    size_t ncap = c->fifo_cap ? c->fifo_cap * 2 : 16;
+    uint64_t *nf = malloc(ncap * sizeof *nf);
+    if (!nf)
+        return false;
+    for (size_t i = 0; i < c->fifo_n; i++)
+        nf[i] = c->fifo[(c->fifo_head + i) % c->fifo_cap];
+    free(c->fifo);
+    c->fifo = nf;
+    c->fifo_cap = ncap;
+    c->fifo_head = 0;
+    return true;
+}
+
+bool mf_client_fifo_push_locked(mf_client *c, uint64_t tag)
+{
+    if (!fifo_grow(c))
+        return false;
+    c->fifo[(c->fifo_head + c->fifo_n) % c->fifo_cap] = tag;
+    c->fifo_n++;
+    return true;
+}
+
+bool mf_client_fifo_push_front_locked(mf_client *c, uint64_t tag)
+{
+    if (!fifo_grow(c))
+        return false;
+    c->fifo_head = (c->fifo_head + c->fifo_cap - 1) % c->fifo_cap;
+    c->fifo[c->fifo_head] = tag;
+    c->fifo_n++;
+    return true;
+}
+
+bool mf_client_fifo_pop_locked(mf_client *c, uint64_t *tag)
+{
+    if (!c->fifo_n)
+        return false;
+    *tag = c->fifo[c->fifo_head];
+    c->fifo_head = (c->fifo_head + 1) % c->fifo_cap;
+    c->fifo_n--;
+    return true;
+}
+
+mf_status mf_client_queue_ping_locked(mf_client *c, uint64_t tag)
+{
+    if (!fifo_grow(c))
+        return MF_ERR_NOMEM;
+    mf_status st = mf_proto_write_ping(&c->q.buf);
+    if (st)
+        return st;
+    mf_client_fifo_push_locked(c, tag);
+    return MF_OK;
+}
+
+/* -------------------------------------------------------------- create */
+
+static char *dup_opt(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void random_bytes(void *p, size_t n)
+{
+    unsigned char *b = p;
+    while (n) {
+        ssize_t r = getrandom(b, n, 0);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            /* fall back to something unique enough for inbox names */
+            uint64_t x = (uint64_t)mf_now_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)p;
+            for (; n; n--) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b++ = (unsigned char)x;
+            }
+            return;
+        }
+        b += r;
+        n -= (size_t)r;
+    }
+}
+
+static void free_client(mf_client *c)
+{
+    for (size_t i = 0; i < c->n_pool; i++)
+        mf_server_free(&c->pool[i]);
+    free(c->pool);
+    mf_client_subs_free_all(c);
+    mf_client_reqs_free_all(c);
+    mf_outq_clear(&c->q);
+    free(c->fifo);
+    mf_proto_parser_free(&c->parser);
+    free(c->frame);
+    free(c->name);
+    free(c->token);
+    free(c->user);
+    free(c->pass);
+    free(c->ca_file);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+static mf_status check_len(mf_error *err, const char *what, const char *s, size_t max)
+{
+    if (s && strlen(s) >= max)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "option %s is too long (max %zu bytes)", what, max - 1);
+    return MF_OK;
+}
+
+mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error *err)
+{
+    mf_error_clear(err);
+    if (!opts || !out)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "opts and out are required");
+    *out = NULL;
+    if (!opts->servers || !opts->n_servers)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "at least one server URL is required");
+    mf_status st;
+    if ((st = check_len(err, "name", opts->name, MF_PROTO_STR_MAX)) ||
+        (st = check_len(err, "token", opts->token, MF_PROTO_TOKEN_MAX)) ||
+        (st = check_len(err, "user", opts->user, MF_PROTO_STR_MAX)) ||
+        (st = check_len(err, "pass", opts->pass, MF_PROTO_TOKEN_MAX)))
+        return st;
+    if (opts->reconnect_wait_ms < 0 || opts->reconnect_wait_max_ms < 0 || opts->reconnect_jitter_ms < 0 ||
+        opts->ping_interval_ms < 0 || opts->connect_timeout_ms < 0 || opts->max_pings_out < 0)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "negative time or count option");
+    if (opts->frame_size && (opts->frame_size < 512 || opts->frame_size > 16u * 1024u * 1024u))
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "frame_size must be within 512 B .. 16 MiB");
+
+    mf_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    c->o = *opts;
+    mf_client_opts def;
+    mf_client_opts_init(&def);
+    if (!c->o.pending_limit)
+        c->o.pending_limit = def.pending_limit;
+    if (!c->o.outbound_limit)
+        c->o.outbound_limit = def.outbound_limit;
+    if (!c->o.frame_size)
+        c->o.frame_size = def.frame_size;
+    if (!c->o.connect_timeout_ms)
+        c->o.connect_timeout_ms = def.connect_timeout_ms;
+    if (!c->o.reconnect_wait_max_ms)
+        c->o.reconnect_wait_max_ms = def.reconnect_wait_max_ms;
+    if (!c->o.max_pings_out)
+        c->o.max_pings_out = def.max_pings_out;
+    c->o.servers = NULL;
+    c->name = dup_opt(opts->name);
+    c->token = dup_opt(opts->token);
+    c->user = dup_opt(opts->user);
+    c->pass = dup_opt(opts->pass);
+    c->ca_file = dup_opt(opts->tls_ca_file);
+    c->o.name = c->name;
+    c->o.token = c->token;
+    c->o.user = c->user;
+    c->o.pass = c->pass;
+    c->o.tls_ca_file = c->ca_file;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    mf_proto_parser_init(&c->parser, MF_PROTO_CLIENT_SIDE, 0, 0);
+    mf_buf_init(&c->q.buf);
+
+    if ((opts->name && !c->name) || (opts->token && !c->token) || (opts->user && !c->user) ||
+        (opts->pass && !c->pass) || (opts->tls_ca_file && !c->ca_file))
+        goto nomem;
+    c->pool = calloc(opts->n_servers, sizeof *c->pool);
+    if (!c->pool)
+        goto nomem;
+    c->pool_cap = opts->n_servers;
+    for (size_t i = 0; i < opts->n_servers; i++) {
+        mf_server s;
+        st = mf_server_parse(opts->servers[i], &s, err);
+        if (st) {
+            free_client(c);
+            return st;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < c->n_pool; j++)
+            dup = dup || !strcmp(c->pool[j].url, s.url);
+        if (dup)
+            mf_server_free(&s);
+        else
+            c->pool[c->n_pool++] = s;
+    }
+    random_bytes(&c->rng, sizeof c->rng);
+    c->rng |= 1;
+    if (opts->randomize) {
+        for (size_t i = c->n_pool; i > 1; i--) {
+            size_t j = (size_t)(c->rng % i);
+            c->rng ^= c->rng << 13;
+            c->rng ^= c->rng >> 7;
+            c->rng ^= c->rng << 17;
+            mf_server t = c->pool[i - 1];
+            c->pool[i - 1] = c->pool[j];
+            c->pool[j] = t;
+        }
+    }
+    {
+        static const char al[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        unsigned char rb[22];
+        random_bytes(rb, sizeof rb);
+        char tok[23];
+        for (int i = 0; i < 22; i++)
+            tok[i] = al[rb[i] % 62];
+        tok[22] = '\0';
+        c->inbox_prefix_len = (size_t)snprintf(c->inbox_prefix, sizeof c->inbox_prefix, "_INBOX.%s.", tok);
+    }
+    c->frame = malloc(LWS_PRE + c->o.frame_size);
+    if (!c->frame)
+        goto nomem;
+    c->next_sid = 1;
+    c->next_req = 1;
+    c->req_timer_at = INT64_MAX;
+    c->max_payload = MF_PROTO_DEFAULT_MAX_PAYLOAD;
+    c->server_headers = true;
+    c->state = MF_CS_IDLE;
+
+    if (pthread_create(&c->thread, NULL, mf_client_service_main, c)) {
+        free_client(c);
+        return mf_error_set(err, MF_ERR_IO, "", "cannot start the service thread");
+    }
+    c->thread_started = true;
+    pthread_mutex_lock(&c->mu);
+    while (!c->start_status)
+        pthread_cond_wait(&c->cv, &c->mu);
+    int ok = c->start_status;
+    pthread_mutex_unlock(&c->mu);
+    if (ok < 0) {
+        pthread_join(c->thread, NULL);
+        if (err)
+            *err = c->start_err;
+        st = c->start_err.code ? c->start_err.code : MF_ERR_IO;
+        free_client(c);
+        return st;
+    }
+    *out = c;
+    return MF_OK;
+nomem:
+    free_client(c);
+    return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+}
+
+void mf_client_destroy(mf_client *c)
+{
+    if (!c)
+        return;
+    if (mf_client_on_service_thread(c)) {
+        mf_client_log(c, MF_LOG_ERROR, "mf_client_destroy called from a callback: ignored (the client leaks)");
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->destroy_req = true;
+    mf_client_wake_locked(c);
+    if (c->ctx)
+        lws_cancel_service(c->ctx); /* even if a wake is already pending */
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    free_client(c);
+}
+
+mf_status mf_client_wait_connected(mf_client *c, int timeout_ms)
+{
+    if (!c || mf_client_on_service_thread(c))
+        return MF_ERR_INVALID_ARG;
+    struct timespec ts;
+    deadline_ts(&ts, timeout_ms < 0 ? 0 : timeout_ms);
+    pthread_mutex_lock(&c->mu);
+    mf_status st = MF_OK;
+    while (c->state != MF_CS_CONNECTED) {
+        if (c->closed) {
+            st = MF_ERR_CLOSED;
+            break;
+        }
+        if (!wait_until(c, &ts, timeout_ms < 0) && c->state != MF_CS_CONNECTED) {
+            st = c->closed ? MF_ERR_CLOSED : MF_ERR_TIMEOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return st;
+}
+
+/* ------------------------------------------------------------- publish */
+
+static size_t digits(size_t v)
+{
+    size_t d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+mf_status mf_client_publish_locked(mf_client *c, const char *subject, size_t slen, const char *reply, size_t rlen,
+                                   const char *hdr, size_t hlen, const void *data, size_t len)
+{
+    if (c->closed || c->pub_closed)
+        return MF_ERR_CLOSED;
+    if (hlen + len > c->max_payload)
+        return MF_ERR_PAYLOAD_TOO_BIG;
+    if (hdr && !c->server_headers)
+        return MF_ERR_INVALID_ARG;
+    /* the exact record size: "PUB s [r] n\r\n<data>\r\n" / "HPUB s [r] h t\r\n<hdr><data>\r\n" */
+    size_t rec = (hdr ? 5 + digits(hlen) + 1 : 4) + slen + (rlen ? rlen + 1 : 0) + 1 + digits(hlen + len) + 2 +
+                 hlen + len + 2;
+    size_t limit = c->can_send ? c->o.outbound_limit : c->o.pending_limit;
+    if (mf_outq_pending(&c->q) + rec > limit) {
+        if (c->can_send) {
+            atomic_fetch_add_explicit(&c->refused_full, 1, memory_order_relaxed);
+        } else {
+            atomic_fetch_add_explicit(&c->dropped_msgs, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&c->dropped_bytes, len, memory_order_relaxed);
+            c->drop_ev_msgs++;
+            c->drop_ev_bytes += len;
+            c->dropped_event_pending = true;
+            mf_client_wake_locked(c);
+        }
+        return MF_ERR_FULL;
+    }
+    mf_status st = mf_buf_reserve(&c->q.buf, rec);
+    if (st)
+        return st;
+    const char *rp = rlen ? reply : NULL;
+    st = hdr ? mf_proto_write_hpub(&c->q.buf, subject, rp, hdr, hlen, data, len)
+             : mf_proto_write_pub(&c->q.buf, subject, rp, data, len);
+    if (st)
+        return st;
+    atomic_fetch_add_explicit(&c->msgs_out, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->bytes_out, len, memory_order_relaxed);
+    if (c->can_send)
+        mf_client_wake_locked(c);
+    return MF_OK;
+}
+
+static mf_status publish_common(mf_client *c, const char *subject, const char *reply, const char *hdr, size_t hlen,
+                                const void *data, size_t len)
+{
+    if (!c || !subject || (len && !data))
+        return MF_ERR_INVALID_ARG;
+    size_t slen = strlen(subject), rlen = reply ? strlen(reply) : 0;
+    if (!mf_subject_valid(subject, slen, false) || (rlen && !mf_subject_valid(reply, rlen, false)))
+        return MF_ERR_INVALID_ARG;
+    pthread_mutex_lock(&c->mu);
+    mf_status st = mf_client_publish_locked(c, subject, slen, reply, rlen, hdr, hlen, data, len);
+    pthread_mutex_unlock(&c->mu);
+    return st;
+}
+
+mf_status mf_client_publish(mf_client *c, const char *subject, const char *reply, const void *data, size_t len)
+{
+    return publish_common(c, subject, reply, NULL, 0, data, len);
+}
+
+mf_status mf_client_publish_hdrs(mf_client *c, const char *subject, const char *reply, const mf_header *hdrs,
+                                 size_t n_hdrs, const void *data, size_t len)
+{
+    if (n_hdrs && !hdrs)
+        return MF_ERR_INVALID_ARG;
+    mf_buf h = MF_BUF_INIT;
+    mf_status st = mf_msg_build_headers(&h, hdrs, n_hdrs);
+    if (!st)
+        st = publish_common(c, subject, reply, h.data, h.len, data, len);
+    mf_buf_free(&h);
+    return st;
+}
+
+mf_status mf_client_respond(mf_client *c, const mf_msg *req, const void *data, size_t len)
+{
+    if (!c || !req || !req->reply || !req->reply_len)
+        return MF_ERR_INVALID_ARG;
+    return publish_common(c, req->reply, NULL, NULL, 0, data, len);
+}
+
+/* -------------------------------------------------------- flush, drain */
+
+static mf_status flush_until(mf_client *c, const struct timespec *ts, bool forever)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->closed) {
+        pthread_mutex_unlock(&c->mu);
+        return MF_ERR_CLOSED;
+    }
+    uint64_t tag = ++c->flush_seq;
+    if (c->can_send) {
+        mf_status st = mf_client_queue_ping_locked(c, tag);
+        if (st) {
+            pthread_mutex_unlock(&c->mu);
+            return st;
+        }
+        mf_client_wake_locked(c);
+    } /* else: the reconnect sends a PING for the newest flush */
+    mf_status st = MF_OK;
+    while (c->flush_done < tag) {
+        if (c->closed) {
+            st = MF_ERR_CLOSED;
+            break;
+        }
+        if (!wait_until(c, ts, forever) && c->flush_done < tag) {
+            st = c->closed ? MF_ERR_CLOSED : MF_ERR_TIMEOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return st;
+}
+
+mf_status mf_client_flush(mf_client *c, int timeout_ms)
+{
+    if (!c || mf_client_on_service_thread(c))
+        return MF_ERR_INVALID_ARG;
+    struct timespec ts;
+    deadline_ts(&ts, timeout_ms < 0 ? 0 : timeout_ms);
+    return flush_until(c, &ts, timeout_ms < 0);
+}
+
+mf_status mf_client_drain(mf_client *c, int timeout_ms)
+{
+    if (!c || mf_client_on_service_thread(c))
+        return MF_ERR_INVALID_ARG;
+    bool forever = timeout_ms < 0;
+    struct timespec ts;
+    deadline_ts(&ts, forever ? 0 : timeout_ms);
+    pthread_mutex_lock(&c->mu);
+    if (c->closed || c->draining) {
+        pthread_mutex_unlock(&c->mu);
+        return MF_ERR_CLOSED;
+    }
+    c->draining = true;
+    mf_client_subs_drain_locked(c);
+    pthread_mutex_unlock(&c->mu);
+
+    /* 1: the PONG comes after every message sent before our UNSUBs: all delivered */
+    mf_status st = flush_until(c, &ts, forever);
+    pthread_mutex_lock(&c->mu);
+    mf_client_subs_remove_drained_locked(c);
+    c->pub_closed = true;
+    pthread_mutex_unlock(&c->mu);
+    /* 2: everything published (also by the callbacks above) reached the server */
+    if (st == MF_OK)
+        st = flush_until(c, &ts, forever);
+
+    pthread_mutex_lock(&c->mu);
+    c->close_req = true;
+    mf_client_wake_locked(c);
+    /* the close itself is bounded by the service thread (1 s grace); the CLOSED
+     * event and the MF_ERR_CLOSED completions have run when this returns */
+    while (!c->close_done)
+        pthread_cond_wait(&c->cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    return st == MF_ERR_CLOSED ? MF_ERR_TIMEOUT : st;
+}
+
+/* ------------------------------------------------------------ queries */
+
+mf_status mf_client_stats_get(mf_client *c, mf_client_stats *s)
+{
+    if (!c || !s)
+        return MF_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    s->msgs_in = atomic_load_explicit(&c->msgs_in, memory_order_relaxed);
+    s->bytes_in = atomic_load_explicit(&c->bytes_in, memory_order_relaxed);
+    s->msgs_out = atomic_load_explicit(&c->msgs_out, memory_order_relaxed);
+    s->bytes_out = atomic_load_explicit(&c->bytes_out, memory_order_relaxed);
+    s->reconnects = atomic_load_explicit(&c->reconnects, memory_order_relaxed);
+    s->dropped_msgs = atomic_load_explicit(&c->dropped_msgs, memory_order_relaxed);
+    s->dropped_bytes = atomic_load_explicit(&c->dropped_bytes, memory_order_relaxed);
+    s->refused_full = atomic_load_explicit(&c->refused_full, memory_order_relaxed);
+    pthread_mutex_lock(&c->mu);
+    s->queued_bytes = mf_outq_pending(&c->q);
+    s->connected = c->state == MF_CS_CONNECTED;
+    memcpy(s->server_url, c->cur_url, sizeof s->server_url);
+    pthread_mutex_unlock(&c->mu);
+    return MF_OK;
+}
+
+mf_status mf_client_server_info_get(mf_client *c, mf_client_server_info *info)
+{
+    if (!c || !info)
+        return MF_ERR_INVALID_ARG;
+    pthread_mutex_lock(&c->mu);
+    mf_status st = c->have_info ? MF_OK : MF_ERR_NOT_FOUND;
+    if (!st)
+        *info = c->info;
+    pthread_mutex_unlock(&c->mu);
+    return st;
+}
+
+/* ---------------------------------------------------------------- close */
+
+void mf_client_finish_close(mf_client *c, mf_status why)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->state == MF_CS_CLOSED) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    c->state = MF_CS_CLOSED;
+    c->closed = true;
+    c->can_send = false;
+    c->close_status = why;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    lws_sul_cancel(&c->sul_reconnect);
+    lws_sul_cancel(&c->sul_ping);
+    lws_sul_cancel(&c->sul_conn_timeout);
+    lws_sul_cancel(&c->sul_req);
+    mf_client_reqs_fail_all(c, MF_ERR_CLOSED);
+    mf_client_emit(c, MF_CLIENT_CLOSED, why, why ? mf_status_str(why) : "", 0, 0, c->cur_url);
+    pthread_mutex_lock(&c->mu);
+    c->close_done = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}

@@ -1,0 +1,261 @@
+/*
+ * client_int.h - private state of mf_client (runtime/client/ only).
+ *
+ * Locking: one mutex `mu` guards the outbound queue, the subscription and
+ * request tables, the PING FIFO, the state fields marked (mu), and the wait
+ * condition `cv`. Fields marked (svc) belong to the service thread alone (the
+ * only thread that calls libwebsockets). Counters are relaxed atomics.
+ * Callbacks into user code are always made with `mu` released.
+ */
+#ifndef MF_CLIENT_INT_H
+#define MF_CLIENT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "mf/buf.h"
+#include "mf/client.h"
+#include "mf/proto.h"
+
+/* ------------------------------------------------------------ u64 map */
+
+/* Open-addressing hash map uint64 key (never 0) -> pointer. */
+typedef struct mf_u64map {
+    uint64_t *keys;
+    void **vals;
+    size_t cap;   /* power of two, or 0 */
+    size_t n;
+} mf_u64map;
+
+void mf_u64map_free(mf_u64map *m);
+void *mf_u64map_get(const mf_u64map *m, uint64_t key);
+mf_status mf_u64map_put(mf_u64map *m, uint64_t key, void *val);
+void *mf_u64map_del(mf_u64map *m, uint64_t key);
+/* Iteration: for (size_t i = 0; i < m->cap; i++) if (m->keys[i]) ... (no changes while iterating) */
+
+/* --------------------------------------------------------- server pool */
+
+typedef struct mf_server {
+    char *url;      /* normalised: scheme://host:port/path */
+    char *host;     /* without brackets */
+    char *path;     /* starts with '/' */
+    int port;
+    bool tls;
+    bool discovered;
+} mf_server;
+
+/* Parses ws[s]://host[:port][/path]. MF_ERR_INVALID_ARG with a message in err. */
+mf_status mf_server_parse(const char *url, mf_server *out, mf_error *err);
+void mf_server_free(mf_server *s);
+
+/* -------------------------------------------------------- outbound queue */
+
+/*
+ * The outbound byte stream: complete protocol records appended under `mu`;
+ * [sent, buf.len) not yet handed to lws; `rec` <= sent is the start of the
+ * record that contains `sent` (== sent at a record boundary).
+ */
+typedef struct mf_outq {
+    mf_buf buf;
+    size_t sent;
+    size_t rec;
+    size_t rec_end;  /* end of the record starting at rec (valid when rec < sent) */
+} mf_outq;
+
+/* Unsent bytes (counted from rec, what a disconnect would keep). */
+size_t mf_outq_pending(const mf_outq *q);
+/* Copies up to max unsent bytes into dst, advancing sent/rec. Returns the count. */
+size_t mf_outq_take(mf_outq *q, char *dst, size_t max);
+/* Length of the record at p (n bytes available); 0 if incomplete/garbage. Sets *is_pub for PUB/HPUB. */
+size_t mf_outq_record_len(const char *p, size_t n, bool *is_pub, size_t *payload_total);
+/*
+ * Keeps only the unsent PUB/HPUB records (from rec), in order, with a payload
+ * total <= max_payload (0 = no check), up to `limit` bytes in total; the rest is
+ * dropped and counted in *dmsgs / *dbytes (PUB records only). Resets sent/rec.
+ */
+mf_status mf_outq_salvage(mf_outq *q, size_t limit, size_t max_payload, uint64_t *dmsgs, uint64_t *dbytes);
+/* Puts `prefix` in front of the unsent bytes. */
+mf_status mf_outq_prepend(mf_outq *q, const mf_buf *prefix);
+void mf_outq_clear(mf_outq *q);
+
+/* ------------------------------------------------------- subscriptions */
+
+typedef struct mf_sub {
+    uint64_t sid;
+    char *subject;
+    char *queue;        /* NULL = none */
+    mf_msg_cb cb;
+    void *ctx;
+    uint64_t max;       /* 0 = unlimited */
+    uint64_t delivered;
+    uint64_t base;      /* `delivered` when the SUB was (re)sent on the current connection */
+    bool internal;      /* the request inbox */
+    bool draining;      /* UNSUB sent by drain; delivered until drain removes it */
+    bool free_after_dispatch;
+} mf_sub;
+
+/* ------------------------------------------------------------ requests */
+
+typedef struct mf_req {
+    uint64_t id;
+    int64_t deadline_us;  /* monotonic */
+    mf_reply_cb cb;
+    void *ctx;
+    struct mf_req *next; /* while being completed */
+} mf_req;
+
+typedef struct mf_deadline {
+    int64_t at;
+    uint64_t id;
+} mf_deadline;
+
+/* ------------------------------------------------------------- client */
+
+typedef enum mf_conn_state {
+    MF_CS_IDLE = 0,      /* no connection, reconnect scheduled or not yet started */
+    MF_CS_CONNECTING,    /* lws connect in progress (TCP/WS handshake) */
+    MF_CS_WAIT_INFO,     /* WebSocket open, waiting for INFO */
+    MF_CS_WAIT_PONG,     /* CONNECT + PING sent, waiting for PONG */
+    MF_CS_CONNECTED,
+    MF_CS_CLOSED         /* final */
+} mf_conn_state;
+
+#define MF_TAG_KEEPALIVE 0u
+#define MF_TAG_CONNECT UINT64_MAX
+
+struct mf_client {
+    /* configuration (immutable after create) */
+    mf_client_opts o;
+    char *name, *token, *user, *pass, *ca_file;
+    char inbox_prefix[48];  /* "_INBOX.<22>." */
+    size_t inbox_prefix_len;
+
+    pthread_t thread;
+    bool thread_started;
+
+    /* ---- (mu) ---- */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct lws_context *ctx;  /* set once by the service thread before create returns */
+    int start_status;         /* 0 pending, 1 ok, -1 failed */
+    mf_error start_err;
+
+    mf_conn_state state;
+    bool can_send;            /* CONNECT prefix is in the queue: SUB/UNSUB/PING may be appended */
+    bool ever_connected;
+    bool closed;              /* final CLOSED reached (or being reached) */
+    bool close_done;          /* ...and its CLOSED event / MF_ERR_CLOSED completions have run */
+    bool draining;            /* subscribe/request refused */
+    bool pub_closed;          /* publish refused */
+    bool destroy_req;
+    bool close_req;           /* drain asked the service thread to close */
+    bool wake_pending;
+    bool dropped_event_pending;
+
+    mf_outq q;
+    uint64_t *fifo;           /* tags of PINGs in the queue / in flight, oldest first */
+    size_t fifo_head, fifo_n, fifo_cap;
+    uint64_t flush_seq, flush_done;
+
+    mf_u64map subs;           /* sid -> mf_sub* */
+    uint64_t next_sid;
+    uint64_t inbox_sid;       /* 0 until the first request */
+    mf_sub *dispatching;      /* the sub whose callback runs now */
+
+    mf_u64map reqs;           /* id -> mf_req* */
+    uint64_t next_req;
+    mf_deadline *heap;
+    size_t heap_n, heap_cap;
+    bool req_timer_dirty;
+    int64_t req_timer_at;     /* when the request sul fires; INT64_MAX = not scheduled */
+
+    size_t max_payload;       /* from INFO (default until then) */
+    bool server_headers;      /* INFO headers (true until INFO says otherwise) */
+    bool have_info;
+    mf_client_server_info info;
+    char cur_url[256];
+    mf_status close_status;
+    uint64_t drop_ev_msgs, drop_ev_bytes; /* not yet reported */
+
+    /* ---- counters ---- */
+    atomic_uint_fast64_t msgs_in, bytes_in, msgs_out, bytes_out, reconnects;
+    atomic_uint_fast64_t dropped_msgs, dropped_bytes, refused_full;
+
+    /* ---- (svc) service thread only ---- */
+    struct lws_protocols protocols[2];
+    struct lws *wsi;
+    mf_server *pool;
+    size_t n_pool, pool_cap, cur;
+    int attempts;             /* consecutive failed attempts */
+    bool stop;
+    bool closing;             /* close requested (drain/destroy): no more reconnects */
+    bool destroying;          /* destroy_req seen: stop the loop once closed */
+    bool attempt_live;        /* a connection attempt/connection exists and was not reported lost */
+    bool kill_conn;           /* close the current wsi at the next WRITEABLE */
+    int kill_code;
+    bool sent_close;
+    mf_proto_parser parser;
+    char *frame;              /* LWS_PRE + frame_size */
+    uint64_t rng;
+    lws_sorted_usec_list_t sul_reconnect, sul_ping, sul_conn_timeout, sul_req, sul_close;
+};
+
+/* ---- client.c ---- */
+void mf_client_log(mf_client *c, mf_log_level lvl, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void mf_client_emit(mf_client *c, mf_client_event_type type, mf_status st, const char *text, uint64_t msgs,
+                    uint64_t bytes, const char *url);
+/* Wakes the service thread (mu held). */
+void mf_client_wake_locked(mf_client *c);
+int64_t mf_now_us(void);
+/* Appends a PING with tag to the queue (mu held, can_send). */
+mf_status mf_client_queue_ping_locked(mf_client *c, uint64_t tag);
+bool mf_client_fifo_push_locked(mf_client *c, uint64_t tag);
+bool mf_client_fifo_push_front_locked(mf_client *c, uint64_t tag);
+bool mf_client_fifo_pop_locked(mf_client *c, uint64_t *tag);
+/* Validates and queues a PUB/HPUB record (mu held). hdr may be NULL. */
+mf_status mf_client_publish_locked(mf_client *c, const char *subject, size_t slen, const char *reply, size_t rlen,
+                                   const char *hdr, size_t hlen, const void *data, size_t len);
+/* Final close (service thread): fails requests, wakes waiters, emits CLOSED once. */
+void mf_client_finish_close(mf_client *c, mf_status why);
+
+/* ---- conn.c ---- */
+void *mf_client_service_main(void *arg);
+
+/* ---- sub.c ---- */
+mf_status mf_client_sub_add_locked(mf_client *c, const char *subject, const char *queue, mf_msg_cb cb, void *ctx,
+                                   bool internal, uint64_t *sid);
+/* Appends SUB (+UNSUB remaining) for every subscription to b (mu held). */
+mf_status mf_client_subs_write_locked(mf_client *c, mf_buf *b);
+/* Delivers a MSG/HMSG op (service thread). */
+void mf_client_dispatch(mf_client *c, const mf_proto_op *op);
+void mf_client_subs_free_all(mf_client *c);
+/* Marks all user subscriptions draining and queues their UNSUB (mu held). */
+void mf_client_subs_drain_locked(mf_client *c);
+/* Removes the draining subscriptions (mu held, not on the service thread). */
+void mf_client_subs_remove_drained_locked(mf_client *c);
+
+/* ---- request.c ---- */
+/* Request timer sul: expire due requests. */
+void mf_client_req_timer_cb(lws_sorted_usec_list_t *sul);
+/* Service thread: re-arm the timer if registrations changed it. */
+void mf_client_req_timer_update(mf_client *c);
+/* Completes every pending request with st (service thread). */
+void mf_client_reqs_fail_all(mf_client *c, mf_status st);
+void mf_client_reqs_free_all(mf_client *c);
+
+/* ---- msg.c ---- */
+/* Status code of a header block ("NATS/1.0 503 ..."), 0 if none. */
+int mf_msg_parse_status(const char *hdr, size_t len);
+/* Builds a header block. MF_ERR_INVALID_ARG for bad names/values. */
+mf_status mf_msg_build_headers(mf_buf *b, const mf_header *h, size_t n);
+
+#endif /* MF_CLIENT_INT_H */

@@ -1,0 +1,156 @@
+/*
+ * e2e_util.h - helpers for end-to-end tests that start real processes
+ * (nats-server, mf-broker) on free loopback ports, and small thread-safe
+ * collectors for messages and client events.
+ */
+#ifndef MF_E2E_UTIL_H
+#define MF_E2E_UTIL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mf/client.h"
+
+/* ---- processes ---- */
+
+/* Path of nats-server / mf-broker, or NULL when not available (tests then skip). */
+const char *e2e_nats_server_path(void);
+const char *e2e_broker_path(void);
+
+/* A free TCP port on 127.0.0.1 (bound then released). */
+int e2e_free_port(void);
+/* Waits until 127.0.0.1:port accepts TCP connections. */
+bool e2e_wait_port(int port, int timeout_ms);
+/* Waits until nothing listens on 127.0.0.1:port any more. */
+bool e2e_wait_port_closed(int port, int timeout_ms);
+/* fork+exec argv with stdout/stderr appended to logfile; the child dies with the test. */
+pid_t e2e_spawn(char *const argv[], const char *logfile);
+/* Sends sig and reaps the process. */
+void e2e_kill(pid_t pid, int sig);
+/* Creates a private temporary directory (removed by e2e_rmdir). */
+bool e2e_mkdtemp(char *out, size_t cap);
+void e2e_rmdir(const char *dir);
+int64_t e2e_now_ms(void);
+void e2e_sleep_ms(int ms);
+
+/* A nats-server with a websocket listener (and optionally a cluster block). */
+typedef struct e2e_nats {
+    pid_t pid;
+    int ws_port;
+    int cluster_port;
+    char dir[256];
+    char conf[320];
+    char log[320];
+    char url[64];   /* ws://127.0.0.1:<ws_port> (wss:// with TLS) */
+    char tls_cert[300], tls_key[300]; /* set before start for a TLS websocket listener */
+} e2e_nats;
+
+/* extra: more configuration text (may be NULL). Fills ports when 0. */
+bool e2e_nats_start(e2e_nats *n, const char *extra);
+/* Starts again with the same configuration (same ports). */
+bool e2e_nats_restart(e2e_nats *n);
+void e2e_nats_stop(e2e_nats *n, int sig);
+void e2e_nats_cleanup(e2e_nats *n);
+
+/* Writes a self-signed certificate for 127.0.0.1 (cert.pem, key.pem in dir) with the
+ * openssl command; false if that is not possible. */
+bool e2e_make_cert(const char *dir, char *cert, size_t ccap, char *key, size_t kcap);
+
+/* A 3-node nats-server cluster on loopback, each node with a websocket port. */
+typedef struct e2e_cluster {
+    e2e_nats node[3];
+} e2e_cluster;
+bool e2e_cluster_start(e2e_cluster *cl);
+void e2e_cluster_stop(e2e_cluster *cl);
+
+/* mf-broker on a free port. */
+typedef struct e2e_broker {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char log[320];
+    char url[64];
+} e2e_broker;
+bool e2e_broker_start(e2e_broker *b, const char *const *extra_args);
+bool e2e_broker_restart(e2e_broker *b, const char *const *extra_args);
+void e2e_broker_stop(e2e_broker *b, int sig);
+void e2e_broker_cleanup(e2e_broker *b);
+
+/* Either kind of server, for tests that run against both. */
+typedef enum e2e_kind { E2E_NATS = 1, E2E_BROKER = 2 } e2e_kind;
+typedef struct e2e_server {
+    e2e_kind kind;
+    e2e_nats nats;
+    e2e_broker broker;
+    const char *url;
+    size_t max_payload;
+    char arg[64];
+    char arg2[128];
+    const char *args[3];
+} e2e_server;
+/* NULL when the server binary is available, else why not (for skip messages). */
+const char *e2e_server_missing(e2e_kind kind);
+/* max_payload 0 = the server's default. */
+bool e2e_server_start(e2e_server *s, e2e_kind kind, size_t max_payload);
+/* With token authentication (token may be NULL). */
+bool e2e_server_start_ex(e2e_server *s, e2e_kind kind, size_t max_payload, const char *token);
+bool e2e_server_restart(e2e_server *s);
+/* kill(pid, sig) without reaping (SIGSTOP / SIGCONT). */
+void e2e_server_signal(e2e_server *s, int sig);
+void e2e_server_kill(e2e_server *s);
+void e2e_server_cleanup(e2e_server *s);
+
+/* ---- collectors ---- */
+
+#define E2E_MAX_MSGS 200000
+
+typedef struct e2e_col {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t n;
+    uint64_t bytes;
+    int *vals;          /* integer payloads (atoi), E2E_MAX_MSGS entries */
+    char last_subject[256];
+    char last_reply[256];
+    char last_data[256];
+    int last_status;
+    bool respond;       /* respond with "re:<data>" to messages with a reply */
+    const char *respond_prefix;
+} e2e_col;
+
+void e2e_col_init(e2e_col *c);
+void e2e_col_free(e2e_col *c);
+/* mf_msg_cb: ctx is an e2e_col */
+void e2e_col_cb(mf_client *cl, const mf_msg *m, void *ctx);
+bool e2e_col_wait(e2e_col *c, size_t n, int timeout_ms);
+size_t e2e_col_count(e2e_col *c);
+void e2e_col_reset(e2e_col *c);
+
+typedef struct e2e_events {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int count[16];
+    uint64_t dropped_msgs;
+    char last_url[256];
+    char last_error[256];
+} e2e_events;
+
+void e2e_events_init(e2e_events *e);
+void e2e_events_free(e2e_events *e);
+/* mf_client_event_cb: ctx is an e2e_events */
+void e2e_events_cb(mf_client *c, const mf_client_event *ev, void *ctx);
+bool e2e_events_wait(e2e_events *e, mf_client_event_type t, int count, int timeout_ms);
+int e2e_events_count(e2e_events *e, mf_client_event_type t);
+
+/* Options for tests: one or more servers, fast reconnects, quiet logs, events to ev (may be NULL). */
+void e2e_opts(mf_client_opts *o, const char *const *servers, size_t n, e2e_events *ev);
+/* Creates and waits for the connection; NULL on failure. */
+mf_client *e2e_connect(const mf_client_opts *o);
+
+/* Publishes probes on subject until `col` got one (interest propagated, e.g. across routes). */
+bool e2e_wait_interest(mf_client *pub, const char *subject, e2e_col *col, int timeout_ms);
+
+#endif
