@@ -219,6 +219,17 @@ class Operation:
     description: str
     node: N
     desc: str
+    fn: str = ""  # typed API function: <service>_<operation> (send) / <service>_on_<message> (receive)
+    handler: str = ""  # receive: typed handler type <service>_<message>_handler
+
+
+@dataclass(eq=False)
+class Service:
+    """One x-service: its typed API header <prefix>_sdk/<snake>.h."""
+
+    name: str  # "campaign-service"
+    snake: str  # "campaign_service": the C namespace of its functions
+    ops: List[Operation] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -234,4 +245,5 @@ class Sdk:
     channels: List[Channel] = field(default_factory=list)
     operations: List[Operation] = field(default_factory=list)
     services: Dict[str, List[Operation]] = field(default_factory=dict)
+    service_apis: List[Service] = field(default_factory=list)  # sorted by name
     named: List[CType] = field(default_factory=list)  # components/schemas types, by key order

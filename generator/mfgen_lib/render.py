@@ -388,6 +388,8 @@ def render_all(sdk: Sdk, aliases: List[Tuple[str, CType, N]], templates: str) ->
     out: Dict[str, str] = {}
     for path, tpl in files.items():
         out[path] = env.get_template(tpl).render(**ctx)
+    for svc in sdk.service_apis:
+        out[f"{inc}/{svc.snake}.h"] = env.get_template("service.h.j2").render(svc=svc, **ctx)
     for m in sdk.messages:
         for ex in m.examples:
             out[ex.file] = json.dumps(ex.payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

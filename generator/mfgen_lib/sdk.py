@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from . import names
 from .errors import Diagnostics, SpecError
-from .model import Channel, CType, Example, Message, Operation, Param, Pattern, Sdk
+from .model import Channel, CType, Example, Message, Operation, Param, Pattern, Sdk, Service
 from .regex import RegexError, ecma_to_ere
 from .resolve import N, Resolver
 from .schema import STRING_FORMATS, Hint, SchemaBuilder, Symbols, text_of
@@ -85,8 +85,36 @@ class SdkBuilder:
         for op in self.sdk.operations:
             services.setdefault(op.service, []).append(op)
         self.sdk.services = {k: services[k] for k in sorted(services)}
+        self.sdk.service_apis = [self.service_api(k, v) for k, v in self.sdk.services.items()]
         self.sdk.types = order_types(self.sb.types)
         return self.sdk
+
+    # -- typed per-service API ----------------------------------------------------------------
+    def service_api(self, service: str, ops: List[Operation]) -> Service:
+        """Names the typed functions of one service; every name is claimed (collisions are errors).
+
+        send / request:  <service>_<operation key>        campaign_service_send_push_notification
+        receive:         <service>_on_<message key>        user_service_on_user_info_request
+        handler type:    <service>_<message key>_handler
+        """
+        svc = Service(name=service, snake=names.member(service), ops=ops)
+        for op in ops:
+            if not op.messages:
+                continue
+            msg = names.type_part(op.messages[0].key)
+            if op.action == "send":
+                op.fn = f"{svc.snake}_{names.type_part(op.key)}"
+                extra = ["__tramp", "_async", "_cb"] if op.reply else []
+            else:
+                op.fn = f"{svc.snake}_on_{msg}"
+                op.handler = f"{svc.snake}_{msg}_handler"
+                self.sym.claim(op.handler, op.node, f"handler type of operation '{op.key}'")
+                extra = ["__tramp"]
+            self.sym.claim(op.fn, op.node, f"typed function of operation '{op.key}'")
+            for suffix in extra:
+                self.sym.claim(op.fn + suffix, op.node, f"typed API of operation '{op.key}'")
+        svc.ops = [op for op in ops if op.fn]
+        return svc
 
     # -- named schemas ---------------------------------------------------------------------
     def named_schema(self, key: str, node: N) -> None:

@@ -1,0 +1,263 @@
+/*
+ * The generated typed per-service API over a real server (mf-broker, and
+ * nats-server when E2E_KIND=E2E_NATS): request/reply between the two services,
+ * sends with channel parameters, validation on both sides, queue groups.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "e2e_util.h"
+#include "mf_sdk/sdk.h"
+
+#ifndef E2E_KIND
+#define E2E_KIND E2E_BROKER
+#endif
+
+#define USER_ID "3f0c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90"
+
+static e2e_server server;
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *why = e2e_server_missing(E2E_KIND);
+    if (why) {
+        print_message("skipping: %s\n", why);
+        return 0;
+    }
+    return e2e_server_start(&server, E2E_KIND, 0) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (server.url)
+        e2e_server_cleanup(&server);
+    return 0;
+}
+
+static mf_client *connect_or_skip(void)
+{
+    if (!server.url)
+        skip();
+    mf_client_opts o;
+    const char *servers[] = {server.url};
+    e2e_opts(&o, servers, 1, NULL);
+    mf_client *c = e2e_connect(&o);
+    assert_non_null(c);
+    return c;
+}
+
+/* A user-service replica: answers look-ups, counting them. */
+typedef struct replica {
+    int answered;
+    const char *name;
+} replica;
+
+static mf_status answer_user_info(void *ctx, const mf_user_info_request *req, mf_user_info_reply *reply,
+                                  const mf_api_info *info)
+{
+    replica *r = ctx;
+    assert_string_equal(info->subject, "user.info.request");
+    __atomic_fetch_add(&r->answered, 1, __ATOMIC_RELAXED);
+    reply->user_id = strdup(req->user_id);
+    reply->has_name = true;
+    reply->name = strdup(r->name);
+    reply->has_email = true;
+    reply->email = strdup("ada@example.com");
+    return MF_OK;
+}
+
+static void test_request_reply_between_services(void **state)
+{
+    (void)state;
+    mf_client *user = connect_or_skip(), *campaign = connect_or_skip();
+    replica r = {0, "Ada"};
+    mf_api_sub *sub = NULL;
+    mf_error err;
+    assert_int_equal(user_service_on_user_info_request(user, answer_user_info, &r, &sub, &err), MF_OK);
+    assert_int_equal(mf_client_flush(user, 2000), MF_OK);
+
+    mf_user_info_request req;
+    mf_user_info_request_init(&req);
+    req.user_id = USER_ID;
+    mf_user_info_reply reply;
+    assert_int_equal(campaign_service_request_user_info(campaign, &req, 2000, &reply, &err), MF_OK);
+    assert_string_equal(reply.user_id, USER_ID);
+    assert_string_equal(reply.name, "Ada");
+    assert_true(reply.has_email);
+    mf_user_info_reply_free(&reply);
+
+    /* An invalid request is refused before it is sent, naming the field. */
+    req.user_id = "not-a-uuid";
+    assert_int_equal(campaign_service_request_user_info(campaign, &req, 500, &reply, &err), MF_ERR_FORMAT);
+    assert_string_equal(err.pointer, "/user_id");
+
+    mf_api_sub_stats st;
+    mf_api_sub_stats_get(sub, &st);
+    assert_int_equal(st.handled, 1);
+    assert_int_equal(st.replies, 1);
+    mf_api_unsubscribe(sub);
+    mf_client_destroy(user);
+    mf_client_destroy(campaign);
+}
+
+static void test_no_responders(void **state)
+{
+    (void)state;
+    mf_client *campaign = connect_or_skip();
+    mf_user_info_request req;
+    mf_user_info_request_init(&req);
+    req.user_id = USER_ID;
+    mf_user_info_reply reply;
+    mf_error err;
+    mf_status st = campaign_service_request_user_info(campaign, &req, 1500, &reply, &err);
+    assert_int_equal(st, MF_ERR_NO_RESPONDERS);
+    assert_non_null(strstr(err.message, "no responders"));
+    mf_client_destroy(campaign);
+}
+
+/* Two replicas in the service's queue group share the requests; none is answered twice. */
+static void test_replicas_share_requests(void **state)
+{
+    (void)state;
+    mf_client *u1 = connect_or_skip(), *u2 = connect_or_skip(), *campaign = connect_or_skip();
+    replica r1 = {0, "one"}, r2 = {0, "two"};
+    mf_api_sub *s1, *s2;
+    mf_error err;
+    assert_int_equal(user_service_on_user_info_request(u1, answer_user_info, &r1, &s1, &err), MF_OK);
+    assert_int_equal(user_service_on_user_info_request(u2, answer_user_info, &r2, &s2, &err), MF_OK);
+    assert_int_equal(mf_client_flush(u1, 2000), MF_OK);
+    assert_int_equal(mf_client_flush(u2, 2000), MF_OK);
+    mf_user_info_request req;
+    mf_user_info_request_init(&req);
+    req.user_id = USER_ID;
+    const int n = 200;
+    for (int i = 0; i < n; i++) {
+        mf_user_info_reply reply;
+        assert_int_equal(campaign_service_request_user_info(campaign, &req, 2000, &reply, &err), MF_OK);
+        mf_user_info_reply_free(&reply);
+    }
+    assert_int_equal(r1.answered + r2.answered, n);
+    assert_true(r1.answered > 0 && r2.answered > 0);
+    mf_api_unsubscribe(s1);
+    mf_api_unsubscribe(s2);
+    mf_client_destroy(u1);
+    mf_client_destroy(u2);
+    mf_client_destroy(campaign);
+}
+
+/* campaign.create commands: valid ones reach the handler, invalid ones are counted and dropped. */
+typedef struct creates {
+    int seen;
+    char name[64];
+} creates;
+
+static void on_create(void *ctx, const mf_campaign_create *msg, const mf_api_info *info)
+{
+    (void)info;
+    creates *c = ctx;
+    snprintf(c->name, sizeof c->name, "%s", msg->name);
+    __atomic_fetch_add(&c->seen, 1, __ATOMIC_RELAXED);
+}
+
+static char *example(const char *file)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", MF_EXAMPLES_DIR, file);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_receive_validates(void **state)
+{
+    (void)state;
+    mf_client *svc = connect_or_skip(), *client = connect_or_skip();
+    creates c = {0, ""};
+    mf_api_sub *sub;
+    mf_error err;
+    assert_int_equal(campaign_service_on_campaign_create(svc, on_create, &c, &sub, &err), MF_OK);
+    assert_int_equal(mf_client_flush(svc, 2000), MF_OK);
+
+    const char *bad[] = {"not json", "{}", "{\"campaign_id\":\"x\"}", "[1,2]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(mf_client_publish(client, "campaign.create", NULL, bad[i], strlen(bad[i])), MF_OK);
+    const char *good = example("CampaignCreate.full.json");
+    assert_int_equal(mf_client_publish(client, "campaign.create", NULL, good, strlen(good)), MF_OK);
+    assert_int_equal(mf_client_flush(client, 2000), MF_OK);
+    int64_t deadline = e2e_now_ms() + 3000;
+    mf_api_sub_stats st;
+    do {
+        mf_api_sub_stats_get(sub, &st);
+        if (st.received == 5)
+            break;
+        e2e_sleep_ms(10);
+    } while (e2e_now_ms() < deadline);
+    assert_int_equal(st.received, 5);
+    assert_int_equal(st.invalid, 4);
+    assert_int_equal(st.handled, 1);
+    assert_int_equal(__atomic_load_n(&c.seen, __ATOMIC_RELAXED), 1);
+    assert_string_equal(c.name, "Spring sale 2026");
+    mf_api_unsubscribe(sub);
+    mf_client_destroy(svc);
+    mf_client_destroy(client);
+}
+
+/* Sends bind the channel parameter and validate it. */
+static void test_send_with_parameter(void **state)
+{
+    (void)state;
+    mf_client *svc = connect_or_skip(), *device = connect_or_skip();
+    e2e_col col;
+    e2e_col_init(&col);
+    assert_int_equal(mf_client_subscribe(device, MF_NOTIFICATION_USER_PUSH_WILDCARD, NULL, e2e_col_cb, &col, NULL),
+                     MF_OK);
+    assert_int_equal(mf_client_flush(device, 2000), MF_OK);
+    mf_push_notification n;
+    mf_push_notification_init(&n);
+    n.notification_id = "5b1f3c2a-9d4e-4f6a-8b7c-1d2e3f4a5b6c";
+    n.user_id = USER_ID;
+    n.title = "Hello";
+    n.body = "World";
+    mf_error err;
+    assert_int_equal(campaign_service_send_push_notification(svc, USER_ID, &n, &err), MF_OK);
+    assert_true(e2e_col_wait(&col, 1, 3000));
+    assert_string_equal(col.last_subject, "notification.user." USER_ID ".push");
+    /* A parameter that would change the subject's shape is refused. */
+    assert_int_equal(campaign_service_send_push_notification(svc, "a.b", &n, &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.pointer, "/user_id");
+    assert_int_equal(campaign_service_send_push_notification(svc, "*", &n, &err), MF_ERR_INVALID_ARG);
+    /* An invalid message is refused: nothing more arrives. */
+    n.title = NULL;
+    assert_int_equal(campaign_service_send_push_notification(svc, USER_ID, &n, &err), MF_ERR_REQUIRED);
+    assert_string_equal(err.pointer, "/title");
+    assert_int_equal(mf_client_flush(svc, 2000), MF_OK);
+    e2e_sleep_ms(100);
+    assert_int_equal(e2e_col_count(&col), 1);
+    mf_client_destroy(svc);
+    mf_client_destroy(device);
+    e2e_col_free(&col);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_reply_between_services),
+        cmocka_unit_test(test_no_responders),
+        cmocka_unit_test(test_replicas_share_requests),
+        cmocka_unit_test(test_receive_validates),
+        cmocka_unit_test(test_send_with_parameter),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
