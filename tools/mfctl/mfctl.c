@@ -342,9 +342,20 @@ static int cmd_demo(const cli *o)
             rc = 1;
             continue;
         }
-        cli one = *o;
-        one.message = op->message->key;
-        int r = publish_one(c, &one, subject, data, len);
+        /* Publish the canonical compact form: decode (validates) and re-encode. */
+        int r = 1;
+        void *v = calloc(1, op->message->size);
+        mf_buf body = MF_BUF_INIT;
+        mf_error err;
+        if (v && mf_decode(op->message->type, data, len, v, &err) == MF_OK &&
+            mf_encode(op->message->type, v, &body, &err) == MF_OK)
+            r = mf_client_publish(c, subject, NULL, body.data, body.len) == MF_OK ? 0 : 2;
+        else
+            fprintf(stderr, "mfctl: %s: %s: %s\n", path, err.pointer[0] ? err.pointer : "(document)", err.message);
+        if (v)
+            mf_free(op->message->type, v);
+        free(v);
+        mf_buf_free(&body);
         printf("demo: %-20s %-18s -> %s %s\n", op->service, op->key, subject, r ? "FAILED" : "published");
         rc |= r;
         free(data);

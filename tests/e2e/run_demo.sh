@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make run`'s script in one-shot mode on a free port: the broker starts, every
+# example validates, and a subscriber sees each demo message arrive.
+set -euo pipefail
+root=$1 build=$2
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+out=$(MF_RUN_ONCE=1 MF_PORT=$port "$root/scripts/run.sh" "$build" 2>&1)
+echo "$out"
+fail() { echo "run_demo: FAIL: $*"; exit 1; }
+echo "$out" | grep -q "INVALID" && fail "an example message is invalid"
+[ "$(echo "$out" | grep -c '^  ok ')" -ge 20 ] || fail "fewer than 20 examples validated"
+for s in campaign.status campaign.analytics user.analytics user.info.update notification.preferences.update 'notification.user.[^ ]*.push'; do
+  echo "$out" | grep -q "^  $s {" || fail "the subscriber did not see $s"
+done
+echo "run_demo: ok"
