@@ -1,0 +1,701 @@
+/*
+ * check.c - the constraint checks shared by decode.c, validate.c and
+ * encode.c, and the lazily rendered JSON pointers of their errors.
+ *
+ * Also the JSON front end (prescan + cJSON parse, see decode.c's header),
+ * used by the decoder and by the validator's check of raw members.
+ *
+ * Each rule of mf/codec.h is written here once. The decoder calls these on
+ * values it just read from JSON, the validator on values built in C, so both
+ * directions accept exactly the same values.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/codec_int.h"
+#include "codec/walk.h"
+
+/* ---------------------------------------------------------------- pointers */
+
+static size_t put_uint(char *out, size_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Appends "/" + escaped key; o is the write position, returns the new one. */
+static size_t put_key(char *out, size_t o, size_t cap, const char *key)
+{
+    if (o + 1 < cap)
+        out[o++] = '/';
+    for (const char *p = key; *p && o + 1 < cap; p++) {
+        if (*p == '~' || *p == '/') {
+            if (o + 2 >= cap)
+                break;
+            out[o++] = '~';
+            out[o++] = *p == '~' ? '0' : '1';
+        } else {
+            out[o++] = *p;
+        }
+    }
+    return o;
+}
+
+void mfw_pointer(const mfw *w, const char *extra, char *out, size_t cap)
+{
+    size_t o = 0;
+    unsigned n = w->nfr < MFW_MAX_FRAMES ? w->nfr : MFW_MAX_FRAMES;
+    if (cap == 0)
+        return;
+    for (unsigned i = 0; i < n && o + 1 < cap; i++) {
+        if (w->fr[i].key) {
+            o = put_key(out, o, cap, w->fr[i].key);
+        } else if (o + 22 < cap) {
+            out[o++] = '/';
+            o += put_uint(out + o, w->fr[i].idx);
+        } else {
+            break;
+        }
+    }
+    if (extra && o + 1 < cap)
+        o = put_key(out, o, cap, extra);
+    out[o] = '\0';
+}
+
+static mf_status vfail(mfw *w, mf_status code, const char *extra, const char *fmt, va_list ap)
+{
+    if (!w->err)
+        return code;
+    w->err->code = code;
+    mfw_pointer(w, extra, w->err->pointer, sizeof w->err->pointer);
+    vsnprintf(w->err->message, sizeof w->err->message, fmt, ap);
+    return code;
+}
+
+mf_status mfw_fail(mfw *w, mf_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(w, code, NULL, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+mf_status mfw_fail_member(mfw *w, mf_status code, const char *extra, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(w, code, extra, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *mfw_echo(char *out, size_t cap, const char *s, size_t n)
+{
+    const size_t lim = cap > 8 ? cap - 8 : 0; /* room for "..." and NUL */
+    size_t o = 0, i = 0;
+    if (!s)
+        s = "";
+    while (i < n && o < lim) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (i + k > n || o + k > lim)
+            break;
+        if (k == 1) {
+            out[o++] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
+        } else {
+            memcpy(out + o, s + i, k);
+            o += k;
+        }
+        i += k;
+    }
+    if (i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *mfw_kind_name(const mf_type *t)
+{
+    switch (t->kind) {
+    case MF_K_BOOL: return "a boolean";
+    case MF_K_INT: return "an integer";
+    case MF_K_NUM: return "a number";
+    case MF_K_STR: return "a string";
+    case MF_K_ENUM: return "a string (enum)";
+    case MF_K_OBJ: return "an object";
+    case MF_K_ARR: return "an array";
+    case MF_K_MAP: return "an object (map)";
+    case MF_K_RAW: return (t->flags & MF_TF_RAW_OBJECT) ? "an object" : "a JSON value";
+    case MF_K_UNION: return "one of the alternatives";
+    }
+    return "a value";
+}
+
+/* ----------------------------------------------------------------- numbers */
+
+size_t mfw_fmt_double(char out[32], double v)
+{
+    int n;
+    if (v == 0) {
+        if (signbit(v)) {
+            memcpy(out, "-0", 3);
+            return 2;
+        }
+        memcpy(out, "0", 2);
+        return 1;
+    }
+    if (v == trunc(v) && fabs(v) < 1e15) { /* integral: exact as an int64 */
+        long long x = (long long)v;
+        size_t o = 0;
+        unsigned long long u = x < 0 ? 0ull - (unsigned long long)x : (unsigned long long)x;
+        if (x < 0)
+            out[o++] = '-';
+        o += put_uint(out + o, (size_t)u);
+        out[o] = '\0';
+        return o;
+    }
+    n = snprintf(out, 32, "%.15g", v);
+    if (strtod(out, NULL) != v) {
+        n = snprintf(out, 32, "%.16g", v);
+        if (strtod(out, NULL) != v)
+            n = snprintf(out, 32, "%.17g", v);
+    }
+    if (n < 0)
+        n = 0;
+    for (int i = 0; i < n; i++) { /* a locale with a decimal comma */
+        if (out[i] == ',')
+            out[i] = '.';
+        /* "1e-07" -> "1e-7": drop the exponent's leading zeros */
+        if (out[i] == 'e' && i + 2 < n && (out[i + 1] == '-' || out[i + 1] == '+') && out[i + 2] == '0') {
+            int j = i + 2;
+            while (j < n - 1 && out[j] == '0')
+                j++;
+            memmove(out + i + 2, out + j, (size_t)(n - j) + 1);
+            n -= j - (i + 2);
+            break;
+        }
+    }
+    return (size_t)n;
+}
+
+/* ------------------------------------------------------------- map keys */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+const char *mfw_dup_key(const char *const *keys, size_t cnt, mf_status *st)
+{
+    *st = MF_OK;
+    if (cnt <= 16) {
+        for (size_t i = 1; i < cnt; i++)
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(keys[i], keys[j]) == 0)
+                    return keys[i];
+        return NULL;
+    }
+    const char **sorted = malloc(cnt * sizeof *sorted);
+    const char *d = NULL;
+    if (!sorted) {
+        *st = MF_ERR_NOMEM;
+        return NULL;
+    }
+    memcpy(sorted, keys, cnt * sizeof *sorted);
+    qsort(sorted, cnt, sizeof *sorted, cmp_str);
+    for (size_t i = 1; i < cnt && !d; i++)
+        if (strcmp(sorted[i], sorted[i - 1]) == 0)
+            d = sorted[i];
+    free(sorted);
+    return d;
+}
+
+/* -------------------------------------------------------------- the checks */
+
+mf_status mfw_check_int(mfw *w, const mf_type *t, int64_t v)
+{
+    if (v >= MF_MAX_SAFE_INT || v <= -MF_MAX_SAFE_INT)
+        return mfw_fail(w, MF_ERR_RANGE,
+                        "expected an integer of magnitude below 2^53, found %lld", (long long)v);
+    if (t->flags & MF_TF_HAS_MIN) {
+        if ((t->flags & MF_TF_EXCL_MIN) ? v <= t->imin : v < t->imin)
+            return mfw_fail(w, MF_ERR_RANGE, "expected an integer %s %lld, found %lld",
+                            (t->flags & MF_TF_EXCL_MIN) ? "greater than" : "of at least",
+                            (long long)t->imin, (long long)v);
+    }
+    if (t->flags & MF_TF_HAS_MAX) {
+        if ((t->flags & MF_TF_EXCL_MAX) ? v >= t->imax : v > t->imax)
+            return mfw_fail(w, MF_ERR_RANGE, "expected an integer %s %lld, found %lld",
+                            (t->flags & MF_TF_EXCL_MAX) ? "less than" : "of at most",
+                            (long long)t->imax, (long long)v);
+    }
+    if ((t->flags & MF_TF_HAS_CONST) && v != t->constant.i)
+        return mfw_fail(w, MF_ERR_CONST, "expected the constant %lld, found %lld",
+                        (long long)t->constant.i, (long long)v);
+    return MF_OK;
+}
+
+mf_status mfw_check_num(mfw *w, const mf_type *t, double v)
+{
+    char a[32], b[32];
+    if (!isfinite(v))
+        return mfw_fail(w, MF_ERR_RANGE, "expected a finite number, found %s",
+                        isnan(v) ? "NaN" : v > 0 ? "infinity (or a number too large for a double)"
+                                                 : "-infinity (or a number too large for a double)");
+    if (t->flags & MF_TF_HAS_MIN) {
+        if ((t->flags & MF_TF_EXCL_MIN) ? v <= t->nmin : v < t->nmin) {
+            mfw_fmt_double(a, t->nmin);
+            mfw_fmt_double(b, v);
+            return mfw_fail(w, MF_ERR_RANGE, "expected a number %s %s, found %s",
+                            (t->flags & MF_TF_EXCL_MIN) ? "greater than" : "of at least", a, b);
+        }
+    }
+    if (t->flags & MF_TF_HAS_MAX) {
+        if ((t->flags & MF_TF_EXCL_MAX) ? v >= t->nmax : v > t->nmax) {
+            mfw_fmt_double(a, t->nmax);
+            mfw_fmt_double(b, v);
+            return mfw_fail(w, MF_ERR_RANGE, "expected a number %s %s, found %s",
+                            (t->flags & MF_TF_EXCL_MAX) ? "less than" : "of at most", a, b);
+        }
+    }
+    if ((t->flags & MF_TF_HAS_CONST) && v != t->constant.n) {
+        mfw_fmt_double(a, t->constant.n);
+        mfw_fmt_double(b, v);
+        return mfw_fail(w, MF_ERR_CONST, "expected the constant %s, found %s", a, b);
+    }
+    return MF_OK;
+}
+
+mf_status mfw_check_bool(mfw *w, const mf_type *t, bool v)
+{
+    if ((t->flags & MF_TF_HAS_CONST) && v != t->constant.b)
+        return mfw_fail(w, MF_ERR_CONST, "expected the constant %s, found %s",
+                        t->constant.b ? "true" : "false", v ? "true" : "false");
+    return MF_OK;
+}
+
+mf_status mfw_check_str(mfw *w, const mf_type *t, const char *s, size_t n)
+{
+    char e[MFW_ECHO_CAP];
+    if (t->min_len || t->max_len) {
+        /* code points <= bytes <= 4 * code points: count only when the byte
+         * length cannot decide */
+        bool surely_ok = (t->max_len == 0 || n <= t->max_len) && n / 4 >= t->min_len;
+        if (!surely_ok) {
+            size_t cp = mf_utf8_count(s, n);
+            if (cp < t->min_len)
+                return mfw_fail(w, MF_ERR_LENGTH,
+                                "expected a string of at least %u characters, found %zu (\"%s\")",
+                                (unsigned)t->min_len, cp, mfw_echo(e, sizeof e, s, n));
+            if (t->max_len && cp > t->max_len)
+                return mfw_fail(w, MF_ERR_LENGTH,
+                                "expected a string of at most %u characters, found %zu (\"%s\")",
+                                (unsigned)t->max_len, cp, mfw_echo(e, sizeof e, s, n));
+        }
+    }
+    if (t->format != MF_FMT_NONE && !mf_format_check(t->format, s, n)) {
+        const char *fn = mf_format_name(t->format);
+        bool an = fn && (fn[0] == 'a' || fn[0] == 'e' || fn[0] == 'i' || fn[0] == 'o');
+        return mfw_fail(w, MF_ERR_FORMAT, "expected %s %s, found \"%s\"", an ? "an" : "a",
+                        fn ? fn : "formatted string", mfw_echo(e, sizeof e, s, n));
+    }
+    if (t->pattern) {
+        mf_status st = mf_pattern_check(t->pattern, s, n, "", w->err);
+        if (st) {
+            if (w->err) {
+                w->err->code = st;
+                mfw_pointer(w, NULL, w->err->pointer, sizeof w->err->pointer);
+            }
+            return st;
+        }
+    }
+    if ((t->flags & MF_TF_HAS_CONST) && t->constant.s &&
+        (strncmp(t->constant.s, s, n) != 0 || t->constant.s[n] != '\0')) {
+        char c[MFW_ECHO_CAP];
+        return mfw_fail(w, MF_ERR_CONST, "expected the constant \"%s\", found \"%s\"",
+                        mfw_echo(c, sizeof c, t->constant.s, strlen(t->constant.s)),
+                        mfw_echo(e, sizeof e, s, n));
+    }
+    return MF_OK;
+}
+
+mf_status mfw_check_count(mfw *w, const mf_type *t, size_t count)
+{
+    const char *what = t->kind == MF_K_MAP ? "members" : "items";
+    if (count < t->min_items)
+        return mfw_fail(w, MF_ERR_LENGTH, "expected at least %u %s, found %zu",
+                        (unsigned)t->min_items, what, count);
+    if (t->max_items && count > t->max_items)
+        return mfw_fail(w, MF_ERR_LENGTH, "expected at most %u %s, found %zu",
+                        (unsigned)t->max_items, what, count);
+    return MF_OK;
+}
+
+int mfw_enum_lookup(mfw *w, const mf_type *t, const char *s, size_t n, mf_status *st)
+{
+    char list[160], e[MFW_ECHO_CAP];
+    size_t o = 0;
+    for (uint32_t i = 0; i < t->enum_count; i++) {
+        const char *v = t->enum_values[i];
+        if (v[0] == s[0] && strncmp(v, s, n) == 0 && v[n] == '\0') {
+            *st = MF_OK;
+            return (int)i + 1;
+        }
+    }
+    list[0] = '\0';
+    for (uint32_t i = 0; i < t->enum_count; i++) {
+        int k = snprintf(list + o, sizeof list - o, "%s\"%s\"", i ? ", " : "", t->enum_values[i]);
+        if (k < 0 || o + (size_t)k >= sizeof list - 8) {
+            /* cut at the last complete entry */
+            list[o] = '\0';
+            snprintf(list + o, sizeof list - o, ", ...");
+            break;
+        }
+        o += (size_t)k;
+    }
+    *st = mfw_fail(w, MF_ERR_ENUM, "expected one of %s, found \"%s\"", list,
+                   mfw_echo(e, sizeof e, s, n));
+    return 0;
+}
+
+/* ------------------------------------------------------------- the prescan */
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t load8(const unsigned char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* nonzero when some byte of x is >= 0x80, < 0x20, '"' or '\\' */
+static inline uint64_t special8(uint64_t x)
+{
+    uint64_t lt20 = (x - ONES * 0x20) & ~x;
+    uint64_t q = x ^ (ONES * '"');
+    uint64_t b = x ^ (ONES * '\\');
+    uint64_t zq = (q - ONES) & ~q;
+    uint64_t zb = (b - ONES) & ~b;
+    return (x | lt20 | zq | zb) & HIGHS;
+}
+
+static inline int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* value of 4 hex digits at p[0..4) or -1 */
+static long hex4(const unsigned char *p, size_t avail)
+{
+    long v = 0;
+    if (avail < 4)
+        return -1;
+    for (int k = 0; k < 4; k++) {
+        int h = hexval(p[k]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid */
+static inline size_t utf8_seq(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t k;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        k = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        k = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* > U+10FFFF */
+    } else
+        return 0;
+    if (avail < k || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t j = 2; j < k; j++)
+        if ((p[j] & 0xC0) != 0x80)
+            return 0;
+    return k;
+}
+
+/* Byte classes outside strings: 0 skip (white space, letters of literals,
+ * ',' ':'), 1 '"', 2 '[' '{', 3 ']' '}', 4 '-' or digit, 5 never valid here. */
+enum { O_SKIP, O_QUOTE, O_OPEN, O_CLOSE, O_NUM, O_BAD };
+static const unsigned char out_cls[256] = {
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0, 5, 5, 0, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 3, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 3, 0, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+};
+/* Byte classes inside strings: 0 plain, 1 '"', 2 '\\', 3 control, 4 >= 0x80. */
+enum { S_PLAIN, S_QUOTE, S_ESC, S_CTRL, S_HIGH };
+static const unsigned char str_cls[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+};
+
+/* index of the first flagged byte of a nonzero special8() mask: the lowest
+ * flagged byte is always a true match (borrows only propagate upwards) */
+static inline size_t first_byte(uint64_t m)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (size_t)__builtin_clzll(m) >> 3;
+#else
+    return (size_t)__builtin_ctzll(m) >> 3;
+#endif
+}
+
+static inline bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The string body starting at p[*pi] (after the opening quote). */
+static mf_status scan_string(const unsigned char *p, size_t len, size_t *pi, mf_error *err)
+{
+    size_t i = *pi;
+    for (;;) {
+        if (i + 8 <= len) {
+            uint64_t m = special8(load8(p + i));
+            if (!m) {
+                i += 8;
+                continue;
+            }
+            i += first_byte(m);
+        } else {
+            while (i < len && str_cls[p[i]] == S_PLAIN)
+                i++;
+            if (i >= len)
+                break; /* unterminated: cJSON reports it */
+        }
+        unsigned char c = p[i];
+        switch (str_cls[c]) {
+        case S_QUOTE:
+            *pi = i + 1;
+            return MF_OK;
+        case S_ESC: {
+            unsigned char e = i + 1 < len ? p[i + 1] : 0;
+            if (e == 'u') {
+                long v = hex4(p + i + 2, len - i - 2);
+                if (v == 0)
+                    return mf_error_set(err, MF_ERR_UTF8, "",
+                                        "string contains \\u0000 (NUL), which is not allowed "
+                                        "(escape at byte %zu)", i);
+                if (v >= 0xD800 && v <= 0xDBFF) {
+                    long lo = -1;
+                    if (i + 12 <= len && p[i + 6] == '\\' && p[i + 7] == 'u')
+                        lo = hex4(p + i + 8, 4);
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        return mf_error_set(err, MF_ERR_UTF8, "",
+                                            "string contains a lone surrogate escape "
+                                            "\\u%04lX at byte %zu", v, i);
+                    i += 12;
+                } else if (v >= 0xDC00 && v <= 0xDFFF) {
+                    return mf_error_set(err, MF_ERR_UTF8, "",
+                                        "string contains a lone surrogate escape "
+                                        "\\u%04lX at byte %zu", v, i);
+                } else if (v < 0) { /* cJSON would read bad hex as \\u0000 */
+                    return mf_error_set(err, MF_ERR_SYNTAX, "",
+                                        "invalid \\u escape in a string at byte %zu", i);
+                } else {
+                    i += 6;
+                }
+                continue;
+            }
+            if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' ||
+                e == 't') {
+                i += 2;
+                continue;
+            }
+            if (i + 1 >= len)
+                break; /* unterminated */
+            return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid escape sequence in a string at byte %zu",
+                                i);
+        }
+        case S_CTRL:
+            if (c == 0)
+                return mf_error_set(err, MF_ERR_UTF8, "", "string contains a raw NUL byte at byte %zu", i);
+            return mf_error_set(err, MF_ERR_SYNTAX, "",
+                                "unescaped control character 0x%02X in a string at byte %zu", c, i);
+        case S_HIGH: {
+            size_t k = utf8_seq(p + i, len - i);
+            if (!k)
+                return mf_error_set(err, MF_ERR_UTF8, "", "invalid UTF-8 at byte %zu", i);
+            i += k;
+            continue;
+        }
+        default:
+            i++;
+            continue;
+        }
+        break;
+    }
+    *pi = len;
+    return MF_OK;
+}
+
+/* A number starting at p[*pi]: the strict JSON grammar. */
+static mf_status scan_number(const unsigned char *p, size_t len, size_t *pi, mf_error *err)
+{
+    size_t s = *pi, i = s;
+    if (p[i] == '-')
+        i++;
+    if (i >= len || !is_digit(p[i]))
+        goto bad;
+    if (p[i] == '0') {
+        i++;
+        if (i < len && is_digit(p[i]))
+            return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid JSON number (leading zero) at byte %zu", s);
+    } else {
+        while (i < len && is_digit(p[i]))
+            i++;
+    }
+    if (i < len && p[i] == '.') {
+        i++;
+        if (i >= len || !is_digit(p[i]))
+            goto bad;
+        while (i < len && is_digit(p[i]))
+            i++;
+    }
+    if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < len && (p[i] == '+' || p[i] == '-'))
+            i++;
+        if (i >= len || !is_digit(p[i]))
+            goto bad;
+        while (i < len && is_digit(p[i]))
+            i++;
+    }
+    if (i < len && (p[i] == '.' || p[i] == 'e' || p[i] == 'E' || p[i] == '+' || p[i] == '-'))
+        goto bad;
+    *pi = i;
+    return MF_OK;
+bad:
+    return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid JSON number at byte %zu", s);
+}
+
+static mf_status prescan(const unsigned char *p, size_t len, mf_error *err)
+{
+    size_t i = 0;
+    unsigned depth = 0;
+    mf_status st;
+    for (;;) {
+        unsigned char k = O_SKIP;
+        while (i < len && (k = out_cls[p[i]]) == O_SKIP)
+            i++;
+        if (i >= len)
+            return MF_OK;
+        switch (k) {
+        case O_QUOTE:
+            i++;
+            if ((st = scan_string(p, len, &i, err)))
+                return st;
+            break;
+        case O_OPEN:
+            if (++depth > MF_MAX_DEPTH)
+                return mf_error_set(err, MF_ERR_SYNTAX, "", "nesting deeper than %d at byte %zu",
+                                    MF_MAX_DEPTH, i);
+            i++;
+            break;
+        case O_CLOSE:
+            if (depth)
+                depth--;
+            i++;
+            break;
+        case O_NUM:
+            if ((st = scan_number(p, len, &i, err)))
+                return st;
+            break;
+        default:
+            if (p[i] >= 0x80)
+                return mf_error_set(err, MF_ERR_SYNTAX, "",
+                                    "invalid JSON at byte %zu: byte 0x%02X outside a string", i, p[i]);
+            return mf_error_set(err, MF_ERR_SYNTAX, "",
+                                "invalid JSON at byte %zu: control character 0x%02X", i, p[i]);
+        }
+    }
+}
+
+mf_status mfw_parse(const char *json, size_t len, cJSON **root, mf_error *err)
+{
+    const char *end = NULL;
+    mf_status st;
+    *root = NULL;
+    if (!json || len == 0)
+        return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid JSON at byte 0: the input is empty");
+    st = prescan((const unsigned char *)json, len, err);
+    if (st)
+        return st;
+    cJSON *r = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!r) {
+        size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+        return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid JSON at byte %zu", at);
+    }
+    size_t at = end ? (size_t)(end - json) : len;
+    while (at < len && (json[at] == ' ' || json[at] == '\n' || json[at] == '\r' || json[at] == '\t'))
+        at++;
+    if (at < len) {
+        cJSON_Delete(r);
+        return mf_error_set(err, MF_ERR_SYNTAX, "", "unexpected data after the JSON value at byte %zu",
+                            at);
+    }
+    *root = r;
+    return MF_OK;
+}

@@ -1,0 +1,488 @@
+/*
+ * decode.c - JSON text -> C value, driven by mf_type descriptors.
+ *
+ * Three steps:
+ *  1. prescan() (check.c, shared with the validator's raw check): one pass over the raw bytes that enforces what cJSON does not:
+ *     well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF; the same
+ *     rules as mf_utf8_valid), no raw NUL or other control bytes, JSON
+ *     white space only between tokens, the strict JSON number grammar (cJSON
+ *     reads numbers with strtod and would take "01", "1." or "-.5"), no
+ *     \u0000 escape and no lone surrogate escape in strings, no byte order
+ *     mark, and nesting of at most MF_MAX_DEPTH. String bodies, the bulk of
+ *     most documents, are skipped 8 bytes at a time when they are plain ASCII.
+ *  2. cJSON_ParseWithLengthOpts() builds the tree; only JSON white space may
+ *     follow the value. The parse end pointer gives the byte offset of a
+ *     syntax error (cJSON_GetErrorPtr, a global, is never used).
+ *  3. dec() walks tree and descriptor together, checking types, presence and
+ *     constraints (check.c) and filling the C value.
+ *
+ * Ownership: decoded strings and map keys are taken over from the cJSON tree
+ * (the node's pointer is set to NULL so cJSON_Delete skips it) instead of
+ * being copied. This relies on cJSON allocating with malloc, its default; an
+ * application that installs other cJSON_InitHooks must build the runtime with
+ * -DMF_CODEC_COPY_STRINGS.
+ *
+ * Integers: a JSON number is an integer when its double value is integral
+ * (so 1.0 and 1e2 are integers, 1.5 is not) and its magnitude is below 2^53
+ * (MF_MAX_SAFE_INT). 2^53 itself is rejected too, because 2^53 + 1 reads as
+ * the same double: every accepted integer is exactly the number in the text.
+ * Numbers longer than 63 characters are syntax errors (cJSON's limit).
+ *
+ * Raw members are re-printed compactly from the tree by the encoder's writer
+ * (mfw_print_raw): numbers come out as the shortest of %.15g/%.16g/%.17g of
+ * their double (so 1.0 becomes 1 and digits beyond a double's precision are
+ * lost, as everywhere in the SDK); numbers that overflow a double are
+ * MF_ERR_RANGE (cJSON_PrintUnformatted would print them as null).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/codec_int.h"
+#include "codec/walk.h"
+
+/* -------------------------------------------------------------- the walker */
+
+static const char *json_type_name(const cJSON *n)
+{
+    switch (n->type & 0xFF) {
+    case cJSON_False:
+    case cJSON_True: return "a boolean";
+    case cJSON_NULL: return "null";
+    case cJSON_Number: return "a number";
+    case cJSON_String: return "a string";
+    case cJSON_Array: return "an array";
+    case cJSON_Object: return "an object";
+    }
+    return "an unknown value";
+}
+
+static mf_status type_error(mfw *w, const mf_type *t, const cJSON *n)
+{
+    return mfw_fail(w, MF_ERR_TYPE, "expected %s, found %s", mfw_kind_name(t), json_type_name(n));
+}
+
+/* Takes the string out of the node (see the ownership note at the top). */
+static char *take_string(char **slot)
+{
+#ifdef MF_CODEC_COPY_STRINGS
+    return strdup(*slot);
+#else
+    char *s = *slot;
+    *slot = NULL;
+    return s;
+#endif
+}
+
+static mf_status dec(mfw *w, const mf_type *t, cJSON *n, void *dst);
+
+static mf_status enter(mfw *w)
+{
+    if (++w->depth > MF_MAX_DEPTH)
+        return mfw_fail(w, MF_ERR_SYNTAX, "nesting deeper than %d", MF_MAX_DEPTH);
+    return MF_OK;
+}
+
+static uint32_t find_field(const mf_type *t, const char *k, uint32_t hint)
+{
+    const mf_field *f = t->fields;
+    for (uint32_t j = hint; j < t->field_count; j++)
+        if (f[j].name[0] == k[0] && strcmp(f[j].name, k) == 0)
+            return j;
+    for (uint32_t j = 0; j < hint && j < t->field_count; j++)
+        if (f[j].name[0] == k[0] && strcmp(f[j].name, k) == 0)
+            return j;
+    return UINT32_MAX;
+}
+
+static mf_status dec_obj(mfw *w, const mf_type *t, cJSON *n, char *base)
+{
+    uint64_t small[4] = {0, 0, 0, 0};
+    uint64_t *seen = small;
+    const uint32_t nf = t->field_count;
+    uint32_t hint = 0;
+    mf_status st = MF_OK;
+    char e[MFW_ECHO_CAP];
+
+    if (nf > 256) {
+        seen = calloc((nf + 63) / 64, sizeof *seen);
+        if (!seen)
+            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+    }
+    for (cJSON *c = n->child; c; c = c->next) {
+        const char *k = c->string ? c->string : "";
+        uint32_t j = find_field(t, k, hint);
+        if (j == UINT32_MAX) {
+            if (t->flags & MF_TF_CLOSED) {
+                st = mfw_fail_member(w, MF_ERR_UNKNOWN_FIELD, k,
+                                     "unexpected member \"%s\": %s allows no other members",
+                                     mfw_echo(e, sizeof e, k, strlen(k)), t->name ? t->name : "the object");
+                goto out;
+            }
+            continue;
+        }
+        if (seen[j / 64] & (1ull << (j % 64))) {
+            st = mfw_fail_member(w, MF_ERR_DUPLICATE, k, "duplicate member \"%s\"",
+                                 mfw_echo(e, sizeof e, k, strlen(k)));
+            goto out;
+        }
+        seen[j / 64] |= 1ull << (j % 64);
+        hint = j + 1 < nf ? j + 1 : 0;
+
+        const mf_field *f = &t->fields[j];
+        mfw_push_key(w, f->name);
+        if ((c->type & 0xFF) == cJSON_NULL &&
+            (f->null_offset >= 0 || f->type->kind != MF_K_RAW)) {
+            if (f->null_offset >= 0)
+                *(bool *)(base + f->null_offset) = true;
+            else
+                st = type_error(w, f->type, c);
+        } else {
+            st = dec(w, f->type, c, base + f->offset);
+        }
+        mfw_pop(w);
+        if (st)
+            goto out;
+        if (f->has_offset >= 0)
+            *(bool *)(base + f->has_offset) = true;
+    }
+    for (uint32_t j = 0; j < nf; j++) {
+        if (seen[j / 64] & (1ull << (j % 64)))
+            continue;
+        const mf_field *f = &t->fields[j];
+        if (f->required) {
+            st = mfw_fail_member(w, MF_ERR_REQUIRED, f->name, "missing required member \"%s\"",
+                                 f->name);
+            goto out;
+        }
+        if (f->has_default && f->type->kind == MF_K_STR && f->def.s) {
+            char **slot = (char **)(base + f->offset);
+            if (!*slot && !(*slot = strdup(f->def.s))) {
+                st = mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+        }
+    }
+out:
+    if (seen != small)
+        free(seen);
+    return st;
+}
+
+static mf_status dec_arr(mfw *w, const mf_type *t, cJSON *n, mf_array *a)
+{
+    size_t cnt = 0, i = 0, isz = t->item->size;
+    mf_status st;
+    for (cJSON *c = n->child; c; c = c->next)
+        cnt++;
+    if ((st = mfw_check_count(w, t, cnt)))
+        return st;
+    if (cnt == 0)
+        return MF_OK;
+    char *items = calloc(cnt, isz);
+    if (!items)
+        return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+    if (t->item->kind == MF_K_OBJ)
+        for (size_t k = 0; k < cnt; k++)
+            mf_init(t->item, items + k * isz);
+    a->items = items; /* items and count always together: freeable from here on */
+    a->count = cnt;
+    for (cJSON *c = n->child; c; c = c->next, i++) {
+        mfw_push_idx(w, i);
+        st = dec(w, t->item, c, items + i * isz);
+        mfw_pop(w);
+        if (st)
+            return st;
+    }
+    return MF_OK;
+}
+
+static mf_status dec_map(mfw *w, const mf_type *t, cJSON *n, mf_map *m)
+{
+    size_t cnt = 0, i = 0, isz = t->item->size;
+    mf_status st;
+    char e[MFW_ECHO_CAP];
+    for (cJSON *c = n->child; c; c = c->next)
+        cnt++;
+    if ((st = mfw_check_count(w, t, cnt)))
+        return st;
+    if (cnt == 0)
+        return MF_OK;
+    char **keys = calloc(cnt, sizeof *keys);
+    char *values = calloc(cnt, isz);
+    if (!keys || !values) {
+        free(keys);
+        free(values);
+        return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+    }
+    if (t->item->kind == MF_K_OBJ)
+        for (size_t k = 0; k < cnt; k++)
+            mf_init(t->item, values + k * isz);
+    m->keys = keys;
+    m->values = values;
+    m->count = cnt;
+    for (cJSON *c = n->child; c; c = c->next, i++) {
+        if (!c->string)
+            return mfw_fail(w, MF_ERR_SYNTAX, "object member without a name");
+        if (!(keys[i] = take_string(&c->string)))
+            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+    }
+    const char *d = mfw_dup_key((const char *const *)keys, cnt, &st);
+    if (st)
+        return mfw_fail(w, st, "out of memory");
+    if (d)
+        return mfw_fail_member(w, MF_ERR_DUPLICATE, d, "duplicate member \"%s\"",
+                               mfw_echo(e, sizeof e, d, strlen(d)));
+    i = 0;
+    for (cJSON *c = n->child; c; c = c->next, i++) {
+        mfw_push_key(w, keys[i]);
+        st = dec(w, t->item, c, values + i * isz);
+        mfw_pop(w);
+        if (st)
+            return st;
+    }
+    return MF_OK;
+}
+
+static bool is_object_kind(mf_kind k)
+{
+    return k == MF_K_OBJ || k == MF_K_MAP || k == MF_K_RAW;
+}
+
+static mf_status union_error(mfw *w, const mf_type *t, const cJSON *n)
+{
+    char list[160];
+    size_t o = 0;
+    list[0] = '\0';
+    for (uint32_t i = 0; i < t->branch_count && o < sizeof list - 40; i++) {
+        int k = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
+                         mfw_kind_name(t->branches[i]));
+        if (k > 0)
+            o += (size_t)k;
+    }
+    return mfw_fail(w, MF_ERR_UNION, "expected one of: %s; found %s", list, json_type_name(n));
+}
+
+static mf_status dec_union(mfw *w, const mf_type *t, cJSON *n, char *base)
+{
+    int pick = -1, jt = n->type & 0xFF;
+    const uint32_t nb = t->branch_count;
+    char e[MFW_ECHO_CAP];
+
+    if (jt == cJSON_True || jt == cJSON_False) {
+        for (uint32_t i = 0; i < nb && pick < 0; i++)
+            if (t->branches[i]->kind == MF_K_BOOL)
+                pick = (int)i;
+    } else if (jt == cJSON_Number) {
+        double d = n->valuedouble;
+        bool integral = isfinite(d) && d == trunc(d) && fabs(d) < (double)MF_MAX_SAFE_INT;
+        mf_kind want = integral ? MF_K_INT : MF_K_NUM;
+        for (uint32_t i = 0; i < nb && pick < 0; i++)
+            if (t->branches[i]->kind == want)
+                pick = (int)i;
+        for (uint32_t i = 0; i < nb && pick < 0; i++) /* the other numeric kind reports why */
+            if (t->branches[i]->kind == MF_K_INT || t->branches[i]->kind == MF_K_NUM)
+                pick = (int)i;
+    } else if (jt == cJSON_String) {
+        const char *s = n->valuestring;
+        for (uint32_t i = 0; i < nb && pick < 0; i++) {
+            const mf_type *b = t->branches[i];
+            if (b->kind == MF_K_ENUM)
+                for (uint32_t k = 0; k < b->enum_count; k++)
+                    if (strcmp(b->enum_values[k], s) == 0)
+                        pick = (int)i;
+        }
+        for (uint32_t i = 0; i < nb && pick < 0; i++)
+            if (t->branches[i]->kind == MF_K_STR)
+                pick = (int)i;
+        for (uint32_t i = 0; i < nb && pick < 0; i++) /* reports the allowed values */
+            if (t->branches[i]->kind == MF_K_ENUM)
+                pick = (int)i;
+    } else if (jt == cJSON_Array) {
+        for (uint32_t i = 0; i < nb && pick < 0; i++)
+            if (t->branches[i]->kind == MF_K_ARR)
+                pick = (int)i;
+    } else if (jt == cJSON_Object) {
+        uint32_t cnt = 0;
+        for (uint32_t i = 0; i < nb; i++)
+            if (is_object_kind(t->branches[i]->kind)) {
+                if (pick < 0)
+                    pick = (int)i;
+                cnt++;
+            }
+        if (cnt > 1 && t->discriminator && t->disc_values) {
+            const cJSON *dm = cJSON_GetObjectItemCaseSensitive(n, t->discriminator);
+            if (!dm)
+                return mfw_fail_member(w, MF_ERR_REQUIRED, t->discriminator,
+                                       "missing required member \"%s\" (it selects the alternative)",
+                                       t->discriminator);
+            if ((dm->type & 0xFF) != cJSON_String) {
+                mfw_push_key(w, t->discriminator);
+                mf_status st = mfw_fail(w, MF_ERR_TYPE, "expected a string, found %s",
+                                        json_type_name(dm));
+                mfw_pop(w);
+                return st;
+            }
+            pick = -1;
+            for (uint32_t i = 0; i < nb && pick < 0; i++)
+                if (is_object_kind(t->branches[i]->kind) && t->disc_values[i] &&
+                    strcmp(t->disc_values[i], dm->valuestring) == 0)
+                    pick = (int)i;
+            if (pick < 0) {
+                char list[160];
+                size_t o = 0;
+                list[0] = '\0';
+                for (uint32_t i = 0; i < nb && o < sizeof list - 40; i++) {
+                    if (!t->disc_values[i])
+                        continue;
+                    int k = snprintf(list + o, sizeof list - o, "%s\"%s\"", o ? ", " : "",
+                                     t->disc_values[i]);
+                    if (k > 0)
+                        o += (size_t)k;
+                }
+                return mfw_fail_member(w, MF_ERR_UNION, t->discriminator,
+                                       "expected one of %s, found \"%s\"", list,
+                                       mfw_echo(e, sizeof e, dm->valuestring,
+                                                strlen(dm->valuestring)));
+            }
+        }
+    }
+    if (pick < 0)
+        return union_error(w, t, n);
+    const mf_type *b = t->branches[pick];
+    mf_init(b, base + t->branch_offset);
+    *(int *)base = pick + 1;
+    return dec(w, b, n, base + t->branch_offset);
+}
+
+/* A raw value must not change silently: no infinities (cJSON reads 1e400 as inf). */
+static mf_status raw_check(mfw *w, const cJSON *n)
+{
+    size_t i = 0;
+    if ((n->type & 0xFF) == cJSON_Number && !isfinite(n->valuedouble))
+        return mfw_fail(w, MF_ERR_RANGE, "expected a finite number, found one too large for a double");
+    for (const cJSON *c = n->child; c; c = c->next, i++) {
+        mf_status st;
+        if ((n->type & 0xFF) == cJSON_Object)
+            mfw_push_key(w, c->string ? c->string : "");
+        else
+            mfw_push_idx(w, i);
+        st = raw_check(w, c);
+        mfw_pop(w);
+        if (st)
+            return st;
+    }
+    return MF_OK;
+}
+
+static mf_status dec(mfw *w, const mf_type *t, cJSON *n, void *dst)
+{
+    const int jt = n->type & 0xFF;
+    mf_status st;
+    char tmp[32];
+
+    switch (t->kind) {
+    case MF_K_BOOL:
+        if (jt != cJSON_True && jt != cJSON_False)
+            return type_error(w, t, n);
+        *(bool *)dst = jt == cJSON_True;
+        return mfw_check_bool(w, t, jt == cJSON_True);
+    case MF_K_INT: {
+        if (jt != cJSON_Number)
+            return type_error(w, t, n);
+        double d = n->valuedouble;
+        if (!isfinite(d))
+            return mfw_fail(w, MF_ERR_RANGE, "expected an integer, found a number too large for a double");
+        if (d != trunc(d)) {
+            mfw_fmt_double(tmp, d);
+            return mfw_fail(w, MF_ERR_RANGE, "expected an integer, found %s", tmp);
+        }
+        if (fabs(d) >= (double)MF_MAX_SAFE_INT) {
+            mfw_fmt_double(tmp, d);
+            return mfw_fail(w, MF_ERR_RANGE,
+                            "expected an integer of magnitude below 2^53, found %s", tmp);
+        }
+        int64_t v = (int64_t)d;
+        *(int64_t *)dst = v;
+        return mfw_check_int(w, t, v);
+    }
+    case MF_K_NUM:
+        if (jt != cJSON_Number)
+            return type_error(w, t, n);
+        *(double *)dst = n->valuedouble;
+        return mfw_check_num(w, t, n->valuedouble);
+    case MF_K_STR: {
+        if (jt != cJSON_String || !n->valuestring)
+            return type_error(w, t, n);
+        if ((st = mfw_check_str(w, t, n->valuestring, strlen(n->valuestring))))
+            return st;
+        if (!(*(char **)dst = take_string(&n->valuestring)))
+            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+        return MF_OK;
+    }
+    case MF_K_ENUM: {
+        if (jt != cJSON_String || !n->valuestring)
+            return type_error(w, t, n);
+        int v = mfw_enum_lookup(w, t, n->valuestring, strlen(n->valuestring), &st);
+        *(int *)dst = v;
+        return st;
+    }
+    case MF_K_OBJ:
+        if (jt != cJSON_Object)
+            return type_error(w, t, n);
+        if ((st = enter(w)) == MF_OK)
+            st = dec_obj(w, t, n, dst);
+        w->depth--;
+        return st;
+    case MF_K_ARR:
+        if (jt != cJSON_Array)
+            return type_error(w, t, n);
+        if ((st = enter(w)) == MF_OK)
+            st = dec_arr(w, t, n, dst);
+        w->depth--;
+        return st;
+    case MF_K_MAP:
+        if (jt != cJSON_Object)
+            return type_error(w, t, n);
+        if ((st = enter(w)) == MF_OK)
+            st = dec_map(w, t, n, dst);
+        w->depth--;
+        return st;
+    case MF_K_RAW: {
+        /* any JSON value, null included (a nullable member's null sets
+         * <x>_is_null instead, see dec_obj) */
+        if ((t->flags & MF_TF_RAW_OBJECT) && jt != cJSON_Object)
+            return type_error(w, t, n);
+        if ((st = raw_check(w, n)))
+            return st;
+        if ((st = mfw_print_raw(n, (char **)dst)))
+            return mfw_fail(w, st, "cannot print the raw value");
+        return MF_OK;
+    }
+    case MF_K_UNION: /* adds no JSON nesting */
+        return dec_union(w, t, n, dst);
+    }
+    return mfw_fail(w, MF_ERR_INVALID_ARG, "descriptor %s has an unknown kind %d",
+                    t->name ? t->name : "?", (int)t->kind);
+}
+
+mf_status mf_decode(const mf_type *t, const char *json, size_t len, void *out, mf_error *err)
+{
+    cJSON *root;
+    mfw w;
+    mf_status st;
+
+    mf_error_clear(err);
+    if (!t || !out)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "mf_decode: NULL descriptor or output");
+    mf_init(t, out);
+    if ((st = mfw_parse(json, len, &root, err)))
+        return st;
+    mfw_init(&w, err);
+    st = dec(&w, t, root, out);
+    cJSON_Delete(root);
+    if (st)
+        mf_free(t, out);
+    return st;
+}

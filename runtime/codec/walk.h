@@ -1,0 +1,134 @@
+/*
+ * walk.h - private state and constraint checks shared by the decoder, the
+ * validator and the encoder (runtime/codec/check.c).
+ *
+ * Every constraint is written once, in check.c, and called from both the
+ * decoder (on freshly decoded values) and the validator (on values built in C).
+ *
+ * JSON pointers are built lazily: the walkers push cheap frames (a member name
+ * or an array index) and the pointer text is rendered only when an error is
+ * reported.
+ */
+#ifndef MF_WALK_H
+#define MF_WALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "mf/codec.h"
+
+/* Frames: one per nesting level plus one spare for "missing member" errors. */
+#define MFW_MAX_FRAMES (MF_MAX_DEPTH + 8)
+
+typedef struct mfw_frame {
+    const char *key; /* member name / map key, or NULL for an index */
+    size_t idx;
+} mfw_frame;
+
+typedef struct mfw {
+    mf_error *err;   /* may be NULL */
+    unsigned depth;  /* nesting of objects/arrays/maps being walked */
+    unsigned nfr;    /* frames in use */
+    mfw_frame fr[MFW_MAX_FRAMES];
+} mfw;
+
+static inline void mfw_init(mfw *w, mf_error *err)
+{
+    w->err = err;
+    w->depth = 0;
+    w->nfr = 0;
+}
+
+/* Frames past the array are dropped (the pointer is then truncated, never overflowed). */
+static inline void mfw_push_key(mfw *w, const char *key)
+{
+    if (w->nfr < MFW_MAX_FRAMES) {
+        w->fr[w->nfr].key = key;
+        w->fr[w->nfr].idx = 0;
+    }
+    w->nfr++;
+}
+
+static inline void mfw_push_idx(mfw *w, size_t idx)
+{
+    if (w->nfr < MFW_MAX_FRAMES) {
+        w->fr[w->nfr].key = NULL;
+        w->fr[w->nfr].idx = idx;
+    }
+    w->nfr++;
+}
+
+static inline void mfw_pop(mfw *w)
+{
+    w->nfr--;
+}
+
+/* Renders the current pointer (plus `extra` as one more member when not NULL). */
+void mfw_pointer(const mfw *w, const char *extra, char *out, size_t cap);
+
+/* Reports an error at the current pointer; returns code. */
+mf_status mfw_fail(mfw *w, mf_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Reports an error at the current pointer plus member `extra`. */
+mf_status mfw_fail_member(mfw *w, mf_status code, const char *extra, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Copies s[0..n) into out (cap bytes) for quoting in a message: at most ~40
+ * bytes cut on a code point boundary, control characters shown as '?', "..."
+ * appended when cut. Returns out. */
+const char *mfw_echo(char *out, size_t cap, const char *s, size_t n);
+#define MFW_ECHO_CAP 48
+
+/* Shortest of %.15g/%.16g/%.17g that reads back to v (locale-independent,
+ * '.' as decimal point). v must be finite. Writes at most 31 bytes + NUL into
+ * out[32]; returns the length. */
+size_t mfw_fmt_double(char out[32], double v);
+
+/* "a string", "an integer", ... for messages. */
+const char *mfw_kind_name(const mf_type *t);
+
+/* --- constraint checks (the one place each rule is written) --- */
+
+/* Integer: |v| < 2^53 (MF_MAX_SAFE_INT), then minimum/maximum/const. */
+mf_status mfw_check_int(mfw *w, const mf_type *t, int64_t v);
+/* Number: finite, then minimum/maximum/const. */
+mf_status mfw_check_num(mfw *w, const mf_type *t, double v);
+mf_status mfw_check_bool(mfw *w, const mf_type *t, bool v);
+/* String already known to be valid UTF-8 without NUL, s[n] == '\0':
+ * minLength/maxLength (code points), format, pattern, const. */
+mf_status mfw_check_str(mfw *w, const mf_type *t, const char *s, size_t n);
+/* minItems/maxItems of an array or map with `count` entries. */
+mf_status mfw_check_count(mfw *w, const mf_type *t, size_t count);
+/* Enum lookup by text; returns 1..n or 0 (and reports MF_ERR_ENUM listing the values). */
+int mfw_enum_lookup(mfw *w, const mf_type *t, const char *s, size_t n, mf_status *st);
+
+/* First key that occurs twice among keys[0..cnt) (none may be NULL), or NULL.
+ * *st is MF_ERR_NOMEM when the check could not run. */
+const char *mfw_dup_key(const char *const *keys, size_t cnt, mf_status *st);
+
+/* Compact JSON text of a cJSON subtree (encode.c's writer: strings escaped as
+ * mf_encode does, numbers by mfw_fmt_double). *out is malloc'd. Non-finite
+ * numbers give MF_ERR_RANGE. */
+mf_status mfw_print_raw(const cJSON *n, char **out);
+
+/* --- shared by decode.c and validate.c --- */
+
+/*
+ * The decoder's front end: checks the raw bytes (UTF-8, NUL, control
+ * characters, number grammar, \u0000 and lone surrogate escapes, nesting
+ * depth), parses with cJSON and rejects trailing data. On success *root is the
+ * tree (caller deletes it).
+ */
+mf_status mfw_parse(const char *json, size_t len, cJSON **root, mf_error *err);
+
+#endif
