@@ -141,6 +141,7 @@ int main(int argc, char **argv)
         }
         mf_buf compact = MF_BUF_INIT;
         if (mf_encode(c.m->type, c.value, &compact, &err) != MF_OK) return 1;
+        mf_free(c.m->type, c.value); /* the timed decodes start from an empty value */
         free(raw);
         c.json = compact.data;
         c.len = compact.len;

@@ -32,7 +32,7 @@ struct mf_api_sub {
 
 static void count(uint64_t *counter)
 {
-    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(counter, 1, __ATOMIC_RELEASE);
 }
 
 /* Validates and encodes `msg` as op's message, and builds the concrete subject. */
@@ -247,7 +247,6 @@ static void on_message(mf_client *c, const mf_msg *m, void *ctx)
                 err.pointer[0] ? err.pointer : "(document)", err.message);
         return;
     }
-    count(&s->stats.handled);
     if (s->reply) {
         mf_init(op->reply->type, s->reply);
         mf_status hst = s->handler(s->fn, s->ctx, s->msg, s->reply, &info);
@@ -261,6 +260,9 @@ static void on_message(mf_client *c, const mf_msg *m, void *ctx)
     } else {
         (void)s->handler(s->fn, s->ctx, s->msg, NULL, &info);
     }
+    /* Counted once the handler has returned, so a reader of the stats that sees
+     * the count also sees everything the handler did. */
+    count(&s->stats.handled);
     mf_free(op->message->type, s->msg);
 }
 
@@ -324,8 +326,8 @@ void mf_api_sub_stats_get(const mf_api_sub *s, mf_api_sub_stats *out)
 {
     if (!s || !out)
         return;
-    out->received = __atomic_load_n(&s->stats.received, __ATOMIC_RELAXED);
-    out->handled = __atomic_load_n(&s->stats.handled, __ATOMIC_RELAXED);
+    out->received = __atomic_load_n(&s->stats.received, __ATOMIC_ACQUIRE);
+    out->handled = __atomic_load_n(&s->stats.handled, __ATOMIC_ACQUIRE);
     out->invalid = __atomic_load_n(&s->stats.invalid, __ATOMIC_RELAXED);
     out->replies = __atomic_load_n(&s->stats.replies, __ATOMIC_RELAXED);
     out->reply_errors = __atomic_load_n(&s->stats.reply_errors, __ATOMIC_RELAXED);

@@ -68,7 +68,7 @@ typedef struct mf_api_sub mf_api_sub;
 
 typedef struct mf_api_sub_stats {
     uint64_t received;    /* messages that arrived */
-    uint64_t handled;     /* passed to the handler */
+    uint64_t handled;     /* passed to the handler, counted when it returned */
     uint64_t invalid;     /* dropped: failed to decode/validate (or bad subject parameters) */
     uint64_t replies;     /* replies sent */
     uint64_t reply_errors;/* handler failed, reply invalid or could not be sent */
