@@ -57,9 +57,12 @@ mf_status mf_error_set(mf_error *err, mf_status code, const char *pointer, const
     err->code = code;
     /* snprintf truncates safely; a pointer longer than the field keeps its prefix. */
     snprintf(err->pointer, sizeof err->pointer, "%s", pointer ? pointer : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt ? fmt : "", ap);
-    va_end(ap);
+    err->message[0] = '\0';
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
     return code;
 }
