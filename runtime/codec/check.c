@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "codec/codec_int.h"
 #include "codec/walk.h"
 
@@ -350,7 +354,10 @@ int mfw_enum_lookup(mfw *w, const mf_type *t, const char *s, size_t n, mf_status
     size_t o = 0;
     for (uint32_t i = 0; i < t->enum_count; i++) {
         const char *v = t->enum_values[i];
-        if (v[0] == s[0] && strncmp(v, s, n) == 0 && v[n] == '\0') {
+        size_t k = 0;
+        while (k < n && v[k] == s[k]) /* s has no NUL in [0, n): v[k] != 0 here */
+            k++;
+        if (k == n && v[n] == '\0') {
             *st = MF_OK;
             return (int)i + 1;
         }
@@ -508,10 +515,26 @@ static inline bool is_digit(unsigned char c)
 }
 
 /* The string body starting at p[*pi] (after the opening quote). */
-static mf_status scan_string(const unsigned char *p, size_t len, size_t *pi, mf_error *err)
+mf_status mfw_scan_string(const unsigned char *p, size_t len, size_t *pi, mf_error *err)
 {
     size_t i = *pi;
     for (;;) {
+#ifdef __SSE2__
+        if (i + 16 <= len) {
+            /* signed compare: bytes >= 0x80 are negative, so "< 0x20" also
+             * flags them (they need the UTF-8 check) */
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                                   _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                      _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+            unsigned m = (unsigned)_mm_movemask_epi8(sp);
+            if (!m) {
+                i += 16;
+                continue;
+            }
+            i += (size_t)__builtin_ctz(m);
+        } else
+#endif
         if (i + 8 <= len) {
             uint64_t m = special8(load8(p + i));
             if (!m) {
@@ -523,7 +546,7 @@ static mf_status scan_string(const unsigned char *p, size_t len, size_t *pi, mf_
             while (i < len && str_cls[p[i]] == S_PLAIN)
                 i++;
             if (i >= len)
-                break; /* unterminated: cJSON reports it */
+                break; /* unterminated */
         }
         unsigned char c = p[i];
         switch (str_cls[c]) {
@@ -587,12 +610,12 @@ static mf_status scan_string(const unsigned char *p, size_t len, size_t *pi, mf_
         }
         break;
     }
-    *pi = len;
-    return MF_OK;
+    return mf_error_set(err, MF_ERR_SYNTAX, "",
+                        "invalid JSON at byte %zu: unterminated string starting at byte %zu", len, *pi - 1);
 }
 
 /* A number starting at p[*pi]: the strict JSON grammar. */
-static mf_status scan_number(const unsigned char *p, size_t len, size_t *pi, mf_error *err)
+mf_status mfw_scan_number(const unsigned char *p, size_t len, size_t *pi, mf_error *err)
 {
     size_t s = *pi, i = s;
     if (p[i] == '-')
@@ -645,7 +668,7 @@ static mf_status prescan(const unsigned char *p, size_t len, mf_error *err)
         switch (k) {
         case O_QUOTE:
             i++;
-            if ((st = scan_string(p, len, &i, err)))
+            if ((st = mfw_scan_string(p, len, &i, err)))
                 return st;
             break;
         case O_OPEN:
@@ -660,7 +683,7 @@ static mf_status prescan(const unsigned char *p, size_t len, mf_error *err)
             i++;
             break;
         case O_NUM:
-            if ((st = scan_number(p, len, &i, err)))
+            if ((st = mfw_scan_number(p, len, &i, err)))
                 return st;
             break;
         default:

@@ -2,7 +2,8 @@
  * decode.c - JSON text -> C value, driven by mf_type descriptors.
  *
  * Three steps:
- *  1. prescan() (check.c, shared with the validator's raw check): one pass over the raw bytes that enforces what cJSON does not:
+ *  1. prescan() (check.c; its scanners are shared with the validator's raw
+ *     check): one pass over the raw bytes that enforces what cJSON does not:
  *     well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF; the same
  *     rules as mf_utf8_valid), no raw NUL or other control bytes, JSON
  *     white space only between tokens, the strict JSON number grammar (cJSON
@@ -25,8 +26,8 @@
  * Integers: a JSON number is an integer when its double value is integral
  * (so 1.0 and 1e2 are integers, 1.5 is not) and its magnitude is below 2^53
  * (MF_MAX_SAFE_INT). 2^53 itself is rejected too, because 2^53 + 1 reads as
- * the same double: every accepted integer is exactly the number in the text.
- * Numbers longer than 63 characters are syntax errors (cJSON's limit).
+ * the same double; below 2^53 every integer is exact. Integrality is judged
+ * on the double, as in JavaScript: 1.00000000000000001 reads as 1.
  *
  * Raw members are re-printed compactly from the tree by the encoder's writer
  * (mfw_print_raw): numbers come out as the shortest of %.15g/%.16g/%.17g of
@@ -84,14 +85,22 @@ static mf_status enter(mfw *w)
     return MF_OK;
 }
 
+/* member names are short: an inline loop beats a call to strcmp */
+static inline bool same_name(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 static uint32_t find_field(const mf_type *t, const char *k, uint32_t hint)
 {
     const mf_field *f = t->fields;
     for (uint32_t j = hint; j < t->field_count; j++)
-        if (f[j].name[0] == k[0] && strcmp(f[j].name, k) == 0)
+        if (f[j].name[0] == k[0] && same_name(f[j].name, k))
             return j;
     for (uint32_t j = 0; j < hint && j < t->field_count; j++)
-        if (f[j].name[0] == k[0] && strcmp(f[j].name, k) == 0)
+        if (f[j].name[0] == k[0] && same_name(f[j].name, k))
             return j;
     return UINT32_MAX;
 }
@@ -101,7 +110,7 @@ static mf_status dec_obj(mfw *w, const mf_type *t, cJSON *n, char *base)
     uint64_t small[4] = {0, 0, 0, 0};
     uint64_t *seen = small;
     const uint32_t nf = t->field_count;
-    uint32_t hint = 0;
+    uint32_t hint = 0, nseen = 0;
     mf_status st = MF_OK;
     char e[MFW_ECHO_CAP];
 
@@ -128,6 +137,7 @@ static mf_status dec_obj(mfw *w, const mf_type *t, cJSON *n, char *base)
             goto out;
         }
         seen[j / 64] |= 1ull << (j % 64);
+        nseen++;
         hint = j + 1 < nf ? j + 1 : 0;
 
         const mf_field *f = &t->fields[j];
@@ -147,7 +157,7 @@ static mf_status dec_obj(mfw *w, const mf_type *t, cJSON *n, char *base)
         if (f->has_offset >= 0)
             *(bool *)(base + f->has_offset) = true;
     }
-    for (uint32_t j = 0; j < nf; j++) {
+    for (uint32_t j = 0; j < nf && nseen < nf; j++) {
         if (seen[j / 64] & (1ull << (j % 64)))
             continue;
         const mf_field *f = &t->fields[j];
@@ -415,8 +425,9 @@ static mf_status dec(mfw *w, const mf_type *t, cJSON *n, void *dst)
     case MF_K_STR: {
         if (jt != cJSON_String || !n->valuestring)
             return type_error(w, t, n);
-        if ((st = mfw_check_str(w, t, n->valuestring, strlen(n->valuestring))))
-            return st;
+        if ((t->min_len | t->max_len | (uint32_t)t->format | (t->flags & MF_TF_HAS_CONST)) || t->pattern)
+            if ((st = mfw_check_str(w, t, n->valuestring, strlen(n->valuestring))))
+                return st;
         if (!(*(char **)dst = take_string(&n->valuestring)))
             return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
         return MF_OK;

@@ -12,6 +12,7 @@
  * that passes mf_validate encodes to JSON that mf_decode accepts and decodes
  * to an equal value.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +32,136 @@ static mf_status val_str(mfw *w, const mf_type *t, const char *s)
     return mfw_check_str(w, t, s, n);
 }
 
+/*
+ * Raw text: a syntax check without building a tree, accepting exactly what
+ * mf_decode accepts (the same lexical scanners, at most MF_MAX_DEPTH nesting,
+ * numbers that do not overflow a double).
+ */
+typedef struct jchk {
+    const unsigned char *p;
+    size_t n, i;
+    unsigned depth;
+    mf_error *err;
+} jchk;
+
+static void skip_ws(jchk *j)
+{
+    while (j->i < j->n) {
+        unsigned char c = j->p[j->i];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
+            break;
+        j->i++;
+    }
+}
+
+static mf_status jbad(jchk *j)
+{
+    return mf_error_set(j->err, MF_ERR_SYNTAX, "", "invalid JSON at byte %zu", j->i);
+}
+
+static mf_status jvalue(jchk *j)
+{
+    mf_status st;
+    skip_ws(j);
+    if (j->i >= j->n)
+        return jbad(j);
+    unsigned char c = j->p[j->i];
+    if (c == '{' || c == '[') {
+        unsigned char close = c == '{' ? '}' : ']';
+        if (++j->depth > MF_MAX_DEPTH)
+            return mf_error_set(j->err, MF_ERR_SYNTAX, "", "nesting deeper than %d at byte %zu",
+                                MF_MAX_DEPTH, j->i);
+        j->i++;
+        skip_ws(j);
+        if (j->i < j->n && j->p[j->i] == close) {
+            j->i++;
+            j->depth--;
+            return MF_OK;
+        }
+        for (;;) {
+            if (c == '{') {
+                skip_ws(j);
+                if (j->i >= j->n || j->p[j->i] != '"')
+                    return jbad(j);
+                j->i++;
+                if ((st = mfw_scan_string(j->p, j->n, &j->i, j->err)))
+                    return st;
+                skip_ws(j);
+                if (j->i >= j->n || j->p[j->i] != ':')
+                    return jbad(j);
+                j->i++;
+            }
+            if ((st = jvalue(j)))
+                return st;
+            skip_ws(j);
+            if (j->i < j->n && j->p[j->i] == ',') {
+                j->i++;
+                continue;
+            }
+            if (j->i < j->n && j->p[j->i] == close) {
+                j->i++;
+                j->depth--;
+                return MF_OK;
+            }
+            return jbad(j);
+        }
+    }
+    if (c == '"') {
+        j->i++;
+        return mfw_scan_string(j->p, j->n, &j->i, j->err);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        size_t s = j->i;
+        bool expo = false;
+        if ((st = mfw_scan_number(j->p, j->n, &j->i, j->err)))
+            return st;
+        for (size_t k = s; k < j->i; k++)
+            expo |= j->p[k] == 'e' || j->p[k] == 'E';
+        if (expo || j->i - s > 300) { /* only these can overflow a double */
+            char tmp[64], *big = j->i - s < sizeof tmp ? tmp : malloc(j->i - s + 1);
+            if (!big)
+                return mf_error_set(j->err, MF_ERR_NOMEM, "", "out of memory");
+            memcpy(big, j->p + s, j->i - s);
+            big[j->i - s] = '\0';
+            double v = strtod(big, NULL);
+            if (big != tmp)
+                free(big);
+            if (!isfinite(v))
+                return mf_error_set(j->err, MF_ERR_RANGE, "",
+                                    "number at byte %zu is too large for a double", s);
+        }
+        return MF_OK;
+    }
+    static const char *const lits[] = {"true", "false", "null"};
+    for (int k = 0; k < 3; k++) {
+        size_t l = strlen(lits[k]);
+        if (j->n - j->i >= l && memcmp(j->p + j->i, lits[k], l) == 0) {
+            j->i += l;
+            return MF_OK;
+        }
+    }
+    return jbad(j);
+}
+
 static mf_status val_raw(mfw *w, const mf_type *t, const char *s)
 {
     mf_error e;
-    cJSON *root = NULL;
     mf_status st;
     if (!s)
         return mfw_fail(w, MF_ERR_REQUIRED, "expected raw JSON text, found a NULL pointer");
-    if ((st = mfw_parse(s, strlen(s), &root, &e)))
+    jchk j = {(const unsigned char *)s, strlen(s), 0, 0, &e};
+    if ((st = jvalue(&j)) == MF_OK) {
+        skip_ws(&j);
+        if (j.i < j.n)
+            st = mf_error_set(&e, MF_ERR_SYNTAX, "", "unexpected data after the JSON value at byte %zu", j.i);
+    }
+    if (st)
         return mfw_fail(w, st, "expected raw JSON text: %s", e.message);
-    if ((t->flags & MF_TF_RAW_OBJECT) && !cJSON_IsObject(root))
-        st = mfw_fail(w, MF_ERR_TYPE, "expected raw JSON text of an object");
-    cJSON_Delete(root);
-    return st;
+    j.i = 0;
+    skip_ws(&j);
+    if ((t->flags & MF_TF_RAW_OBJECT) && j.p[j.i] != '{')
+        return mfw_fail(w, MF_ERR_TYPE, "expected raw JSON text of an object");
+    return MF_OK;
 }
 
 /* The decoder picks an object branch by the discriminator member; the C value
@@ -79,6 +197,32 @@ static mf_status val_disc(mfw *w, const mf_type *t, const mf_type *b, uint32_t b
     return mfw_fail_member(w, MF_ERR_UNION, t->discriminator,
                            "expected \"%s\" (the value that selects alternative %u)",
                            t->disc_values[bi], (unsigned)bi + 1);
+}
+
+/* The decoder picks a branch by JSON type: an integral number goes to the
+ * integer branch, a string that is a value of an enum branch to that branch.
+ * A value in another branch would not decode back to itself. */
+static mf_status val_pick(mfw *w, const mf_type *t, const mf_type *b, const char *bv)
+{
+    for (uint32_t i = 0; i < t->branch_count; i++) {
+        const mf_type *o = t->branches[i];
+        if (o == b)
+            continue;
+        if (b->kind == MF_K_NUM && o->kind == MF_K_INT) {
+            double d = *(const double *)bv;
+            if (d == trunc(d) && fabs(d) < (double)MF_MAX_SAFE_INT)
+                return mfw_fail(w, MF_ERR_UNION, "the number alternative holds an integral value, which "
+                                                 "decodes as the integer alternative");
+        }
+        if (b->kind == MF_K_STR && o->kind == MF_K_ENUM) {
+            const char *str = *(char *const *)bv;
+            for (uint32_t k = 0; k < o->enum_count; k++)
+                if (strcmp(o->enum_values[k], str) == 0)
+                    return mfw_fail(w, MF_ERR_UNION, "the string alternative holds \"%s\", which "
+                                                     "decodes as the enum alternative", o->enum_values[k]);
+        }
+    }
+    return MF_OK;
 }
 
 static mf_status enter(mfw *w)
@@ -203,6 +347,8 @@ static mf_status val(mfw *w, const mf_type *t, const char *v)
                             (unsigned)t->branch_count, which);
         const mf_type *b = t->branches[which - 1];
         if ((st = val(w, b, v + t->branch_offset)))
+            return st;
+        if ((st = val_pick(w, t, b, v + t->branch_offset)))
             return st;
         return val_disc(w, t, b, (uint32_t)which - 1, v + t->branch_offset);
     }

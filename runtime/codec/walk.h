@@ -123,6 +123,12 @@ mf_status mfw_print_raw(const cJSON *n, char **out);
 
 /* --- shared by decode.c and validate.c --- */
 
+/* Lexical checks of the prescan, on p[0..len): a string body from *pi (just
+ * after its opening quote) and a number from *pi. On success *pi is just past
+ * the token; errors are reported with a byte offset and pointer "". */
+mf_status mfw_scan_string(const unsigned char *p, size_t len, size_t *pi, mf_error *err);
+mf_status mfw_scan_number(const unsigned char *p, size_t len, size_t *pi, mf_error *err);
+
 /*
  * The decoder's front end: checks the raw bytes (UTF-8, NUL, control
  * characters, number grammar, \u0000 and lone surrogate escapes, nesting

@@ -139,12 +139,27 @@ static void test_container_rules(void **state)
     CASE(MF_ERR_UTF8, "/extra", d.extra = "\"\\u0000\"");
     CASE(MF_OK, "", d.extra = "null");
     CASE(MF_OK, "", d.extra = " 1.5 ");
+    CASE(MF_OK, "", d.extra = "{\"a\":[true,false,null,-0.5e-3,\"\\u00e9\\n\"],\"b\":{}}");
+    CASE(MF_ERR_RANGE, "/extra", d.extra = "[1e400]");
+    CASE(MF_ERR_SYNTAX, "/extra", d.extra = "[01]");
+    CASE(MF_ERR_SYNTAX, "/extra", d.extra = "{\"a\" 1}");
+    CASE(MF_ERR_SYNTAX, "/extra", d.extra = "{\"a\":1,}");
+    CASE(MF_ERR_SYNTAX, "/extra", d.extra = "[\"a]");
+    CASE(MF_ERR_SYNTAX, "/extra", d.extra = "tru");
+    CASE(MF_ERR_SYNTAX, "/extra", d.extra = "");
+    CASE(MF_OK, "", d.extra = "-0.00000000000000000000000000000000000000000000000000000000000000000000000001");
+    CASE(MF_ERR_RANGE, "/extra", d.extra = "-1e309");
+    CASE(MF_ERR_UTF8, "/extra", d.extra = "\"\\udc00\"");
+    CASE(MF_OK, "", d.meta = " {} ");
     CASE(MF_ERR_TYPE, "/meta", d.meta = "[]");
     CASE(MF_ERR_UNION, "/any", d.any.which = 0);
     CASE(MF_ERR_UNION, "/any", d.any.which = 7);
     CASE(MF_ERR_UNION, "/shape", d.shape.which = -1);
     CASE(MF_ERR_CONST, "/shape/kind", d.shape.u.rect.kind = "circle");
     CASE(MF_ERR_REQUIRED, "/shape/kind", d.shape.u.rect.kind = NULL);
+    CASE(MF_OK, "", d.any.which = FX_ANY_NUM; d.any.u.n = 2.5);
+    CASE(MF_ERR_UNION, "/any", d.any.which = FX_ANY_NUM; d.any.u.n = 2.0); /* would decode as INT */
+    CASE(MF_OK, "", d.any.which = FX_ANY_NUM; d.any.u.n = 1e300);
 }
 
 static void test_union_discriminator(void **state)
@@ -163,6 +178,26 @@ static void test_union_discriminator(void **state)
     d.shape.which = FX_SHAPE_RECT;
     d.shape.u.rect.kind = rect_kind;
     mf_free(&fx_doc_desc, &d);
+}
+
+static void test_raw_depth(void **state)
+{
+    (void)state;
+    char deep[200];
+    for (int depth = 64; depth <= 65; depth++) {
+        int o = 0;
+        for (int i = 0; i < depth; i++)
+            deep[o++] = '[';
+        for (int i = 0; i < depth; i++)
+            deep[o++] = ']';
+        deep[o] = '\0';
+        char *s = deep;
+        mf_status want = depth <= MF_MAX_DEPTH ? MF_OK : MF_ERR_SYNTAX;
+        assert_int_equal(mf_validate(&fx_raw_desc, &s, NULL), want);
+        fx_out out;
+        assert_int_equal(mf_decode(&fx_raw_desc, deep, strlen(deep), &out, NULL), want);
+        mf_free(&fx_raw_desc, &out);
+    }
 }
 
 static void test_depth(void **state)
@@ -200,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_container_rules),
         cmocka_unit_test(test_union_discriminator),
         cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_raw_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
