@@ -10,14 +10,16 @@
  *
  * C representation of each kind (the value at `offset` inside the parent):
  *   MF_K_BOOL   bool
- *   MF_K_INT    int64_t            (JSON numbers with |v| <= 2^53, integral)
+ *   MF_K_INT    int64_t            (JSON numbers, integral, |v| < 2^53: exactly representable)
  *   MF_K_NUM    double             (finite)
  *   MF_K_STR    char *             (owned, NUL-terminated, valid UTF-8, no embedded NUL)
  *   MF_K_ENUM   int                (a generated C enum; 1..n, 0 = unset/invalid)
  *   MF_K_OBJ    the generated struct, inline
  *   MF_K_ARR    mf_array layout:   { T *items; size_t count; }
  *   MF_K_MAP    mf_map layout:     { char **keys; T *values; size_t count; }
- *   MF_K_RAW    char *             (owned compact JSON text of any value; free-form objects)
+ *   MF_K_RAW    char *             (owned compact JSON text of any value; free-form objects.
+ *                                   Re-printed compactly, so numbers pass through a double;
+ *                                   a non-nullable raw member takes `null` as the text "null")
  *   MF_K_UNION  { int which; <pad>; union { ... } u; }: `which` is 1..branch_count,
  *               0 = unset; the branch value lives at `branch_offset`.
  *
@@ -33,7 +35,21 @@
  * or partly decoded value. Nothing returned points into the JSON input.
  *
  * Thread safety: descriptor tables are read-only apart from mf_pattern, whose
- * lazy compilation is guarded inside the runtime; all functions are reentrant.
+ * lazy compilation is guarded inside the runtime; all functions may run on many
+ * threads at once. (cJSON 1.7 stores its last parse error position in a global
+ * on every parse; mflow never reads it, but a thread checker will see the write.)
+ *
+ * Error codes of mf_decode, beyond the obvious ones: MF_ERR_UTF8 for invalid
+ * UTF-8, a raw NUL byte, an escaped \u0000 and lone surrogate escapes;
+ * MF_ERR_SYNTAX for anything that is not one RFC 8259 JSON text (raw control
+ * characters in strings, a BOM, numbers like 01 or 1., trailing data) and for
+ * nesting deeper than MF_MAX_DEPTH. A union with several object branches and no
+ * discriminator takes the first object branch. mf_equal ignores the values of
+ * absent members and compares map entries in order.
+ *
+ * Strings are taken over from cJSON's tree rather than copied, which needs
+ * cJSON's default allocator (cJSON_InitHooks not called with other functions);
+ * build the runtime with -DMF_CODEC_COPY_STRINGS to copy them instead.
  */
 #ifndef MF_CODEC_H
 #define MF_CODEC_H
@@ -173,7 +189,7 @@ typedef struct mf_map {
 
 /* Limits the decoder enforces before any schema check. */
 #define MF_MAX_DEPTH 64                  /* nesting of arrays/objects */
-#define MF_MAX_SAFE_INT 9007199254740992LL /* 2^53: larger |v| cannot be read exactly from a double */
+#define MF_MAX_SAFE_INT 9007199254740992LL /* 2^53: integers must satisfy |v| < 2^53 */
 
 /* Zeroes *value and sets the scalar defaults of every member (recursively into
  * inline objects). Never allocates, never fails. */

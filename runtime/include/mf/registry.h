@@ -1,7 +1,7 @@
 /*
  * mf/registry.h - the tables a generated SDK exports about its contract.
  *
- * The generator emits one constant mf_registry (`<prefix>_registry`) listing
+ * The generator emits one constant mf_registry (`<prefix>_sdk_registry`) listing
  * every message, channel and operation of the AsyncAPI document. The runtime,
  * the typed API and the command-line client find messages and build subjects
  * through it; the runtime never includes a generated header.
