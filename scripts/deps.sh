@@ -5,8 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git
       libcjson-dev libwebsockets-dev libcmocka-dev libsqlite3-dev
-      python3 python3-jinja2 python3-yaml graphviz nats-server
-      nodejs npm valgrind)
+      python3 python3-jinja2 python3-yaml graphviz nats-server valgrind)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -14,6 +13,11 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Node.js and npm (test peers only): any installation will do. Some machines
+# ship a Node.js build that bundles npm and conflicts with Debian's npm package.
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
