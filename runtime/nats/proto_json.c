@@ -1,388 +1,138 @@
 /*
  * proto_json.c - CONNECT and INFO records <-> their JSON text.
  *
- * Both are flat JSON objects with a handful of scalar members (plus the
- * connect_urls string array in INFO). A small strict reader is enough here and
- * keeps the transport free of the codec layer's JSON library: it walks the
- * object once, unescapes the strings it keeps, checks the type of the members
- * it knows and skips (but still syntax-checks) everything else.
+ * No JSON code of its own: the two objects are described with the codec's
+ * descriptor tables (mf/codec.h), exactly as the generator describes message
+ * payloads, and decoded / encoded by the same fuzzed walker. A wire struct with
+ * owned strings and has_ flags sits between the JSON and the fixed-size records
+ * of mf/proto.h; copying into the records is where length limits are enforced.
  */
 #include "mf/proto.h"
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_MAX_DEPTH 32
+#include "mf/codec.h"
 
-typedef struct {
-    const char *s;
-    size_t n;
-    size_t i;
-} jcur;
+/* ---- scalar types ---- */
 
-static void jws(jcur *c)
-{
-    while (c->i < c->n) {
-        char ch = c->s[c->i];
-        if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n')
-            break;
-        c->i++;
+static const mf_type t_bool = {.kind = MF_K_BOOL, .name = "bool", .size = sizeof(bool)};
+static const mf_type t_str = {.kind = MF_K_STR, .name = "string", .size = sizeof(char *)};
+static const mf_type t_protocol = {.kind = MF_K_INT, .name = "protocol", .size = sizeof(int64_t),
+                                   .flags = MF_TF_HAS_MIN | MF_TF_HAS_MAX, .imin = 0, .imax = 1000};
+static const mf_type t_port = {.kind = MF_K_INT, .name = "port", .size = sizeof(int64_t),
+                               .flags = MF_TF_HAS_MIN | MF_TF_HAS_MAX, .imin = 0, .imax = 65535};
+static const mf_type t_int32 = {.kind = MF_K_INT, .name = "int32", .size = sizeof(int64_t),
+                                .flags = MF_TF_HAS_MIN | MF_TF_HAS_MAX, .imin = INT32_MIN, .imax = INT32_MAX};
+static const mf_type t_int = {.kind = MF_K_INT, .name = "integer", .size = sizeof(int64_t)};
+static const mf_type t_uint = {.kind = MF_K_INT, .name = "unsigned", .size = sizeof(int64_t),
+                               .flags = MF_TF_HAS_MIN, .imin = 0};
+static const mf_type t_urls = {.kind = MF_K_ARR, .name = "connect_urls", .size = sizeof(mf_array), .item = &t_str};
+
+/* An optional member: value at offsetof(S, m), `bool has_m` after it, null allowed
+ * (nats-server sends e.g. "connect_urls": null; a null leaves the default). */
+#define OPT(S, json, m, ty)                                                                                    \
+    {                                                                                                          \
+        .name = json, .type = ty, .offset = offsetof(S, m), .has_offset = offsetof(S, has_##m),             \
+        .null_offset = offsetof(S, null_##m)                                                                   \
     }
-}
 
-static int hexval(char c)
+/* ---- CONNECT ---- */
+
+typedef struct wire_connect {
+#define M(ctype, m) ctype m; bool has_##m, null_##m;
+    M(bool, verbose) M(bool, pedantic) M(bool, tls_required) M(char *, name) M(char *, lang) M(char *, version)
+    M(char *, auth_token) M(char *, user) M(char *, pass) M(int64_t, protocol) M(bool, echo) M(bool, headers)
+    M(bool, no_responders)
+#undef M
+} wire_connect;
+
+/* Member order is the order mf_proto_write_connect writes them in. */
+static const mf_field connect_fields[] = {
+    OPT(wire_connect, "verbose", verbose, &t_bool),
+    OPT(wire_connect, "pedantic", pedantic, &t_bool),
+    OPT(wire_connect, "tls_required", tls_required, &t_bool),
+    OPT(wire_connect, "name", name, &t_str),
+    OPT(wire_connect, "lang", lang, &t_str),
+    OPT(wire_connect, "version", version, &t_str),
+    OPT(wire_connect, "auth_token", auth_token, &t_str),
+    OPT(wire_connect, "user", user, &t_str),
+    OPT(wire_connect, "pass", pass, &t_str),
+    OPT(wire_connect, "protocol", protocol, &t_protocol),
+    OPT(wire_connect, "echo", echo, &t_bool),
+    OPT(wire_connect, "headers", headers, &t_bool),
+    OPT(wire_connect, "no_responders", no_responders, &t_bool),
+};
+
+static const mf_type connect_type = {.kind = MF_K_OBJ, .name = "CONNECT", .size = sizeof(wire_connect),
+                                     .fields = connect_fields,
+                                     .field_count = sizeof connect_fields / sizeof connect_fields[0]};
+
+/* ---- INFO ---- */
+
+typedef struct wire_info {
+#define M(ctype, m) ctype m; bool has_##m, null_##m;
+    M(char *, server_id) M(char *, server_name) M(char *, version) M(char *, host) M(int64_t, port)
+    M(int64_t, proto) M(int64_t, max_payload) M(bool, headers) M(bool, auth_required) M(bool, tls_required)
+    M(int64_t, client_id)
+#undef M
+    struct { char **items; size_t count; } connect_urls;
+    bool has_connect_urls, null_connect_urls;
+} wire_info;
+
+static const mf_field info_fields[] = {
+    OPT(wire_info, "server_id", server_id, &t_str),
+    OPT(wire_info, "server_name", server_name, &t_str),
+    OPT(wire_info, "version", version, &t_str),
+    OPT(wire_info, "host", host, &t_str),
+    OPT(wire_info, "port", port, &t_port),
+    OPT(wire_info, "proto", proto, &t_int32),
+    OPT(wire_info, "max_payload", max_payload, &t_int),
+    OPT(wire_info, "headers", headers, &t_bool),
+    OPT(wire_info, "auth_required", auth_required, &t_bool),
+    OPT(wire_info, "tls_required", tls_required, &t_bool),
+    OPT(wire_info, "client_id", client_id, &t_uint),
+    OPT(wire_info, "connect_urls", connect_urls, &t_urls),
+};
+
+static const mf_type info_type = {.kind = MF_K_OBJ, .name = "INFO", .size = sizeof(wire_info),
+                                  .fields = info_fields, .field_count = sizeof info_fields / sizeof info_fields[0]};
+
+/* ---- helpers ---- */
+
+/* Decodes; any codec error becomes a protocol error with the codec's pointer and text. */
+static mf_status decode(const mf_type *t, const char *json, size_t len, void *out, mf_error *err)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static bool read_hex4(jcur *c, unsigned *out)
-{
-    if (c->n - c->i < 4)
-        return false;
-    unsigned v = 0;
-    for (int k = 0; k < 4; k++) {
-        int h = hexval(c->s[c->i + (size_t)k]);
-        if (h < 0)
-            return false;
-        v = v * 16 + (unsigned)h;
-    }
-    c->i += 4;
-    *out = v;
-    return true;
-}
-
-/* Outputs a byte if there is room; counts it either way. */
-static void emit(char *out, size_t outsz, size_t *k, char ch)
-{
-    if (out && *k + 1 < outsz)
-        out[*k] = ch;
-    (*k)++;
-}
-
-/*
- * Reads a JSON string at the cursor (which must be at the opening quote).
- * Writes the unescaped UTF-8 into out (when non-NULL, NUL-terminated, truncated
- * to outsz-1) and its full length into *outlen. 0 ok, -1 syntax error.
- */
-static int jstring(jcur *c, char *out, size_t outsz, size_t *outlen)
-{
-    if (c->i >= c->n || c->s[c->i] != '"')
-        return -1;
-    c->i++;
-    size_t k = 0;
-    while (c->i < c->n) {
-        unsigned char ch = (unsigned char)c->s[c->i++];
-        if (ch == '"') {
-            if (out && outsz)
-                out[k < outsz ? k : outsz - 1] = '\0';
-            if (outlen)
-                *outlen = k;
-            return 0;
-        }
-        if (ch < 0x20)
-            return -1;
-        if (ch != '\\') {
-            emit(out, outsz, &k, (char)ch);
-            continue;
-        }
-        if (c->i >= c->n)
-            return -1;
-        char e = c->s[c->i++];
-        switch (e) {
-        case '"': emit(out, outsz, &k, '"'); break;
-        case '\\': emit(out, outsz, &k, '\\'); break;
-        case '/': emit(out, outsz, &k, '/'); break;
-        case 'b': emit(out, outsz, &k, '\b'); break;
-        case 'f': emit(out, outsz, &k, '\f'); break;
-        case 'n': emit(out, outsz, &k, '\n'); break;
-        case 'r': emit(out, outsz, &k, '\r'); break;
-        case 't': emit(out, outsz, &k, '\t'); break;
-        case 'u': {
-            unsigned cp;
-            if (!read_hex4(c, &cp))
-                return -1;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                unsigned lo;
-                if (c->n - c->i < 2 || c->s[c->i] != '\\' || c->s[c->i + 1] != 'u')
-                    return -1;
-                c->i += 2;
-                if (!read_hex4(c, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                    return -1;
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                return -1;
-            }
-            if (cp == 0)
-                return -1; /* no embedded NULs in C strings */
-            if (cp < 0x80) {
-                emit(out, outsz, &k, (char)cp);
-            } else if (cp < 0x800) {
-                emit(out, outsz, &k, (char)(0xC0 | (cp >> 6)));
-                emit(out, outsz, &k, (char)(0x80 | (cp & 0x3F)));
-            } else if (cp < 0x10000) {
-                emit(out, outsz, &k, (char)(0xE0 | (cp >> 12)));
-                emit(out, outsz, &k, (char)(0x80 | ((cp >> 6) & 0x3F)));
-                emit(out, outsz, &k, (char)(0x80 | (cp & 0x3F)));
-            } else {
-                emit(out, outsz, &k, (char)(0xF0 | (cp >> 18)));
-                emit(out, outsz, &k, (char)(0x80 | ((cp >> 12) & 0x3F)));
-                emit(out, outsz, &k, (char)(0x80 | ((cp >> 6) & 0x3F)));
-                emit(out, outsz, &k, (char)(0x80 | (cp & 0x3F)));
-            }
-            break;
-        }
-        default:
-            return -1;
-        }
-    }
-    return -1;
-}
-
-/* Checks a JSON number at the cursor; returns its extent. integral: only [-]digits. */
-static int jnumber(jcur *c, size_t *start, size_t *end, bool *integral)
-{
-    size_t i = c->i;
-    *start = i;
-    *integral = true;
-    if (i < c->n && c->s[i] == '-')
-        i++;
-    if (i >= c->n || c->s[i] < '0' || c->s[i] > '9')
-        return -1;
-    if (c->s[i] == '0')
-        i++;
-    else
-        while (i < c->n && c->s[i] >= '0' && c->s[i] <= '9')
-            i++;
-    if (i < c->n && c->s[i] == '.') {
-        *integral = false;
-        i++;
-        if (i >= c->n || c->s[i] < '0' || c->s[i] > '9')
-            return -1;
-        while (i < c->n && c->s[i] >= '0' && c->s[i] <= '9')
-            i++;
-    }
-    if (i < c->n && (c->s[i] == 'e' || c->s[i] == 'E')) {
-        *integral = false;
-        i++;
-        if (i < c->n && (c->s[i] == '+' || c->s[i] == '-'))
-            i++;
-        if (i >= c->n || c->s[i] < '0' || c->s[i] > '9')
-            return -1;
-        while (i < c->n && c->s[i] >= '0' && c->s[i] <= '9')
-            i++;
-    }
-    *end = i;
-    c->i = i;
-    return 0;
-}
-
-static bool jlit(jcur *c, const char *lit)
-{
-    size_t l = strlen(lit);
-    if (c->n - c->i < l || memcmp(c->s + c->i, lit, l) != 0)
-        return false;
-    c->i += l;
-    return true;
-}
-
-static int jskip(jcur *c, int depth)
-{
-    if (depth > JSON_MAX_DEPTH)
-        return -1;
-    jws(c);
-    if (c->i >= c->n)
-        return -1;
-    char ch = c->s[c->i];
-    if (ch == '"')
-        return jstring(c, NULL, 0, NULL);
-    if (ch == 't')
-        return jlit(c, "true") ? 0 : -1;
-    if (ch == 'f')
-        return jlit(c, "false") ? 0 : -1;
-    if (ch == 'n')
-        return jlit(c, "null") ? 0 : -1;
-    if (ch == '{' || ch == '[') {
-        char close = ch == '{' ? '}' : ']';
-        c->i++;
-        jws(c);
-        if (c->i < c->n && c->s[c->i] == close) {
-            c->i++;
-            return 0;
-        }
-        for (;;) {
-            if (ch == '{') {
-                jws(c);
-                if (jstring(c, NULL, 0, NULL))
-                    return -1;
-                jws(c);
-                if (c->i >= c->n || c->s[c->i] != ':')
-                    return -1;
-                c->i++;
-            }
-            if (jskip(c, depth + 1))
-                return -1;
-            jws(c);
-            if (c->i >= c->n)
-                return -1;
-            if (c->s[c->i] == ',') {
-                c->i++;
-                continue;
-            }
-            if (c->s[c->i] == close) {
-                c->i++;
-                return 0;
-            }
-            return -1;
-        }
-    }
-    size_t a, b;
-    bool integral;
-    return jnumber(c, &a, &b, &integral);
-}
-
-/* Member value readers. Each returns 0, or an mf_status-ish negative code via err. */
-typedef struct {
-    mf_error *err;
-    mf_status st;
-} jctx;
-
-static bool set_err(jctx *x, mf_status code, const char *key, const char *what)
-{
-    if (x->st == MF_OK) {
-        x->st = code;
-        char ptr[80];
-        snprintf(ptr, sizeof ptr, "/%s", key);
-        mf_error_set(x->err, code, ptr, "%s: %s", key, what);
-    }
-    return false;
-}
-
-static bool get_bool(jcur *c, jctx *x, const char *key, bool *out)
-{
-    if (jlit(c, "true")) {
-        *out = true;
-        return true;
-    }
-    if (jlit(c, "false")) {
-        *out = false;
-        return true;
-    }
-    if (jlit(c, "null"))
-        return true;
-    return set_err(x, MF_ERR_PROTOCOL, key, "expected a boolean");
-}
-
-static bool get_str(jcur *c, jctx *x, const char *key, char *out, size_t outsz)
-{
-    if (jlit(c, "null"))
-        return true;
-    if (c->i >= c->n || c->s[c->i] != '"')
-        return set_err(x, MF_ERR_PROTOCOL, key, "expected a string");
-    size_t len;
-    if (jstring(c, out, outsz, &len))
-        return set_err(x, MF_ERR_PROTOCOL, key, "bad string");
-    if (len >= outsz) {
-        out[0] = '\0';
-        return set_err(x, MF_ERR_LIMIT, key, "string too long");
-    }
-    return true;
-}
-
-static bool get_int(jcur *c, jctx *x, const char *key, int64_t lo, int64_t hi, int64_t *out)
-{
-    if (jlit(c, "null"))
-        return true;
-    size_t a, b;
-    bool integral;
-    if (jnumber(c, &a, &b, &integral))
-        return set_err(x, MF_ERR_PROTOCOL, key, "expected a number");
-    char tmp[32];
-    if (!integral || b - a >= sizeof tmp)
-        return set_err(x, MF_ERR_PROTOCOL, key, "expected an integer");
-    memcpy(tmp, c->s + a, b - a);
-    tmp[b - a] = '\0';
-    char *endp;
-    long long v = strtoll(tmp, &endp, 10);
-    if (*endp || v < lo || v > hi)
-        return set_err(x, MF_ERR_PROTOCOL, key, "integer out of range");
-    *out = v;
-    return true;
-}
-
-static bool get_u64(jcur *c, jctx *x, const char *key, uint64_t *out)
-{
-    if (jlit(c, "null"))
-        return true;
-    size_t a, b;
-    bool integral;
-    if (jnumber(c, &a, &b, &integral))
-        return set_err(x, MF_ERR_PROTOCOL, key, "expected a number");
-    if (!integral || !mf_proto_parse_u64(c->s + a, b - a, out))
-        return set_err(x, MF_ERR_PROTOCOL, key, "expected a non-negative integer");
-    return true;
-}
-
-typedef bool (*member_fn)(jcur *c, jctx *x, const char *key, void *rec);
-
-static mf_status walk_object(const char *json, size_t len, member_fn fn, void *rec, mf_error *err)
-{
-    jctx x = {err, MF_OK};
-    jcur c = {json, len, 0};
     if (!json)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "no JSON");
-    jws(&c);
-    if (c.i >= c.n || c.s[c.i] != '{')
-        return mf_error_set(err, MF_ERR_PROTOCOL, "", "not a JSON object");
-    c.i++;
-    jws(&c);
-    if (c.i < c.n && c.s[c.i] == '}') {
-        c.i++;
-    } else {
-        for (;;) {
-            char key[64];
-            size_t klen;
-            jws(&c);
-            if (jstring(&c, key, sizeof key, &klen))
-                return mf_error_set(err, MF_ERR_PROTOCOL, "", "bad JSON object key at offset %zu", c.i);
-            if (klen >= sizeof key)
-                key[0] = '\0'; /* unknown: too long to be one of ours */
-            jws(&c);
-            if (c.i >= c.n || c.s[c.i] != ':')
-                return mf_error_set(err, MF_ERR_PROTOCOL, "", "expected ':' at offset %zu", c.i);
-            c.i++;
-            jws(&c);
-            bool consumed = fn(&c, &x, key, rec);
-            if (x.st)
-                return x.st;
-            if (!consumed && jskip(&c, 1))
-                return mf_error_set(err, MF_ERR_PROTOCOL, "", "bad JSON value at offset %zu", c.i);
-            jws(&c);
-            if (c.i >= c.n)
-                return mf_error_set(err, MF_ERR_PROTOCOL, "", "unterminated JSON object");
-            if (c.s[c.i] == ',') {
-                c.i++;
-                continue;
-            }
-            if (c.s[c.i] == '}') {
-                c.i++;
-                break;
-            }
-            return mf_error_set(err, MF_ERR_PROTOCOL, "", "expected ',' or '}' at offset %zu", c.i);
-        }
-    }
-    jws(&c);
-    if (c.i != c.n)
-        return mf_error_set(err, MF_ERR_PROTOCOL, "", "trailing bytes after the JSON object");
+    mf_error e;
+    if (mf_decode(t, json, len, out, &e) == MF_OK)
+        return MF_OK;
+    return mf_error_set(err, e.code == MF_ERR_NOMEM ? MF_ERR_NOMEM : MF_ERR_PROTOCOL, e.pointer, "%s: %s", t->name,
+                        e.message);
+}
+
+/* Copies an owned string into a record field; MF_ERR_LIMIT when it does not fit. */
+static mf_status put(char *dst, size_t cap, const char *src, const char *member, mf_error *err)
+{
+    if (!src)
+        return MF_OK;
+    size_t n = strlen(src);
+    if (n >= cap)
+        return mf_error_set(err, MF_ERR_LIMIT, "", "%s: string too long (%zu bytes, at most %zu)", member, n,
+                            cap - 1);
+    memcpy(dst, src, n + 1);
     return MF_OK;
 }
+
+#define PUT(rec, w, m) put((rec)->m, sizeof (rec)->m, (w).has_##m && !(w).null_##m ? (w).m : NULL, #m, err)
+#define FLAG(rec, w, m)                       \
+    do {                                      \
+        if ((w).has_##m && !(w).null_##m)     \
+            (rec)->m = (w).m;                 \
+    } while (0)
 
 /* ---- CONNECT ---- */
 
@@ -393,192 +143,93 @@ void mf_proto_connect_init(mf_proto_connect *c)
     c->protocol = 1;
 }
 
-/* Returns true when it consumed the value (or failed: x->st set), false to let the walker skip it. */
-static bool connect_member(jcur *c, jctx *x, const char *key, void *rec)
-{
-    mf_proto_connect *o = rec;
-    int64_t v;
-#define B(name)                                 \
-    if (strcmp(key, #name) == 0)                \
-        return get_bool(c, x, key, &o->name) || x->st;
-#define S(name)                                 \
-    if (strcmp(key, #name) == 0)                \
-        return get_str(c, x, key, o->name, sizeof o->name) || x->st;
-    if (strcmp(key, "verbose") == 0) {
-        o->has_verbose = true;
-        return get_bool(c, x, key, &o->verbose) || x->st;
-    }
-    if (strcmp(key, "pedantic") == 0) {
-        o->has_pedantic = true;
-        return get_bool(c, x, key, &o->pedantic) || x->st;
-    }
-    B(tls_required)
-    B(headers)
-    B(no_responders)
-    B(echo)
-    S(name)
-    S(lang)
-    S(version)
-    S(user)
-    S(pass)
-    if (strcmp(key, "auth_token") == 0) {
-        o->has_auth_token = true;
-        return get_str(c, x, key, o->auth_token, sizeof o->auth_token) || x->st;
-    }
-    if (strcmp(key, "protocol") == 0) {
-        v = o->protocol;
-        bool ok = get_int(c, x, key, 0, 1000, &v);
-        o->protocol = (int)v;
-        return ok || x->st;
-    }
-#undef B
-#undef S
-    return false;
-}
-
 mf_status mf_proto_parse_connect(const char *json, size_t len, mf_proto_connect *out, mf_error *err)
 {
     mf_proto_connect_init(out);
     out->protocol = 0;
-    return walk_object(json, len, connect_member, out, err);
-}
-
-/* ---- INFO ---- */
-
-static bool info_member(jcur *c, jctx *x, const char *key, void *rec)
-{
-    mf_proto_info *o = rec;
-    int64_t v;
-    if (strcmp(key, "server_id") == 0)
-        return get_str(c, x, key, o->server_id, sizeof o->server_id) || x->st;
-    if (strcmp(key, "server_name") == 0)
-        return get_str(c, x, key, o->server_name, sizeof o->server_name) || x->st;
-    if (strcmp(key, "version") == 0)
-        return get_str(c, x, key, o->version, sizeof o->version) || x->st;
-    if (strcmp(key, "host") == 0)
-        return get_str(c, x, key, o->host, sizeof o->host) || x->st;
-    if (strcmp(key, "headers") == 0)
-        return get_bool(c, x, key, &o->headers) || x->st;
-    if (strcmp(key, "auth_required") == 0)
-        return get_bool(c, x, key, &o->auth_required) || x->st;
-    if (strcmp(key, "tls_required") == 0)
-        return get_bool(c, x, key, &o->tls_required) || x->st;
-    if (strcmp(key, "client_id") == 0)
-        return get_u64(c, x, key, &o->client_id) || x->st;
-    if (strcmp(key, "port") == 0) {
-        v = o->port;
-        bool ok = get_int(c, x, key, 0, 65535, &v);
-        o->port = (int)v;
-        return ok || x->st;
-    }
-    if (strcmp(key, "proto") == 0) {
-        v = o->proto;
-        bool ok = get_int(c, x, key, INT32_MIN, INT32_MAX, &v);
-        o->proto = (int)v;
-        return ok || x->st;
-    }
-    if (strcmp(key, "max_payload") == 0) {
-        v = o->max_payload;
-        bool ok = get_int(c, x, key, INT64_MIN, INT64_MAX, &v);
-        o->max_payload = v;
-        return ok || x->st;
-    }
-    if (strcmp(key, "connect_urls") == 0) {
-        if (jlit(c, "null"))
-            return true;
-        if (c->i >= c->n || c->s[c->i] != '[')
-            return set_err(x, MF_ERR_PROTOCOL, key, "expected an array");
-        c->i++;
-        jws(c);
-        if (c->i < c->n && c->s[c->i] == ']') {
-            c->i++;
-            return true;
-        }
-        for (;;) {
-            jws(c);
-            char url[MF_PROTO_STR_MAX];
-            size_t ulen;
-            if (c->i >= c->n || c->s[c->i] != '"' || jstring(c, url, sizeof url, &ulen))
-                return set_err(x, MF_ERR_PROTOCOL, key, "expected an array of strings");
-            if (ulen < sizeof url && o->n_connect_urls < MF_PROTO_MAX_URLS)
-                memcpy(o->connect_urls[o->n_connect_urls++], url, ulen + 1);
-            jws(c);
-            if (c->i < c->n && c->s[c->i] == ',') {
-                c->i++;
-                continue;
-            }
-            if (c->i < c->n && c->s[c->i] == ']') {
-                c->i++;
-                return true;
-            }
-            return set_err(x, MF_ERR_PROTOCOL, key, "bad array");
-        }
-    }
-    return false;
-}
-
-mf_status mf_proto_parse_info(const char *json, size_t len, mf_proto_info *out, mf_error *err)
-{
-    memset(out, 0, sizeof *out);
-    return walk_object(json, len, info_member, out, err);
-}
-
-/* ---- CONNECT writer ---- */
-
-static mf_status json_str(mf_buf *b, const char *s)
-{
-    mf_status st = mf_buf_append_char(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; !st && *p; p++) {
-        switch (*p) {
-        case '"': st = mf_buf_append(b, "\\\"", 2); break;
-        case '\\': st = mf_buf_append(b, "\\\\", 2); break;
-        case '\n': st = mf_buf_append(b, "\\n", 2); break;
-        case '\r': st = mf_buf_append(b, "\\r", 2); break;
-        case '\t': st = mf_buf_append(b, "\\t", 2); break;
-        default:
-            if (*p < 0x20)
-                st = mf_buf_printf(b, "\\u%04x", *p);
-            else
-                st = mf_buf_append_char(b, (char)*p);
-        }
-    }
-    return st ? st : mf_buf_append_char(b, '"');
+    wire_connect w;
+    mf_status st = decode(&connect_type, json, len, &w, err);
+    if (st)
+        return st;
+    FLAG(out, w, verbose);
+    FLAG(out, w, pedantic);
+    FLAG(out, w, tls_required);
+    FLAG(out, w, echo);
+    FLAG(out, w, headers);
+    FLAG(out, w, no_responders);
+    out->has_verbose = w.has_verbose && !w.null_verbose;
+    out->has_pedantic = w.has_pedantic && !w.null_pedantic;
+    out->has_auth_token = w.has_auth_token && !w.null_auth_token;
+    if (w.has_protocol && !w.null_protocol)
+        out->protocol = (int)w.protocol;
+    if (!(st = PUT(out, w, name)) && !(st = PUT(out, w, lang)) && !(st = PUT(out, w, version)) &&
+        !(st = PUT(out, w, auth_token)) && !(st = PUT(out, w, user)))
+        st = PUT(out, w, pass);
+    mf_free(&connect_type, &w);
+    return st;
 }
 
 mf_status mf_proto_write_connect(mf_buf *b, const mf_proto_connect *c)
 {
     if (!b || !c)
         return MF_ERR_INVALID_ARG;
+    /* The wire struct borrows the record's strings; nothing is freed. */
+    wire_connect w;
+    memset(&w, 0, sizeof w);
+    w.has_verbose = w.has_pedantic = w.has_protocol = w.has_echo = true;
+    w.verbose = c->verbose;
+    w.pedantic = c->pedantic;
+    w.protocol = c->protocol;
+    w.echo = c->echo;
+    w.tls_required = w.has_tls_required = c->tls_required;
+    w.headers = w.has_headers = c->headers;
+    w.no_responders = w.has_no_responders = c->no_responders;
+#define STR(m) \
+    w.m = (char *)c->m; \
+    w.has_##m = c->m[0] != '\0';
+    STR(name) STR(lang) STR(version) STR(auth_token) STR(user) STR(pass)
+#undef STR
     size_t mark = b->len;
-    mf_status st = mf_buf_printf(b, "CONNECT {\"verbose\":%s,\"pedantic\":%s", c->verbose ? "true" : "false",
-                                 c->pedantic ? "true" : "false");
-    if (!st && c->tls_required)
-        st = mf_buf_append_str(b, ",\"tls_required\":true");
-#define STRF(field)                                           \
-    if (!st && c->field[0]) {                                 \
-        st = mf_buf_append_str(b, ",\"" #field "\":");        \
-        if (!st)                                              \
-            st = json_str(b, c->field);                       \
-    }
-    STRF(name)
-    STRF(lang)
-    STRF(version)
-    STRF(auth_token)
-    STRF(user)
-    STRF(pass)
-#undef STRF
+    mf_status st = mf_buf_append(b, "CONNECT ", 8);
     if (!st)
-        st = mf_buf_printf(b, ",\"protocol\":%d,\"echo\":%s", c->protocol, c->echo ? "true" : "false");
-    if (!st && c->headers)
-        st = mf_buf_append_str(b, ",\"headers\":true");
-    if (!st && c->no_responders)
-        st = mf_buf_append_str(b, ",\"no_responders\":true");
+        st = mf_encode(&connect_type, &w, b, NULL);
     if (!st)
-        st = mf_buf_append(b, "}\r\n", 3);
+        st = mf_buf_append(b, "\r\n", 2);
     if (st) {
         b->len = mark; /* all or nothing */
         if (b->data)
             b->data[mark] = '\0';
     }
+    return st;
+}
+
+/* ---- INFO ---- */
+
+mf_status mf_proto_parse_info(const char *json, size_t len, mf_proto_info *out, mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    wire_info w;
+    mf_status st = decode(&info_type, json, len, &w, err);
+    if (st)
+        return st;
+    FLAG(out, w, headers);
+    FLAG(out, w, auth_required);
+    FLAG(out, w, tls_required);
+    FLAG(out, w, max_payload);
+    if (w.has_port && !w.null_port)
+        out->port = (int)w.port;
+    if (w.has_proto && !w.null_proto)
+        out->proto = (int)w.proto;
+    if (w.has_client_id && !w.null_client_id)
+        out->client_id = (uint64_t)w.client_id;
+    /* URLs that do not fit a record slot, or beyond MF_PROTO_MAX_URLS, are dropped. */
+    for (size_t i = 0; i < w.connect_urls.count && out->n_connect_urls < MF_PROTO_MAX_URLS; i++) {
+        size_t n = strlen(w.connect_urls.items[i]);
+        if (n < sizeof out->connect_urls[0])
+            memcpy(out->connect_urls[out->n_connect_urls++], w.connect_urls.items[i], n + 1);
+    }
+    if (!(st = PUT(out, w, server_id)) && !(st = PUT(out, w, server_name)) && !(st = PUT(out, w, version)))
+        st = PUT(out, w, host);
+    mf_free(&info_type, &w);
     return st;
 }

@@ -13,9 +13,11 @@ printf 'PUB a.b 5\r\nhello\r\nSUB a.* q 1\r\nUNSUB 1 10\r\n' >"$work/corpus/pubs
 printf 'HPUB a _INBOX.x.1 22 27\r\nNATS/1.0\r\nA: b\r\n\r\n\r\nhello\r\n' >"$work/corpus/hpub"
 printf 'INFO {"server_id":"x","max_payload":1048576,"headers":true,"connect_urls":["a:1"]}\r\n' >"$work/corpus/info"
 printf 'MSG a.b 1 _INBOX.r 3\r\nabc\r\nHMSG r 2 16 16\r\nNATS/1.0 503\r\n\r\n\r\n+OK\r\n-ERR %s\r\n' "'Slow Consumer'" >"$work/corpus/msgs"
-clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -I"$repo/runtime/include" \
+clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -I"$repo/runtime/include" -I"$repo/runtime" \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o "$work/fuzz_proto" \
-  "$here/fuzz_proto.c" "$repo"/runtime/nats/{proto,proto_json}.c "$repo"/runtime/codec/{buf,status}.c
+  "$here/fuzz_proto.c" "$repo"/runtime/nats/{proto,proto_json}.c \
+  "$repo"/runtime/codec/{buf,status,check,decode,encode,validate,lifecycle,format,pattern,utf8}.c \
+  $(pkg-config --cflags --libs libcjson) -lm
 echo "fuzzing the protocol parser for ${secs}s in $work"
 set +e
 (cd "$work" && ./fuzz_proto -max_total_time="$secs" -max_len=2048 -timeout=10 \
