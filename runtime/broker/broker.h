@@ -141,9 +141,16 @@ struct mfb_conn {
     char name[MF_PROTO_STR_MAX];
     /* state */
     bool write_requested;
-    bool closing;            /* flushing the queue, then close 1000 */
+    bool closing;            /* flushing the queue, then close 1000 (input is read and discarded) */
+    bool close_sent;         /* the close frame is handed to lws: waiting for the peer's close or EOF */
     bool slow;               /* cut off as a slow consumer */
-    const char *close_reason;
+    bool discard_over;       /* closing: more than the discard budget came in; reading stopped */
+    const char *close_reason; /* for the log */
+    const char *close_text;  /* reason text of the close frame (the -ERR text), NULL = none */
+    size_t discarded;        /* bytes received and thrown away while closing (RECEIVE) */
+    uint64_t close_rx_base;  /* the socket's received-bytes count when the close began */
+    bool close_rx_known;     /* close_rx_base is valid (TCP_INFO worked) */
+    lws_usec_t close_deadline; /* the close must be over by then */
     size_t ws_msg_bytes;     /* bytes of the websocket message being received */
     int pings_out;
     bool activity;           /* bytes received since the last timer tick */
@@ -183,7 +190,9 @@ struct mfb_broker {
 
 /* conn.c */
 int mfb_broker_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
-/* Queues "-ERR '<text>'" (when text != NULL), then flushes and closes with 1000. Idempotent. */
+/* Queues "-ERR '<text>'" (when text != NULL), then flushes and closes with 1000, the text as
+ * the close frame's reason; input is read and discarded until the peer's close (conn.c).
+ * Idempotent. */
 void mfb_conn_close(mfb_conn *c, const char *err_text, const char *reason);
 /* Queues "-ERR '<text>'" without closing. */
 void mfb_conn_send_err(mfb_conn *c, const char *text);

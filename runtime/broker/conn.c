@@ -12,16 +12,33 @@
  * boundary whenever possible), then it asks for another callback if more is
  * queued.
  *
- * Closing: protocol errors queue "-ERR '...'", stop reading, flush, and close
- * with status 1000 from WRITEABLE. A timeout guards peers that stop reading.
+ * Closing (a lingering close): an error that ends the connection queues
+ * "-ERR '...'" and marks it closing. From then on input is still read but
+ * thrown away unparsed (up to a byte budget), while the queue is flushed; when
+ * it is empty, WRITEABLE sets the close status and reason (lws_close_reason)
+ * and returns -1, which makes lws send the close frame and wait for the peer's
+ * close frame (or EOF), discarding data frames meanwhile; only then is the
+ * socket closed. Closing a socket that still has unread input makes the kernel
+ * send a RST, and a peer still busy writing may then lose the -ERR that had
+ * already arrived; reading until the peer's close avoids that. (lws 4.1 still
+ * delivers WRITEABLE callbacks during its close handshake: they must return 0,
+ * a second -1 kills the socket at once.) A timer ticking every 100 ms bounds
+ * the whole close (flush + handshake) to CLOSE_GRACE_SECS, and the bytes the
+ * peer may send after the error to --ws-max-message (the kernel's count, which
+ * also sees what lws discards without telling us).
  */
 #include "broker/broker.h"
 
+#include <linux/tcp.h> /* TCP_INFO, struct tcp_info with tcpi_bytes_received */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
-/* Seconds a closing connection gets to take its last bytes. */
+/* Seconds a closing connection gets to take its last bytes and answer the close frame. */
 #define CLOSE_GRACE_SECS 3
+/* While closing, the timer checks the deadline and the discard budget this often. */
+#define CLOSE_TICK_USECS (100 * 1000)
 /* How long a publisher stops being read after its messages filled a subscriber's
  * queue past a quarter of --max-pending. */
 #define STALL_USECS (10 * 1000)
@@ -67,7 +84,62 @@ void mfb_conn_send_err(mfb_conn *c, const char *text)
         mfb_conn_queued(c);
 }
 
-void mfb_conn_close(mfb_conn *c, const char *err_text, const char *reason)
+/* Bytes the kernel has received on the connection's socket so far (Linux TCP_INFO). */
+static bool sock_bytes_received(struct lws *wsi, uint64_t *out)
+{
+    int fd = lws_get_socket_fd(wsi);
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+        return false;
+    *out = ti.tcpi_bytes_received;
+    return true;
+}
+
+/*
+ * Bytes the peer sent after the connection began to close. The kernel's count
+ * also covers what lws reads and throws away itself during the close handshake
+ * (no RECEIVE callbacks then); without it, what RECEIVE discarded.
+ */
+static uint64_t received_since_close(mfb_conn *c)
+{
+    uint64_t now;
+    if (c->close_rx_known && c->wsi && sock_bytes_received(c->wsi, &now) && now >= c->close_rx_base)
+        return now - c->close_rx_base;
+    return c->discarded;
+}
+
+/* The lingering close's bounds: CLOSE_GRACE_SECS, and --ws-max-message bytes received after the error. */
+static void begin_linger(mfb_conn *c)
+{
+    if (!c->wsi)
+        return;
+    c->close_deadline = lws_now_usecs() + (lws_usec_t)CLOSE_GRACE_SECS * LWS_USEC_PER_SEC;
+    c->close_rx_known = sock_bytes_received(c->wsi, &c->close_rx_base);
+    lws_set_timer_usecs(c->wsi, CLOSE_TICK_USECS);
+}
+
+static bool discard_budget_spent(mfb_conn *c)
+{
+    return received_since_close(c) > c->b->cfg->ws_max_message;
+}
+
+/* Closing, and the peer sent too much since: stop reading (the close then ends at the next tick). */
+static void stop_discarding(mfb_conn *c)
+{
+    if (c->discard_over)
+        return;
+    c->discard_over = true;
+    MF_LOGI("cid=%llu closing: more than %zu bytes received after the error, no longer reading",
+            (unsigned long long)c->cid, c->b->cfg->ws_max_message);
+    if (c->wsi)
+        lws_rx_flow_control(c->wsi, 0);
+}
+
+/* err_text: the -ERR to queue (NULL: none); frame_text: the close frame's reason (NULL: none). */
+static void conn_close(mfb_conn *c, const char *err_text, const char *frame_text, const char *reason)
 {
     if (c->closing)
         return;
@@ -77,11 +149,16 @@ void mfb_conn_close(mfb_conn *c, const char *err_text, const char *reason)
         return;
     c->closing = true;
     c->close_reason = reason;
-    if (c->wsi) {
-        lws_rx_flow_control(c->wsi, 0);
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
-    }
+    c->close_text = frame_text;
+    /* Input keeps being read (and discarded, see on_receive) so that the socket
+     * is not closed with unread data; the timer bounds the close. */
+    begin_linger(c);
     mfb_conn_want_write(c);
+}
+
+void mfb_conn_close(mfb_conn *c, const char *err_text, const char *reason)
+{
+    conn_close(c, err_text, err_text, reason);
 }
 
 static void send_ok(mfb_conn *c)
@@ -310,7 +387,8 @@ static void stall_over(lws_sorted_usec_list_t *sul)
 {
     mfb_conn *c = lws_container_of(sul, mfb_conn, stall_sul);
     c->stalled = false;
-    if (!c->closing && c->wsi)
+    /* a closing connection is read too (its input is discarded), until the budget is spent */
+    if (!c->discard_over && c->wsi)
         lws_rx_flow_control(c->wsi, 1);
 }
 
@@ -325,18 +403,31 @@ static void stall(mfb_conn *c)
 static int on_receive(mfb_conn *c, struct lws *wsi, const void *in, size_t len)
 {
     mfb_broker *b = c->b;
+    if (c->closing) {
+        /* thrown away unparsed; a peer that sent far more than the rest of one
+         * message since the error is no longer read */
+        c->discarded += len;
+        if (discard_budget_spent(c))
+            stop_discarding(c);
+        return 0;
+    }
     c->ws_msg_bytes += len;
     if (c->ws_msg_bytes > b->cfg->ws_max_message) {
         MF_LOGE("cid=%llu websocket message larger than %zu bytes, closing 1009", (unsigned long long)c->cid,
                 b->cfg->ws_max_message);
         c->close_reason = "websocket message too big";
-        static const char why[] = "message too big";
+        /* lws sends the close frame and waits for the peer's (discarding data); nothing
+         * of ours may follow it */
+        c->closing = true;
+        c->close_sent = true;
+        begin_linger(c);
+        static const char why[] = "Maximum Message Size Exceeded";
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why, sizeof why - 1);
         return -1;
     }
     if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
         c->ws_msg_bytes = 0;
-    if (c->closing || len == 0)
+    if (len == 0)
         return 0;
     c->activity = true;
     if (mf_proto_feed(&c->parser, in, len) != MF_OK) {
@@ -362,12 +453,18 @@ static int on_receive(mfb_conn *c, struct lws *wsi, const void *in, size_t len)
 static int on_writeable(mfb_conn *c, struct lws *wsi)
 {
     c->write_requested = false;
+    if (c->close_sent)
+        return 0; /* lws is in its close handshake: returning -1 again would drop the socket now */
     size_t pending = mfb_outq_pending(&c->out);
     if (pending == 0) {
         if (c->closing) {
-            /* read again so lws sees the peer's close acknowledgement */
-            lws_rx_flow_control(wsi, 1);
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+            /* Everything is out: lws sends the close frame (status 1000 and the reason),
+             * then reads, discarding data frames, until the peer's close frame or EOF. */
+            c->close_sent = true;
+            if (!c->discard_over && !c->stalled)
+                lws_rx_flow_control(wsi, 1);
+            const char *t = c->close_text;
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)t, t ? strlen(t) : 0);
             return -1;
         }
         return 0; /* a spare callback */
@@ -388,10 +485,48 @@ static int on_writeable(mfb_conn *c, struct lws *wsi)
     return 0;
 }
 
+/*
+ * Drops a closing connection now. Through lws' timeout rather than a -1 from
+ * the callback: a timed-out wsi is killed outright, whereas a close requested
+ * by the callback would first wait (up to 5 s more) for output lws still
+ * buffers, and the peer that did not take its bytes in time will not take them.
+ */
+static void drop_now(mfb_conn *c)
+{
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* A closing connection's tick: the deadline and the discard budget. */
+static void close_tick(mfb_conn *c)
+{
+    lws_usec_t now = lws_now_usecs();
+    if (now >= c->close_deadline) {
+        MF_LOGI("cid=%llu closing: not finished within %ds (%s), dropping the connection",
+                (unsigned long long)c->cid, CLOSE_GRACE_SECS,
+                c->close_sent ? "no close frame from the peer" : "queued bytes not taken");
+        drop_now(c);
+        return;
+    }
+    if (discard_budget_spent(c)) {
+        if (c->close_sent) {
+            /* lws is reading and discarding for us in its close handshake: enough */
+            MF_LOGI("cid=%llu closing: more than %zu bytes received after the error, dropping the connection",
+                    (unsigned long long)c->cid, c->b->cfg->ws_max_message);
+            drop_now(c);
+            return;
+        }
+        stop_discarding(c);
+    }
+    lws_usec_t left = c->close_deadline - now;
+    lws_set_timer_usecs(c->wsi, left < CLOSE_TICK_USECS ? left : CLOSE_TICK_USECS);
+}
+
 static void on_timer(mfb_conn *c)
 {
-    if (c->closing)
+    if (c->closing) {
+        close_tick(c);
         return;
+    }
     if (!c->connected) {
         MF_LOGE("cid=%llu no CONNECT within %ds", (unsigned long long)c->cid, c->b->cfg->handshake_timeout);
         mfb_conn_close(c, "Authentication Timeout", "connect timeout");
@@ -446,7 +581,7 @@ int mfb_broker_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         send_info(c);
         arm_timer(c);
         if (b->shutting_down)
-            mfb_conn_close(c, NULL, "server shutdown");
+            conn_close(c, NULL, "Server Shutdown", "server shutdown");
         return 0;
 
     case LWS_CALLBACK_RECEIVE:
@@ -489,7 +624,7 @@ void mfb_broker_begin_shutdown(mfb_broker *b)
     b->shutting_down = true;
     MF_LOGI("shutting down: closing %zu connections", b->nconns);
     for (mfb_conn *c = b->conns; c; c = c->next)
-        mfb_conn_close(c, NULL, "server shutdown");
+        conn_close(c, NULL, "Server Shutdown", "server shutdown");
     if (b->nconns == 0 && !b->done) {
         b->done = true;
         lws_cancel_service(b->ctx);

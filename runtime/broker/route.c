@@ -6,6 +6,12 @@
  * keyed by subject, for matching. A publish is matched once, then delivered to
  * every plain subscriber and to one random member of each queue group, as
  * nats-server does.
+ *
+ * A publish subject with wildcard tokens ("a.*", "a.>") is, as in nats-server,
+ * a literal subject whose "*" and ">" tokens only subscription wildcards match:
+ * "a.*" reaches subscriptions "a.*", "a.>", "*.*", ">", not "a.b". A subject
+ * with an empty token ("a..b") reaches nobody. In pedantic mode both also get
+ * -ERR 'Invalid Publish Subject' (and are still delivered).
  */
 #include "broker/broker.h"
 
@@ -232,6 +238,58 @@ static bool deliver(mfb_conn *pub, mfb_sub *s, const mf_proto_op *op)
     return true;
 }
 
+/*
+ * The subscriptions matching a publish subject with wildcard tokens (see the
+ * top of the file). The sublist only matches literal subjects, so each "*" or
+ * ">" token is replaced by a placeholder literal token, which a subscription
+ * can only match through a wildcard at that position or by having the
+ * placeholder itself there; the second kind is then filtered out by matching
+ * every candidate's pattern against the original subject, in which "*" and ">"
+ * are plain tokens. Leaves r empty when the subject has an empty token.
+ */
+static mf_status match_wildcard_subject(mfb_broker *b, const char *subj, size_t len, mf_sublist_result *r)
+{
+    static const char PLACEHOLDER = '\x01';
+    char *lit = malloc(len + 1);
+    if (!lit)
+        return MF_ERR_NOMEM;
+    memcpy(lit, subj, len);
+    lit[len] = '\0';
+    for (size_t i = 0; i < len; i++) {
+        bool tok_start = i == 0 || subj[i - 1] == '.';
+        bool tok_end = i + 1 == len || subj[i + 1] == '.';
+        if (tok_start && tok_end && (subj[i] == '*' || subj[i] == '>'))
+            lit[i] = PLACEHOLDER;
+    }
+    /* an empty token (or anything else invalid) is left as it is: it matches nothing */
+    mf_status st = mf_sublist_match(b->sl, lit, len, r);
+    free(lit);
+    if (st != MF_OK)
+        return st;
+    size_t n = 0;
+    for (size_t i = 0; i < r->npsubs; i++) {
+        mfb_sub *s = r->psubs[i];
+        if (mf_subject_matches(s->subject, s->subject_len, subj, len))
+            r->psubs[n++] = s;
+    }
+    r->npsubs = n;
+    size_t ng = 0;
+    for (size_t g = 0; g < r->ngroups; g++) {
+        mf_sublist_group grp = r->groups[g];
+        size_t k = 0;
+        for (size_t i = 0; i < grp.n; i++) {
+            mfb_sub *s = grp.subs[i];
+            if (mf_subject_matches(s->subject, s->subject_len, subj, len))
+                grp.subs[k++] = s;
+        }
+        grp.n = k;
+        if (k)
+            r->groups[ng++] = grp;
+    }
+    r->ngroups = ng;
+    return MF_OK;
+}
+
 static bool eligible(const mfb_sub *s, const mfb_conn *pub)
 {
     return !s->conn->closing && (s->conn != pub || pub->echo);
@@ -267,20 +325,19 @@ static void no_responders(mfb_conn *pub, const mf_proto_op *op)
 void mfb_route_pub(mfb_conn *c, const mf_proto_op *op)
 {
     mfb_broker *b = c->b;
-    if (!mf_subject_valid(op->subject.ptr, op->subject.len, false)) {
-        /* nats-server checks publish subjects in pedantic mode only; either way
-         * nothing can match a subject with wildcards or empty tokens here. */
-        if (c->pedantic) {
-            mfb_conn_send_err(c, "Invalid Publish Subject");
-            return;
-        }
-    }
+    bool literal = mf_subject_valid(op->subject.ptr, op->subject.len, false);
+    /* nats-server checks publish subjects in pedantic mode only, and delivers anyway */
+    if (!literal && c->pedantic)
+        mfb_conn_send_err(c, "Invalid Publish Subject");
     c->in_msgs++;
     c->in_bytes += op->total_len;
     b->in_msgs++;
     b->in_bytes += op->total_len;
+    ok(c); /* as nats-server: the +OK comes before the message reaches the publisher's own subscriptions */
     size_t delivered = 0;
-    if (mf_sublist_match(b->sl, op->subject.ptr, op->subject.len, &b->res) == MF_OK) {
+    mf_status st = literal ? mf_sublist_match(b->sl, op->subject.ptr, op->subject.len, &b->res)
+                           : match_wildcard_subject(b, op->subject.ptr, op->subject.len, &b->res);
+    if (st == MF_OK) {
         mf_sublist_result *r = &b->res;
         for (size_t i = 0; i < r->npsubs; i++) {
             mfb_sub *s = r->psubs[i];
@@ -302,5 +359,4 @@ void mfb_route_pub(mfb_conn *c, const mf_proto_op *op)
     }
     if (!delivered && op->reply.len && c->no_responders)
         no_responders(c, op);
-    ok(c);
 }

@@ -92,6 +92,7 @@ class WsNats:
         self.stream = b""       # NATS bytes not yet parsed
         self.pending = collections.deque()  # ops read while waiting for something else
         self.close_code = None
+        self.close_reason = b""  # the reason text of the server's close frame
         self.closed = False
         self.server_pings = 0
         self.auto_pong = True
@@ -169,7 +170,7 @@ class WsNats:
 
     def _read_more(self, deadline):
         if self.closed:
-            raise Closed(self.close_code)
+            raise Closed(self.close_code, self.close_reason)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("timed out waiting for the server")
@@ -182,7 +183,7 @@ class WsNats:
             chunk = b""
         if not chunk:
             self.closed = True
-            raise Closed(self.close_code)
+            raise Closed(self.close_code, self.close_reason)
         self.raw += chunk
 
     def _next_frame(self, deadline):
@@ -214,6 +215,7 @@ class WsNats:
         elif op == 8:  # close
             code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
             self.close_code = code
+            self.close_reason = payload[2:]
             try:
                 self.send_frame(payload[:2], opcode=8)
             except OSError:
