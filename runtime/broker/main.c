@@ -78,11 +78,14 @@ static int http_filtered_callback(struct lws *wsi, enum lws_callback_reasons rea
     return mfb_broker_http_callback(wsi, reason, user, in, len);
 }
 
-/* rx_buffer_size: receive chunks of up to 16 KiB (lws keeps one such buffer per
- * connection); tx_packet_size: one lws_write may carry a whole coalesced frame. */
+/* rx_buffer_size: receive chunks of up to 64 KiB (lws keeps one such buffer per
+ * connection: 64 MiB at the default 1024 connections); with 4 KiB reads a busy
+ * publisher's data went out as one small frame per read to every subscriber, and
+ * fan-out cost 15x the system calls (bench/RESULTS.md). tx_packet_size: one
+ * lws_write may carry a whole coalesced frame. */
 static const struct lws_protocols protocols[] = {
     {"http", http_filtered_callback, sizeof(mfb_pss), 0, 0, NULL, 0},
-    {MF_BROKER_PROTOCOL, mfb_broker_ws_callback, sizeof(mfb_pss), 16 * 1024, 0, NULL, MF_BROKER_FRAME_MAX},
+    {MF_BROKER_PROTOCOL, mfb_broker_ws_callback, sizeof(mfb_pss), 64 * 1024, 0, NULL, MF_BROKER_FRAME_MAX},
     {"mf-signal", signal_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0} /* lws 4.1 has no LWS_PROTOCOL_LIST_TERM */
 };
@@ -215,6 +218,7 @@ int main(int argc, char **argv)
     info.protocols = protocols;
     info.user = &b;
     info.timeout_secs = (unsigned int)cfg.handshake_timeout;
+    info.pt_serv_buf_size = 64 * 1024; /* the service thread's read buffer: lws' default is 4 KiB */
     b.ctx = lws_create_context(&info);
     if (!b.ctx) {
         MF_LOGE("cannot create the libwebsockets context");
