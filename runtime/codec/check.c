@@ -354,10 +354,11 @@ int mfw_enum_lookup(mfw *w, const mf_type *t, const char *s, size_t n, mf_status
     size_t o = 0;
     for (uint32_t i = 0; i < t->enum_count; i++) {
         const char *v = t->enum_values[i];
-        size_t k = 0;
-        while (k < n && v[k] == s[k]) /* s has no NUL in [0, n): v[k] != 0 here */
-            k++;
-        if (k == n && v[n] == '\0') {
+        /* the first byte rules out most values; strncmp stops at v's NUL, so
+         * v[n] is read only when v has at least n bytes */
+        if (n && v[0] != s[0])
+            continue;
+        if (strncmp(v, s, n) == 0 && v[n] == '\0') {
             *st = MF_OK;
             return (int)i + 1;
         }
@@ -514,8 +515,10 @@ static inline bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-/* The string body starting at p[*pi] (after the opening quote). */
-mf_status mfw_scan_string(const unsigned char *p, size_t len, size_t *pi, mf_error *err)
+/* The string body whose opening quote is at p[open - 1], scanned from p[*pi]
+ * (open <= *pi: the bytes before were already found plain). */
+static mf_status scan_string_at(const unsigned char *p, size_t len, size_t open, size_t *pi,
+                                mf_error *err)
 {
     size_t i = *pi;
     for (;;) {
@@ -611,7 +614,13 @@ mf_status mfw_scan_string(const unsigned char *p, size_t len, size_t *pi, mf_err
         break;
     }
     return mf_error_set(err, MF_ERR_SYNTAX, "",
-                        "invalid JSON at byte %zu: unterminated string starting at byte %zu", len, *pi - 1);
+                        "invalid JSON at byte %zu: unterminated string starting at byte %zu", len, open - 1);
+}
+
+/* The string body starting at p[*pi] (after the opening quote). */
+mf_status mfw_scan_string(const unsigned char *p, size_t len, size_t *pi, mf_error *err)
+{
+    return scan_string_at(p, len, *pi, pi, err);
 }
 
 /* A number starting at p[*pi]: the strict JSON grammar. */
@@ -660,17 +669,41 @@ static mf_status prescan(const unsigned char *p, size_t len, mf_error *err)
     unsigned depth = 0;
     mf_status st;
     for (;;) {
-        unsigned char k = O_SKIP;
+        unsigned char k;
         while (i < len && (k = out_cls[p[i]]) == O_SKIP)
             i++;
         if (i >= len)
             return MF_OK;
         switch (k) {
-        case O_QUOTE:
-            i++;
-            if ((st = mfw_scan_string(p, len, &i, err)))
+        case O_QUOTE: {
+            size_t open = ++i;
+#ifdef __SSE2__
+            /* inline fast path for plain strings: 16 bytes at a time up to
+             * the first special byte; done when that is the closing quote */
+            while (i + 16 <= len) {
+                __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+                __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                                       _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                          _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+                unsigned m = (unsigned)_mm_movemask_epi8(sp);
+                if (!m) {
+                    i += 16;
+                    continue;
+                }
+                i += (size_t)__builtin_ctz(m);
+                break;
+            }
+            if (i < len && p[i] == '"') {
+                i++;
+                break;
+            }
+#endif
+            size_t j = i; /* i itself never has its address taken: it stays in a register */
+            if ((st = scan_string_at(p, len, open, &j, err)))
                 return st;
+            i = j;
             break;
+        }
         case O_OPEN:
             if (++depth > MF_MAX_DEPTH)
                 return mf_error_set(err, MF_ERR_SYNTAX, "", "nesting deeper than %d at byte %zu",
@@ -682,10 +715,13 @@ static mf_status prescan(const unsigned char *p, size_t len, mf_error *err)
                 depth--;
             i++;
             break;
-        case O_NUM:
-            if ((st = mfw_scan_number(p, len, &i, err)))
+        case O_NUM: {
+            size_t j = i;
+            if ((st = mfw_scan_number(p, len, &j, err)))
                 return st;
+            i = j;
             break;
+        }
         default:
             if (p[i] >= 0x80)
                 return mf_error_set(err, MF_ERR_SYNTAX, "",

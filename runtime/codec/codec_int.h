@@ -16,6 +16,14 @@
  */
 mf_status mf_pattern_check(mf_pattern *p, const char *s, size_t n, const char *pointer, mf_error *err);
 
+/*
+ * Test hook of pattern.c: the fast matcher's answer for s[0..n) - 1 match,
+ * 0 no match - or -1 when it does not apply (the pattern does not compile or
+ * is outside the fast matcher's scope, or the value is non-ASCII or too long),
+ * in which case mf_pattern_check uses regexec. Compiles p on first use.
+ */
+int mf_pattern_fast_match(mf_pattern *p, const char *s, size_t n);
+
 /* Number of Unicode code points in valid UTF-8 s[0..n). */
 size_t mf_utf8_count(const char *s, size_t n);
 

@@ -85,24 +85,36 @@ static mf_status enter(mfw *w)
     return MF_OK;
 }
 
-/* member names are short: an inline loop beats a call to strcmp */
 static inline bool same_name(const char *a, const char *b)
 {
-    while (*a && *a == *b)
-        a++, b++;
-    return *a == *b;
+    return strcmp(a, b) == 0;
 }
 
-static uint32_t find_field(const mf_type *t, const char *k, uint32_t hint)
+/* Members usually come in schema order: the one after the previous match is
+ * tried first (a first-byte compare, then strcmp), then the rest. */
+static inline uint32_t find_field(const mf_type *t, const char *k, uint32_t hint)
 {
     const mf_field *f = t->fields;
-    for (uint32_t j = hint; j < t->field_count; j++)
+    const uint32_t nf = t->field_count;
+    for (uint32_t j = hint; j < nf; j++)
         if (f[j].name[0] == k[0] && same_name(f[j].name, k))
             return j;
-    for (uint32_t j = 0; j < hint && j < t->field_count; j++)
+    for (uint32_t j = 0; j < hint && j < nf; j++)
         if (f[j].name[0] == k[0] && same_name(f[j].name, k))
             return j;
     return UINT32_MAX;
+}
+
+/* The member errors of dec_obj, out of its hot loop. */
+static mf_status member_error(mfw *w, const mf_type *t, mf_status code, const char *k)
+{
+    char e[MFW_ECHO_CAP];
+    if (code == MF_ERR_UNKNOWN_FIELD)
+        return mfw_fail_member(w, MF_ERR_UNKNOWN_FIELD, k,
+                               "unexpected member \"%s\": %s allows no other members",
+                               mfw_echo(e, sizeof e, k, strlen(k)), t->name ? t->name : "the object");
+    return mfw_fail_member(w, MF_ERR_DUPLICATE, k, "duplicate member \"%s\"",
+                           mfw_echo(e, sizeof e, k, strlen(k)));
 }
 
 static mf_status dec_obj(mfw *w, const mf_type *t, cJSON *n, char *base)
@@ -112,7 +124,6 @@ static mf_status dec_obj(mfw *w, const mf_type *t, cJSON *n, char *base)
     const uint32_t nf = t->field_count;
     uint32_t hint = 0, nseen = 0;
     mf_status st = MF_OK;
-    char e[MFW_ECHO_CAP];
 
     if (nf > 256) {
         seen = calloc((nf + 63) / 64, sizeof *seen);
@@ -124,21 +135,19 @@ static mf_status dec_obj(mfw *w, const mf_type *t, cJSON *n, char *base)
         uint32_t j = find_field(t, k, hint);
         if (j == UINT32_MAX) {
             if (t->flags & MF_TF_CLOSED) {
-                st = mfw_fail_member(w, MF_ERR_UNKNOWN_FIELD, k,
-                                     "unexpected member \"%s\": %s allows no other members",
-                                     mfw_echo(e, sizeof e, k, strlen(k)), t->name ? t->name : "the object");
+                st = member_error(w, t, MF_ERR_UNKNOWN_FIELD, k);
                 goto out;
             }
             continue;
         }
-        if (seen[j / 64] & (1ull << (j % 64))) {
-            st = mfw_fail_member(w, MF_ERR_DUPLICATE, k, "duplicate member \"%s\"",
-                                 mfw_echo(e, sizeof e, k, strlen(k)));
+        uint64_t bit = 1ull << (j % 64);
+        if (seen[j / 64] & bit) {
+            st = member_error(w, t, MF_ERR_DUPLICATE, k);
             goto out;
         }
-        seen[j / 64] |= 1ull << (j % 64);
+        seen[j / 64] |= bit;
         nseen++;
-        hint = j + 1 < nf ? j + 1 : 0;
+        hint = j + 1;
 
         const mf_field *f = &t->fields[j];
         mfw_push_key(w, f->name);

@@ -87,54 +87,93 @@ static inline uint64_t esc8(uint64_t x)
     return (lt20 | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
 }
 
+/* bytes that need an escape: controls, '"' and '\\' */
+static const unsigned char needs_esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+};
+
+/*
+ * '"' + s[0..n) escaped + '"'. Plain runs are copied while they are scanned:
+ * 8 bytes at a time (one load, the esc8 test, one store), then byte by byte
+ * up to the next byte that needs an escape. One reservation covers the
+ * common case of no escapes; each escape reserves for itself and the rest.
+ */
 static void put_str(enc *e, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     mf_buf *b = e->b;
-    size_t i = 0, start = 0;
+    size_t i = 0;
     if (!room(e, n + 2))
         return;
-    b->data[b->len++] = '"';
-    while (i < n) {
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (;;) {
         while (i + 8 <= n) {
             uint64_t x;
             memcpy(&x, s + i, 8);
             if (esc8(x))
                 break;
+            memcpy(o, &x, 8);
+            o += 8;
             i += 8;
         }
+        size_t k = n - i;
+        if (k < 8 && k > 0) {
+            /* the tail: two overlapping 4-byte loads, or the last 8 bytes of
+             * a longer string (already written at the same places when they
+             * needed no escape) */
+            if (k >= 4) {
+                uint32_t lo, hi;
+                memcpy(&lo, s + i, 4);
+                memcpy(&hi, s + n - 4, 4);
+                if (!esc8((uint64_t)lo | (uint64_t)hi << 32)) {
+                    memcpy(o, &lo, 4);
+                    memcpy(o + k - 4, &hi, 4);
+                    o += k;
+                    break;
+                }
+            } else if (n >= 8) {
+                uint64_t x;
+                memcpy(&x, s + n - 8, 8);
+                if (!esc8(x)) {
+                    memcpy(o - (8 - k), &x, 8);
+                    o += k;
+                    break;
+                }
+            }
+        }
+        while (i < n && !needs_esc[(unsigned char)s[i]])
+            *o++ = s[i++];
         if (i >= n)
             break;
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            i++;
-            continue;
-        }
-        memcpy(b->data + b->len, s + start, i - start);
-        b->len += i - start;
-        start = i + 1;
-        if (!room(e, (n - i) + 6)) /* the escape, the rest, the closing quote */
-            return;
-        char *o = b->data + b->len;
+        unsigned char c = (unsigned char)s[i++];
         char sh = c == '"' ? '"' : c == '\\' ? '\\' : c == '\b' ? 'b' : c == '\f' ? 'f'
                 : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : 0;
-        o[0] = '\\';
+        b->len = (size_t)(o - b->data);
+        /* exactly the escape, the rest and the closing quote: a buffer limit
+         * of exactly the output size must work */
+        if (!room(e, (sh ? 2 : 6) + (n - i) + 1))
+            return;
+        o = b->data + b->len;
+        *o++ = '\\';
         if (sh) {
-            o[1] = sh;
-            b->len += 2;
+            *o++ = sh;
         } else {
-            o[1] = 'u';
+            o[0] = 'u';
+            o[1] = '0';
             o[2] = '0';
-            o[3] = '0';
-            o[4] = hex[c >> 4];
-            o[5] = hex[c & 15];
-            b->len += 6;
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 15];
+            o += 5;
         }
-        i++;
     }
-    memcpy(b->data + b->len, s + start, n - start);
-    b->len += n - start;
-    b->data[b->len++] = '"';
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
 }
 
 static void emit(enc *e, const mf_type *t, const char *v);

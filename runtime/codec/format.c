@@ -12,75 +12,93 @@
 
 #include "mf/codec.h"
 
-static inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static inline bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static inline bool is_hex(unsigned char c)
-{
-    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
+/* Character classes of the recognisers, one table lookup per byte. */
+enum { C_DIG = 1, C_HEX = 2, C_ALPHA = 4, C_ATEXT = 8, C_LABEL = 16 };
+static const unsigned char cc[256] = {
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  8,  0,  8,  8,  8,  8,  8,  0,  0,  8,  8,  0, 24,  0,  8,
+    27, 27, 27, 27, 27, 27, 27, 27, 27, 27,  0,  0,  0,  8,  0,  8,
+     0, 30, 30, 30, 30, 30, 30, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+    28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,  0,  0,  0,  8,  8,
+     8, 30, 30, 30, 30, 30, 30, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+    28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28,  8,  8,  8,  8,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+};
+
+static inline bool is_digit(unsigned char c) { return c - (unsigned)'0' < 10u; }
+static inline bool is_hex(unsigned char c) { return cc[c] & C_HEX; }
 
 /* Two ASCII digits at s as a number, or -1. */
-static int num2(const unsigned char *s)
+static inline int num2(const unsigned char *s)
 {
-    if (!is_digit(s[0]) || !is_digit(s[1]))
+    unsigned a = s[0] - (unsigned)'0', b = s[1] - (unsigned)'0';
+    if (a > 9 || b > 9)
         return -1;
-    return (s[0] - '0') * 10 + (s[1] - '0');
+    return (int)(a * 10 + b);
 }
 
 /* ---- uuid ---------------------------------------------------------------- */
 
-/* 8-4-4-4-12 hex digits of either case; any version and variant nibble. */
+/* 8-4-4-4-12 hex digits of either case; any version and variant nibble.
+ * Fixed hyphen positions, then one table lookup per digit ANDed together:
+ * no branch per character. */
 static bool check_uuid(const unsigned char *s, size_t n)
 {
-    if (n != 36)
+    if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
         return false;
-    for (size_t i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (!is_hex(s[i])) {
-            return false;
-        }
-    }
-    return true;
+#define H4(i) (cc[s[i]] & cc[s[(i) + 1]] & cc[s[(i) + 2]] & cc[s[(i) + 3]])
+    unsigned acc = H4(0) & H4(4) & H4(9) & H4(14) & H4(19) & H4(24) & H4(28) & H4(32);
+#undef H4
+    return (acc & C_HEX) != 0;
 }
 
 /* ---- date and time (RFC 3339 section 5.6) -------------------------------- */
 
-static bool is_leap(int y)
+static inline bool is_leap(unsigned y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
 /* full-date = YYYY "-" MM "-" DD: exactly 10 bytes. */
 static bool check_date(const unsigned char *s, size_t n)
 {
+    static const unsigned char days[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (n != 10 || s[4] != '-' || s[7] != '-')
         return false;
-    int yh = num2(s), yl = num2(s + 2), m = num2(s + 5), d = num2(s + 8);
-    if (yh < 0 || yl < 0 || m < 1 || m > 12 || d < 1)
+    unsigned y0 = s[0] - (unsigned)'0', y1 = s[1] - (unsigned)'0', y2 = s[2] - (unsigned)'0',
+             y3 = s[3] - (unsigned)'0', m0 = s[5] - (unsigned)'0', m1 = s[6] - (unsigned)'0',
+             d0 = s[8] - (unsigned)'0', d1 = s[9] - (unsigned)'0';
+    if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) | (d0 > 9) | (d1 > 9))
         return false;
-    return d <= days_in_month(yh * 100 + yl, m);
+    unsigned m = m0 * 10 + m1, d = d0 * 10 + d1;
+    if (m - 1 > 11 || d == 0)
+        return false;
+    if (d <= days[m])
+        return true;
+    return m == 2 && d == 29 && is_leap(((y0 * 10 + y1) * 10 + y2) * 10 + y3);
 }
 
 /*
  * partial-time = HH ":" MM ":" SS [ "." 1*DIGIT ]. Returns the bytes used (0 on
  * error) and the fields. Seconds may be 60 here; callers decide.
  */
-static size_t partial_time(const unsigned char *s, size_t n, int *h, int *m, int *sec)
+static inline size_t partial_time(const unsigned char *s, size_t n, int *h, int *m, int *sec)
 {
     if (n < 8 || s[2] != ':' || s[5] != ':')
         return 0;
     *h = num2(s);
     *m = num2(s + 3);
     *sec = num2(s + 6);
-    if (*h < 0 || *h > 23 || *m < 0 || *m > 59 || *sec < 0 || *sec > 60)
+    /* num2 gives -1 for non-digits: one unsigned compare per field */
+    if ((unsigned)*h > 23 || (unsigned)*m > 59 || (unsigned)*sec > 60)
         return 0;
     size_t i = 8;
     if (i < n && s[i] == '.') {
@@ -105,14 +123,14 @@ static bool check_time(const unsigned char *s, size_t n)
     if (!i || i >= n)
         return false; /* bad partial-time, or no offset */
     int off = 0; /* minutes east of UTC */
-    if (s[i] == 'Z' || s[i] == 'z') {
+    if ((s[i] | 0x20) == 'z') {
         if (i + 1 != n)
             return false;
     } else if (s[i] == '+' || s[i] == '-') {
         if (n - i != 6 || s[i + 3] != ':')
             return false;
         int oh = num2(s + i + 1), om = num2(s + i + 4);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+        if ((unsigned)oh > 23 || (unsigned)om > 59)
             return false;
         off = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
     } else {
@@ -129,7 +147,7 @@ static bool check_time(const unsigned char *s, size_t n)
 /* date-time = full-date ("T" / "t") full-time. */
 static bool check_date_time(const unsigned char *s, size_t n)
 {
-    if (n < 11 || (s[10] != 'T' && s[10] != 't'))
+    if (n < 11 || (s[10] | 0x20) != 't')
         return false;
     return check_date(s, 10) && check_time(s + 11, n - 11);
 }
@@ -141,7 +159,7 @@ static bool check_time_hm(const unsigned char *s, size_t n)
         if (s[2] != ':')
             return false;
         int h = num2(s), m = num2(s + 3);
-        return h >= 0 && h <= 23 && m >= 0 && m <= 59;
+        return (unsigned)h <= 23 && (unsigned)m <= 59;
     }
     int h, m, sec;
     size_t i = partial_time(s, n, &h, &m, &sec);
@@ -152,30 +170,6 @@ static bool check_time_hm(const unsigned char *s, size_t n)
 
 #define EMAIL_MAX 254
 #define LOCAL_MAX 64
-
-/* atext of RFC 5322 section 3.2.3. */
-static bool is_atext(unsigned char c)
-{
-    if (is_alpha(c) || is_digit(c))
-        return true;
-    return c && c < 0x80 && strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL;
-}
-
-/* dot-atom-text: 1*atext *("." 1*atext). */
-static bool check_dot_atom(const unsigned char *s, size_t n)
-{
-    if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (s[i - 1] == '.')
-                return false;
-        } else if (!is_atext(s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /*
  * Quoted-string of RFC 5321: DQUOTE 1*(qtextSMTP / quoted-pairSMTP) DQUOTE,
@@ -213,7 +207,7 @@ static bool check_dns_domain(const unsigned char *s, size_t n)
         return false;
     for (;;) {
         size_t start = i;
-        while (i < n && (is_alpha(s[i]) || is_digit(s[i]) || s[i] == '-'))
+        while (i < n && (cc[s[i]] & C_LABEL))
             i++;
         size_t len = i - start;
         if (len == 0 || len > 63 || s[start] == '-' || s[i - 1] == '-')
@@ -309,7 +303,13 @@ static bool check_address_literal(const unsigned char *s, size_t n)
     return check_ipv4(s, n);
 }
 
-/* addr-spec = (dot-atom / Quoted-string) "@" (domain / address-literal). */
+/*
+ * addr-spec = (dot-atom / Quoted-string) "@" (domain / address-literal).
+ * dot-atom-text = 1*atext *("." 1*atext), atext of RFC 5322 section 3.2.3: one
+ * pass that stops at the first byte that is neither atext nor '.'; since '@'
+ * is not atext, that byte is the first '@' exactly when the local part is a
+ * well-formed dot-atom.
+ */
 static bool check_email(const unsigned char *s, size_t n)
 {
     if (n == 0 || n > EMAIL_MAX)
@@ -320,12 +320,21 @@ static bool check_email(const unsigned char *s, size_t n)
         if (!local)
             return false;
     } else {
-        const unsigned char *at = memchr(s, '@', n);
-        if (!at)
-            return false;
-        local = (size_t)(at - s);
-        if (!check_dot_atom(s, local))
-            return false;
+        size_t i = 0;
+        unsigned char prev = '.'; /* a leading dot is an empty atom */
+        for (; i < n; i++) {
+            unsigned char c = s[i];
+            if (c == '.') {
+                if (prev == '.')
+                    return false; /* leading dot or ".." */
+            } else if (!(cc[c] & C_ATEXT)) {
+                break;
+            }
+            prev = c;
+        }
+        if (i == 0 || prev == '.')
+            return false; /* empty local part or trailing dot */
+        local = i;
     }
     if (local > LOCAL_MAX || local >= n || s[local] != '@')
         return false;

@@ -37,17 +37,17 @@ static void set_defaults(const mf_type *t, char *v)
     for (uint32_t i = 0; i < t->field_count; i++) {
         const mf_field *f = &t->fields[i];
         char *p = v + f->offset;
-        if (f->type->kind == MF_K_OBJ) {
-            set_defaults(f->type, p);
+        if (!f->has_default) {
+            if (f->type->kind == MF_K_OBJ)
+                set_defaults(f->type, p);
             continue;
         }
-        if (!f->has_default)
-            continue;
         switch (f->type->kind) {
         case MF_K_BOOL: *(bool *)p = f->def.b; break;
         case MF_K_INT: *(int64_t *)p = f->def.i; break;
         case MF_K_NUM: *(double *)p = f->def.n; break;
         case MF_K_ENUM: *(int *)p = f->def.e; break;
+        case MF_K_OBJ: set_defaults(f->type, p); break;
         default: break; /* strings: the decoder fills them (mf_init never allocates) */
         }
     }
@@ -69,9 +69,25 @@ static void release(const mf_type *t, char *v)
         free(*(char **)v);
         *(char **)v = NULL;
         break;
-    case MF_K_OBJ: /* scalars are no-ops below: no need to ask owns() per field */
-        for (uint32_t i = 0; i < t->field_count; i++)
-            release(t->fields[i].type, v + t->fields[i].offset);
+    case MF_K_OBJ: /* scalars need nothing: no need to ask owns() per field */
+        for (uint32_t i = 0; i < t->field_count; i++) {
+            const mf_type *ft = t->fields[i].type;
+            char *p = v + t->fields[i].offset;
+            switch (ft->kind) {
+            case MF_K_STR:
+            case MF_K_RAW:
+                free(*(char **)p);
+                *(char **)p = NULL;
+                break;
+            case MF_K_BOOL:
+            case MF_K_INT:
+            case MF_K_NUM:
+            case MF_K_ENUM:
+                break;
+            default:
+                release(ft, p);
+            }
+        }
         break;
     case MF_K_ARR: {
         mf_array *a = (mf_array *)v;

@@ -28,6 +28,7 @@ bool mf_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
+    bool tail_tried = false;
     if (n && !s)
         return false;
     while (i < n) {
@@ -40,6 +41,14 @@ bool mf_utf8_valid(const char *str, size_t n)
         }
         if (i >= n)
             break;
+        /* Fewer than 8 bytes left: try once the last 8 bytes of the string
+         * (they overlap bytes already checked), when it has 8. */
+        if (n - i < 8 && n >= 8 && !tail_tried) {
+            uint64_t w = load64(s + n - 8);
+            if (!(w & HIGHS) && !((w - ONES) & ~w & HIGHS))
+                break;
+            tail_tried = true;
+        }
         unsigned c = s[i];
         if (c < 0x80) {
             if (c == 0)

@@ -258,6 +258,84 @@ static void test_presence(void **state)
     mf_buf_free(&b);
 }
 
+/* Reference escaper: one byte at a time, as RFC 8259 and encode.c's header say. */
+static size_t ref_escape(const char *s, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    out[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        const char *sh = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+                       : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (sh) {
+            memcpy(out + o, sh, 2);
+            o += 2;
+        } else if (c < 0x20) {
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = hex[c >> 4];
+            out[o + 5] = hex[c & 15];
+            o += 6;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+/* The escaper's fast paths (8-byte runs, byte tails, an escape at every
+ * offset) against the reference, and every buffer limit around the exact
+ * output size. */
+static void test_string_escaping_random(void **state)
+{
+    (void)state;
+    static const char pool[] = "abcdefgh\"\\\n\t\x01\x1f \x7f/";
+    uint64_t r = 0x2545F4914F6CDD1Dull;
+    char in[80], want[80 * 6 + 3];
+    for (int round = 0; round < 4000; round++) {
+        size_t n = 0, len;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        len = r % 40;
+        for (size_t i = 0; i < len; i++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            /* mostly plain bytes, sometimes a byte that needs an escape, sometimes UTF-8 */
+            unsigned k = (unsigned)(r >> 32) % 16;
+            if (k < 10)
+                in[n++] = (char)('a' + k);
+            else if (k < 15)
+                in[n++] = pool[(r >> 8) % (sizeof pool - 1)];
+            else if (n + 2 <= sizeof in - 1) {
+                in[n++] = (char)0xc3;
+                in[n++] = (char)0xa9;
+            }
+        }
+        in[n] = '\0';
+        size_t wl = ref_escape(in, want);
+        char *s = in;
+        mf_buf b = MF_BUF_INIT;
+        assert_int_equal(mf_encode(&fx_str_desc, &s, &b, NULL), MF_OK);
+        assert_int_equal(b.len, wl);
+        assert_memory_equal(b.data, want, wl + 1);
+        mf_buf_free(&b);
+        if (round % 8 == 0) {
+            /* limits just below, at and above the output size, on a buffer that grows */
+            for (size_t lim = wl > 2 ? wl - 2 : 1; lim <= wl + 1; lim++) {
+                mf_buf t = MF_BUF_INIT;
+                t.limit = lim;
+                mf_status st = mf_encode(&fx_str_desc, &s, &t, NULL);
+                assert_int_equal(st, lim >= wl ? MF_OK : MF_ERR_LIMIT);
+                if (st == MF_OK)
+                    assert_memory_equal(t.data, want, wl + 1);
+                else
+                    assert_int_equal(t.len, 0);
+                mf_buf_free(&t);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_built_in_c),
         cmocka_unit_test(test_error_restores_buffer),
         cmocka_unit_test(test_string_escaping),
+        cmocka_unit_test(test_string_escaping_random),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_presence),
     };

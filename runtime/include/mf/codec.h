@@ -99,7 +99,7 @@ typedef struct mf_pattern {
     const char *source;
     const char *ere;
     int state;      /* runtime-private: 0 = not compiled, 1 = ready, -1 = failed */
-    void *compiled; /* runtime-private: regex_t * */
+    void *compiled; /* runtime-private: the compiled regex and, for simple patterns, a direct matcher */
 } mf_pattern;
 
 /* A scalar constant (default or const), interpreted by the owning type's kind. */
