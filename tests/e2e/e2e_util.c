@@ -1,6 +1,12 @@
 /*
  * e2e_util.c - see e2e_util.h.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "e2e_util.h"
 
 #include <arpa/inet.h>
@@ -657,4 +663,31 @@ void e2e_col_reset(e2e_col *c)
     c->n = 0;
     c->bytes = 0;
     pthread_mutex_unlock(&c->mu);
+}
+
+/* ------------------------------------------------------------ cmocka test programs */
+
+bool e2e_group_start(e2e_server *s, e2e_kind kind, size_t max_payload)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (e2e_server_missing(kind))
+        return false;
+    return e2e_server_start(s, kind, max_payload);
+}
+
+mf_client *e2e_connect_url(const char *url, e2e_events *ev)
+{
+    const char *servers[] = {url};
+    mf_client_opts o;
+    e2e_opts(&o, servers, 1, ev);
+    mf_client *c = e2e_connect(&o);
+    assert_non_null(c);
+    return c;
+}
+
+void e2e_pub_int(mf_client *c, const char *subject, int v)
+{
+    char b[32];
+    int n = snprintf(b, sizeof b, "%d", v);
+    assert_int_equal(mf_client_publish(c, subject, NULL, b, (size_t)n), MF_OK);
 }

@@ -153,4 +153,35 @@ mf_client *e2e_connect(const mf_client_opts *o);
 /* Publishes probes on subject until `col` got one (interest propagated, e.g. across routes). */
 bool e2e_wait_interest(mf_client *pub, const char *subject, e2e_col *col, int timeout_ms);
 
+/* ---- cmocka test programs that share one server ---- */
+
+/* The max_payload of the server the test_client_<theme> programs share (test_max_payload
+ * checks that the client sees it). */
+#define E2E_SHARED_MAX_PAYLOAD 65536
+
+/* For a cmocka group setup: ignores SIGPIPE (a write to a server a test killed must fail,
+ * not end the program) and starts a server of `kind` unless its binary is missing. Returns
+ * whether it is up; the group setup itself always succeeds, so that each test skips or fails
+ * on its own (E2E_REQUIRE_SERVER) with the reason. */
+bool e2e_group_start(e2e_server *s, e2e_kind kind, size_t max_payload);
+
+/* At the top of a cmocka test (expanded after #include <cmocka.h>): skips with the reason
+ * when the server binary is missing, fails when it is installed but did not start. */
+#define E2E_REQUIRE_SERVER(kind, up)                                                                       \
+    do {                                                                                                   \
+        const char *why_ = e2e_server_missing(kind);                                                       \
+        if (why_) {                                                                                        \
+            print_message("SKIP: %s\n", why_);                                                             \
+            skip();                                                                                        \
+        }                                                                                                  \
+        assert_true(up);                                                                                   \
+    } while (0)
+
+/* e2e_opts for the one server url (events to ev, may be NULL), then e2e_connect; fails the
+ * running cmocka test when it cannot connect. */
+mf_client *e2e_connect_url(const char *url, e2e_events *ev);
+/* Publishes v as its decimal text (what e2e_col_cb stores in vals); fails the running
+ * cmocka test unless the client accepts it. */
+void e2e_pub_int(mf_client *c, const char *subject, int v);
+
 #endif

@@ -1,0 +1,285 @@
+"""Broker-only conformance cases: mf-broker's own features (its flags, /healthz and /varz,
+close codes, the lingering close, shutdown), not run against nats-server.
+"""
+
+import json
+import signal
+import socket
+import subprocess
+import time
+import traceback
+
+from conformance_lib import HOST, Server, case, check, expect_closed_after_err
+from wsnats import Closed, HandshakeRefused, http_get
+
+# ====================================================================== broker-only cases
+
+@case(shared=False)
+def http_healthz(srv):
+    st, hdrs, body = http_get(HOST, srv.port, "/healthz")
+    check(st == 200 and json.loads(body) == {"status": "ok"}, f"{st} {body}")
+    check(hdrs.get("content-type", "").startswith("application/json"), f"content-type {hdrs}")
+    st, _, body = http_get(HOST, srv.port, "/nope")
+    check(st == 404, f"unknown path: {st}")
+
+
+@case(shared=False)
+def http_varz_counters(srv):
+    def varz():
+        st, _, body = http_get(HOST, srv.port, "/varz")
+        check(st == 200, f"/varz status {st}")
+        return json.loads(body)
+    v0 = varz()
+    for k in ("server_id", "version", "uptime", "connections", "total_connections", "subscriptions", "in_msgs",
+              "out_msgs", "in_bytes", "out_bytes", "slow_consumers", "dropped_msgs", "max_payload"):
+        check(k in v0, f"/varz lacks {k}")
+    s = srv.client()
+    s.sub("vz.x", "1")
+    s.sub("vz.y", "2")
+    s.flush()
+    p = srv.client()
+    p.pub("vz.x", b"12345")
+    p.pub("vz.nobody", b"123")
+    p.flush()
+    s.expect("MSG")
+    v = varz()
+    check(v["connections"] == v0["connections"] + 2, f"connections {v['connections']}")
+    check(v["total_connections"] == v0["total_connections"] + 2, "total_connections")
+    check(v["subscriptions"] == v0["subscriptions"] + 2, f"subscriptions {v['subscriptions']}")
+    check(v["in_msgs"] == v0["in_msgs"] + 2 and v["in_bytes"] == v0["in_bytes"] + 8, f"in {v}")
+    check(v["out_msgs"] == v0["out_msgs"] + 1 and v["out_bytes"] == v0["out_bytes"] + 5, f"out {v}")
+    check(v["server_id"] == s.info["server_id"], "same server_id as INFO")
+    s.close()
+    p.close()
+    deadline = time.monotonic() + 3
+    while varz()["connections"] != v0["connections"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    v = varz()
+    check(v["connections"] == v0["connections"] and v["subscriptions"] == v0["subscriptions"],
+          f"after disconnect: {v['connections']} connections, {v['subscriptions']} subscriptions")
+
+
+@case(shared=False)
+def subprotocol_selection(srv):
+    # no Sec-WebSocket-Protocol (nats.ws and most clients) and "nats" both work
+    for sp in (None, "nats"):
+        c = srv.client(subprotocol=sp)
+        c.sub("sp.x", "1")
+        c.pub("sp.x", b"1")
+        c.expect("MSG")
+        c.close()
+    try:
+        srv.client(subprotocol="mqtt")
+        raise AssertionError("an unknown subprotocol must be refused")
+    except (HandshakeRefused, Closed, ConnectionError):
+        pass
+
+
+@case(shared=False)
+def close_status_1000_and_coalescing(srv):
+    s = srv.client()
+    s.sub("co.x", "1")
+    s.flush()
+    p = srv.client()
+    n = 2000
+    p.send(b"".join(b"PUB co.x 10\r\n0123456789\r\n" for _ in range(n)))
+    p.flush()
+    before = s.frames_received
+    got = 0
+    while got < n:
+        if s.next_op(5).kind == "MSG":
+            got += 1
+    frames = s.frames_received - before
+    check(frames < n / 10, f"{n} messages arrived in {frames} websocket frames (write coalescing)")
+    s.send(b"BOGUS\r\n")
+    expect_closed_after_err(s, "Unknown Protocol Operation", srv)
+    p.close()
+
+
+@case(shared=False, ws_max_message=1024)
+def ws_max_message_1009(srv):
+    c = srv.client()
+    c.send_fragmented(b"PUB wm.x 2000\r\n" + b"x" * 2000 + b"\r\n", 500)
+    code = c.wait_closed(3)
+    check(code == 1009, f"close status for an oversized websocket message: {code}")
+    check(c.close_reason == b"Maximum Message Size Exceeded", f"close reason: {c.close_reason!r}")
+
+
+def oversize_pub_in_one_write(srv, i, n):
+    """One websocket message 'PUB <n bytes>' + payload, written at once by a client whose
+    send buffer is small (so the write blocks until the broker reads) and that reads only
+    after the write: the -ERR must arrive, then the close frame with its reason."""
+    c = srv.client()
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    try:
+        c.send(b"PUB lc.x %d\r\n" % n + b"a" * n + b"\r\n")
+    except OSError as e:
+        raise AssertionError(f"attempt {i}: the write failed ({e!r}): the broker reset the connection")
+    ops = []
+    try:
+        while True:
+            ops.append(c.next_op(5))
+    except Closed as e:
+        code, reason = e.code, e.reason
+    errs = [o.text for o in ops if o.kind == "-ERR"]
+    check(errs == ["Maximum Payload Violation"], f"attempt {i}: -ERR lost or wrong: {ops}, close {code}")
+    check((code, reason) == (1000, b"Maximum Payload Violation"), f"attempt {i}: close frame {code} {reason!r}")
+
+
+@case(shared=False)
+def lingering_close_keeps_err(srv):
+    """The lingering close: after an error the broker reads and discards what the client is
+    still sending until the client's close frame, so the socket is never closed with unread
+    data (a RST that can make the client lose the -ERR). nats-server 2.9 does not linger
+    (docs/interop.md, "Known issues"), so this case is mf-broker's only."""
+    for i in range(50):
+        oversize_pub_in_one_write(srv, i, 2 * 1024 * 1024)
+    # the server is fine afterwards
+    s = srv.client()
+    s.sub("lc.ok", "1")
+    p = srv.client()
+    p.pub("lc.ok", b"fine")
+    check(s.expect("MSG").data == b"fine", "serving after the violations")
+    s.close()
+    p.close()
+
+
+@case(shared=False, ws_max_message=256 * 1024, max_payload=1024)
+def lingering_close_bounds(srv):
+    """The lingering close ends: at the peer's close frame (the normal case); 3 s after the
+    error when the peer never answers the close frame; early when the peer keeps sending
+    more than --ws-max-message bytes after the error."""
+    # no answer to the close frame, but the socket stays open: dropped at the grace (3 s)
+    c = srv.client()
+    t0 = time.monotonic()
+    c.send(b"FOO\r\n")
+    data = b""
+    c.sock.settimeout(8)
+    while True:
+        chunk = c.sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    dt = time.monotonic() - t0
+    check(b"-ERR 'Unknown Protocol Operation'" in data, f"-ERR before the drop: {data[-80:]!r}")
+    check(b"\x88\x1c\x03\xe8Unknown Protocol Operation" in data, f"close frame with the reason: {data[-80:]!r}")
+    check(2.5 <= dt <= 4.5, f"dropped {dt:.2f} s after the error (grace 3 s)")
+    c.sock.close()
+    # a peer flooding after the error: not read past the budget, dropped long before the grace
+    f = srv.client()
+    f.send(b"FOO\r\n")
+    t0 = time.monotonic()
+    sent = 0
+    try:
+        while time.monotonic() - t0 < 5:
+            f.send_frame(b"x" * 65536)
+            sent += 65536
+    except OSError:
+        pass
+    dt = time.monotonic() - t0
+    check(dt < 2.0, f"a flooding peer was still read {dt:.2f} s after the error ({sent} bytes sent)")
+    check(sent < 64 * 1024 * 1024, f"{sent} bytes were accepted after the error")
+    f.sock.close()
+    # the ordinary case in this configuration too
+    oversize_pub_in_one_write(srv, 0, 100 * 1024)
+
+
+@case(shared=False, origins=["https://good.example"])
+def allowed_origins(srv):
+    c = srv.client(origin="https://good.example")
+    c.close()
+    for bad in ("https://evil.example", None):
+        try:
+            srv.client(origin=bad)
+            raise AssertionError(f"origin {bad} must be refused")
+        except (HandshakeRefused, Closed, ConnectionError):
+            pass
+
+
+@case(shared=False, ping_interval=1, max_pings_out=2)
+def idle_ping_and_stale(srv):
+    c = srv.client()
+    op = c.next_op(3, skip_pings=False)
+    check(op.kind == "PING", f"server PINGs an idle client: {op}")
+    c.auto_pong = False
+    err, _ = expect_closed_after_err(c, "Stale Connection", srv, timeout=6)
+    # a client that answers stays
+    d = srv.client()
+    time.sleep(2.5)
+    d.flush()
+    check(d.server_pings >= 1, "answered PINGs")
+    d.close()
+
+
+@case(shared=False, handshake_timeout=1)
+def connect_timeout(srv):
+    c = srv.client(connect=False)
+    expect_closed_after_err(c, "Authentication Timeout", srv, timeout=4)
+
+
+@case(shared=False)
+def defaults_before_connect(srv):
+    # like nats-server: verbose and pedantic hold until CONNECT says otherwise
+    c = srv.client(connect=False)
+    c.send(b"SUB pre.x 1\r\n")
+    c.expect("+OK")
+    c.send(b'CONNECT {"lang":"py"}\r\nPING\r\n')  # verbose not given: stays on
+    c.expect("+OK")
+    c.expect("PONG")
+    c.close()
+
+
+@case(shared=False, max_payload=2048, max_subs=2, max_connections=50, max_pending=65536)
+def flags_reach_varz(srv):
+    st, _, body = http_get(HOST, srv.port, "/varz")
+    v = json.loads(body)
+    check((v["max_payload"], v["max_subscriptions"], v["max_connections"], v["max_pending"]) ==
+          (2048, 2, 50, 65536), f"{v}")
+
+
+# ====================================================================== process-level (broker only)
+
+def process_cases(binary, workdir):
+    """SIGTERM closes clients with 1000 and exits 0; --help; bad flags."""
+    results = []
+
+    def run(name, fn):
+        t0 = time.monotonic()
+        try:
+            fn()
+            results.append((name, True, "", time.monotonic() - t0))
+        except Exception as e:  # noqa: BLE001
+            results.append((name, False, f"{e}\n{traceback.format_exc()}", time.monotonic() - t0))
+
+    def sigterm():
+        srv = Server("mf-broker", binary, {}, workdir).start()
+        check(srv.stdout_lines[0] == f"mf-broker listening on ws://{HOST}:{srv.port}", f"{srv.stdout_lines}")
+        c = srv.client()
+        c.sub("st.x", "1")
+        c.flush()
+        srv.proc.send_signal(signal.SIGTERM)
+        code = c.wait_closed(5)
+        check(code == 1000, f"clients are closed with 1000 on SIGTERM: {code}")
+        check(c.close_reason == b"Server Shutdown", f"close reason on SIGTERM: {c.close_reason!r}")
+        rc = srv.proc.wait(10)
+        srv.stop()
+        check(rc == 0, f"exit status after SIGTERM: {rc}")
+
+    def sigint_idle():
+        srv = Server("mf-broker", binary, {}, workdir).start()
+        srv.proc.send_signal(signal.SIGINT)
+        check(srv.proc.wait(10) == 0, "exit status after SIGINT")
+        srv.stop()
+
+    def cli():
+        r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 0 and "--max-payload" in r.stdout and "--auth-token" in r.stdout, "--help")
+        r = subprocess.run([binary, "--no-such-flag"], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 2 and "unknown option" in r.stderr, f"bad flag: {r.returncode} {r.stderr}")
+        r = subprocess.run([binary, "--port", "0"], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 2, "port 0 refused")
+
+    run("sigterm_closes_1000_exit_0", sigterm)
+    run("sigint_exit_0", sigint_idle)
+    run("command_line", cli)
+    return results
