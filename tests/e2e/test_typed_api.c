@@ -3,6 +3,7 @@
  * nats-server when E2E_KIND=E2E_NATS): request/reply between the two services,
  * sends with channel parameters, validation on both sides, queue groups.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -250,6 +251,122 @@ static void test_send_with_parameter(void **state)
     e2e_col_free(&col);
 }
 
+/* The async request: the callback runs once, with the decoded reply or the error. */
+typedef struct async_result {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls;
+    mf_status st;
+    char name[64];
+    char message[MF_ERROR_MESSAGE_MAX];
+} async_result;
+
+static void on_user_info(void *ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err)
+{
+    async_result *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->calls++;
+    r->st = st;
+    if (reply)
+        snprintf(r->name, sizeof r->name, "%s", reply->name ? reply->name : "");
+    snprintf(r->message, sizeof r->message, "%s", err ? err->message : "");
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void wait_calls(async_result *r, int n)
+{
+    int64_t deadline = e2e_now_ms() + 3000;
+    pthread_mutex_lock(&r->mu);
+    while (r->calls < n && e2e_now_ms() < deadline) {
+        pthread_mutex_unlock(&r->mu);
+        e2e_sleep_ms(5);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void test_async_request(void **state)
+{
+    (void)state;
+    mf_client *user = connect_or_skip(), *campaign = connect_or_skip();
+    async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, MF_OK, "", ""};
+    mf_user_info_request req;
+    mf_user_info_request_init(&req);
+    req.user_id = USER_ID;
+    mf_error err;
+
+    /* Nobody answers yet: the callback gets MF_ERR_NO_RESPONDERS. */
+    assert_int_equal(campaign_service_request_user_info_async(campaign, &req, 1500, on_user_info, &r, &err), MF_OK);
+    wait_calls(&r, 1);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.st, MF_ERR_NO_RESPONDERS);
+
+    /* With a responder: the decoded reply. */
+    replica rep = {0, "Grace"};
+    mf_api_sub *sub;
+    assert_int_equal(user_service_on_user_info_request(user, answer_user_info, &rep, &sub, &err), MF_OK);
+    assert_int_equal(mf_client_flush(user, 2000), MF_OK);
+    assert_int_equal(campaign_service_request_user_info_async(campaign, &req, 2000, on_user_info, &r, &err), MF_OK);
+    wait_calls(&r, 2);
+    assert_int_equal(r.calls, 2);
+    assert_int_equal(r.st, MF_OK);
+    assert_string_equal(r.name, "Grace");
+
+    /* Invalid requests and missing callbacks are refused at once; no callback runs. */
+    req.user_id = "nope";
+    assert_int_equal(campaign_service_request_user_info_async(campaign, &req, 500, on_user_info, &r, &err),
+                     MF_ERR_FORMAT);
+    assert_string_equal(err.pointer, "/user_id");
+    req.user_id = USER_ID;
+    assert_int_equal(campaign_service_request_user_info_async(campaign, &req, 500, NULL, &r, &err),
+                     MF_ERR_INVALID_ARG);
+    e2e_sleep_ms(50);
+    assert_int_equal(r.calls, 2);
+    mf_api_unsubscribe(sub);
+    mf_client_destroy(user);
+    mf_client_destroy(campaign);
+}
+
+/* A handler that fails, or fills an invalid reply, sends nothing: the requester times out. */
+static mf_status bad_reply(void *ctx, const mf_user_info_request *req, mf_user_info_reply *reply,
+                           const mf_api_info *info)
+{
+    (void)req;
+    (void)info;
+    int *mode = ctx;
+    if (*mode == 0)
+        return MF_ERR_NOT_FOUND;
+    reply->user_id = strdup("not-a-uuid"); /* invalid: never leaves the service */
+    return MF_OK;
+}
+
+static void test_handler_errors(void **state)
+{
+    (void)state;
+    mf_client *user = connect_or_skip(), *campaign = connect_or_skip();
+    int mode = 0;
+    mf_api_sub *sub;
+    mf_error err;
+    assert_int_equal(user_service_on_user_info_request(user, bad_reply, &mode, &sub, &err), MF_OK);
+    assert_int_equal(mf_client_flush(user, 2000), MF_OK);
+    mf_user_info_request req;
+    mf_user_info_request_init(&req);
+    req.user_id = USER_ID;
+    mf_user_info_reply reply;
+    assert_int_equal(campaign_service_request_user_info(campaign, &req, 300, &reply, &err), MF_ERR_TIMEOUT);
+    mode = 1;
+    assert_int_equal(campaign_service_request_user_info(campaign, &req, 300, &reply, &err), MF_ERR_TIMEOUT);
+    mf_api_sub_stats st;
+    mf_api_sub_stats_get(sub, &st);
+    assert_int_equal(st.handled, 2);
+    assert_int_equal(st.replies, 0);
+    assert_int_equal(st.reply_errors, 2);
+    mf_api_unsubscribe(sub);
+    mf_client_destroy(user);
+    mf_client_destroy(campaign);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +375,8 @@ int main(void)
         cmocka_unit_test(test_replicas_share_requests),
         cmocka_unit_test(test_receive_validates),
         cmocka_unit_test(test_send_with_parameter),
+        cmocka_unit_test(test_async_request),
+        cmocka_unit_test(test_handler_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
