@@ -20,15 +20,7 @@
 static e2e_cluster g_cl;
 static bool g_up;
 
-#define REQUIRE_CLUSTER()                                                                                  \
-    do {                                                                                                   \
-        const char *why_ = e2e_server_missing(E2E_NATS);                                                   \
-        if (why_) {                                                                                        \
-            print_message("SKIP: %s\n", why_);                                                             \
-            skip();                                                                                        \
-        }                                                                                                  \
-        assert_true(g_up);                                                                                 \
-    } while (0)
+#define REQUIRE_CLUSTER() E2E_REQUIRE_SERVER(E2E_NATS, g_up)
 
 static int group_setup(void **state)
 {
@@ -49,12 +41,7 @@ static int group_teardown(void **state)
 
 static mf_client *connect_node(int i, e2e_events *ev)
 {
-    const char *servers[] = {g_cl.node[i].url};
-    mf_client_opts o;
-    e2e_opts(&o, servers, 1, ev);
-    mf_client *c = e2e_connect(&o);
-    assert_non_null(c);
-    return c;
+    return e2e_connect_url(g_cl.node[i].url, ev);
 }
 
 static void test_cluster_routing(void **state)

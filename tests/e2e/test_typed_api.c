@@ -47,12 +47,7 @@ static mf_client *connect_or_skip(void)
 {
     if (!server.url)
         skip();
-    mf_client_opts o;
-    const char *servers[] = {server.url};
-    e2e_opts(&o, servers, 1, NULL);
-    mf_client *c = e2e_connect(&o);
-    assert_non_null(c);
-    return c;
+    return e2e_connect_url(server.url, NULL);
 }
 
 /* A user-service replica: answers look-ups, counting them. */
