@@ -449,24 +449,14 @@ static mf_status dec(mfw *w, const mf_type *t, cJSON *n, void *dst)
         return st;
     }
     case MF_K_OBJ:
-        if (jt != cJSON_Object)
-            return type_error(w, t, n);
-        if ((st = enter(w)) == MF_OK)
-            st = dec_obj(w, t, n, dst);
-        w->depth--;
-        return st;
     case MF_K_ARR:
-        if (jt != cJSON_Array)
+    case MF_K_MAP: /* containers: one nesting level each */
+        if (jt != (t->kind == MF_K_ARR ? cJSON_Array : cJSON_Object))
             return type_error(w, t, n);
         if ((st = enter(w)) == MF_OK)
-            st = dec_arr(w, t, n, dst);
-        w->depth--;
-        return st;
-    case MF_K_MAP:
-        if (jt != cJSON_Object)
-            return type_error(w, t, n);
-        if ((st = enter(w)) == MF_OK)
-            st = dec_map(w, t, n, dst);
+            st = t->kind == MF_K_OBJ   ? dec_obj(w, t, n, dst)
+                 : t->kind == MF_K_ARR ? dec_arr(w, t, n, dst)
+                                       : dec_map(w, t, n, dst);
         w->depth--;
         return st;
     case MF_K_RAW: {
