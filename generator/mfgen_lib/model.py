@@ -219,7 +219,7 @@ class Operation:
     description: str
     node: N
     desc: str
-    fn: str = ""  # typed API function: <service>_<operation> (send) / <service>_on_<message> (receive)
+    fn: str = ""  # typed API function: <service>_<operation> (send and receive)
     handler: str = ""  # receive: typed handler type <service>_<message>_handler
 
 

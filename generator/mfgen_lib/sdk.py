@@ -94,20 +94,21 @@ class SdkBuilder:
         """Names the typed functions of one service; every name is claimed (collisions are errors).
 
         send / request:  <service>_<operation key>        campaign_service_send_push_notification
-        receive:         <service>_on_<message key>        user_service_on_user_info_request
-        handler type:    <service>_<message key>_handler
+        receive:         <service>_<operation key>        user_service_reply_user_info
+        handler type:    <service>_<operation key>_handler
+
+        Receive functions are named after the operation, not the message: one service may
+        receive the same message on two channels, each with its own operation.
         """
         svc = Service(name=service, snake=names.member(service), ops=ops)
         for op in ops:
             if not op.messages:
                 continue
-            msg = names.type_part(op.messages[0].key)
+            op.fn = f"{svc.snake}_{names.type_part(op.key)}"
             if op.action == "send":
-                op.fn = f"{svc.snake}_{names.type_part(op.key)}"
                 extra = ["__tramp", "_async", "_cb"] if op.reply else []
             else:
-                op.fn = f"{svc.snake}_on_{msg}"
-                op.handler = f"{svc.snake}_{msg}_handler"
+                op.handler = f"{op.fn}_handler"
                 self.sym.claim(op.handler, op.node, f"handler type of operation '{op.key}'")
                 extra = ["__tramp"]
             self.sym.claim(op.fn, op.node, f"typed function of operation '{op.key}'")

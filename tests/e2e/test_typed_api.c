@@ -77,7 +77,7 @@ static void test_request_reply_between_services(void **state)
     replica r = {0, "Ada"};
     mf_api_sub *sub = NULL;
     mf_error err;
-    assert_int_equal(user_service_on_user_info_request(user, answer_user_info, &r, &sub, &err), MF_OK);
+    assert_int_equal(user_service_reply_user_info(user, answer_user_info, &r, &sub, &err), MF_OK);
     assert_int_equal(mf_client_flush(user, 2000), MF_OK);
 
     mf_user_info_request req;
@@ -127,8 +127,8 @@ static void test_replicas_share_requests(void **state)
     replica r1 = {0, "one"}, r2 = {0, "two"};
     mf_api_sub *s1, *s2;
     mf_error err;
-    assert_int_equal(user_service_on_user_info_request(u1, answer_user_info, &r1, &s1, &err), MF_OK);
-    assert_int_equal(user_service_on_user_info_request(u2, answer_user_info, &r2, &s2, &err), MF_OK);
+    assert_int_equal(user_service_reply_user_info(u1, answer_user_info, &r1, &s1, &err), MF_OK);
+    assert_int_equal(user_service_reply_user_info(u2, answer_user_info, &r2, &s2, &err), MF_OK);
     assert_int_equal(mf_client_flush(u1, 2000), MF_OK);
     assert_int_equal(mf_client_flush(u2, 2000), MF_OK);
     mf_user_info_request req;
@@ -183,7 +183,7 @@ static void test_receive_validates(void **state)
     creates c = {0, ""};
     mf_api_sub *sub;
     mf_error err;
-    assert_int_equal(campaign_service_on_campaign_create(svc, on_create, &c, &sub, &err), MF_OK);
+    assert_int_equal(campaign_service_receive_campaign_create(svc, on_create, &c, &sub, &err), MF_OK);
     assert_int_equal(mf_client_flush(svc, 2000), MF_OK);
 
     const char *bad[] = {"not json", "{}", "{\"campaign_id\":\"x\"}", "[1,2]"};
@@ -300,7 +300,7 @@ static void test_async_request(void **state)
     /* With a responder: the decoded reply. */
     replica rep = {0, "Grace"};
     mf_api_sub *sub;
-    assert_int_equal(user_service_on_user_info_request(user, answer_user_info, &rep, &sub, &err), MF_OK);
+    assert_int_equal(user_service_reply_user_info(user, answer_user_info, &rep, &sub, &err), MF_OK);
     assert_int_equal(mf_client_flush(user, 2000), MF_OK);
     assert_int_equal(campaign_service_request_user_info_async(campaign, &req, 2000, on_user_info, &r, &err), MF_OK);
     wait_calls(&r, 2);
@@ -343,7 +343,7 @@ static void test_handler_errors(void **state)
     int mode = 0;
     mf_api_sub *sub;
     mf_error err;
-    assert_int_equal(user_service_on_user_info_request(user, bad_reply, &mode, &sub, &err), MF_OK);
+    assert_int_equal(user_service_reply_user_info(user, bad_reply, &mode, &sub, &err), MF_OK);
     assert_int_equal(mf_client_flush(user, 2000), MF_OK);
     mf_user_info_request req;
     mf_user_info_request_init(&req);

@@ -6,7 +6,7 @@
  *   send       campaign_service_<operation>(client, [channel parameters,] &msg, &err)
  *   request    campaign_service_<operation>(client, [parameters,] &req, timeout_ms, &reply, &err)
  *              and campaign_service_<operation>_async(client, ..., callback, ctx, &err)
- *   receive    campaign_service_on_<message>(client, handler, ctx, &sub, &err)
+ *   receive    campaign_service_<operation>(client, handler, ctx, &sub, &err)
  * Outgoing messages are validated before they are sent (an invalid one returns the codec's
  * error with err->pointer naming the field, and nothing is sent). Incoming messages are decoded
  * and validated before a handler sees them; invalid ones are logged, counted and dropped.
@@ -28,43 +28,43 @@ extern "C" {
 /* ---- receiveCampaignCreate: receive on campaign.create */
 /* Accept a request to create a notification campaign. */
 /* Called for every valid message; `info` has the subject. */
-typedef void (*campaign_service_campaign_create_handler)(void *ctx, const mf_campaign_create *msg, const mf_api_info *info);
+typedef void (*campaign_service_receive_campaign_create_handler)(void *ctx, const mf_campaign_create *msg, const mf_api_info *info);
 
-static inline mf_status campaign_service_on_campaign_create__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
+static inline mf_status campaign_service_receive_campaign_create__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
     const mf_api_info *info)
 {
     (void)reply;
-    ((campaign_service_campaign_create_handler)fn)(ctx, (const mf_campaign_create *)msg, info);
+    ((campaign_service_receive_campaign_create_handler)fn)(ctx, (const mf_campaign_create *)msg, info);
     return MF_OK;
 }
 
-static inline mf_status campaign_service_on_campaign_create(mf_client *client, campaign_service_campaign_create_handler handler, void *ctx, mf_api_sub **sub,
+static inline mf_status campaign_service_receive_campaign_create(mf_client *client, campaign_service_receive_campaign_create_handler handler, void *ctx, mf_api_sub **sub,
     mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_receive_campaign_create_desc, campaign_service_on_campaign_create__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe(client, &mf_op_receive_campaign_create_desc, campaign_service_receive_campaign_create__tramp, (mf_api_fn)handler, ctx, sub, err);
 }
 
 /* ---- receiveCampaignExecute: receive on campaign.execute */
 /* Accept a request to run an existing campaign. */
 /* Called for every valid message; `info` has the subject. */
-typedef void (*campaign_service_campaign_execute_handler)(void *ctx, const mf_campaign_execute *msg, const mf_api_info *info);
+typedef void (*campaign_service_receive_campaign_execute_handler)(void *ctx, const mf_campaign_execute *msg, const mf_api_info *info);
 
-static inline mf_status campaign_service_on_campaign_execute__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
+static inline mf_status campaign_service_receive_campaign_execute__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
     const mf_api_info *info)
 {
     (void)reply;
-    ((campaign_service_campaign_execute_handler)fn)(ctx, (const mf_campaign_execute *)msg, info);
+    ((campaign_service_receive_campaign_execute_handler)fn)(ctx, (const mf_campaign_execute *)msg, info);
     return MF_OK;
 }
 
-static inline mf_status campaign_service_on_campaign_execute(mf_client *client, campaign_service_campaign_execute_handler handler, void *ctx, mf_api_sub **sub,
+static inline mf_status campaign_service_receive_campaign_execute(mf_client *client, campaign_service_receive_campaign_execute_handler handler, void *ctx, mf_api_sub **sub,
     mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_receive_campaign_execute_desc, campaign_service_on_campaign_execute__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe(client, &mf_op_receive_campaign_execute_desc, campaign_service_receive_campaign_execute__tramp, (mf_api_fn)handler, ctx, sub, err);
 }
 
 /* ---- requestUserInfo: send on user.info.request */

@@ -6,7 +6,7 @@
  *   send       user_service_<operation>(client, [channel parameters,] &msg, &err)
  *   request    user_service_<operation>(client, [parameters,] &req, timeout_ms, &reply, &err)
  *              and user_service_<operation>_async(client, ..., callback, ctx, &err)
- *   receive    user_service_on_<message>(client, handler, ctx, &sub, &err)
+ *   receive    user_service_<operation>(client, handler, ctx, &sub, &err)
  * Outgoing messages are validated before they are sent (an invalid one returns the codec's
  * error with err->pointer naming the field, and nothing is sent). Incoming messages are decoded
  * and validated before a handler sees them; invalid ones are logged, counted and dropped.
@@ -29,20 +29,20 @@ extern "C" {
 /* Answer a user profile look-up. */
 /* Fills *reply (initialised, defaults set) for *req. Return MF_OK to send it; it is validated
  * first, and an invalid reply is logged and not sent. Any other status sends nothing. */
-typedef mf_status (*user_service_user_info_request_handler)(void *ctx, const mf_user_info_request *req, mf_user_info_reply *reply, const mf_api_info *info);
+typedef mf_status (*user_service_reply_user_info_handler)(void *ctx, const mf_user_info_request *req, mf_user_info_reply *reply, const mf_api_info *info);
 
-static inline mf_status user_service_on_user_info_request__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
+static inline mf_status user_service_reply_user_info__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
     const mf_api_info *info)
 {
-    return ((user_service_user_info_request_handler)fn)(ctx, (const mf_user_info_request *)msg, (mf_user_info_reply *)reply, info);
+    return ((user_service_reply_user_info_handler)fn)(ctx, (const mf_user_info_request *)msg, (mf_user_info_reply *)reply, info);
 }
 
-static inline mf_status user_service_on_user_info_request(mf_client *client, user_service_user_info_request_handler handler, void *ctx, mf_api_sub **sub,
+static inline mf_status user_service_reply_user_info(mf_client *client, user_service_reply_user_info_handler handler, void *ctx, mf_api_sub **sub,
     mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_reply_user_info_desc, user_service_on_user_info_request__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe(client, &mf_op_reply_user_info_desc, user_service_reply_user_info__tramp, (mf_api_fn)handler, ctx, sub, err);
 }
 
 /* ---- sendPreferencesUpdate: send on notification.preferences.update */

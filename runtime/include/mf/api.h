@@ -3,7 +3,7 @@
  *
  * For every operation of the contract the generator emits a typed function
  * (`campaign_service_send_push_notification(client, user_id, &msg, &err)`,
- * `user_service_on_user_info_request(client, handler, ctx, &sub, &err)`, ...)
+ * `user_service_reply_user_info(client, handler, ctx, &sub, &err)`, ...)
  * that is a thin wrapper over the functions below, driven by the operation's
  * descriptor from the registry (mf/registry.h). All the logic lives here, once:
  *
