@@ -1,0 +1,367 @@
+/*
+ * opts.c - the command line: options before or after the command, durations
+ * with units, and the server list (flags > $MF_SERVER > $NATS_URL > default).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mfctl.h"
+
+#define DEFAULT_SERVER "ws://127.0.0.1:4280"
+
+typedef struct opt_spec {
+    const char *lng;   /* "--server" */
+    const char *shrt;  /* "-s" or NULL */
+    unsigned id;       /* MFCTL_O_* */
+    bool value;        /* takes a value */
+} opt_spec;
+
+static const opt_spec OPTS[] = {
+    {"--server", "-s", MFCTL_O_SERVER, true},
+    {"--connect-timeout", NULL, MFCTL_O_CONNECT_TIMEOUT, true},
+    {"--help", "-h", MFCTL_O_HELP, false},
+    {"--version", NULL, MFCTL_O_VERSION, false},
+    {"--timeout", NULL, MFCTL_O_TIMEOUT, true},
+    {"--count", NULL, MFCTL_O_COUNT, true},
+    {"--queue", NULL, MFCTL_O_QUEUE, true},
+    {"--message", NULL, MFCTL_O_MESSAGE, true},
+    {"--param", "-p", MFCTL_O_PARAM, true},
+    {"--raw", NULL, MFCTL_O_RAW, false},
+    {"--json", NULL, MFCTL_O_JSON, false},
+    {"--campaign", NULL, MFCTL_O_CAMPAIGN, true},
+};
+#define N_OPTS (sizeof OPTS / sizeof *OPTS)
+
+int mfctl_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mfctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun 'mfctl %s%s--help' for usage.\n", cmd ? cmd : "", cmd ? " " : "");
+    return MFCTL_USAGE;
+}
+
+/* The option `a` names ("--x", "--x=v", "-s"); *inline_value gets the text after '=' (or NULL). */
+static const opt_spec *find_opt(const char *a, const char **inline_value)
+{
+    *inline_value = NULL;
+    const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
+    size_t n = eq ? (size_t)(eq - a) : strlen(a);
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const opt_spec *s = &OPTS[i];
+        if ((strlen(s->lng) == n && !strncmp(a, s->lng, n)) || (!eq && s->shrt && !strcmp(a, s->shrt))) {
+            *inline_value = eq ? eq + 1 : NULL;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static int set_count(mfctl_opts *o, const char *v)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!isdigit((unsigned char)*v) || *end || errno)
+        return mfctl_usage_error(o->cmd, "--count %s: expected a whole number >= 0 (0: no limit)", v);
+    o->count = n;
+    return MFCTL_OK;
+}
+
+static int set_param(mfctl_opts *o, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v)
+        return mfctl_usage_error(o->cmd, "--param %s: expected NAME=VALUE (e.g. --param user_id=<uuid>)", v);
+    size_t n = (size_t)(eq - v);
+    for (size_t i = 0; i < o->n_params; i++)
+        if (o->params[i].name_len == n && !strncmp(o->params[i].name, v, n))
+            return mfctl_usage_error(o->cmd, "--param %.*s given twice", (int)n, v);
+    if (o->n_params == MFCTL_MAX_PARAMS)
+        return mfctl_usage_error(o->cmd, "more than %d --param options", MFCTL_MAX_PARAMS);
+    o->params[o->n_params++] = (mfctl_param){v, n, eq + 1};
+    return MFCTL_OK;
+}
+
+/* Stores the value of option s. */
+static int set_opt(mfctl_opts *o, const opt_spec *s, const char *v)
+{
+    char why[160];
+    switch (s->id) {
+    case MFCTL_O_SERVER:
+        if (o->n_server_args == MFCTL_MAX_SERVER_ARGS)
+            return mfctl_usage_error(o->cmd, "more than %d --server options", MFCTL_MAX_SERVER_ARGS);
+        o->server_args[o->n_server_args++] = v;
+        return MFCTL_OK;
+    case MFCTL_O_CONNECT_TIMEOUT:
+    case MFCTL_O_TIMEOUT:
+        if (mfctl_parse_duration(v, s->id == MFCTL_O_TIMEOUT ? &o->timeout_ms : &o->connect_timeout_ms, why,
+                                 sizeof why))
+            return mfctl_usage_error(o->cmd, "%s %s: %s", s->lng, v, why);
+        return MFCTL_OK;
+    case MFCTL_O_COUNT:
+        return set_count(o, v);
+    case MFCTL_O_QUEUE:
+        o->queue = v;
+        return MFCTL_OK;
+    case MFCTL_O_MESSAGE:
+        o->message = v;
+        return MFCTL_OK;
+    case MFCTL_O_PARAM:
+        return set_param(o, v);
+    case MFCTL_O_CAMPAIGN:
+        o->campaign = v;
+        return MFCTL_OK;
+    case MFCTL_O_RAW:
+        o->raw = true;
+        return MFCTL_OK;
+    case MFCTL_O_JSON:
+        o->json = true;
+        return MFCTL_OK;
+    default:
+        return MFCTL_OK; /* --help, --version: only `seen` */
+    }
+}
+
+/* Options every command takes, also inside `validate`'s own arguments. */
+static bool is_global(const opt_spec *s)
+{
+    return (s->id & (MFCTL_O_SERVER | MFCTL_O_CONNECT_TIMEOUT)) != 0;
+}
+
+static int add_positional(mfctl_opts *o, const char *a, bool passthrough, char **pass, int *n_pass)
+{
+    if (!o->cmd) {
+        o->cmd = a;
+        return MFCTL_OK;
+    }
+    if (passthrough) {
+        pass[(*n_pass)++] = (char *)a;
+        return MFCTL_OK;
+    }
+    if (o->n_args == MFCTL_MAX_ARGS)
+        return mfctl_usage_error(o->cmd, "too many arguments (%s)", a);
+    o->args[o->n_args++] = a;
+    return MFCTL_OK;
+}
+
+int mfctl_parse(int argc, char **argv, mfctl_opts *o, char **pass, int *n_pass)
+{
+    memset(o, 0, sizeof *o);
+    o->connect_timeout_ms = 5000;
+    *n_pass = 0;
+    bool only_args = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool passthrough = o->cmd && !strcmp(o->cmd, "validate");
+        if (only_args || a[0] != '-' || !a[1]) {
+            if (add_positional(o, a, passthrough, pass, n_pass))
+                return MFCTL_USAGE;
+            continue;
+        }
+        if (!strcmp(a, "--") && !passthrough) {
+            only_args = true;
+            continue;
+        }
+        const char *v;
+        const opt_spec *s = find_opt(a, &v);
+        if (passthrough && (!s || !is_global(s))) {
+            pass[(*n_pass)++] = argv[i];
+            continue;
+        }
+        if (!s)
+            return mfctl_usage_error(o->cmd, "unknown option %s", a);
+        if (!s->value && v)
+            return mfctl_usage_error(o->cmd, "%s takes no value", s->lng);
+        if (s->value && !v) {
+            if (i + 1 >= argc)
+                return mfctl_usage_error(o->cmd, "%s needs a value", s->lng);
+            v = argv[++i];
+        }
+        o->seen |= s->id;
+        if (set_opt(o, s, v))
+            return MFCTL_USAGE;
+    }
+    return MFCTL_OK;
+}
+
+int mfctl_check_options(const mfctl_opts *o, unsigned accepted)
+{
+    unsigned bad = o->seen & ~(accepted | MFCTL_O_GLOBAL | MFCTL_O_VERSION);
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (bad & OPTS[i].id)
+            return mfctl_usage_error(o->cmd, "%s does not apply to mfctl %s", OPTS[i].lng, o->cmd);
+    return MFCTL_OK;
+}
+
+/* ---- durations ------------------------------------------------------------------------------ */
+
+static double unit_ns(const char *u, size_t n)
+{
+    static const struct { const char *name; double ns; } units[] = {
+        {"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (strlen(units[i].name) == n && !strncmp(units[i].name, u, n))
+            return units[i].ns;
+    return 0;
+}
+
+int mfctl_parse_duration(const char *s, int *ms, char *why, size_t why_cap)
+{
+    const char *p = s;
+    double total_ns = 0;
+    if (!*p) {
+        snprintf(why, why_cap, "empty duration (e.g. 500ms, 3s, 1m)");
+        return -1;
+    }
+    while (*p) {
+        const char *num = p;
+        while (isdigit((unsigned char)*p) || *p == '.')
+            p++;
+        if (p == num) {
+            snprintf(why, why_cap, "not a duration (e.g. 500ms, 3s, 1m30s)");
+            return -1;
+        }
+        char *end;
+        double v = strtod(num, &end);
+        if (end != p || !isfinite(v)) {
+            snprintf(why, why_cap, "bad number '%.*s'", (int)(p - num), num);
+            return -1;
+        }
+        const char *u = p;
+        while (*p && !isdigit((unsigned char)*p) && *p != '.')
+            p++;
+        if (u == p) {
+            snprintf(why, why_cap, "a duration needs a unit: %ss or %sms (units ns us ms s m h)", s, s);
+            return -1;
+        }
+        double f = unit_ns(u, (size_t)(p - u));
+        if (f == 0) {
+            snprintf(why, why_cap, "unknown unit '%.*s' (units ns us ms s m h)", (int)(p - u), u);
+            return -1;
+        }
+        total_ns += v * f;
+    }
+    double m = ceil(total_ns / 1e6);
+    if (m <= 0 || m > INT_MAX) {
+        snprintf(why, why_cap, m <= 0 ? "must be more than 0" : "too long (at most 24 days)");
+        return -1;
+    }
+    *ms = (int)m;
+    return 0;
+}
+
+const char *mfctl_fmt_duration(int64_t ms, char *buf, size_t cap)
+{
+    if (ms < 1000)
+        snprintf(buf, cap, "%dms", (int)ms);
+    else if (ms < 60000 && ms % 1000)
+        snprintf(buf, cap, "%.1fs", (double)ms / 1000.0);
+    else if (ms < 60000)
+        snprintf(buf, cap, "%ds", (int)(ms / 1000));
+    else if (ms < 3600000)
+        snprintf(buf, cap, "%dm%02ds", (int)(ms / 60000), (int)(ms / 1000 % 60));
+    else
+        snprintf(buf, cap, "%dh%02dm", (int)(ms / 3600000), (int)(ms / 60000 % 60));
+    return buf;
+}
+
+/* ---- servers -------------------------------------------------------------------------------- */
+
+void mfctl_servers_free(char **urls, size_t n)
+{
+    for (size_t i = 0; urls && i < n; i++)
+        free(urls[i]);
+    free(urls);
+}
+
+/* Appends the URLs of one comma-separated list. MFCTL_OK or MFCTL_USAGE (printed). */
+static int add_list(const char *list, const char *source, char ***urls, size_t *n, size_t *cap)
+{
+    const char *p = list;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        const char *s = p, *e = p + len;
+        p = *e ? e + 1 : e;
+        while (s < e && isspace((unsigned char)*s))
+            s++;
+        while (e > s && isspace((unsigned char)e[-1]))
+            e--;
+        if (s == e)
+            continue;
+        const char *scheme_end = strstr(s, "://");
+        bool has_scheme = scheme_end && scheme_end < e;
+        if (has_scheme && strncasecmp(s, "ws://", 5) && strncasecmp(s, "wss://", 6)) {
+            fprintf(stderr,
+                    "mfctl: %s names %.*s, which mfctl cannot use: it speaks NATS over WebSocket and needs\n"
+                    "  ws://HOST:PORT or wss://HOST:PORT (for nats-server, the port of its websocket {} block).\n"
+                    "  Give one with -s URL or $MF_SERVER (they take precedence over $NATS_URL).\n",
+                    source, (int)(e - s), s);
+            return MFCTL_USAGE;
+        }
+        if (*n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 4;
+            char **g = realloc(*urls, ncap * sizeof *g);
+            if (!g)
+                return MFCTL_FAIL;
+            *urls = g;
+            *cap = ncap;
+        }
+        size_t ulen = (size_t)(e - s) + 6;
+        char *u = malloc(ulen);
+        if (!u)
+            return MFCTL_FAIL;
+        snprintf(u, ulen, "%s%.*s", has_scheme ? "" : "ws://", (int)(e - s), s);
+        (*urls)[(*n)++] = u;
+    }
+    return MFCTL_OK;
+}
+
+int mfctl_servers(const mfctl_opts *o, char ***urls, size_t *n, const char **source)
+{
+    const char *env_mf = getenv("MF_SERVER"), *env_nats = getenv("NATS_URL");
+    const char *lists[MFCTL_MAX_SERVER_ARGS];
+    size_t n_lists = 0;
+    if (o->n_server_args) {
+        *source = "--server";
+        for (size_t i = 0; i < o->n_server_args; i++)
+            lists[n_lists++] = o->server_args[i];
+    } else if (env_mf && *env_mf) {
+        *source = "$MF_SERVER";
+        lists[n_lists++] = env_mf;
+    } else if (env_nats && *env_nats) {
+        *source = "$NATS_URL";
+        lists[n_lists++] = env_nats;
+    } else {
+        *source = "the default";
+        lists[n_lists++] = DEFAULT_SERVER;
+    }
+    size_t cap = 0;
+    *urls = NULL;
+    *n = 0;
+    for (size_t i = 0; i < n_lists; i++) {
+        int rc = add_list(lists[i], *source, urls, n, &cap);
+        if (rc) {
+            mfctl_servers_free(*urls, *n);
+            *urls = NULL;
+            *n = 0;
+            return rc;
+        }
+    }
+    if (*n == 0) {
+        fprintf(stderr, "mfctl: %s holds no server URL\n", *source);
+        free(*urls);
+        *urls = NULL;
+        return MFCTL_USAGE;
+    }
+    return MFCTL_OK;
+}
