@@ -52,8 +52,10 @@ static int publish_example(mf_client *c, const mf_operation_desc *op, const char
     snprintf(path, sizeof path, "%s/%s.full.json", dir, op->message->key);
     size_t len;
     char *data = mfctl_read_input(path, &len);
-    if (!data)
+    if (!data) {
+        printf("demo: %-20s %-18s -> %s FAILED\n", op->service, op->key, op->channel->address);
         return 1;
+    }
     int r = 1;
     const mf_message_desc *m = op->message;
     void *v = calloc(1, m->size ? m->size : 1);

@@ -53,11 +53,14 @@ static void rate_text(double r, int64_t left, char *out, size_t cap)
 {
     char d[32];
     if (r <= 0)
-        snprintf(out, cap, "--/s  ETA --");
+        snprintf(out, cap, "--/s, ETA --");
+    else if (left == 0)
+        snprintf(out, cap, "%.0f/s", r);
     else
-        snprintf(out, cap, "%.0f/s  ETA %s", r, mfctl_fmt_duration((int64_t)((double)left * 1000.0 / r), d, sizeof d));
+        snprintf(out, cap, "%.0f/s, ETA %s", r, mfctl_fmt_duration((int64_t)((double)left * 1000.0 / r), d, sizeof d));
 }
 
+/* "running   [#####-----]  50.0%  50 sent  0 failed  of 100  12/s, ETA 4s" (rate only while running). */
 static void draw_bar(mfctl_progress *p, const char *status, const mf_campaign_status_update_progress *g,
                      const char *rt)
 {
@@ -65,16 +68,15 @@ static void draw_bar(mfctl_progress *p, const char *status, const mf_campaign_st
     double frac = g->total_targets > 0 ? (double)done / (double)g->total_targets : 0;
     if (frac > 1)
         frac = 1;
-    char tail[192];
-    int n = snprintf(tail, sizeof tail, " %5.1f%%  %lld sent  %lld failed  of %lld  %s", frac * 100,
-                     (long long)g->sent, (long long)g->failed, (long long)g->total_targets, rt);
-    int width = columns(p->out) - (int)strlen(status) - n - 5;
-    width = width < 10 ? 10 : width > 50 ? 50 : width;
+    /* The bar keeps its width from one update to the next; the text after it takes ~60 columns. */
+    int width = columns(p->out) - 70;
+    width = width < 10 ? 10 : width > 40 ? 40 : width;
     int fill = (int)(frac * width + 0.5);
     fprintf(p->out, "\r\033[K%-9s [", status);
     for (int i = 0; i < width; i++)
         fputc(i < fill ? '#' : '-', p->out);
-    fprintf(p->out, "]%s", tail);
+    fprintf(p->out, "] %5.1f%%  %lld sent  %lld failed  of %lld%s%s", frac * 100, (long long)g->sent,
+            (long long)g->failed, (long long)g->total_targets, *rt ? "  " : "", rt);
     p->drawn = true;
 }
 
@@ -86,7 +88,7 @@ static void plain_line(mfctl_progress *p, const mf_campaign_status_update *u, co
         int64_t done = g->sent + g->failed;
         fprintf(p->out, ": %lld sent, %lld failed of %lld (%.1f%%)", (long long)g->sent, (long long)g->failed,
                 (long long)g->total_targets, g->total_targets ? 100.0 * (double)done / (double)g->total_targets : 0.0);
-        if (!strcmp(status, "running"))
+        if (*rt)
             fprintf(p->out, ", %s", rt);
     }
     fputc('\n', p->out);
@@ -97,7 +99,7 @@ void mfctl_progress_show(mfctl_progress *p, const mf_campaign_status_update *u)
     const char *status = mf_enum_to_string(&mf_campaign_status_update_status_desc, (int)u->status);
     snprintf(p->last, sizeof p->last, "%s", status ? status : "?");
     char rt[64] = "";
-    if (u->has_progress) {
+    if (u->has_progress && u->status == MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING) {
         const mf_campaign_status_update_progress *g = &u->progress;
         int64_t left = g->total_targets - g->sent - g->failed;
         rate_text(rate(p, g->sent + g->failed), left > 0 ? left : 0, rt, sizeof rt);
