@@ -41,6 +41,14 @@ class Config:
     server: Optional[Server] = None
     workdir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="mf-mfctl-"))
 
+    def server_max_payload(self) -> int:
+        """max_payload from the server's INFO."""
+        c = peer()
+        try:
+            return int(c.info["max_payload"])
+        finally:
+            c.close()
+
 
 CONFIG = Config()
 

@@ -70,6 +70,11 @@ class Usage(unittest.TestCase):
         self.expect_usage("demo", says="which folder")
         self.expect_usage("channels", "extra", says="unexpected argument extra")
 
+    def test_double_dash_ends_the_options(self) -> None:
+        p = run("-s", closed_url(), "--connect-timeout", "200ms", "sub", "--", "--count")
+        self.assertEqual(p.returncode, 1, p.stderr)  # "--count" is the subject: it got as far as connecting
+        self.assertIn("cannot connect", p.stderr)
+
     def test_options_that_do_not_apply(self) -> None:
         self.expect_usage("channels", "--timeout", "1s", says="--timeout does not apply to mfctl channels")
         self.expect_usage("pub", "campaign.status", "--queue", "q", says="--queue does not apply to mfctl pub")

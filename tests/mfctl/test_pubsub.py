@@ -150,6 +150,13 @@ class Json(unittest.TestCase):
         self.assertEqual(set(e2["error"]), {"code", "pointer", "message"})
         self.assertEqual((e3["payload"], e3["encoding"], e3["valid"]), ("/wA=", "base64", False))
 
+    def test_status_line(self) -> None:
+        s = sub_proc("status.line", "--json", "--count", "1")
+        publish("status.line", b"", hdr=b"NATS/1.0 408 Request Timeout\r\nA: b\r\n\r\n")
+        self.assertEqual(s.wait(), 0)
+        env = json.loads(s.out())
+        self.assertEqual((env["status"], env["headers"]), (408, {"A": ["b"]}))
+
     def test_text_payload_outside_the_contract(self) -> None:
         s = sub_proc("plain.text", "--json", "--count", "1")
         publish("plain.text", "héllo\n".encode())
@@ -179,6 +186,11 @@ class Pub(unittest.TestCase):
         self.assertEqual(pub("campaign.status", example(STATUS)).returncode, 0)
         self.assertEqual(s.wait(), 0)
         self.assertEqual(s.out(), f"campaign.status {compact(example(STATUS))}\n", "the invalid one never arrived")
+
+    def test_a_payload_over_max_payload_fails(self) -> None:
+        p = pub("big.payload", "--raw", stdin=b"x" * (CONFIG.server_max_payload() + 1))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("mfctl: publish on big.payload failed: ", p.stderr)
 
     def test_raw_and_message_on_subjects_outside_the_contract(self) -> None:
         s = sub_proc("outside.>", "--count", "2")
@@ -215,6 +227,20 @@ class Demo(unittest.TestCase):
         p = run("-s", url(), "demo", "/nonexistent")
         self.assertEqual(p.returncode, 1)
         self.assertIn("FAILED", p.stdout)
+
+
+class Restart(unittest.TestCase):
+    def test_sub_keeps_going_across_a_server_restart(self) -> None:
+        s = sub_proc("restart.test", "--count", "2")
+        publish("restart.test", b"1")
+        s.wait_lines(1)
+        CONFIG.server.stop()
+        s.wait_err("mfctl: disconnected from")
+        CONFIG.server.start()
+        s.wait_err("mfctl: reconnected to")
+        publish("restart.test", b"2")
+        self.assertEqual(s.wait(), 0)
+        self.assertEqual(s.out(), "restart.test 1\nrestart.test 2\n")
 
 
 class Signals(unittest.TestCase):

@@ -86,6 +86,12 @@ class Req(unittest.TestCase):
             self.assertEqual((p.returncode, p.stdout), (5, '{"retry":"later"}\n'), p.stderr)
             self.assertIn("503 busy", p.stderr)
 
+    def test_a_reply_with_an_error_status_fails(self) -> None:
+        with Responder("user.info.request", lambda d: (b"NATS/1.0 408 Request Timeout\r\n\r\n", b"")):
+            p = req("user.info.request")
+            self.assertEqual((p.returncode, p.stdout), (1, ""), p.stderr)
+            self.assertIn("mfctl: the reply on user.info.request carries status 408", p.stderr)
+
     def test_raw_on_a_subject_outside_the_contract(self) -> None:
         with Responder("echo.svc", lambda d: (None, d)):
             p = req("echo.svc", "--raw", stdin=b"ping")
