@@ -3,8 +3,8 @@
  * statuses, and the helpers every command uses (connecting, resolving a
  * channel or subject, checking payloads, printing messages, waiting).
  *
- * One file per job: main.c (dispatch, top-level help), opts.c (options,
- * durations, servers), connect.c, target.c (channel/subject resolution),
+ * One file per job: main.c (dispatch, top-level help), opts.c (options),
+ * duration.c, servers.c, connect.c, target.c (channel/subject resolution),
  * payload.c (input, validation, printing), wait.c (waiting for an end),
  * cmd_*.c (one command each). docs/mfctl.md is the user's manual.
  */
@@ -95,6 +95,15 @@ int mfctl_parse(int argc, char **argv, mfctl_opts *o, char **pass, int *n_pass);
 /* Checks that `o` uses only options in `accepted` (| MFCTL_O_GLOBAL). MFCTL_OK or MFCTL_USAGE (printed). */
 int mfctl_check_options(const mfctl_opts *o, unsigned accepted);
 
+/* Prints "mfctl: <fmt>" and "Run 'mfctl <cmd> --help' for usage." on stderr; returns MFCTL_USAGE. */
+int mfctl_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- duration.c */
+
 /*
  * A duration with units, as the nats CLI and Go's time.ParseDuration take it:
  * "500ms", "3s", "1m30s", "1.5h" (units ns us ms s m h). A bare number is
@@ -106,6 +115,8 @@ int mfctl_parse_duration(const char *s, int *ms, char *why, size_t why_cap);
 /* "2s", "500ms", "1m30s": a duration for people. Returns buf. */
 const char *mfctl_fmt_duration(int64_t ms, char *buf, size_t cap);
 
+/* ---- servers.c */
+
 /*
  * The server URLs to use, by precedence: -s/--server, $MF_SERVER, $NATS_URL,
  * ws://127.0.0.1:4280. Each source may be a comma-separated list; a URL without
@@ -116,13 +127,6 @@ const char *mfctl_fmt_duration(int64_t ms, char *buf, size_t cap);
  */
 int mfctl_servers(const mfctl_opts *o, char ***urls, size_t *n, const char **source);
 void mfctl_servers_free(char **urls, size_t n);
-
-/* Prints "mfctl: <fmt>" and "Run 'mfctl <cmd> --help' for usage." on stderr; returns MFCTL_USAGE. */
-int mfctl_usage_error(const char *cmd, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 
 /* ---- connect.c */
 
@@ -139,7 +143,7 @@ mf_client *mfctl_connect(const mfctl_opts *o, int *rc);
 typedef struct mfctl_target {
     char subject[MFCTL_SUBJECT_MAX];     /* concrete subject, or a pattern for sub */
     const mf_channel_desc *ch;           /* the contract's channel, NULL when none matches */
-    const mf_message_desc *msg;          /* --message, else NULL: any of ch->messages */
+    const mf_message_desc *msg;          /* --message, else NULL: the channel's (mfctl_channel_messages) */
     const mf_message_desc *reply;        /* request/reply on ch: the reply's message; else NULL */
 } mfctl_target;
 
@@ -171,14 +175,15 @@ char *mfctl_read_input(const char *path, size_t *len);
 
 /*
  * Checks data against `msg` or, when msg is NULL, against each message
- * published on ch (mfctl_channel_messages; valid when one accepts it). *which receives the message checked
- * (the one that accepted it, else the first). MF_OK, else the codec's error in
+ * published on ch (mfctl_channel_messages; valid when one accepts it).
+ * *which receives the message checked (the one that accepted it, else the
+ * first). MF_OK, else the codec's error in
  * err. MF_ERR_NOT_FOUND when there is nothing to check against.
  */
 mf_status mfctl_check(const mf_channel_desc *ch, const mf_message_desc *msg, const void *data, size_t len,
                       const mf_message_desc **which, mf_error *err);
 
-/* Whether a received payload keeps the contract. */
+/* Whether a payload keeps the contract. */
 typedef struct mfctl_verdict {
     bool applies;                 /* false: no channel or message to check against (or --raw) */
     bool valid;

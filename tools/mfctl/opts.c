@@ -1,19 +1,14 @@
 /*
- * opts.c - the command line: options before or after the command, durations
- * with units, and the server list (flags > $MF_SERVER > $NATS_URL > default).
+ * opts.c - the command line: options before or after the command, each
+ * command's accepted options, usage errors.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "mfctl.h"
-
-#define DEFAULT_SERVER "ws://127.0.0.1:4280"
 
 typedef struct opt_spec {
     const char *lng;   /* "--server" */
@@ -199,169 +194,5 @@ int mfctl_check_options(const mfctl_opts *o, unsigned accepted)
     for (size_t i = 0; i < N_OPTS; i++)
         if (bad & OPTS[i].id)
             return mfctl_usage_error(o->cmd, "%s does not apply to mfctl %s", OPTS[i].lng, o->cmd);
-    return MFCTL_OK;
-}
-
-/* ---- durations ------------------------------------------------------------------------------ */
-
-static double unit_ns(const char *u, size_t n)
-{
-    static const struct { const char *name; double ns; } units[] = {
-        {"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
-    };
-    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-        if (strlen(units[i].name) == n && !strncmp(units[i].name, u, n))
-            return units[i].ns;
-    return 0;
-}
-
-int mfctl_parse_duration(const char *s, int *ms, char *why, size_t why_cap)
-{
-    const char *p = s;
-    double total_ns = 0;
-    if (!*p) {
-        snprintf(why, why_cap, "empty duration (e.g. 500ms, 3s, 1m)");
-        return -1;
-    }
-    while (*p) {
-        const char *num = p;
-        while (isdigit((unsigned char)*p) || *p == '.')
-            p++;
-        if (p == num) {
-            snprintf(why, why_cap, "not a duration (e.g. 500ms, 3s, 1m30s)");
-            return -1;
-        }
-        char *end;
-        double v = strtod(num, &end);
-        if (end != p || !isfinite(v)) {
-            snprintf(why, why_cap, "bad number '%.*s'", (int)(p - num), num);
-            return -1;
-        }
-        const char *u = p;
-        while (*p && !isdigit((unsigned char)*p) && *p != '.')
-            p++;
-        if (u == p) {
-            snprintf(why, why_cap, "a duration needs a unit: %ss or %sms (units ns us ms s m h)", s, s);
-            return -1;
-        }
-        double f = unit_ns(u, (size_t)(p - u));
-        if (f == 0) {
-            snprintf(why, why_cap, "unknown unit '%.*s' (units ns us ms s m h)", (int)(p - u), u);
-            return -1;
-        }
-        total_ns += v * f;
-    }
-    double m = ceil(total_ns / 1e6);
-    if (m <= 0 || m > INT_MAX) {
-        snprintf(why, why_cap, m <= 0 ? "must be more than 0" : "too long (at most 24 days)");
-        return -1;
-    }
-    *ms = (int)m;
-    return 0;
-}
-
-const char *mfctl_fmt_duration(int64_t ms, char *buf, size_t cap)
-{
-    if (ms < 1000)
-        snprintf(buf, cap, "%dms", (int)ms);
-    else if (ms < 60000 && ms % 1000)
-        snprintf(buf, cap, "%.1fs", (double)ms / 1000.0);
-    else if (ms < 60000)
-        snprintf(buf, cap, "%ds", (int)(ms / 1000));
-    else if (ms < 3600000)
-        snprintf(buf, cap, "%dm%02ds", (int)(ms / 60000), (int)(ms / 1000 % 60));
-    else
-        snprintf(buf, cap, "%dh%02dm", (int)(ms / 3600000), (int)(ms / 60000 % 60));
-    return buf;
-}
-
-/* ---- servers -------------------------------------------------------------------------------- */
-
-void mfctl_servers_free(char **urls, size_t n)
-{
-    for (size_t i = 0; urls && i < n; i++)
-        free(urls[i]);
-    free(urls);
-}
-
-/* Appends the URLs of one comma-separated list. MFCTL_OK or MFCTL_USAGE (printed). */
-static int add_list(const char *list, const char *source, char ***urls, size_t *n, size_t *cap)
-{
-    const char *p = list;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        const char *s = p, *e = p + len;
-        p = *e ? e + 1 : e;
-        while (s < e && isspace((unsigned char)*s))
-            s++;
-        while (e > s && isspace((unsigned char)e[-1]))
-            e--;
-        if (s == e)
-            continue;
-        const char *scheme_end = strstr(s, "://");
-        bool has_scheme = scheme_end && scheme_end < e;
-        if (has_scheme && strncasecmp(s, "ws://", 5) && strncasecmp(s, "wss://", 6)) {
-            fprintf(stderr,
-                    "mfctl: %s names %.*s, which mfctl cannot use: it speaks NATS over WebSocket and needs\n"
-                    "  ws://HOST:PORT or wss://HOST:PORT (for nats-server, the port of its websocket {} block).\n"
-                    "  Give one with -s URL or $MF_SERVER (they take precedence over $NATS_URL).\n",
-                    source, (int)(e - s), s);
-            return MFCTL_USAGE;
-        }
-        if (*n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 4;
-            char **g = realloc(*urls, ncap * sizeof *g);
-            if (!g)
-                return MFCTL_FAIL;
-            *urls = g;
-            *cap = ncap;
-        }
-        size_t ulen = (size_t)(e - s) + 6;
-        char *u = malloc(ulen);
-        if (!u)
-            return MFCTL_FAIL;
-        snprintf(u, ulen, "%s%.*s", has_scheme ? "" : "ws://", (int)(e - s), s);
-        (*urls)[(*n)++] = u;
-    }
-    return MFCTL_OK;
-}
-
-int mfctl_servers(const mfctl_opts *o, char ***urls, size_t *n, const char **source)
-{
-    const char *env_mf = getenv("MF_SERVER"), *env_nats = getenv("NATS_URL");
-    const char *lists[MFCTL_MAX_SERVER_ARGS];
-    size_t n_lists = 0;
-    if (o->n_server_args) {
-        *source = "--server";
-        for (size_t i = 0; i < o->n_server_args; i++)
-            lists[n_lists++] = o->server_args[i];
-    } else if (env_mf && *env_mf) {
-        *source = "$MF_SERVER";
-        lists[n_lists++] = env_mf;
-    } else if (env_nats && *env_nats) {
-        *source = "$NATS_URL";
-        lists[n_lists++] = env_nats;
-    } else {
-        *source = "the default";
-        lists[n_lists++] = DEFAULT_SERVER;
-    }
-    size_t cap = 0;
-    *urls = NULL;
-    *n = 0;
-    for (size_t i = 0; i < n_lists; i++) {
-        int rc = add_list(lists[i], *source, urls, n, &cap);
-        if (rc) {
-            mfctl_servers_free(*urls, *n);
-            *urls = NULL;
-            *n = 0;
-            return rc;
-        }
-    }
-    if (*n == 0) {
-        fprintf(stderr, "mfctl: %s holds no server URL\n", *source);
-        free(*urls);
-        *urls = NULL;
-        return MFCTL_USAGE;
-    }
     return MFCTL_OK;
 }
