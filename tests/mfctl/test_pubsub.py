@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import unittest
 
 from harness import (CONFIG, USER_ID, Proc, clean_env, closed_url, compact, example, headers, publish, run,
@@ -241,6 +242,26 @@ class Restart(unittest.TestCase):
         publish("restart.test", b"2")
         self.assertEqual(s.wait(), 0)
         self.assertEqual(s.out(), "restart.test 1\nrestart.test 2\n")
+
+
+class ClosedPipe(unittest.TestCase):
+    def test_sub_ends_when_its_reader_goes_away(self) -> None:
+        """`mfctl sub x | head -1`: the next message finds the pipe closed and sub ends (1)."""
+        p = subprocess.Popen([CONFIG.mfctl, "-s", url(), "sub", "pipe.test"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=clean_env())
+        try:
+            wait_until(lambda: b"subscribed" in p.stderr.read1(), "the subscription")
+            publish("pipe.test", b"1")
+            self.assertEqual(p.stdout.readline(), b"pipe.test 1\n")
+            p.stdout.close()
+            publish("pipe.test", b"2")
+            self.assertEqual(p.wait(30), 1)
+            self.assertEqual(p.stderr.read(), b"")  # a closed pipe is not worth a message
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stderr.close()
 
 
 class Signals(unittest.TestCase):

@@ -93,7 +93,7 @@ static void on_status(mf_client *c, const mf_msg *m, void *ctx)
     }
     if (watched(w, &u)) {
         mfctl_progress_show(&w->bar, &u);
-        int code = final_code(u.status);
+        int code = mfctl_flush_stdout() ? final_code(u.status) : MFCTL_FAIL;
         if (code >= 0) {
             w->ended = true;
             mfctl_wait_post(code);
@@ -146,7 +146,7 @@ int mfctl_cmd_campaign(const mfctl_opts *o)
     memset(&w, 0, sizeof w);
     w.campaign = o->campaign;
     int rc = parse_watch(o, &w);
-    if (rc)
+    if (rc || (rc = mfctl_wait_init()))
         return rc;
     mfctl_progress_init(&w.bar, stdout, isatty(STDOUT_FILENO));
     mf_client *c = mfctl_connect(o, &rc);

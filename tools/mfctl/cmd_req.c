@@ -149,7 +149,7 @@ int mfctl_cmd_req(const mfctl_opts *o)
         free(data);
         return MFCTL_FAIL;
     }
-    mf_client *c = mfctl_connect(o, &rc);
+    mf_client *c = (rc = mfctl_wait_init()) ? NULL : mfctl_connect(o, &rc);
     if (c)
         rc = request(o, c, &t, data, len); /* destroys c */
     free(data);

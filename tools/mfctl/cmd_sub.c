@@ -68,7 +68,10 @@ static void on_msg(mf_client *c, const mf_msg *m, void *ctx)
         mfctl_print_payload(stdout, m->data, m->len, s->o->raw);
         putchar('\n');
     }
-    fflush(stdout);
+    if (!mfctl_flush_stdout()) {
+        mfctl_wait_post(MFCTL_FAIL);
+        return;
+    }
     if (v.applies && !v.valid) {
         char what[MFCTL_SUBJECT_MAX + 32];
         snprintf(what, sizeof what, "the message on %s", m->subject);
@@ -106,7 +109,7 @@ int mfctl_cmd_sub(const mfctl_opts *o)
         return mfctl_usage_error(o->cmd, o->n_args ? "too many arguments" : "which subject or channel?");
     mfctl_target t;
     int rc = mfctl_target_resolve(o, o->args[0], MFCTL_PATTERN, &t);
-    if (rc)
+    if (rc || (rc = mfctl_wait_init()))
         return rc;
     mf_client *c = mfctl_connect(o, &rc);
     if (!c)

@@ -123,13 +123,11 @@ int main(int argc, char **argv)
         rc = mf_validate_tool_main(mfctl_reg, n_pass + 1, pass);
     } else if (o.seen & MFCTL_O_HELP) {
         c->help(stdout);
-    } else if (mfctl_wait_init()) {
-        fprintf(stderr, "mfctl: cannot create a pipe\n");
-        rc = MFCTL_FAIL;
     } else {
         rc = c->run(&o);
     }
     free(pass);
-    fflush(stdout);
+    if (!mfctl_flush_stdout() && rc == MFCTL_OK)
+        rc = MFCTL_FAIL;
     return rc;
 }

@@ -198,6 +198,12 @@ void mfctl_judge(const mf_channel_desc *ch, const mf_message_desc *msg, const vo
 /* Prints "mfctl: <what> is not a valid <Message>: <pointer>: <message>" on stderr. */
 void mfctl_print_invalid(const char *what, const mfctl_verdict *v);
 
+/*
+ * Flushes stdout. false when it cannot be written (a closed pipe: `mfctl sub x |
+ * head -1`, a full disk); the reason is printed unless it is a closed pipe.
+ */
+bool mfctl_flush_stdout(void);
+
 /* Prints the payload on one line: compact JSON when it is JSON, else the text with
  * control and non-UTF-8 bytes escaped (\n, \xNN). raw: the bytes as they are. */
 void mfctl_print_payload(FILE *f, const void *data, size_t len, bool raw);
@@ -215,6 +221,8 @@ int mfctl_print_envelope(FILE *f, const mf_msg *m, const mfctl_verdict *v);
 /*
  * One end for the main thread to wait for: posted from a client callback, or
  * by SIGINT/SIGTERM (code MFCTL_INTERRUPTED). The first post wins.
+ * mfctl_wait_init installs the signal handlers (commands that wait call it;
+ * the others keep the default: Ctrl-C ends them). MFCTL_OK or MFCTL_FAIL (printed).
  */
 int mfctl_wait_init(void);
 void mfctl_wait_post(int code);

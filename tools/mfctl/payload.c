@@ -146,6 +146,21 @@ static void print_text(FILE *f, const unsigned char *p, size_t len)
     }
 }
 
+bool mfctl_flush_stdout(void)
+{
+    static bool failed; /* reported once */
+    if (failed)
+        return false;
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return true;
+    failed = true;
+    if (errno != EPIPE)
+        fprintf(stderr, "mfctl: cannot write to standard output%s%s\n", errno ? ": " : "",
+                errno ? strerror(errno) : "");
+    return false;
+}
+
 void mfctl_print_payload(FILE *f, const void *data, size_t len, bool raw)
 {
     char *c = raw ? NULL : compact_json(data, len);

@@ -116,7 +116,6 @@ void mfctl_progress_show(mfctl_progress *p, const mf_campaign_status_update *u)
         mfctl_progress_end(p);
         fprintf(p->out, "error %s: %s\n", u->error.code, u->error.message);
     }
-    fflush(p->out);
 }
 
 void mfctl_progress_clear(mfctl_progress *p)

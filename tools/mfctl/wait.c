@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,8 +25,10 @@ static void on_signal(int sig)
 
 int mfctl_wait_init(void)
 {
-    if (pipe(fds))
-        return -1;
+    if (pipe(fds)) {
+        fprintf(stderr, "mfctl: cannot create a pipe: %s\n", strerror(errno));
+        return MFCTL_FAIL;
+    }
     for (int i = 0; i < 2; i++)
         fcntl(fds[i], F_SETFD, FD_CLOEXEC);
     fcntl(fds[1], F_SETFL, O_NONBLOCK);
@@ -34,7 +37,7 @@ int mfctl_wait_init(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    return 0;
+    return MFCTL_OK;
 }
 
 void mfctl_wait_post(int code)
