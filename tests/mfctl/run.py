@@ -35,6 +35,16 @@ def missing(what: str) -> int:
     return 1
 
 
+def server_log_clean(path: str) -> bool:
+    """mf-broker built with sanitizers reports on its log: none may appear."""
+    with open(path, errors="replace") as f:
+        log = f.read()
+    bad = [m for m in ("AddressSanitizer", "LeakSanitizer", "runtime error:") if m in log]
+    if bad:
+        print(f"FAIL: sanitizer report in {path}:\n{log}", flush=True)
+    return not bad
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mfctl", required=True)
@@ -43,6 +53,7 @@ def main() -> int:
     ap.add_argument("--binary", default="")
     ap.add_argument("-k", dest="patterns", action="append", help="run only tests whose name contains this")
     a = ap.parse_args()
+    ok = False
     harness.CONFIG.mfctl = os.path.abspath(a.mfctl)
     harness.CONFIG.examples = os.path.abspath(a.examples)
     if not find_binary(harness.CONFIG.mfctl):
@@ -63,6 +74,7 @@ def main() -> int:
         if harness.CONFIG.server:
             rc = harness.CONFIG.server.stop()
             print(f"{a.server} exited with {rc}; log: {harness.CONFIG.server.log}", flush=True)
+            ok = ok and server_log_clean(harness.CONFIG.server.log)
     if ok:
         shutil.rmtree(harness.CONFIG.workdir, ignore_errors=True)
     else:

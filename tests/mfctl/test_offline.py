@@ -39,9 +39,10 @@ class Help(unittest.TestCase):
         self.assertIn("--roundtrip", run("help", "validate").stdout)
 
     def test_version(self) -> None:
-        p = run("--version")
-        self.assertEqual(p.returncode, 0)
-        self.assertRegex(p.stdout, r"^mfctl \S+ \(mflow\), contract mflow \S+\n$")
+        for args in (["--version"], ["sub", "x", "--version"]):
+            p = run(*args)
+            self.assertEqual(p.returncode, 0)
+            self.assertRegex(p.stdout, r"^mfctl \S+ \(mflow\), contract mflow \S+\n$")
 
 
 class Usage(unittest.TestCase):

@@ -151,6 +151,15 @@ class Json(unittest.TestCase):
         self.assertEqual(set(e2["error"]), {"code", "pointer", "message"})
         self.assertEqual((e3["payload"], e3["encoding"], e3["valid"]), ("/wA=", "base64", False))
 
+    def test_message_option_checks_against_a_chosen_message(self) -> None:
+        s = sub_proc("lab.>", "--message", "CampaignStatusUpdate", "--json", "--count", "2")
+        publish("lab.a", open(example(STATUS), "rb").read())
+        publish("lab.b", b"{}")
+        self.assertEqual(s.wait(), 0)
+        a, b = [json.loads(ln) for ln in s.out().splitlines()]
+        self.assertEqual((a["message"], a["valid"], b["message"], b["valid"]),
+                         ("CampaignStatusUpdate", True, "CampaignStatusUpdate", False))
+
     def test_status_line(self) -> None:
         s = sub_proc("status.line", "--json", "--count", "1")
         publish("status.line", b"", hdr=b"NATS/1.0 408 Request Timeout\r\nA: b\r\n\r\n")

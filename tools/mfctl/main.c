@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     const command *c = find_command(o.cmd);
     if (rc) {
         /* printed */
-    } else if ((o.seen & MFCTL_O_VERSION) && !o.cmd) {
+    } else if (o.seen & MFCTL_O_VERSION) {
         printf("mfctl %s (mflow), contract %s %s\n", MFCTL_VERSION, mfctl_reg->title, mfctl_reg->version);
     } else if (!o.cmd) {
         usage((o.seen & MFCTL_O_HELP) ? stdout : stderr);
