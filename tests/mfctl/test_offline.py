@@ -36,7 +36,10 @@ class Help(unittest.TestCase):
         p = run("validate", "--help")
         self.assertEqual(p.returncode, 0)
         self.assertIn("usage: mfctl validate [--roundtrip] MESSAGE", p.stdout)
-        self.assertIn("--roundtrip", run("help", "validate").stdout)
+        for args in (["help", "validate"], ["--help", "validate"], ["-s", "x", "validate", "-h"]):
+            p = run(*args)
+            self.assertEqual(p.returncode, 0, args)
+            self.assertIn("usage: mfctl validate [--roundtrip] MESSAGE", p.stdout, args)
 
     def test_version(self) -> None:
         for args in (["--version"], ["sub", "x", "--version"]):

@@ -118,11 +118,11 @@ int main(int argc, char **argv)
         rc = run_help(&o);
     } else if (!c) {
         rc = mfctl_usage_error(NULL, "unknown command %s", o.cmd);
+    } else if (o.seen & MFCTL_O_HELP) {
+        c->help(stdout);
     } else if (!c->run) { /* validate: its own options, after the global ones are taken out */
         pass[0] = "mfctl validate";
         rc = mf_validate_tool_main(mfctl_reg, n_pass + 1, pass);
-    } else if (o.seen & MFCTL_O_HELP) {
-        c->help(stdout);
     } else {
         rc = c->run(&o);
     }
