@@ -246,6 +246,9 @@ static const mf_operation_desc *const mf_sdk__operations[] = {
     &mf_op_send_user_info_update_desc,
 };
 
+const char mf_contract_version[] = MF_CONTRACT_VERSION;
+const char mf_contract_hash[] = MF_CONTRACT_HASH;
+
 const mf_registry mf_sdk_registry = {
     .title = "mflow",
     .version = "1.0.0",

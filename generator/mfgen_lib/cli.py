@@ -1,7 +1,8 @@
-"""Command line: mfgen SPEC -o OUTDIR [--prefix NAME] [--templates DIR] [--check].
+"""Command line: mfgen [generate] SPEC -o OUTDIR | mfgen docs SPEC -o DIR | mfgen diff OLD NEW.
 
-Exit status: 0 done (or --check found no difference), 1 bad spec (nothing written) or --check
-found differences, 2 usage or I/O error.
+`generate` (also the bare form `mfgen SPEC -o OUTDIR`): the C SDK. Exit status: 0 done (or
+--check found no difference), 1 bad spec (nothing written) or --check found differences, 2 usage
+or I/O error. `docs` and `diff` are in cmd_docs.py and cmd_diff.py.
 """
 from __future__ import annotations
 
@@ -14,23 +15,26 @@ import traceback
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import names
-from .errors import Diagnostics, Failed, SpecError, UsageError
-from .load import DocStore
+from .errors import Diagnostics, UsageError
+from .pipeline import build_model
 from .render import GENERATED, render_all
-from .resolve import Resolver
-from .sdk import build_sdk
-from .validate import DocValidator
 
 MANIFEST = ".mfgen-manifest"
 DEFAULT_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                                  "templates")
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+SUBCOMMANDS = ("generate", "docs", "diff")
+
+
+def parse_args(argv: Sequence[str], prog: str = "mfgen [generate]") -> argparse.Namespace:
     ap = argparse.ArgumentParser(
-        prog="mfgen",
+        prog=prog,
         description="Generate a strict, deterministic C SDK (types, JSON codecs, channel helpers, "
-                    "registry, docs) from an AsyncAPI 3 document.",
+                    "registry, docs) from an AsyncAPI 3 document. Other subcommands: "
+                    "'mfgen docs SPEC -o DIR' (the Message Flow document, diagrams, changelog), "
+                    "'mfgen diff OLD NEW' (what changed, and whom it breaks); "
+                    "'mfgen COMMAND --help' for each.",
         epilog="Exit status: 0 ok; 1 bad spec (nothing written) or, with --check, OUTDIR differs; "
                "2 usage or I/O error. See docs/generator.md.")
     ap.add_argument("spec", metavar="SPEC", help="the AsyncAPI 3.x document (YAML or JSON)")
@@ -46,22 +50,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def generate(spec: str, prefix: str, templates: str, diag: Diagnostics) -> Optional[Dict[str, str]]:
     """The whole pipeline; None when the spec has errors (they are in diag)."""
-    store = DocStore()
-    try:
-        main = store.load_main(spec)
-        res = Resolver(store, main)
-        res.check_all(diag)
-        diag.check()
-        plan = DocValidator(res, diag).run()
-        diag.check()
-        sdk, aliases = build_sdk(plan, res, prefix, os.path.basename(spec), diag)
-        diag.check()
-    except SpecError as e:
-        diag.error(e)
+    model = build_model(spec, prefix, diag)
+    if model is None:
         return None
-    except Failed:
-        return None
-    files = render_all(sdk, aliases, templates)
+    files = render_all(model.sdk, model.aliases, templates)
     header_line(files, os.path.basename(spec))
     return files
 
@@ -145,8 +137,22 @@ def remove_stale(outdir: str, stale: List[str]) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Dispatches to a subcommand; anything else is the bare form of `generate`."""
+    args_l = list(sys.argv[1:] if argv is None else argv)
+    if args_l and args_l[0] == "docs":
+        from .cmd_docs import main as docs_main
+        return docs_main(args_l[1:])
+    if args_l and args_l[0] == "diff":
+        from .cmd_diff import main as diff_main
+        return diff_main(args_l[1:])
+    if args_l and args_l[0] == "generate":
+        return main_generate(args_l[1:], "mfgen generate")
+    return main_generate(args_l)
+
+
+def main_generate(argv: Sequence[str], prog: str = "mfgen [generate]") -> int:
     t0 = time.monotonic()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv, prog)
     if not names.PREFIX_RE.match(args.prefix) or args.prefix in names.C_KEYWORDS:
         print(f"mfgen: error: --prefix '{args.prefix}' must be lower-case letters, digits and single "
               "underscores, starting with a letter", file=sys.stderr)
@@ -199,3 +205,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"mfgen: {args.spec} -> {outdir}: {len(writes)} written, {len(wanted) - len(writes)} "
               f"unchanged, {len(stale)} removed ({time.monotonic() - t0:.2f}s)")
     return 0
+
+
+def load_model(spec: str, prefix: str):  # type: ignore[no-untyped-def]
+    """The pipeline for docs/diff: the Model, or None after printing the spec's errors.
+
+    Warnings and errors go to stderr; UsageError (unreadable spec) propagates.
+    """
+    diag = Diagnostics()
+    try:
+        model = build_model(spec, prefix, diag)
+    except RecursionError:
+        print(f"mfgen: error: {spec}: the document nests too deeply", file=sys.stderr)
+        return None
+    diag.print(sys.stderr)
+    if model is None:
+        n = len(diag.errors)
+        print(f"mfgen: {n} error{'s' if n != 1 else ''} in {spec}", file=sys.stderr)
+    return model
+
+
+def check_prefix(prefix: str) -> Optional[str]:
+    if not names.PREFIX_RE.match(prefix) or prefix in names.C_KEYWORDS:
+        return (f"--prefix '{prefix}' must be lower-case letters, digits and single underscores, "
+                "starting with a letter")
+    return None

@@ -59,6 +59,7 @@ class CType:
     max_len: int = 0
     fmt: str = "MF_FMT_NONE"
     fmt_name: str = ""  # for docs: "uuid", "time-hm"...
+    spec_format: str = ""  # the schema's own `format` keyword as written (docs, contract snapshot)
     pattern: Optional[Pattern] = None
     const: Any = NO_VALUE
     # ENUM
@@ -247,3 +248,4 @@ class Sdk:
     services: Dict[str, List[Operation]] = field(default_factory=dict)
     service_apis: List[Service] = field(default_factory=list)  # sorted by name
     named: List[CType] = field(default_factory=list)  # components/schemas types, by key order
+    contract_hash: str = ""  # SHA-256 of the normalised contract (normalise.contract_hash)

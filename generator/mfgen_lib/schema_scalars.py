@@ -86,6 +86,8 @@ class ScalarsMixin:
         if "maxLength" in kw and t.max_len < t.min_len:
             raise kw["maxLength"].err("maxLength is less than minLength")
         fmt = kw.get("format")
+        if fmt is not None and isinstance(fmt.v, str):
+            t.spec_format = fmt.v
         mfmt = kw.get("x-mflow-format")
         if mfmt is not None:
             t.fmt, t.fmt_name = MFLOW_FORMATS[mfmt.v], mfmt.v
@@ -143,6 +145,8 @@ class ScalarsMixin:
     def make_int(self, t: CType, nm: Norm) -> None:
         lo, hi = self.bounds(nm)
         fmt = nm.kw.get("format")
+        if fmt is not None and isinstance(fmt.v, str):
+            t.spec_format = fmt.v
         if fmt is not None:
             if fmt.v == "int32":
                 lo = self._tighter(lo, (INT32[0], False), True)
@@ -177,6 +181,8 @@ class ScalarsMixin:
     def make_num(self, t: CType, nm: Norm) -> None:
         lo, hi = self.bounds(nm)
         fmt = nm.kw.get("format")
+        if fmt is not None and isinstance(fmt.v, str):
+            t.spec_format = fmt.v
         if fmt is not None:
             if fmt.v == "float":
                 lo = self._tighter(lo, (-FLT_MAX, False), True)

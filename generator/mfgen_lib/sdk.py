@@ -42,7 +42,9 @@ class SdkBuilder:
         p, up = self.prefix, self.up
         for ident, what in ((f"{p}_sdk_registry", "the registry"), (f"{up}_SDK_PARAM_VALUE_MAX", "a macro"),
                             (f"{up}_SDK_TYPES_H", "an include guard"), (f"{up}_SDK_CHANNELS_H", "an include guard"),
-                            (f"{up}_SDK_REGISTRY_H", "an include guard"), (f"{up}_SDK_SDK_H", "an include guard")):
+                            (f"{up}_SDK_REGISTRY_H", "an include guard"), (f"{up}_SDK_SDK_H", "an include guard"),
+                            (f"{p}_contract_version", "the contract version"), (f"{p}_contract_hash", "the contract hash"),
+                            (f"{up}_CONTRACT_VERSION", "a macro"), (f"{up}_CONTRACT_HASH", "a macro")):
             self.sym.claim(ident, root, what)
         for key, node in self.plan.schemas:
             self.guard(lambda key=key, node=node: self.named_schema(key, node))

@@ -40,6 +40,16 @@ extern const mf_operation_desc mf_op_send_user_info_update_desc; /* user-service
 /* ---- everything ---------------------------------------------------------------------------- */
 extern const mf_registry mf_sdk_registry;
 
+/* ---- the contract this SDK was generated from ------------------------------------------------ */
+/* info.version of the spec, and the SHA-256 (64 lower-case hex digits) of its normalised wire
+ * contract: every channel, operation and message with its payload schema, $refs expanded, free
+ * text (titles, descriptions) left out. Two SDKs with the same hash speak the same contract;
+ * services log both at start. `mfgen diff` compares two contracts in detail. */
+#define MF_CONTRACT_VERSION "1.0.0"
+#define MF_CONTRACT_HASH "048d1c03d65e86f42023402a12e4f14e211e3c10095f7f228fbccadadc4fa071"
+extern const char mf_contract_version[];
+extern const char mf_contract_hash[];
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,52 @@
+"""The front half every subcommand shares: load -> resolve -> validate -> model.
+
+`build_model` runs it once and returns the Sdk model together with what the document checks
+found (the Plan) and the Resolver, so `generate`, `docs` and `diff` all read a spec the same way.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from .errors import Diagnostics, Failed, SpecError
+from .load import DocStore
+from .model import CType, Sdk
+from .resolve import N, Resolver
+from .sdk import build_sdk
+from .validate import DocValidator, Plan
+
+
+@dataclass
+class Model:
+    sdk: Sdk
+    aliases: List[Tuple[str, CType, N]]
+    plan: Plan
+    res: Resolver
+
+
+def build_model(spec: str, prefix: str, diag: Diagnostics) -> Optional[Model]:
+    """The whole front half; None when the spec has errors (they are in diag).
+
+    Raises UsageError when the spec cannot be read. The contract hash is filled in
+    (sdk.contract_hash) so every template can print it.
+    """
+    from .normalise import contract_hash  # normalise imports the model, not the pipeline
+
+    store = DocStore()
+    try:
+        main = store.load_main(spec)
+        res = Resolver(store, main)
+        res.check_all(diag)
+        diag.check()
+        plan = DocValidator(res, diag).run()
+        diag.check()
+        sdk, aliases = build_sdk(plan, res, prefix, os.path.basename(spec), diag)
+        diag.check()
+    except SpecError as e:
+        diag.error(e)
+        return None
+    except Failed:
+        return None
+    sdk.contract_hash = contract_hash(sdk)
+    return Model(sdk, aliases, plan, res)
