@@ -7,14 +7,16 @@ spec, a corrupt snapshot or changelog, Graphviz `dot` missing or failing).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import os
 import sys
 import time
 import traceback
-from typing import List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 from .cli import DEFAULT_TEMPLATES, MANIFEST, check_prefix, current, load_model, plan_writes, remove_stale, write_atomic
-from .docs import CHANGELOG, DOCUMENT, SNAPSHOT, DocsOptions, build_docs, change_line
+from .docs import CHANGELOG, DOCUMENT, SNAPSHOT, DocsOptions, DocsOutput, build_docs, change_line, entry_date
 from .errors import UsageError
 
 
@@ -65,6 +67,12 @@ def main(argv: Sequence[str]) -> int:
     if not os.path.isdir(os.path.join(templates, "docs")):
         print(f"mfgen: error: template directory {os.path.join(templates, 'docs')} not found", file=sys.stderr)
         return 2
+    if args.date is not None:
+        try:
+            entry_date(args.date)
+        except UsageError as e:
+            print(f"mfgen: error: {e}", file=sys.stderr)
+            return 2
     sdk_dir = None if args.no_sdk_links else (args.sdk or default_sdk(args.spec))
     opts = DocsOptions(outdir=args.output, templates=templates, spec_name=os.path.basename(args.spec),
                        sdk_dir=sdk_dir, date=args.date, check=args.check, redraw=args.redraw)
@@ -73,23 +81,23 @@ def main(argv: Sequence[str]) -> int:
         if model is None:
             print("mfgen: nothing written", file=sys.stderr)
             return 1
-        out = build_docs(model, opts)
+        with locked(args.output, args.check):
+            out = build_docs(model, opts)
+            writes, stale, wanted = plan_writes(args.output, out.files, opts.spec_name)
+            if args.check:
+                return report_check(args, writes, stale, wanted, out)
+            for p in writes:
+                write_atomic(os.path.join(args.output, p), wanted[p])
+            remove_stale(args.output, stale)
     except UsageError as e:
         print(f"mfgen: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"mfgen: error: cannot write into {args.output}: {e}", file=sys.stderr)
         return 2
     except Exception:  # a bug in mfgen or a template: say so, never write half a document
         traceback.print_exc()
         print("mfgen: internal error (please report it with the spec)", file=sys.stderr)
-        return 2
-    writes, stale, wanted = plan_writes(args.output, out.files, opts.spec_name)
-    if args.check:
-        return report_check(args, writes, stale, wanted, out.entry is not None)
-    try:
-        for p in writes:
-            write_atomic(os.path.join(args.output, p), wanted[p])
-        remove_stale(args.output, stale)
-    except OSError as e:
-        print(f"mfgen: error: cannot write into {args.output}: {e}", file=sys.stderr)
         return 2
     if out.entry is not None:
         print_entry(out.entry)
@@ -99,20 +107,39 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
-def report_check(args: argparse.Namespace, writes: List[str], stale: List[str], wanted: dict, changed: bool) -> int:
-    out = args.output
+@contextlib.contextmanager
+def locked(outdir: str, check: bool) -> Iterator[None]:
+    """Serialises runs on one DIR (two builds at once must not both add the changelog entry):
+    an exclusive flock on the directory itself, held from reading the snapshot to the last write."""
+    if check:
+        yield
+        return
+    os.makedirs(outdir, exist_ok=True)
+    fd = os.open(outdir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def report_check(args: argparse.Namespace, writes: List[str], stale: List[str], wanted: dict, out: DocsOutput) -> int:
+    outdir = args.output
     if not writes and not stale:
         if not args.quiet:
-            print(f"mfgen: {out} is up to date ({len(wanted)} files)")
+            print(f"mfgen: {outdir} is up to date ({len(wanted)} files)")
         return 0
     for p in writes:
-        print(f"mfgen: {'differs' if current(out, p) is not None else 'missing'}: {os.path.join(out, p)}")
+        print(f"mfgen: {'differs' if current(outdir, p) is not None else 'missing'}: {os.path.join(outdir, p)}")
     for p in stale:
-        print(f"mfgen: stale: {os.path.join(out, p)}")
-    if changed:
-        print(f"mfgen: the contract in {args.spec} differs from {os.path.join(out, SNAPSHOT)}: a changelog "
-              "entry is due", file=sys.stderr)
-    print(f"mfgen: {out} is not up to date with {args.spec}: run generator/mfgen docs {args.spec} -o {out}",
+        print(f"mfgen: stale: {os.path.join(outdir, p)}")
+    snap = os.path.join(outdir, SNAPSHOT)
+    if out.entry is not None and not out.had_snapshot:
+        print(f"mfgen: there is no {snap} yet: the first changelog entry is due", file=sys.stderr)
+    elif out.entry is not None:
+        print(f"mfgen: the contract in {args.spec} differs from {snap} ({len(out.entry['changes'])} change(s)): "
+              "a changelog entry is due", file=sys.stderr)
+    print(f"mfgen: {outdir} is not up to date with {args.spec}: run generator/mfgen docs {args.spec} -o {outdir}",
           file=sys.stderr)
     return 1
 

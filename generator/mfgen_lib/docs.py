@@ -36,6 +36,7 @@ class DocsOutput:
     files: Dict[str, str]
     entry: Optional[Dict[str, Any]]  # the changelog entry this run adds, if any
     changes: List[Change] = field(default_factory=list)  # the full diff behind it
+    had_snapshot: bool = True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def build_docs(model: Model, opts: DocsOptions) -> DocsOutput:
     files[SNAPSHOT] = normalise.pretty({"comment": header, "hash": sdk.contract_hash, "version": sdk.version,
                                         "contract": contract})
     files[CHANGELOG] = normalise.pretty({"comment": header + " Newest entry first.", "entries": entries})
-    return DocsOutput(files, entry, changes)
+    return DocsOutput(files, entry, changes, old is not None)
 
 
 def dot_sources(env: Any, view: FlowView, header: str) -> Dict[str, str]:
