@@ -104,6 +104,13 @@ def channel_parties(c: Dict[str, Any], key: str) -> Parties:
     return p
 
 
+def reply_only(c: Dict[str, Any], channel: str, message: str) -> bool:
+    """Is the message, on this channel, only ever a reply (sent to an inbox)?"""
+    ops = [o for o in c.get("operations", {}).values() if o.get("channel") == channel]
+    in_reply = any(message in (o.get("reply") or {}).get("messages", []) for o in ops)
+    return in_reply and not any(message in o.get("messages", []) for o in ops)
+
+
 # ---------------------------------------------------------------------------------------------
 # the comparison
 
@@ -215,8 +222,10 @@ class Differ:
                          f"parameter '{name}' was added: the address has another shape", BOTH, self.side(p, BOTH))
             else:
                 SchemaDiff(self, subj, None, p, f"parameter '{name}'").run(pa[name], pb[name], pp, "")
-        ma = {self.renamed.get(m, m) for m in a.get("messages", [])}
-        mb = set(b.get("messages", []))
+        # reply messages go to the requester's inbox, not to this address: the operations' reply
+        # lines report them
+        ma = {self.renamed.get(m, m) for m in a.get("messages", []) if not reply_only(self.old, k, m)}
+        mb = {m for m in b.get("messages", []) if not reply_only(self.new, k, m)}
         for m in sorted(mb - ma):
             self.add("channel.message-added", join(base, "messages", m), subj, "added", "channel message",
                      f"message {m} may now be sent on '{b['address']}': receivers of the channel that "
@@ -484,7 +493,7 @@ class SchemaDiff:
         ta, tb = stype(a), stype(b)
         w = self.where(dpath)
         if ta != tb:
-            breaks = _TYPE_CHANGES.get((ta, tb), BOTH)
+            breaks = WIDEN if tb == "any" else NARROW if ta == "any" else _TYPE_CHANGES.get((ta, tb), BOTH)
             self.emit("type.changed", path, "changed", "type", w,
                       f"type {_SHAPE_WORDS.get(ta, ta)} -> {_SHAPE_WORDS.get(tb, tb)}" + _why(breaks),
                       breaks, ta, tb)
