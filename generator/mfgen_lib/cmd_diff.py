@@ -16,7 +16,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from . import normalise
 from .cli import check_prefix, load_model
 from .diff import BOTH, NEITHER, RECEIVERS, SENDERS, Change, count, diff, major_bumped
-from .docs import is_contract, read_json
+from .changelog import read_json
+from .docs import is_contract
 from .errors import UsageError
 
 LABEL = {SENDERS: "breaks senders", RECEIVERS: "breaks receivers", BOTH: "breaks both", NEITHER: "compatible"}

@@ -16,7 +16,8 @@ import traceback
 from typing import Iterator, List, Optional, Sequence
 
 from .cli import DEFAULT_TEMPLATES, MANIFEST, check_prefix, current, load_model, plan_writes, remove_stale, write_atomic
-from .docs import CHANGELOG, DOCUMENT, SNAPSHOT, DocsOptions, DocsOutput, build_docs, change_line, entry_date
+from .changelog import change_line, entry_date
+from .docs import CHANGELOG, DOCUMENT, SNAPSHOT, DocsOptions, DocsOutput, build_docs
 from .errors import UsageError
 
 

@@ -10,11 +10,14 @@ font set does not change committed files; `--check` compares sources, not layout
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
 
+from .docs_view import EXTERNAL_CONSUMERS, EXTERNAL_PRODUCERS, FlowView
 from .errors import UsageError
 
 DOT_TIMEOUT_S = 120
@@ -81,9 +84,82 @@ def _comment_safe(s: str) -> str:
     return s.replace("--", "- -")
 
 
-def _dot_env() -> dict:
-    import os
+def _dot_env() -> Dict[str, str]:
     env = dict(os.environ)
     env["LC_ALL"] = "C"  # no locale-dependent number formatting
     env.pop("GVBINDIR", None)
     return env
+
+
+# ---------------------------------------------------------------------------------------------
+# the graphs: nodes and edges the DOT template draws
+
+
+@dataclass
+class Node:
+    id: str
+    label: str
+    kind: str  # service | channel | external
+
+
+@dataclass
+class Edge:
+    src: str
+    dst: str
+    label: str
+    tooltip: str = ""
+    reply: bool = False
+
+
+def _svc(s: str) -> str:
+    return "service:" + s
+
+
+def _party_nodes(ids: List[str], titles: Dict[str, str], ext_id: str, ext_label: str) -> List[Node]:
+    if not ids:
+        return [Node(ext_id, ext_label, "external")]
+    return [Node(_svc(s), titles.get(s, s), "service") for s in ids]
+
+
+def context_graph(view: FlowView) -> Tuple[List[Node], List[Edge]]:
+    nodes: Dict[str, Node] = {_svc(v.id): Node(_svc(v.id), v.title, "service") for v in view.services}
+    agg: Dict[Tuple[str, str, str], List[str]] = {}
+    for c in view.channels:
+        srcs = _party_nodes(c.senders, view.titles, "external:producers", EXTERNAL_PRODUCERS)
+        dsts = _party_nodes(c.receivers, view.titles, "external:consumers", EXTERNAL_CONSUMERS)
+        for n in srcs + dsts:
+            nodes.setdefault(n.id, n)
+        for s in srcs:
+            for d in dsts:
+                agg.setdefault((s.id, d.id, "Req" if c.reply else "Pub"), []).append(c.address)
+    edges = [Edge(s, d, k, ", ".join(sorted(a))) for (s, d, k), a in sorted(agg.items())]
+    return _sorted_nodes(nodes), edges
+
+
+def service_graph(view: FlowView, svc: Any) -> Tuple[List[Node], List[Edge]]:
+    nodes: Dict[str, Node] = {_svc(svc.id): Node(_svc(svc.id), svc.title, "service")}
+    edges: List[Edge] = []
+    for c, kind in svc.receives:
+        nodes.setdefault("channel:" + c.key, Node("channel:" + c.key, c.address, "channel"))
+        edges.append(Edge("channel:" + c.key, _svc(svc.id), kind, c.address))
+    for c, kind in svc.sends:
+        nodes.setdefault("channel:" + c.key, Node("channel:" + c.key, c.address, "channel"))
+        edges.append(Edge(_svc(svc.id), "channel:" + c.key, kind, c.address))
+    return _sorted_nodes(nodes), edges
+
+
+def channel_graph(view: FlowView, c: Any) -> Tuple[List[Node], List[Edge]]:
+    srcs = _party_nodes(c.senders, view.titles, "external:producers", EXTERNAL_PRODUCERS)
+    dsts = _party_nodes(c.receivers, view.titles, "external:consumers", EXTERNAL_CONSUMERS)
+    ch = Node("channel:" + c.key, c.address, "channel")
+    nodes = {n.id: n for n in srcs + dsts + [ch]}
+    edges = [Edge(s.id, ch.id, "Req" if c.reply else "Pub", c.address) for s in srcs]
+    edges += [Edge(ch.id, d.id, "Sub", c.address) for d in dsts]
+    if c.reply:
+        edges += [Edge(d.id, s.id, "Reply", c.address, reply=True) for d in dsts for s in srcs]
+    return _sorted_nodes(nodes), edges
+
+
+def _sorted_nodes(nodes: Dict[str, Node]) -> List[Node]:
+    order = {"external": 0, "service": 1, "channel": 2}
+    return sorted(nodes.values(), key=lambda n: (order[n.kind], n.id))

@@ -8,15 +8,14 @@ only what changed (or, with --check, writes nothing and reports).
 """
 from __future__ import annotations
 
-import datetime
-import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from . import diagrams, normalise
-from .diff import BOTH, NEITHER, Change, diff, fold_for_changelog
-from .docs_view import EXTERNAL_CONSUMERS, EXTERNAL_PRODUCERS, FlowView, build_view
+from .changelog import change_record, changelog_groups, entry_date, fold_for_changelog, read_changelog, read_json
+from .diff import Change, diff
+from .docs_view import FlowView, build_view
 from .errors import UsageError
 from .pipeline import Model
 from .render import GENERATED, template_env
@@ -25,10 +24,6 @@ DOCUMENT = "message-flow.md"
 SNAPSHOT = "contract.snapshot.json"
 CHANGELOG = "CHANGELOG.json"
 STALE_SVG = "(would be drawn again)"  # --check: a diagram whose source changed
-
-# Changes whose text says everything without naming their subject again.
-_STANDALONE = ("service.", "channel.added", "channel.removed", "message.added", "message.removed",
-               "message.renamed", "operation.added", "operation.removed")
 
 
 @dataclass
@@ -40,43 +35,7 @@ class DocsOutput:
 
 
 # ---------------------------------------------------------------------------------------------
-# dates
-
-
-def entry_date(explicit: Optional[str]) -> str:
-    """--date, else SOURCE_DATE_EPOCH (reproducible builds), else today (UTC)."""
-    if explicit:
-        try:
-            return datetime.date.fromisoformat(explicit).isoformat()
-        except ValueError:
-            raise UsageError(f"--date '{explicit}' is not a YYYY-MM-DD date")
-    sde = os.environ.get("SOURCE_DATE_EPOCH")
-    if sde:
-        try:
-            ts = int(sde)
-        except ValueError:
-            raise UsageError(f"SOURCE_DATE_EPOCH '{sde}' is not a number of seconds")
-        return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc).date().isoformat()
-    return datetime.datetime.now(tz=datetime.timezone.utc).date().isoformat()
-
-
-# ---------------------------------------------------------------------------------------------
 # snapshot and changelog files
-
-
-def read_json(path: str, what: str) -> Optional[Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise UsageError(f"cannot read the {what} {path}: {e.strerror}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UsageError(f"the {what} {path} is not valid JSON ({e.msg}, line {e.lineno}); "
-                         "restore it from version control")
 
 
 def read_snapshot(path: str) -> Optional[Dict[str, Any]]:
@@ -93,119 +52,6 @@ def read_snapshot(path: str) -> Optional[Dict[str, Any]]:
 def is_contract(c: Any) -> bool:
     return isinstance(c, dict) and c.get("mflowContract") == normalise.FORMAT_VERSION and \
         all(isinstance(c.get(k), dict) for k in ("services", "channels", "operations", "messages"))
-
-
-def read_changelog(path: str) -> List[Dict[str, Any]]:
-    data = read_json(path, "changelog")
-    if data is None:
-        return []
-    entries = data.get("entries") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("date"), str)
-                                                and isinstance(e.get("changes"), list) for e in entries):
-        raise UsageError(f"{path} is not an mfgen changelog (an object with 'entries': "
-                         "[{date, changes}]); restore it from version control")
-    return entries
-
-
-def change_record(c: Change) -> Dict[str, Any]:
-    return {"code": c.code, "path": c.path, "subject": c.subject, "verb": c.verb, "what": c.what,
-            "text": c.text, "breaks": c.breaks, "affected": c.affected}
-
-
-def change_line(r: Dict[str, Any]) -> str:
-    """One Markdown list item: '- **added** service: 'User Service' was added'."""
-    body = r["text"] if r["code"].startswith(_STANDALONE) else f"{r['subject']}, {r['text']}"
-    line = f"- **{r['verb']}** {r['what']}: {body}"
-    if r["breaks"] != NEITHER:
-        who = "senders and receivers" if r["breaks"] == BOTH else r["breaks"]
-        line += f" (**breaks {who}**: {', '.join(r['affected'])})"
-    return line
-
-
-def changelog_groups(entries: List[Dict[str, Any]]) -> List[Tuple[str, List[str]]]:
-    """Entries (newest first) as (date, lines); consecutive entries of one date share a heading."""
-    out: List[Tuple[str, List[str]]] = []
-    for e in entries:
-        lines = [change_line(r) for r in e["changes"]]
-        if out and out[-1][0] == e["date"]:
-            out[-1][1].extend(lines)
-        else:
-            out.append((e["date"], lines))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# diagrams
-
-
-@dataclass
-class Node:
-    id: str
-    label: str
-    kind: str  # service | channel | external
-
-
-@dataclass
-class Edge:
-    src: str
-    dst: str
-    label: str
-    tooltip: str = ""
-    reply: bool = False
-
-
-def _svc(s: str) -> str:
-    return "service:" + s
-
-
-def _party_nodes(ids: List[str], titles: Dict[str, str], ext_id: str, ext_label: str) -> List[Node]:
-    if not ids:
-        return [Node(ext_id, ext_label, "external")]
-    return [Node(_svc(s), titles.get(s, s), "service") for s in ids]
-
-
-def context_graph(view: FlowView) -> Tuple[List[Node], List[Edge]]:
-    nodes: Dict[str, Node] = {_svc(v.id): Node(_svc(v.id), v.title, "service") for v in view.services}
-    agg: Dict[Tuple[str, str, str], List[str]] = {}
-    for c in view.channels:
-        srcs = _party_nodes(c.senders, view.titles, "external:producers", EXTERNAL_PRODUCERS)
-        dsts = _party_nodes(c.receivers, view.titles, "external:consumers", EXTERNAL_CONSUMERS)
-        for n in srcs + dsts:
-            nodes.setdefault(n.id, n)
-        for s in srcs:
-            for d in dsts:
-                agg.setdefault((s.id, d.id, "Req" if c.reply else "Pub"), []).append(c.address)
-    edges = [Edge(s, d, k, ", ".join(sorted(a))) for (s, d, k), a in sorted(agg.items())]
-    return _sorted_nodes(nodes), edges
-
-
-def service_graph(view: FlowView, svc: Any) -> Tuple[List[Node], List[Edge]]:
-    nodes: Dict[str, Node] = {_svc(svc.id): Node(_svc(svc.id), svc.title, "service")}
-    edges: List[Edge] = []
-    for c, kind in svc.receives:
-        nodes.setdefault("channel:" + c.key, Node("channel:" + c.key, c.address, "channel"))
-        edges.append(Edge("channel:" + c.key, _svc(svc.id), kind, c.address))
-    for c, kind in svc.sends:
-        nodes.setdefault("channel:" + c.key, Node("channel:" + c.key, c.address, "channel"))
-        edges.append(Edge(_svc(svc.id), "channel:" + c.key, kind, c.address))
-    return _sorted_nodes(nodes), edges
-
-
-def channel_graph(view: FlowView, c: Any) -> Tuple[List[Node], List[Edge]]:
-    srcs = _party_nodes(c.senders, view.titles, "external:producers", EXTERNAL_PRODUCERS)
-    dsts = _party_nodes(c.receivers, view.titles, "external:consumers", EXTERNAL_CONSUMERS)
-    ch = Node("channel:" + c.key, c.address, "channel")
-    nodes = {n.id: n for n in srcs + dsts + [ch]}
-    edges = [Edge(s.id, ch.id, "Req" if c.reply else "Pub", c.address) for s in srcs]
-    edges += [Edge(ch.id, d.id, "Sub", c.address) for d in dsts]
-    if c.reply:
-        edges += [Edge(d.id, s.id, "Reply", c.address, reply=True) for d in dsts for s in srcs]
-    return _sorted_nodes(nodes), edges
-
-
-def _sorted_nodes(nodes: Dict[str, Node]) -> List[Node]:
-    order = {"external": 0, "service": 1, "channel": 2}
-    return sorted(nodes.values(), key=lambda n: (order[n.kind], n.id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,14 +107,14 @@ def build_docs(model: Model, opts: DocsOptions) -> DocsOutput:
 def dot_sources(env: Any, view: FlowView, header: str) -> Dict[str, str]:
     out: Dict[str, str] = {}
     tpl = env.get_template("docs/diagram.dot.j2")
-    nodes, edges = context_graph(view)
+    nodes, edges = diagrams.context_graph(view)
     out["diagrams/context.svg"] = tpl.render(header=header, name="context", title="Context", nodes=nodes,
                                              edges=edges)
     for s in view.services:
-        nodes, edges = service_graph(view, s)
+        nodes, edges = diagrams.service_graph(view, s)
         out[s.diagram] = tpl.render(header=header, name="service " + s.id, title=s.title, nodes=nodes, edges=edges)
     for c in view.channels:
-        nodes, edges = channel_graph(view, c)
+        nodes, edges = diagrams.channel_graph(view, c)
         out[c.diagram] = tpl.render(header=header, name="channel " + c.address, title=c.address, nodes=nodes,
                                     edges=edges)
     return out

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .diff import stype
+from .diff import branch_key, stype
 from .model import NO_VALUE, CType, Message, Operation, Sdk
 from .render import bounds_text, md_cell, span
 
@@ -60,8 +60,14 @@ def skeleton(s: Dict[str, Any]) -> Any:
     if st in ("free-object", "map"):
         return "object"
     if st == "union":
-        return "oneOf[" + "|".join(_scalar_label(b) for b in s["oneOf"]) + "]"
+        return "oneOf[" + "|".join(_branch_label(b, s.get("discriminator")) for b in s["oneOf"]) + "]"
     return _scalar_label(s)
+
+
+def _branch_label(b: Dict[str, Any], disc: Optional[str]) -> str:
+    """A oneOf branch: its scalar label; an object branch named by its discriminator value."""
+    key = branch_key(b, disc)
+    return f"object[{key}]" if "=" in key else _scalar_label(b)
 
 
 def _scalar_label(s: Dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import unittest
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Set, Tuple
 
 import yaml
 
