@@ -83,7 +83,7 @@ const mf_channel_desc mf_ch_notification_preferences_update_desc = {
 
 /* notificationUserPush: notification.user.{user_id}.push */
 static const mf_param_desc mf_ch_notification_user_push__params[] = {
-    { "user_id", &mf_ch_notification_user_push__user_id },
+    { "user_id", &mf_ch_notification_user_push__user_id, "/user_id" },
 };
 static const mf_message_desc *const mf_ch_notification_user_push__messages[] = {
     &mf_msg_push_notification_desc,

@@ -208,6 +208,188 @@ const mf_operation_desc mf_op_send_user_info_update_desc = {
     .queue_group = NULL,
 };
 
+/* ---- channel endpoints: the per-channel API of any client (no service, no queue group) ------- */
+
+const mf_operation_desc mf_ep_campaign_analytics_campaign_analytics_event_receive_desc = {
+    .key = "campaignAnalytics/CampaignAnalyticsEvent/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_campaign_analytics_desc,
+    .message = &mf_msg_campaign_analytics_event_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_campaign_analytics_campaign_analytics_event_send_desc = {
+    .key = "campaignAnalytics/CampaignAnalyticsEvent/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_campaign_analytics_desc,
+    .message = &mf_msg_campaign_analytics_event_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_campaign_create_campaign_create_receive_desc = {
+    .key = "campaignCreate/CampaignCreate/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_campaign_create_desc,
+    .message = &mf_msg_campaign_create_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_campaign_create_campaign_create_send_desc = {
+    .key = "campaignCreate/CampaignCreate/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_campaign_create_desc,
+    .message = &mf_msg_campaign_create_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_campaign_execute_campaign_execute_receive_desc = {
+    .key = "campaignExecute/CampaignExecute/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_campaign_execute_desc,
+    .message = &mf_msg_campaign_execute_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_campaign_execute_campaign_execute_send_desc = {
+    .key = "campaignExecute/CampaignExecute/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_campaign_execute_desc,
+    .message = &mf_msg_campaign_execute_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_campaign_status_campaign_status_update_receive_desc = {
+    .key = "campaignStatus/CampaignStatusUpdate/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_campaign_status_desc,
+    .message = &mf_msg_campaign_status_update_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_campaign_status_campaign_status_update_send_desc = {
+    .key = "campaignStatus/CampaignStatusUpdate/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_campaign_status_desc,
+    .message = &mf_msg_campaign_status_update_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_notification_preferences_update_preferences_update_receive_desc = {
+    .key = "notificationPreferencesUpdate/PreferencesUpdate/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_notification_preferences_update_desc,
+    .message = &mf_msg_preferences_update_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_notification_preferences_update_preferences_update_send_desc = {
+    .key = "notificationPreferencesUpdate/PreferencesUpdate/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_notification_preferences_update_desc,
+    .message = &mf_msg_preferences_update_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_notification_user_push_push_notification_receive_desc = {
+    .key = "notificationUserPush/PushNotification/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_notification_user_push_desc,
+    .message = &mf_msg_push_notification_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_notification_user_push_push_notification_send_desc = {
+    .key = "notificationUserPush/PushNotification/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_notification_user_push_desc,
+    .message = &mf_msg_push_notification_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_user_analytics_user_analytics_event_receive_desc = {
+    .key = "userAnalytics/UserAnalyticsEvent/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_user_analytics_desc,
+    .message = &mf_msg_user_analytics_event_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_user_analytics_user_analytics_event_send_desc = {
+    .key = "userAnalytics/UserAnalyticsEvent/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_user_analytics_desc,
+    .message = &mf_msg_user_analytics_event_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_user_info_request_user_info_request_receive_desc = {
+    .key = "userInfoRequest/UserInfoRequest/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_user_info_request_desc,
+    .message = &mf_msg_user_info_request_desc,
+    .reply = &mf_msg_user_info_reply_desc,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_user_info_request_user_info_request_send_desc = {
+    .key = "userInfoRequest/UserInfoRequest/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_user_info_request_desc,
+    .message = &mf_msg_user_info_request_desc,
+    .reply = &mf_msg_user_info_reply_desc,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_user_info_update_user_info_update_receive_desc = {
+    .key = "userInfoUpdate/UserInfoUpdate/receive",
+    .service = NULL,
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_user_info_update_desc,
+    .message = &mf_msg_user_info_update_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
+const mf_operation_desc mf_ep_user_info_update_user_info_update_send_desc = {
+    .key = "userInfoUpdate/UserInfoUpdate/send",
+    .service = NULL,
+    .action = MF_ACTION_SEND,
+    .channel = &mf_ch_user_info_update_desc,
+    .message = &mf_msg_user_info_update_desc,
+    .reply = NULL,
+    .queue_group = NULL,
+};
+
 /* ---- the registry (every list sorted by key) ------------------------------------------------ */
 
 static const mf_message_desc *const mf_sdk__messages[] = {
@@ -245,6 +427,26 @@ static const mf_operation_desc *const mf_sdk__operations[] = {
     &mf_op_send_user_analytics_desc,
     &mf_op_send_user_info_update_desc,
 };
+static const mf_operation_desc *const mf_sdk__endpoints[] = {
+    &mf_ep_campaign_analytics_campaign_analytics_event_receive_desc,
+    &mf_ep_campaign_analytics_campaign_analytics_event_send_desc,
+    &mf_ep_campaign_create_campaign_create_receive_desc,
+    &mf_ep_campaign_create_campaign_create_send_desc,
+    &mf_ep_campaign_execute_campaign_execute_receive_desc,
+    &mf_ep_campaign_execute_campaign_execute_send_desc,
+    &mf_ep_campaign_status_campaign_status_update_receive_desc,
+    &mf_ep_campaign_status_campaign_status_update_send_desc,
+    &mf_ep_notification_preferences_update_preferences_update_receive_desc,
+    &mf_ep_notification_preferences_update_preferences_update_send_desc,
+    &mf_ep_notification_user_push_push_notification_receive_desc,
+    &mf_ep_notification_user_push_push_notification_send_desc,
+    &mf_ep_user_analytics_user_analytics_event_receive_desc,
+    &mf_ep_user_analytics_user_analytics_event_send_desc,
+    &mf_ep_user_info_request_user_info_request_receive_desc,
+    &mf_ep_user_info_request_user_info_request_send_desc,
+    &mf_ep_user_info_update_user_info_update_receive_desc,
+    &mf_ep_user_info_update_user_info_update_send_desc,
+};
 
 const char mf_contract_version[] = MF_CONTRACT_VERSION;
 const char mf_contract_hash[] = MF_CONTRACT_HASH;
@@ -258,4 +460,6 @@ const mf_registry mf_sdk_registry = {
     .channel_count = 9,
     .operations = mf_sdk__operations,
     .operation_count = 10,
+    .endpoints = mf_sdk__endpoints,
+    .endpoint_count = 18,
 };

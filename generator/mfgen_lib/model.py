@@ -187,6 +187,7 @@ class Param:
     node: N
     type: Optional[CType]  # NULL = any value
     examples: List[str] = field(default_factory=list)
+    location: Optional[str] = None  # JSON pointer into every message's payload (`location:`), None = explicit
 
 
 @dataclass(eq=False)
@@ -205,6 +206,12 @@ class Channel:
     param_types: List[CType] = field(default_factory=list)
     senders: List[str] = field(default_factory=list)
     receivers: List[str] = field(default_factory=list)
+    api: Optional["ChannelApi"] = None  # the per-channel typed API (channel_api.py)
+
+    @property
+    def explicit_params(self) -> List[Param]:
+        """Parameters whose value a sender passes (no location in the payload)."""
+        return [p for p in self.params if p.location is None]
 
 
 @dataclass(eq=False)
@@ -222,6 +229,39 @@ class Operation:
     desc: str
     fn: str = ""  # typed API function: <service>_<operation> (send and receive)
     handler: str = ""  # receive: typed handler type <service>_<message>_handler
+
+
+@dataclass(eq=False)
+class Endpoint:
+    """One message of a channel in the per-channel typed API: a SEND and a RECEIVE descriptor
+    (operation descriptors of no service) and the names of its typed functions."""
+
+    message: Message
+    reply: Optional[Message]  # set: a request (request/respond), else plain (publish/subscribe)
+    key: str  # "<channel key>/<message key>": the descriptors' keys add "/send", "/receive"
+    send_desc: str
+    receive_desc: str
+    send_fn: str  # <p>_<channel>_publish[_<message>] or <p>_<channel>_request[_<message>]
+    handler: str  # typed handler type of the subscription / responder
+    member: str  # member of the handlers struct when the subscription takes several messages
+    tramp: str  # the receive trampoline (file-local name)
+
+
+@dataclass(eq=False)
+class ChannelApi:
+    """The typed functions of one channel for any client (<p>_sdk/channels_api.h)."""
+
+    channel: Channel
+    plain: List[Endpoint] = field(default_factory=list)  # published / subscribed messages
+    requests: List[Endpoint] = field(default_factory=list)  # requests with their replies
+    subscribe_fn: str = ""
+    handlers_struct: str = ""  # several plain messages: struct of one handler per message
+    respond_fn: str = ""
+    responders_struct: str = ""  # several requests: struct of one handler per request
+
+    @property
+    def endpoints(self) -> List[Endpoint]:
+        return self.plain + self.requests
 
 
 @dataclass(eq=False)
@@ -247,5 +287,6 @@ class Sdk:
     operations: List[Operation] = field(default_factory=list)
     services: Dict[str, List[Operation]] = field(default_factory=dict)
     service_apis: List[Service] = field(default_factory=list)  # sorted by name
+    channel_apis: List[ChannelApi] = field(default_factory=list)  # by channel key
     named: List[CType] = field(default_factory=list)  # components/schemas types, by key order
     contract_hash: str = ""  # SHA-256 of the normalised contract (normalise.contract_hash)

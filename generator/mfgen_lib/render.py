@@ -345,6 +345,17 @@ def cmake_version(v: str) -> str:
     return m.group(0) if m else "0.0.0"
 
 
+def endpoint_descs(sdk: Sdk) -> List[Dict[str, Any]]:
+    """The channel endpoint descriptors (a SEND and a RECEIVE per endpoint), sorted by key."""
+    out: List[Dict[str, Any]] = []
+    for api in sdk.channel_apis:
+        for e in api.endpoints:
+            for action, desc in (("send", e.send_desc), ("receive", e.receive_desc)):
+                out.append(dict(key=f"{e.key}/{action}", desc=desc, channel=api.channel, message=e.message,
+                                reply=e.reply, action="MF_ACTION_SEND" if action == "send" else "MF_ACTION_RECEIVE"))
+    return sorted(out, key=lambda d: d["key"])
+
+
 def render_all(sdk: Sdk, aliases: List[Tuple[str, CType, N]], templates: str) -> Dict[str, str]:
     env = template_env(templates)
     p = sdk.prefix
@@ -369,12 +380,14 @@ def render_all(sdk: Sdk, aliases: List[Tuple[str, CType, N]], templates: str) ->
         aliases=sorted(aliases, key=lambda a: a[0]),
         param_types=[pr.type for c in sdk.channels for pr in c.params if pr.type is not None],
         shared_types=shared_types, shared=shared, cmake_version=cmake_version(sdk.version),
+        endpoints=endpoint_descs(sdk),
     )
     files = {
         f"{inc}/types.h": "types.h.j2",
         f"{inc}/channels.h": "channels.h.j2",
         f"{inc}/registry.h": "registry.h.j2",
         f"{inc}/sdk.h": "sdk.h.j2",
+        f"{inc}/channels_api.h": "channels_api.h.j2",
         "src/types.c": "types.c.j2",
         "src/channels.c": "channels.c.j2",
         "src/registry.c": "registry.c.j2",

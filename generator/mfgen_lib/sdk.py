@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Set, Tuple
 
-from . import names
+from . import channel_api, location, names
 from .errors import Diagnostics, SpecError
 from .model import Channel, CType, Example, Message, Operation, Param, Pattern, Sdk, Service
 from .regex import RegexError, ecma_to_ere
@@ -44,7 +44,8 @@ class SdkBuilder:
                             (f"{up}_SDK_TYPES_H", "an include guard"), (f"{up}_SDK_CHANNELS_H", "an include guard"),
                             (f"{up}_SDK_REGISTRY_H", "an include guard"), (f"{up}_SDK_SDK_H", "an include guard"),
                             (f"{p}_contract_version", "the contract version"), (f"{p}_contract_hash", "the contract hash"),
-                            (f"{up}_CONTRACT_VERSION", "a macro"), (f"{up}_CONTRACT_HASH", "a macro")):
+                            (f"{up}_CONTRACT_VERSION", "a macro"), (f"{up}_CONTRACT_HASH", "a macro"),
+                            (f"{up}_SDK_CHANNELS_API_H", "an include guard")):
             self.sym.claim(ident, root, what)
         for key, node in self.plan.schemas:
             self.guard(lambda key=key, node=node: self.named_schema(key, node))
@@ -88,6 +89,9 @@ class SdkBuilder:
             services.setdefault(op.service, []).append(op)
         self.sdk.services = {k: services[k] for k in sorted(services)}
         self.sdk.service_apis = [self.service_api(k, v) for k, v in self.sdk.services.items()]
+        for ch in self.sdk.channels:
+            ch.api = channel_api.build(ch, self.sdk.operations, p, self.sym)
+            self.sdk.channel_apis.append(ch.api)
         self.sdk.types = order_types(self.sb.types)
         return self.sdk
 
@@ -205,6 +209,10 @@ class SdkBuilder:
                 seen.add(id(m))
                 c.messages.append(m)
                 m.channels.append(c)
+        for pr in c.params:
+            loc = pr.node.get("location")
+            if loc is not None:
+                pr.location = location.resolve(c, pr.name, loc, self.diag)
         return c
 
     def param_type(self, c: Channel, pname: str, pn: N) -> Optional[CType]:

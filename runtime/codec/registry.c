@@ -267,16 +267,18 @@ const mf_channel_desc *mf_registry_channel_for_subject(const mf_registry *r, con
 
 /* ---- building and parsing subjects --------------------------------------- */
 
-mf_status mf_channel_address(const mf_channel_desc *c, const char *const *values, char *out,
-                             size_t cap, mf_error *err)
+/* Writes the subject of c for values (checked; NULL = '*' when any_ok) into out[cap]. */
+static mf_status build_subject(const mf_channel_desc *c, const char *const *values, bool any_ok, char *out,
+                               size_t cap, mf_error *err)
 {
     if (!c || !c->address)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "no channel");
-    if (c->param_count && !values)
+    if (c->param_count && !values && !any_ok)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "channel %s needs %zu parameter values",
                             c->address, c->param_count);
     for (size_t i = 0; i < c->param_count; i++) {
-        mf_status st = mf_param_check(&c->params[i], values[i], err);
+        const char *v = values ? values[i] : NULL;
+        mf_status st = v || !any_ok ? mf_param_check(&c->params[i], v, err) : MF_OK;
         if (st)
             return st;
     }
@@ -293,7 +295,7 @@ mf_status mf_channel_address(const mf_channel_desc *c, const char *const *values
                 return mf_error_set(err, MF_ERR_INVALID_ARG, "",
                                     "address %s names an undeclared parameter %.*s", c->address,
                                     (int)name_len, name);
-            piece = values[idx];
+            piece = values && values[idx] ? values[idx] : "*";
             piece_len = strlen(piece);
             t = after;
         } else {
@@ -311,6 +313,18 @@ mf_status mf_channel_address(const mf_channel_desc *c, const char *const *values
     }
     out[len] = '\0';
     return MF_OK;
+}
+
+mf_status mf_channel_address(const mf_channel_desc *c, const char *const *values, char *out,
+                             size_t cap, mf_error *err)
+{
+    return build_subject(c, values, false, out, cap, err);
+}
+
+mf_status mf_channel_filter(const mf_channel_desc *c, const char *const *values, char *out, size_t cap,
+                            mf_error *err)
+{
+    return build_subject(c, values, true, out, cap, err);
 }
 
 mf_status mf_channel_parse(const mf_channel_desc *c, const char *subject, char **out_values,

@@ -37,6 +37,7 @@ const char *mf_status_str(mf_status st)
     case MF_ERR_FULL: return "full";
     case MF_ERR_PAYLOAD_TOO_BIG: return "payload too big";
     case MF_ERR_AUTH: return "authorization";
+    case MF_ERR_REFUSED: return "refused";
     }
     return "unknown status";
 }

@@ -210,8 +210,8 @@ static void test_receive_validates(void **state)
     mf_client_destroy(client);
 }
 
-/* Sends bind the channel parameter and validate it. */
-static void test_send_with_parameter(void **state)
+/* The channel parameter user_id has a location: the send takes it from the payload. */
+static void test_send_takes_parameter_from_payload(void **state)
 {
     (void)state;
     mf_client *svc = connect_or_skip(), *device = connect_or_skip();
@@ -227,19 +227,24 @@ static void test_send_with_parameter(void **state)
     n.title = "Hello";
     n.body = "World";
     mf_error err;
-    assert_int_equal(campaign_service_send_push_notification(svc, USER_ID, &n, &err), MF_OK);
+    assert_int_equal(campaign_service_send_push_notification(svc, &n, &err), MF_OK);
     assert_true(e2e_col_wait(&col, 1, 3000));
     assert_string_equal(col.last_subject, "notification.user." USER_ID ".push");
-    /* A parameter that would change the subject's shape is refused. */
-    assert_int_equal(campaign_service_send_push_notification(svc, "a.b", &n, &err), MF_ERR_INVALID_ARG);
+    /* A value that would change the subject's shape never gets that far: the payload is invalid. */
+    n.user_id = "a.b";
+    assert_int_equal(campaign_service_send_push_notification(svc, &n, &err), MF_ERR_FORMAT);
     assert_string_equal(err.pointer, "/user_id");
-    assert_int_equal(campaign_service_send_push_notification(svc, "*", &n, &err), MF_ERR_INVALID_ARG);
+    n.user_id = NULL;
+    assert_int_equal(campaign_service_send_push_notification(svc, &n, &err), MF_ERR_REQUIRED);
+    assert_string_equal(err.pointer, "/user_id");
     /* An invalid message is refused: nothing more arrives. */
+    n.user_id = USER_ID;
     n.title = NULL;
-    assert_int_equal(campaign_service_send_push_notification(svc, USER_ID, &n, &err), MF_ERR_REQUIRED);
+    assert_int_equal(campaign_service_send_push_notification(svc, &n, &err), MF_ERR_REQUIRED);
     assert_string_equal(err.pointer, "/title");
+    /* A flush of the device after one of the sender proves that anything sent reached it. */
     assert_int_equal(mf_client_flush(svc, 2000), MF_OK);
-    e2e_sleep_ms(100);
+    assert_int_equal(mf_client_flush(device, 2000), MF_OK);
     assert_int_equal(e2e_col_count(&col), 1);
     mf_client_destroy(svc);
     mf_client_destroy(device);
@@ -323,15 +328,17 @@ static void test_async_request(void **state)
     mf_client_destroy(campaign);
 }
 
-/* A handler that fails, or fills an invalid reply, sends nothing: the requester times out. */
+/* A handler that fails, or fills an invalid reply, is answered with an error reply (code 500):
+ * the requester gets MF_ERR_REFUSED at once with the responder's text, not a timeout. */
 static mf_status bad_reply(void *ctx, const mf_user_info_request *req, mf_user_info_reply *reply,
                            const mf_api_info *info)
 {
     (void)req;
-    (void)info;
     int *mode = ctx;
     if (*mode == 0)
         return MF_ERR_NOT_FOUND;
+    if (*mode == 1)
+        return mf_error_set(info->error, MF_ERR_NOT_FOUND, "/user_id", "no user %s", req->user_id);
     reply->user_id = strdup("not-a-uuid"); /* invalid: never leaves the service */
     return MF_OK;
 }
@@ -349,17 +356,109 @@ static void test_handler_errors(void **state)
     mf_user_info_request_init(&req);
     req.user_id = USER_ID;
     mf_user_info_reply reply;
-    assert_int_equal(campaign_service_request_user_info(campaign, &req, 300, &reply, &err), MF_ERR_TIMEOUT);
+    /* The timeout is long: an error reply must end the wait long before it. */
+    int64_t t0 = e2e_now_ms();
+    assert_int_equal(campaign_service_request_user_info(campaign, &req, 20000, &reply, &err), MF_ERR_REFUSED);
+    assert_true(e2e_now_ms() - t0 < 15000);
+    assert_string_equal(err.message, "refused (500): handler failed: not found");
     mode = 1;
-    assert_int_equal(campaign_service_request_user_info(campaign, &req, 300, &reply, &err), MF_ERR_TIMEOUT);
+    assert_int_equal(campaign_service_request_user_info(campaign, &req, 20000, &reply, &err), MF_ERR_REFUSED);
+    assert_string_equal(err.message, "refused (500): handler failed: not found: no user " USER_ID);
+    mode = 2;
+    assert_int_equal(campaign_service_request_user_info(campaign, &req, 20000, &reply, &err), MF_ERR_REFUSED);
+    assert_non_null(strstr(err.message, "refused (500): invalid reply UserInfoReply: /user_id: "));
+    assert_null(reply.user_id); /* the reply struct holds nothing on error */
+
+    /* The async request reports the same. */
+    async_result r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, MF_OK, "", ""};
+    mode = 0;
+    assert_int_equal(campaign_service_request_user_info_async(campaign, &req, 20000, on_user_info, &r, &err), MF_OK);
+    wait_calls(&r, 1);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.st, MF_ERR_REFUSED);
+    assert_string_equal(r.message, "refused (500): handler failed: not found");
+
     mf_api_sub_stats st;
     mf_api_sub_stats_get(sub, &st);
-    assert_int_equal(st.handled, 2);
+    assert_int_equal(st.handled, 4);
     assert_int_equal(st.replies, 0);
-    assert_int_equal(st.reply_errors, 2);
+    assert_int_equal(st.reply_errors, 4);
+    assert_int_equal(st.refused, 4);
     mf_api_unsubscribe(sub);
     mf_client_destroy(user);
     mf_client_destroy(campaign);
+}
+
+/* A request the responder finds invalid is answered with code 400 naming the field. A requester
+ * built from another contract is simulated with a descriptor whose request type takes any JSON. */
+static const mf_type any_json = {.kind = MF_K_RAW, .name = "any", .size = sizeof(char *)};
+static const mf_message_desc loose_request = {"Loose", "Loose", "", "application/json", &any_json, sizeof(char *)};
+static const mf_operation_desc loose_op = {.key = "looseRequest", .service = "test", .action = MF_ACTION_SEND,
+                                           .channel = &mf_ch_user_info_request_desc, .message = &loose_request,
+                                           .reply = &mf_msg_user_info_reply_desc};
+
+static void test_invalid_request_refused(void **state)
+{
+    (void)state;
+    mf_client *user = connect_or_skip(), *campaign = connect_or_skip();
+    replica rep = {0, "Ada"};
+    mf_api_sub *sub;
+    mf_error err;
+    assert_int_equal(user_service_reply_user_info(user, answer_user_info, &rep, &sub, &err), MF_OK);
+    assert_int_equal(mf_client_flush(user, 2000), MF_OK);
+
+    /* Typed: MF_ERR_REFUSED with the code and the responder's pointer and message. */
+    char *bad = "{\"user_id\":\"nope\"}";
+    mf_user_info_reply reply;
+    assert_int_equal(mf_api_request(campaign, &loose_op, NULL, &bad, 20000, &reply, &err), MF_ERR_REFUSED);
+    assert_non_null(strstr(err.message, "refused (400): invalid UserInfoRequest: /user_id: "));
+
+    /* On the wire: an empty reply with the two NATS service error headers. */
+    mf_msg_owned *m = NULL;
+    assert_int_equal(mf_client_request(campaign, "user.info.request", "not json", 8, 20000, &m), MF_OK);
+    size_t n = 0;
+    const char *code = mf_msg_header(&m->msg, "Nats-Service-Error-Code", &n);
+    assert_non_null(code);
+    assert_int_equal(n, 3);
+    assert_memory_equal(code, "400", 3);
+    const char *text = mf_msg_header(&m->msg, "Nats-Service-Error", &n);
+    assert_non_null(text);
+    assert_true(n > strlen("invalid UserInfoRequest: "));
+    assert_memory_equal(text, "invalid UserInfoRequest: ", strlen("invalid UserInfoRequest: "));
+    assert_int_equal(m->msg.len, 0);
+    mf_msg_owned_free(m);
+
+    mf_api_sub_stats st;
+    mf_api_sub_stats_get(sub, &st);
+    assert_int_equal(st.invalid, 2);
+    assert_int_equal(st.refused, 2);
+    assert_int_equal(st.handled, 0);
+    assert_int_equal(rep.answered, 0);
+    mf_api_unsubscribe(sub);
+    mf_client_destroy(user);
+    mf_client_destroy(campaign);
+}
+
+/* Timeout, no responders and refused are three different outcomes. */
+static void test_timeout_is_not_refused(void **state)
+{
+    (void)state;
+    mf_client *silent = connect_or_skip(), *campaign = connect_or_skip();
+    e2e_col col;
+    e2e_col_init(&col); /* subscribes, never answers */
+    assert_int_equal(mf_client_subscribe(silent, "user.info.request", NULL, e2e_col_cb, &col, NULL), MF_OK);
+    assert_int_equal(mf_client_flush(silent, 2000), MF_OK);
+    mf_user_info_request req;
+    mf_user_info_request_init(&req);
+    req.user_id = USER_ID;
+    mf_user_info_reply reply;
+    mf_error err;
+    assert_int_equal(campaign_service_request_user_info(campaign, &req, 300, &reply, &err), MF_ERR_TIMEOUT);
+    assert_non_null(strstr(err.message, "no reply on user.info.request within 300 ms"));
+    assert_true(e2e_col_wait(&col, 1, 3000)); /* it did arrive */
+    mf_client_destroy(silent);
+    mf_client_destroy(campaign);
+    e2e_col_free(&col);
 }
 
 int main(void)
@@ -369,9 +468,11 @@ int main(void)
         cmocka_unit_test(test_no_responders),
         cmocka_unit_test(test_replicas_share_requests),
         cmocka_unit_test(test_receive_validates),
-        cmocka_unit_test(test_send_with_parameter),
+        cmocka_unit_test(test_send_takes_parameter_from_payload),
         cmocka_unit_test(test_async_request),
         cmocka_unit_test(test_handler_errors),
+        cmocka_unit_test(test_invalid_request_refused),
+        cmocka_unit_test(test_timeout_is_not_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

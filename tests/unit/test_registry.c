@@ -1,10 +1,13 @@
 /*
  * test_registry.c - registry lookups and the subject helpers over a small
  * hand-written registry: channels `a.{x}.b`, `a.c.b`, `n.{user_id}.push`
- * (uuid parameter) and `k.{kind}.{code}` (enum and pattern parameters).
+ * (uuid parameter) and `k.{kind}.{code}` (enum and pattern parameters); and
+ * parameters whose value is in the payload (location) over a hand-written
+ * message type.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,9 +33,9 @@ static mf_pattern code_pat = {"^[A-Z]\\d{2}$", "^[A-Z][0-9]{2}$", 0, NULL};
 static const mf_type code_t = {.kind = MF_K_STR, .name = "Code", .size = sizeof(char *),
                                .min_len = 3, .max_len = 3, .pattern = &code_pat};
 
-static const mf_param_desc a_params[] = {{"x", NULL}};
-static const mf_param_desc n_params[] = {{"user_id", &uuid_t}};
-static const mf_param_desc k_params[] = {{"kind", &kind_t}, {"code", &code_t}};
+static const mf_param_desc a_params[] = {{"x", NULL, NULL}};
+static const mf_param_desc n_params[] = {{"user_id", &uuid_t, NULL}};
+static const mf_param_desc k_params[] = {{"kind", &kind_t, NULL}, {"code", &code_t, NULL}};
 static const mf_message_desc *const a_msgs[] = {&msg_alpha};
 
 static const mf_channel_desc ch_a = {"aChan", "a.{x}.b", "a.*.b", a_params, 1, a_msgs, 1};
@@ -48,7 +51,7 @@ static const mf_operation_desc op_send = {"sendBeta", "svc", MF_ACTION_SEND, &ch
                                           NULL, NULL};
 static const mf_operation_desc *const operations[] = {&op_recv, &op_send};
 
-static const mf_registry reg = {"Test", "1.0.0", messages, 3, channels, 4, operations, 2};
+static const mf_registry reg = {"Test", "1.0.0", messages, 3, channels, 4, operations, 2, NULL, 0};
 
 #define UUID "2eb8aa08-aa98-11ea-b4aa-73b441d16380"
 
@@ -78,7 +81,7 @@ static void test_lookups(void **state)
     assert_null(mf_registry_operation(&reg, "sendAlpha"));
     assert_null(mf_registry_operation(&reg, NULL));
 
-    static const mf_registry empty = {"E", "0", NULL, 0, NULL, 0, NULL, 0};
+    static const mf_registry empty = {"E", "0", NULL, 0, NULL, 0, NULL, 0, NULL, 0};
     assert_null(mf_registry_message(&empty, "Alpha"));
     assert_null(mf_registry_channel(&empty, "aChan"));
     assert_null(mf_registry_operation(&empty, "onAlpha"));
@@ -265,16 +268,164 @@ static void test_param_check(void **state)
     assert_int_equal(mf_param_check(&a_params[0], "anything-goes_1", &err), MF_OK);
     assert_int_equal(mf_param_check(&a_params[0], NULL, &err), MF_ERR_INVALID_ARG);
     assert_int_equal(mf_param_check(NULL, "x", &err), MF_ERR_INVALID_ARG);
-    const mf_param_desc plain = {"s", &str_t};
+    const mf_param_desc plain = {"s", &str_t, NULL};
     assert_int_equal(mf_param_check(&plain, "abc", NULL), MF_OK);
     assert_int_equal(mf_param_check(&plain, "", NULL), MF_ERR_INVALID_ARG);
     /* lengths count code points */
     static const mf_type len_t = {.kind = MF_K_STR, .name = "L", .min_len = 2, .max_len = 3};
-    const mf_param_desc lp = {"l", &len_t};
+    const mf_param_desc lp = {"l", &len_t, NULL};
     assert_int_equal(mf_param_check(&lp, "\xc3\xa9\xc3\xa9\xc3\xa9", &err), MF_OK);
     assert_int_equal(mf_param_check(&lp, "\xc3\xa9", &err), MF_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "at least 2"));
     assert_int_equal(mf_param_check(&lp, "abcd", &err), MF_ERR_INVALID_ARG);
+}
+
+/* ---- parameters with a location --------------------------------------------------------- */
+
+typedef struct loc_msg {
+    char *user_id;
+    int64_t n;
+    bool has_opt;
+    char *opt;
+    int kind;
+    struct {
+        char *id;
+    } to;
+    char *slash; /* member "a/b" */
+} loc_msg;
+
+static const mf_type int_t = {.kind = MF_K_INT, .name = "Int", .size = sizeof(int64_t)};
+static const mf_field to_fields[] = {{"id", &str_t, offsetof(loc_msg, to.id) - offsetof(loc_msg, to), -1, -1, true,
+                                      false, {0}}};
+static const mf_type to_t = {.kind = MF_K_OBJ, .name = "To", .size = sizeof(((loc_msg *)0)->to),
+                             .fields = to_fields, .field_count = 1};
+static const mf_field loc_fields[] = {
+    {"user_id", &str_t, offsetof(loc_msg, user_id), -1, -1, true, false, {0}},
+    {"n", &int_t, offsetof(loc_msg, n), -1, -1, true, false, {0}},
+    {"opt", &str_t, offsetof(loc_msg, opt), (int32_t)offsetof(loc_msg, has_opt), -1, false, false, {0}},
+    {"kind", &kind_t, offsetof(loc_msg, kind), -1, -1, true, false, {0}},
+    {"to", &to_t, offsetof(loc_msg, to), -1, -1, true, false, {0}},
+    {"a/b", &str_t, offsetof(loc_msg, slash), -1, -1, true, false, {0}},
+};
+static const mf_type loc_t = {.kind = MF_K_OBJ, .name = "LocMsg", .size = sizeof(loc_msg), .fields = loc_fields,
+                              .field_count = 6};
+static const mf_message_desc msg_loc = {"Loc", "Loc", "", "application/json", &loc_t, sizeof(loc_msg)};
+
+/* l.{user_id}.{n}.{x}: user_id and n from the payload, x explicit */
+static const mf_param_desc l_params[] = {{"user_id", &uuid_t, "/user_id"}, {"n", NULL, "/n"}, {"x", NULL, NULL}};
+static const mf_channel_desc ch_l = {"loc", "l.{user_id}.{n}.{x}", "l.*.*.*", l_params, 3, NULL, 0};
+static const mf_param_desc o_params[] = {{"opt", NULL, "/opt"}, {"kind", NULL, "/kind"}, {"id", NULL, "/to/id"},
+                                         {"s", NULL, "/a~1b"}};
+static const mf_channel_desc ch_o = {"opt", "o.{opt}.{kind}.{id}.{s}", "o.*.*.*.*", o_params, 4, NULL, 0};
+static const mf_param_desc bad_params[] = {{"q", NULL, "/nope"}};
+static const mf_channel_desc ch_bad = {"bad", "b.{q}", "b.*", bad_params, 1, NULL, 0};
+static const mf_param_desc obj_params[] = {{"q", NULL, "/to"}};
+static const mf_channel_desc ch_obj = {"obj", "b.{q}", "b.*", obj_params, 1, NULL, 0};
+
+static loc_msg sample(void)
+{
+    loc_msg m = {0};
+    m.user_id = UUID;
+    m.n = 42;
+    m.opt = "o1";
+    m.has_opt = true;
+    m.kind = 2; /* "push" */
+    m.to.id = "t9";
+    m.slash = "s1";
+    return m;
+}
+
+static void test_subject_from_payload(void **state)
+{
+    (void)state;
+    char out[128];
+    mf_error err;
+    loc_msg m = sample();
+    const char *x[3] = {"ignored", NULL, "xv"};
+    assert_int_equal(mf_channel_subject(&ch_l, &msg_loc, &m, x, out, sizeof out, &err), MF_OK);
+    assert_string_equal(out, "l." UUID ".42.xv");
+    m.n = -7;
+    assert_int_equal(mf_channel_subject(&ch_l, &msg_loc, &m, x, out, sizeof out, &err), MF_OK);
+    assert_string_equal(out, "l." UUID ".-7.xv");
+    assert_int_equal(mf_channel_subject(&ch_o, &msg_loc, &m, NULL, out, sizeof out, &err), MF_OK);
+    assert_string_equal(out, "o.o1.push.t9.s1"); /* optional, enum, nested, escaped */
+
+    /* the explicit one is still needed */
+    assert_int_equal(mf_channel_subject(&ch_l, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.pointer, "/x");
+    /* a payload value that breaks the parameter's rules names the payload member */
+    m.user_id = "not-a-uuid";
+    assert_int_equal(mf_channel_subject(&ch_l, &msg_loc, &m, x, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.pointer, "/user_id");
+    m = sample();
+    m.to.id = "a.b";
+    assert_int_equal(mf_channel_subject(&ch_o, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.pointer, "/to/id");
+    assert_non_null(strstr(err.message, "'.'"));
+    m.to.id = "*";
+    assert_int_equal(mf_channel_subject(&ch_o, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    m.to.id = "a b";
+    assert_int_equal(mf_channel_subject(&ch_o, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    /* absent values */
+    m = sample();
+    m.has_opt = false;
+    assert_int_equal(mf_channel_subject(&ch_o, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_REQUIRED);
+    assert_string_equal(err.pointer, "/opt");
+    m = sample();
+    m.kind = 0;
+    assert_int_equal(mf_channel_subject(&ch_o, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_REQUIRED);
+    m = sample();
+    m.slash = NULL;
+    assert_int_equal(mf_channel_subject(&ch_o, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_REQUIRED);
+    assert_string_equal(err.pointer, "/a~1b");
+    /* locations that do not lead to a string or integer */
+    m = sample();
+    assert_int_equal(mf_channel_subject(&ch_bad, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_channel_subject(&ch_obj, &msg_loc, &m, NULL, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_channel_subject(&ch_l, &msg_loc, NULL, x, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_channel_subject(&ch_l, &msg_loc, &m, x, out, 8, &err), MF_ERR_LIMIT);
+}
+
+static void test_check_payload(void **state)
+{
+    (void)state;
+    mf_error err;
+    loc_msg m = sample();
+    const char *ok[3] = {UUID, "42", "anything"};
+    assert_int_equal(mf_channel_check_payload(&ch_l, &msg_loc, &m, ok, &err), MF_OK);
+    const char *other[3] = {"0b7a3c9e-4f21-4d8a-9c55-2e1f6a7b8c90", "42", "x"};
+    assert_int_equal(mf_channel_check_payload(&ch_l, &msg_loc, &m, other, &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.pointer, "/user_id");
+    assert_non_null(strstr(err.message, "0b7a3c9e"));
+    const char *zero[3] = {UUID, "042", "x"}; /* same number, another text: not the payload's */
+    assert_int_equal(mf_channel_check_payload(&ch_l, &msg_loc, &m, zero, &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.pointer, "/n");
+    m.has_opt = false;
+    const char *o[4] = {"o1", "push", "t9", "s1"};
+    assert_int_equal(mf_channel_check_payload(&ch_o, &msg_loc, &m, o, &err), MF_ERR_REQUIRED);
+    /* channels without located parameters accept anything */
+    const char *a[1] = {"zz"};
+    assert_int_equal(mf_channel_check_payload(&ch_a, &msg_loc, &m, a, &err), MF_OK);
+}
+
+static void test_filter(void **state)
+{
+    (void)state;
+    char out[128];
+    mf_error err;
+    assert_int_equal(mf_channel_filter(&ch_l, NULL, out, sizeof out, &err), MF_OK);
+    assert_string_equal(out, "l.*.*.*");
+    const char *some[3] = {NULL, "7", NULL};
+    assert_int_equal(mf_channel_filter(&ch_l, some, out, sizeof out, &err), MF_OK);
+    assert_string_equal(out, "l.*.7.*");
+    const char *bad[3] = {"nope", NULL, NULL};
+    assert_int_equal(mf_channel_filter(&ch_l, bad, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.pointer, "/user_id");
+    const char *wild[3] = {NULL, ">", NULL};
+    assert_int_equal(mf_channel_filter(&ch_l, wild, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_channel_filter(&ch_ac, NULL, out, sizeof out, &err), MF_OK);
+    assert_string_equal(out, "a.c.b");
+    assert_int_equal(mf_channel_filter(&ch_l, NULL, out, 4, &err), MF_ERR_LIMIT);
 }
 
 int main(void)
@@ -287,6 +438,9 @@ int main(void)
         cmocka_unit_test(test_address_buffer),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_param_check),
+        cmocka_unit_test(test_subject_from_payload),
+        cmocka_unit_test(test_check_payload),
+        cmocka_unit_test(test_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ static const mf_message_desc m_apple = {"Apple", "AppleMessage", "", "applicatio
                                         sizeof(ping)};
 /* sorted by key, as the generator emits them */
 static const mf_message_desc *const msgs[] = {&m_apple, &m_ping, &m_zed};
-static const mf_registry reg = {"Test", "1.2.3", msgs, 3, NULL, 0, NULL, 0};
+static const mf_registry reg = {"Test", "1.2.3", msgs, 3, NULL, 0, NULL, 0, NULL, 0};
 
 typedef struct run_result {
     int code;      /* exit status, or -1 when the child did not exit normally */

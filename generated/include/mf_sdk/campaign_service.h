@@ -4,12 +4,14 @@
  *
  * One function per operation of the contract whose x-service is "campaign-service":
  *   send       campaign_service_<operation>(client, [channel parameters,] &msg, &err)
- *   request    campaign_service_<operation>(client, [parameters,] &req, timeout_ms, &reply, &err)
+ *   request    campaign_service_<operation>(client, [channel parameters,] &req, timeout_ms, &reply, &err)
  *              and campaign_service_<operation>_async(client, ..., callback, ctx, &err)
  *   receive    campaign_service_<operation>(client, handler, ctx, &sub, &err)
- * Outgoing messages are validated before they are sent (an invalid one returns the codec's
- * error with err->pointer naming the field, and nothing is sent). Incoming messages are decoded
- * and validated before a handler sees them; invalid ones are logged, counted and dropped.
+ * Channel parameters with a location (`$message.payload#/...`) are no arguments: their value is the
+ * payload's. Outgoing messages are validated before they are sent (an invalid one returns the
+ * codec's error with err->pointer naming the field, and nothing is sent). Incoming messages are decoded
+ * and validated before a handler sees them (a located parameter must equal the payload's value);
+ * invalid ones are logged, counted and dropped, and an invalid request is answered with an error.
  * Receivers join the queue group "campaign-service", so replicas share the load. Handlers run on the
  * client's service thread (mf/client.h): they may publish and send async requests, not block.
  * Everything here is a thin wrapper over mf/api.h.
@@ -70,7 +72,8 @@ static inline mf_status campaign_service_receive_campaign_execute(mf_client *cli
 /* ---- requestUserInfo: send on user.info.request */
 /* Ask the User Service for a user's profile and wait for the reply. */
 /* Waits up to timeout_ms for the reply, decoded and validated into *reply (free it with
- * mf_user_info_reply_free on MF_OK). MF_ERR_TIMEOUT, MF_ERR_NO_RESPONDERS, codec errors. */
+ * mf_user_info_reply_free on MF_OK). MF_ERR_TIMEOUT, MF_ERR_NO_RESPONDERS, MF_ERR_REFUSED (the
+ * responder's error: err->message), codec errors. */
 static inline mf_status campaign_service_request_user_info(mf_client *client, const mf_user_info_request *req, int timeout_ms,
     mf_user_info_reply *reply, mf_error *err)
 {
@@ -110,10 +113,10 @@ static inline mf_status campaign_service_send_campaign_status(mf_client *client,
 
 /* ---- sendPushNotification: send on notification.user.{user_id}.push */
 /* Push a personalised notification to one user. */
-static inline mf_status campaign_service_send_push_notification(mf_client *client, const char *user_id, const mf_push_notification *msg, mf_error *err)
+/* The channel parameter user_id is the payload's /user_id. */
+static inline mf_status campaign_service_send_push_notification(mf_client *client, const mf_push_notification *msg, mf_error *err)
 {
-    const char *params[1] = { user_id };
-return mf_api_send(client, &mf_op_send_push_notification_desc, params, msg, err);
+    return mf_api_send(client, &mf_op_send_push_notification_desc, NULL, msg, err);
 }
 
 #ifdef __cplusplus

@@ -81,7 +81,8 @@ extern const mf_channel_desc mf_ch_notification_user_push_desc;
 typedef struct mf_notification_user_push_params {
     /*
      * Identifier of the user the notification is for (a UUID in lowercase 8-4-4-4-12 hex form).
-     * Equals the payload's user_id.
+     * It is the payload's user_id (location): senders take it from the message, receivers drop
+     * a message whose subject names another user.
      */
     const char *user_id;
 } mf_notification_user_push_params;

@@ -4,12 +4,14 @@
  *
  * One function per operation of the contract whose x-service is "user-service":
  *   send       user_service_<operation>(client, [channel parameters,] &msg, &err)
- *   request    user_service_<operation>(client, [parameters,] &req, timeout_ms, &reply, &err)
+ *   request    user_service_<operation>(client, [channel parameters,] &req, timeout_ms, &reply, &err)
  *              and user_service_<operation>_async(client, ..., callback, ctx, &err)
  *   receive    user_service_<operation>(client, handler, ctx, &sub, &err)
- * Outgoing messages are validated before they are sent (an invalid one returns the codec's
- * error with err->pointer naming the field, and nothing is sent). Incoming messages are decoded
- * and validated before a handler sees them; invalid ones are logged, counted and dropped.
+ * Channel parameters with a location (`$message.payload#/...`) are no arguments: their value is the
+ * payload's. Outgoing messages are validated before they are sent (an invalid one returns the
+ * codec's error with err->pointer naming the field, and nothing is sent). Incoming messages are decoded
+ * and validated before a handler sees them (a located parameter must equal the payload's value);
+ * invalid ones are logged, counted and dropped, and an invalid request is answered with an error.
  * Receivers join the queue group "user-service", so replicas share the load. Handlers run on the
  * client's service thread (mf/client.h): they may publish and send async requests, not block.
  * Everything here is a thin wrapper over mf/api.h.
@@ -28,7 +30,9 @@ extern "C" {
 /* ---- replyUserInfo: receive on user.info.request */
 /* Answer a user profile look-up. */
 /* Fills *reply (initialised, defaults set) for *req. Return MF_OK to send it; it is validated
- * first, and an invalid reply is logged and not sent. Any other status sends nothing. */
+ * first, and an invalid reply is not sent. Any other status (described in info->error if you
+ * like) and an invalid reply are answered with an error (code 500) the requester sees as
+ * MF_ERR_REFUSED. */
 typedef mf_status (*user_service_reply_user_info_handler)(void *ctx, const mf_user_info_request *req, mf_user_info_reply *reply, const mf_api_info *info);
 
 static inline mf_status user_service_reply_user_info__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,

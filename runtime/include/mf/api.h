@@ -1,23 +1,40 @@
 /*
- * mf/api.h - the generic half of the generated typed per-service API.
+ * mf/api.h - the generic half of the generated typed APIs.
  *
- * For every operation of the contract the generator emits a typed function
- * (`campaign_service_send_push_notification(client, user_id, &msg, &err)`,
- * `user_service_reply_user_info(client, handler, ctx, &sub, &err)`, ...)
- * that is a thin wrapper over the functions below, driven by the operation's
- * descriptor from the registry (mf/registry.h). All the logic lives here, once:
+ * For every operation of the contract the generator emits a typed function of
+ * its service (`campaign_service_send_push_notification(client, &msg, &err)`,
+ * `user_service_reply_user_info(client, handler, ctx, &sub, &err)`, ...), and
+ * for every channel typed functions any client may use
+ * (`<prefix>_campaign_execute_channel_publish(client, &msg, &err)`,
+ * `<prefix>_campaign_status_channel_subscribe(client, handler, ctx, queue, &sub, &err)`,
+ * ...). All are thin wrappers over the functions below, driven by descriptors
+ * from the registry (mf/registry.h: operations, and the service-less channel
+ * endpoints). All the logic lives here, once:
  *
  *   send     validate + encode the message (mf_encode), build the subject from
- *            the channel address and the parameter values, publish.
+ *            the channel address, the parameter values given and those taken
+ *            from the payload (parameters with a location), publish.
  *   request  the same with a reply inbox; the reply is decoded and validated
  *            into the caller's struct (an invalid reply is an error, never
- *            passed on).
- *   receive  subscribe to the channel (every parameter value: `*`), in the
- *            operation's queue group so replicas share the load; each message
- *            is decoded and validated before the handler sees it; an invalid
- *            one is logged with its JSON pointer, counted and dropped. For a
- *            request/reply operation the handler fills a reply struct that is
- *            validated, encoded and sent to the request's reply subject.
+ *            passed on). A responder's error reply is MF_ERR_REFUSED.
+ *   receive  subscribe to the channel (every parameter value `*`, or the values
+ *            asked for), in a queue group (a service's operations: the service,
+ *            so replicas share the load); each message is decoded and validated
+ *            before the handler sees it, and a parameter with a location must
+ *            equal the payload's value; an invalid one is logged with its JSON
+ *            pointer, counted and dropped. For a request/reply operation the
+ *            handler fills a reply struct that is validated, encoded and sent to
+ *            the request's reply subject.
+ *
+ * Responder errors. A responder never leaves a requester waiting for its
+ * timeout: it answers, as NATS services do, with an empty reply carrying the
+ * headers
+ *     Nats-Service-Error: <text>        Nats-Service-Error-Code: <code>
+ * code 400 for an invalid request (text "invalid <Message>: <pointer>: <why>"),
+ * 500 when the handler failed ("handler failed: <status>[: <its message>]") or
+ * filled an invalid reply ("invalid reply <Message>: <pointer>: <why>"). The
+ * requester gets MF_ERR_REFUSED with err->message "refused (<code>): <text>",
+ * distinct from MF_ERR_TIMEOUT and MF_ERR_NO_RESPONDERS.
  *
  * Handlers run on the client's service thread (see mf/client.h): they may
  * publish and send async requests, not block.
@@ -36,13 +53,22 @@ extern "C" {
 #define MF_API_MAX_PARAMS 8
 #define MF_API_PARAM_MAX 128 /* bytes of one parameter value, NUL included */
 
+/* The headers of a responder's error reply (see "Responder errors" above). */
+#define MF_API_ERROR_HEADER "Nats-Service-Error"
+#define MF_API_ERROR_CODE_HEADER "Nats-Service-Error-Code"
+#define MF_API_ERROR_BAD_REQUEST 400 /* the request was invalid */
+#define MF_API_ERROR_FAILED 500      /* the handler failed or its reply was invalid */
+
 /* What a receive handler learns about the message besides its payload. */
 typedef struct mf_api_info {
     const char *subject;            /* the concrete subject it arrived on */
     const char *reply;              /* reply subject or NULL */
-    const mf_operation_desc *op;
+    const mf_operation_desc *op;    /* the operation (or channel endpoint) that matched */
+    const mf_message_desc *message; /* = op->message: which of the channel's messages it is */
     size_t n_params;                /* = op->channel->param_count */
     const char *params[MF_API_MAX_PARAMS]; /* parameter values, in the channel's parameter order */
+    mf_error *error;                /* request handlers that fail may describe why here (mf_error_set);
+                                       its message is sent to the requester. Cleared before each call. */
 } mf_api_info;
 
 /*
@@ -57,8 +83,8 @@ typedef void (*mf_api_fn)(void);
  * Receive trampoline: `msg` is the decoded, validated message (owned by the
  * runtime, valid during the call); `reply` is NULL for plain receives, else an
  * initialised reply struct for the handler to fill. For a request, return
- * MF_OK to send the reply; any other status sends nothing (the requester times
- * out) and is logged. Plain receives return MF_OK.
+ * MF_OK to send the reply; any other status is logged and answered with a 500
+ * error reply (see "Responder errors"). Plain receives return MF_OK.
  */
 typedef mf_status (*mf_api_handler)(mf_api_fn fn, void *ctx, const void *msg, void *reply,
                                     const mf_api_info *info);
@@ -69,17 +95,23 @@ typedef struct mf_api_sub mf_api_sub;
 typedef struct mf_api_sub_stats {
     uint64_t received;    /* messages that arrived */
     uint64_t handled;     /* passed to the handler, counted when it returned */
-    uint64_t invalid;     /* dropped: failed to decode/validate (or bad subject parameters) */
+    uint64_t invalid;     /* dropped: failed to decode/validate, bad subject parameters, or a
+                             subject parameter that differs from the payload's value */
+    uint64_t skipped;     /* valid as another message of the channel than those subscribed to */
     uint64_t replies;     /* replies sent */
     uint64_t reply_errors;/* handler failed, reply invalid or could not be sent */
+    uint64_t refused;     /* error replies sent (invalid request, failed handler, invalid reply) */
 } mf_api_sub_stats;
 
 /*
  * Publishes `msg` (a struct of op->message's type) on op's channel. `params`
- * holds op->channel->param_count values in the channel's parameter order (NULL
- * when there are none). Errors: the codec's (MF_ERR_REQUIRED, MF_ERR_FORMAT,
- * ... with err->pointer set: nothing is sent), MF_ERR_INVALID_ARG (a bad
- * parameter value or an operation that is not a send), and mf_client_publish's.
+ * holds op->channel->param_count values in the channel's parameter order; the
+ * entries of parameters with a location are ignored (their value is the
+ * payload's), and params may be NULL when no parameter needs a value. Errors:
+ * the codec's (MF_ERR_REQUIRED, MF_ERR_FORMAT, ... with err->pointer set:
+ * nothing is sent), MF_ERR_INVALID_ARG (a bad parameter value - err->pointer
+ * "/<name>", or the payload member for a located one - or an operation that
+ * is not a send), and mf_client_publish's.
  */
 mf_status mf_api_send(mf_client *c, const mf_operation_desc *op, const char *const *params, const void *msg,
                       mf_error *err);
@@ -88,9 +120,12 @@ mf_status mf_api_send(mf_client *c, const mf_operation_desc *op, const char *con
  * Sends a request and waits up to timeout_ms for the reply, decoded into
  * `reply_out` (a struct of op->reply's type; it must hold no memory: it is
  * initialised here, and the caller frees it with the type's _free on MF_OK).
- * MF_ERR_TIMEOUT, MF_ERR_NO_RESPONDERS, the codec's errors for an invalid
- * request (nothing sent) or an invalid reply (err->pointer names the field,
- * err->message says it was the reply), mf_client_request's errors.
+ * MF_ERR_TIMEOUT (nobody answered in time), MF_ERR_NO_RESPONDERS (nobody
+ * subscribes to the subject), MF_ERR_REFUSED (the responder answered with an
+ * error: err->message is "refused (<code>): <responder's text>"), the codec's
+ * errors for an invalid request (nothing sent) or an invalid reply
+ * (err->pointer names the field, err->message says it was the reply),
+ * mf_client_request's errors.
  */
 mf_status mf_api_request(mf_client *c, const mf_operation_desc *op, const char *const *params, const void *req,
                          int timeout_ms, void *reply_out, mf_error *err);
@@ -98,7 +133,8 @@ mf_status mf_api_request(mf_client *c, const mf_operation_desc *op, const char *
 /*
  * Async reply trampoline, run once on the service thread: st MF_OK with the
  * decoded reply (valid during the call), otherwise reply NULL and err
- * describing the failure (MF_ERR_TIMEOUT, MF_ERR_NO_RESPONDERS, an invalid reply...).
+ * describing the failure (MF_ERR_TIMEOUT, MF_ERR_NO_RESPONDERS,
+ * MF_ERR_REFUSED, an invalid reply...).
  */
 typedef void (*mf_api_reply_cb)(mf_api_fn fn, void *ctx, mf_status st, const void *reply, const mf_error *err);
 
@@ -111,13 +147,40 @@ mf_status mf_api_request_async(mf_client *c, const mf_operation_desc *op, const 
 /*
  * Subscribes to op (a receive operation): h(fn, ctx, ...) runs for every valid message. *out receives the
  * subscription, owned by the caller: end it with mf_api_unsubscribe before
- * mf_client_destroy. ctx must stay valid until then. Invalid messages are
- * reported on stderr as "mflow: dropped invalid <Message> on <subject>:
- * <pointer>: <message>" and counted. MF_ERR_INVALID_ARG (NULL argument, not a
- * receive operation), MF_ERR_NOMEM, mf_client_subscribe's errors.
+ * mf_client_destroy. ctx must stay valid until then. It subscribes to every
+ * parameter value, in op->queue_group. Invalid messages are reported on
+ * stderr as "mflow: dropped invalid <Message> on <subject>: <pointer>:
+ * <message>" and counted (an invalid request is also answered with a 400
+ * error). MF_ERR_INVALID_ARG (NULL argument, not a receive operation),
+ * MF_ERR_NOMEM, mf_client_subscribe's errors.
  */
 mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
                            void *ctx, mf_api_sub **out, mf_error *err);
+
+/* One message a subscription takes: a RECEIVE descriptor (operation or channel
+ * endpoint) and the typed handler behind its trampoline. A route whose fn is
+ * NULL is left out (its messages count as `skipped`). */
+typedef struct mf_api_route {
+    const mf_operation_desc *op;
+    mf_api_handler handler;
+    mf_api_fn fn;
+} mf_api_route;
+
+/*
+ * Subscribes to a channel for one or more of its messages: every route's op
+ * must be a RECEIVE descriptor of the same channel. An arriving message is
+ * decoded as each route's message in turn and goes to the first that
+ * validates; one valid only as another message of the channel is counted as
+ * skipped, anything else is invalid (logged, counted, dropped; a request is
+ * answered with a 400 error when some route replies). `filter` holds a value
+ * per channel parameter (in order; NULL entries, or filter NULL: every value),
+ * `queue` the queue group (NULL: none). Otherwise as mf_api_subscribe, whose
+ * errors it returns, plus MF_ERR_INVALID_ARG for routes of different channels,
+ * no route with a handler, or a bad filter value.
+ */
+mf_status mf_api_subscribe_channel(mf_client *c, const mf_api_route *routes, size_t n_routes,
+                                   const char *const *filter, const char *queue, void *ctx, mf_api_sub **out,
+                                   mf_error *err);
 
 /* Ends the subscription and frees it. After it returns the handler is not running
  * and will not run again. NULL is fine. Must not be called from its own handler. */

@@ -31,6 +31,10 @@ typedef struct mf_message_desc {
 typedef struct mf_param_desc {
     const char *name;        /* "user_id" */
     const mf_type *type;     /* string type carrying the parameter's format/pattern; NULL = any */
+    const char *location;    /* JSON pointer into the payload of every message of the channel the
+                                value comes from ("/user_id", from the parameter's
+                                `location: $message.payload#/user_id`); NULL: the value is given
+                                explicitly. A string member is used as is, an integer in decimal. */
 } mf_param_desc;
 
 typedef struct mf_channel_desc {
@@ -55,12 +59,21 @@ typedef struct mf_operation_desc {
     const char *queue_group;        /* receivers of commands/requests join this group; NULL for events */
 } mf_operation_desc;
 
+/*
+ * Channel endpoints: for every message of every channel the generator also emits a pair of
+ * operation descriptors that belong to no service (service and queue_group NULL): one SEND
+ * (a publish, or a request when `reply` is set) and one RECEIVE (a subscription, or a
+ * responder). They drive the per-channel typed API any client may use (<p>_sdk/channels_api.h,
+ * see docs/generator.md); their keys are "<channel key>/<message key>/send|receive".
+ */
+
 typedef struct mf_registry {
     const char *title;       /* info.title */
     const char *version;     /* info.version */
     const mf_message_desc *const *messages; size_t message_count; /* sorted by key */
     const mf_channel_desc *const *channels; size_t channel_count; /* sorted by key */
     const mf_operation_desc *const *operations; size_t operation_count; /* sorted by key */
+    const mf_operation_desc *const *endpoints; size_t endpoint_count; /* channel endpoints, sorted by key */
 } mf_registry;
 
 /* Finds a message by component key ("CampaignCreate") or name ("CampaignCreateMessage");
@@ -96,6 +109,33 @@ mf_status mf_channel_parse(const mf_channel_desc *c, const char *subject,
 
 /* Parameter value check used by both directions (see mf_channel_address). */
 mf_status mf_param_check(const mf_param_desc *p, const char *value, mf_error *err);
+
+/*
+ * A subscription subject for c: values[i] == NULL (or values == NULL) stands for every value of
+ * params[i] ('*'); other values are checked as in mf_channel_address. Same errors.
+ */
+mf_status mf_channel_filter(const mf_channel_desc *c, const char *const *values, char *out, size_t cap,
+                            mf_error *err);
+
+/*
+ * The subject for sending `msg` (a value of m's payload type) on c: a parameter with a location
+ * takes its value from the payload, the others from values[i] (by position; the entries of
+ * located parameters are ignored, and values may be NULL when every parameter has a location).
+ * Values are checked as in mf_channel_address; a located value that fails has err->pointer set
+ * to its location. Errors: mf_channel_address's, MF_ERR_REQUIRED when a located member is absent
+ * or null, MF_ERR_INVALID_ARG when a location does not lead to a string or integer member of m.
+ */
+mf_status mf_channel_subject(const mf_channel_desc *c, const mf_message_desc *m, const void *msg,
+                             const char *const *values, char *out, size_t cap, mf_error *err);
+
+/*
+ * For a received message: checks that every located parameter's value parsed from the subject
+ * (values[i], by position, as mf_channel_parse writes them) equals the payload's. MF_OK when c
+ * has no located parameter. MF_ERR_INVALID_ARG on a mismatch, err->pointer = the location;
+ * MF_ERR_REQUIRED when the payload lacks the member.
+ */
+mf_status mf_channel_check_payload(const mf_channel_desc *c, const mf_message_desc *m, const void *msg,
+                                   const char *const *values, mf_error *err);
 
 #ifdef __cplusplus
 }

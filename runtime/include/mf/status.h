@@ -43,7 +43,9 @@ typedef enum mf_status {
     MF_ERR_CLOSED,         /* the client is closed or draining */
     MF_ERR_FULL,           /* a bounded queue is full; the item was not accepted */
     MF_ERR_PAYLOAD_TOO_BIG,/* larger than the server's max_payload */
-    MF_ERR_AUTH            /* authorization violation */
+    MF_ERR_AUTH,           /* authorization violation */
+    MF_ERR_REFUSED         /* a responder answered a request with an error (Nats-Service-Error
+                              header): an invalid request, a failed handler, an invalid reply */
 } mf_status;
 
 /* Sizes of the text fields of mf_error; longer text is truncated, never overflowed. */

@@ -1,0 +1,203 @@
+/*
+ * send.c - the sending half of the typed API: send, request, async request
+ * (mf/api.h).
+ *
+ * Generated wrappers pass a descriptor (an operation or a channel endpoint);
+ * everything that could go wrong (validation, subject building, reply
+ * decoding, responder errors) is handled here once, so every generated
+ * function behaves the same.
+ */
+#include "mf/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf/buf.h"
+#include "mf/codec.h"
+
+/* Subjects are short; a channel address with its parameters fits easily. */
+#define SUBJECT_MAX 1024
+
+/* Validates and encodes `msg` as op's message, then builds the concrete subject (parameters with a
+ * location take the payload's value, so the message is checked first). */
+static mf_status prepare(const mf_operation_desc *op, const char *const *params, const void *msg, char *subject,
+                         mf_buf *body, mf_error *err)
+{
+    if (!op->message || !msg || !op->channel)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation and message are required");
+    mf_status st = mf_encode(op->message->type, msg, body, err);
+    if (st == MF_OK)
+        st = mf_channel_subject(op->channel, op->message, msg, params, subject, SUBJECT_MAX, err);
+    return st;
+}
+
+mf_status mf_api_send(mf_client *c, const mf_operation_desc *op, const char *const *params, const void *msg,
+                      mf_error *err)
+{
+    if (!c || !op)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client and operation are required");
+    if (op->action != MF_ACTION_SEND)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a send operation", op->key);
+    char subject[SUBJECT_MAX];
+    mf_buf body = MF_BUF_INIT;
+    mf_status st = prepare(op, params, msg, subject, &body, err);
+    if (st == MF_OK) {
+        st = mf_client_publish(c, subject, NULL, body.data ? body.data : "", body.len);
+        if (st)
+            mf_error_set(err, st, "", "publishing %s on %s failed: %s", op->message->key, subject,
+                         mf_status_str(st));
+    }
+    mf_buf_free(&body);
+    return st;
+}
+
+/* A responder's error reply (Nats-Service-Error headers) as MF_ERR_REFUSED, or MF_OK when m is none. */
+static mf_status refused(const mf_msg *m, mf_error *err)
+{
+    size_t tn = 0, cn = 0;
+    const char *text = mf_msg_header(m, MF_API_ERROR_HEADER, &tn);
+    const char *code = mf_msg_header(m, MF_API_ERROR_CODE_HEADER, &cn);
+    if (!text && !code)
+        return MF_OK;
+    char num[16] = "?";
+    if (code && cn < sizeof num) {
+        memcpy(num, code, cn);
+        num[cn] = '\0';
+    }
+    return mf_error_set(err, MF_ERR_REFUSED, "", "refused (%s): %.*s", num, text ? (int)tn : 0, text ? text : "");
+}
+
+/* Turns a reply message into the caller's struct: status headers first, then the payload. */
+static mf_status decode_reply(const mf_operation_desc *op, const mf_msg *m, void *reply_out, mf_error *err)
+{
+    if (m->status == 503)
+        return mf_error_set(err, MF_ERR_NO_RESPONDERS, "", "no responders for %s", op->channel->address);
+    if (m->status >= 400)
+        return mf_error_set(err, MF_ERR_SERVER, "", "request on %s failed with status %d", op->channel->address,
+                            m->status);
+    mf_status st = refused(m, err);
+    if (st)
+        return st;
+    st = mf_decode(op->reply->type, m->data, m->len, reply_out, err);
+    if (st && err) {
+        /* Say it was the reply that was invalid; keep as much of the text as fits. */
+        char msg[MF_ERROR_MESSAGE_MAX + 64];
+        snprintf(msg, sizeof msg, "invalid %s reply: %s", op->reply->key, err->message);
+        size_t n = strlen(msg);
+        if (n >= sizeof err->message)
+            n = sizeof err->message - 1;
+        memcpy(err->message, msg, n);
+        err->message[n] = '\0';
+    }
+    return st;
+}
+
+static mf_status check_request_op(mf_client *c, const mf_operation_desc *op, mf_error *err)
+{
+    if (!c || !op)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client and operation are required");
+    if (op->action != MF_ACTION_SEND || !op->reply)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a request", op->key);
+    return MF_OK;
+}
+
+/* The error of a request that got no reply message. */
+static mf_status request_failed(mf_status st, const char *subject, int timeout_ms, mf_error *err)
+{
+    if (st == MF_ERR_NO_RESPONDERS)
+        return mf_error_set(err, st, "", "no responders for %s", subject);
+    if (st == MF_ERR_TIMEOUT)
+        return mf_error_set(err, st, "", "no reply on %s within %d ms", subject, timeout_ms);
+    return mf_error_set(err, st, "", "request on %s failed: %s", subject, mf_status_str(st));
+}
+
+mf_status mf_api_request(mf_client *c, const mf_operation_desc *op, const char *const *params, const void *req,
+                         int timeout_ms, void *reply_out, mf_error *err)
+{
+    mf_status st = check_request_op(c, op, err);
+    if (st)
+        return st;
+    if (!reply_out)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "reply_out is required");
+    mf_init(op->reply->type, reply_out);
+    char subject[SUBJECT_MAX];
+    mf_buf body = MF_BUF_INIT;
+    st = prepare(op, params, req, subject, &body, err);
+    if (st) {
+        mf_buf_free(&body);
+        return st;
+    }
+    mf_msg_owned *rep = NULL;
+    st = mf_client_request(c, subject, body.data ? body.data : "", body.len, timeout_ms, &rep);
+    mf_buf_free(&body);
+    if (st == MF_OK)
+        st = decode_reply(op, &rep->msg, reply_out, err);
+    else
+        request_failed(st, subject, timeout_ms, err);
+    mf_msg_owned_free(rep);
+    return st;
+}
+
+/* State of one async request, freed after its callback. */
+typedef struct async_req {
+    const mf_operation_desc *op;
+    mf_api_reply_cb cb;
+    mf_api_fn fn;
+    void *ctx;
+    int timeout_ms;
+    char subject[SUBJECT_MAX];
+} async_req;
+
+static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void *ctx)
+{
+    (void)c;
+    async_req *a = ctx;
+    mf_error err;
+    mf_error_clear(&err);
+    void *value = NULL;
+    if (st == MF_OK) {
+        value = malloc(a->op->reply->size);
+        if (!value) {
+            st = mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory decoding the reply");
+        } else {
+            mf_init(a->op->reply->type, value); /* decode_reply may return before decoding */
+            st = decode_reply(a->op, reply, value, &err);
+        }
+    } else {
+        request_failed(st, a->subject, a->timeout_ms, &err);
+    }
+    a->cb(a->fn, a->ctx, st, st == MF_OK ? value : NULL, &err);
+    if (value) {
+        mf_free(a->op->reply->type, value);
+        free(value);
+    }
+    free(a);
+}
+
+mf_status mf_api_request_async(mf_client *c, const mf_operation_desc *op, const char *const *params,
+                               const void *req, int timeout_ms, mf_api_reply_cb cb, mf_api_fn fn, void *ctx,
+                               mf_error *err)
+{
+    mf_status st = check_request_op(c, op, err);
+    if (st)
+        return st;
+    if (!cb)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a callback is required");
+    async_req *a = malloc(sizeof *a);
+    if (!a)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    *a = (async_req){.op = op, .cb = cb, .fn = fn, .ctx = ctx, .timeout_ms = timeout_ms};
+    mf_buf body = MF_BUF_INIT;
+    st = prepare(op, params, req, a->subject, &body, err);
+    if (!st) {
+        st = mf_client_request_async(c, a->subject, body.data ? body.data : "", body.len, timeout_ms,
+                                     on_async_reply, a);
+        if (st)
+            mf_error_set(err, st, "", "request on %s failed: %s", a->subject, mf_status_str(st));
+    }
+    if (st)
+        free(a);
+    mf_buf_free(&body);
+    return st;
+}
