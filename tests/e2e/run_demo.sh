@@ -12,4 +12,8 @@ echo "$out" | grep -q "INVALID" && fail "an example message is invalid"
 for s in campaign.status campaign.analytics user.analytics user.info.update notification.preferences.update 'notification.user.[^ ]*.push'; do
   echo "$out" | grep -q "^  $s {" || fail "the subscriber did not see $s"
 done
+# The push channel's user_id comes from the payload (location): the subject names the payload's user.
+push=$(echo "$out" | grep -m1 '^  notification\.user\.[^ ]*\.push {')
+subject_user=$(echo "$push" | sed -E 's/^  notification\.user\.([^ ]*)\.push .*/\1/')
+echo "$push" | grep -q "\"user_id\":\"$subject_user\"" || fail "the push notification's subject names another user than its payload"
 echo "run_demo: ok"
