@@ -76,8 +76,8 @@ def resolve(c: Channel, pname: str, loc: N, diag: Diagnostics) -> str:
                           "a location must name a member that every message of the channel has")
         leaf = _object(path[-1].type)
         if leaf.kind not in ("str", "enum", "int"):
-            raise loc.err(f"location '{loc.v}' of parameter '{pname}' points to a {leaf.json_type} member of "
-                          f"message '{m.key}'; a channel parameter's value must be a string or an integer", HINT)
+            raise loc.err(f"location '{loc.v}' of parameter '{pname}' points to a member of type {leaf.json_type} "
+                          f"in message '{m.key}'; a channel parameter's value must be a string or an integer", HINT)
         loose = [f.json_name for f in path if not f.required or f.nullable]
         if loose:
             diag.warn(loc.err(f"location '{loc.v}' of parameter '{pname}': member '{loose[0]}' of message "
