@@ -72,7 +72,7 @@ def resolve(c: Channel, pname: str, loc: N, diag: Diagnostics) -> str:
         path = member_path(m.payload, tokens)
         if path is None:
             raise loc.err(f"location '{loc.v}' of parameter '{pname}' does not point into the payload of "
-                          f"message '{m.key}': it has no object member at {pointer}",
+                          f"message '{m.key}': it has no member {pointer}",
                           "a location must name a member that every message of the channel has")
         leaf = _object(path[-1].type)
         if leaf.kind not in ("str", "enum", "int"):

@@ -21,6 +21,7 @@ GOOD_SPECS: List[Tuple[str, str]] = [
     ("mangling.yaml", "mg"),
     ("services.json", "svc"),
     ("edge.yaml", "edge"),
+    ("channels.yaml", "tc"),
 ]
 
 
