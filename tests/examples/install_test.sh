@@ -188,7 +188,7 @@ for kind in cmake make; do
     expect "$kind: --invalid names the field" 1 "invalid campaign: /schedule/recurring/interval:" \
         "$bin" --invalid "$URL"
     expect "$kind: publish, no responders" 0 \
-        $'^published campaign [0-9a-f-]+ on campaign.create \\([0-9]+ bytes\\)\n^user-info [0-9a-f-]+: no responders' \
+        $'^published campaign [0-9a-f-]+ on campaign.create$\n^executed campaign [0-9a-f-]+: execution [0-9a-f-]{36} requested on campaign.execute$\n^user-info [0-9a-f-]+: no responders' \
         "$bin" "$URL"
     expect "$kind: invalid user id" 1 "user-info request: format at /user_id" "$bin" --user-id nope "$URL"
 done
