@@ -34,6 +34,7 @@ struct mf_api_sub {
     void *msg;      /* decoded message, as large as the largest message of the channel */
     void *reply;    /* reply struct, as large as the largest reply, or NULL */
     mf_buf out;     /* reply encoding */
+    mf_api_sub_opts opts;
     mf_api_sub_stats stats;
 };
 
@@ -74,14 +75,45 @@ static const char *ptr_or_doc(const mf_error *err)
     return err->pointer[0] ? err->pointer : "(document)";
 }
 
+static void send_reply(mf_api_sub *s, const struct route *r, const mf_msg *m, mf_status hst, const mf_error *herr);
+
+/* Gives an invalid request to the subscription's on_invalid handler (mf_api_subscribe_ex). True when it
+ * answered. */
+static bool answer_invalid(mf_api_sub *s, const mf_msg *m, const mf_error *why)
+{
+    const route *r = NULL;
+    for (size_t i = 0; i < s->n_routes && !r; i++)
+        if (s->routes[i].op->reply)
+            r = &s->routes[i];
+    if (!s->opts.on_invalid || !r || !m->reply)
+        return false;
+    mf_api_info info;
+    memset(&info, 0, sizeof info);
+    info.subject = m->subject;
+    info.reply = m->reply;
+    info.op = r->op;
+    info.message = r->op->message;
+    mf_init(r->op->reply->type, s->reply);
+    mf_status hst = s->opts.on_invalid(s->opts.invalid_ctx, m, why, s->reply, &info);
+    if (hst == MF_OK) {
+        mf_error none;
+        mf_error_clear(&none);
+        send_reply(s, r, m, MF_OK, &none);
+    }
+    mf_free(r->op->reply->type, s->reply);
+    return hst == MF_OK;
+}
+
 /* An incoming message that is not valid: counted, logged, and answered when it is a request. */
 static void drop_invalid(mf_api_sub *s, const mf_msg *m, const char *what, const mf_error *err)
 {
-    if (s->responder && m->reply)
-        refuse(s, m, MF_API_ERROR_BAD_REQUEST, "invalid %s: %s: %s", what, ptr_or_doc(err), err->message);
-    else
+    if (s->responder && m->reply) {
+        if (!answer_invalid(s, m, err)) /* not answered in the contract's terms: a 400 error reply */
+            refuse(s, m, MF_API_ERROR_BAD_REQUEST, "invalid %s: %s: %s", what, ptr_or_doc(err), err->message);
+    } else {
         fprintf(stderr, "mflow: dropped invalid %s on %s: %s: %s\n", what, m->subject, ptr_or_doc(err),
                 err->message);
+    }
     count(&s->stats.invalid); /* last: a reader that sees it sees the error reply too */
 }
 
@@ -255,9 +287,20 @@ static mf_status take_routes(mf_api_sub *s, const mf_api_route *routes, size_t n
     return MF_OK;
 }
 
+static mf_status subscribe_channel(mf_client *c, const mf_api_route *routes, size_t n_routes,
+                                   const char *const *filter, const char *queue, void *ctx,
+                                   const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err);
+
 mf_status mf_api_subscribe_channel(mf_client *c, const mf_api_route *routes, size_t n_routes,
                                    const char *const *filter, const char *queue, void *ctx, mf_api_sub **out,
                                    mf_error *err)
+{
+    return subscribe_channel(c, routes, n_routes, filter, queue, ctx, NULL, out, err);
+}
+
+static mf_status subscribe_channel(mf_client *c, const mf_api_route *routes, size_t n_routes,
+                                   const char *const *filter, const char *queue, void *ctx,
+                                   const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err)
 {
     if (!c || !routes || !n_routes || !out || !routes[0].op || !routes[0].op->channel)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, routes and out are required");
@@ -276,6 +319,8 @@ mf_status mf_api_subscribe_channel(mf_client *c, const mf_api_route *routes, siz
     s->client = c;
     s->channel = ch;
     s->ctx = ctx;
+    if (opts)
+        s->opts = *opts;
     size_t msg_size = 0, reply_size = 0;
     st = take_routes(s, routes, n_routes, &msg_size, &reply_size, err);
     for (size_t i = 0; st == MF_OK && i < ch->message_count; i++) /* other_message decodes those too */
@@ -303,13 +348,19 @@ mf_status mf_api_subscribe_channel(mf_client *c, const mf_api_route *routes, siz
 mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
                            void *ctx, mf_api_sub **out, mf_error *err)
 {
+    return mf_api_subscribe_ex(c, op, h, fn, ctx, NULL, out, err);
+}
+
+mf_status mf_api_subscribe_ex(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
+                              void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err)
+{
     if (!c || !op || !h || !out || !op->channel || !op->message)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, operation, handler and out are required");
     *out = NULL;
     if (op->action != MF_ACTION_RECEIVE)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a receive operation", op->key);
     const mf_api_route r = {op, h, fn};
-    return mf_api_subscribe_channel(c, &r, 1, NULL, op->queue_group, ctx, out, err);
+    return subscribe_channel(c, &r, 1, NULL, op->queue_group, ctx, opts, out, err);
 }
 
 void mf_api_unsubscribe(mf_api_sub *s)

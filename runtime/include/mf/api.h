@@ -157,6 +157,34 @@ mf_status mf_api_request_async(mf_client *c, const mf_operation_desc *op, const 
 mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
                            void *ctx, mf_api_sub **out, mf_error *err);
 
+/*
+ * Called, for a request/reply subscription, with a request that failed to
+ * decode or validate, instead of the 400 error reply: `raw` is the message as
+ * received, `why` the first error (JSON pointer and message), `reply` an
+ * initialised struct of the operation's reply type to fill, `info` the
+ * subject, reply subject and operation (no parameters). Return MF_OK to send
+ * the reply (validated first; an invalid one is answered with a 500 error
+ * reply); any other status falls back to the 400 error reply. Runs on the
+ * service thread.
+ */
+typedef mf_status (*mf_api_invalid_handler)(void *ctx, const mf_msg *raw, const mf_error *why, void *reply,
+                                            const mf_api_info *info);
+
+/* Options of mf_api_subscribe_ex. */
+typedef struct mf_api_sub_opts {
+    mf_api_invalid_handler on_invalid; /* NULL: invalid requests get the 400 error reply (the default) */
+    void *invalid_ctx;
+} mf_api_sub_opts;
+
+/*
+ * mf_api_subscribe with options (opts may be NULL). A service whose reply
+ * message can carry an error (UserInfoReply's `error`) uses on_invalid to
+ * answer invalid requests in the contract's terms. Invalid requests still count
+ * in stats.invalid; an answer sent counts in stats.replies.
+ */
+mf_status mf_api_subscribe_ex(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
+                              void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err);
+
 /* One message a subscription takes: a RECEIVE descriptor (operation or channel
  * endpoint) and the typed handler behind its trampoline. A route whose fn is
  * NULL is left out (its messages count as `skipped`). */

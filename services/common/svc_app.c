@@ -1,0 +1,331 @@
+/*
+ * svc_app.c - a service process from start to clean exit (svc_app.h).
+ */
+#include "svc_app.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "svc_time.h"
+
+#define OUTBOX_STOP_MS 3000
+#define DRAIN_MS 2000
+
+#define N_COMMON 5
+
+struct svc_app {
+    const svc_service *svc;
+    svc_config cfg;
+    svc_opt common[N_COMMON];
+    svc_opt_group groups[2];
+    size_t n_groups;
+    sqlite3 *db;
+    mf_client *client;
+    svc_outbox *outbox;
+    svc_http *http;
+    svc_http_route *routes;
+    int sigfd;
+    int signals;
+    bool started;
+};
+
+/* One service per process: the health route and the client callbacks find it here. */
+static svc_app *g_app;
+
+static bool check_server(const char *v, char *why, size_t cap)
+{
+    if (strncmp(v, "ws://", 5) != 0 && strncmp(v, "wss://", 6) != 0)
+        return snprintf(why, cap, "expected ws://HOST:PORT or wss://HOST:PORT, got \"%s\"", v), false;
+    return true;
+}
+
+static const svc_opt common_opts[N_COMMON] = {
+    {.name = "server", .type = SVC_OPT_LIST, .offset = offsetof(svc_config, servers), .def = "ws://127.0.0.1:4280",
+     .env = "MF_SERVER", .metavar = "URL", .check = check_server,
+     .help = "NATS server (mf-broker or a nats-server websocket listener) to connect to; several for a cluster"},
+    {.name = "db", .type = SVC_OPT_STR, .offset = offsetof(svc_config, db), .metavar = "PATH",
+     .help = "SQLite database file (created when absent)"},
+    {.name = "http", .type = SVC_OPT_STR, .offset = offsetof(svc_config, http), .metavar = "ADDR:PORT",
+     .check = svc_http_listen_valid, .help = "address of the admin HTTP API (port 0: any free port)"},
+    {.name = "log-level", .type = SVC_OPT_CHOICE, .offset = offsetof(svc_config, log_level), .def = "info",
+     .env = "MF_LOG_LEVEL", .metavar = "LEVEL", .choices = svc_log_level_names, .help = "most verbose log level"},
+    {.name = "token", .type = SVC_OPT_STR, .offset = offsetof(svc_config, token), .env = "MF_TOKEN",
+     .metavar = "TOKEN", .flags = SVC_OPT_SECRET, .help = "authentication token for the server"},
+};
+
+/* ------------------------------------------------------------ accessors */
+
+const svc_config *svc_app_config(const svc_app *app) { return &app->cfg; }
+mf_client *svc_app_client(svc_app *app) { return app->client; }
+svc_outbox *svc_app_outbox(svc_app *app) { return app->outbox; }
+sqlite3 *svc_app_db(svc_app *app) { return app->db; }
+svc_http *svc_app_http(svc_app *app) { return app->http; }
+
+void svc_app_request_stop(svc_app *app)
+{
+    (void)app;
+    kill(getpid(), SIGTERM); /* blocked in every thread: it arrives on the signalfd */
+}
+
+/* --------------------------------------------------------------- health */
+
+static void health(svc_http_req *rq, void *ctx)
+{
+    (void)ctx;
+    svc_app *app = g_app;
+    mf_client_stats cs;
+    memset(&cs, 0, sizeof cs);
+    mf_client_stats_get(app->client, &cs);
+    mf_error err;
+    bool db_ok = svc_db_ping(app->db, &err) == MF_OK;
+    int64_t backlog = 0, age = 0;
+    if (db_ok)
+        db_ok = svc_outbox_backlog(app->db, &backlog, &age, &err) == MF_OK;
+    svc_outbox_stats os;
+    svc_outbox_stats_get(app->outbox, &os);
+    char url[256];
+    bool ok = cs.connected && db_ok;
+
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "status", ok ? "ok" : "degraded");
+    cJSON_AddStringToObject(root, "service", app->svc->name);
+    cJSON *b = cJSON_AddObjectToObject(root, "broker");
+    cJSON_AddBoolToObject(b, "connected", cs.connected);
+    cJSON_AddStringToObject(b, "url", svc_log_redact_url(cs.server_url, url, sizeof url));
+    cJSON_AddNumberToObject(b, "reconnects", (double)cs.reconnects);
+    cJSON *d = cJSON_AddObjectToObject(root, "database");
+    cJSON_AddBoolToObject(d, "ok", db_ok);
+    cJSON_AddStringToObject(d, "path", app->cfg.db);
+    if (!db_ok)
+        cJSON_AddStringToObject(d, "error", err.message);
+    cJSON *o = cJSON_AddObjectToObject(root, "outbox");
+    cJSON_AddNumberToObject(o, "backlog", (double)backlog);
+    cJSON_AddNumberToObject(o, "oldest_age_ms", (double)age);
+    cJSON_AddNumberToObject(o, "published", (double)os.published);
+    cJSON_AddNumberToObject(o, "retries", (double)os.retries);
+    cJSON_AddNumberToObject(o, "dead", (double)os.dead);
+    cJSON_AddStringToObject(o, "last_error", os.last_error);
+    svc_http_reply_json(rq, ok ? 200 : 503, root);
+}
+
+/* ------------------------------------------------------- client callbacks */
+
+static void on_client_event(mf_client *c, const mf_client_event *ev, void *ctx)
+{
+    (void)c;
+    svc_app *app = ctx;
+    char url[256], q[300];
+    svc_log_redact_url(ev->url, url, sizeof url);
+    switch (ev->type) {
+    case MF_CLIENT_CONNECTED:
+    case MF_CLIENT_RECONNECTED:
+        SVC_INFO("broker %s url=%s", ev->type == MF_CLIENT_CONNECTED ? "connected" : "reconnected", url);
+        svc_outbox_kick(app->outbox); /* publish what waited for the broker */
+        break;
+    case MF_CLIENT_DISCONNECTED:
+        SVC_WARN("broker disconnected; reconnecting url=%s", url);
+        break;
+    case MF_CLIENT_CLOSED:
+        SVC_INFO("broker connection closed status=%s", mf_status_str(ev->status));
+        break;
+    case MF_CLIENT_ERROR:
+        SVC_WARN("broker error status=%s text=%s", mf_status_str(ev->status), svc_log_q(q, sizeof q, ev->text));
+        break;
+    case MF_CLIENT_DROPPED:
+        SVC_WARN("publishes dropped while disconnected msgs=%llu bytes=%llu", (unsigned long long)ev->msgs,
+                 (unsigned long long)ev->bytes);
+        break;
+    case MF_CLIENT_SERVER_DISCOVERED:
+        SVC_INFO("broker discovered url=%s", url);
+        break;
+    }
+}
+
+static void on_client_log(mf_log_level level, const char *line, void *ctx)
+{
+    (void)ctx;
+    svc_log(level <= MF_LOG_ERROR ? SVC_LOG_ERROR : level == MF_LOG_WARN ? SVC_LOG_WARN : SVC_LOG_DEBUG,
+            "client: %s", line);
+}
+
+static mf_status create_client(svc_app *app, mf_error *err)
+{
+    mf_client_opts o;
+    mf_client_opts_init(&o);
+    o.servers = (const char *const *)app->cfg.servers.v;
+    o.n_servers = app->cfg.servers.n;
+    o.name = app->svc->name;
+    o.token = app->cfg.token;
+    o.on_event = on_client_event;
+    o.event_ctx = app;
+    o.on_log = on_client_log;
+    o.log_level = svc_log_enabled(SVC_LOG_DEBUG) ? MF_LOG_DEBUG : MF_LOG_WARN;
+    return mf_client_create(&o, &app->client, err);
+}
+
+/* --------------------------------------------------------------- signals */
+
+static void on_signal(svc_http *h, int fd, void *ctx)
+{
+    svc_app *app = ctx;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        app->signals++;
+        if (app->signals == 1) {
+            SVC_INFO("received %s; stopping: no new work, finishing what is in hand", strsignal((int)si.ssi_signo));
+            if (app->started && app->svc->stop)
+                app->svc->stop(app, app->svc->ctx);
+        } else {
+            SVC_INFO("received %s again; stopping without waiting", strsignal((int)si.ssi_signo));
+        }
+        svc_http_stop(h);
+    }
+}
+
+static mf_status block_signals(svc_app *app, mf_error *err)
+{
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    signal(SIGPIPE, SIG_IGN);
+    /* blocked before any thread starts, so every thread inherits the mask */
+    if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0)
+        return mf_error_set(err, MF_ERR_IO, "", "cannot block signals");
+    app->sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (app->sigfd < 0)
+        return mf_error_set(err, MF_ERR_IO, "", "signalfd: %s", strerror(errno));
+    return MF_OK;
+}
+
+/* ------------------------------------------------------------- start/stop */
+
+static mf_status open_database(svc_app *app, mf_error *err)
+{
+    const svc_service *s = app->svc;
+    mf_status st = svc_db_open(app->cfg.db, &app->db, err);
+    if (st == MF_OK)
+        st = svc_db_migrate(app->db, SVC_OUTBOX_COMPONENT, svc_outbox_migrations, svc_outbox_migration_count, err);
+    if (st == MF_OK && s->n_migrations)
+        st = svc_db_migrate(app->db, s->component ? s->component : s->name, s->migrations, s->n_migrations, err);
+    if (st == MF_OK)
+        SVC_INFO("database ready path=%s", app->cfg.db);
+    return st;
+}
+
+static mf_status start_http(svc_app *app, mf_error *err)
+{
+    const svc_service *s = app->svc;
+    app->routes = calloc(s->n_routes + 1, sizeof *app->routes);
+    if (!app->routes)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    app->routes[0] = (svc_http_route){SVC_HTTP_GET, "/healthz", health, NULL, NULL, 0};
+    if (s->n_routes)
+        memcpy(app->routes + 1, s->routes, s->n_routes * sizeof *app->routes);
+    svc_http_opts ho = {app->cfg.http, app->routes, s->n_routes + 1, s->ctx, 0};
+    mf_status st = svc_http_create(&ho, &app->http, err);
+    if (st == MF_OK)
+        st = svc_http_watch_fd(app->http, app->sigfd, on_signal, app);
+    if (st)
+        return st;
+    app->sigfd = -1; /* the server owns it now */
+    if (!svc_http_listen_is_loopback(app->cfg.http))
+        SVC_WARN("the admin API listens on a non-loopback address and has no authentication http=%s",
+                 app->cfg.http);
+    return MF_OK;
+}
+
+static mf_status start(svc_app *app, mf_error *err)
+{
+    mf_status st = block_signals(app, err);
+    if (st == MF_OK)
+        st = open_database(app, err);
+    if (st == MF_OK)
+        st = create_client(app, err);
+    if (st == MF_OK)
+        st = svc_outbox_start(app->cfg.db, app->client, app->svc->kinds, app->svc->n_kinds, &app->outbox, err);
+    if (st == MF_OK)
+        st = start_http(app, err);
+    if (st == MF_OK && app->svc->start) {
+        app->started = true;
+        st = app->svc->start(app, app->svc->ctx, err);
+    }
+    return st;
+}
+
+static int shut_down(svc_app *app, int rc)
+{
+    if (app->started && app->svc->stop && app->signals == 0)
+        app->svc->stop(app, app->svc->ctx); /* start failed: the stop hook has not run */
+    svc_http_destroy(app->http);
+    app->http = NULL;
+    svc_outbox_stop(app->outbox, app->signals > 1 ? 0 : OUTBOX_STOP_MS);
+    app->outbox = NULL;
+    if (app->client) {
+        mf_client_drain(app->client, app->signals > 1 ? 1 : DRAIN_MS);
+        mf_client_destroy(app->client);
+        app->client = NULL;
+    }
+    if (app->started && app->svc->close)
+        app->svc->close(app, app->svc->ctx);
+    if (svc_db_close(app->db) == MF_OK && app->db)
+        SVC_INFO("database closed path=%s", app->cfg.db);
+    else if (app->db)
+        rc = 1;
+    app->db = NULL;
+    if (app->sigfd >= 0)
+        close(app->sigfd);
+    free(app->routes);
+    SVC_INFO("stopped status=%d", rc);
+    svc_opts_free(app->groups, app->n_groups);
+    return rc;
+}
+
+static int parse_options(svc_app *app, int argc, char **argv)
+{
+    const svc_service *s = app->svc;
+    memcpy(app->common, common_opts, sizeof common_opts);
+    app->common[1].def = s->default_db; /* --db */
+    app->common[2].def = s->default_http; /* --http */
+    app->groups[0] = (svc_opt_group){"Common options", app->common, N_COMMON, &app->cfg};
+    app->n_groups = 1;
+    if (s->n_opts)
+        app->groups[app->n_groups++] = (svc_opt_group){"Service options", s->opts, s->n_opts, s->opts_base};
+    svc_opts_result r = svc_opts_parse(app->groups, app->n_groups, s->name, s->summary, argc, argv, stdout, stderr);
+    return r == SVC_OPTS_OK ? -1 : r == SVC_OPTS_HELP ? 0 : 2;
+}
+
+int svc_main(const svc_service *svc, int argc, char **argv)
+{
+    static svc_app app;
+    memset(&app, 0, sizeof app);
+    app.svc = svc;
+    app.sigfd = -1;
+    g_app = &app;
+    int rc = parse_options(&app, argc, argv);
+    if (rc >= 0)
+        return rc;
+    svc_log_init(svc->name, (svc_log_level)(app.cfg.log_level + 1));
+    SVC_INFO("starting pid=%ld", (long)getpid());
+    svc_opts_log(app.groups, app.n_groups);
+    mf_error err;
+    mf_error_clear(&err);
+    if (start(&app, &err) != MF_OK) {
+        SVC_ERROR("cannot start: %s", err.message);
+        return shut_down(&app, 1);
+    }
+    char url[256];
+    SVC_INFO("ready http=http://%s server=%s", app.cfg.http,
+             svc_log_redact_url(app.cfg.servers.n ? app.cfg.servers.v[0] : "-", url, sizeof url));
+    /* the address actually bound (the port may have been 0), for scripts that start services */
+    printf("%s listening on http://%.*s:%d\n", svc->name, (int)(strrchr(app.cfg.http, ':') - app.cfg.http),
+           app.cfg.http, svc_http_port(app.http));
+    fflush(stdout);
+    svc_http_run(app.http);
+    return shut_down(&app, 0);
+}

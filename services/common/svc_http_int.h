@@ -1,0 +1,38 @@
+/*
+ * svc_http_int.h - the admin server's router, separate from libwebsockets so
+ * that it can be unit-tested (tests/services/test_svc_http_route.c).
+ */
+#ifndef SVC_HTTP_INT_H
+#define SVC_HTTP_INT_H
+
+#include "svc_http.h"
+
+#define SVC_ROUTE_SEGMENTS 16
+#define SVC_ROUTE_PARAM_MAX 256 /* bytes of one path parameter value, NUL included */
+
+typedef struct svc_router svc_router;
+
+typedef struct svc_route_match {
+    const svc_http_route *route;
+    size_t n_params;
+    const char *names[SVC_HTTP_MAX_PARAMS];           /* point into the router */
+    char values[SVC_HTTP_MAX_PARAMS][SVC_ROUTE_PARAM_MAX];
+    unsigned allow;                                   /* 405: bit (1 << method) per method of the path */
+} svc_route_match;
+
+typedef enum svc_route_result {
+    SVC_ROUTE_FOUND = 0,
+    SVC_ROUTE_NO_PATH = 1,   /* 404 */
+    SVC_ROUTE_NO_METHOD = 2  /* 405: m->allow says which methods the path has */
+} svc_route_result;
+
+/* Compiles the patterns. MF_ERR_INVALID_ARG names the bad pattern. */
+mf_status svc_router_build(const svc_http_route *routes, size_t n, svc_router **out, mf_error *err);
+svc_route_result svc_router_match(const svc_router *r, svc_http_method method, const char *path,
+                                  svc_route_match *m);
+void svc_router_free(svc_router *r);
+
+/* "GET", "POST"... */
+const char *svc_http_method_name(svc_http_method m);
+
+#endif /* SVC_HTTP_INT_H */
