@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libwebsockets.h>
 
@@ -60,7 +61,8 @@ struct svc_http {
 struct svc_http_req {
     svc_http *h;
     struct lws *wsi;
-    bool active, answered, hdr_sent, close_after, streamed, stop_body, ended;
+    bool active, answered, hdr_sent, close_after, streamed, stop_body, ended, chunked, logged;
+    svc_dechunk dechunk;
     svc_http_method method;
     char path[PATH_MAX_LEN];
     const svc_http_route *route;
@@ -77,11 +79,15 @@ struct svc_http_req {
 
 /* ---------------------------------------------------------------- answers */
 
+static void log_access(const svc_http_req *rq, bool answered);
+
 static void request_end(svc_http_req *rq)
 {
     if (!rq->active)
         return;
     rq->active = false;
+    if (!rq->logged)
+        log_access(rq, false);
     if (rq->route && rq->route->on_end && !rq->ended) {
         rq->ended = true;
         rq->route->on_end(rq, rq->h->uctx);
@@ -148,12 +154,15 @@ void svc_http_error(svc_http_req *rq, int status, const char *code, const char *
 
 /* ---------------------------------------------------------------- writing */
 
-static void log_access(const svc_http_req *rq)
+/* One line per request: "answered", or "abandoned" when the connection ended first. */
+static void log_access(const svc_http_req *rq, bool answered)
 {
     char q[PATH_MAX_LEN + 16];
-    svc_log(rq->status >= 500 ? SVC_LOG_WARN : SVC_LOG_INFO, "http %s %s status=%d bytes=%zu ms=%lld",
-            svc_http_method_name(rq->method), svc_log_q(q, sizeof q, rq->path[0] ? rq->path : "?"), rq->status,
-            rq->out_len, (long long)(svc_mono_ms() - rq->started_ms));
+    const char *how = answered ? "answered" : "abandoned";
+    svc_log(rq->status >= 500 || !answered ? SVC_LOG_WARN : SVC_LOG_INFO,
+            "http %s %s status=%d bytes=%zu ms=%lld %s", svc_http_method_name(rq->method),
+            svc_log_q(q, sizeof q, rq->path[0] ? rq->path : "?"), rq->status, rq->out_len,
+            (long long)(svc_mono_ms() - rq->started_ms), how);
 }
 
 static int write_headers(svc_http_req *rq)
@@ -194,7 +203,8 @@ static int finish(svc_http_req *rq)
         lws_callback_on_writable(rq->wsi);
         return 0;
     }
-    log_access(rq);
+    log_access(rq, true);
+    rq->logged = true;
     bool close_after = rq->close_after;
     request_end(rq);
     if (close_after)
@@ -262,13 +272,15 @@ static long long content_length(struct lws *wsi)
     return end != buf && *end == '\0' && n >= 0 ? n : -1;
 }
 
-static bool has_body(struct lws *wsi)
+/* The Transfer-Encoding header: 0 none, 1 chunked, -1 another coding (not supported). */
+static int transfer_coding(struct lws *wsi)
 {
-    char te[32];
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
-        lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
-        return true;
-    return content_length(wsi) > 0;
+    char te[64];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0)
+        return 0;
+    if (lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0)
+        return -1;
+    return strcasecmp(te, "chunked") == 0 ? 1 : -1;
 }
 
 static void run_handler(svc_http_req *rq)
@@ -298,20 +310,29 @@ static int on_request(svc_http_req *rq, svc_http *h, struct lws *wsi, const char
 {
     request_begin(rq, h, wsi, path);
     rq->method = method_of(wsi);
-    bool body = has_body(wsi);
+    int coding = transfer_coding(wsi);
+    rq->chunked = coding == 1;
+    /* lws does not know where a chunked body ends: answer, then close */
+    rq->close_after = rq->chunked;
+    bool body = coding != 0 || content_length(wsi) > 0;
+    if (coding < 0) {
+        rq->close_after = true;
+        svc_http_error(rq, 400, "UNSUPPORTED_CODING", "", "only the chunked transfer coding is supported");
+        return 0;
+    }
     if (h->stopping) {
         rq->close_after = true;
         svc_http_error(rq, 503, "SHUTTING_DOWN", "", "the service is shutting down");
         return 0;
     }
     if (!rq->method) {
-        rq->close_after = body;
+        rq->close_after |= body;
         svc_http_error(rq, 405, "METHOD_NOT_ALLOWED", "", "method not supported");
         return 0;
     }
     svc_route_result r = svc_router_match(h->router, rq->method, rq->path, &rq->m);
     if (r != SVC_ROUTE_FOUND) {
-        rq->close_after = body;
+        rq->close_after |= body;
         rq->allow = rq->m.allow;
         if (r == SVC_ROUTE_NO_PATH)
             svc_http_error(rq, 404, "NOT_FOUND", "", "no such resource: %s", rq->path);
@@ -334,9 +355,11 @@ static int on_request(svc_http_req *rq, svc_http *h, struct lws *wsi, const char
     return 0;
 }
 
-static void on_body(svc_http_req *rq, const char *data, size_t len)
+/* Payload bytes of the body (framing removed). */
+static void body_data(void *ctx, const char *data, size_t len)
 {
-    if (!rq->active || rq->stop_body || !rq->route)
+    svc_http_req *rq = ctx;
+    if (!rq->active || rq->stop_body || !rq->route || len == 0)
         return;
     if (rq->streamed) {
         if (rq->route->on_body(rq, data, len, rq->h->uctx) != 0 || rq->answered) {
@@ -349,6 +372,24 @@ static void on_body(svc_http_req *rq, const char *data, size_t len)
         rq->stop_body = true;
         rq->close_after = true;
         svc_http_error(rq, 413, "BODY_TOO_LARGE", "", "the body is larger than %zu bytes", rq->body_max);
+    }
+}
+
+static void on_body(svc_http_req *rq, const char *data, size_t len)
+{
+    if (!rq->chunked) {
+        body_data(rq, data, len);
+        return;
+    }
+    if (rq->stop_body)
+        return;
+    int r = svc_dechunk_feed(&rq->dechunk, data, len, body_data, rq);
+    if (r < 0) {
+        rq->stop_body = true;
+        svc_http_error(rq, 400, "INVALID_CHUNKING", "", "the chunked body is malformed");
+    } else if (r > 0 && rq->active && rq->route && !rq->answered) {
+        rq->stop_body = true;
+        run_handler(rq);
     }
 }
 
@@ -368,7 +409,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             on_body(rq, (const char *)in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (rq && rq->active && rq->route && !rq->answered)
+        if (rq && rq->active && rq->route && !rq->answered && !rq->chunked)
             run_handler(rq);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -5,6 +5,8 @@
 #ifndef SVC_HTTP_INT_H
 #define SVC_HTTP_INT_H
 
+#include <stdint.h>
+
 #include "svc_http.h"
 
 #define SVC_ROUTE_SEGMENTS 16
@@ -34,5 +36,23 @@ void svc_router_free(svc_router *r);
 
 /* "GET", "POST"... */
 const char *svc_http_method_name(svc_http_method m);
+
+/*
+ * Request bodies with Transfer-Encoding: chunked (RFC 9112 section 7.1):
+ * libwebsockets 4.1 hands them over still framed, so the server removes the
+ * framing itself. Chunk extensions and trailer fields are read and ignored.
+ */
+typedef struct svc_dechunk {
+    int state;
+    uint64_t left;   /* bytes of the current chunk still to come */
+    unsigned digits; /* hex digits of the size read so far */
+    unsigned line;   /* bytes of the current trailer line */
+} svc_dechunk;
+
+typedef void (*svc_dechunk_out)(void *ctx, const char *data, size_t len);
+
+/* Feeds framed bytes; payload goes to out. Returns 1 when the last chunk and the
+ * trailers are complete (bytes after that are not read), 0 to go on, -1 on a framing error. */
+int svc_dechunk_feed(svc_dechunk *d, const char *in, size_t len, svc_dechunk_out out, void *ctx);
 
 #endif /* SVC_HTTP_INT_H */

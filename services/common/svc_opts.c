@@ -233,6 +233,9 @@ static void opt_head(const svc_opt *o, char *buf, size_t cap)
         snprintf(buf, cap, "--%s %s", o->name, o->metavar ? o->metavar : "VALUE");
 }
 
+#define HELP_INDENT 27 /* column where option help text starts */
+#define HELP_WIDTH 90
+
 /* Prints text wrapped at `width` columns, continuation lines indented by `indent`. */
 static void wrap(FILE *out, const char *text, size_t col, size_t indent, size_t width)
 {
@@ -274,31 +277,29 @@ static void opt_help(const svc_opt *o, FILE *out)
         n += (size_t)snprintf(text + n, sizeof text - n, "; env %s", o->env);
     if (o->def && o->type != SVC_OPT_FLAG && n < sizeof text)
         snprintf(text + n, sizeof text - n, "; default %s", o->def);
-    fprintf(out, "  %-24s", head);
-    size_t col = 2 + (strlen(head) > 24 ? strlen(head) : 24);
-    if (strlen(head) > 23) {
-        fprintf(out, "\n%*s", 26, "");
-        col = 26;
-    } else {
-        fputc(' ', out);
-        col++;
-    }
-    wrap(out, text, col, 26, 100);
+    if (strlen(head) + 3 > HELP_INDENT)
+        fprintf(out, "  %s\n%*s", head, HELP_INDENT, "");
+    else
+        fprintf(out, "  %-*s", HELP_INDENT - 2, head);
+    size_t col = HELP_INDENT;
+    wrap(out, text, col, HELP_INDENT, HELP_WIDTH);
 }
 
 void svc_opts_help(const svc_opt_group *groups, size_t n_groups, const char *prog, const char *summary,
                    FILE *out)
 {
     fprintf(out, "usage: %s [options]\n\n", prog);
-    if (summary && *summary)
-        fprintf(out, "%s\n\n", summary);
+    if (summary && *summary) {
+        wrap(out, summary, 0, 0, HELP_WIDTH);
+        fputc('\n', out);
+    }
     for (size_t i = 0; i < n_groups; i++) {
         fprintf(out, "%s:\n", groups[i].title ? groups[i].title : "Options");
         for (size_t j = 0; j < groups[i].n; j++)
             opt_help(&groups[i].opts[j], out);
         fputc('\n', out);
     }
-    fprintf(out, "  %-24s print this help and exit\n", "--help");
+    fprintf(out, "  %-*sprint this help and exit\n", HELP_INDENT - 2, "--help");
 }
 
 static void log_one(const svc_opt_group *g, const svc_opt *o)

@@ -1,0 +1,95 @@
+/*
+ * user_request.c - user.info.request: the profile, USER_NOT_FOUND, or INVALID_REQUEST.
+ *
+ * The handler is the generated typed one (user_service_reply_user_info_handler),
+ * subscribed in the operation's queue group so that replicas share the
+ * requests. It runs on the client's service thread with its own store
+ * connection and answers from one indexed read.
+ *
+ * A request that fails validation never reaches that handler; the runtime
+ * hands it to on_invalid (mf_api_subscribe_ex), which answers
+ * error {code: "INVALID_REQUEST"} with the request's user_id when it has a
+ * valid one, else the nil UUID (UserInfoReply requires a UUID there).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_sdk/user_service.h"
+#include "svc_id.h"
+#include "svc_log.h"
+#include "user_service.h"
+
+#define NIL_UUID "00000000-0000-0000-0000-000000000000"
+
+static mf_status set_error(mf_user_info_reply *r, const char *code, const char *message)
+{
+    r->has_error = true;
+    r->error.code = strdup(code);
+    r->error.message = strdup(message);
+    return r->error.code && r->error.message ? MF_OK : MF_ERR_NOMEM;
+}
+
+static mf_status on_user_info(void *ctx, const mf_user_info_request *req, mf_user_info_reply *reply,
+                              const mf_api_info *info)
+{
+    (void)info;
+    us_ctx *c = ctx;
+    char id[SVC_UUID_LEN], msg[128];
+    reply->user_id = strdup(req->user_id); /* as asked for */
+    if (!reply->user_id)
+        return MF_ERR_NOMEM;
+    svc_uuid_canon(req->user_id, id); /* the codec checked the format */
+    us_user u;
+    mf_error err;
+    mf_status st = us_store_get(c->req_store, id, US_GET_PROFILE, &u, &err);
+    if (st == MF_ERR_NOT_FOUND) {
+        snprintf(msg, sizeof msg, "no user with id %s", req->user_id);
+        return set_error(reply, "USER_NOT_FOUND", msg);
+    }
+    if (st) {
+        SVC_ERROR("user.info.request failed user_id=%s error=\"%s\"", id, err.message);
+        return set_error(reply, "INTERNAL_ERROR", "the user could not be read");
+    }
+    /* move the strings into the reply (the runtime frees it after sending) */
+    reply->name = u.name, reply->has_name = true, u.name = NULL;
+    reply->email = u.email, reply->has_email = true, u.email = NULL;
+    reply->language = u.language, reply->has_language = true, u.language = NULL;
+    reply->timezone = u.timezone, reply->has_timezone = true, u.timezone = NULL;
+    us_user_free(&u);
+    return MF_OK;
+}
+
+static mf_status on_invalid(void *ctx, const mf_msg *raw, const mf_error *why, void *reply_v, const mf_api_info *info)
+{
+    (void)ctx;
+    (void)info;
+    mf_user_info_reply *reply = reply_v;
+    us_loose_request loose;
+    const char *id = NIL_UUID;
+    bool parsed = mf_decode(us_loose_request_type, raw->data, raw->len, &loose, NULL) == MF_OK;
+    if (parsed && loose.has_user_id && mf_format_check(MF_FMT_UUID, loose.user_id, strlen(loose.user_id)))
+        id = loose.user_id;
+    reply->user_id = strdup(id);
+    char msg[MF_ERROR_POINTER_MAX + MF_ERROR_MESSAGE_MAX + 8];
+    snprintf(msg, sizeof msg, "%s: %s", why->pointer[0] ? why->pointer : "(document)", why->message);
+    mf_free(us_loose_request_type, &loose);
+    SVC_DEBUG("invalid user.info.request answered: %s", msg);
+    if (!reply->user_id)
+        return MF_ERR_NOMEM;
+    return set_error(reply, "INVALID_REQUEST", msg);
+}
+
+mf_status us_request_start(us_ctx *c, mf_error *err)
+{
+    user_service_reply_user_info_handler handler = on_user_info;
+    mf_api_sub_opts opts = {on_invalid, c};
+    return mf_api_subscribe_ex(svc_app_client(c->app), &mf_op_reply_user_info_desc,
+                               user_service_reply_user_info__tramp, (mf_api_fn)handler, c, &opts, &c->sub, err);
+}
+
+void us_request_stop(us_ctx *c)
+{
+    mf_api_unsubscribe(c->sub); /* returns once the handler is not running */
+    c->sub = NULL;
+}

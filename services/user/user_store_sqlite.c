@@ -1,0 +1,323 @@
+/*
+ * user_store_sqlite.c - the SQLite backend of the user store (user_store.h).
+ *
+ * One table, `users`, keyed by the lowercase user_id (WITHOUT ROWID: the
+ * primary key is the B-tree). Emails are unique regardless of ASCII case.
+ * Preferences are stored as the contract's NotificationPreferences JSON,
+ * written and read by the codec. Every statement is prepared once per
+ * connection.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc_db.h"
+#include "svc_log.h"
+#include "user_store.h"
+
+const svc_migration us_store_sqlite_migrations[] = {
+    {1, "users",
+     "CREATE TABLE users ("
+     " user_id TEXT PRIMARY KEY,"
+     " email TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+     " name TEXT NOT NULL,"
+     " language TEXT NOT NULL,"
+     " timezone TEXT NOT NULL,"
+     " plan TEXT NOT NULL CHECK (plan IN ('free', 'premium')),"
+     " registered_at TEXT NOT NULL,"
+     " last_activity TEXT,"
+     " preferences TEXT NOT NULL,"
+     " updated_at TEXT NOT NULL"
+     ") WITHOUT ROWID;"},
+};
+const size_t us_store_sqlite_migration_count = sizeof us_store_sqlite_migrations / sizeof us_store_sqlite_migrations[0];
+
+#define COLUMNS "user_id, email, name, language, timezone, plan, registered_at, last_activity, preferences, updated_at"
+
+enum { Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
+
+static const char *const SQL[Q_N] = {
+    [Q_PROFILE] = "SELECT user_id, email, name, language, timezone FROM users WHERE user_id = ?",
+    [Q_ALL] = "SELECT " COLUMNS " FROM users WHERE user_id = ?",
+    [Q_LIST] = "SELECT " COLUMNS " FROM users ORDER BY user_id LIMIT ?",
+    [Q_LIST_AFTER] = "SELECT " COLUMNS " FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?",
+    [Q_EACH] = "SELECT " COLUMNS " FROM users ORDER BY user_id",
+    [Q_COUNT] = "SELECT count(*) FROM users",
+    [Q_INSERT] = "INSERT INTO users (" COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_UPDATE] = "UPDATE users SET email = ?2, name = ?3, language = ?4, timezone = ?5, plan = ?6,"
+                 " registered_at = ?7, last_activity = ?8, preferences = ?9, updated_at = ?10 WHERE user_id = ?1",
+    [Q_DELETE] = "DELETE FROM users WHERE user_id = ?",
+};
+
+typedef struct sqlite_store {
+    us_store base;
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_N];
+    svc_outbox_writer *outbox;
+    mf_buf prefs; /* scratch for encoding preferences */
+} sqlite_store;
+
+#define SS(s) ((sqlite_store *)(s))
+
+/* ------------------------------------------------------------- reading */
+
+static char *col_str(sqlite3_stmt *q, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(q, i);
+    return t ? strdup(t) : NULL;
+}
+
+/* Reads the row at q into u (columns in COLUMNS order; `all` false: the first five). */
+static mf_status read_row(sqlite3_stmt *q, bool all, us_user *u, mf_error *err)
+{
+    us_user_init(u);
+    u->user_id = col_str(q, 0), u->has_user_id = true;
+    u->email = col_str(q, 1), u->has_email = true;
+    u->name = col_str(q, 2), u->has_name = true;
+    u->language = col_str(q, 3), u->has_language = true;
+    u->timezone = col_str(q, 4), u->has_timezone = true;
+    bool oom = !u->user_id || !u->email || !u->name || !u->language || !u->timezone;
+    if (all && !oom) {
+        const char *plan = (const char *)sqlite3_column_text(q, 5);
+        u->plan = plan && strcmp(plan, "premium") == 0 ? US_PLAN_PREMIUM : US_PLAN_FREE, u->has_plan = true;
+        u->registered_at = col_str(q, 6), u->has_registered_at = true;
+        u->has_last_activity = true;
+        u->last_activity_is_null = sqlite3_column_type(q, 7) == SQLITE_NULL;
+        if (!u->last_activity_is_null)
+            oom |= !(u->last_activity = col_str(q, 7));
+        u->updated_at = col_str(q, 9), u->has_updated_at = true;
+        oom |= !u->registered_at || !u->updated_at;
+        const char *p = (const char *)sqlite3_column_text(q, 8);
+        mf_status st = mf_notification_preferences_decode(p ? p : "", (size_t)sqlite3_column_bytes(q, 8),
+                                                          &u->preferences, err);
+        if (st) {
+            mf_error_set(err, MF_ERR_IO, "", "stored preferences of %s are invalid", u->user_id);
+            us_user_free(u);
+            return MF_ERR_IO;
+        }
+        u->has_preferences = true;
+    }
+    if (oom) {
+        us_user_free(u);
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    }
+    return MF_OK;
+}
+
+static mf_status st_get(us_store *s, const char *id, us_get_what what, us_user *out, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[what == US_GET_PROFILE ? Q_PROFILE : Q_ALL];
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    mf_status st;
+    if (rc == SQLITE_ROW)
+        st = read_row(q, what == US_GET_ALL, out, err);
+    else if (rc == SQLITE_DONE)
+        st = mf_error_set(err, MF_ERR_NOT_FOUND, "", "no user with id %s", id);
+    else
+        st = svc_db_status(ss->db, rc, "reading a user", err);
+    sqlite3_reset(q);
+    return st;
+}
+
+static mf_status st_list(us_store *s, const char *after, size_t limit, us_user_page *out, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    mf_init(us_user_page_type, out);
+    out->users.items = calloc(limit ? limit : 1, sizeof(us_user));
+    if (!out->users.items)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    sqlite3_stmt *q = ss->q[after ? Q_LIST_AFTER : Q_LIST];
+    sqlite3_reset(q);
+    if (after)
+        sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, after ? 2 : 1, (sqlite3_int64)limit + 1); /* one more: is there a next page? */
+    int rc;
+    mf_status st = MF_OK;
+    while (st == MF_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (out->users.count == limit) {
+            out->has_next = true;
+            out->next = strdup(out->users.items[limit - 1].user_id);
+            st = out->next ? MF_OK : mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+            break;
+        }
+        st = read_row(q, true, &out->users.items[out->users.count], err);
+        if (st == MF_OK)
+            out->users.count++;
+    }
+    if (st == MF_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        st = svc_db_status(ss->db, rc, "listing users", err);
+    sqlite3_reset(q);
+    if (st)
+        mf_free(us_user_page_type, out);
+    return st;
+}
+
+static mf_status st_each(us_store *s, us_store_each_fn fn, void *ctx, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[Q_EACH];
+    sqlite3_reset(q);
+    int rc;
+    mf_status st = MF_OK;
+    while (st == MF_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        us_user u;
+        st = read_row(q, true, &u, err);
+        if (st == MF_OK)
+            st = fn(&u, ctx, err);
+        us_user_free(&u);
+    }
+    if (st == MF_OK && rc != SQLITE_DONE)
+        st = svc_db_status(ss->db, rc, "reading users", err);
+    sqlite3_reset(q);
+    return st;
+}
+
+static mf_status st_count(us_store *s, int64_t *n, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[Q_COUNT];
+    sqlite3_reset(q);
+    int rc = sqlite3_step(q);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_reset(q);
+    return svc_db_status(ss->db, rc, "counting users", err);
+}
+
+/* ------------------------------------------------------------- writing */
+
+/* Which member a constraint failure is about. */
+static mf_status write_status(sqlite_store *ss, int rc, const char *what, mf_error *err)
+{
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        const char *m = sqlite3_errmsg(ss->db);
+        if (strstr(m, "users.email"))
+            return mf_error_set(err, MF_ERR_DUPLICATE, "/email", "another user has this email");
+        if (strstr(m, "users.user_id"))
+            return mf_error_set(err, MF_ERR_DUPLICATE, "/user_id", "a user with this id exists");
+    }
+    return svc_db_status(ss->db, rc, what, err);
+}
+
+static mf_status bind_user(sqlite_store *ss, sqlite3_stmt *q, const us_user *u, mf_error *err)
+{
+    mf_buf_reset(&ss->prefs);
+    mf_status st = mf_notification_preferences_encode(&u->preferences, &ss->prefs, err);
+    if (st)
+        return st;
+    sqlite3_bind_text(q, 1, u->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, u->email, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, u->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, u->language, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, u->timezone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, us_plan_name(u->plan), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, u->registered_at, -1, SQLITE_STATIC);
+    if (u->last_activity_is_null || !u->last_activity)
+        sqlite3_bind_null(q, 8);
+    else
+        sqlite3_bind_text(q, 8, u->last_activity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, ss->prefs.data, (int)ss->prefs.len, SQLITE_STATIC);
+    sqlite3_bind_text(q, 10, u->updated_at, -1, SQLITE_STATIC);
+    return MF_OK;
+}
+
+static mf_status write_user(us_store *s, int which, const us_user *u, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[which];
+    sqlite3_reset(q);
+    mf_status st = bind_user(ss, q, u, err);
+    if (st)
+        return st;
+    int rc = sqlite3_step(q);
+    st = write_status(ss, rc, which == Q_INSERT ? "storing a user" : "updating a user", err);
+    if (st == MF_OK && which == Q_UPDATE && sqlite3_changes(ss->db) == 0)
+        st = mf_error_set(err, MF_ERR_NOT_FOUND, "", "no user with id %s", u->user_id);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return st;
+}
+
+static mf_status st_insert(us_store *s, const us_user *u, mf_error *err)
+{
+    return write_user(s, Q_INSERT, u, err);
+}
+
+static mf_status st_update(us_store *s, const us_user *u, mf_error *err)
+{
+    return write_user(s, Q_UPDATE, u, err);
+}
+
+static mf_status st_remove(us_store *s, const char *id, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[Q_DELETE];
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    mf_status st = svc_db_status(ss->db, rc, "deleting a user", err);
+    if (st == MF_OK && sqlite3_changes(ss->db) == 0)
+        st = mf_error_set(err, MF_ERR_NOT_FOUND, "", "no user with id %s", id);
+    sqlite3_reset(q);
+    return st;
+}
+
+static mf_status st_emit(us_store *s, const svc_outbox_kind *k, const void *msg, mf_error *err)
+{
+    return svc_outbox_add(SS(s)->outbox, k, msg, err);
+}
+
+/* --------------------------------------------------------- transactions */
+
+static mf_status st_begin(us_store *s, mf_error *err) { return svc_db_begin(SS(s)->db, err); }
+static mf_status st_commit(us_store *s, mf_error *err) { return svc_db_commit(SS(s)->db, err); }
+static void st_rollback(us_store *s) { svc_db_rollback(SS(s)->db); }
+static mf_status st_savepoint(us_store *s, mf_error *err) { return svc_db_exec(SS(s)->db, "SAVEPOINT line", err); }
+static mf_status st_release(us_store *s, mf_error *err) { return svc_db_exec(SS(s)->db, "RELEASE line", err); }
+
+static void st_rollback_to(us_store *s)
+{
+    mf_error err;
+    if (svc_db_exec(SS(s)->db, "ROLLBACK TO line; RELEASE line", &err))
+        SVC_ERROR("rollback to savepoint failed: %s", err.message);
+}
+
+static void st_close(us_store *s)
+{
+    sqlite_store *ss = SS(s);
+    for (int i = 0; i < Q_N; i++)
+        sqlite3_finalize(ss->q[i]);
+    svc_outbox_writer_close(ss->outbox);
+    svc_db_close(ss->db);
+    mf_buf_free(&ss->prefs);
+    free(ss);
+}
+
+static const us_store_ops sqlite_ops = {
+    st_close, st_begin,  st_commit, st_rollback, st_savepoint, st_release, st_rollback_to, st_get,
+    st_list,  st_each,   st_count,  st_insert,   st_update,    st_remove,  st_emit,
+};
+
+mf_status us_store_sqlite_open(const char *path, us_store **out, mf_error *err)
+{
+    *out = NULL;
+    sqlite_store *ss = calloc(1, sizeof *ss);
+    if (!ss)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    ss->base.ops = &sqlite_ops;
+    mf_buf_init(&ss->prefs);
+    mf_status st = svc_db_open(path, &ss->db, err);
+    for (int i = 0; st == MF_OK && i < Q_N; i++) {
+        int rc = sqlite3_prepare_v3(ss->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &ss->q[i], NULL);
+        st = svc_db_status(ss->db, rc, "preparing the user store", err);
+    }
+    if (st == MF_OK)
+        st = svc_outbox_writer_open(ss->db, &ss->outbox, err);
+    if (st) {
+        st_close(&ss->base);
+        return st;
+    }
+    *out = &ss->base;
+    return MF_OK;
+}
