@@ -264,6 +264,7 @@ static int shut_down(svc_app *app, int rc)
         app->svc->stop(app, app->svc->ctx); /* start failed: the stop hook has not run */
     svc_http_destroy(app->http);
     app->http = NULL;
+    SVC_DEBUG("admin server closed");
     svc_outbox_stop(app->outbox, app->signals > 1 ? 0 : OUTBOX_STOP_MS);
     app->outbox = NULL;
     if (app->client) {
@@ -327,5 +328,6 @@ int svc_main(const svc_service *svc, int argc, char **argv)
            app.cfg.http, svc_http_port(app.http));
     fflush(stdout);
     svc_http_run(app.http);
+    SVC_DEBUG("admin server loop ended");
     return shut_down(&app, 0);
 }

@@ -433,6 +433,7 @@ static void check_done(svc_http *h)
             SVC_WARN("http: %zu request(s) still running at the end of the grace period; closing them",
                      h->active);
         h->done = true;
+        lws_cancel_service(h->ctx); /* from a callback: make lws_service return instead of polling on */
     }
 }
 

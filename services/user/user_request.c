@@ -43,6 +43,7 @@ static mf_status on_user_info(void *ctx, const mf_user_info_request *req, mf_use
     us_user u;
     mf_error err;
     mf_status st = us_store_get(c->req_store, id, US_GET_PROFILE, &u, &err);
+    SVC_DEBUG("user.info.request user_id=%s found=%s", id, st == MF_OK ? "true" : "false");
     if (st == MF_ERR_NOT_FOUND) {
         snprintf(msg, sizeof msg, "no user with id %s", req->user_id);
         return set_error(reply, "USER_NOT_FOUND", msg);
