@@ -32,7 +32,7 @@ const char *svc_http_method_name(svc_http_method m)
  * there are too many or an empty one ("//"). `copy` receives a modifiable copy. */
 static int split(const char *path, char *copy, size_t cap, char **out)
 {
-    if (path[0] != '/' || strlen(path) >= cap)
+    if (path[0] != '/' || strlen(path) >= cap || strstr(path, "//"))
         return -1;
     strcpy(copy, path + 1);
     size_t len = strlen(copy);

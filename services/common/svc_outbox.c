@@ -265,8 +265,10 @@ static int send_batch(svc_outbox *ob, int64_t *last_id, uint64_t *dead)
             return -1;
         }
         if (st) {
-            SVC_ERROR("outbox event dropped: it can never be published id=%lld kind=%s pointer=%s error=\"%s\"",
-                      (long long)id, kind ? kind : "?", err.pointer[0] ? err.pointer : "-", err.message);
+            char qk[96], qe[320];
+            SVC_ERROR("outbox event dropped: it can never be published id=%lld kind=%s pointer=%s error=%s",
+                      (long long)id, svc_log_q(qk, sizeof qk, kind), err.pointer[0] ? err.pointer : "-",
+                      svc_log_q(qe, sizeof qe, err.message));
             (*dead)++;
         }
         *last_id = id;

@@ -1,0 +1,368 @@
+/*
+ * test_user_store.c - the user store's SQLite backend, migrations, the user model
+ * (normalising, defaults, differences) and the small helpers of services/common
+ * (timestamps, UUIDs, time zone names).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "svc_db.h"
+#include "svc_id.h"
+#include "svc_time.h"
+#include "svc_tz.h"
+#include "user_events.h"
+#include "user_store.h"
+
+static char g_dir[] = "/tmp/mf-store-test-XXXXXX";
+static char g_path[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    static int n;
+    snprintf(g_path, sizeof g_path, "%s/t%d.db", g_dir, ++n);
+    sqlite3 *db;
+    mf_error err;
+    assert_int_equal(svc_db_open(g_path, &db, &err), MF_OK);
+    assert_int_equal(svc_db_migrate(db, SVC_OUTBOX_COMPONENT, svc_outbox_migrations, svc_outbox_migration_count,
+                                    &err), MF_OK);
+    assert_int_equal(svc_db_migrate(db, "user", us_store_sqlite_migrations, us_store_sqlite_migration_count, &err),
+                     MF_OK);
+    svc_db_close(db);
+    return 0;
+}
+
+static us_store *open_store(void)
+{
+    us_store *s = NULL;
+    mf_error err;
+    if (us_store_sqlite_open(g_path, &s, &err))
+        fail_msg("open: %s", err.message);
+    return s;
+}
+
+/* A complete user. */
+static void make_user(us_user *u, const char *id, const char *email)
+{
+    mf_error err;
+    us_user_init(u);
+    u->user_id = strdup(id), u->has_user_id = true;
+    u->email = strdup(email), u->has_email = true;
+    u->name = strdup("Name"), u->has_name = true;
+    assert_int_equal(us_user_fill_defaults(u, "2025-01-02T03:04:05.678Z", &err), MF_OK);
+    u->updated_at = strdup("2025-01-02T03:04:05.678Z"), u->has_updated_at = true;
+}
+
+static void put(us_store *s, const char *id, const char *email, mf_status want, const char *pointer)
+{
+    us_user u;
+    mf_error err;
+    make_user(&u, id, email);
+    assert_int_equal(us_store_begin(s, &err), MF_OK);
+    mf_status st = us_store_insert(s, &u, &err);
+    assert_int_equal(st, want);
+    if (pointer)
+        assert_string_equal(err.pointer, pointer);
+    if (st == MF_OK)
+        assert_int_equal(us_store_commit(s, &err), MF_OK);
+    else
+        us_store_rollback(s);
+    us_user_free(&u);
+}
+
+#define ID(n) "00000000-0000-4000-8000-00000000000" #n
+
+static void migrations(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    mf_error err;
+    int v = -1;
+    assert_int_equal(svc_db_open(g_path, &db, &err), MF_OK);
+    assert_int_equal(svc_db_version(db, "user", &v, &err), MF_OK);
+    assert_int_equal(v, 1);
+    /* again: nothing to do */
+    assert_int_equal(svc_db_migrate(db, "user", us_store_sqlite_migrations, 1, &err), MF_OK);
+    /* two steps of a new component, each in its own transaction */
+    svc_migration two[] = {{1, "t", "CREATE TABLE t (x)"}, {2, "t.y", "ALTER TABLE t ADD COLUMN y"}};
+    assert_int_equal(svc_db_migrate(db, "extra", two, 2, &err), MF_OK);
+    assert_int_equal(svc_db_version(db, "extra", &v, &err), MF_OK);
+    assert_int_equal(v, 2);
+    /* a failing step is rolled back; the ones before stay */
+    svc_migration three[] = {two[0], two[1], {3, "broken", "CREATE TABLE t (x)"}};
+    assert_int_equal(svc_db_migrate(db, "extra", three, 3, &err), MF_ERR_IO);
+    assert_non_null(strstr(err.message, "extra migration 3 (broken) failed"));
+    assert_int_equal(svc_db_version(db, "extra", &v, &err), MF_OK);
+    assert_int_equal(v, 2);
+    /* the database is newer than the program */
+    assert_int_equal(svc_db_migrate(db, "extra", two, 1, &err), MF_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "newer"));
+    /* steps must be numbered 1..n */
+    svc_migration gap[] = {{1, "a", "SELECT 1"}, {3, "b", "SELECT 1"}};
+    assert_int_equal(svc_db_migrate(db, "gap", gap, 2, &err), MF_ERR_INVALID_ARG);
+    assert_int_equal(svc_db_close(db), MF_OK);
+    /* WAL mode */
+    assert_int_equal(svc_db_open(g_path, &db, &err), MF_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+    svc_db_close(db);
+    assert_int_equal(svc_db_open("/nonexistent/dir/x.db", &db, &err), MF_ERR_IO);
+    assert_null(db);
+}
+
+static void insert_get_update_remove(void **state)
+{
+    (void)state;
+    us_store *s = open_store();
+    mf_error err;
+    put(s, ID(1), "a@example.com", MF_OK, NULL);
+    put(s, ID(2), "A@EXAMPLE.com", MF_ERR_DUPLICATE, "/email"); /* emails ignore ASCII case */
+    put(s, ID(1), "b@example.com", MF_ERR_DUPLICATE, "/user_id");
+    put(s, ID(2), "b@example.com", MF_OK, NULL);
+    us_user u, p;
+    assert_int_equal(us_store_get(s, ID(1), US_GET_ALL, &u, &err), MF_OK);
+    assert_string_equal(u.email, "a@example.com");
+    assert_string_equal(u.language, US_DEFAULT_LANGUAGE);
+    assert_int_equal(u.plan, US_PLAN_FREE);
+    assert_true(u.last_activity_is_null);
+    assert_true(u.preferences.push_enabled);
+    assert_int_equal(us_store_get(s, ID(1), US_GET_PROFILE, &p, &err), MF_OK);
+    assert_string_equal(p.timezone, "UTC");
+    assert_false(p.has_preferences);
+    us_user_free(&p);
+    assert_int_equal(us_store_get(s, ID(9), US_GET_ALL, &p, &err), MF_ERR_NOT_FOUND);
+
+    assert_int_equal(us_store_begin(s, &err), MF_OK);
+    free(u.email);
+    u.email = strdup("B@example.com");
+    assert_int_equal(us_store_update(s, &u, &err), MF_ERR_DUPLICATE);
+    assert_string_equal(err.pointer, "/email");
+    free(u.email);
+    u.email = strdup("c@example.com");
+    u.plan = US_PLAN_PREMIUM;
+    u.preferences.categories.marketing = false;
+    assert_int_equal(us_store_update(s, &u, &err), MF_OK);
+    assert_int_equal(us_store_commit(s, &err), MF_OK);
+    us_user v;
+    assert_int_equal(us_store_get(s, ID(1), US_GET_ALL, &v, &err), MF_OK);
+    assert_true(mf_equal(us_user_full_type, &u, &v));
+    us_user_free(&v);
+
+    assert_int_equal(us_store_begin(s, &err), MF_OK);
+    assert_int_equal(us_store_remove(s, ID(1), &err), MF_OK);
+    assert_int_equal(us_store_remove(s, ID(1), &err), MF_ERR_NOT_FOUND);
+    free(u.user_id);
+    u.user_id = strdup(ID(7));
+    assert_int_equal(us_store_update(s, &u, &err), MF_ERR_NOT_FOUND);
+    assert_int_equal(us_store_commit(s, &err), MF_OK);
+    int64_t n;
+    assert_int_equal(us_store_count(s, &n, &err), MF_OK);
+    assert_int_equal(n, 1);
+    us_user_free(&u);
+    us_store_close(s);
+}
+
+static mf_status count_each(const us_user *u, void *ctx, mf_error *err)
+{
+    (void)err;
+    assert_true(u->has_preferences);
+    (*(int *)ctx)++;
+    return MF_OK;
+}
+
+static void list_pages_and_each(void **state)
+{
+    (void)state;
+    us_store *s = open_store();
+    mf_error err;
+    char id[SVC_UUID_LEN], email[64];
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", 24 - i);
+        snprintf(email, sizeof email, "u%d@example.com", i);
+        put(s, id, email, MF_OK, NULL);
+    }
+    us_user_page page;
+    assert_int_equal(us_store_list(s, NULL, 10, &page, &err), MF_OK);
+    assert_int_equal(page.users.count, 10);
+    assert_true(page.has_next);
+    assert_string_equal(page.users.items[0].user_id, "00000000-0000-4000-8000-000000000000");
+    assert_string_equal(page.next, page.users.items[9].user_id);
+    char after[SVC_UUID_LEN];
+    snprintf(after, sizeof after, "%s", page.next);
+    mf_free(us_user_page_type, &page);
+    assert_int_equal(us_store_list(s, after, 15, &page, &err), MF_OK);
+    assert_int_equal(page.users.count, 15);
+    assert_false(page.has_next); /* exactly the rest: no next page */
+    mf_free(us_user_page_type, &page);
+    int n = 0;
+    assert_int_equal(us_store_each(s, count_each, &n, &err), MF_OK);
+    assert_int_equal(n, 25);
+    us_store_close(s);
+}
+
+static void savepoints_and_events_stay_with_the_transaction(void **state)
+{
+    (void)state;
+    us_store *s = open_store();
+    mf_error err;
+    us_user a, b;
+    make_user(&a, ID(1), "a@example.com");
+    make_user(&b, ID(2), "a@example.com");
+    us_announced ann;
+    assert_int_equal(us_store_begin(s, &err), MF_OK);
+    assert_int_equal(us_store_savepoint(s, &err), MF_OK);
+    assert_int_equal(us_store_insert(s, &a, &err), MF_OK);
+    assert_int_equal(us_events_change(s, NULL, &a, US_CAUSE_CREATED, "2025-01-02T03:04:05.678Z", &ann, &err),
+                     MF_OK);
+    assert_int_equal(ann.events, 3);
+    assert_int_equal(ann.changes, 7);
+    assert_int_equal(us_store_release(s, &err), MF_OK);
+    assert_int_equal(us_store_savepoint(s, &err), MF_OK);
+    assert_int_equal(us_events_change(s, NULL, &b, US_CAUSE_CREATED, "2025-01-02T03:04:05.678Z", &ann, &err),
+                     MF_OK);
+    assert_int_equal(us_store_insert(s, &b, &err), MF_ERR_DUPLICATE);
+    us_store_rollback_to(s); /* b and its events go, a stays */
+    assert_int_equal(us_store_commit(s, &err), MF_OK);
+    sqlite3 *db;
+    assert_int_equal(svc_db_open(g_path, &db, &err), MF_OK);
+    int64_t backlog, age;
+    assert_int_equal(svc_outbox_backlog(db, &backlog, &age, &err), MF_OK);
+    assert_int_equal(backlog, 3);
+    /* a whole transaction rolled back leaves no event */
+    assert_int_equal(us_store_begin(s, &err), MF_OK);
+    assert_int_equal(us_events_deleted(s, ID(1), "2025-01-02T03:04:05.678Z", &err), MF_OK);
+    us_store_rollback(s);
+    assert_int_equal(svc_outbox_backlog(db, &backlog, &age, &err), MF_OK);
+    assert_int_equal(backlog, 3);
+    svc_db_close(db);
+    us_user_free(&a);
+    us_user_free(&b);
+    us_store_close(s);
+}
+
+static void model_rules(void **state)
+{
+    (void)state;
+    mf_error err;
+    us_user u;
+    const char *body = "{\"user_id\":\"ABCDEF00-0000-4000-8000-00000000000A\",\"email\":\"x@example.com\","
+                       "\"name\":\"X\",\"timezone\":\"Asia/Kolkata\",\"registered_at\":\"2024-03-10T01:30:00.1234-05:00\","
+                       "\"last_activity\":null}";
+    assert_int_equal(mf_decode(us_user_create_type, body, strlen(body), &u, &err), MF_OK);
+    assert_int_equal(us_user_normalize(&u, &err), MF_OK);
+    assert_string_equal(u.user_id, "abcdef00-0000-4000-8000-00000000000a");
+    assert_string_equal(u.registered_at, "2024-03-10T06:30:00.123Z");
+    assert_true(u.last_activity_is_null);
+    us_user old;
+    assert_int_equal(us_user_copy(&old, &u), MF_OK);
+    free(u.timezone);
+    u.timezone = strdup("Nowhere/Land");
+    assert_int_equal(us_user_normalize(&u, &err), MF_ERR_FORMAT);
+    assert_string_equal(err.pointer, "/timezone");
+    free(u.timezone);
+    u.timezone = strdup("Asia/Kolkata");
+    free(u.name);
+    u.name = strdup("Y");
+    us_user ch;
+    size_t n;
+    assert_int_equal(us_user_diff(&old, &u, &ch, &n), MF_OK);
+    assert_int_equal(n, 1);
+    mf_buf b = MF_BUF_INIT;
+    assert_int_equal(mf_encode(us_user_changes_type, &ch, &b, &err), MF_OK);
+    assert_string_equal(b.data, "{\"name\":\"Y\"}");
+    mf_buf_free(&b);
+    us_user_free(&ch);
+    assert_false(us_user_prefs_differ(&old, &u));
+    u.preferences.sms_enabled = true;
+    assert_true(us_user_prefs_differ(&old, &u));
+    us_user_free(&u);
+    us_user_free(&old);
+    const char *unknown = "{\"email\":\"x@example.com\",\"name\":\"X\",\"plan\":\"gold\"}";
+    assert_int_equal(mf_decode(us_user_create_type, unknown, strlen(unknown), &u, &err), MF_ERR_ENUM);
+    assert_string_equal(err.pointer, "/plan");
+}
+
+static void helpers(void **state)
+{
+    (void)state;
+    char t[SVC_TIME_LEN];
+    int64_t ms = 0;
+    assert_true(svc_time_parse("1970-01-01T00:00:00Z", 20, &ms));
+    assert_int_equal(ms, 0);
+    assert_true(svc_time_parse("2000-02-29T12:00:00.5+01:30", 27, &ms));
+    assert_string_equal(svc_time_format(ms, t), "2000-02-29T10:30:00.500Z");
+    assert_true(svc_time_parse("1969-12-31T23:59:59.999Z", 24, &ms));
+    assert_int_equal(ms, -1);
+    assert_string_equal(svc_time_format(ms, t), "1969-12-31T23:59:59.999Z");
+    assert_true(svc_time_normalize("2016-12-31T23:59:60Z", t)); /* leap second: the next second */
+    assert_string_equal(t, "2017-01-01T00:00:00.000Z");
+    assert_false(svc_time_parse("2001-02-29T00:00:00Z", 20, &ms));
+    assert_false(svc_time_parse("2001-01-01 00:00:00Z", 20, &ms));
+    assert_false(svc_time_parse("2001-01-01T00:00:00", 19, &ms));
+    int64_t now = svc_now_ms();
+    assert_true(svc_time_parse(svc_time_format(now, t), SVC_TIME_LEN - 1, &ms));
+    assert_int_equal(ms, now);
+
+    char a[SVC_UUID_LEN], b[SVC_UUID_LEN], c[SVC_UUID_LEN];
+    assert_int_equal(svc_uuid_v4(a), MF_OK);
+    assert_int_equal(svc_uuid_v4(b), MF_OK);
+    assert_string_not_equal(a, b);
+    assert_int_equal(strlen(a), 36);
+    assert_int_equal(a[14], '4');
+    assert_non_null(strchr("89ab", a[19]));
+    assert_true(svc_uuid_canon("3F0C9A52-7D1E-4B8A-9C61-2E5F4A7B8D90", c));
+    assert_string_equal(c, "3f0c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90");
+    assert_false(svc_uuid_canon("3f0c9a52", c));
+    assert_false(svc_uuid_canon(NULL, c));
+
+    const char *good[] = {"Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires", "US/Eastern", "Etc/GMT+5"};
+    const char *bad[] = {"", "Europe/Nowhere", "europe/berlin", "../etc/passwd", "Europe/../UTC", "/UTC",
+                         "Europe/", "Europe//Berlin", ".hidden", "Europe", "Europe/Berlin\n"};
+    char why[128];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!svc_tz_valid(good[i], why, sizeof why))
+            fail_msg("%s refused: %s", good[i], why);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (svc_tz_valid(bad[i], why, sizeof why))
+            fail_msg("%s accepted", bad[i]);
+    assert_true(svc_tz_valid("Europe/Berlin", NULL, 0)); /* cached */
+    assert_false(svc_tz_valid(NULL, NULL, 0));
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    us_user_types_init();
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(migrations, setup),
+        cmocka_unit_test_setup(insert_get_update_remove, setup),
+        cmocka_unit_test_setup(list_pages_and_each, setup),
+        cmocka_unit_test_setup(savepoints_and_events_stay_with_the_transaction, setup),
+        cmocka_unit_test(model_rules),
+        cmocka_unit_test(helpers),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
