@@ -4,8 +4,9 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git
-      libcjson-dev libwebsockets-dev libcmocka-dev libsqlite3-dev
-      python3 python3-jinja2 python3-yaml graphviz nats-server valgrind)
+      libcjson-dev libwebsockets-dev libcmocka-dev libsqlite3-dev libssl-dev
+      python3 python3-jinja2 python3-yaml graphviz nats-server valgrind
+      tzdata curl)  # tzdata: time zone names the services check; curl: make run and the docs
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,66 +1,179 @@
 #!/usr/bin/env bash
 # `make run`: starts the system on this machine and shows it working.
+#
 #   1. mf-broker on ws://127.0.0.1:4280 (the one-machine default)
-#   2. the services, when they are built (user-service, campaign-service)
-#   3. a demo client: validates every example message of the contract, then
-#      subscribes to everything and publishes the examples through the broker.
-# Ctrl-C stops everything. MF_RUN_ONCE=1 runs the demo and exits (used by tests).
+#   2. every service that is built: build/bin/*-service, each with its database in the
+#      run's log folder and its admin API on its default port (a test run: any free port)
+#   3. the contract's example messages, validated with mf-validate
+#   4. a subscriber to everything ('>'), logging what crosses the broker
+#   5. the User Service: a demo population (scripts/demo_population.py, seed $MF_SEED,
+#      $MF_USERS users) imported through its admin API; the events it published, counted
+#      and sampled; a user.info.request answered
+#   6. one example of every message the Campaign Service will send (mfctl demo)
+#
+# Ctrl-C stops everything (SIGTERM to each process, which exits cleanly). MF_RUN_ONCE=1 runs
+# the steps and exits (used by tests/e2e/run_demo.sh); MF_PORT picks the broker's port and
+# makes the services' admin ports free ones. Each step is one function: a new service adds
+# its own step and a line in main.
 set -uo pipefail
 build=${1:-build}
 bin="$build/bin"
+here=$(cd "$(dirname "$0")/.." && pwd)
 port=${MF_PORT:-4280}
 url="ws://127.0.0.1:$port"
-here=$(cd "$(dirname "$0")/.." && pwd)
+seed=${MF_SEED:-42}
+users=${MF_USERS:-3000}
 logdir=$(mktemp -d /tmp/mflow-run.XXXXXX)
 pids=()
+declare -A admin # service name -> admin API base URL
+
+say() { echo "run: $*"; }
 
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  trap - EXIT INT TERM
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null; done
   wait 2>/dev/null
-  echo "run: stopped; logs in $logdir"
+  say "stopped; logs in $logdir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 wait_for_line() { # file pattern seconds
-  for _ in $(seq 1 $(( $3 * 10 ))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  local end=$((SECONDS + $3))
+  while ((SECONDS < end)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
   return 1
 }
 
-echo "run: starting mf-broker on $url"
-"$bin/mf-broker" --port "$port" >"$logdir/broker.out" 2>"$logdir/broker.log" &
-pids+=($!)
-if ! wait_for_line "$logdir/broker.out" "listening" 10; then
-  echo "run: mf-broker did not start (is port $port in use?):"; cat "$logdir/broker.log"; exit 1
-fi
-
-for svc in user-service campaign-service; do
-  if [ -x "$bin/$svc" ]; then
-    echo "run: starting $svc"
-    "$bin/$svc" --server "$url" --db "$logdir/$svc.db" >"$logdir/$svc.log" 2>&1 &
-    pids+=($!)
-  fi
-done
-
-echo "run: validating the contract's example messages with mf-validate"
-for f in "$here"/generated/examples/*.json; do
-  msg=$(basename "$f" | cut -d. -f1)
-  if "$bin/mf-validate" "$msg" "$f" >/dev/null; then
-    echo "  ok       $(basename "$f")"
-  else
-    echo "  INVALID  $(basename "$f")"; "$bin/mf-validate" "$msg" "$f"
-  fi
-done
-
-if [ -x "$bin/mfctl" ]; then
-  echo "run: mfctl subscribes to '>' and publishes each full example on its channel"
-  "$bin/mfctl" --server "$url" sub '>' --count 0 >"$logdir/sub.log" 2>&1 &
+start_broker() {
+  say "starting mf-broker on $url"
+  "$bin/mf-broker" --port "$port" >"$logdir/broker.out" 2>"$logdir/broker.log" &
   pids+=($!)
-  sleep 0.5
-  "$bin/mfctl" --server "$url" demo "$here/generated/examples" || true
-  sleep 0.5
-  echo "run: what the subscriber saw:"; sed 's/^/  /' "$logdir/sub.log" | head -40
-fi
+  if ! wait_for_line "$logdir/broker.out" "listening" 10; then
+    say "mf-broker did not start (is port $port in use?):"; cat "$logdir/broker.log"; exit 1
+  fi
+}
 
-if [ "${MF_RUN_ONCE:-0}" = 1 ]; then exit 0; fi
-echo "run: system is up at $url (Ctrl-C to stop; logs in $logdir)"
-wait
+# Every build/bin/*-service: started with the broker, a database in the log folder, and
+# its admin API where it says ("NAME listening on http://ADDR:PORT" on its stdout).
+start_services() {
+  local exe name http=()
+  [ -n "${MF_PORT:-}" ] && http=(--http 127.0.0.1:0)
+  for exe in "$bin"/*-service; do
+    [ -x "$exe" ] || continue
+    name=$(basename "$exe")
+    say "starting $name"
+    "$exe" --server "$url" --db "$logdir/$name.db" "${http[@]}" >"$logdir/$name.out" 2>"$logdir/$name.log" &
+    pids+=($!)
+    if ! wait_for_line "$logdir/$name.out" "listening on http://" 15; then
+      say "$name did not start:"; tail -20 "$logdir/$name.log"; exit 1
+    fi
+    admin[$name]=$(sed -n 's/.* listening on \(http:\/\/[^ ]*\).*/\1/p' "$logdir/$name.out" | head -1)
+    say "  $name admin API on ${admin[$name]} (log: $logdir/$name.log)"
+  done
+}
+
+validate_examples() {
+  say "validating the contract's example messages with mf-validate"
+  local f msg
+  for f in "$here"/generated/examples/*.json; do
+    msg=$(basename "$f" | cut -d. -f1)
+    if "$bin/mf-validate" "$msg" "$f" >/dev/null; then
+      echo "  ok       $(basename "$f")"
+    else
+      echo "  INVALID  $(basename "$f")"; "$bin/mf-validate" "$msg" "$f"
+    fi
+  done
+}
+
+watch_events() {
+  [ -x "$bin/mfctl" ] || return 0
+  say "mfctl subscribes to '>' (everything that crosses the broker goes to $logdir/events.log)"
+  "$bin/mfctl" --server "$url" sub '>' >"$logdir/events.log" 2>"$logdir/events.err" &
+  pids+=($!)
+  wait_for_line "$logdir/events.err" "subscribed" 10 || say "mfctl sub did not report its subscription"
+}
+
+count_events() { # subject
+  grep -ac "^$1 {" "$logdir/events.log" 2>/dev/null || true
+}
+
+# The User Service: import a demo population, wait until every event is out, show them.
+demo_user_service() {
+  local base=${admin[user-service]:-}
+  [ -n "$base" ] || return 0
+  say "importing $users demo users (scripts/demo_population.py --seed $seed) into user-service"
+  "$here/scripts/demo_population.py" --seed "$seed" --count "$users" >"$logdir/users.ndjson"
+  if ! curl -sS -X POST -H 'Content-Type: application/x-ndjson' --data-binary @"$logdir/users.ndjson" \
+      "$base/users/import" >"$logdir/import.json"; then
+    say "the import failed"; return 1
+  fi
+  local created
+  created=$(python3 - "$logdir/import.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(f"  lines {s['lines']}, created {s['created']}, updated {s['updated']}, "
+      f"unchanged {s['unchanged']}, rejected {s['rejected']}", file=sys.stderr)
+print(s["created"])
+EOF
+  ) || { say "unexpected import answer:"; cat "$logdir/import.json"; echo; return 1; }
+  wait_user_events "$base" "$created"
+  show_user_events
+  ask_user_info "$(head -1 "$logdir/users.ndjson" | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')"
+}
+
+# Until the outbox is empty and the subscriber has every announcement (at most a minute).
+wait_user_events() { # base created
+  local end=$((SECONDS + 60))
+  while ((SECONDS < end)); do
+    if curl -sf "$1/healthz" | grep -q '"backlog":0' && (($(count_events notification.preferences.update) >= $2)); then
+      return 0
+    fi
+    sleep 0.2
+  done
+  say "not every event arrived within a minute (see $logdir/user-service.log)"
+}
+
+show_user_events() {
+  local s
+  say "events user-service published (after each commit, through its outbox), by channel:"
+  for s in user.info.update user.analytics notification.preferences.update; do
+    printf '  %-32s %6d\n' "$s" "$(count_events "$s")"
+  done
+  say "a sample (the first user's three events):"
+  grep -a -m1 -A2 "^user.info.update {" "$logdir/events.log" | cut -c1-220 | sed 's/^/  /'
+}
+
+ask_user_info() { # user_id
+  [ -x "$bin/mfctl" ] || return 0
+  say "user.info.request for the first demo user, and for an unknown one:"
+  echo "{\"user_id\":\"$1\"}" | "$bin/mfctl" --server "$url" req user.info.request - 2>&1 | sed 's/^/  /'
+  echo '{"user_id":"00000000-0000-4000-8000-000000000000"}' |
+    "$bin/mfctl" --server "$url" req user.info.request - 2>&1 | sed 's/^/  /'
+}
+
+# One example of every message the services send, each on its channel.
+demo_examples() {
+  [ -x "$bin/mfctl" ] || return 0
+  say "mfctl publishes one example of every message the Campaign Service will send"
+  local before
+  before=$(wc -l <"$logdir/events.log")
+  "$bin/mfctl" --server "$url" demo "$here/generated/examples" >"$logdir/demo.log" 2>&1 || true
+  local end=$((SECONDS + 10))
+  while ((SECONDS < end)) && ! grep -aq '^notification.user\.[^ ]*\.push {' "$logdir/events.log"; do sleep 0.1; done
+  say "what the subscriber saw of them:"
+  tail -n +$((before + 1)) "$logdir/events.log" | grep -av '^_INBOX' | cut -c1-200 | sed 's/^/  /' | head -40
+}
+
+main() {
+  start_broker
+  start_services
+  validate_examples
+  watch_events
+  demo_user_service
+  demo_examples
+  if [ "${MF_RUN_ONCE:-0}" = 1 ]; then exit 0; fi
+  say "the system is up: broker $url; admin APIs: ${admin[*]:-none}. Ctrl-C stops it (logs in $logdir)"
+  wait
+}
+
+main

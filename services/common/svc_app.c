@@ -320,12 +320,13 @@ int svc_main(const svc_service *svc, int argc, char **argv)
         SVC_ERROR("cannot start: %s", err.message);
         return shut_down(&app, 1);
     }
-    char url[256];
-    SVC_INFO("ready http=http://%s server=%s", app.cfg.http,
+    char url[256], bound[300];
+    snprintf(bound, sizeof bound, "%.*s:%d", (int)(strrchr(app.cfg.http, ':') - app.cfg.http), app.cfg.http,
+             svc_http_port(app.http));
+    SVC_INFO("ready http=http://%s server=%s", bound,
              svc_log_redact_url(app.cfg.servers.n ? app.cfg.servers.v[0] : "-", url, sizeof url));
     /* the address actually bound (the port may have been 0), for scripts that start services */
-    printf("%s listening on http://%.*s:%d\n", svc->name, (int)(strrchr(app.cfg.http, ':') - app.cfg.http),
-           app.cfg.http, svc_http_port(app.http));
+    printf("%s listening on http://%s\n", svc->name, bound);
     fflush(stdout);
     svc_http_run(app.http);
     SVC_DEBUG("admin server loop ended");
