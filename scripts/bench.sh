@@ -4,7 +4,7 @@
 set -euo pipefail
 build=${1:-build}
 bin="$build/bin"
-for b in bench-codec bench-transport; do
+for b in bench-codec bench-transport bench-services; do
   if [ -x "$bin/$b" ]; then
     echo "== $b"
     "$bin/$b"
