@@ -56,6 +56,14 @@ class Env:
         return [m for m in self.sub.snapshot() if m[0] in h.Validator.MESSAGES and isinstance(m[1], dict)
                 and (user_id is None or m[1].get("user_id") == user_id)]
 
+    def stop_services(self) -> None:
+        """Stops every service still running; each must exit 0 (sanitizers report at exit)."""
+        for s in self.services:
+            if s.alive():
+                rc = s.stop()
+                if rc != 0:
+                    raise AssertionError(f"{s.name} exited with {rc} on SIGTERM; see {s.log}")
+
     def close(self) -> None:
         for s in self.services:
             try:
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             env = Env(broker, args.build, workdir)
             try:
                 fn(env)
+                env.stop_services()
                 print(f"ok    {name} ({time.monotonic() - t0:.1f} s)")
             except Exception:  # noqa: BLE001 - report every failure, go on
                 failed += 1
