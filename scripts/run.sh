@@ -154,7 +154,7 @@ ask_user_info() { # user_id
 # One example of every message the services send, each on its channel.
 demo_examples() {
   [ -x "$bin/mfctl" ] || return 0
-  say "mfctl publishes one example of every message the Campaign Service will send"
+  say "mfctl demo publishes one example of every message the services send (the Campaign Service's, until it is built)"
   local before
   before=$(wc -l <"$logdir/events.log")
   "$bin/mfctl" --server "$url" demo "$here/generated/examples" >"$logdir/demo.log" 2>&1 || true
