@@ -9,6 +9,12 @@
 #include "svc_log.h"
 #include "svc_time.h"
 
+/* Reads go through a memory map of up to 256 MiB (no pread(2) per page missed in the page
+ * cache), and each connection caches 16 MiB of pages. Writes still go through the WAL. A
+ * point read then makes three system calls (fcntl lock/unlock, fstat): SQLite's own. */
+#define SVC_DB_MMAP_SIZE "268435456"
+#define SVC_DB_CACHE_KIB "-16384"
+
 mf_status svc_db_status(sqlite3 *db, int rc, const char *what, mf_error *err)
 {
     int prim = rc & 0xff;
@@ -52,7 +58,9 @@ mf_status svc_db_open(const char *path, sqlite3 **out, mf_error *err)
     mf_status st = svc_db_exec(db,
                                "PRAGMA journal_mode=WAL;"
                                "PRAGMA synchronous=FULL;"
-                               "PRAGMA foreign_keys=ON;",
+                               "PRAGMA foreign_keys=ON;"
+                               "PRAGMA mmap_size=" SVC_DB_MMAP_SIZE ";"
+                               "PRAGMA cache_size=" SVC_DB_CACHE_KIB ";",
                                err);
     if (st == MF_OK) {
         /* journal_mode answers with the mode it got: a read-only or in-memory file stays non-WAL */
