@@ -50,22 +50,27 @@ static bool block(mf_client *c, long first, long n, bool service, long users, be
     return true;
 }
 
-bool bench_measure(mf_client *c, const bench_opts *o, bench_lat *svc, bench_lat *bare)
+bool bench_measure(mf_client *c, const bench_opts *o, bench_lat *svc, bench_lat *bare, bench_lat *diff)
 {
-    svc->ns = calloc((size_t)o->requests, sizeof *svc->ns);
-    bare->ns = calloc((size_t)o->requests, sizeof *bare->ns);
-    svc->n = bare->n = 0;
-    if (!svc->ns || !bare->ns)
+    size_t n = (size_t)o->requests;
+    svc->ns = calloc(n, sizeof *svc->ns);
+    bare->ns = calloc(n, sizeof *bare->ns);
+    diff->ns = calloc(n, sizeof *diff->ns);
+    svc->n = bare->n = diff->n = 0;
+    if (!svc->ns || !bare->ns || !diff->ns)
         return false;
     /* warm-up: caches, the page cache of the database, the branch predictors */
     if (!block(c, 0, o->warmup, true, o->users, NULL) || !block(c, 0, o->warmup, false, o->users, NULL))
         return false;
-    for (long done = 0; done < o->requests; done += BLOCK) {
-        long n = o->requests - done < BLOCK ? o->requests - done : BLOCK;
-        bool svc_first = (done / BLOCK) % 2 == 0;
-        if (!block(c, o->warmup + done, n, svc_first, o->users, svc_first ? svc : bare) ||
-            !block(c, o->warmup + done, n, !svc_first, o->users, svc_first ? bare : svc))
+    /* pairs: one request to each, back to back (which goes first alternates), so a burst from
+     * the neighbours falls on both members of a pair; the difference of a pair is a sample of
+     * what the service adds */
+    for (long i = 0; i < o->requests; i++) {
+        bool svc_first = i % 2 == 0;
+        if (!block(c, o->warmup + i, 1, svc_first, o->users, svc_first ? svc : bare) ||
+            !block(c, o->warmup + i, 1, !svc_first, o->users, svc_first ? bare : svc))
             return false;
+        diff->ns[diff->n++] = svc->ns[svc->n - 1] - bare->ns[bare->n - 1];
     }
     return true;
 }
