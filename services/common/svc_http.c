@@ -330,7 +330,12 @@ static int on_request(svc_http_req *rq, svc_http *h, struct lws *wsi, const char
     }
     if (!rq->method) {
         rq->close_after |= body;
-        svc_http_error(rq, 405, "METHOD_NOT_ALLOWED", "", "method not supported");
+        char *uri;
+        int ulen;
+        if (lws_http_get_uri_and_method(wsi, &uri, &ulen) == LWSHUMETH_HEAD)
+            svc_http_reply(rq, 405, NULL, 0); /* a HEAD answer has no body */
+        else
+            svc_http_error(rq, 405, "METHOD_NOT_ALLOWED", "", "method not supported");
         return 0;
     }
     svc_route_result r = svc_router_match(h->router, rq->method, rq->path, &rq->m);

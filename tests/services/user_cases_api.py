@@ -294,6 +294,11 @@ def routing_errors_and_chunked_bodies(env) -> None:
     r = c.getresponse()
     r.read()
     check(r.status == 405 and r.getheader("Allow") == "GET, POST", f"Allow: {r.getheader('Allow')}")
+    c.request("HEAD", "/users")
+    r = c.getresponse()
+    check(r.status == 405 and r.read() == b"", "HEAD: 405 without a body")
+    c.close()
+    c = http.client.HTTPConnection(HOST, svc.http_port, timeout=30)
     # a chunked body, and keep-alive: two requests on one connection
     body = b'{"email":"chunk@example.com","name":"Chunk"}'
     c.putrequest("POST", "/users")
