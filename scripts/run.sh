@@ -93,6 +93,15 @@ watch_events() {
   wait_for_line "$logdir/events.err" "subscribed" 10 || say "mfctl sub did not report its subscription"
 }
 
+# Lines cut at N characters (not bytes: never in the middle of a UTF-8 character), indented.
+clip() { # N
+  python3 -c 'import sys
+n = int(sys.argv[1])
+for line in sys.stdin.buffer:
+    t = line.decode("utf-8", "replace").rstrip("\n")
+    print("  " + (t if len(t) <= n else t[:n] + "..."))' "$1"
+}
+
 count_events() { # subject
   grep -ac "^$1 {" "$logdir/events.log" 2>/dev/null || true
 }
@@ -140,7 +149,7 @@ show_user_events() {
     printf '  %-32s %6d\n' "$s" "$(count_events "$s")"
   done
   say "a sample (the first user's three events):"
-  grep -a -m1 -A2 "^user.info.update {" "$logdir/events.log" | cut -c1-220 | sed 's/^/  /'
+  grep -a -m1 -A2 "^user.info.update {" "$logdir/events.log" | clip 220
 }
 
 ask_user_info() { # user_id
@@ -161,7 +170,7 @@ demo_examples() {
   local end=$((SECONDS + 10))
   while ((SECONDS < end)) && ! grep -aq '^notification.user\.[^ ]*\.push {' "$logdir/events.log"; do sleep 0.1; done
   say "what the subscriber saw of them:"
-  tail -n +$((before + 1)) "$logdir/events.log" | grep -av '^_INBOX' | cut -c1-200 | sed 's/^/  /' | head -40
+  tail -n +$((before + 1)) "$logdir/events.log" | grep -av '^_INBOX' | head -40 | clip 200
 }
 
 main() {

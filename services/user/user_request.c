@@ -6,9 +6,10 @@
  * requests. It runs on the client's service thread with its own store
  * connection and answers from one indexed read.
  *
- * A request that fails validation never reaches that handler; the runtime
- * hands it to on_invalid (mf_api_subscribe_ex), which answers
- * error {code: "INVALID_REQUEST"} with the request's user_id when it has a
+ * A request that fails validation never reaches that handler; instead of the
+ * runtime's generic error reply (Nats-Service-Error headers) it goes to
+ * on_invalid (mf_api_subscribe_ex), which answers a UserInfoReply with
+ * error {code: "INVALID_REQUEST"} and the request's user_id when it has a
  * valid one, else the nil UUID (UserInfoReply requires a UUID there).
  */
 #include <stdio.h>
