@@ -48,7 +48,7 @@ start_broker() {
   say "starting mf-broker on $url"
   "$bin/mf-broker" --port "$port" >"$logdir/broker.out" 2>"$logdir/broker.log" &
   pids+=($!)
-  if ! wait_for_line "$logdir/broker.out" "listening" 10; then
+  if ! wait_for_line "$logdir/broker.out" "listening" 30; then
     say "mf-broker did not start (is port $port in use?):"; cat "$logdir/broker.log"; exit 1
   fi
 }
@@ -64,7 +64,7 @@ start_services() {
     say "starting $name"
     "$exe" --server "$url" --db "$logdir/$name.db" "${http[@]}" >"$logdir/$name.out" 2>"$logdir/$name.log" &
     pids+=($!)
-    if ! wait_for_line "$logdir/$name.out" "listening on http://" 15; then
+    if ! wait_for_line "$logdir/$name.out" "listening on http://" 60; then
       say "$name did not start:"; tail -20 "$logdir/$name.log"; exit 1
     fi
     admin[$name]=$(sed -n 's/.* listening on \(http:\/\/[^ ]*\).*/\1/p' "$logdir/$name.out" | head -1)
@@ -90,7 +90,9 @@ watch_events() {
   say "mfctl subscribes to '>' (everything that crosses the broker goes to $logdir/events.log)"
   "$bin/mfctl" --server "$url" sub '>' >"$logdir/events.log" 2>"$logdir/events.err" &
   pids+=($!)
-  wait_for_line "$logdir/events.err" "subscribed" 10 || say "mfctl sub did not report its subscription"
+  if ! wait_for_line "$logdir/events.err" "subscribed" 30; then
+    say "mfctl sub did not subscribe:"; cat "$logdir/events.err"; exit 1
+  fi
 }
 
 # Lines cut at N characters (not bytes: never in the middle of a UTF-8 character), indented.
@@ -130,16 +132,16 @@ EOF
   ask_user_info "$(head -1 "$logdir/users.ndjson" | python3 -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')"
 }
 
-# Until the outbox is empty and the subscriber has every announcement (at most a minute).
+# Until the outbox is empty and the subscriber has every announcement (at most two minutes).
 wait_user_events() { # base created
-  local end=$((SECONDS + 60))
+  local end=$((SECONDS + 120))
   while ((SECONDS < end)); do
     if curl -sf "$1/healthz" | grep -q '"backlog":0' && (($(count_events notification.preferences.update) >= $2)); then
       return 0
     fi
     sleep 0.2
   done
-  say "not every event arrived within a minute (see $logdir/user-service.log)"
+  say "not every event arrived within two minutes (see $logdir/user-service.log)"
 }
 
 show_user_events() {
@@ -167,7 +169,7 @@ demo_examples() {
   local before
   before=$(wc -l <"$logdir/events.log")
   "$bin/mfctl" --server "$url" demo "$here/generated/examples" >"$logdir/demo.log" 2>&1 || true
-  local end=$((SECONDS + 10))
+  local end=$((SECONDS + 30))
   while ((SECONDS < end)) && ! grep -aq '^notification.user\.[^ ]*\.push {' "$logdir/events.log"; do sleep 0.1; done
   say "what the subscriber saw of them:"
   tail -n +$((before + 1)) "$logdir/events.log" | grep -av '^_INBOX' | head -40 | clip 200
