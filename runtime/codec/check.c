@@ -229,6 +229,62 @@ const char *mfw_dup_key(const char *const *keys, size_t cnt, mf_status *st)
 
 /* -------------------------------------------------------------- the checks */
 
+/* multipleOf: an integral m divides an integral v exactly; otherwise v / m
+ * must be within 1e-9 of an integer (0.07 is a multiple of 0.01 although
+ * 0.07 / 0.01 is 7.000000000000001 in binary floating point). */
+static bool is_multiple(double v, double m)
+{
+    if (m == trunc(m) && v == trunc(v) && fabs(m) < (double)MF_MAX_SAFE_INT && fabs(v) < (double)MF_MAX_SAFE_INT)
+        return (int64_t)v % (int64_t)m == 0;
+    double q = v / m;
+    return isfinite(q) && fabs(q - nearbyint(q)) <= 1e-9;
+}
+
+static mf_status check_multiple(mfw *w, const mf_type *t, double v)
+{
+    char a[32], b[32];
+    if (t->multiple_of <= 0 || is_multiple(v, t->multiple_of))
+        return MF_OK;
+    mfw_fmt_double(a, t->multiple_of);
+    mfw_fmt_double(b, v);
+    return mfw_fail(w, MF_ERR_RANGE, "expected a multiple of %s, found %s", a, b);
+}
+
+/* An enum of integers: v must be one of t->int_values. */
+static mf_status check_int_enum(mfw *w, const mf_type *t, int64_t v)
+{
+    char list[120];
+    size_t o = 0;
+    for (uint32_t i = 0; i < t->int_value_count; i++)
+        if (t->int_values[i] == v)
+            return MF_OK;
+    list[0] = '\0';
+    for (uint32_t i = 0; i < t->int_value_count && o < sizeof list - 32; i++) {
+        int k = snprintf(list + o, sizeof list - o, "%s%lld", i ? ", " : "", (long long)t->int_values[i]);
+        if (k > 0)
+            o += (size_t)k;
+    }
+    if (o >= sizeof list - 32 && t->int_value_count > 1)
+        snprintf(list + o, sizeof list - o, ", ...");
+    return mfw_fail(w, MF_ERR_ENUM, "expected one of %s, found %lld", list, (long long)v);
+}
+
+mf_status mfw_check_unique(mfw *w, const mf_type *t, const mf_array *a)
+{
+    const size_t isz = t->item->size;
+    const char *items = (const char *)a->items;
+    for (size_t j = 1; j < a->count; j++)
+        for (size_t i = 0; i < j; i++)
+            if (mf_equal(t->item, items + i * isz, items + j * isz)) {
+                mfw_push_idx(w, j);
+                mf_status st = mfw_fail(w, MF_ERR_DUPLICATE, "expected unique items, found item %zu "
+                                                             "equal to item %zu", j, i);
+                mfw_pop(w);
+                return st;
+            }
+    return MF_OK;
+}
+
 mf_status mfw_check_int(mfw *w, const mf_type *t, int64_t v)
 {
     if (v >= MF_MAX_SAFE_INT || v <= -MF_MAX_SAFE_INT)
@@ -249,7 +305,9 @@ mf_status mfw_check_int(mfw *w, const mf_type *t, int64_t v)
     if ((t->flags & MF_TF_HAS_CONST) && v != t->constant.i)
         return mfw_fail(w, MF_ERR_CONST, "expected the constant %lld, found %lld",
                         (long long)t->constant.i, (long long)v);
-    return MF_OK;
+    if (t->int_value_count)
+        return check_int_enum(w, t, v);
+    return check_multiple(w, t, (double)v);
 }
 
 mf_status mfw_check_num(mfw *w, const mf_type *t, double v)
@@ -280,7 +338,7 @@ mf_status mfw_check_num(mfw *w, const mf_type *t, double v)
         mfw_fmt_double(b, v);
         return mfw_fail(w, MF_ERR_CONST, "expected the constant %s, found %s", a, b);
     }
-    return MF_OK;
+    return check_multiple(w, t, v);
 }
 
 mf_status mfw_check_bool(mfw *w, const mf_type *t, bool v)

@@ -64,12 +64,16 @@ static mf_status type_error(mfw *w, const mf_type *t, const cJSON *n)
     return mfw_fail(w, MF_ERR_TYPE, "expected %s, found %s", mfw_kind_name(t), json_type_name(n));
 }
 
-/* Takes the string out of the node (see the ownership note at the top). */
-static char *take_string(char **slot)
+/* Takes the string out of the node (see the ownership note at the top); a
+ * trial decode (w->copy) copies it instead, leaving the tree as it was. */
+static char *take_string(const mfw *w, char **slot)
 {
 #ifdef MF_CODEC_COPY_STRINGS
+    (void)w;
     return strdup(*slot);
 #else
+    if (w->copy)
+        return strdup(*slot);
     char *s = *slot;
     *slot = NULL;
     return s;
@@ -214,7 +218,7 @@ static mf_status dec_arr(mfw *w, const mf_type *t, cJSON *n, mf_array *a)
         if (st)
             return st;
     }
-    return MF_OK;
+    return (t->flags & MF_TF_UNIQUE) ? mfw_check_unique(w, t, a) : MF_OK;
 }
 
 static mf_status dec_map(mfw *w, const mf_type *t, cJSON *n, mf_map *m)
@@ -244,7 +248,7 @@ static mf_status dec_map(mfw *w, const mf_type *t, cJSON *n, mf_map *m)
     for (cJSON *c = n->child; c; c = c->next, i++) {
         if (!c->string)
             return mfw_fail(w, MF_ERR_SYNTAX, "object member without a name");
-        if (!(keys[i] = take_string(&c->string)))
+        if (!(keys[i] = take_string(w, &c->string)))
             return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
     }
     const char *d = mfw_dup_key((const char *const *)keys, cnt, &st);
@@ -281,6 +285,116 @@ static mf_status union_error(mfw *w, const mf_type *t, const cJSON *n)
             o += (size_t)k;
     }
     return mfw_fail(w, MF_ERR_UNION, "expected one of: %s; found %s", list, json_type_name(n));
+}
+
+/* ---------------------------------------------- trying branches, `not` */
+
+mf_status mfw_try(const mfw *w, const mf_type *t, cJSON *n, mf_error *e)
+{
+    mfw tw = *w;
+    tw.err = e;
+    tw.copy = true;
+    void *v = malloc(t->size ? t->size : 1);
+    if (!v)
+        return mfw_fail(&tw, MF_ERR_NOMEM, "out of memory");
+    mf_init(t, v);
+    mf_status st = dec(&tw, t, n, v);
+    mf_free(t, v);
+    free(v);
+    return st;
+}
+
+/* Keeps the error of the branch that got furthest (the longest pointer). */
+static void keep_closest(mf_error *best, int *best_i, const mf_error *e, int i)
+{
+    if (*best_i < 0 || strlen(e->pointer) > strlen(best->pointer)) {
+        *best = *e;
+        *best_i = i;
+    }
+}
+
+/* An object for a union whose object branches are told apart by trying
+ * them (mfw_union_tries): oneOf needs exactly one to match, anyOf takes the
+ * first. The branch is decoded a second time into the value for real. */
+static mf_status dec_union_try(mfw *w, const mf_type *t, cJSON *n, char *base)
+{
+    const bool any = (t->flags & MF_TF_ANY_OF) != 0;
+    int pick = -1, best_i = -1;
+    mf_error best, e;
+    memset(&best, 0, sizeof best);
+    for (uint32_t i = 0; i < t->branch_count; i++) {
+        const mf_type *b = t->branches[i];
+        if (b->kind != MF_K_OBJ && b->kind != MF_K_MAP)
+            continue;
+        mf_status st = mfw_try(w, b, n, &e);
+        if (st == MF_ERR_NOMEM)
+            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+        if (st) {
+            keep_closest(&best, &best_i, &e, (int)i);
+            continue;
+        }
+        if (pick >= 0)
+            return mfw_fail(w, MF_ERR_UNION, "expected exactly one alternative to match (oneOf), found two: "
+                                             "%u (%s) and %u (%s)", (unsigned)pick + 1,
+                            t->branches[pick]->name ? t->branches[pick]->name : "?", (unsigned)i + 1,
+                            b->name ? b->name : "?");
+        pick = (int)i;
+        if (any)
+            break;
+    }
+    if (pick < 0) {
+        if (best_i < 0)
+            return mfw_fail(w, MF_ERR_UNION, "expected one of the alternatives, found an object");
+        if (w->err)
+            mf_error_set(w->err, MF_ERR_UNION, best.pointer, "no alternative matches; closest, %u (%.48s): %.160s",
+                         (unsigned)best_i + 1, t->branches[best_i]->name ? t->branches[best_i]->name : "?",
+                         best.message);
+        return MF_ERR_UNION;
+    }
+    const mf_type *b = t->branches[pick];
+    mf_init(b, base + t->branch_offset);
+    *(int *)base = pick + 1;
+    return dec(w, b, n, base + t->branch_offset);
+}
+
+mf_status mfw_check_not(mfw *w, const mf_type *t, cJSON *n)
+{
+    mf_error e;
+    mf_status st = mfw_try(w, t->not_type, n, &e);
+    if (st == MF_ERR_NOMEM)
+        return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+    if (st == MF_OK)
+        return mfw_fail(w, MF_ERR_UNION, "expected a value that is not %s (%s), found one",
+                        mfw_kind_name(t->not_type), t->not_type->name ? t->not_type->name : "not");
+    return MF_OK;
+}
+
+mf_status mfw_union_recheck(mfw *w, const mf_type *t, uint32_t bi, const void *bv)
+{
+    cJSON *tree = NULL;
+    mf_status st;
+    if (!mfw_union_tries(t) || (t->branches[bi]->kind != MF_K_OBJ && t->branches[bi]->kind != MF_K_MAP))
+        return MF_OK;
+    if ((st = mfw_value_tree(t->branches[bi], bv, &tree)))
+        return mfw_fail(w, st, "cannot check the alternative: %s", mf_status_str(st));
+    for (uint32_t i = 0; i < t->branch_count && !st; i++) {
+        const mf_type *o = t->branches[i];
+        mf_error e;
+        if (i == bi || (o->kind != MF_K_OBJ && o->kind != MF_K_MAP))
+            continue;
+        if ((t->flags & MF_TF_ANY_OF) && i > bi)
+            break;
+        mf_status r = mfw_try(w, o, tree, &e);
+        if (r == MF_ERR_NOMEM)
+            st = mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+        else if (r == MF_OK)
+            st = mfw_fail(w, MF_ERR_UNION, (t->flags & MF_TF_ANY_OF)
+                              ? "alternative %u (%s) also matches the value, and comes first (anyOf)"
+                              : "alternative %u (%s) also matches the value (oneOf allows exactly one)",
+                          (unsigned)i + 1, o->name ? o->name : "?");
+    }
+    cJSON_Delete(tree);
+    return st;
 }
 
 static mf_status dec_union(mfw *w, const mf_type *t, cJSON *n, char *base)
@@ -324,6 +438,8 @@ static mf_status dec_union(mfw *w, const mf_type *t, cJSON *n, char *base)
                 pick = (int)i;
     } else if (jt == cJSON_Object) {
         uint32_t cnt = 0;
+        if (mfw_union_tries(t))
+            return dec_union_try(w, t, n, base);
         for (uint32_t i = 0; i < nb; i++)
             if (is_object_kind(t->branches[i]->kind)) {
                 if (pick < 0)
@@ -395,7 +511,20 @@ static mf_status raw_check(mfw *w, const cJSON *n)
     return MF_OK;
 }
 
+static mf_status dec_value(mfw *w, const mf_type *t, cJSON *n, void *dst);
+
+/* `not` is checked first: decoding takes strings out of the tree. */
 static mf_status dec(mfw *w, const mf_type *t, cJSON *n, void *dst)
+{
+    if (t->not_type) {
+        mf_status st = mfw_check_not(w, t, n);
+        if (st)
+            return st;
+    }
+    return dec_value(w, t, n, dst);
+}
+
+static mf_status dec_value(mfw *w, const mf_type *t, cJSON *n, void *dst)
 {
     const int jt = n->type & 0xFF;
     mf_status st;
@@ -437,7 +566,7 @@ static mf_status dec(mfw *w, const mf_type *t, cJSON *n, void *dst)
         if ((t->min_len | t->max_len | (uint32_t)t->format | (t->flags & MF_TF_HAS_CONST)) || t->pattern)
             if ((st = mfw_check_str(w, t, n->valuestring, strlen(n->valuestring))))
                 return st;
-        if (!(*(char **)dst = take_string(&n->valuestring)))
+        if (!(*(char **)dst = take_string(w, &n->valuestring)))
             return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
         return MF_OK;
     }

@@ -324,6 +324,22 @@ mf_status mfw_print_raw(const cJSON *n, char **out)
     return MF_OK;
 }
 
+mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out)
+{
+    mf_buf b = MF_BUF_INIT;
+    enc e = {&b, 0, MF_OK};
+    *out = NULL;
+    e.st = mf_buf_reserve(&b, 256);
+    if (!e.st) {
+        set_end(&e);
+        emit(&e, t, v);
+    }
+    if (!e.st)
+        e.st = mfw_parse(b.data, b.len, out, NULL);
+    mf_buf_free(&b);
+    return e.st;
+}
+
 mf_status mf_encode(const mf_type *t, const void *value, mf_buf *out, mf_error *err)
 {
     mf_status st;

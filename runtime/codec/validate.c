@@ -269,7 +269,7 @@ static mf_status val_arr(mfw *w, const mf_type *t, const mf_array *a)
         if (st)
             return st;
     }
-    return MF_OK;
+    return (t->flags & MF_TF_UNIQUE) ? mfw_check_unique(w, t, a) : MF_OK;
 }
 
 static mf_status val_map(mfw *w, const mf_type *t, const mf_map *m)
@@ -304,7 +304,23 @@ static mf_status val_map(mfw *w, const mf_type *t, const mf_map *m)
     return MF_OK;
 }
 
+static mf_status val_value(mfw *w, const mf_type *t, const char *v);
+
+/* `not`, checked on the JSON the value encodes to, once the value is valid. */
 static mf_status val(mfw *w, const mf_type *t, const char *v)
+{
+    mf_status st = val_value(w, t, v);
+    if (st || !t->not_type)
+        return st;
+    cJSON *tree = NULL;
+    if ((st = mfw_value_tree(t, v, &tree)))
+        return mfw_fail(w, st, "cannot check 'not': %s", mf_status_str(st));
+    st = mfw_check_not(w, t, tree);
+    cJSON_Delete(tree);
+    return st;
+}
+
+static mf_status val_value(mfw *w, const mf_type *t, const char *v)
 {
     mf_status st;
     switch (t->kind) {
@@ -350,7 +366,9 @@ static mf_status val(mfw *w, const mf_type *t, const char *v)
             return st;
         if ((st = val_pick(w, t, b, v + t->branch_offset)))
             return st;
-        return val_disc(w, t, b, (uint32_t)which - 1, v + t->branch_offset);
+        if ((st = val_disc(w, t, b, (uint32_t)which - 1, v + t->branch_offset)))
+            return st;
+        return mfw_union_recheck(w, t, (uint32_t)which - 1, v + t->branch_offset);
     }
     }
     return mfw_fail(w, MF_ERR_INVALID_ARG, "descriptor %s has an unknown kind %d",

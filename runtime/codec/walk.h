@@ -32,6 +32,8 @@ typedef struct mfw {
     mf_error *err;   /* may be NULL */
     unsigned depth;  /* nesting of objects/arrays/maps being walked */
     unsigned nfr;    /* frames in use */
+    bool copy;       /* decoder: copy strings out of the tree instead of taking them
+                        (a trial decode leaves the tree as it was) */
     mfw_frame fr[MFW_MAX_FRAMES];
 } mfw;
 
@@ -40,6 +42,7 @@ static inline void mfw_init(mfw *w, mf_error *err)
     w->err = err;
     w->depth = 0;
     w->nfr = 0;
+    w->copy = false;
 }
 
 /* Frames past the array are dropped (the pointer is then truncated, never overflowed). */
@@ -120,6 +123,38 @@ const char *mfw_dup_key(const char *const *keys, size_t cnt, mf_status *st);
  * mf_encode does, numbers by mfw_fmt_double). *out is malloc'd. Non-finite
  * numbers give MF_ERR_RANGE. */
 mf_status mfw_print_raw(const cJSON *n, char **out);
+
+/* --- unions without a discriminator, `not` (decode.c, used by validate.c) --- */
+
+/* True when t (a union) picks among several object branches by trying them. */
+static inline bool mfw_union_tries(const mf_type *t)
+{
+    uint32_t objs = 0;
+    if (t->discriminator)
+        return false;
+    for (uint32_t i = 0; i < t->branch_count; i++)
+        objs += t->branches[i]->kind == MF_K_OBJ || t->branches[i]->kind == MF_K_MAP;
+    return objs > 1;
+}
+
+/* Decodes n as t into a scratch value that is freed again, leaving the tree as
+ * it was: MF_OK when n is a valid t, else the reason in *e (MF_ERR_NOMEM: the
+ * check itself could not run). w gives the pointer frames and the depth. */
+mf_status mfw_try(const mfw *w, const mf_type *t, cJSON *n, mf_error *e);
+
+/* Checks the JSON of a value of union t that holds branch bi (already valid):
+ * oneOf: no other object branch matches it; anyOf: no earlier one does. So
+ * the value decodes back to the same branch. */
+mf_status mfw_union_recheck(mfw *w, const mf_type *t, uint32_t bi, const void *bv);
+
+/* `not`: MF_OK when n is not a valid t->not_type. */
+mf_status mfw_check_not(mfw *w, const mf_type *t, cJSON *n);
+
+/* The JSON tree of a valid value of t (the encoder's output, parsed back). */
+mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out);
+
+/* uniqueItems: MF_OK when no two of the array's items are equal. */
+mf_status mfw_check_unique(mfw *w, const mf_type *t, const mf_array *a);
 
 /* --- shared by decode.c and validate.c --- */
 

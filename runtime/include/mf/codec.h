@@ -44,8 +44,8 @@
  * MF_ERR_SYNTAX for anything that is not one RFC 8259 JSON text (raw control
  * characters in strings, a BOM, numbers like 01 or 1., trailing data) and for
  * nesting deeper than MF_MAX_DEPTH. A union with several object branches and no
- * discriminator takes the first object branch. mf_equal ignores the values of
- * absent members and compares map entries in order.
+ * discriminator tries each of them (see mf_type.branches). mf_equal ignores the
+ * values of absent members and compares map entries in order.
  *
  * Strings are taken over from cJSON's tree rather than copied, which needs
  * cJSON's default allocator (cJSON_InitHooks not called with other functions);
@@ -119,7 +119,9 @@ enum {
     MF_TF_EXCL_MAX = 1u << 3,   /* INT/NUM: maximum is exclusive */
     MF_TF_HAS_CONST = 1u << 4,  /* BOOL/INT/NUM/STR: value must equal `constant` */
     MF_TF_CLOSED = 1u << 5,     /* OBJ: additionalProperties: false, unknown keys rejected */
-    MF_TF_RAW_OBJECT = 1u << 6  /* RAW: the value must be a JSON object */
+    MF_TF_RAW_OBJECT = 1u << 6, /* RAW: the value must be a JSON object */
+    MF_TF_ANY_OF = 1u << 7,     /* UNION: anyOf (the first alternative that matches), not oneOf */
+    MF_TF_UNIQUE = 1u << 8      /* ARR: uniqueItems, no two items equal (mf_equal) */
 };
 
 typedef struct mf_type mf_type;
@@ -164,14 +166,27 @@ struct mf_type {
     const mf_type *item;
     uint32_t min_items, max_items;
 
-    /* UNION (oneOf). Branches are told apart by JSON type; object branches that
-     * share a JSON type are told apart by the string member `discriminator`,
-     * whose value must equal disc_values[i] for branch i. */
+    /* UNION (oneOf, or anyOf with MF_TF_ANY_OF). Branches are told apart by JSON
+     * type; object branches that share a JSON type are told apart by the string
+     * member `discriminator`, whose value must equal disc_values[i] for branch i.
+     * Without a discriminator, every object branch (OBJ or MAP) is tried on an
+     * object: oneOf takes the one that matches and rejects a value that matches
+     * none or several; anyOf takes the first that matches. */
     const mf_type *const *branches;
     uint32_t branch_count;
     uint32_t branch_offset; /* offsetof the branch value inside the union struct */
     const char *discriminator;
     const char *const *disc_values;
+
+    /* INT/NUM: multipleOf (0 = none). An integer must divide exactly; a number
+     * v is a multiple of m when v / m is within 1e-9 of an integer. */
+    double multiple_of;
+    /* INT: an enum of integers (int_value_count 0 = any integer). */
+    const int64_t *int_values;
+    uint32_t int_value_count;
+    /* Any kind: `not`: a value that is also a valid not_type is rejected
+     * (MF_ERR_UNION). NULL = none. */
+    const mf_type *not_type;
 };
 
 /* Generic layouts of MF_K_ARR and MF_K_MAP values; generated structs use typed
