@@ -30,6 +30,7 @@ struct mf_api_sub {
     route *routes;
     size_t n_routes;
     bool responder; /* some route answers requests */
+    bool to;        /* subscribed to the caller's subject (the _to functions): no parameters parsed */
     /* Scratch memory, reused: callbacks of one subscription never overlap. */
     void *msg;      /* decoded message, as large as the largest message of the channel */
     void *reply;    /* reply struct, as large as the largest reply, or NULL */
@@ -216,7 +217,7 @@ static void on_message(mf_client *c, const mf_msg *m, void *ctx)
     memset(&info, 0, sizeof info);
     info.subject = m->subject;
     info.reply = m->reply;
-    info.n_params = ch->param_count;
+    info.n_params = s->to ? 0 : ch->param_count;
     char values[MF_API_MAX_PARAMS][MF_API_PARAM_MAX];
     char *outs[MF_API_MAX_PARAMS];
     for (size_t i = 0; i < MF_API_MAX_PARAMS; i++) {
@@ -237,7 +238,7 @@ static void on_message(mf_client *c, const mf_msg *m, void *ctx)
             drop_invalid(s, m, what, &err);
         return;
     }
-    if (mf_channel_check_payload(ch, r->op->message, s->msg, info.params, &err) != MF_OK)
+    if (!s->to && mf_channel_check_payload(ch, r->op->message, s->msg, info.params, &err) != MF_OK)
         drop_invalid(s, m, r->op->message->key, &err);
     else
         dispatch(s, r, m, &info);
@@ -298,6 +299,10 @@ mf_status mf_api_subscribe_channel(mf_client *c, const mf_api_route *routes, siz
     return subscribe_channel(c, routes, n_routes, filter, queue, ctx, NULL, out, err);
 }
 
+static mf_status subscribe(mf_client *c, const mf_api_route *routes, size_t n_routes, const char *subject,
+                           bool to, const char *queue, void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out,
+                           mf_error *err);
+
 static mf_status subscribe_channel(mf_client *c, const mf_api_route *routes, size_t n_routes,
                                    const char *const *filter, const char *queue, void *ctx,
                                    const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err)
@@ -306,6 +311,9 @@ static mf_status subscribe_channel(mf_client *c, const mf_api_route *routes, siz
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, routes and out are required");
     *out = NULL;
     const mf_channel_desc *ch = routes[0].op->channel;
+    if (!ch->address)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "channel %s has no NATS subject: give one (the _to functions)",
+                            ch->key);
     if (ch->param_count > MF_API_MAX_PARAMS)
         return mf_error_set(err, MF_ERR_LIMIT, "", "channel %s has more than %d parameters", ch->address,
                             MF_API_MAX_PARAMS);
@@ -313,12 +321,34 @@ static mf_status subscribe_channel(mf_client *c, const mf_api_route *routes, siz
     mf_status st = mf_channel_filter(ch, filter, subject, sizeof subject, err);
     if (st)
         return st;
+    return subscribe(c, routes, n_routes, subject, false, queue, ctx, opts, out, err);
+}
+
+mf_status mf_api_subscribe_channel_to(mf_client *c, const mf_api_route *routes, size_t n_routes, const char *subject,
+                                      const char *queue, void *ctx, mf_api_sub **out, mf_error *err)
+{
+    if (!c || !routes || !n_routes || !out || !routes[0].op || !routes[0].op->channel)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, routes and out are required");
+    *out = NULL;
+    if (!subject || !subject[0] || strlen(subject) >= SUBJECT_MAX)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a subject of 1..%d bytes is required", SUBJECT_MAX - 1);
+    return subscribe(c, routes, n_routes, subject, true, queue, ctx, NULL, out, err);
+}
+
+/* The subscription of subscribe_channel and mf_api_subscribe_channel_to, on a subject already built. */
+static mf_status subscribe(mf_client *c, const mf_api_route *routes, size_t n_routes, const char *subject,
+                           bool to, const char *queue, void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out,
+                           mf_error *err)
+{
+    const mf_channel_desc *ch = routes[0].op->channel;
+    mf_status st;
     mf_api_sub *s = calloc(1, sizeof *s);
     if (!s)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     s->client = c;
     s->channel = ch;
     s->ctx = ctx;
+    s->to = to;
     if (opts)
         s->opts = *opts;
     size_t msg_size = 0, reply_size = 0;
@@ -361,6 +391,18 @@ mf_status mf_api_subscribe_ex(mf_client *c, const mf_operation_desc *op, mf_api_
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a receive operation", op->key);
     const mf_api_route r = {op, h, fn};
     return subscribe_channel(c, &r, 1, NULL, op->queue_group, ctx, opts, out, err);
+}
+
+mf_status mf_api_subscribe_to(mf_client *c, const mf_operation_desc *op, const char *subject, mf_api_handler h,
+                              mf_api_fn fn, void *ctx, mf_api_sub **out, mf_error *err)
+{
+    if (!c || !op || !h || !out || !op->channel || !op->message)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, operation, handler and out are required");
+    *out = NULL;
+    if (op->action != MF_ACTION_RECEIVE)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a receive operation", op->key);
+    const mf_api_route r = {op, h, fn};
+    return mf_api_subscribe_channel_to(c, &r, 1, subject, op->queue_group, ctx, out, err);
 }
 
 void mf_api_unsubscribe(mf_api_sub *s)

@@ -19,21 +19,55 @@
 /* Subjects are short; a channel address with its parameters fits easily. */
 #define SUBJECT_MAX 1024
 
+/* The channel's address for messages; a channel without one by its key. */
+static const char *where(const mf_operation_desc *op)
+{
+    return op->channel->address ? op->channel->address : op->channel->key;
+}
+
 /* Validates and encodes `msg` as op's message, then builds the concrete subject (parameters with a
- * location take the payload's value, so the message is checked first). */
-static mf_status prepare(const mf_operation_desc *op, const char *const *params, const void *msg, char *subject,
-                         mf_buf *body, mf_error *err)
+ * location take the payload's value, so the message is checked first), or copies the caller's
+ * (`to`, the *_to functions). */
+static mf_status prepare(const mf_operation_desc *op, const char *const *params, const char *to, const void *msg,
+                         char *subject, mf_buf *body, mf_error *err)
 {
     if (!op->message || !msg || !op->channel)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation and message are required");
+    if (to) {
+        size_t n = strlen(to);
+        if (n == 0 || n >= SUBJECT_MAX)
+            return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a subject of 1..%d bytes is required", SUBJECT_MAX - 1);
+        memcpy(subject, to, n + 1);
+        return mf_encode(op->message->type, msg, body, err);
+    }
+    if (!op->channel->address)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "channel %s has no NATS subject: give one (the _to functions)",
+                            op->channel->key);
     mf_status st = mf_encode(op->message->type, msg, body, err);
     if (st == MF_OK)
         st = mf_channel_subject(op->channel, op->message, msg, params, subject, SUBJECT_MAX, err);
     return st;
 }
 
+static mf_status send_op(mf_client *c, const mf_operation_desc *op, const char *const *params, const char *to,
+                         const void *msg, mf_error *err);
+
 mf_status mf_api_send(mf_client *c, const mf_operation_desc *op, const char *const *params, const void *msg,
                       mf_error *err)
+{
+    return send_op(c, op, params, NULL, msg, err);
+}
+
+mf_status mf_api_send_to(mf_client *c, const mf_operation_desc *op, const char *subject, const void *msg,
+                         mf_error *err)
+{
+    if (!subject)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a subject is required");
+    return send_op(c, op, NULL, subject, msg, err);
+}
+
+static mf_status send_op(mf_client *c, const mf_operation_desc *op, const char *const *params, const char *to,
+                         const void *msg, mf_error *err)
 {
     if (!c || !op)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client and operation are required");
@@ -41,7 +75,7 @@ mf_status mf_api_send(mf_client *c, const mf_operation_desc *op, const char *con
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a send operation", op->key);
     char subject[SUBJECT_MAX];
     mf_buf body = MF_BUF_INIT;
-    mf_status st = prepare(op, params, msg, subject, &body, err);
+    mf_status st = prepare(op, params, to, msg, subject, &body, err);
     if (st == MF_OK) {
         st = mf_client_publish(c, subject, NULL, body.data ? body.data : "", body.len);
         if (st)
@@ -72,10 +106,9 @@ static mf_status refused(const mf_msg *m, mf_error *err)
 static mf_status decode_reply(const mf_operation_desc *op, const mf_msg *m, void *reply_out, mf_error *err)
 {
     if (m->status == 503)
-        return mf_error_set(err, MF_ERR_NO_RESPONDERS, "", "no responders for %s", op->channel->address);
+        return mf_error_set(err, MF_ERR_NO_RESPONDERS, "", "no responders for %s", where(op));
     if (m->status >= 400)
-        return mf_error_set(err, MF_ERR_SERVER, "", "request on %s failed with status %d", op->channel->address,
-                            m->status);
+        return mf_error_set(err, MF_ERR_SERVER, "", "request on %s failed with status %d", where(op), m->status);
     mf_status st = refused(m, err);
     if (st)
         return st;
@@ -112,8 +145,25 @@ static mf_status request_failed(mf_status st, const char *subject, int timeout_m
     return mf_error_set(err, st, "", "request on %s failed: %s", subject, mf_status_str(st));
 }
 
+static mf_status request_op(mf_client *c, const mf_operation_desc *op, const char *const *params, const char *to,
+                            const void *req, int timeout_ms, void *reply_out, mf_error *err);
+
 mf_status mf_api_request(mf_client *c, const mf_operation_desc *op, const char *const *params, const void *req,
                          int timeout_ms, void *reply_out, mf_error *err)
+{
+    return request_op(c, op, params, NULL, req, timeout_ms, reply_out, err);
+}
+
+mf_status mf_api_request_to(mf_client *c, const mf_operation_desc *op, const char *subject, const void *req,
+                            int timeout_ms, void *reply_out, mf_error *err)
+{
+    if (!subject)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a subject is required");
+    return request_op(c, op, NULL, subject, req, timeout_ms, reply_out, err);
+}
+
+static mf_status request_op(mf_client *c, const mf_operation_desc *op, const char *const *params, const char *to,
+                            const void *req, int timeout_ms, void *reply_out, mf_error *err)
 {
     mf_status st = check_request_op(c, op, err);
     if (st)
@@ -123,7 +173,7 @@ mf_status mf_api_request(mf_client *c, const mf_operation_desc *op, const char *
     mf_init(op->reply->type, reply_out);
     char subject[SUBJECT_MAX];
     mf_buf body = MF_BUF_INIT;
-    st = prepare(op, params, req, subject, &body, err);
+    st = prepare(op, params, to, req, subject, &body, err);
     if (st) {
         mf_buf_free(&body);
         return st;
@@ -175,9 +225,28 @@ static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void
     free(a);
 }
 
+static mf_status request_async_op(mf_client *c, const mf_operation_desc *op, const char *const *params,
+                                  const char *to, const void *req, int timeout_ms, mf_api_reply_cb cb,
+                                  mf_api_fn fn, void *ctx, mf_error *err);
+
 mf_status mf_api_request_async(mf_client *c, const mf_operation_desc *op, const char *const *params,
                                const void *req, int timeout_ms, mf_api_reply_cb cb, mf_api_fn fn, void *ctx,
                                mf_error *err)
+{
+    return request_async_op(c, op, params, NULL, req, timeout_ms, cb, fn, ctx, err);
+}
+
+mf_status mf_api_request_async_to(mf_client *c, const mf_operation_desc *op, const char *subject, const void *req,
+                                  int timeout_ms, mf_api_reply_cb cb, mf_api_fn fn, void *ctx, mf_error *err)
+{
+    if (!subject)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a subject is required");
+    return request_async_op(c, op, NULL, subject, req, timeout_ms, cb, fn, ctx, err);
+}
+
+static mf_status request_async_op(mf_client *c, const mf_operation_desc *op, const char *const *params,
+                                  const char *to, const void *req, int timeout_ms, mf_api_reply_cb cb,
+                                  mf_api_fn fn, void *ctx, mf_error *err)
 {
     mf_status st = check_request_op(c, op, err);
     if (st)
@@ -189,7 +258,7 @@ mf_status mf_api_request_async(mf_client *c, const mf_operation_desc *op, const 
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     *a = (async_req){.op = op, .cb = cb, .fn = fn, .ctx = ctx, .timeout_ms = timeout_ms};
     mf_buf body = MF_BUF_INIT;
-    st = prepare(op, params, req, a->subject, &body, err);
+    st = prepare(op, params, to, req, a->subject, &body, err);
     if (!st) {
         st = mf_client_request_async(c, a->subject, body.data ? body.data : "", body.len, timeout_ms,
                                      on_async_reply, a);

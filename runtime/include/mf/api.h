@@ -210,6 +210,28 @@ mf_status mf_api_subscribe_channel(mf_client *c, const mf_api_route *routes, siz
                                    const char *const *filter, const char *queue, void *ctx, mf_api_sub **out,
                                    mf_error *err);
 
+/*
+ * The same for a channel without a NATS subject (its AsyncAPI address is not
+ * one, or it has none: op->channel->address is NULL), or to use another
+ * subject than the channel's: the caller gives `subject`. A send or request
+ * needs a concrete subject; a subscription may use wildcards ("a.*.c", "a.>").
+ * No channel parameters are parsed, nor compared with the payload
+ * (info->n_params is 0). MF_ERR_INVALID_ARG
+ * for a NULL or empty subject (or one of 1024 bytes or more); otherwise as
+ * the functions above. The ones above return MF_ERR_INVALID_ARG for a channel
+ * without a subject.
+ */
+mf_status mf_api_send_to(mf_client *c, const mf_operation_desc *op, const char *subject, const void *msg,
+                         mf_error *err);
+mf_status mf_api_request_to(mf_client *c, const mf_operation_desc *op, const char *subject, const void *req,
+                            int timeout_ms, void *reply_out, mf_error *err);
+mf_status mf_api_request_async_to(mf_client *c, const mf_operation_desc *op, const char *subject, const void *req,
+                                  int timeout_ms, mf_api_reply_cb cb, mf_api_fn fn, void *ctx, mf_error *err);
+mf_status mf_api_subscribe_to(mf_client *c, const mf_operation_desc *op, const char *subject, mf_api_handler h,
+                              mf_api_fn fn, void *ctx, mf_api_sub **out, mf_error *err);
+mf_status mf_api_subscribe_channel_to(mf_client *c, const mf_api_route *routes, size_t n_routes, const char *subject,
+                                      const char *queue, void *ctx, mf_api_sub **out, mf_error *err);
+
 /* Ends the subscription and frees it. After it returns the handler is not running
  * and will not run again. NULL is fine. Must not be called from its own handler. */
 void mf_api_unsubscribe(mf_api_sub *s);
