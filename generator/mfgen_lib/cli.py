@@ -18,6 +18,7 @@ from . import names
 from .errors import Diagnostics, UsageError
 from .pipeline import build_model
 from .render import GENERATED, render_all
+from .validate import SERVICE_RE
 
 MANIFEST = ".mfgen-manifest"
 DEFAULT_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -40,6 +41,12 @@ def parse_args(argv: Sequence[str], prog: str = "mfgen [generate]") -> argparse.
     ap.add_argument("spec", metavar="SPEC", help="the AsyncAPI 3.x document (YAML or JSON)")
     ap.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="output directory (a CMake project)")
     ap.add_argument("--prefix", default="mf", help="C name prefix (default: mf)")
+    ap.add_argument("--service", metavar="NAME", default=None,
+                    help="the service of operations that name none (default: the root x-service, "
+                         "else info.title slugified)")
+    ap.add_argument("--lax-examples", action="store_true",
+                    help="an example that does not validate is a warning (and left out of examples/), "
+                         "not an error")
     ap.add_argument("--templates", metavar="DIR", default=None,
                     help="template directory (default: the templates/ next to generator/)")
     ap.add_argument("--check", action="store_true",
@@ -48,9 +55,10 @@ def parse_args(argv: Sequence[str], prog: str = "mfgen [generate]") -> argparse.
     return ap.parse_args(list(argv))
 
 
-def generate(spec: str, prefix: str, templates: str, diag: Diagnostics) -> Optional[Dict[str, str]]:
+def generate(spec: str, prefix: str, templates: str, diag: Diagnostics,
+             service: Optional[str] = None, lax_examples: bool = False) -> Optional[Dict[str, str]]:
     """The whole pipeline; None when the spec has errors (they are in diag)."""
-    model = build_model(spec, prefix, diag)
+    model = build_model(spec, prefix, diag, service, lax_examples)
     if model is None:
         return None
     files = render_all(model.sdk, model.aliases, templates)
@@ -157,13 +165,17 @@ def main_generate(argv: Sequence[str], prog: str = "mfgen [generate]") -> int:
         print(f"mfgen: error: --prefix '{args.prefix}' must be lower-case letters, digits and single "
               "underscores, starting with a letter", file=sys.stderr)
         return 2
+    if args.service is not None and not SERVICE_RE.match(args.service):
+        print(f"mfgen: error: --service '{args.service}' must be letters, digits, '-' and '_', starting "
+              "with a letter or digit", file=sys.stderr)
+        return 2
     templates = args.templates or DEFAULT_TEMPLATES
     if not os.path.isdir(templates):
         print(f"mfgen: error: template directory {templates} not found", file=sys.stderr)
         return 2
     diag = Diagnostics()
     try:
-        files = generate(args.spec, args.prefix, templates, diag)
+        files = generate(args.spec, args.prefix, templates, diag, args.service, args.lax_examples)
     except UsageError as e:
         print(f"mfgen: error: {e}", file=sys.stderr)
         return 2

@@ -31,6 +31,11 @@ class SpecError(Exception):
         return out
 
 
+class Reported(Exception):
+    """A problem whose error is already recorded (a refused message, a channel that failed):
+    whatever depends on it is skipped quietly, so one fault is reported once."""
+
+
 class UsageError(Exception):
     """Bad command line or an I/O problem: exit status 2."""
 

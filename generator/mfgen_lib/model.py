@@ -75,9 +75,18 @@ class CType:
     max_items: int = 0
     # RAW
     raw_object: bool = False
+    # INT / NUM: multipleOf; INT: enum of integers
+    multiple_of: Optional[float] = None
+    int_values: List[int] = field(default_factory=list)
+    int_values_sym: str = ""
+    # ARR: uniqueItems
+    unique: bool = False
+    # any kind: `not`
+    not_type: Optional["CType"] = None
     # UNION
     branches: List["Branch"] = field(default_factory=list)
     discriminator: Optional[str] = None
+    any_of: bool = False  # anyOf: the first branch that matches (runtime flag MF_TF_ANY_OF)
     # named schema that is only a $ref to another named type: typedef only
     alias_of: Optional["CType"] = None
     # static tables owned by this descriptor
@@ -162,6 +171,7 @@ class Example:
     file: str  # examples/<MessageKey>.<name>.json
     summary: str
     payload: Any
+    node: Optional[N] = None  # the payload in the document (for locating errors)
 
 
 @dataclass(eq=False)
@@ -194,8 +204,8 @@ class Param:
 class Channel:
     key: str
     snake: str
-    address: str
-    wildcard: str
+    address: str  # for people: the subject template, else "(subject given by the caller)"
+    wildcard: Optional[str]  # None when the channel has no subject
     title: str
     description: str
     node: N
@@ -212,6 +222,8 @@ class Channel:
     def explicit_params(self) -> List[Param]:
         """Parameters whose value a sender passes (no location in the payload)."""
         return [p for p in self.params if p.location is None]
+    subject: Optional[str] = None  # NATS subject template; None: the typed API takes the subject
+    spec_address: Optional[str] = None  # the address as written in the document (None: none)
 
 
 @dataclass(eq=False)

@@ -57,11 +57,12 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     MF_PROTO_E_NONE MF_PROTO_E_PAYLOAD_TOO_BIG MF_PROTO_E_SIZE MF_PROTO_E_UNKNOWN_OP MF_PROTO_H
     MF_PROTO_MAX_URLS MF_PROTO_SERVER_SIDE MF_PROTO_STR_MAX MF_PROTO_TOKEN_MAX MF_REGISTRY_H
     MF_STATUS_H MF_SUBLIST_DEFAULT_CACHE MF_SUBLIST_H MF_TF_ MF_TF_CLOSED MF_TF_EXCL_MAX
-    MF_TF_EXCL_MIN MF_TF_HAS_CONST MF_TF_HAS_MAX MF_TF_HAS_MIN MF_TF_RAW_OBJECT
+    MF_TF_EXCL_MIN MF_TF_HAS_CONST MF_TF_HAS_MAX MF_TF_HAS_MIN MF_TF_RAW_OBJECT MF_TF_ANY_OF MF_TF_UNIQUE
     MF_VALIDATE_MAX_INPUT MF_VALIDATE_TOOL_H mf_action mf_api_fn mf_api_handler mf_api_info
-    mf_api_invalid_handler mf_api_reply_cb mf_api_request mf_api_request_async mf_api_send
-    mf_api_sub mf_api_sub_opts mf_api_sub_stats mf_api_sub_stats_get mf_api_subscribe
-    mf_api_subscribe_ex mf_api_unsubscribe mf_array mf_buf mf_buf_append
+    mf_api_invalid_handler mf_api_reply_cb mf_api_request mf_api_request_async
+    mf_api_request_async_to mf_api_request_to mf_api_send mf_api_send_to mf_api_sub mf_api_sub_opts
+    mf_api_sub_stats mf_api_sub_stats_get mf_api_subscribe mf_api_subscribe_ex mf_api_subscribe_to
+    mf_api_unsubscribe mf_array mf_buf mf_buf_append
     mf_buf_append_char mf_buf_append_str mf_buf_detach mf_buf_free mf_buf_init mf_buf_printf
     mf_buf_reserve mf_buf_reset mf_channel_address mf_channel_desc mf_channel_parse mf_client
     mf_client_create mf_client_destroy mf_client_drain mf_client_event mf_client_event_cb

@@ -9,7 +9,8 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from .errors import Diagnostics, Failed, SpecError
+from .errors import Diagnostics, Failed, Reported, SpecError
+from .examples import check_examples
 from .load import DocStore
 from .model import CType, Sdk
 from .resolve import N, Resolver
@@ -25,8 +26,11 @@ class Model:
     res: Resolver
 
 
-def build_model(spec: str, prefix: str, diag: Diagnostics) -> Optional[Model]:
-    """The whole front half; None when the spec has errors (they are in diag).
+def build_model(spec: str, prefix: str, diag: Diagnostics, service: Optional[str] = None,
+                lax_examples: bool = False) -> Optional[Model]:
+    """The whole front half; None when the spec has errors (they are in diag). `service` is the
+    application operations without one belong to (--service); every message example is checked
+    (with lax_examples one that does not validate is a warning and left out).
 
     Raises UsageError when the spec cannot be read. The contract hash is filled in
     (sdk.contract_hash) so every template can print it.
@@ -39,14 +43,16 @@ def build_model(spec: str, prefix: str, diag: Diagnostics) -> Optional[Model]:
         res = Resolver(store, main)
         res.check_all(diag)
         diag.check()
-        plan = DocValidator(res, diag).run()
+        plan = DocValidator(res, diag, service).run()
         diag.check()
         sdk, aliases = build_sdk(plan, res, prefix, os.path.basename(spec), diag)
+        diag.check()
+        check_examples(sdk.messages, diag, lax_examples)
         diag.check()
     except SpecError as e:
         diag.error(e)
         return None
-    except Failed:
+    except (Failed, Reported):
         return None
     sdk.contract_hash = contract_hash(sdk)
     return Model(sdk, aliases, plan, res)

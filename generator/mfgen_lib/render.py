@@ -131,6 +131,10 @@ def type_init(t: CType) -> List[Tuple[str, str]]:
         flags.append("MF_TF_CLOSED")
     if t.kind == "raw" and t.raw_object:
         flags.append("MF_TF_RAW_OBJECT")
+    if t.kind == "union" and t.any_of:
+        flags.append("MF_TF_ANY_OF")
+    if t.kind == "arr" and t.unique:
+        flags.append("MF_TF_UNIQUE")
     if flags:
         out.append(("flags", " | ".join(flags)))
     if t.imin is not None:
@@ -170,6 +174,13 @@ def type_init(t: CType) -> List[Tuple[str, str]]:
         if t.discriminator is not None:
             out.append(("discriminator", c_str(t.discriminator)))
             out.append(("disc_values", t.disc_sym))
+    if t.multiple_of is not None:
+        out.append(("multiple_of", c_double(t.multiple_of)))
+    if t.int_values:
+        out.append(("int_values", t.int_values_sym))
+        out.append(("int_value_count", str(len(t.int_values))))
+    if t.not_type is not None:
+        out.append(("not_type", "&" + t.not_type.desc))
     return out
 
 
@@ -222,6 +233,8 @@ def constraints(t: CType, with_enum: bool = True) -> List[str]:
             b = "int32"
         if b:
             out.append(b)
+        if t.int_values and with_enum:
+            out.append("one of " + ", ".join(str(v) for v in t.int_values))
     elif t.kind == "num":
         b = bounds_text(t.nmin, t.nmax, t.excl_min, t.excl_max)
         if t.fmt_name == "float" and t.nmin == -3.4028234663852886e38 and t.nmax == 3.4028234663852886e38:
@@ -247,8 +260,14 @@ def constraints(t: CType, with_enum: bool = True) -> List[str]:
                 out.append(("each: " if t.kind == "arr" else "each value: ") + ", ".join(inner))
     elif t.kind == "obj" and t.closed:
         out.append("no other members")
+    if t.kind == "arr" and t.unique:
+        out.append("unique items")
+    if t.multiple_of is not None:
+        out.append(f"multiple of {fmt_num(t.multiple_of)}")
     if t.const is not NO_VALUE:
         out.append(f"const {json.dumps(t.const, ensure_ascii=False)}")
+    if t.not_type is not None:
+        out.append("not " + (t.not_type.cname or t.not_type.json_type))
     return out
 
 

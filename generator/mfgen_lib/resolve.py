@@ -11,10 +11,11 @@ import difflib
 import os
 import re
 import urllib.parse
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
-from .errors import Diagnostics, SpecError
-from .load import Doc, DocStore, get_pointer, join_pointer, unescape_segment
+from .errors import Diagnostics, Reported, SpecError
+from .load import Doc, DocStore, join_pointer, unescape_segment
+from .payload import foreign_schema_format, is_foreign_message
 
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Members whose values are data, not spec objects: a "$ref" key inside them is just data.
@@ -95,11 +96,15 @@ class N:
         return f"{self.doc.display}:{line}:{col}"
 
 
+_PENDING = object()  # a reference being followed (to catch loops through intermediate $refs)
+
+
 class Resolver:
     def __init__(self, store: DocStore, main: Doc) -> None:
         self.store = store
         self.main = main
-        self._memo: Dict[Tuple[str, str], N] = {}
+        self._memo: Dict[Tuple[str, str], Any] = {}
+        self._loops: Set[FrozenSet[Tuple[str, str]]] = set()
 
     def root(self) -> N:
         return N(self.main, "", self.main.root)
@@ -111,6 +116,8 @@ class Resolver:
         if not isinstance(ref, str):
             raise refn.err("$ref must be a string")
         memo = self._memo.get(n.key)
+        if memo is _PENDING:
+            raise refn.err(f"circular $ref chain through '{ref}'", "a reference must end at a real value")
         if memo is not None:
             return memo
         if _REMOTE.match(ref) and not ref.startswith("#"):
@@ -132,12 +139,34 @@ class Resolver:
         if frag and not frag.startswith("/"):
             raise refn.err(f"unsupported $ref fragment '#{frag}'",
                            "only JSON pointers (#/path/to/node) are supported, not $anchor/$id names")
-        found, value, failed_at = get_pointer(doc.root, frag)
-        if not found:
-            raise refn.err(f"unknown $ref '{ref}'", self._suggest(doc, frag, failed_at or "", value))
-        out = N(doc, frag, value)
+        self._memo[n.key] = _PENDING
+        try:
+            out = self._follow(N(doc, "", doc.root), frag, refn, ref)
+        finally:
+            del self._memo[n.key]
         self._memo[n.key] = out
         return out
+
+    def _follow(self, cur: N, frag: str, refn: N, ref: str) -> N:
+        """Walks the pointer frag from cur. A step into an object that is itself a $ref goes on
+        in the referenced object (`#/channels/c/messages/m` where channel c is a $ref)."""
+        if frag == "":
+            return cur
+        done = ""
+        for raw in frag[1:].split("/"):
+            seg = unescape_segment(raw)
+            if cur.is_ref and seg not in cur.v:
+                cur = self.deref(cur)
+            if isinstance(cur.v, dict) and seg in cur.v:
+                cur = N(cur.doc, join_pointer(cur.ptr, seg), cur.v[seg])
+            elif isinstance(cur.v, list) and seg.isdigit() and int(seg) < len(cur.v) and \
+                    (seg == "0" or not seg.startswith("0")):
+                cur = N(cur.doc, join_pointer(cur.ptr, seg), cur.v[int(seg)])
+            else:
+                raise refn.err(f"unknown $ref '{ref}'", self._suggest(cur.doc, cur.ptr + frag[len(done):],
+                                                                     cur.ptr, cur.v))
+            done += "/" + raw
+        return cur
 
     def _suggest(self, doc: Doc, frag: str, failed_at: str, container: Any) -> str:
         missing = unescape_segment(frag[len(failed_at) + 1 :].split("/")[0])
@@ -158,6 +187,10 @@ class Resolver:
         cur = n
         while cur.is_ref:
             if cur in seen:
+                loop = frozenset(x.key for x in seen[seen.index(cur):])
+                if loop in self._loops:
+                    raise Reported()  # this loop is reported already (reached from elsewhere)
+                self._loops.add(loop)
                 chain = " -> ".join(f"{x.doc.display}#{x.ptr}" for x in seen + [cur])
                 raise cur.err("circular $ref chain: " + chain, "a reference must end at a real value")
             seen.append(cur)
@@ -168,23 +201,28 @@ class Resolver:
         """Resolves every $ref reachable from the main document once; records each failure."""
         pending: List[N] = [self.root()]
         walked: Set[Tuple[str, str]] = set()
+        dct = self.main.root.get("defaultContentType") if isinstance(self.main.root, dict) else None
+        default_ct = dct if isinstance(dct, str) else "application/json"
         while pending:
             top = pending.pop(0)
             if top.key in walked:
                 continue
             walked.add(top.key)
-            for n in _refs_under(top):
+            for n in _refs_under(top, default_ct):
                 try:
                     t = self.deref(n)
                 except SpecError as e:
                     diag.error(e)
                     continue
+                except Reported:
+                    continue
                 if t.doc is not self.main and t.key not in walked:
                     pending.append(t)
 
 
-def _refs_under(top: N) -> Iterator[N]:
-    """Every {"$ref": ...} object under top (data-valued members skipped)."""
+def _refs_under(top: N, default_ct: str) -> Iterator[N]:
+    """Every {"$ref": ...} object under top (data-valued members skipped, and the payloads of
+    messages mfgen refuses: their Avro or Protobuf files are never read)."""
     stack: List[Tuple[N, bool]] = [(top, False)]
     while stack:
         n, in_props = stack.pop()
@@ -193,8 +231,12 @@ def _refs_under(top: N) -> Iterator[N]:
                 yield n
                 continue
             kids = n.items()
+            foreign_msg = not in_props and is_foreign_message(n.v, default_ct)
+            foreign_schema = not in_props and foreign_schema_format(n.v) is not None
             for k, c in reversed(kids):
                 if k in DATA_KEYS and not in_props:
+                    continue
+                if (foreign_msg and k == "payload") or (foreign_schema and k == "schema"):
                     continue
                 stack.append((c, k == "properties" and not in_props))
         elif isinstance(n.v, list):

@@ -117,7 +117,9 @@ class SchemaBuilder(ObjectsMixin, ContainersMixin, ScalarsMixin):
         description = text_of(nm.kw.get("description")) or text_of(nm.kw.get("title"))
         default = nm.kw["default"].v if "default" in nm.kw else NO_VALUE
         if "oneOf" in nm.kw or "anyOf" in nm.kw:
-            return self.make_union(nm, hint, force_public, description)
+            built = self.make_union(nm, hint, force_public, description)
+            self.make_not(built.type, nm, hint)
+            return built
         kind = self.kind_of(nm)
         public = force_public or kind in ("obj", "enum") or (as_item and kind in ("arr", "map"))
         t = self.new_type(kind, nm.n, hint, public, description)
@@ -139,8 +141,19 @@ class SchemaBuilder(ObjectsMixin, ContainersMixin, ScalarsMixin):
             self.make_const(t, nm, lambda v: isinstance(v, bool), "a boolean")
         elif kind == "raw":
             t.raw_object = nm.type == "object"
+        self.make_not(t, nm, hint)
         self.types.append(t)
         return Built(t, nm.nullable, default, description)
+
+    def make_not(self, t: CType, nm: Norm, hint: Hint) -> None:
+        """`not`: the value must not be valid against the schema (the runtime tries it)."""
+        nn = nm.kw.get("not")
+        if nn is None:
+            return
+        if t.not_type is not None and t.not_type.node != nn:
+            raise nn.err("'not' on a schema that is shared with another 'not' is not supported")
+        child = Hint(t.cname) if t.public and t.cname else hint
+        t.not_type = self.use(nn, child.child("not"), as_item=True).type
 
     def kind_of(self, nm: Norm) -> str:
         kw, t = nm.kw, nm.type
@@ -151,7 +164,8 @@ class SchemaBuilder(ObjectsMixin, ContainersMixin, ScalarsMixin):
                 t = "array"
             elif "enum" in kw:
                 vals = [v for v in kw["enum"].v or [] if v is not None] if isinstance(kw["enum"].v, list) else []
-                t = "string" if vals and all(isinstance(v, str) for v in vals) else "?"
+                t = "string" if vals and all(isinstance(v, str) for v in vals) else \
+                    "integer" if vals and all(_int_like(v) and not isinstance(v, bool) for v in vals) else "?"
             elif "const" in kw:
                 v = kw["const"].v
                 t = ("boolean" if isinstance(v, bool) else "string" if isinstance(v, str)
@@ -179,8 +193,8 @@ class SchemaBuilder(ObjectsMixin, ContainersMixin, ScalarsMixin):
             return "arr"
         if t == "string":
             return "enum" if "enum" in kw else "str"
-        if "enum" in kw:
-            raise kw["enum"].err(f"enum of {t} values is not supported", "enums must be strings")
+        if "enum" in kw and t != "integer":
+            raise kw["enum"].err(f"enum of {t} values is not supported", "enums must be strings or integers")
         return {"integer": "int", "number": "num", "boolean": "bool"}[t]
 
     def new_type(self, kind: str, n: N, hint: Hint, public: bool, description: str) -> CType:
@@ -198,7 +212,7 @@ class SchemaBuilder(ObjectsMixin, ContainersMixin, ScalarsMixin):
         assert t.cname
         what = {"obj": "struct", "enum": "enum", "union": "union", "arr": "array type",
                 "map": "map type"}.get(t.kind, "type")
-        self.sym.claim(t.cname, t.node, what)
+        self.sym.claim_first(t.cname, t.node, what)
         self.sym.claim(t.desc, t.node, f"descriptor of {t.cname}")
         for fn in ("init", "free", "decode", "encode", "validate", "equal", "copy"):
             self.sym.claim(f"{t.cname}_{fn}", t.node, f"function {fn} of {t.cname}")

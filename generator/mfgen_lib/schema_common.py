@@ -13,7 +13,7 @@ from .resolve import N
 SUPPORTED = frozenset("""
     type properties required additionalProperties items minItems maxItems enum const minimum
     maximum exclusiveMinimum exclusiveMaximum minLength maxLength pattern format default allOf
-    oneOf anyOf nullable discriminator minProperties maxProperties uniqueItems
+    oneOf anyOf nullable discriminator minProperties maxProperties uniqueItems multipleOf not
 """.split())
 ANNOTATIONS = frozenset("""
     title description summary examples example deprecated readOnly writeOnly $comment $schema $id
@@ -21,7 +21,7 @@ ANNOTATIONS = frozenset("""
 """.split())
 UNSUPPORTED = {
     "if": "conditional schemas (if/then/else)", "then": "conditional schemas (if/then/else)",
-    "else": "conditional schemas (if/then/else)", "not": "'not'",
+    "else": "conditional schemas (if/then/else)",
     "patternProperties": "'patternProperties'", "dependentSchemas": "'dependentSchemas'",
     "dependentRequired": "'dependentRequired'", "dependencies": "'dependencies'",
     "$dynamicRef": "'$dynamicRef'", "$dynamicAnchor": "'$dynamicAnchor'",
@@ -30,7 +30,6 @@ UNSUPPORTED = {
     "maxContains": "'maxContains'", "prefixItems": "tuple arrays ('prefixItems')",
     "additionalItems": "tuple arrays ('additionalItems')",
     "unevaluatedProperties": "'unevaluatedProperties'", "unevaluatedItems": "'unevaluatedItems'",
-    "multipleOf": "'multipleOf'",
 }
 # Keywords allowed next to a $ref (annotations, a default, our extensions).
 REF_SIBLINGS = frozenset({"$ref", "description", "title", "summary", "examples", "example",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 from . import names
-from .errors import Diagnostics
+from .errors import Diagnostics, SpecError
 from .model import NO_VALUE, CType, Field
 from .resolve import N, Resolver
 from .schema_common import ANNOTATIONS, JSON_TYPES, MFLOW_FORMATS, SUPPORTED, UNSUPPORTED, Norm, strip_annotations
@@ -124,6 +124,10 @@ class ObjectsMixin:
         if ta and tb and ta != tb:
             raise b.err(f"conflicting types for property '{name}' in allOf: {ta} ({a.where()}) vs {tb}",
                         "every allOf part must give a property the same type")
+        if ra.doc is rb.doc and isinstance(ra.v, dict) and isinstance(rb.v, dict):
+            # both must hold: the property's schema is the allOf of the two (keywords that
+            # disagree are reported by the merge)
+            return N(ra.doc, f"{ra.ptr}/~2and{rb.ptr}", {"allOf": [ra.v, rb.v]})
         raise b.err(f"property '{name}' is defined differently in two allOf parts (other at {a.where()})",
                     "define the property in one part only")
 
@@ -163,9 +167,6 @@ class ObjectsMixin:
             if k == "$ref":
                 continue
             self.diag.warn(c.err(f"unknown schema keyword '{k}' ignored"))
-        if n.v.get("uniqueItems") is True:
-            raise n.at("uniqueItems").err("unsupported schema construct: 'uniqueItems: true'",
-                                          "the runtime does not check item uniqueness")
         items = n.get("items")
         if items is not None and items.is_list:
             raise items.err("unsupported schema construct: tuple arrays (items as a list)")
@@ -176,12 +177,16 @@ class ObjectsMixin:
         t.closed = nm.closed
         t.fields_sym = self.sym.static(f"{t.cname}__fields")
         req_names = [r for r, _ in nm.required]
+        props = dict(nm.props)
         for r, rn in nm.required:
-            if r not in nm.props:
-                raise rn.err(f"required property '{r}' is not defined in properties",
-                             "define it under properties (mfgen needs a type for every member)")
+            if r not in props:
+                # JSON Schema: present, any value. A member of raw JSON text.
+                self.diag.warn(rn.err(f"required property '{r}' has no schema in properties: it holds "
+                                      "any JSON value (raw JSON text in C)",
+                                      "define it under properties to get a typed member"))
+                props[r] = N(rn.doc, f"{rn.ptr}/~2any", {})
         members: Dict[str, Tuple[str, N]] = {}
-        for pname, pnode in nm.props.items():
+        for pname, pnode in props.items():
             override = pnode.v.get("x-c-name") if isinstance(pnode.v, dict) else None
             if override is not None and (not isinstance(override, str) or not names.IDENT_RE.match(override)):
                 raise pnode.at("x-c-name").err("x-c-name must be a C identifier", "letters, digits and _, not starting with a digit")
@@ -199,5 +204,9 @@ class ObjectsMixin:
                         f"in {t.cname}", "rename one of them or give one an x-c-name")
                 members[m] = (pname, pnode)
             if got.default is not NO_VALUE:
-                f.default = self.check_default(got.type, got.default, pnode)
+                try:
+                    f.default = self.check_default(got.type, got.default, pnode)
+                except SpecError as e:  # JSON Schema: a default is an annotation
+                    e.message += "; the default is ignored"
+                    self.diag.warn(e)
             t.fields.append(f)

@@ -177,6 +177,37 @@ class ScalarsMixin:
         self.make_const(t, nm, _int_like, "an integer")
         if t.const is not NO_VALUE:
             t.const = int(t.const)
+        t.multiple_of = self.multiple_of(nm)
+        self.make_int_enum(t, nm)
+
+    def make_int_enum(self, t: CType, nm: Norm) -> None:
+        en = nm.kw.get("enum")
+        if en is None:
+            return
+        if not en.is_list or not en.v:
+            raise en.err("enum must be a non-empty list")
+        values: List[int] = []
+        for e in en.elems():
+            if e.v is None and nm.nullable:
+                continue
+            if not _int_like(e.v) or isinstance(e.v, bool):
+                raise e.err(f"enum value {e.v!r} is not an integer", "an enum lists strings or integers, not both")
+            if int(e.v) in values:
+                raise e.err(f"duplicate enum value {int(e.v)}", "list each value once")
+            values.append(int(e.v))
+        if not values:
+            raise en.err("enum has no non-null value")
+        t.int_values = values
+        base = t.cname if t.public and t.cname else t.desc
+        t.int_values_sym = self.sym.static(f"{base}__values" if t.public else f"{base}_values")
+
+    def multiple_of(self, nm: Norm) -> Optional[float]:
+        m = nm.kw.get("multipleOf")
+        if m is None:
+            return None
+        if not _num(m.v) or not math.isfinite(m.v) or m.v <= 0:
+            raise m.err("multipleOf must be a number greater than 0")
+        return float(m.v)
 
     def make_num(self, t: CType, nm: Norm) -> None:
         lo, hi = self.bounds(nm)
@@ -202,6 +233,7 @@ class ScalarsMixin:
         self.make_const(t, nm, _num, "a number")
         if t.const is not NO_VALUE:
             t.const = float(t.const)
+        t.multiple_of = self.multiple_of(nm)
 
     @staticmethod
     def _tighter(cur: Optional[Tuple[float, bool]], limit: Tuple[float, bool], is_min: bool) -> Tuple[float, bool]:
@@ -231,6 +263,9 @@ class ScalarsMixin:
             if (t.imin is not None and (v < t.imin or (t.excl_min and v == t.imin))) or \
                     (t.imax is not None and (v > t.imax or (t.excl_max and v == t.imax))):
                 raise where.err(f"default {v} violates the member's bounds", "a default must satisfy the member's own minimum/maximum")
+            if t.int_values and v not in t.int_values:
+                raise where.err(f"default {v} is not one of the enum values",
+                                "use one of: " + ", ".join(str(x) for x in t.int_values))
             return v
         if t.kind == "num":
             if not _num(v) or not math.isfinite(v):

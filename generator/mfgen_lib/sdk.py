@@ -5,16 +5,14 @@ import re
 from typing import Dict, List, Optional, Set, Tuple
 
 from . import channel_api, location, names
-from .errors import Diagnostics, SpecError
+from .errors import Diagnostics, Reported, SpecError
+from .payload import foreign_schema_format, schema_format_name
 from .model import Channel, CType, Example, Message, Operation, Param, Pattern, Sdk, Service
 from .regex import RegexError, ecma_to_ere
 from .resolve import N, Resolver
 from .schema import STRING_FORMATS, Hint, SchemaBuilder, Symbols, text_of
-from .validate import PChannel, Plan
+from .validate import PChannel, PMessage, Plan
 
-SCHEMA_FORMATS = re.compile(
-    r"^application/(vnd\.aai\.asyncapi(\+json|\+yaml)?(;version=[\d.]+)?|schema\+json(;version=draft-0?7)?|"
-    r"schema\+yaml(;version=draft-0?7)?)$")
 
 
 class SdkBuilder:
@@ -36,6 +34,8 @@ class SdkBuilder:
         except SpecError as e:
             self.diag.error(e)
             return None
+        except Reported:
+            return None
 
     def build(self) -> Sdk:
         root = self.plan.root
@@ -51,14 +51,17 @@ class SdkBuilder:
             self.guard(lambda key=key, node=node: self.named_schema(key, node))
         msgs: Dict[Tuple[str, str], Message] = {}
         for pm in sorted(self.plan.messages.values(), key=lambda m: m.key):
-            m = self.guard(lambda pm=pm: self.message(pm.key, pm.node))
+            m = self.guard(lambda pm=pm: self.message(pm))
             if m is not None:
                 msgs[pm.node.key] = m
         self.sdk.messages = sorted(msgs.values(), key=lambda m: m.key)
         chans: Dict[str, Channel] = {}
+        used = {po.channel.key for po in self.plan.operations}
         for pc in self.plan.channels:
-            if pc.address is None:
-                continue  # a dynamic reply address: no descriptor
+            if pc.address is None and pc.key not in used:
+                continue  # a dynamic reply address (an inbox): no descriptor
+            if any(pm.node.key not in msgs for pm in pc.messages):
+                continue  # a message failed: its error is reported already
             c = self.guard(lambda pc=pc: self.channel(pc, msgs))
             if c is not None:
                 chans[pc.key] = c
@@ -125,6 +128,14 @@ class SdkBuilder:
 
     # -- named schemas ---------------------------------------------------------------------
     def named_schema(self, key: str, node: N) -> None:
+        if node.is_map and "schemaFormat" in node.v:  # a Multi Format Schema Object
+            fmt = foreign_schema_format(node.v)
+            if fmt is not None:
+                self.diag.warn(node.at("schemaFormat").err(
+                    f"schema '{key}' has schemaFormat '{fmt}' ({schema_format_name(fmt)}): no C type generated",
+                    "a message whose payload it is would be refused"))
+                return
+            node = node.at("schema")
         expected = self.sb.type_name(node, key) if not node.is_ref else f"{self.prefix}_{names.type_part(key)}"
         got = self.sb.use(node, Hint(expected)) if node.is_ref else self.sb.named(node, key)
         if got.type.cname != expected:
@@ -133,17 +144,14 @@ class SdkBuilder:
         self.sdk.named.append(got.type)
 
     # -- messages --------------------------------------------------------------------------
-    def message(self, key: str, m: N) -> Message:
-        payload = m.at("payload")
-        if payload.is_map and "schemaFormat" in payload.v and not payload.is_ref:
-            sf = payload.at("schemaFormat")
-            if not isinstance(sf.v, str) or not SCHEMA_FORMATS.match(sf.v):
-                raise sf.err(f"unsupported schemaFormat {sf.v!r}", "mfgen reads AsyncAPI / JSON Schema draft-07 schemas")
-            payload = payload.at("schema")
-            if payload.v is None:
-                raise payload.err("a multi-format schema needs 'schema'")
+    def message(self, pm: PMessage) -> Message:
+        key, m = pm.key, pm.node
+        payload = pm.payload if pm.payload is not None else m.at("payload")
         cname = f"{self.prefix}_{names.type_part(key)}"
-        got = self.sb.use(payload, Hint(cname)) if payload.is_ref else self.sb.named(payload, key)
+        if payload.is_ref:
+            got = self.sb.use(payload, Hint(cname))
+        else:
+            got = self.sb.named(payload, self.payload_key(key, payload))
         if got.nullable:
             raise payload.err("a nullable message payload is not supported")
         desc = f"{self.prefix}_msg_{names.type_part(key)}_desc"
@@ -155,6 +163,14 @@ class SdkBuilder:
                       node=m, desc=desc)
         msg.examples = self.examples(key, m)
         return msg
+
+    def payload_key(self, key: str, payload: N) -> str:
+        """The type name of an inline payload: the message key, or `<key>Payload` when a component
+        schema (or another message's payload) already has that C name."""
+        cname = self.sb.type_name(payload, key)
+        if self.sym.taken(cname) and not (isinstance(payload.v, dict) and "x-c-name" in payload.v):
+            return key + "Payload"
+        return key
 
     def examples(self, key: str, m: N) -> List[Example]:
         ex = m.get("examples")
@@ -172,21 +188,22 @@ class SdkBuilder:
             if safe in out:
                 raise e.at("name").err(f"two examples of message '{key}' are both named '{safe}'")
             out[safe] = Example(name=name, file=f"examples/{key}.{safe}.json",
-                                summary=text_of(e.get("summary")), payload=e.v["payload"])
+                                summary=text_of(e.get("summary")), payload=e.v["payload"], node=e.at("payload"))
         return [out[k] for k in sorted(out)]
 
     # -- channels --------------------------------------------------------------------------
     def channel(self, pc: PChannel, msgs: Dict[Tuple[str, str], Message]) -> Channel:
         snake = names.type_part(pc.key)
         p, up = self.prefix, self.up
-        assert pc.address is not None
-        c = Channel(key=pc.key, snake=snake, address=pc.address,
-                    wildcard=re.sub(r"\{[^{}]*\}", "*", pc.address),
+        c = Channel(key=pc.key, snake=snake, address=pc.subject or "(subject given by the caller)",
+                    wildcard=wildcard(pc.subject) if pc.subject is not None else None,
                     title=text_of(pc.node.get("title")), description=text_of(pc.node.get("description")),
-                    node=pc.node, desc=f"{p}_ch_{snake}_desc", macro=f"{up}_{snake.upper()}")
-        self.sym.claim(c.desc, pc.node, f"descriptor of channel '{pc.key}'")
-        self.sym.claim(f"{c.macro}_ADDRESS", pc.node, f"address macro of channel '{pc.key}'")
-        self.sym.claim(f"{c.macro}_WILDCARD", pc.node, f"wildcard macro of channel '{pc.key}'")
+                    node=pc.node, desc=f"{p}_ch_{snake}_desc", macro=f"{up}_{snake.upper()}",
+                    subject=pc.subject, spec_address=pc.address)
+        self.sym.claim_first(c.desc, pc.node, f"descriptor of channel '{pc.key}'")
+        if c.subject is not None:
+            self.sym.claim(f"{c.macro}_ADDRESS", pc.node, f"address macro of channel '{pc.key}'")
+            self.sym.claim(f"{c.macro}_WILDCARD", pc.node, f"wildcard macro of channel '{pc.key}'")
         if pc.params:
             for suffix in ("params", "values", "address", "parse"):
                 self.sym.claim(f"{p}_{snake}_{suffix}", pc.node, f"{suffix} helper of channel '{pc.key}'")
@@ -202,9 +219,7 @@ class SdkBuilder:
                                   node=pn, type=ptype, examples=exs))
         seen: Set[int] = set()
         for pm in pc.messages:
-            m = msgs.get(pm.node.key)
-            if m is None:
-                raise pm.node.err(f"message '{pm.key}' could not be built")
+            m = msgs[pm.node.key]
             if id(m) not in seen:
                 seen.add(id(m))
                 c.messages.append(m)
@@ -255,6 +270,12 @@ class SdkBuilder:
         return t
 
 
+def wildcard(subject: str) -> str:
+    """The subject with every token that holds a parameter as `*` (a NATS wildcard is a whole
+    token; the runtime checks the rest of a partly-literal token when it parses a subject)."""
+    return ".".join("*" if "{" in tok else tok for tok in subject.split("."))
+
+
 def deps(t: CType) -> List[CType]:
     out: List[CType] = [f.type for f in t.fields]
     if t.item is not None:
@@ -262,6 +283,8 @@ def deps(t: CType) -> List[CType]:
     out.extend(b.type for b in t.branches)
     if t.alias_of is not None:
         out.append(t.alias_of)
+    if t.not_type is not None:
+        out.append(t.not_type)
     return out
 
 

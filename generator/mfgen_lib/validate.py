@@ -1,37 +1,66 @@
 """Document-level checks of an AsyncAPI 3 document, producing a plan the model is built from.
 
-Checked here: the asyncapi version, info, channels (address syntax, `{param}` <-> parameters),
-messages (content type, payload presence), operations (action, channel, messages belonging to the
-channel, reply messages, service). Schema constructs are checked while building types
-(schema.py) and C-name collisions while naming (schema.Symbols).
+Checked here: the asyncapi version, info, the application (service) operations belong to,
+channels (address -> NATS subject, `{param}` <-> parameters), messages (content type, schema
+format), operations (action, channel, messages belonging to the channel, reply messages,
+service). Schema constructs are checked while building types (schema.py) and C-name collisions
+while naming (symbols.Symbols). A fault is reported once: what depends on a refused message or
+channel is skipped quietly (errors.Reported).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from . import names
-from .errors import Diagnostics, SpecError
+from .errors import Diagnostics, Reported, SpecError
+from .payload import HINT as PAYLOAD_HINT
+from .payload import foreign_schema_format, is_json_content, schema_format_name
 from .resolve import N, Resolver
 
 _PARAM_RE = re.compile(r"\{([^{}]*)\}")
-_SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-JSON_CONTENT = re.compile(r"^application/(?:[\w.+-]+\+)?json(?:\s*;.*)?$")
+SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def address_to_subject(address: str) -> Tuple[Optional[str], str]:
+    """The NATS subject template of a channel address: (subject, "") or (None, why not).
+
+    `/` and `.` both separate tokens (`/` as nats-server's MQTT bridge maps topic levels), empty
+    tokens are dropped (`/rooms/{id}` -> `rooms.{id}`), and a `{param}` may be a whole token or
+    part of one (`user-{id}`). It cannot be a subject when no token is left, a token holds white
+    space, a control character, `*` or `>`, is an MQTT wildcard (`+`, `#`), or holds two
+    parameters with nothing between them.
+    """
+    tokens = [t for t in re.split(r"[/.]", address) if t != ""]
+    if not tokens:
+        return None, "no subject token is left once '/' and '.' separate tokens"
+    for tok in tokens:
+        if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in tok):
+            return None, f"token '{tok}' contains white space or a control character"
+        if "*" in _PARAM_RE.sub("", tok) or ">" in _PARAM_RE.sub("", tok):
+            return None, f"token '{tok}' contains a NATS wildcard ('*', '>')"
+        if tok in ("+", "#"):
+            return None, f"token '{tok}' is an MQTT wildcard"
+        if "}{" in tok:
+            return None, f"token '{tok}' has two parameters with nothing between them"
+    return ".".join(tokens), ""
 
 
 @dataclass
 class PMessage:
     key: str
     node: N  # the Message Object (dereferenced)
+    payload: Optional[N] = None  # the payload schema (inside a Multi Format Schema Object: its schema)
 
 
 @dataclass
 class PChannel:
     key: str
     node: N
-    address: Optional[str]  # None: dynamic (reply inbox), only usable as a reply channel
-    params: List[Tuple[str, N]]  # in order of appearance in the address
+    address: Optional[str]  # as written in the document; None: no address (unknown / dynamic)
+    subject: Optional[str]  # NATS subject template; None: the typed API takes the subject
+    params: List[Tuple[str, N]]  # in order of appearance in the address (none without a subject)
     messages: List[PMessage]
 
 
@@ -54,6 +83,7 @@ class Plan:
     version: str
     description: str
     default_content_type: str
+    app: str = ""  # the document's own application: the service of operations that name none
     messages: Dict[Tuple[str, str], PMessage] = field(default_factory=dict)  # by node key
     channels: List[PChannel] = field(default_factory=list)
     operations: List[POperation] = field(default_factory=list)
@@ -61,9 +91,11 @@ class Plan:
 
 
 class DocValidator:
-    def __init__(self, res: Resolver, diag: Diagnostics) -> None:
+    def __init__(self, res: Resolver, diag: Diagnostics, service: Optional[str] = None) -> None:
         self.res = res
         self.diag = diag
+        self.service_override = service  # --service NAME
+        self.failed: Set[Tuple[str, str]] = set()  # messages and channels already reported
 
     def run(self) -> Plan:
         root = self.res.root()
@@ -86,6 +118,7 @@ class DocValidator:
         plan = Plan(root=root, asyncapi=ver.v, title=str(title.v or ""), version=str(version.v or ""),
                     description=(info.v.get("description") or "").strip() if isinstance(info.v.get("description"), str) else "",
                     default_content_type=dct.v if isinstance(dct.v, str) else "application/json")
+        plan.app = self.guard(lambda: self.application(root, plan.title)) or "app"
         comps = root.get("components")
         if comps is not None:
             sch = comps.get("schemas")
@@ -97,25 +130,7 @@ class DocValidator:
             if msgs is not None:
                 for k, m in msgs.items():
                     self.guard(lambda k=k, m=m: self.message(plan, m, k))
-        chans = root.get("channels")
-        by_key: Dict[str, PChannel] = {}
-        if chans is not None:
-            if not chans.is_map:
-                raise chans.err("channels must be an object")
-            seen_addr: Dict[str, str] = {}
-            for k, c in chans.items():
-                ch = self.guard(lambda k=k, c=c: self.channel(plan, k, c))
-                if ch is not None:
-                    by_key[k] = ch
-                    plan.channels.append(ch)
-                    if ch.address is not None:
-                        shape = _PARAM_RE.sub("*", ch.address)
-                        if shape in seen_addr:
-                            self.diag.warn(ch.node.at("address").err(
-                                f"channels '{seen_addr[shape]}' and '{k}' have the same address '{ch.address}'",
-                                "a subject then matches both; the registry's subject lookup returns the first"))
-                        else:
-                            seen_addr[shape] = k
+        by_key = self.channels(plan, root.get("channels"))
         ops = root.get("operations")
         if ops is not None:
             if not ops.is_map:
@@ -132,13 +147,40 @@ class DocValidator:
         except SpecError as e:
             self.diag.error(e)
             return None
+        except Reported:
+            return None
+
+    # -- the application -----------------------------------------------------------------
+    def application(self, root: N, title: str) -> str:
+        """The service of operations that name none: --service, else the root `x-service`, else
+        info.title slugified ("Account Service" -> account-service)."""
+        if self.service_override:
+            return self.service_override
+        xs = root.at("x-service")
+        if xs.v is not None:
+            if not isinstance(xs.v, str) or not SERVICE_RE.match(xs.v):
+                raise xs.err("x-service must be a service id (letters, digits, '-' and '_', starting "
+                             "with a letter or digit)", "for example `x-service: account-service`")
+            return xs.v
+        return names.slug(title) or "app"
 
     # -- messages -----------------------------------------------------------------------
     def message(self, plan: Plan, n: N, key_hint: str) -> PMessage:
         m = self.res.deref(n) if n.is_ref else n
+        if m.key in self.failed:
+            raise Reported()
         existing = plan.messages.get(m.key)
         if existing is not None:
             return existing
+        try:
+            pm = self.check_message(plan, m, key_hint)
+        except SpecError:
+            self.failed.add(m.key)
+            raise
+        plan.messages[m.key] = pm
+        return pm
+
+    def check_message(self, plan: Plan, m: N, key_hint: str) -> PMessage:
         if not m.is_map:
             raise m.err("a message must be an object")
         # its key: the components/messages key, else (inline in a channel) the channel's key
@@ -150,61 +192,102 @@ class DocValidator:
                             "message keys must be unique: rename one")
         ct = m.at("contentType")
         ctype = ct.v if isinstance(ct.v, str) else plan.default_content_type
-        if not JSON_CONTENT.match(ctype):
-            raise (ct if ct.v is not None else m).err(f"unsupported content type '{ctype}'",
-                                                      "mfgen generates JSON codecs (application/json or +json)")
-        if m.get("payload") is None:
+        if not is_json_content(ctype):
+            where = ct if ct.v is not None else m
+            raise where.err(f"message '{key}' has content type '{ctype}', which mfgen does not generate"
+                            + ("" if ct.v is not None else " (the document's defaultContentType)"),
+                            "mfgen generates JSON codecs (application/json or application/*+json); "
+                            + PAYLOAD_HINT.split("; ", 1)[1])
+        payload = m.get("payload")
+        if payload is None:
             raise m.err(f"message '{key}' has no payload", "add a payload schema")
+        target = self.res.deref(payload) if payload.is_ref else payload
+        fmt = foreign_schema_format(target.v)
+        if fmt is not None:
+            raise target.at("schemaFormat").err(
+                f"message '{key}': payload schemaFormat '{fmt}' ({schema_format_name(fmt)}) is not supported",
+                PAYLOAD_HINT)
+        if target.is_map and "schemaFormat" in target.v:
+            payload = target.at("schema")  # a Multi Format Schema Object holding JSON Schema
+            if payload.v is None:
+                raise payload.err(f"message '{key}': a multi-format schema needs 'schema'")
         if m.get("headers") is not None:
             self.diag.warn(m.at("headers").err("message headers are not generated (payload only)"))
-        pm = PMessage(key, m)
-        plan.messages[m.key] = pm
-        return pm
+        return PMessage(key, m, payload)
 
     # -- channels -----------------------------------------------------------------------
+    def channels(self, plan: Plan, chans: Optional[N]) -> Dict[str, PChannel]:
+        by_key: Dict[str, PChannel] = {}
+        if chans is None:
+            return by_key
+        if not chans.is_map:
+            raise chans.err("channels must be an object")
+        seen_subject: Dict[str, str] = {}
+        for k, c in chans.items():
+            ch = self.guard(lambda k=k, c=c: self.channel(plan, k, c))
+            if ch is None:
+                self.failed.add(("channel", k))
+                continue
+            by_key[k] = ch
+            plan.channels.append(ch)
+            if ch.subject is not None:
+                shape = _PARAM_RE.sub("*", ch.subject)
+                if shape in seen_subject:
+                    self.diag.warn(ch.node.at("address").err(
+                        f"channels '{seen_subject[shape]}' and '{k}' have the same subject '{ch.subject}'",
+                        "a subject then matches both; the registry's subject lookup returns the first"))
+                else:
+                    seen_subject[shape] = k
+        return by_key
+
     def channel(self, plan: Plan, key: str, n: N) -> PChannel:
         c = self.res.deref(n) if n.is_ref else n
         if not c.is_map:
             raise c.err("a channel must be an object")
+        msgs: List[PMessage] = []
+        mnode = c.get("messages")
+        if mnode is not None:
+            if not mnode.is_map:
+                raise mnode.err("channel messages must be an object (key -> message)")
+            bad = False
+            for mk, mn in mnode.items():
+                pm = self.guard(lambda mk=mk, mn=mn: self.message(plan, mn, mk))
+                if pm is None:
+                    bad = True
+                else:
+                    msgs.append(pm)
+            if bad:
+                raise Reported()
         addr = c.at("address")
         if addr.v is None:
-            # address: null (or none): a dynamic address, e.g. a reply inbox. Such a channel may
-            # only be a reply channel; it gets no descriptor.
+            # no address (absent or null: unknown or dynamic, e.g. a reply inbox): the typed API of
+            # an operation on it takes the subject
             if c.get("parameters") is not None:
                 raise c.at("parameters").err(f"channel '{key}' has parameters but no address")
-            msgs0: List[PMessage] = []
-            mnode0 = c.get("messages")
-            if mnode0 is not None:
-                if not mnode0.is_map:
-                    raise mnode0.err("channel messages must be an object (key -> message)")
-                for mk, mn in mnode0.items():
-                    msgs0.append(self.message(plan, mn, mk))
-            return PChannel(key, c, None, [], msgs0)
+            return PChannel(key, c, None, None, [], msgs)
         if not isinstance(addr.v, str) or not addr.v:
-            raise addr.err("address must be a non-empty string")
+            raise addr.err("address must be a non-empty string (or null)")
         address = addr.v
-        found = _PARAM_RE.findall(address)
-        stripped = _PARAM_RE.sub("", address)
-        if "{" in stripped or "}" in stripped:
+        if "{" in _PARAM_RE.sub("", address) or "}" in _PARAM_RE.sub("", address):
             raise addr.err(f"unbalanced braces in address '{address}'")
-        if re.search(r"\s", address):
-            raise addr.err("an address must not contain white space")
-        tokens = address.split(".")
-        for tok in tokens:
-            if tok == "":
-                raise addr.err(f"empty subject token in address '{address}'", "NATS subjects are dot-separated, non-empty tokens")
-            if _PARAM_RE.search(tok) and not _PARAM_RE.fullmatch(tok):
-                raise addr.err(f"parameter in '{tok}' is not a whole subject token",
-                               "write parameters between dots (a.{id}.b) so a '*' wildcard can stand for them")
-            if tok in ("*", ">") or ("*" in tok or ">" in tok):
-                raise addr.err("wildcards ('*', '>') are not allowed in a channel address")
+        params = self.params(key, c, addr, address)
+        subject, why = address_to_subject(address)
+        if subject is None:
+            self.diag.warn(addr.err(
+                f"channel '{key}': address '{address}' cannot be a NATS subject ({why}); its typed "
+                "API takes the subject explicitly", "see 'Channels' in docs/generator.md for the mapping rule"))
+            params = []
+        return PChannel(key, c, address, subject, params, msgs)
+
+    def params(self, key: str, c: N, addr: N, address: str) -> List[Tuple[str, N]]:
+        found = _PARAM_RE.findall(address)
         pnode = c.get("parameters")
         declared: Dict[str, N] = {}
         if pnode is not None:
             if not pnode.is_map:
                 raise pnode.err("parameters must be an object")
             declared = dict(pnode.items())
-        seen = set()
+        seen: Set[str] = set()
         params: List[Tuple[str, N]] = []
         for p in found:
             if p in seen:
@@ -219,14 +302,7 @@ class DocValidator:
             if p not in seen:
                 raise pn.err(f"parameter '{p}' does not appear in the address '{address}'",
                              f"use {{{p}}} in the address or remove the parameter")
-        msgs: List[PMessage] = []
-        mnode = c.get("messages")
-        if mnode is not None:
-            if not mnode.is_map:
-                raise mnode.err("channel messages must be an object (key -> message)")
-            for mk, mn in mnode.items():
-                msgs.append(self.message(plan, mn, mk))
-        return PChannel(key, c, address, params, msgs)
+        return params
 
     # -- operations ---------------------------------------------------------------------
     def operation(self, plan: Plan, key: str, n: N, chans: Dict[str, PChannel]) -> POperation:
@@ -238,26 +314,38 @@ class DocValidator:
             raise (action if action.v is not None else o).err(
                 f"operation '{key}' action must be 'send' or 'receive'")
         ch = self.channel_ref(o.at("channel"), chans, key)
-        if ch.address is None:
-            raise o.at("channel").err(
-                f"operation '{key}' uses channel '{ch.key}', which has no address",
-                "a channel with a null address can only be an operation's reply channel")
+        if ch.subject is None and ch.address is None:
+            self.diag.warn(o.at("channel").err(
+                f"operation '{key}' uses channel '{ch.key}', which has no address: its typed API "
+                "takes the subject explicitly"))
         messages = self.op_messages(o.get("messages"), ch, key, "")
         reply: List[PMessage] = []
         rn = o.get("reply")
         if rn is not None:
-            r = self.res.deref(rn) if rn.is_ref else rn
-            rch = ch
-            if r.get("channel") is not None:
-                rch = self.channel_ref(r.at("channel"), chans, key)
-            rm = r.get("messages")
-            if rm is None or not rm.is_list or not rm.v:
-                raise (rm if rm is not None else r).err(
-                    f"operation '{key}' has a reply without messages",
-                    "list the reply message(s): reply: {messages: [$ref: '#/channels/CH/messages/M']}")
-            reply = self.op_messages(rm, rch, key, "reply ")
-        service = self.service(o, key)
+            reply = self.reply(rn, ch, chans, key)
+        service = self.service(o, key, plan.app)
         return POperation(key, o, action.v, service, ch, messages, reply)
+
+    def reply(self, rn: N, ch: PChannel, chans: Dict[str, PChannel], key: str) -> List[PMessage]:
+        """The reply's messages; without a list, every message of the reply channel (the
+        operation's channel when the reply names none)."""
+        r = self.res.deref(rn) if rn.is_ref else rn
+        if not r.is_map:
+            raise r.err(f"operation '{key}' reply must be an object")
+        rch = ch
+        if r.get("channel") is not None:
+            rch = self.channel_ref(r.at("channel"), chans, key)
+        rm = r.get("messages")
+        if rm is not None and rm.is_list and not rm.v:
+            raise rm.err(f"operation '{key}' has a reply with an empty message list",
+                         "list the reply message(s), or leave 'messages' out to use every message of "
+                         "the reply channel")
+        reply = self.op_messages(rm, rch, key, "reply ")
+        if not reply:
+            raise r.err(f"operation '{key}' has a reply without messages: neither the reply nor its "
+                        f"channel '{rch.key}' lists any",
+                        "list the reply message(s) in the reply or in its channel")
+        return reply
 
     def channel_ref(self, cn: N, chans: Dict[str, PChannel], key: str) -> PChannel:
         if cn.v is None:
@@ -269,6 +357,8 @@ class DocValidator:
         if t.doc is not self.res.main or not m:
             raise cn.at("$ref").err(f"operation '{key}' must reference a channel under #/channels, not {t.ptr}")
         ck = t.name
+        if ("channel", ck) in self.failed:
+            raise Reported()
         if ck not in chans:
             raise cn.at("$ref").err(f"operation '{key}' references the invalid channel '{ck}'")
         return chans[ck]
@@ -283,6 +373,8 @@ class DocValidator:
             if not r.is_ref:
                 raise r.err(f"operation {what}messages must be $refs to the channel's messages")
             t = self.res.deref(r)
+            if t.key in self.failed:
+                raise Reported()
             match = next((m for m in ch.messages if m.node == t), None)
             if match is None:
                 raise r.at("$ref").err(
@@ -292,10 +384,10 @@ class DocValidator:
             out.append(match)
         return out
 
-    def service(self, o: N, key: str) -> str:
+    def service(self, o: N, key: str, app: str) -> str:
         xs = o.at("x-service")
         if xs.v is not None:
-            if not isinstance(xs.v, str) or not _SERVICE_RE.match(xs.v):
+            if not isinstance(xs.v, str) or not SERVICE_RE.match(xs.v):
                 raise xs.err("x-service must be a service id (letters, digits, '-' and '_')")
             return xs.v
         tags = o.get("tags")
@@ -303,10 +395,9 @@ class DocValidator:
             t0 = tags.elems()[0]
             t0 = self.res.deref(t0) if t0.is_ref else t0
             name = t0.v.get("name") if isinstance(t0.v, dict) else None
-            if isinstance(name, str) and name.strip():
+            if isinstance(name, str) and names.slug(name):
                 return self.service_of_tag(name)
-        raise o.err(f"operation '{key}' names no service",
-                    "add `x-service: my-service` (or a tag, whose name is slugified) to the operation")
+        return app
 
     def service_of_tag(self, name: str) -> str:
         """A tag's x-service in info.tags when declared there, else the slugified name."""

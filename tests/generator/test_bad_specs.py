@@ -44,6 +44,9 @@ class BadSpecTest(unittest.TestCase):
             self.assertRegex(r.stderr, r"(?m)^  at: " + re.escape(want["at"]) + "$")
         self.assertRegex(r.stderr, r"(?m)^  hint: \S", f"{name}: no hint\n{r.stderr}")
         self.assertIn("nothing written", r.stderr)
+        # each bad spec has one fault: it is reported once, without follow-on errors (issue 6:
+        # one bad schema used to bring 8-20 "duplicate C name ... at X and at X")
+        self.assertIn(f"mfgen: 1 error in {name};", r.stderr, r.stderr)
 
     def test_every_bad_spec(self) -> None:
         names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(BAD, "*.yaml")))
