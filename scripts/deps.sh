@@ -3,10 +3,11 @@
 # apt-get update runs once, and only if something has to be installed.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config git
+pkgs=(build-essential cmake ninja-build pkg-config git
       libcjson-dev libwebsockets-dev libcmocka-dev libsqlite3-dev libssl-dev
       python3 python3-jinja2 python3-yaml graphviz nats-server valgrind
-      tzdata curl)  # tzdata: time zone names the services check; curl: make run and the docs
+      tzdata curl)  # tzdata: time zone names the services check; curl: make run and the docs;
+                    # ninja-build: generator.wild builds ~50 small projects at half the CPU of make
 
 missing=()
 for p in "${pkgs[@]}"; do
