@@ -247,7 +247,8 @@ class ScalarsMixin:
     def check_default(self, t: CType, v: Any, at: N) -> Any:
         where = at.at("default") if at.has("default") else at
         if t.kind in ("obj", "arr", "map", "raw", "union"):
-            self.diag.warn(where.err(f"default of a {t.json_type} member ignored",
+            article = "an" if t.json_type[0] in "aeiou" else "a"
+            self.diag.warn(where.err(f"default of {article} {t.json_type} member ignored",
                                      "the runtime supports defaults for booleans, numbers, strings and enums"))
             return NO_VALUE
         if v is None:
