@@ -90,7 +90,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_sublist_result_init mf_sublist_stats mf_type mf_utf8_valid mf_validate
     mf_validate_tool_main
     MF_API_ERROR_BAD_REQUEST MF_API_ERROR_CODE_HEADER MF_API_ERROR_FAILED MF_API_ERROR_HEADER
-    MF_ERR_REFUSED mf_api_route mf_api_subscribe_channel mf_channel_check_payload mf_channel_filter
+    MF_ERR_REFUSED mf_api_route mf_api_subscribe_channel mf_api_subscribe_channel_to mf_channel_check_payload mf_channel_filter
     mf_channel_subject
     """.split()
 )

@@ -210,6 +210,8 @@ class SdkBuilder:
         members: Dict[str, str] = {}
         for pname, pn in pc.params:
             member = names.member(pname)
+            if member in channel_api.ARGUMENTS or member == "subject":
+                member += "_param"  # the typed functions' own arguments keep their names ({queue})
             if member in members:
                 raise pn.err(f"parameters '{members[member]}' and '{pname}' both become the C name '{member}'")
             members[member] = pname
