@@ -142,9 +142,33 @@ class AddressTest(unittest.TestCase):
         self.assertIn("account_service_on_unknown(mf_client *client, const char *subject, "
                       "account_service_on_unknown_handler handler", h)
         self.assertIn("mf_api_subscribe_to(client, &mf_op_on_unknown_desc, subject,", h)
+        api = files["include/mf_sdk/channels_api.h"]
+        self.assertIn("mf_api_send_to(client, &", api)
+        self.assertRegex(api, r"mf_unknown_channel_subscribe\(mf_client \*client, const char \*subject,")
+        self.assertIn("mf_api_subscribe_channel_to(client, routes, 1, subject, queue, ctx, sub, err);", api)
         c = files["src/channels.c"]
         self.assertRegex(c, r'\.key = "root",\n    \.address = NULL,\n    \.wildcard = NULL,')
         self.assertNotIn("MF_ROOT_ADDRESS", files["include/mf_sdk/channels.h"])
+
+
+class ParameterNameTest(unittest.TestCase):
+    def test_parameter_named_like_an_argument(self) -> None:
+        rc, err, files = gen("""
+            channels:
+              work:
+                address: 'rpc/{queue}'
+                parameters: {queue: {}}
+                messages: {Job: {$ref: '#/components/messages/Job'}}
+            operations:
+              sendJob: {action: send, channel: {$ref: '#/channels/work'}}
+            components:
+              messages:
+                Job: {payload: {type: object, properties: {n: {type: integer}}}}
+            """)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("account_service_send_job(mf_client *client, const char *queue_param, const mf_job *msg",
+                      files["include/mf_sdk/account_service.h"])
+        self.assertIn("const char *queue_param;", files["include/mf_sdk/channels.h"])
 
 
 class ReferenceTest(unittest.TestCase):
