@@ -1,0 +1,76 @@
+/*
+ * cs_tz.h - time zones from the system tz database (tzdata, /usr/share/zoneinfo) through glibc.
+ *
+ * Why glibc and not ICU: Debian's ICU 72 carries its own copy of the rules (tz 2022e) while the
+ * system database is newer (2025b here) and is what the User Service checks zone names against
+ * (America/Ciudad_Juarez, for one, is unknown to ICU 72). glibc reads the system files.
+ *
+ * The price: glibc has one process-wide zone (TZ). This module serialises every use behind one
+ * mutex and switches TZ (setenv + tzset) only when the zone changes. Measured on the 2-core
+ * machine (bench/campaign/bench_tz): a switch costs about 37 us (glibc re-reads the zone file),
+ * a lookup in the current zone about 0.4 us (ICU with a cached calendar per zone: 0.5 us). So
+ * callers that evaluate many users group them by zone (cs_quiet_check_many does), and a batch of
+ * 1,000 users across 40 zones costs ~1.5 ms of switches.
+ *
+ * Rules for the rest of the process: nothing else may call setenv/putenv/unsetenv("TZ") or
+ * tzset(), and nothing should rely on localtime(): between cs_tz calls TZ holds the last zone
+ * used until cs_tz_restore() puts the original back (the service logs in UTC). TZ is always
+ * present in the environment after the first call (set to ":/etc/localtime" if it was unset,
+ * which glibc reads the same way), so later changes replace an existing entry and never
+ * reallocate the environment under another thread's getenv.
+ *
+ * Instants here are seconds since the epoch; "local seconds" are the wall-clock reading of a
+ * zone counted the same way (local = utc + offset).
+ *
+ * Threads: every function is thread-safe (one global mutex).
+ */
+#ifndef CS_TZ_H
+#define CS_TZ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mf/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CS_TZ_NAME_MAX 64 /* longest zone name accepted, without the NUL */
+
+/*
+ * true when `zone` names a zone file of the system tz database: 1..CS_TZ_NAME_MAX characters of
+ * [A-Za-z0-9_+-/], no empty, "." or ".." component, not under "right/" (leap-second clocks), and
+ * the file under $TZDIR (default /usr/share/zoneinfo) starts with "TZif". Answers are cached.
+ */
+bool cs_tz_known(const char *zone);
+
+/* The UTC offset (seconds east) of `zone` at instant t. MF_ERR_NOT_FOUND for an unknown zone. */
+mf_status cs_tz_offset(const char *zone, int64_t t, int32_t *offset, mf_error *err);
+
+/*
+ * The instants at which `zone`'s wall clock reads `local`:
+ *   count 1, skipped false   the usual case;
+ *   count 2, skipped false   an overlap (clocks set back): t[0] < t[1], both read `local`;
+ *   count 1, skipped true    a gap (clocks set forward): `local` never happens; t[0] is the
+ *                            first instant whose wall clock reads later than `local` (the
+ *                            transition), the "next valid time" rule.
+ * MF_ERR_NOT_FOUND for an unknown zone; MF_ERR_RANGE when the zone's rules cannot be bracketed
+ * (two transitions within a few hours: not in tzdata since 1900).
+ */
+typedef struct cs_tz_instants {
+    int64_t t[2];
+    int count;
+    bool skipped;
+} cs_tz_instants;
+mf_status cs_tz_resolve(const char *zone, int64_t local, cs_tz_instants *out, mf_error *err);
+
+/* Puts back the TZ the process started with (a no-op when it is current). */
+void cs_tz_restore(void);
+
+/* How many times TZ was switched since the start (for benchmarks and tests). */
+uint64_t cs_tz_switches(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_TZ_H */

@@ -1,0 +1,81 @@
+/* Unit tests of cs_uuid: RFC 9562 / RFC 4122 vectors, the service's namespaces, notification ids. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "cs_uuid.h"
+#include "mf/codec.h"
+
+static void v5_known_vectors(void **state)
+{
+    (void)state;
+    char out[CS_UUID_TEXT];
+    cs_uuid u;
+    /* RFC 9562 appendix A.4: v5, DNS namespace, "www.example.com" */
+    cs_uuid_v5(&CS_NS_DNS, "www.example.com", 15, &u);
+    assert_string_equal(cs_uuid_format(&u, out), "2ed6657d-e927-568b-95e1-2665a8aea6a2");
+    /* Python's uuid documentation: uuid5(NAMESPACE_DNS, 'python.org') */
+    cs_uuid_v5(&CS_NS_DNS, "python.org", 10, &u);
+    assert_string_equal(cs_uuid_format(&u, out), "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+    /* the namespace constants are what their definition says */
+    const struct {
+        const cs_uuid *ns;
+        const char *name;
+    } ns[] = {{&CS_NS_NOTIFICATION, "urn:mflow:campaign-service:notification"},
+              {&CS_NS_EVENT, "urn:mflow:campaign-service:event"},
+              {&CS_NS_EXECUTION, "urn:mflow:campaign-service:execution"}};
+    for (size_t i = 0; i < 3; i++) {
+        cs_uuid_v5(&CS_NS_URL, ns[i].name, strlen(ns[i].name), &u);
+        assert_memory_equal(u.b, ns[i].ns->b, 16);
+    }
+}
+
+static void notification_id(void **state)
+{
+    (void)state;
+    char a[CS_UUID_TEXT], b[CS_UUID_TEXT];
+    /* computed independently with Python: uuid5(NS_NOTIFICATION, "<execution>/<user>") */
+    cs_uuid_v5_text(&CS_NS_NOTIFICATION, "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+                    "6ba7b814-9dad-11d1-80b4-00c04fd430c8", a);
+    assert_string_equal(a, "1eff5b16-4bc8-5ae8-b7bd-0e3dbb38cdbb");
+    /* case of the inputs does not matter; the order does */
+    cs_uuid_v5_text(&CS_NS_NOTIFICATION, "3F2504E0-4F89-41D3-9A0C-0305E82C3301",
+                    "6BA7B814-9DAD-11D1-80B4-00C04FD430C8", b);
+    assert_string_equal(a, b);
+    cs_uuid_v5_text(&CS_NS_NOTIFICATION, "6ba7b814-9dad-11d1-80b4-00c04fd430c8",
+                    "3f2504e0-4f89-41d3-9a0c-0305e82c3301", b);
+    assert_string_not_equal(a, b);
+    assert_true(mf_format_check(MF_FMT_UUID, a, strlen(a)));
+    assert_int_equal(a[14], '5');
+}
+
+static void v4_and_parse(void **state)
+{
+    (void)state;
+    char a[CS_UUID_TEXT], b[CS_UUID_TEXT];
+    assert_int_equal(cs_uuid_v4_text(a, NULL), MF_OK);
+    assert_int_equal(cs_uuid_v4_text(b, NULL), MF_OK);
+    assert_string_not_equal(a, b);
+    assert_int_equal(a[14], '4');
+    assert_true(strchr("89ab", a[19]) != NULL);
+    cs_uuid u;
+    assert_int_equal(cs_uuid_parse("6BA7B810-9DAD-11D1-80B4-00C04FD430C8", &u, NULL), MF_OK);
+    assert_memory_equal(u.b, CS_NS_DNS.b, 16);
+    mf_error err;
+    assert_int_equal(cs_uuid_parse("6ba7b810-9dad-11d1-80b4-00c04fd430c", &u, &err), MF_ERR_FORMAT);
+    assert_int_equal(cs_uuid_parse("6ba7b810x9dad-11d1-80b4-00c04fd430c8", &u, &err), MF_ERR_FORMAT);
+    assert_int_equal(cs_uuid_parse(NULL, &u, &err), MF_ERR_FORMAT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(v5_known_vectors),
+        cmocka_unit_test(notification_id),
+        cmocka_unit_test(v4_and_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
