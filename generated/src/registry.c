@@ -120,6 +120,39 @@ const mf_operation_desc mf_op_receive_campaign_execute_desc = {
     .queue_group = "campaign-service",
 };
 
+/* Follow users' notification preferences (push, categories, quiet hours). */
+const mf_operation_desc mf_op_receive_preferences_update_desc = {
+    .key = "receivePreferencesUpdate",
+    .service = "campaign-service",
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_notification_preferences_update_desc,
+    .message = &mf_msg_preferences_update_desc,
+    .reply = NULL,
+    .queue_group = "campaign-service",
+};
+
+/* Follow registrations, activity and deletions for targeting. */
+const mf_operation_desc mf_op_receive_user_analytics_desc = {
+    .key = "receiveUserAnalytics",
+    .service = "campaign-service",
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_user_analytics_desc,
+    .message = &mf_msg_user_analytics_event_desc,
+    .reply = NULL,
+    .queue_group = "campaign-service",
+};
+
+/* Keep the Campaign Service's view of the users current (targeting). */
+const mf_operation_desc mf_op_receive_user_info_update_desc = {
+    .key = "receiveUserInfoUpdate",
+    .service = "campaign-service",
+    .action = MF_ACTION_RECEIVE,
+    .channel = &mf_ch_user_info_update_desc,
+    .message = &mf_msg_user_info_update_desc,
+    .reply = NULL,
+    .queue_group = "campaign-service",
+};
+
 /* Answer a user profile look-up. */
 const mf_operation_desc mf_op_reply_user_info_desc = {
     .key = "replyUserInfo",
@@ -418,6 +451,9 @@ static const mf_channel_desc *const mf_sdk__channels[] = {
 static const mf_operation_desc *const mf_sdk__operations[] = {
     &mf_op_receive_campaign_create_desc,
     &mf_op_receive_campaign_execute_desc,
+    &mf_op_receive_preferences_update_desc,
+    &mf_op_receive_user_analytics_desc,
+    &mf_op_receive_user_info_update_desc,
     &mf_op_reply_user_info_desc,
     &mf_op_request_user_info_desc,
     &mf_op_send_campaign_analytics_desc,
@@ -459,7 +495,7 @@ const mf_registry mf_sdk_registry = {
     .channels = mf_sdk__channels,
     .channel_count = 9,
     .operations = mf_sdk__operations,
-    .operation_count = 10,
+    .operation_count = 13,
     .endpoints = mf_sdk__endpoints,
     .endpoint_count = 18,
 };

@@ -69,6 +69,69 @@ static inline mf_status campaign_service_receive_campaign_execute(mf_client *cli
     return mf_api_subscribe(client, &mf_op_receive_campaign_execute_desc, campaign_service_receive_campaign_execute__tramp, (mf_api_fn)handler, ctx, sub, err);
 }
 
+/* ---- receivePreferencesUpdate: receive on notification.preferences.update */
+/* Follow users' notification preferences (push, categories, quiet hours). */
+/* Called for every valid message; `info` has the subject. */
+typedef void (*campaign_service_receive_preferences_update_handler)(void *ctx, const mf_preferences_update *msg, const mf_api_info *info);
+
+static inline mf_status campaign_service_receive_preferences_update__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
+    const mf_api_info *info)
+{
+    (void)reply;
+    ((campaign_service_receive_preferences_update_handler)fn)(ctx, (const mf_preferences_update *)msg, info);
+    return MF_OK;
+}
+
+static inline mf_status campaign_service_receive_preferences_update(mf_client *client, campaign_service_receive_preferences_update_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    if (!handler)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
+    return mf_api_subscribe(client, &mf_op_receive_preferences_update_desc, campaign_service_receive_preferences_update__tramp, (mf_api_fn)handler, ctx, sub, err);
+}
+
+/* ---- receiveUserAnalytics: receive on user.analytics */
+/* Follow registrations, activity and deletions for targeting. */
+/* Called for every valid message; `info` has the subject. */
+typedef void (*campaign_service_receive_user_analytics_handler)(void *ctx, const mf_user_analytics_event *msg, const mf_api_info *info);
+
+static inline mf_status campaign_service_receive_user_analytics__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
+    const mf_api_info *info)
+{
+    (void)reply;
+    ((campaign_service_receive_user_analytics_handler)fn)(ctx, (const mf_user_analytics_event *)msg, info);
+    return MF_OK;
+}
+
+static inline mf_status campaign_service_receive_user_analytics(mf_client *client, campaign_service_receive_user_analytics_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    if (!handler)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
+    return mf_api_subscribe(client, &mf_op_receive_user_analytics_desc, campaign_service_receive_user_analytics__tramp, (mf_api_fn)handler, ctx, sub, err);
+}
+
+/* ---- receiveUserInfoUpdate: receive on user.info.update */
+/* Keep the Campaign Service's view of the users current (targeting). */
+/* Called for every valid message; `info` has the subject. */
+typedef void (*campaign_service_receive_user_info_update_handler)(void *ctx, const mf_user_info_update *msg, const mf_api_info *info);
+
+static inline mf_status campaign_service_receive_user_info_update__tramp(mf_api_fn fn, void *ctx, const void *msg, void *reply,
+    const mf_api_info *info)
+{
+    (void)reply;
+    ((campaign_service_receive_user_info_update_handler)fn)(ctx, (const mf_user_info_update *)msg, info);
+    return MF_OK;
+}
+
+static inline mf_status campaign_service_receive_user_info_update(mf_client *client, campaign_service_receive_user_info_update_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    if (!handler)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
+    return mf_api_subscribe(client, &mf_op_receive_user_info_update_desc, campaign_service_receive_user_info_update__tramp, (mf_api_fn)handler, ctx, sub, err);
+}
+
 /* ---- requestUserInfo: send on user.info.request */
 /* Ask the User Service for a user's profile and wait for the reply. */
 /* Waits up to timeout_ms for the reply, decoded and validated into *reply (free it with

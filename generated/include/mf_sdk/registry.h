@@ -28,6 +28,9 @@ extern const mf_message_desc mf_msg_user_info_update_desc; /* UserInfoUpdate: mf
 /* ---- operations ---------------------------------------------------------------------------- */
 extern const mf_operation_desc mf_op_receive_campaign_create_desc; /* campaign-service receives on campaign.create */
 extern const mf_operation_desc mf_op_receive_campaign_execute_desc; /* campaign-service receives on campaign.execute */
+extern const mf_operation_desc mf_op_receive_preferences_update_desc; /* campaign-service receives on notification.preferences.update */
+extern const mf_operation_desc mf_op_receive_user_analytics_desc; /* campaign-service receives on user.analytics */
+extern const mf_operation_desc mf_op_receive_user_info_update_desc; /* campaign-service receives on user.info.update */
 extern const mf_operation_desc mf_op_reply_user_info_desc; /* user-service receives on user.info.request */
 extern const mf_operation_desc mf_op_request_user_info_desc; /* campaign-service sends on user.info.request */
 extern const mf_operation_desc mf_op_send_campaign_analytics_desc; /* campaign-service sends on campaign.analytics */
@@ -66,7 +69,7 @@ extern const mf_registry mf_sdk_registry;
  * text (titles, descriptions) left out. Two SDKs with the same hash speak the same contract;
  * services log both at start. `mfgen diff` compares two contracts in detail. */
 #define MF_CONTRACT_VERSION "1.0.0"
-#define MF_CONTRACT_HASH "048d1c03d65e86f42023402a12e4f14e211e3c10095f7f228fbccadadc4fa071"
+#define MF_CONTRACT_HASH "a1c6737078066d0497136b60465d374fbb772894e567ec49bddc4fd928f370a9"
 extern const char mf_contract_version[];
 extern const char mf_contract_hash[];
 
