@@ -1,0 +1,398 @@
+/* cs_userview.c - see cs_userview.h. */
+#include "cs_userview.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cs_db.h"
+#include "cs_time.h"
+
+/* ---- the `changes` object, decoded by the codec with these hand-written descriptors ---- */
+
+typedef enum cs_plan { CS_PLAN_FREE = 1, CS_PLAN_PREMIUM = 2 } cs_plan;
+
+typedef struct cs_profile_changes {
+    bool has_name, name_is_null;
+    char *name;
+    bool has_email, email_is_null;
+    char *email;
+    bool has_language, language_is_null;
+    char *language;
+    bool has_timezone, timezone_is_null;
+    char *timezone;
+    bool has_plan;
+    cs_plan plan;
+    bool has_registered_at;
+    char *registered_at;
+    bool has_last_activity;
+    char *last_activity;
+    bool has_preferences;
+    mf_notification_preferences preferences;
+} cs_profile_changes;
+
+static const mf_type str_t = {.kind = MF_K_STR, .name = "string", .size = sizeof(char *)};
+static const mf_type email_t = {.kind = MF_K_STR, .name = "email", .size = sizeof(char *), .format = MF_FMT_EMAIL};
+static const mf_type time_t_ = {.kind = MF_K_STR, .name = "date-time", .size = sizeof(char *),
+                                .format = MF_FMT_DATE_TIME};
+static mf_pattern language_re = {.source = "^[a-z]{2}-[A-Z]{2}$", .ere = "^[a-z]{2}-[A-Z]{2}$"};
+static const mf_type language_t = {.kind = MF_K_STR, .name = "language", .size = sizeof(char *),
+                                   .pattern = &language_re};
+static const char *const plan_values[] = {"free", "premium"};
+static const mf_type plan_t = {.kind = MF_K_ENUM, .name = "plan", .size = sizeof(cs_plan),
+                               .enum_values = plan_values, .enum_count = 2};
+
+#define OPT(m, T) \
+    {.name = #m, .type = &(T), .offset = offsetof(cs_profile_changes, m), \
+     .has_offset = (int32_t)offsetof(cs_profile_changes, has_##m), .null_offset = -1}
+#define NULLABLE(m, T) \
+    {.name = #m, .type = &(T), .offset = offsetof(cs_profile_changes, m), \
+     .has_offset = (int32_t)offsetof(cs_profile_changes, has_##m), \
+     .null_offset = (int32_t)offsetof(cs_profile_changes, m##_is_null)}
+
+static const mf_field changes_fields[] = {
+    NULLABLE(name, str_t),     NULLABLE(email, email_t),       NULLABLE(language, language_t),
+    NULLABLE(timezone, str_t), OPT(plan, plan_t),              OPT(registered_at, time_t_),
+    OPT(last_activity, time_t_), OPT(preferences, mf_notification_preferences_desc),
+};
+static const mf_type changes_desc = {.kind = MF_K_OBJ, .name = "user changes", .size = sizeof(cs_profile_changes),
+                                     .fields = changes_fields,
+                                     .field_count = sizeof changes_fields / sizeof *changes_fields};
+
+/* ---- statements ---- */
+
+struct cs_userview {
+    sqlite3 *db;
+    sqlite3_stmt *ensure, *profile, *prefs, *registered, *activity, *deleted, *get, *count;
+};
+
+/* Profile columns with a per-field time, in the order of the profile statement's parameters. */
+static const char *const profile_cols[] = {"name", "email", "language", "timezone", "plan", "registered_at"};
+#define N_PROFILE 6
+
+static char *profile_sql(void)
+{
+    /* ?1 user, ?2 updated_at, then (has, value) per field, then ?15 last_activity */
+    static char sql[4096];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "UPDATE cs_users SET ");
+    for (int i = 0; i < N_PROFILE; i++) {
+        const char *c = profile_cols[i];
+        int h = 3 + 2 * i, v = 4 + 2 * i;
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              "%s = CASE WHEN ?%d AND (%s_at IS NULL OR %s_at <= ?2) THEN ?%d ELSE %s END, "
+                              "%s_at = CASE WHEN ?%d AND (%s_at IS NULL OR %s_at <= ?2) THEN ?2 ELSE %s_at END, ",
+                              c, h, c, c, v, c, c, h, c, c, c);
+    }
+    snprintf(sql + n, sizeof sql - n,
+             "last_activity = CASE WHEN ?15 IS NOT NULL AND (last_activity IS NULL OR last_activity < ?15) "
+             "THEN ?15 ELSE last_activity END, "
+             "profile_at = CASE WHEN profile_at IS NULL OR profile_at < ?2 THEN ?2 ELSE profile_at END "
+             "WHERE user_id = ?1");
+    return sql;
+}
+
+static char *deleted_sql(void)
+{
+    static char sql[4096];
+    size_t n = (size_t)snprintf(sql, sizeof sql,
+                                "UPDATE cs_users SET deleted_at = CASE WHEN deleted_at IS NULL OR deleted_at < ?2 "
+                                "THEN ?2 ELSE deleted_at END, ");
+    for (int i = 0; i < N_PROFILE; i++) {
+        const char *c = profile_cols[i];
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              "%s = CASE WHEN %s_at IS NULL OR %s_at <= ?2 THEN NULL ELSE %s END, "
+                              "%s_at = CASE WHEN %s_at IS NULL OR %s_at <= ?2 THEN ?2 ELSE %s_at END, ",
+                              c, c, c, c, c, c, c, c);
+    }
+    snprintf(sql + n, sizeof sql - n, "last_activity = NULL WHERE user_id = ?1");
+    return sql;
+}
+
+static const char *const GET_SQL =
+    "SELECT user_id, name, email, language, timezone, plan, registered_at, last_activity, " CS_USER_LIVE ", "
+    "push_enabled, email_enabled, sms_enabled, cat_marketing, cat_updates, cat_security, quiet_enabled, "
+    "quiet_start, quiet_end FROM cs_users WHERE user_id = ?1";
+
+mf_status cs_userview_open(sqlite3 *db, cs_userview **out, mf_error *err)
+{
+    *out = NULL;
+    cs_userview *v = calloc(1, sizeof *v);
+    if (!v)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    v->db = db;
+    mf_status s = cs_db_prepare(db, "INSERT INTO cs_users(user_id) VALUES (?1) ON CONFLICT(user_id) DO NOTHING",
+                                &v->ensure, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, profile_sql(), &v->profile, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db,
+                          "UPDATE cs_users SET push_enabled = ?3, email_enabled = ?4, sms_enabled = ?5, "
+                          "cat_marketing = ?6, cat_updates = ?7, cat_security = ?8, quiet_enabled = ?9, "
+                          "quiet_start = ?10, quiet_end = ?11, prefs_at = ?2 "
+                          "WHERE user_id = ?1 AND (prefs_at IS NULL OR prefs_at <= ?2)",
+                          &v->prefs, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "UPDATE cs_users SET registered_at = ?2 WHERE user_id = ?1 AND registered_at IS NULL",
+                          &v->registered, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db,
+                          "UPDATE cs_users SET last_activity = ?2 WHERE user_id = ?1 AND "
+                          "(last_activity IS NULL OR last_activity < ?2) AND (deleted_at IS NULL OR deleted_at < ?2)",
+                          &v->activity, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, deleted_sql(), &v->deleted, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, GET_SQL, &v->get, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT count(*) FROM cs_users WHERE " CS_USER_LIVE, &v->count, err);
+    if (s != MF_OK) {
+        cs_userview_close(v);
+        return s;
+    }
+    *out = v;
+    return MF_OK;
+}
+
+void cs_userview_close(cs_userview *v)
+{
+    if (!v)
+        return;
+    sqlite3_stmt *all[] = {v->ensure, v->profile, v->prefs, v->registered, v->activity, v->deleted, v->get, v->count};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        sqlite3_finalize(all[i]);
+    free(v);
+}
+
+/* Lower-cases a uuid into out (37 bytes). MF_ERR_FORMAT when it is not one. */
+static mf_status norm_id(const char *id, char out[37], mf_error *err)
+{
+    if (!id || !mf_format_check(MF_FMT_UUID, id, strlen(id)))
+        return mf_error_set(err, MF_ERR_FORMAT, "/user_id", "not a UUID");
+    for (int i = 0; i < 36; i++)
+        out[i] = (char)tolower((unsigned char)id[i]);
+    out[36] = '\0';
+    return MF_OK;
+}
+
+/* Steps a write statement to completion and resets it. */
+static mf_status run(cs_userview *v, sqlite3_stmt *st, const char *what, mf_error *err)
+{
+    int rc = sqlite3_step(st);
+    mf_status s = rc == SQLITE_DONE ? MF_OK : cs_db_fail(v->db, rc, what, err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return s;
+}
+
+static mf_status ensure_row(cs_userview *v, const char *id, mf_error *err)
+{
+    sqlite3_bind_text(v->ensure, 1, id, -1, SQLITE_STATIC);
+    return run(v, v->ensure, "insert user", err);
+}
+
+static mf_status parse_time(const char *s, const char *pointer, int64_t *ms, mf_error *err)
+{
+    mf_status st = cs_time_parse(s, ms, err);
+    return st == MF_OK ? MF_OK : mf_error_set(err, st, pointer, "not an RFC 3339 date-time");
+}
+
+static mf_status write_prefs(cs_userview *v, const char *id, const mf_notification_preferences *p, int64_t at,
+                             mf_error *err)
+{
+    sqlite3_stmt *st = v->prefs;
+    const mf_notification_preferences_quiet_hours *q = p->has_quiet_hours ? &p->quiet_hours : NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_int(st, 3, p->push_enabled);
+    sqlite3_bind_int(st, 4, p->email_enabled);
+    sqlite3_bind_int(st, 5, p->sms_enabled);
+    sqlite3_bind_int(st, 6, p->categories.marketing);
+    sqlite3_bind_int(st, 7, p->categories.updates);
+    sqlite3_bind_int(st, 8, p->categories.security);
+    sqlite3_bind_int(st, 9, q && q->enabled);
+    cs_db_bind_text(st, 10, q && q->has_start ? q->start : NULL);
+    cs_db_bind_text(st, 11, q && q->has_end ? q->end : NULL);
+    return run(v, st, "update preferences", err);
+}
+
+/* Binds field i of the profile statement: present flag and value (NULL clears). */
+static void bind_field(sqlite3_stmt *st, int i, bool has, const char *value)
+{
+    sqlite3_bind_int(st, 3 + 2 * i, has);
+    cs_db_bind_text(st, 4 + 2 * i, has ? value : NULL);
+}
+
+static mf_status write_profile(cs_userview *v, const char *id, const cs_profile_changes *c, int64_t at, mf_error *err)
+{
+    int64_t reg = 0, act = 0;
+    mf_status s = MF_OK;
+    if (c->has_registered_at)
+        s = parse_time(c->registered_at, "/changes/registered_at", &reg, err);
+    if (s == MF_OK && c->has_last_activity)
+        s = parse_time(c->last_activity, "/changes/last_activity", &act, err);
+    if (s != MF_OK)
+        return s;
+    sqlite3_stmt *st = v->profile;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    bind_field(st, 0, c->has_name, c->name_is_null ? NULL : c->name);
+    bind_field(st, 1, c->has_email, c->email_is_null ? NULL : c->email);
+    bind_field(st, 2, c->has_language, c->language_is_null ? NULL : c->language);
+    bind_field(st, 3, c->has_timezone, c->timezone_is_null ? NULL : c->timezone);
+    bind_field(st, 4, c->has_plan, c->has_plan ? plan_values[c->plan - 1] : NULL);
+    sqlite3_bind_int(st, 13, c->has_registered_at);
+    if (c->has_registered_at)
+        sqlite3_bind_int64(st, 14, reg);
+    if (c->has_last_activity)
+        sqlite3_bind_int64(st, 15, act);
+    return run(v, st, "update profile", err);
+}
+
+mf_status cs_userview_apply_update(cs_userview *v, const mf_user_info_update *ev, mf_error *err)
+{
+    char id[37];
+    int64_t at;
+    mf_status s = norm_id(ev->user_id, id, err);
+    if (s == MF_OK)
+        s = parse_time(ev->updated_at, "/updated_at", &at, err);
+    cs_profile_changes c;
+    mf_init(&changes_desc, &c);
+    if (s == MF_OK && ev->has_changes) {
+        mf_error e;
+        s = mf_decode(&changes_desc, ev->changes, strlen(ev->changes), &c, &e);
+        if (s != MF_OK) {
+            char p[MF_ERROR_POINTER_MAX + 8];
+            snprintf(p, sizeof p, "/changes%s", e.pointer);
+            mf_error_set(err, s, p, "%s", e.message); /* mf_error_set truncates the pointer if needed */
+        }
+    }
+    if (s == MF_OK)
+        s = ensure_row(v, id, err);
+    if (s == MF_OK)
+        s = write_profile(v, id, &c, at, err);
+    if (s == MF_OK && c.has_preferences)
+        s = write_prefs(v, id, &c.preferences, at, err);
+    mf_free(&changes_desc, &c);
+    return s;
+}
+
+mf_status cs_userview_apply_analytics(cs_userview *v, const mf_user_analytics_event *ev, mf_error *err)
+{
+    char id[37];
+    int64_t at;
+    mf_status s = norm_id(ev->user_id, id, err);
+    if (s == MF_OK)
+        s = parse_time(ev->timestamp, "/timestamp", &at, err);
+    if (s != MF_OK)
+        return s;
+    sqlite3_stmt *st;
+    switch (ev->event_type) {
+    case MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_REGISTERED: st = v->registered; break;
+    case MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_LOGGED_IN: st = v->activity; break;
+    case MF_USER_ANALYTICS_EVENT_EVENT_TYPE_ACCOUNT_DELETED: st = v->deleted; break;
+    default: return MF_OK;
+    }
+    if ((s = ensure_row(v, id, err)) != MF_OK)
+        return s;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    return run(v, st, "apply user analytics", err);
+}
+
+mf_status cs_userview_apply_preferences(cs_userview *v, const mf_preferences_update *ev, int64_t received_ms,
+                                        mf_error *err)
+{
+    char id[37];
+    int64_t at = received_ms;
+    mf_status s = norm_id(ev->user_id, id, err);
+    if (s == MF_OK && ev->has_updated_at)
+        s = parse_time(ev->updated_at, "/updated_at", &at, err);
+    if (s == MF_OK)
+        s = ensure_row(v, id, err);
+    if (s == MF_OK)
+        s = write_prefs(v, id, &ev->preferences, at, err);
+    return s;
+}
+
+void cs_user_free(cs_user *u)
+{
+    if (!u)
+        return;
+    free(u->name);
+    free(u->email);
+    free(u->language);
+    free(u->timezone);
+    free(u->plan);
+    memset(u, 0, sizeof *u);
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? CS_NO_TIME : sqlite3_column_int64(st, i);
+}
+
+static mf_status read_user(sqlite3_stmt *st, cs_user *u, mf_error *err)
+{
+    memset(u, 0, sizeof *u);
+    snprintf(u->user_id, sizeof u->user_id, "%s", (const char *)sqlite3_column_text(st, 0));
+    bool ok = cs_db_column_dup(st, 1, &u->name) && cs_db_column_dup(st, 2, &u->email) &&
+              cs_db_column_dup(st, 3, &u->language) && cs_db_column_dup(st, 4, &u->timezone) &&
+              cs_db_column_dup(st, 5, &u->plan);
+    u->registered_at = col_time(st, 6);
+    u->last_activity = col_time(st, 7);
+    u->live = sqlite3_column_int(st, 8) != 0;
+    u->push_enabled = sqlite3_column_int(st, 9);
+    u->email_enabled = sqlite3_column_int(st, 10);
+    u->sms_enabled = sqlite3_column_int(st, 11);
+    u->cat_marketing = sqlite3_column_int(st, 12);
+    u->cat_updates = sqlite3_column_int(st, 13);
+    u->cat_security = sqlite3_column_int(st, 14);
+    mf_notification_preferences_quiet_hours q = {
+        .enabled = sqlite3_column_int(st, 15) != 0,
+        .has_start = sqlite3_column_type(st, 16) != SQLITE_NULL,
+        .start = (char *)sqlite3_column_text(st, 16),
+        .has_end = sqlite3_column_type(st, 17) != SQLITE_NULL,
+        .end = (char *)sqlite3_column_text(st, 17),
+    };
+    /* a stored time that does not parse (it passed the codec, so it cannot) means no quiet hours */
+    if (cs_quiet_from_prefs(&q, &u->quiet, NULL) != MF_OK)
+        u->quiet.enabled = false;
+    if (!ok) {
+        cs_user_free(u);
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    }
+    return MF_OK;
+}
+
+mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, bool *found, mf_error *err)
+{
+    char id[37];
+    memset(out, 0, sizeof *out);
+    *found = false;
+    mf_status s = norm_id(user_id, id, err);
+    if (s != MF_OK)
+        return s;
+    sqlite3_bind_text(v->get, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(v->get);
+    if (rc == SQLITE_ROW) {
+        s = read_user(v->get, out, err);
+        *found = s == MF_OK;
+    } else if (rc != SQLITE_DONE) {
+        s = cs_db_fail(v->db, rc, "read user", err);
+    }
+    sqlite3_reset(v->get);
+    sqlite3_clear_bindings(v->get);
+    return s;
+}
+
+mf_status cs_userview_count(cs_userview *v, int64_t *live, mf_error *err)
+{
+    int rc = sqlite3_step(v->count);
+    mf_status s = MF_OK;
+    if (rc == SQLITE_ROW)
+        *live = sqlite3_column_int64(v->count, 0);
+    else
+        s = cs_db_fail(v->db, rc, "count users", err);
+    sqlite3_reset(v->count);
+    return s;
+}

@@ -1,0 +1,95 @@
+/*
+ * cs_userview.h - the Campaign Service's own view of the users, built from the User Service's
+ * events and kept in its database (table cs_users), so targeting works after a restart.
+ *
+ * Events and what they change:
+ *   user.info.update      `changes` holds the changed profile fields - or, on a republish, the
+ *                         whole profile. Fields read (others are ignored):
+ *                           name, email, language, timezone (strings, null clears),
+ *                           plan ("free" | "premium"), registered_at (date-time),
+ *                           last_activity (date-time), preferences (the contract's
+ *                           NotificationPreferences).
+ *                         A `changes` that does not decode against these rules (a bad email, an
+ *                         unknown plan...) is refused whole: MF_ERR_* with the pointer, nothing
+ *                         stored.
+ *   user.analytics        user_registered: registered_at = timestamp when the view has none;
+ *                         user_logged_in: last_activity = timestamp (if later);
+ *                         account_deleted: the user is removed from targeting and the profile
+ *                         fields are erased; other types change nothing.
+ *   notification.preferences.update   the complete preferences.
+ *
+ * Order and duplicates. Events can arrive late, twice, or in another order than they were
+ * made. The rule is "the newest value wins", per field, by the event's own time
+ * (updated_at / timestamp), not by arrival:
+ *   - each profile field keeps the updated_at of the value it holds; a change older than that
+ *     is ignored for that field. Equal times: the later arrival wins (a duplicate writes the
+ *     same value again: no effect);
+ *   - last_activity only moves forward (max);
+ *   - preferences are replaced whole when the event's updated_at is not older than the
+ *     stored one (an event without updated_at counts as made when it was received);
+ *   - a deletion at time T erases every field whose value is not newer than T and hides the
+ *     user; a profile change made after T (a user re-created under the same id) shows it again.
+ *     Changes older than the deletion that arrive after it stay erased.
+ * A user is targetable ("live") once a user.info.update has been applied and no later
+ * deletion hides it; a user known only from analytics or preferences events is not (its
+ * profile is unknown). Preferences default to the contract's defaults (push and every
+ * category on, no quiet hours) until a preferences event arrives.
+ *
+ * User ids are stored lower-case. Threads: one thread at a time (the sqlite3 handle's).
+ * The caller may group many applies in one transaction (cs_db_begin/commit); each apply is
+ * otherwise its own statement.
+ */
+#ifndef CS_USERVIEW_H
+#define CS_USERVIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "cs_quiet.h"
+#include "mf/status.h"
+#include "mf_sdk/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CS_NO_TIME INT64_MIN /* an unknown instant */
+
+/* One user as the view knows it. Strings are owned (cs_user_free), NULL when unknown. */
+typedef struct cs_user {
+    char user_id[37];
+    char *name, *email, *language, *timezone, *plan;
+    int64_t registered_at, last_activity; /* ms or CS_NO_TIME */
+    bool live;
+    bool push_enabled, email_enabled, sms_enabled;
+    bool cat_marketing, cat_updates, cat_security;
+    cs_quiet_hours quiet;
+} cs_user;
+
+void cs_user_free(cs_user *u);
+
+typedef struct cs_userview cs_userview;
+
+/* Prepares the view's statements on db (already migrated by cs_db_open). */
+mf_status cs_userview_open(sqlite3 *db, cs_userview **out, mf_error *err);
+void cs_userview_close(cs_userview *v);
+
+mf_status cs_userview_apply_update(cs_userview *v, const mf_user_info_update *ev, mf_error *err);
+mf_status cs_userview_apply_analytics(cs_userview *v, const mf_user_analytics_event *ev, mf_error *err);
+/* received_ms stands in for a missing updated_at. */
+mf_status cs_userview_apply_preferences(cs_userview *v, const mf_preferences_update *ev, int64_t received_ms,
+                                        mf_error *err);
+
+/* Reads one user (any case of id). *found false when the view has no row for it. */
+mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, bool *found, mf_error *err);
+
+/* Number of live users. */
+mf_status cs_userview_count(cs_userview *v, int64_t *live, mf_error *err);
+
+/* The SQL condition of a live user over table cs_users (for cs_target). */
+#define CS_USER_LIVE "(profile_at IS NOT NULL AND (deleted_at IS NULL OR profile_at > deleted_at))"
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_USERVIEW_H */

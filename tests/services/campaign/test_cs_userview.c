@@ -1,0 +1,288 @@
+/* Unit tests of cs_userview: events build the view; late, repeated and reordered events follow
+ * "the newest value wins"; deletions hide and erase; bad events change nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cs_db.h"
+#include "cs_test_util.h"
+#include "cs_time.h"
+#include "cs_userview.h"
+
+#define U1 "3f0c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90"
+
+typedef struct fx {
+    sqlite3 *db;
+    cs_userview *v;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    assert_int_equal(cs_db_open(":memory:", &f->db, NULL), MF_OK);
+    assert_int_equal(cs_userview_open(f->db, &f->v, NULL), MF_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    cs_userview_close(f->v);
+    cs_db_close(f->db);
+    free(f);
+    return 0;
+}
+
+static mf_status update(fx *f, const char *id, const char *at, const char *changes_sq, mf_error *err)
+{
+    mf_user_info_update ev;
+    mf_user_info_update_init(&ev);
+    ev.user_id = (char *)id;
+    ev.updated_at = (char *)at;
+    char *changes = changes_sq ? cs_test_json(changes_sq) : NULL;
+    ev.has_changes = changes != NULL;
+    ev.changes = changes;
+    mf_status st = cs_userview_apply_update(f->v, &ev, err);
+    free(changes);
+    return st;
+}
+
+static mf_status analytics(fx *f, const char *id, mf_user_analytics_event_event_type type, const char *at)
+{
+    mf_user_analytics_event ev = {.event_id = "5a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d", .event_type = type,
+                                  .user_id = (char *)id, .timestamp = (char *)at};
+    return cs_userview_apply_analytics(f->v, &ev, NULL);
+}
+
+static void get(fx *f, const char *id, cs_user *u)
+{
+    bool found;
+    assert_int_equal(cs_userview_get(f->v, id, u, &found, NULL), MF_OK);
+    assert_true(found);
+}
+
+static void profile_and_partial_changes(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(update(f, U1, "2026-03-01T09:00:00Z",
+                            "{'name':'Amélie','email':'a@example.com','language':'fr-FR','timezone':'Europe/Paris',"
+                            "'plan':'premium','registered_at':'2025-01-02T03:04:05Z',"
+                            "'last_activity':'2026-02-28T10:00:00Z','unknown_field':{'x':1}}",
+                            NULL),
+                     MF_OK);
+    cs_user u;
+    get(f, "3F0C9A52-7D1E-4B8A-9C61-2E5F4A7B8D90", &u); /* any case */
+    assert_true(u.live);
+    assert_string_equal(u.user_id, U1);
+    assert_string_equal(u.name, "Amélie");
+    assert_string_equal(u.plan, "premium");
+    assert_int_equal(u.registered_at, cs_test_ms(2025, 1, 2, 3, 4, 5));
+    assert_int_equal(u.last_activity, cs_test_ms(2026, 2, 28, 10, 0, 0));
+    assert_true(u.push_enabled && u.cat_marketing && !u.quiet.enabled); /* contract defaults */
+    cs_user_free(&u);
+    /* only the changed field; null clears */
+    assert_int_equal(update(f, U1, "2026-03-01T10:00:00Z", "{'language':'de-DE','email':null}", NULL), MF_OK);
+    get(f, U1, &u);
+    assert_string_equal(u.language, "de-DE");
+    assert_null(u.email);
+    assert_string_equal(u.name, "Amélie");
+    cs_user_free(&u);
+    int64_t n;
+    assert_int_equal(cs_userview_count(f->v, &n, NULL), MF_OK);
+    assert_int_equal(n, 1);
+    bool found;
+    assert_int_equal(cs_userview_get(f->v, "6ba7b810-9dad-11d1-80b4-00c04fd430c8", &u, &found, NULL), MF_OK);
+    assert_false(found);
+}
+
+static void out_of_order_and_duplicates(void **state)
+{
+    fx *f = *state;
+    /* newer first, older after: per field, the newer value stays */
+    assert_int_equal(update(f, U1, "2026-03-01T10:00:00Z", "{'name':'New','timezone':'Europe/Berlin'}", NULL), MF_OK);
+    assert_int_equal(update(f, U1, "2026-03-01T09:00:00Z", "{'name':'Old','email':'old@example.com'}", NULL), MF_OK);
+    cs_user u;
+    get(f, U1, &u);
+    assert_string_equal(u.name, "New");
+    assert_string_equal(u.email, "old@example.com"); /* no newer email: the older one is the newest known */
+    assert_string_equal(u.timezone, "Europe/Berlin");
+    cs_user_free(&u);
+    /* a duplicate of the newer event: nothing changes */
+    assert_int_equal(update(f, U1, "2026-03-01T10:00:00Z", "{'name':'New','timezone':'Europe/Berlin'}", NULL), MF_OK);
+    get(f, U1, &u);
+    assert_string_equal(u.name, "New");
+    cs_user_free(&u);
+    /* activity only moves forward, from both event kinds */
+    assert_int_equal(analytics(f, U1, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_LOGGED_IN, "2026-03-05T00:00:00Z"), MF_OK);
+    assert_int_equal(analytics(f, U1, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_LOGGED_IN, "2026-03-04T00:00:00Z"), MF_OK);
+    assert_int_equal(update(f, U1, "2026-03-01T11:00:00Z", "{'last_activity':'2026-03-02T00:00:00Z'}", NULL), MF_OK);
+    get(f, U1, &u);
+    assert_int_equal(u.last_activity, cs_test_ms(2026, 3, 5, 0, 0, 0));
+    cs_user_free(&u);
+    /* registration from analytics only when the view has none */
+    assert_int_equal(analytics(f, U1, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_REGISTERED, "2024-01-01T00:00:00Z"), MF_OK);
+    assert_int_equal(analytics(f, U1, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_REGISTERED, "2023-01-01T00:00:00Z"), MF_OK);
+    get(f, U1, &u);
+    assert_int_equal(u.registered_at, cs_test_ms(2024, 1, 1, 0, 0, 0));
+    cs_user_free(&u);
+}
+
+static void preferences(void **state)
+{
+    fx *f = *state;
+    mf_preferences_update p;
+    char *json = cs_test_json("{'user_id':'" U1 "','preferences':{'email_enabled':true,'push_enabled':false,"
+                              "'sms_enabled':false,'categories':{'marketing':false,'updates':true,'security':true},"
+                              "'quiet_hours':{'enabled':true,'start':'22:00','end':'07:30'}},"
+                              "'updated_at':'2026-03-01T09:30:00Z'}");
+    assert_int_equal(mf_preferences_update_decode(json, strlen(json), &p, NULL), MF_OK);
+    free(json);
+    assert_int_equal(cs_userview_apply_preferences(f->v, &p, 0, NULL), MF_OK);
+    cs_user u;
+    get(f, U1, &u);
+    assert_false(u.live); /* known only from preferences: not targetable */
+    assert_false(u.push_enabled);
+    assert_false(u.cat_marketing);
+    assert_true(u.quiet.enabled);
+    assert_int_equal(u.quiet.start, 22 * 3600);
+    assert_int_equal(u.quiet.end, 7 * 3600 + 1800);
+    cs_user_free(&u);
+    /* an older preferences event is ignored; one without updated_at counts as received now */
+    p.preferences.push_enabled = true;
+    free(p.updated_at);
+    p.updated_at = strdup("2026-03-01T09:00:00Z");
+    assert_int_equal(cs_userview_apply_preferences(f->v, &p, 0, NULL), MF_OK);
+    get(f, U1, &u);
+    assert_false(u.push_enabled);
+    cs_user_free(&u);
+    p.has_updated_at = false;
+    assert_int_equal(cs_userview_apply_preferences(f->v, &p, cs_test_ms(2026, 3, 2, 0, 0, 0), NULL), MF_OK);
+    get(f, U1, &u);
+    assert_true(u.push_enabled);
+    cs_user_free(&u);
+    /* preferences inside a republished profile follow the same rule */
+    assert_int_equal(update(f, U1, "2026-03-03T00:00:00Z",
+                            "{'name':'A','preferences':{'email_enabled':true,'push_enabled':true,'sms_enabled':false,"
+                            "'categories':{'marketing':true,'updates':false,'security':true}}}",
+                            NULL),
+                     MF_OK);
+    get(f, U1, &u);
+    assert_true(u.live);
+    assert_false(u.cat_updates);
+    assert_false(u.quiet.enabled);
+    cs_user_free(&u);
+    mf_preferences_update_free(&p);
+}
+
+static void deletion(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(update(f, U1, "2026-03-01T09:00:00Z", "{'name':'A','email':'a@example.com'}", NULL), MF_OK);
+    assert_int_equal(analytics(f, U1, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_ACCOUNT_DELETED, "2026-03-02T00:00:00Z"), MF_OK);
+    cs_user u;
+    get(f, U1, &u);
+    assert_false(u.live);
+    assert_null(u.name);
+    assert_null(u.email);
+    cs_user_free(&u);
+    /* a change made before the deletion, arriving after it, stays erased */
+    assert_int_equal(update(f, U1, "2026-03-01T12:00:00Z", "{'name':'Late'}", NULL), MF_OK);
+    assert_int_equal(analytics(f, U1, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_LOGGED_IN, "2026-03-01T13:00:00Z"), MF_OK);
+    get(f, U1, &u);
+    assert_false(u.live);
+    assert_null(u.name);
+    assert_int_equal(u.last_activity, CS_NO_TIME);
+    cs_user_free(&u);
+    /* a deletion arriving before the user's first profile still wins over older profiles */
+    const char *u2 = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+    assert_int_equal(analytics(f, u2, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_ACCOUNT_DELETED, "2026-03-02T00:00:00Z"), MF_OK);
+    assert_int_equal(update(f, u2, "2026-03-01T00:00:00Z", "{'name':'B'}", NULL), MF_OK);
+    get(f, u2, &u);
+    assert_false(u.live);
+    cs_user_free(&u);
+    /* a profile made after the deletion (re-created) shows the user again */
+    assert_int_equal(update(f, U1, "2026-03-03T00:00:00Z", "{'name':'Again'}", NULL), MF_OK);
+    get(f, U1, &u);
+    assert_true(u.live);
+    assert_string_equal(u.name, "Again");
+    cs_user_free(&u);
+}
+
+static void bad_events_change_nothing(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(update(f, U1, "2026-03-01T09:00:00Z", "{'name':'A','plan':'free'}", NULL), MF_OK);
+    mf_error err;
+    assert_int_equal(update(f, U1, "2026-03-02T09:00:00Z", "{'name':'B','plan':'gold'}", &err), MF_ERR_ENUM);
+    assert_string_equal(err.pointer, "/changes/plan");
+    assert_int_equal(update(f, U1, "2026-03-02T09:00:00Z", "{'name':'B','email':'not an email'}", &err), MF_ERR_FORMAT);
+    assert_string_equal(err.pointer, "/changes/email");
+    assert_int_equal(update(f, U1, "2026-03-02T09:00:00Z", "{'language':'german'}", &err), MF_ERR_PATTERN);
+    assert_int_equal(update(f, U1, "2026-03-02T09:00:00Z", "{'registered_at':'yesterday'}", &err), MF_ERR_FORMAT);
+    assert_int_equal(update(f, U1, "2026-03-02T09:00:00Z", "{'name':5}", &err), MF_ERR_TYPE);
+    assert_int_equal(update(f, "not-a-uuid", "2026-03-02T09:00:00Z", "{'name':'x'}", &err), MF_ERR_FORMAT);
+    assert_int_equal(update(f, U1, "soon", "{'name':'x'}", &err), MF_ERR_FORMAT);
+    cs_user u;
+    get(f, U1, &u);
+    assert_string_equal(u.name, "A");
+    assert_string_equal(u.plan, "free");
+    cs_user_free(&u);
+    int64_t n;
+    assert_int_equal(cs_userview_count(f->v, &n, NULL), MF_OK);
+    assert_int_equal(n, 1);
+}
+
+static void survives_reopen(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/cs_userview_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    fx f;
+    assert_int_equal(cs_db_open(path, &f.db, NULL), MF_OK);
+    assert_int_equal(cs_userview_open(f.db, &f.v, NULL), MF_OK);
+    assert_int_equal(update(&f, U1, "2026-03-01T09:00:00Z", "{'name':'Kept'}", NULL), MF_OK);
+    cs_userview_close(f.v);
+    cs_db_close(f.db);
+    assert_int_equal(cs_db_open(path, &f.db, NULL), MF_OK); /* migrations are not re-applied */
+    assert_int_equal(cs_userview_open(f.db, &f.v, NULL), MF_OK);
+    cs_user u;
+    get(&f, U1, &u);
+    assert_string_equal(u.name, "Kept");
+    cs_user_free(&u);
+    cs_userview_close(f.v);
+    /* a database from a newer build is refused */
+    assert_int_equal(cs_db_exec(f.db, "INSERT INTO schema_version(version) VALUES (99)", NULL), MF_OK);
+    cs_db_close(f.db);
+    mf_error err;
+    assert_int_equal(cs_db_open(path, &f.db, &err), MF_ERR_RANGE);
+    assert_null(f.db);
+    char wal[64];
+    unlink(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+    assert_int_equal(cs_db_open("/nonexistent-dir/x.db", &f.db, &err), MF_ERR_IO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(profile_and_partial_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(out_of_order_and_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(preferences, setup, teardown),
+        cmocka_unit_test_setup_teardown(deletion, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_events_change_nothing, setup, teardown),
+        cmocka_unit_test(survives_reopen),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
