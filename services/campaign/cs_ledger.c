@@ -1,0 +1,304 @@
+/* cs_ledger.c - see cs_ledger.h. */
+#include "cs_ledger.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cs_db.h"
+
+struct cs_ledger {
+    sqlite3 *db;
+    sqlite3_stmt *insert, *set_total, *get, *status, *held_due, *pending, *update_target, *counters, *next_release,
+        *has_pending, *active, *breakdown;
+};
+
+static const char *const SELECT_EXEC =
+    "SELECT execution_id, campaign_id, status, execution_type, priority, batch_size, start_at, created_at, "
+    "updated_at, total, sent, failed, skipped, held, ever_held, batches, error_code, error_message FROM cs_executions ";
+
+bool cs_execution_active(mf_campaign_status_update_status s)
+{
+    return s == MF_CAMPAIGN_STATUS_UPDATE_STATUS_PENDING || s == MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING ||
+           s == MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED;
+}
+
+mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
+{
+    char sql[1024];
+    *out = NULL;
+    cs_ledger *l = calloc(1, sizeof *l);
+    if (!l)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    l->db = db;
+    mf_status s = cs_db_prepare(db,
+                                "INSERT INTO cs_executions(execution_id, campaign_id, status, execution_type, priority, "
+                                "batch_size, start_at, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?8)",
+                                &l->insert, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "UPDATE cs_executions SET total = ?2 WHERE execution_id = ?1", &l->set_total, err);
+    snprintf(sql, sizeof sql, "%s WHERE execution_id = ?1", SELECT_EXEC);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, sql, &l->get, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "UPDATE cs_executions SET status = ?2, error_code = ?3, error_message = ?4, "
+                              "updated_at = ?5 WHERE execution_id = ?1", &l->status, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT seq, user_id, state, attempts FROM cs_targets WHERE execution_id = ?1 AND "
+                              "state = 3 AND release_at <= ?2 ORDER BY release_at, seq LIMIT ?3", &l->held_due, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT seq, user_id, state, attempts FROM cs_targets WHERE execution_id = ?1 AND "
+                              "state = 0 ORDER BY seq LIMIT ?2", &l->pending, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "UPDATE cs_targets SET state = ?3, release_at = ?4, reason = ?5, variant = ?6, "
+                              "attempts = ?7, updated_at = ?8 WHERE execution_id = ?1 AND seq = ?2", &l->update_target,
+                          err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "UPDATE cs_executions SET sent = sent + ?2, failed = failed + ?3, skipped = skipped + ?4, "
+                              "held = held + ?5, ever_held = ever_held + ?6, batches = batches + 1, updated_at = ?7 "
+                              "WHERE execution_id = ?1", &l->counters, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT min(release_at) FROM cs_targets WHERE execution_id = ?1 AND state = 3",
+                          &l->next_release, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT 1 FROM cs_targets WHERE execution_id = ?1 AND state = 0 LIMIT 1", &l->has_pending,
+                          err);
+    snprintf(sql, sizeof sql, "%s WHERE status IN (1, 2, 5) ORDER BY created_at, execution_id", SELECT_EXEC);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, sql, &l->active, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'sent' WHEN 2 THEN 'skipped' "
+                              "WHEN 3 THEN 'held' ELSE 'failed' END || coalesce(':' || reason, '') AS label, count(*) "
+                              "FROM cs_targets WHERE execution_id = ?1 GROUP BY label ORDER BY label", &l->breakdown, err);
+    if (s != MF_OK) {
+        cs_ledger_close(l);
+        return s;
+    }
+    *out = l;
+    return MF_OK;
+}
+
+void cs_ledger_close(cs_ledger *l)
+{
+    if (!l)
+        return;
+    sqlite3_stmt *all[] = {l->insert, l->set_total, l->get, l->status, l->held_due, l->pending, l->update_target, l->counters,
+                           l->next_release, l->has_pending, l->active, l->breakdown};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        sqlite3_finalize(all[i]);
+    free(l);
+}
+
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static mf_status step_write(cs_ledger *l, sqlite3_stmt *st, const char *what, mf_error *err)
+{
+    int rc = sqlite3_step(st);
+    done(st);
+    return rc == SQLITE_DONE ? MF_OK : cs_db_fail(l->db, rc, what, err);
+}
+
+static void read_exec(sqlite3_stmt *st, cs_execution *e)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->execution_id, sizeof e->execution_id, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(e->campaign_id, sizeof e->campaign_id, "%s", (const char *)sqlite3_column_text(st, 1));
+    e->status = (mf_campaign_status_update_status)sqlite3_column_int(st, 2);
+    e->type = (mf_campaign_execute_execution_type)sqlite3_column_int(st, 3);
+    e->priority = (mf_priority)sqlite3_column_int(st, 4);
+    int64_t *nums[] = {&e->batch_size, &e->start_at, &e->created_at, &e->updated_at, &e->total, &e->sent,
+                       &e->failed, &e->skipped, &e->held, &e->ever_held, &e->batches};
+    for (int i = 0; i < 11; i++)
+        *nums[i] = sqlite3_column_int64(st, 5 + i);
+    const unsigned char *code = sqlite3_column_text(st, 16), *msg = sqlite3_column_text(st, 17);
+    snprintf(e->error_code, sizeof e->error_code, "%s", code ? (const char *)code : "");
+    snprintf(e->error_message, sizeof e->error_message, "%s", msg ? (const char *)msg : "");
+}
+
+mf_status cs_ledger_get(cs_ledger *l, const char *execution_id, cs_execution *out, bool *found, mf_error *err)
+{
+    *found = false;
+    sqlite3_bind_text(l->get, 1, execution_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(l->get);
+    mf_status s = MF_OK;
+    if (rc == SQLITE_ROW) {
+        read_exec(l->get, out);
+        *found = true;
+    } else if (rc != SQLITE_DONE) {
+        s = cs_db_fail(l->db, rc, "read execution", err);
+    }
+    done(l->get);
+    return s;
+}
+
+mf_status cs_ledger_create(cs_ledger *l, cs_execution *e, const mf_campaign_create_target_audience *a,
+                           const cs_target_opts *o, mf_error *err)
+{
+    cs_execution existing;
+    bool found, own = sqlite3_get_autocommit(l->db) != 0;
+    mf_status s = cs_ledger_get(l, e->execution_id, &existing, &found, err);
+    if (s == MF_OK && found)
+        return mf_error_set(err, MF_ERR_DUPLICATE, "/execution_id", "execution %s exists", e->execution_id);
+    if (s == MF_OK && own)
+        s = cs_db_begin(l->db, err);
+    if (s != MF_OK)
+        return s;
+    sqlite3_stmt *st = l->insert;
+    sqlite3_bind_text(st, 1, e->execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, e->campaign_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, (int)e->status);
+    sqlite3_bind_int(st, 4, (int)e->type);
+    sqlite3_bind_int(st, 5, (int)e->priority);
+    sqlite3_bind_int64(st, 6, e->batch_size);
+    sqlite3_bind_int64(st, 7, e->start_at);
+    sqlite3_bind_int64(st, 8, e->created_at);
+    s = step_write(l, st, "insert execution", err);
+    if (s == MF_OK)
+        s = cs_target_snapshot(l->db, a, o, e->execution_id, &e->total, err);
+    if (s == MF_OK) {
+        sqlite3_bind_text(l->set_total, 1, e->execution_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(l->set_total, 2, e->total);
+        s = step_write(l, l->set_total, "record total", err);
+    }
+    if (own && s == MF_OK)
+        s = cs_db_commit(l->db, err);
+    if (own && s != MF_OK)
+        cs_db_rollback(l->db);
+    return s;
+}
+
+mf_status cs_ledger_set_status(cs_ledger *l, const char *execution_id, mf_campaign_status_update_status status,
+                               const char *code, const char *message, int64_t now_ms, mf_error *err)
+{
+    sqlite3_stmt *st = l->status;
+    sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, (int)status);
+    cs_db_bind_text(st, 3, code);
+    cs_db_bind_text(st, 4, message);
+    sqlite3_bind_int64(st, 5, now_ms);
+    return step_write(l, st, "update execution status", err);
+}
+
+static mf_status read_rows(cs_ledger *l, sqlite3_stmt *st, cs_target_row *rows, size_t max, size_t *n, mf_error *err)
+{
+    int rc;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cs_target_row *r = &rows[(*n)++];
+        r->seq = sqlite3_column_int64(st, 0);
+        snprintf(r->user_id, sizeof r->user_id, "%s", (const char *)sqlite3_column_text(st, 1));
+        r->state = (cs_target_state)sqlite3_column_int(st, 2);
+        r->attempts = sqlite3_column_int(st, 3);
+    }
+    done(st);
+    return (*n == max || rc == SQLITE_DONE) ? MF_OK : cs_db_fail(l->db, rc, "read targets", err);
+}
+
+mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms, cs_target_row *rows, size_t max,
+                          size_t *n, mf_error *err)
+{
+    *n = 0;
+    sqlite3_bind_text(l->held_due, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(l->held_due, 2, now_ms);
+    sqlite3_bind_int64(l->held_due, 3, (sqlite3_int64)max);
+    mf_status s = read_rows(l, l->held_due, rows, max, n, err);
+    if (s != MF_OK || *n == max)
+        return s;
+    sqlite3_bind_text(l->pending, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(l->pending, 2, (sqlite3_int64)(max - *n));
+    return read_rows(l, l->pending, rows, max, n, err);
+}
+
+mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
+                           mf_error *err)
+{
+    int64_t d_sent = 0, d_failed = 0, d_skipped = 0, d_held = 0, d_ever = 0;
+    mf_status s = cs_db_begin(l->db, err);
+    for (size_t i = 0; s == MF_OK && i < n; i++) {
+        const cs_outcome *x = &o[i];
+        if (x->after == CS_TARGET_PENDING)
+            continue;
+        sqlite3_stmt *st = l->update_target;
+        sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, x->seq);
+        sqlite3_bind_int(st, 3, (int)x->after);
+        if (x->after == CS_TARGET_HELD)
+            sqlite3_bind_int64(st, 4, x->release_at);
+        cs_db_bind_text(st, 5, x->reason);
+        if (x->variant >= 0)
+            sqlite3_bind_int(st, 6, x->variant);
+        sqlite3_bind_int(st, 7, x->attempts);
+        sqlite3_bind_int64(st, 8, now_ms);
+        s = step_write(l, st, "update target", err);
+        d_sent += x->after == CS_TARGET_SENT;
+        d_failed += x->after == CS_TARGET_FAILED;
+        d_skipped += x->after == CS_TARGET_SKIPPED;
+        d_held += (x->after == CS_TARGET_HELD) - (x->before == CS_TARGET_HELD);
+        d_ever += x->after == CS_TARGET_HELD && x->before != CS_TARGET_HELD;
+    }
+    if (s == MF_OK) {
+        sqlite3_stmt *st = l->counters;
+        sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, d_sent);
+        sqlite3_bind_int64(st, 3, d_failed);
+        sqlite3_bind_int64(st, 4, d_skipped);
+        sqlite3_bind_int64(st, 5, d_held);
+        sqlite3_bind_int64(st, 6, d_ever);
+        sqlite3_bind_int64(st, 7, now_ms);
+        s = step_write(l, st, "update counters", err);
+    }
+    if (s == MF_OK)
+        s = cs_db_commit(l->db, err);
+    if (s != MF_OK)
+        cs_db_rollback(l->db);
+    return s;
+}
+
+mf_status cs_ledger_next_release(cs_ledger *l, const char *execution_id, int64_t *at_ms, bool *none, mf_error *err)
+{
+    *none = true;
+    sqlite3_bind_text(l->next_release, 1, execution_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(l->next_release);
+    mf_status s = MF_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_type(l->next_release, 0) != SQLITE_NULL) {
+        *none = false;
+        *at_ms = sqlite3_column_int64(l->next_release, 0);
+    } else if (rc != SQLITE_ROW) {
+        s = cs_db_fail(l->db, rc, "read held targets", err);
+    }
+    done(l->next_release);
+    return s;
+}
+
+mf_status cs_ledger_has_pending(cs_ledger *l, const char *execution_id, bool *any, mf_error *err)
+{
+    sqlite3_bind_text(l->has_pending, 1, execution_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(l->has_pending);
+    *any = rc == SQLITE_ROW;
+    done(l->has_pending);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MF_OK : cs_db_fail(l->db, rc, "read pending targets", err);
+}
+
+mf_status cs_ledger_active(cs_ledger *l, cs_ledger_cb cb, void *ctx, mf_error *err)
+{
+    int rc;
+    cs_execution e;
+    while ((rc = sqlite3_step(l->active)) == SQLITE_ROW) {
+        read_exec(l->active, &e);
+        cb(ctx, &e);
+    }
+    done(l->active);
+    return rc == SQLITE_DONE ? MF_OK : cs_db_fail(l->db, rc, "read active executions", err);
+}
+
+mf_status cs_ledger_breakdown(cs_ledger *l, const char *execution_id, cs_ledger_count_cb cb, void *ctx, mf_error *err)
+{
+    int rc;
+    sqlite3_bind_text(l->breakdown, 1, execution_id, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(l->breakdown)) == SQLITE_ROW)
+        cb(ctx, (const char *)sqlite3_column_text(l->breakdown, 0), sqlite3_column_int64(l->breakdown, 1));
+    done(l->breakdown);
+    return rc == SQLITE_DONE ? MF_OK : cs_db_fail(l->db, rc, "count targets", err);
+}

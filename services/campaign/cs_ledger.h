@@ -1,0 +1,131 @@
+/*
+ * cs_ledger.h - the durable record of executions and of every target's outcome (SQLite tables
+ * cs_executions and cs_targets), from which an execution resumes after the service is killed.
+ *
+ * An execution's targets are snapshotted when it is created (cs_target_snapshot, numbered
+ * 1..n in user_id order, in the same transaction as the execution row). Each target is then
+ *   pending -> sent | skipped (reason) | failed (reason) | held (release_at) -> ... ,
+ * a held target going back through the same decision when its release time comes.
+ *
+ * The engine (cs_engine.h) takes a batch of targets, publishes their notifications, and only
+ * then records the batch's outcomes and counters in ONE transaction (cs_ledger_commit). So:
+ *   - a target is never recorded as sent before its notification was published:
+ *     after a crash, missing notifications = 0;
+ *   - a crash between publishing and committing leaves that batch pending, and the restarted
+ *     service publishes it again with the same notification_ids: raw duplicates are at most
+ *     one batch (batch_size) per crash, and 0 after de-duplication by notification_id.
+ *
+ * Execution status (mf_campaign_status_update_status): pending (created, waiting for its start
+ * time), running, paused, completed, failed, cancelled. Counters: total (targets), sent,
+ * failed, skipped (preferences, deleted users), held (held now), ever_held, batches.
+ *
+ * Threads: one thread at a time (the sqlite3 handle's).
+ */
+#ifndef CS_LEDGER_H
+#define CS_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "cs_target.h"
+#include "mf/status.h"
+#include "mf_sdk/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cs_target_state {
+    CS_TARGET_PENDING = 0,
+    CS_TARGET_SENT = 1,
+    CS_TARGET_SKIPPED = 2,
+    CS_TARGET_HELD = 3,
+    CS_TARGET_FAILED = 4
+} cs_target_state;
+
+typedef struct cs_execution {
+    char execution_id[37], campaign_id[37];
+    mf_campaign_status_update_status status;
+    mf_campaign_execute_execution_type type;
+    mf_priority priority; /* the execute request's, 0 when it gave none */
+    int64_t batch_size;
+    int64_t start_at, created_at, updated_at; /* ms */
+    int64_t total, sent, failed, skipped, held, ever_held, batches;
+    char error_code[64];
+    char error_message[256];
+} cs_execution;
+
+/* true for pending, running and paused (the execution still has work or may resume). */
+bool cs_execution_active(mf_campaign_status_update_status s);
+
+typedef struct cs_target_row {
+    int64_t seq;
+    char user_id[37];
+    cs_target_state state; /* pending, or held (due) */
+    int attempts;
+} cs_target_row;
+
+typedef struct cs_outcome {
+    int64_t seq;
+    cs_target_state before;  /* the state it had in the batch (pending or held) */
+    cs_target_state after;
+    int64_t release_at;      /* held */
+    const char *reason;      /* skipped / failed; may be NULL */
+    int variant;             /* sent: 0-based variant, else -1 */
+    int attempts;
+} cs_outcome;
+
+typedef struct cs_ledger cs_ledger;
+
+mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err);
+void cs_ledger_close(cs_ledger *l);
+
+/*
+ * Records a new execution e (status, type, priority, batch_size, start_at, created_at) and
+ * snapshots its audience; sets e->total. Runs in its own transaction unless the caller has one
+ * open. MF_ERR_DUPLICATE when execution_id exists (nothing written).
+ */
+mf_status cs_ledger_create(cs_ledger *l, cs_execution *e, const mf_campaign_create_target_audience *a,
+                           const cs_target_opts *o, mf_error *err);
+
+/* Reads an execution. *found false when there is none. */
+mf_status cs_ledger_get(cs_ledger *l, const char *execution_id, cs_execution *out, bool *found, mf_error *err);
+
+/* Sets the status (and error code/message, may be NULL) at now_ms. */
+mf_status cs_ledger_set_status(cs_ledger *l, const char *execution_id, mf_campaign_status_update_status status,
+                               const char *code, const char *message, int64_t now_ms, mf_error *err);
+
+/*
+ * The next batch: up to max targets - held ones whose release time has come (earliest first),
+ * then pending ones in seq order. *n = 0 when there is nothing to do now.
+ */
+mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms, cs_target_row *rows, size_t max,
+                          size_t *n, mf_error *err);
+
+/*
+ * Records a batch's outcomes and the execution's counters in one transaction. Outcomes whose
+ * `after` is pending are not written (the target stays pending). MF_ERR_IO rolls everything back.
+ */
+mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
+                           mf_error *err);
+
+/* The earliest release time of a held target; *none when no target is held. */
+mf_status cs_ledger_next_release(cs_ledger *l, const char *execution_id, int64_t *at_ms, bool *none, mf_error *err);
+
+/* Whether any target is still pending. */
+mf_status cs_ledger_has_pending(cs_ledger *l, const char *execution_id, bool *any, mf_error *err);
+
+/* Calls cb for every execution that is pending, running or paused (resume after a restart). */
+typedef void (*cs_ledger_cb)(void *ctx, const cs_execution *e);
+mf_status cs_ledger_active(cs_ledger *l, cs_ledger_cb cb, void *ctx, mf_error *err);
+
+/* Counts of one execution's targets by state and reason ("sent", "skipped:push_disabled", ...),
+ * for the admin API. cb gets each (label, count) in label order. */
+typedef void (*cs_ledger_count_cb)(void *ctx, const char *label, int64_t count);
+mf_status cs_ledger_breakdown(cs_ledger *l, const char *execution_id, cs_ledger_count_cb cb, void *ctx, mf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_LEDGER_H */

@@ -1,0 +1,238 @@
+/* Unit tests of cs_ledger and cs_campaigns: snapshot, batches, outcomes and counters in one
+ * transaction, held targets coming back, resume after an uncommitted batch, campaign identity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cs_campaigns.h"
+#include "cs_db.h"
+#include "cs_ledger.h"
+#include "cs_test_util.h"
+#include "cs_userview.h"
+
+#define EXEC "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+#define N 25
+
+static char path[64];
+
+static void populate(sqlite3 *db)
+{
+    cs_userview *v;
+    assert_int_equal(cs_userview_open(db, &v, NULL), MF_OK);
+    for (int i = 0; i < N; i++) {
+        char id[37];
+        cs_test_uuid((uint64_t)i + 100, id);
+        mf_user_info_update ev = {.user_id = id, .has_changes = true, .changes = "{\"name\":\"x\"}",
+                                  .updated_at = "2026-01-01T00:00:00Z"};
+        assert_int_equal(cs_userview_apply_update(v, &ev, NULL), MF_OK);
+    }
+    cs_userview_close(v);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/cs_ledger_XXXXXX");
+    int fd = mkstemp(path);
+    close(fd);
+    sqlite3 *db;
+    assert_int_equal(cs_db_open(path, &db, NULL), MF_OK);
+    populate(db);
+    cs_db_close(db);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[80];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+    return 0;
+}
+
+static void open_all(sqlite3 **db, cs_ledger **l)
+{
+    assert_int_equal(cs_db_open(path, db, NULL), MF_OK);
+    assert_int_equal(cs_ledger_open(*db, l, NULL), MF_OK);
+}
+
+static void close_all(sqlite3 *db, cs_ledger *l)
+{
+    cs_ledger_close(l);
+    cs_db_close(db);
+}
+
+static void active_cb(void *ctx, const cs_execution *e)
+{
+    int *n = ctx;
+    (*n)++;
+    assert_string_equal(e->execution_id, EXEC);
+}
+
+static void label_cb(void *ctx, const char *label, int64_t count)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s=%lld;", label, (long long)count);
+}
+
+static void lifecycle(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    cs_ledger *l;
+    open_all(&db, &l);
+    mf_campaign_create c;
+    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
+                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
+                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
+                     &c);
+    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
+    cs_execution e = {.execution_id = EXEC, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
+                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = 10, .created_at = 5};
+    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    assert_int_equal(e.total, N);
+    mf_error err;
+    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, &err), MF_ERR_DUPLICATE);
+
+    /* batch 1: 10 pending; 6 sent, 2 skipped, 1 held until t=100, 1 failed */
+    cs_target_row rows[16];
+    size_t n;
+    assert_int_equal(cs_ledger_batch(l, EXEC, 0, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(rows[0].seq, 1);
+    assert_int_equal(rows[9].seq, 10);
+    cs_outcome out[16];
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (cs_outcome){.seq = rows[i].seq, .before = rows[i].state, .after = CS_TARGET_SENT, .variant = 0,
+                              .attempts = 1};
+        if (i == 6 || i == 7)
+            out[i] = (cs_outcome){.seq = rows[i].seq, .after = CS_TARGET_SKIPPED, .reason = "push_disabled", .variant = -1};
+        if (i == 8)
+            out[i] = (cs_outcome){.seq = rows[i].seq, .after = CS_TARGET_HELD, .release_at = 100, .variant = -1};
+        if (i == 9)
+            out[i] = (cs_outcome){.seq = rows[i].seq, .after = CS_TARGET_FAILED, .reason = "user_not_found", .variant = -1};
+    }
+    assert_int_equal(cs_ledger_commit(l, EXEC, out, n, 1, NULL), MF_OK);
+
+    /* batch 2, uncommitted (the service is killed after publishing) */
+    assert_int_equal(cs_ledger_batch(l, EXEC, 1, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(rows[0].seq, 11);
+    close_all(db, l);
+
+    /* restart: the same batch again, then the rest */
+    open_all(&db, &l);
+    int active = 0;
+    assert_int_equal(cs_ledger_active(l, active_cb, &active, NULL), MF_OK);
+    assert_int_equal(active, 1);
+    assert_int_equal(cs_ledger_batch(l, EXEC, 2, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(rows[0].seq, 11);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (cs_outcome){.seq = rows[i].seq, .after = i == 0 ? CS_TARGET_PENDING : CS_TARGET_SENT, .variant = 1};
+    assert_int_equal(cs_ledger_commit(l, EXEC, out, n, 3, NULL), MF_OK);
+    /* the one left pending (a publish that failed) comes first next time */
+    assert_int_equal(cs_ledger_batch(l, EXEC, 4, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 6);
+    assert_int_equal(rows[0].seq, 11);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (cs_outcome){.seq = rows[i].seq, .after = CS_TARGET_SENT, .variant = 0};
+    assert_int_equal(cs_ledger_commit(l, EXEC, out, n, 5, NULL), MF_OK);
+
+    /* only the held one is left, due at 100 */
+    bool any, none;
+    int64_t at;
+    assert_int_equal(cs_ledger_has_pending(l, EXEC, &any, NULL), MF_OK);
+    assert_false(any);
+    assert_int_equal(cs_ledger_batch(l, EXEC, 99, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(cs_ledger_next_release(l, EXEC, &at, &none, NULL), MF_OK);
+    assert_false(none);
+    assert_int_equal(at, 100);
+    assert_int_equal(cs_ledger_batch(l, EXEC, 100, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].seq, 9);
+    assert_int_equal(rows[0].state, CS_TARGET_HELD);
+    out[0] = (cs_outcome){.seq = 9, .before = CS_TARGET_HELD, .after = CS_TARGET_SENT, .variant = 0};
+    assert_int_equal(cs_ledger_commit(l, EXEC, out, 1, 101, NULL), MF_OK);
+    assert_int_equal(cs_ledger_next_release(l, EXEC, &at, &none, NULL), MF_OK);
+    assert_true(none);
+
+    cs_execution got;
+    bool found;
+    assert_int_equal(cs_ledger_get(l, EXEC, &got, &found, NULL), MF_OK);
+    assert_true(found);
+    assert_int_equal(got.total, N);
+    assert_int_equal(got.sent, 6 + 9 + 6 + 1);
+    assert_int_equal(got.skipped, 2);
+    assert_int_equal(got.failed, 1);
+    assert_int_equal(got.held, 0);
+    assert_int_equal(got.ever_held, 1);
+    assert_int_equal(got.sent + got.skipped + got.failed, N);
+    char labels[512] = "";
+    assert_int_equal(cs_ledger_breakdown(l, EXEC, label_cb, labels, NULL), MF_OK);
+    assert_string_equal(labels, "failed:user_not_found=1;sent=22;skipped:push_disabled=2;");
+    assert_int_equal(cs_ledger_set_status(l, EXEC, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED, NULL, NULL, 102, NULL),
+                     MF_OK);
+    active = 0;
+    assert_int_equal(cs_ledger_active(l, active_cb, &active, NULL), MF_OK);
+    assert_int_equal(active, 0);
+    assert_int_equal(cs_ledger_get(l, "6ba7b810-9dad-11d1-80b4-00c04fd430c8", &got, &found, NULL), MF_OK);
+    assert_false(found);
+    mf_campaign_create_free(&c);
+    close_all(db, l);
+}
+
+static void campaigns_are_never_overwritten(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(cs_db_open(path, &db, NULL), MF_OK);
+    mf_campaign_create a, b, got;
+    cs_test_example_campaign(&a);
+    cs_test_example_campaign(&b);
+    free(b.name);
+    b.name = strdup("Other");
+    char ha[CS_HASH_HEX], hb[CS_HASH_HEX];
+    assert_int_equal(cs_campaign_hash(&a, ha, NULL), MF_OK);
+    assert_int_equal(cs_campaign_hash(&b, hb, NULL), MF_OK);
+    cs_put_result r;
+    assert_int_equal(cs_campaigns_put(db, &a, ha, 17, 1, &r, NULL), MF_OK);
+    assert_int_equal(r, CS_PUT_CREATED);
+    assert_int_equal(cs_campaigns_put(db, &a, ha, 99, 2, &r, NULL), MF_OK);
+    assert_int_equal(r, CS_PUT_SAME);
+    assert_int_equal(cs_campaigns_put(db, &b, hb, 99, 3, &r, NULL), MF_OK);
+    assert_int_equal(r, CS_PUT_CONFLICT);
+    bool found;
+    assert_int_equal(cs_campaigns_get(db, "7C9E6679-7425-40DE-944B-E07FC1F90AE7", &got, &found, NULL), MF_OK);
+    assert_true(found);
+    assert_string_equal(got.name, "Spring sale");
+    assert_int_equal(got.target_audience.estimated_reach, 17);
+    mf_campaign_create_free(&got);
+    assert_int_equal(cs_campaigns_get(db, "6ba7b810-9dad-11d1-80b4-00c04fd430c8", &got, &found, NULL), MF_OK);
+    assert_false(found);
+    mf_campaign_create_free(&a);
+    mf_campaign_create_free(&b);
+    cs_db_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lifecycle),
+        cmocka_unit_test(campaigns_are_never_overwritten),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
