@@ -156,7 +156,8 @@ mf_status cs_ledger_create(cs_ledger *l, cs_execution *e, const mf_campaign_crea
     sqlite3_bind_int64(st, 7, e->start_at);
     sqlite3_bind_int64(st, 8, e->created_at);
     s = step_write(l, st, "insert execution", err);
-    if (s == MF_OK)
+    e->total = 0;
+    if (s == MF_OK && a)
         s = cs_target_snapshot(l->db, a, o, e->execution_id, &e->total, err);
     if (s == MF_OK) {
         sqlite3_bind_text(l->set_total, 1, e->execution_id, -1, SQLITE_TRANSIENT);

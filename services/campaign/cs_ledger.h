@@ -83,7 +83,8 @@ void cs_ledger_close(cs_ledger *l);
 
 /*
  * Records a new execution e (status, type, priority, batch_size, start_at, created_at) and
- * snapshots its audience; sets e->total. Runs in its own transaction unless the caller has one
+ * snapshots its audience (a NULL: none, for an execution recorded only to say it failed); sets
+ * e->total. Runs in its own transaction unless the caller has one
  * open. MF_ERR_DUPLICATE when execution_id exists (nothing written).
  */
 mf_status cs_ledger_create(cs_ledger *l, cs_execution *e, const mf_campaign_create_target_audience *a,

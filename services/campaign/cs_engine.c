@@ -1,0 +1,328 @@
+/* cs_engine.c - the engine's life, its timer and the admin operations. See cs_engine.h. */
+#include "cs_engine_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "cs_campaigns.h"
+#include "cs_schedule.h"
+
+void cs_engine_config_defaults(cs_engine_config *c)
+{
+    if (c->new_days <= 0)
+        c->new_days = 30;
+    if (c->active_days <= 0)
+        c->active_days = 30;
+    if (c->request_timeout_ms <= 0)
+        c->request_timeout_ms = 2000;
+    if (c->retry_backoff_ms <= 0)
+        c->retry_backoff_ms = 100;
+    if (c->publish_retry_ms <= 0)
+        c->publish_retry_ms = 1000;
+}
+
+void cs_eng_log(cs_engine *e, const char *level, const char *fmt, ...)
+{
+    if (!e->sink.log)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    e->sink.log(e->sink.ctx, level, msg);
+}
+
+int64_t cs_eng_now(cs_engine *e)
+{
+    return e->sink.now(e->sink.ctx);
+}
+
+cs_run *cs_eng_find(cs_engine *e, const char *execution_id)
+{
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (strcasecmp(e->runs[i]->x.execution_id, execution_id) == 0)
+            return e->runs[i];
+    return NULL;
+}
+
+static void free_run(cs_run *r)
+{
+    for (size_t i = 0; i < CS_MAX_VARIANTS; i++)
+        cs_data_free(&r->data[i]);
+    mf_campaign_create_free(&r->campaign);
+    free(r);
+}
+
+/* Reads what the run needs out of its campaign. */
+static mf_status prepare_run(cs_run *r, mf_error *err)
+{
+    cs_campaign_settings(&r->campaign, &r->settings);
+    mf_status s = cs_campaign_category(&r->campaign, &r->category, err);
+    r->n_variants = cs_campaign_variant_count(&r->campaign);
+    if (r->n_variants > CS_MAX_VARIANTS)
+        r->n_variants = CS_MAX_VARIANTS;
+    for (size_t i = 0; s == MF_OK && i < r->n_variants; i++) {
+        const mf_notification_template *t = cs_campaign_variant(&r->campaign, i);
+        r->split[i] = cs_campaign_split(&r->campaign, i);
+        s = cs_data_load(t->has_data ? t->data : NULL, &r->data[i], err);
+    }
+    int64_t batch = r->x.batch_size > 0 ? r->x.batch_size : r->settings.batch_size;
+    r->cap = r->settings.rate_limit > 0 && r->settings.rate_limit < batch ? r->settings.rate_limit : batch;
+    if (r->cap < 1)
+        r->cap = 1;
+    return s;
+}
+
+cs_run *cs_eng_add_run(cs_engine *e, const cs_execution *x)
+{
+    cs_run *r = calloc(1, sizeof *r);
+    if (!r) {
+        cs_eng_log(e, "error", "execution %s: out of memory", x->execution_id);
+        return NULL;
+    }
+    r->x = *x;
+    r->wake_at = CS_NO_TIME;
+    bool found = false;
+    mf_error err;
+    mf_status s = cs_campaigns_get(e->db, x->campaign_id, &r->campaign, &found, &err);
+    if (s == MF_OK && !found)
+        s = mf_error_set(&err, MF_ERR_NOT_FOUND, "", "campaign %s is not stored", x->campaign_id);
+    if (s == MF_OK)
+        s = prepare_run(r, &err);
+    if (s == MF_OK && e->n_runs == e->cap_runs) {
+        size_t cap = e->cap_runs ? 2 * e->cap_runs : 8;
+        cs_run **runs = realloc(e->runs, cap * sizeof *runs);
+        if (!runs)
+            s = mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
+        else {
+            e->runs = runs;
+            e->cap_runs = cap;
+        }
+    }
+    if (s != MF_OK) {
+        cs_eng_log(e, "error", "execution %s: cannot load: %s", x->execution_id, err.message);
+        free_run(r);
+        return NULL;
+    }
+    e->runs[e->n_runs++] = r;
+    e->stats.active_runs = e->n_runs;
+    return r;
+}
+
+void cs_eng_remove_run(cs_engine *e, cs_run *r)
+{
+    for (size_t i = 0; i < e->n_runs; i++) {
+        if (e->runs[i] == r) {
+            memmove(&e->runs[i], &e->runs[i + 1], (e->n_runs - i - 1) * sizeof *e->runs);
+            e->n_runs--;
+            break;
+        }
+    }
+    e->stats.active_runs = e->n_runs;
+    cs_eng_drop_batch(e, r);
+    free_run(r);
+}
+
+void cs_eng_refresh(cs_engine *e, cs_run *r)
+{
+    cs_execution x;
+    bool found;
+    mf_error err;
+    if (cs_ledger_get(e->ledger, r->x.execution_id, &x, &found, &err) == MF_OK && found)
+        r->x = x;
+}
+
+void cs_eng_rearm(cs_engine *e)
+{
+    if (e->in_timer)
+        return;
+    int64_t at = CS_NO_TIME;
+    for (size_t i = 0; i < e->n_runs; i++) {
+        int64_t w = e->runs[i]->wake_at;
+        if (w != CS_NO_TIME && (at == CS_NO_TIME || w < at))
+            at = w;
+    }
+    if (!e->stopping) {
+        int64_t s;
+        bool none;
+        mf_error err;
+        if (cs_schedule_earliest(e->db, &s, &none, &err) == MF_OK && !none && (at == CS_NO_TIME || s < at))
+            at = s;
+    }
+    if (at != e->armed_at) {
+        e->armed_at = at;
+        e->sink.timer(e->sink.ctx, at);
+    }
+}
+
+static void resume_cb(void *ctx, const cs_execution *x)
+{
+    cs_engine *e = ctx;
+    cs_run *r = cs_eng_add_run(e, x);
+    if (r) {
+        r->wake_at = x->status == MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED ? CS_NO_TIME : 0;
+        cs_eng_log(e, "info", "execution %s: resumed (%s, %lld of %lld targets done)", x->execution_id,
+                   mf_campaign_status_update_status_to_string(x->status),
+                   (long long)(x->sent + x->failed + x->skipped), (long long)x->total);
+    }
+}
+
+mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_config *cfg, cs_engine **out,
+                         mf_error *err)
+{
+    *out = NULL;
+    if (!db || !sink || !sink->now || !sink->timer || !sink->request_user_info || !sink->publish_push ||
+        !sink->publish_status || !sink->publish_analytics)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a database and a complete sink are needed");
+    cs_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    e->db = db;
+    e->sink = *sink;
+    if (cfg)
+        e->cfg = *cfg;
+    cs_engine_config_defaults(&e->cfg);
+    e->armed_at = CS_NO_TIME;
+    mf_status s = cs_userview_open(db, &e->view, err);
+    if (s == MF_OK)
+        s = cs_ledger_open(db, &e->ledger, err);
+    if (s == MF_OK)
+        s = cs_ledger_active(e->ledger, resume_cb, e, err);
+    if (s != MF_OK) {
+        cs_engine_close(e);
+        return s;
+    }
+    /* wake at once (from the caller's loop, never from inside this call) to resume and fire schedules */
+    e->armed_at = 0;
+    e->sink.timer(e->sink.ctx, 0);
+    *out = e;
+    return MF_OK;
+}
+
+void cs_engine_close(cs_engine *e)
+{
+    if (!e)
+        return;
+    for (cs_req *q = e->reqs; q; q = q->next)
+        q->e = NULL; /* their callbacks free them */
+    e->reqs = NULL;
+    while (e->n_runs)
+        cs_eng_remove_run(e, e->runs[e->n_runs - 1]);
+    free(e->runs);
+    cs_ledger_close(e->ledger);
+    cs_userview_close(e->view);
+    free(e);
+}
+
+void cs_engine_on_timer(cs_engine *e)
+{
+    e->in_timer = true;
+    e->armed_at = CS_NO_TIME; /* it fired */
+    int64_t now = cs_eng_now(e);
+    if (!e->stopping)
+        cs_eng_fire_schedules(e, now);
+    for (size_t i = 0; i < e->n_runs;) {
+        cs_run *r = e->runs[i];
+        if (r->wake_at != CS_NO_TIME && r->wake_at <= now) {
+            if (!cs_eng_step(e, r))
+                continue; /* removed: the next run moved into slot i */
+        }
+        i++;
+    }
+    e->in_timer = false;
+    cs_eng_rearm(e);
+}
+
+static mf_status admin_run(cs_engine *e, const char *id, cs_run **out, mf_error *err)
+{
+    *out = cs_eng_find(e, id);
+    if (*out)
+        return MF_OK;
+    cs_execution x;
+    bool found;
+    mf_status s = cs_ledger_get(e->ledger, id, &x, &found, err);
+    if (s != MF_OK)
+        return s;
+    if (!found)
+        return mf_error_set(err, MF_ERR_NOT_FOUND, "", "no execution %s", id);
+    return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", id,
+                        mf_campaign_status_update_status_to_string(x.status));
+}
+
+mf_status cs_engine_pause(cs_engine *e, const char *execution_id, mf_error *err)
+{
+    cs_run *r;
+    mf_status s = admin_run(e, execution_id, &r, err);
+    if (s != MF_OK)
+        return s;
+    if (r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING || r->cancel_requested)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", execution_id,
+                            r->cancel_requested ? "being cancelled"
+                                                : mf_campaign_status_update_status_to_string(r->x.status));
+    r->pause_requested = true;
+    r->wake_at = 0;
+    if (!r->in_batch)
+        cs_eng_step(e, r);
+    cs_eng_rearm(e);
+    return MF_OK;
+}
+
+mf_status cs_engine_resume(cs_engine *e, const char *execution_id, mf_error *err)
+{
+    cs_run *r;
+    mf_status s = admin_run(e, execution_id, &r, err);
+    if (s != MF_OK)
+        return s;
+    if (r->pause_requested && !r->cancel_requested) { /* not paused yet: just do not pause */
+        r->pause_requested = false;
+        return MF_OK;
+    }
+    if (r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", execution_id,
+                            mf_campaign_status_update_status_to_string(r->x.status));
+    cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING, NULL, NULL);
+    r->wake_at = 0;
+    cs_eng_rearm(e);
+    return MF_OK;
+}
+
+mf_status cs_engine_cancel(cs_engine *e, const char *execution_id, mf_error *err)
+{
+    cs_run *r;
+    mf_status s = admin_run(e, execution_id, &r, err);
+    if (s != MF_OK)
+        return s;
+    r->cancel_requested = true;
+    r->wake_at = 0;
+    if (!r->in_batch)
+        cs_eng_step(e, r); /* removes the run */
+    cs_eng_rearm(e);
+    return MF_OK;
+}
+
+mf_status cs_engine_execution(cs_engine *e, const char *execution_id, cs_execution *out, bool *found, mf_error *err)
+{
+    return cs_ledger_get(e->ledger, execution_id, out, found, err);
+}
+
+void cs_engine_stop(cs_engine *e)
+{
+    e->stopping = true;
+    cs_eng_rearm(e);
+}
+
+bool cs_engine_idle(const cs_engine *e)
+{
+    for (size_t i = 0; i < e->n_runs; i++)
+        if (e->runs[i]->in_batch)
+            return false;
+    return true;
+}
+
+void cs_engine_stats_get(const cs_engine *e, cs_engine_stats *out)
+{
+    *out = e->stats;
+}

@@ -1,0 +1,158 @@
+/*
+ * cs_engine.h - the Campaign Service's execution engine: a state machine driven by events.
+ *
+ * The engine owns no thread, socket or clock. Everything it does happens inside one of its
+ * entry points (a message handler, the timer, an admin request, a reply callback), all of
+ * which must be called on ONE thread (the service thread of the client); everything it needs
+ * from the world goes through the sink: the clock, one timer, profile requests, and publishing.
+ * Tests drive it with a fake sink and a fake clock; the service wires the sink to the generated
+ * typed API (campaign_service_request_user_info_async, campaign_service_send_*).
+ *
+ * What it does:
+ *   campaign.create   validate (cs_validate.h), identity (cs_identity.h): a new campaign is
+ *                     stored with its estimated_reach and schedule in one transaction and
+ *                     announced (campaign.analytics campaign_created); a repeat with the same
+ *                     content changes nothing; a repeat with other content or an invalid
+ *                     campaign is refused: campaign.analytics campaign_failed with error
+ *                     {code: CAMPAIGN_CONFLICT | INVALID_*, message}.
+ *   campaign.execute  unknown campaign: the execution is recorded as failed and reported
+ *                     (campaign.status failed, error CAMPAIGN_NOT_FOUND; analytics
+ *                     campaign_failed). An execution_id seen before is refused: campaign.status
+ *                     with the execution's current status and progress and error
+ *                     EXECUTION_EXISTS; nothing else changes. Otherwise the audience is
+ *                     snapshotted into the ledger (cs_ledger.h), status pending, then - at once
+ *                     for immediate/batch, at the campaign's scheduled_at for scheduled -
+ *                     running with analytics campaign_executed.
+ *   schedules         scheduled/recurring campaigns fire by themselves (cs_schedule.h).
+ *   batches           at most batch_size targets (the execute's, else the campaign's), and
+ *                     never more than rate_limit per second: a batch of n sends is followed by
+ *                     a pause so that batches start at most rate_limit targets per second
+ *                     (batch size is capped at rate_limit). Per target:
+ *                       deleted user / push off / the campaign's category off -> skipped (reason);
+ *                       respect_quiet_hours and inside the user's quiet hours -> held until
+ *                         they end (checked again with the fresh timezone after the fetch);
+ *                       else the fresh profile is requested (timeout, then up to max_retries
+ *                         more attempts with backoff; then failed "profile_unavailable");
+ *                         a reply with error USER_NOT_FOUND / INVALID_REQUEST fails the target;
+ *                       variant (cs_variant.h), localization and interpolation
+ *                         (cs_template.h; a missing value fails the target "template: ...");
+ *                       PushNotification on notification.user.{user_id}.push with
+ *                         notification_id = v5(execution_id/user_id), the template's priority
+ *                         (else the execute's, else normal), data = the template's data plus
+ *                         campaign_id, execution_id and (A/B) variant "A", "B", ...;
+ *                         analytics notification_sent. A push that cannot be published (the
+ *                         client's buffer is full, the connection is closed) leaves the target
+ *                         pending for a later batch.
+ *                     After every batch: outcomes committed (cs_ledger_commit) and campaign.status
+ *                     running with progress {total_targets, sent, failed, success_rate =
+ *                     sent / (sent + failed), when anything was attempted}.
+ *   completion        no pending and no held target left: completed, analytics
+ *                     campaign_completed. Storage errors: failed, code STORAGE_ERROR.
+ *   admin             pause (running -> paused after the batch in hand), resume (paused ->
+ *                     running), cancel (pending/running/paused -> cancelled, final; targets not
+ *                     yet processed stay unprocessed).
+ *
+ * Crash and restart: see cs_ledger.h for the guarantee (missing 0; duplicates after
+ * de-duplication by notification_id 0; raw duplicates at most one batch per crash).
+ * cs_engine_open resumes every pending, running and paused execution from the ledger.
+ *
+ * Threads: all functions on one thread. Ownership: the engine borrows db and the sink for its
+ * whole life. Shutdown: cs_engine_stop, wait for cs_engine_idle (replies of the batch in hand
+ * come back), then end the transport - its pending callbacks must all have run (the mflow client
+ * runs them with MF_ERR_CLOSED on destroy) - then cs_engine_close.
+ */
+#ifndef CS_ENGINE_H
+#define CS_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "cs_ledger.h"
+#include "cs_validate.h"
+#include "mf/status.h"
+#include "mf_sdk/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Runs exactly once per accepted request: st MF_OK with the reply (valid during the call), or
+ * an error (MF_ERR_TIMEOUT, MF_ERR_NO_RESPONDERS, MF_ERR_CLOSED, an invalid reply...). */
+typedef void (*cs_user_info_cb)(void *cb_ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err);
+
+typedef struct cs_sink {
+    void *ctx;
+    /* The time now, ms since the epoch. */
+    int64_t (*now)(void *ctx);
+    /* Arms the engine's one timer: call cs_engine_on_timer once, at or after at_ms (replaces
+     * any earlier arming); at_ms == CS_NO_TIME disarms. */
+    void (*timer)(void *ctx, int64_t at_ms);
+    /* Sends user.info.request; on MF_OK, cb(cb_ctx, ...) runs exactly once later (never from
+     * inside this call). On an error nothing was sent and cb never runs. */
+    mf_status (*request_user_info)(void *ctx, const char *user_id, int timeout_ms, cs_user_info_cb cb, void *cb_ctx,
+                                   mf_error *err);
+    mf_status (*publish_push)(void *ctx, const char *user_id, const mf_push_notification *msg, mf_error *err);
+    mf_status (*publish_status)(void *ctx, const mf_campaign_status_update *msg, mf_error *err);
+    mf_status (*publish_analytics)(void *ctx, const mf_campaign_analytics_event *msg, mf_error *err);
+    /* What happened, for the log ("info", "warn", "error"). May be NULL. */
+    void (*log)(void *ctx, const char *level, const char *message);
+} cs_sink;
+
+typedef struct cs_engine_config {
+    int new_days;           /* new_users: registered within this many days (default 30) */
+    int active_days;        /* active_users: activity within this many days (default 30) */
+    int request_timeout_ms; /* one profile request (default 2000) */
+    int retry_backoff_ms;   /* before retry n: backoff * 2^(n-1), at most 5 s (default 100) */
+    int publish_retry_ms;   /* after a push could not be published (default 1000) */
+} cs_engine_config;
+
+/* Defaults for every field left 0. */
+void cs_engine_config_defaults(cs_engine_config *c);
+
+typedef struct cs_engine cs_engine;
+
+/* Opens the engine on a migrated database and resumes the active executions (the timer is
+ * armed; nothing is sent from inside this call). */
+mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_config *cfg, cs_engine **out,
+                         mf_error *err);
+void cs_engine_close(cs_engine *e);
+
+/* campaign.create. MF_OK when created or an identical repeat (*created tells which, may be
+ * NULL); otherwise the refusal, also published, in rej (may be NULL). */
+mf_status cs_engine_create_campaign(cs_engine *e, const mf_campaign_create *c, bool *created, cs_reject *rej);
+
+/* campaign.execute. MF_OK when the execution was accepted; otherwise the refusal (also
+ * published) in rej (may be NULL): CAMPAIGN_NOT_FOUND, EXECUTION_EXISTS, STORAGE_ERROR. */
+mf_status cs_engine_execute(cs_engine *e, const mf_campaign_execute *x, cs_reject *rej);
+
+/* The sink's timer fired. */
+void cs_engine_on_timer(cs_engine *e);
+
+/* Admin. MF_ERR_NOT_FOUND (no such execution), MF_ERR_INVALID_ARG (not in a state that
+ * allows it: err says which state). */
+mf_status cs_engine_pause(cs_engine *e, const char *execution_id, mf_error *err);
+mf_status cs_engine_resume(cs_engine *e, const char *execution_id, mf_error *err);
+mf_status cs_engine_cancel(cs_engine *e, const char *execution_id, mf_error *err);
+
+/* Reads an execution from the ledger (counters as committed). */
+mf_status cs_engine_execution(cs_engine *e, const char *execution_id, cs_execution *out, bool *found, mf_error *err);
+
+/* Stops starting batches and firing schedules (shutdown). Batches in hand finish. */
+void cs_engine_stop(cs_engine *e);
+/* true when no batch is in hand. */
+bool cs_engine_idle(const cs_engine *e);
+
+typedef struct cs_engine_stats {
+    uint64_t requests;   /* profile requests sent (retries included) */
+    uint64_t retries;    /* of those, retries */
+    uint64_t pushes;     /* notifications published */
+    uint64_t batches;    /* batches committed */
+    uint64_t publish_failures;
+    uint64_t active_runs;
+} cs_engine_stats;
+void cs_engine_stats_get(const cs_engine *e, cs_engine_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_ENGINE_H */

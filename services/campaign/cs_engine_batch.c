@@ -1,0 +1,477 @@
+/* cs_engine_batch.c - one execution's way through its targets: starting, batches, profile
+ * requests and their replies, building and publishing notifications, committing, completing.
+ * See cs_engine.h for the rules. */
+#include "cs_engine_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "cs_quiet.h"
+#include "cs_template.h"
+#include "cs_time.h"
+#include "cs_tz.h"
+#include "cs_uuid.h"
+#include "cs_variant.h"
+#include "mf/buf.h"
+
+static void batch_end(cs_engine *e, cs_run *r);
+
+/* ---- deciding one target ---- */
+
+static void decide(cs_run *r, slot *s, cs_target_state st, const char *reason)
+{
+    s->out.after = st;
+    s->out.reason = NULL;
+    if (reason) {
+        snprintf(s->reason, sizeof s->reason, "%.159s", reason);
+        s->out.reason = s->reason;
+    }
+    if (s->phase != SLOT_DONE) {
+        s->phase = SLOT_DONE;
+        r->open--;
+    }
+}
+
+static bool category_on(const cs_run *r, const cs_user *u)
+{
+    switch (r->category) {
+    case CS_CATEGORY_UPDATES: return u->cat_updates;
+    case CS_CATEGORY_SECURITY: return u->cat_security;
+    default: return u->cat_marketing;
+    }
+}
+
+/* The zone quiet hours are read in: the user's when the tz database knows it, else UTC. */
+static const char *zone_of(const char *tz)
+{
+    return tz && cs_tz_known(tz) ? tz : "UTC";
+}
+
+/* ---- profile requests ---- */
+
+static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err);
+
+static void unlink_req(cs_engine *e, cs_req *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else if (e && e->reqs == q)
+        e->reqs = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    q->prev = q->next = NULL;
+}
+
+static int64_t backoff(const cs_engine *e, int attempt)
+{
+    int64_t d = e->cfg.retry_backoff_ms;
+    for (int i = 1; i < attempt && d < 5000; i++)
+        d *= 2;
+    return d < 5000 ? d : 5000;
+}
+
+/* A failed attempt: wait and ask again, or give up. */
+static void attempt_failed(cs_engine *e, cs_run *r, slot *s, mf_status st, const char *why)
+{
+    if (s->out.attempts <= r->settings.max_retries) {
+        s->phase = SLOT_RETRY_WAIT;
+        s->retry_at = cs_eng_now(e) + backoff(e, s->out.attempts);
+        return;
+    }
+    char reason[160];
+    snprintf(reason, sizeof reason, "profile_unavailable: %.120s", why ? why : mf_status_str(st));
+    decide(r, s, CS_TARGET_FAILED, reason);
+}
+
+static void ask(cs_engine *e, cs_run *r, size_t i)
+{
+    slot *s = &r->slots[i];
+    cs_req *q = calloc(1, sizeof *q);
+    mf_error err;
+    s->out.attempts++;
+    e->stats.requests++;
+    e->stats.retries += s->out.attempts > 1;
+    mf_status st = MF_ERR_NOMEM;
+    if (q) {
+        *q = (cs_req){.e = e, .run = r, .slot = i, .next = e->reqs};
+        st = e->sink.request_user_info(e->sink.ctx, s->row.user_id, e->cfg.request_timeout_ms, on_reply, q, &err);
+    }
+    if (st == MF_OK) {
+        if (e->reqs)
+            e->reqs->prev = q;
+        e->reqs = q;
+        s->phase = SLOT_FETCHING;
+        return;
+    }
+    free(q);
+    attempt_failed(e, r, s, st, st == MF_ERR_NOMEM ? "out of memory" : err.message);
+}
+
+/* ---- building and publishing one notification ---- */
+
+typedef struct profile {
+    cs_user_fields f;
+} profile;
+
+/* The variant's data plus the ids a receiving app needs. */
+static mf_status push_data(cs_run *r, size_t v, char **out, mf_error *err)
+{
+    const mf_notification_template *t = cs_campaign_variant(&r->campaign, v);
+    char label[2] = {(char)('A' + (int)v), '\0'};
+    const char *keys[] = {"campaign_id", "execution_id", "variant"};
+    const char *vals[] = {r->x.campaign_id, r->x.execution_id, label};
+    return cs_data_extend(t->has_data ? t->data : NULL, keys, vals, cs_campaign_ab(&r->campaign) ? 3 : 2, out, err);
+}
+
+static mf_priority priority_of(const cs_run *r, const mf_notification_template *t)
+{
+    if (t->has_priority)
+        return t->priority;
+    if (r->campaign.notification_template.has_priority && !cs_campaign_ab(&r->campaign))
+        return r->campaign.notification_template.priority;
+    return r->x.priority ? r->x.priority : MF_PRIORITY_NORMAL;
+}
+
+/* Renders and publishes; decides the slot (sent, failed, or pending when publishing failed). */
+static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
+{
+    size_t v = r->n_variants > 1 ? cs_variant_pick(r->x.campaign_id, s->row.user_id, r->split, r->n_variants) : 0;
+    const mf_notification_template *t = cs_campaign_variant(&r->campaign, v);
+    const char *title_t, *body_t;
+    cs_template_localize(t, u->language, &title_t, &body_t);
+    mf_buf title = MF_BUF_INIT, body = MF_BUF_INIT;
+    mf_error err;
+    char nid[CS_UUID_TEXT], at[CS_TIME_TEXT_MAX], reason[256];
+    char *data = NULL;
+    mf_status st = cs_template_render(title_t, u, &r->data[v], &title, &err);
+    if (st == MF_OK)
+        st = cs_template_render(body_t, u, &r->data[v], &body, &err);
+    if (st != MF_OK) {
+        snprintf(reason, sizeof reason, "template: %.150s", err.message);
+        decide(r, s, CS_TARGET_FAILED, reason);
+    } else if ((st = push_data(r, v, &data, &err)) != MF_OK) {
+        snprintf(reason, sizeof reason, "data: %.150s", err.message);
+        decide(r, s, CS_TARGET_FAILED, reason);
+    } else {
+        cs_uuid_v5_text(&CS_NS_NOTIFICATION, r->x.execution_id, s->row.user_id, nid);
+        mf_push_notification m;
+        mf_push_notification_init(&m);
+        m.notification_id = nid;
+        m.user_id = s->row.user_id;
+        m.title = title.data ? title.data : "";
+        m.body = body.data ? body.data : "";
+        m.has_priority = true;
+        m.priority = priority_of(r, t);
+        m.has_data = true;
+        m.data = data;
+        m.has_created_at = true;
+        m.created_at = cs_time_format(cs_eng_now(e), at);
+        st = e->sink.publish_push(e->sink.ctx, s->row.user_id, &m, &err);
+        if (st == MF_OK) {
+            e->stats.pushes++;
+            s->out.variant = (int)v;
+            decide(r, s, CS_TARGET_SENT, NULL);
+            cs_eng_analytics(e, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_NOTIFICATION_SENT, r->x.campaign_id,
+                             r->x.execution_id, nid, s->row.user_id, NULL, NULL);
+        } else if (st == MF_ERR_FULL || st == MF_ERR_CLOSED || st == MF_ERR_IO || st == MF_ERR_NOMEM) {
+            e->stats.publish_failures++;
+            r->publish_failed = true;
+            decide(r, s, CS_TARGET_PENDING, NULL); /* a later batch sends it */
+        } else {
+            snprintf(reason, sizeof reason, "invalid notification: %.60s %.120s", err.pointer, err.message);
+            decide(r, s, CS_TARGET_FAILED, reason);
+        }
+    }
+    free(data);
+    mf_buf_free(&title);
+    mf_buf_free(&body);
+}
+
+/* A reply that carries a profile: merge with the view, re-check quiet hours, deliver. */
+static void got_profile(cs_engine *e, cs_run *r, slot *s, const mf_user_info_reply *rep)
+{
+    cs_user_fields u = {
+        .name = rep->has_name ? rep->name : s->view.name,
+        .email = rep->has_email ? rep->email : s->view.email,
+        .language = rep->has_language ? rep->language : s->view.language,
+        .timezone = rep->has_timezone ? rep->timezone : s->view.timezone,
+    };
+    bool moved = u.timezone && (!s->view.timezone || strcmp(u.timezone, s->view.timezone) != 0);
+    if (moved && r->settings.respect_quiet_hours && s->view.quiet.enabled) {
+        bool quiet;
+        int64_t release;
+        if (cs_quiet_check(zone_of(u.timezone), &s->view.quiet, cs_eng_now(e), &quiet, &release, NULL) == MF_OK &&
+            quiet) {
+            s->out.release_at = release;
+            decide(r, s, CS_TARGET_HELD, NULL);
+            return;
+        }
+    }
+    deliver(e, r, s, &u);
+}
+
+static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err)
+{
+    cs_req *q = cb_ctx;
+    cs_engine *e = q->e;
+    cs_run *r = q->run;
+    size_t i = q->slot;
+    unlink_req(e, q);
+    free(q);
+    if (!e)
+        return; /* the engine was closed: nothing to do */
+    slot *s = &r->slots[i];
+    if (st == MF_ERR_CLOSED && e->stopping) {
+        decide(r, s, CS_TARGET_PENDING, NULL); /* shutting down: the next start sends it */
+    } else if (st != MF_OK) {
+        attempt_failed(e, r, s, st, err ? err->message : NULL);
+    } else if (reply->has_error && (strcasecmp(reply->error.code, "USER_NOT_FOUND") == 0 ||
+                                    strcasecmp(reply->error.code, "INVALID_REQUEST") == 0)) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "%s", reply->error.code);
+        for (char *p = reason; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        decide(r, s, CS_TARGET_FAILED, reason);
+    } else {
+        got_profile(e, r, s, reply);
+    }
+    if (r->open == 0)
+        batch_end(e, r);
+    else
+        cs_eng_step(e, r); /* arms retries */
+    cs_eng_rearm(e);
+}
+
+/* ---- a batch ---- */
+
+/* First decisions from the view alone: skipped, or a quiet-hours candidate. */
+static void screen(cs_engine *e, cs_run *r, slot *s)
+{
+    bool found;
+    mf_error err;
+    s->out = (cs_outcome){.seq = s->row.seq, .before = s->row.state, .after = CS_TARGET_PENDING, .variant = -1,
+                          .attempts = s->row.attempts};
+    s->phase = SLOT_FETCHING; /* not decided yet */
+    r->open++;
+    if (cs_userview_get(e->view, s->row.user_id, &s->view, &found, &err) != MF_OK || !found || !s->view.live)
+        decide(r, s, CS_TARGET_SKIPPED, "deleted");
+    else if (!s->view.push_enabled)
+        decide(r, s, CS_TARGET_SKIPPED, "push_disabled");
+    else if (!category_on(r, &s->view))
+        decide(r, s, CS_TARGET_SKIPPED, "category_disabled");
+}
+
+static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
+{
+    if (!r->settings.respect_quiet_hours)
+        return;
+    cs_quiet_item *items = calloc(r->n_slots, sizeof *items);
+    size_t *which = calloc(r->n_slots, sizeof *which), m = 0;
+    if (!items || !which) {
+        cs_eng_log(e, "warn", "execution %s: out of memory checking quiet hours; trying later", r->x.execution_id);
+        for (size_t i = 0; i < r->n_slots; i++)
+            if (r->slots[i].phase != SLOT_DONE)
+                decide(r, &r->slots[i], CS_TARGET_PENDING, NULL);
+    }
+    for (size_t i = 0; items && which && i < r->n_slots; i++) {
+        slot *s = &r->slots[i];
+        if (s->phase == SLOT_DONE || !s->view.quiet.enabled)
+            continue;
+        items[m] = (cs_quiet_item){.zone = zone_of(s->view.timezone), .hours = s->view.quiet};
+        which[m++] = i;
+    }
+    if (m && cs_quiet_check_many(items, m, now) == MF_OK) {
+        for (size_t k = 0; k < m; k++) {
+            if (items[k].status == MF_OK && items[k].quiet) {
+                slot *s = &r->slots[which[k]];
+                s->out.release_at = items[k].release_ms;
+                decide(r, s, CS_TARGET_HELD, NULL);
+            }
+        }
+    }
+    free(items);
+    free(which);
+}
+
+static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, size_t n, int64_t now)
+{
+    r->slots = calloc(n, sizeof *r->slots);
+    if (!r->slots) {
+        cs_eng_log(e, "error", "execution %s: out of memory for a batch; trying later", r->x.execution_id);
+        r->wake_at = now + e->cfg.publish_retry_ms;
+        return;
+    }
+    r->in_batch = true;
+    r->n_slots = n;
+    r->open = 0;
+    r->batch_started = now;
+    r->publish_failed = false;
+    for (size_t i = 0; i < n; i++) {
+        r->slots[i].row = rows[i];
+        screen(e, r, &r->slots[i]);
+    }
+    hold_quiet(e, r, now);
+    for (size_t i = 0; i < n; i++)
+        if (r->slots[i].phase != SLOT_DONE)
+            ask(e, r, i);
+    if (r->open == 0)
+        batch_end(e, r);
+}
+
+void cs_eng_drop_batch(cs_engine *e, cs_run *r)
+{
+    for (cs_req *q = e->reqs; q; q = q->next)
+        if (q->run == r)
+            q->e = NULL; /* orphaned: its reply is ignored */
+    for (cs_req *q = e->reqs, *next; q; q = next) {
+        next = q->next;
+        if (!q->e) { /* out of the engine's list; freed by its callback */
+            if (q->prev)
+                q->prev->next = q->next;
+            else
+                e->reqs = q->next;
+            if (q->next)
+                q->next->prev = q->prev;
+            q->prev = q->next = NULL;
+        }
+    }
+    for (size_t i = 0; i < r->n_slots; i++)
+        cs_user_free(&r->slots[i].view);
+    free(r->slots);
+    r->slots = NULL;
+    r->n_slots = r->open = 0;
+    r->in_batch = false;
+}
+
+static void batch_end(cs_engine *e, cs_run *r)
+{
+    int64_t now = cs_eng_now(e);
+    cs_outcome *outs = malloc((r->n_slots ? r->n_slots : 1) * sizeof *outs);
+    int64_t sent = 0;
+    for (size_t i = 0; outs && i < r->n_slots; i++) {
+        outs[i] = r->slots[i].out;
+        sent += outs[i].after == CS_TARGET_SENT;
+    }
+    mf_error err;
+    mf_status st = outs ? cs_ledger_commit(e->ledger, r->x.execution_id, outs, r->n_slots, now, &err)
+                        : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
+    free(outs);
+    bool publish_failed = r->publish_failed;
+    cs_eng_drop_batch(e, r);
+    if (st != MF_OK) {
+        cs_eng_log(e, "error", "execution %s: batch not recorded: %s", r->x.execution_id, err.message);
+        r->cancel_requested = false;
+        cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED, "STORAGE_ERROR", err.message);
+        r->wake_at = CS_NO_TIME;
+        return;
+    }
+    e->stats.batches++;
+    cs_eng_refresh(e, r);
+    cs_eng_status(e, &r->x, NULL, NULL);
+    int64_t pace = r->settings.rate_limit > 0 ? (sent * 1000 + r->settings.rate_limit - 1) / r->settings.rate_limit : 0;
+    r->next_batch_at = r->batch_started + pace;
+    if (publish_failed && r->next_batch_at < now + e->cfg.publish_retry_ms)
+        r->next_batch_at = now + e->cfg.publish_retry_ms;
+    r->wake_at = r->next_batch_at > now ? r->next_batch_at : now;
+}
+
+/* ---- the run's state machine ---- */
+
+/* Sends the retries that are due; the earliest one still waiting sets wake_at. */
+static void retries(cs_engine *e, cs_run *r, int64_t now)
+{
+    for (size_t i = 0; i < r->n_slots; i++) {
+        slot *s = &r->slots[i];
+        if (s->phase != SLOT_RETRY_WAIT)
+            continue;
+        if (e->stopping) {
+            decide(r, s, CS_TARGET_PENDING, NULL);
+        } else if (s->retry_at <= now) {
+            ask(e, r, i);
+        }
+        if (s->phase == SLOT_RETRY_WAIT && (r->wake_at == CS_NO_TIME || s->retry_at < r->wake_at))
+            r->wake_at = s->retry_at;
+    }
+}
+
+/* Starts a batch or finds out there is nothing left now. Returns false when the run ended. */
+static bool next_batch(cs_engine *e, cs_run *r, int64_t now)
+{
+    cs_target_row *rows = calloc((size_t)r->cap, sizeof *rows);
+    size_t n = 0;
+    mf_error err;
+    mf_status st = rows ? cs_ledger_batch(e->ledger, r->x.execution_id, now, rows, (size_t)r->cap, &n, &err)
+                        : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
+    if (st == MF_OK && n > 0) {
+        batch_begin(e, r, rows, n, now);
+        free(rows);
+        return true;
+    }
+    free(rows);
+    bool none = true, pending = false;
+    int64_t release = 0;
+    if (st == MF_OK)
+        st = cs_ledger_has_pending(e->ledger, r->x.execution_id, &pending, &err);
+    if (st == MF_OK && !pending)
+        st = cs_ledger_next_release(e->ledger, r->x.execution_id, &release, &none, &err);
+    if (st != MF_OK) {
+        cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED, "STORAGE_ERROR", err.message);
+        cs_eng_remove_run(e, r);
+        return false;
+    }
+    if (pending) { /* pending but not returned: cannot happen; try again shortly */
+        r->wake_at = now + e->cfg.publish_retry_ms;
+        return true;
+    }
+    if (!none) {
+        r->wake_at = release; /* only held targets left: wait for the earliest release */
+        return true;
+    }
+    cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED, NULL, NULL);
+    cs_eng_remove_run(e, r);
+    return false;
+}
+
+bool cs_eng_step(cs_engine *e, cs_run *r)
+{
+    int64_t now = cs_eng_now(e);
+    r->wake_at = CS_NO_TIME;
+    if (r->in_batch) {
+        retries(e, r, now);
+        if (r->open == 0)
+            batch_end(e, r);
+        return true;
+    }
+    if (r->cancel_requested) {
+        cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_CANCELLED, NULL, NULL);
+        cs_eng_remove_run(e, r);
+        return false;
+    }
+    if (r->x.status == MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED || r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_PENDING) {
+        if (r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING)
+            return true; /* paused (or finished elsewhere): nothing until resumed */
+    } else {
+        if (e->stopping)
+            return true;
+        if (now < r->x.start_at) {
+            r->wake_at = r->x.start_at;
+            return true;
+        }
+        cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING, NULL, NULL);
+        cs_eng_analytics(e, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_EXECUTED, r->x.campaign_id,
+                         r->x.execution_id, NULL, NULL, NULL, NULL);
+    }
+    if (r->pause_requested) {
+        r->pause_requested = false;
+        cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED, NULL, NULL);
+        return true;
+    }
+    if (e->stopping)
+        return true;
+    if (now < r->next_batch_at) {
+        r->wake_at = r->next_batch_at;
+        return true;
+    }
+    return next_batch(e, r, now);
+}

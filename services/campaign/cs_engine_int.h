@@ -1,0 +1,113 @@
+/*
+ * cs_engine_int.h - the engine's private state, shared by cs_engine*.c. Not installed, not
+ * used outside the engine.
+ */
+#ifndef CS_ENGINE_INT_H
+#define CS_ENGINE_INT_H
+
+#include "cs_campaign.h"
+#include "cs_data.h"
+#include "cs_engine.h"
+#include "cs_ledger.h"
+#include "cs_userview.h"
+
+#define CS_MAX_VARIANTS 5
+
+/* Where a target of the batch in hand stands. */
+typedef enum slot_phase {
+    SLOT_DONE = 0,   /* decided: out.after says how */
+    SLOT_FETCHING,   /* a profile request is out */
+    SLOT_RETRY_WAIT  /* waiting for retry_at to ask again */
+} slot_phase;
+
+typedef struct cs_run cs_run;
+
+/* The context of one profile request; outlives the engine if the engine is closed first. */
+typedef struct cs_req {
+    struct cs_engine *e; /* NULL once orphaned by cs_engine_close */
+    cs_run *run;
+    size_t slot;
+    struct cs_req *prev, *next;
+} cs_req;
+
+typedef struct slot {
+    cs_target_row row;
+    cs_outcome out;
+    char reason[160];
+    cs_user view;
+    slot_phase phase;
+    int64_t retry_at;
+} slot;
+
+/* One active execution in memory. */
+struct cs_run {
+    cs_execution x;              /* as in the ledger (counters refreshed after each commit) */
+    mf_campaign_create campaign;
+    cs_settings settings;
+    cs_category category;
+    size_t n_variants;
+    double split[CS_MAX_VARIANTS];
+    cs_data data[CS_MAX_VARIANTS];
+    int64_t cap;                 /* targets per batch: min(batch_size, rate_limit) */
+    int64_t next_batch_at;       /* rate limit: not before */
+    int64_t wake_at;             /* when this run wants the timer, CS_NO_TIME: not by itself */
+    bool pause_requested, cancel_requested;
+    /* the batch in hand */
+    bool in_batch;
+    slot *slots;
+    size_t n_slots, open;        /* open: slots not yet SLOT_DONE */
+    int64_t batch_started;
+    bool publish_failed;
+};
+
+struct cs_engine {
+    sqlite3 *db;
+    cs_sink sink;
+    cs_engine_config cfg;
+    cs_userview *view;
+    cs_ledger *ledger;
+    cs_run **runs;
+    size_t n_runs, cap_runs;
+    cs_req *reqs;                /* requests out, for orphaning at close */
+    bool stopping;
+    bool in_timer;               /* re-entrancy guard: arm the timer once at the end */
+    int64_t armed_at;
+    cs_engine_stats stats;
+};
+
+/* cs_engine.c */
+void cs_eng_log(cs_engine *e, const char *level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+int64_t cs_eng_now(cs_engine *e);
+cs_run *cs_eng_find(cs_engine *e, const char *execution_id);
+/* Loads the campaign of x into a new run and adds it. NULL when the campaign is gone (logged). */
+cs_run *cs_eng_add_run(cs_engine *e, const cs_execution *x);
+void cs_eng_remove_run(cs_engine *e, cs_run *r);
+/* Recomputes the timer from every run and the schedules and arms it when it changed. */
+void cs_eng_rearm(cs_engine *e);
+/* Re-reads the run's counters and status from the ledger. */
+void cs_eng_refresh(cs_engine *e, cs_run *r);
+
+/* cs_engine_report.c */
+void cs_eng_status(cs_engine *e, const cs_execution *x, const char *code, const char *message);
+void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type, const char *campaign_id,
+                      const char *execution_id, const char *notification_id, const char *user_id, const char *code,
+                      const char *message);
+/* Sets the status in the ledger and publishes it; final statuses also emit their analytics. */
+void cs_eng_transition(cs_engine *e, cs_run *r, mf_campaign_status_update_status to, const char *code,
+                       const char *message);
+
+/* cs_engine_batch.c */
+/* Advances one run as far as it can go now (start, batch, completion); sets r->wake_at.
+ * May remove (free) the run: returns false then. */
+bool cs_eng_step(cs_engine *e, cs_run *r);
+/* Fails the batch's outstanding retries and frees its slots (close). */
+void cs_eng_drop_batch(cs_engine *e, cs_run *r);
+
+/* cs_engine_intake.c */
+void cs_eng_fire_schedules(cs_engine *e, int64_t now);
+
+#endif /* CS_ENGINE_INT_H */

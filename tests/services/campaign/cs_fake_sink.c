@@ -1,0 +1,258 @@
+/* cs_fake_sink.c - see cs_fake_sink.h. */
+#include "cs_fake_sink.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cs_userview.h"
+
+void fake_init(fake *f, int64_t now)
+{
+    memset(f, 0, sizeof *f);
+    f->now = now;
+    f->timer_at = CS_NO_TIME;
+    f->pushes = calloc(FAKE_MAX_MSGS, sizeof *f->pushes);
+    f->statuses = calloc(FAKE_MAX_MSGS, sizeof *f->statuses);
+    f->events = calloc(FAKE_MAX_MSGS, sizeof *f->events);
+    assert_non_null(f->pushes);
+    assert_non_null(f->statuses);
+    assert_non_null(f->events);
+}
+
+void fake_free(fake *f)
+{
+    for (int i = 0; i < f->n_pushes; i++)
+        mf_push_notification_free(&f->pushes[i].m);
+    for (int i = 0; i < f->n_statuses; i++)
+        mf_campaign_status_update_free(&f->statuses[i]);
+    for (int i = 0; i < f->n_events; i++)
+        mf_campaign_analytics_event_free(&f->events[i]);
+    free(f->pushes);
+    free(f->statuses);
+    free(f->events);
+}
+
+fake_user *fake_user_get(fake *f, const char *id)
+{
+    for (int i = 0; i < f->n_users; i++)
+        if (strcasecmp(f->users[i].id, id) == 0)
+            return &f->users[i];
+    return NULL;
+}
+
+static int64_t f_now(void *ctx)
+{
+    return ((fake *)ctx)->now;
+}
+
+static void f_timer(void *ctx, int64_t at)
+{
+    ((fake *)ctx)->timer_at = at;
+}
+
+static mf_status f_request(void *ctx, const char *user_id, int timeout_ms, cs_user_info_cb cb, void *cb_ctx,
+                           mf_error *err)
+{
+    fake *f = ctx;
+    if (f->n_reqs == FAKE_MAX_REQS)
+        return mf_error_set(err, MF_ERR_FULL, "", "fake: too many requests");
+    fake_req *q = &f->reqs[f->n_reqs++];
+    snprintf(q->user_id, sizeof q->user_id, "%s", user_id);
+    q->cb = cb;
+    q->ctx = cb_ctx;
+    q->deadline = f->now + timeout_ms;
+    q->answer_at = f->now + f->latency_ms;
+    q->live = true;
+    return MF_OK;
+}
+
+/* Encodes (the contract check), decodes into `out`: what a subscriber would receive. */
+#define RECORD(T, msg, out)                                                                     \
+    do {                                                                                        \
+        mf_buf b = MF_BUF_INIT;                                                                 \
+        mf_error e;                                                                             \
+        mf_status s = T##_encode(msg, &b, &e);                                                  \
+        if (s != MF_OK)                                                                         \
+            fail_msg(#T " does not validate: %s: %s", e.pointer, e.message);                   \
+        assert_int_equal(T##_decode(b.data, b.len, out, &e), MF_OK);                            \
+        mf_buf_free(&b);                                                                        \
+    } while (0)
+
+static mf_status f_push(void *ctx, const char *user_id, const mf_push_notification *m, mf_error *err)
+{
+    fake *f = ctx;
+    if (f->push_full > 0) {
+        f->push_full--;
+        return mf_error_set(err, MF_ERR_FULL, "", "fake: outbound buffer full");
+    }
+    assert_true(f->n_pushes < FAKE_MAX_MSGS);
+    fake_push *p = &f->pushes[f->n_pushes++];
+    snprintf(p->subject_user, sizeof p->subject_user, "%s", user_id);
+    RECORD(mf_push_notification, m, &p->m);
+    return MF_OK;
+}
+
+static mf_status f_status(void *ctx, const mf_campaign_status_update *m, mf_error *err)
+{
+    (void)err;
+    fake *f = ctx;
+    assert_true(f->n_statuses < FAKE_MAX_MSGS);
+    RECORD(mf_campaign_status_update, m, &f->statuses[f->n_statuses++]);
+    return MF_OK;
+}
+
+static mf_status f_analytics(void *ctx, const mf_campaign_analytics_event *m, mf_error *err)
+{
+    (void)err;
+    fake *f = ctx;
+    assert_true(f->n_events < FAKE_MAX_MSGS);
+    RECORD(mf_campaign_analytics_event, m, &f->events[f->n_events++]);
+    return MF_OK;
+}
+
+static void f_log(void *ctx, const char *level, const char *msg)
+{
+    fake *f = ctx;
+    if (!f->quiet_log)
+        fprintf(stderr, "  [%s] %s\n", level, msg);
+}
+
+cs_sink fake_sink(fake *f)
+{
+    return (cs_sink){.ctx = f, .now = f_now, .timer = f_timer, .request_user_info = f_request,
+                     .publish_push = f_push, .publish_status = f_status, .publish_analytics = f_analytics,
+                     .log = f_log};
+}
+
+/* Answers request q now (reply or error), as the user's mode says. */
+static void answer(fake *f, fake_req *q)
+{
+    q->live = false;
+    fake_user *u = fake_user_get(f, q->user_id);
+    mf_user_info_reply rep;
+    mf_user_info_reply_init(&rep);
+    rep.user_id = q->user_id;
+    if (!u || u->mode == FAKE_NOT_FOUND) {
+        rep.has_error = true;
+        rep.error.code = "USER_NOT_FOUND";
+        rep.error.message = "no such user";
+    } else {
+        rep.has_name = u->name != NULL;
+        rep.name = (char *)u->name;
+        rep.has_email = u->email != NULL;
+        rep.email = (char *)u->email;
+        rep.has_language = u->language != NULL;
+        rep.language = (char *)u->language;
+        rep.has_timezone = u->timezone != NULL;
+        rep.timezone = (char *)u->timezone;
+    }
+    assert_int_equal(mf_user_info_reply_validate(&rep, NULL), MF_OK);
+    q->cb(q->ctx, MF_OK, &rep, NULL);
+}
+
+static void time_out(fake_req *q)
+{
+    q->live = false;
+    mf_error e;
+    mf_error_set(&e, MF_ERR_TIMEOUT, "", "fake: no reply");
+    q->cb(q->ctx, MF_ERR_TIMEOUT, NULL, &e);
+}
+
+/* Handles the requests that are due now; returns how many. */
+static int serve(fake *f)
+{
+    int done = 0;
+    int n = f->n_reqs; /* requests made while serving wait for the next round */
+    for (int i = 0; i < n; i++) {
+        fake_req *q = &f->reqs[i];
+        if (!q->live)
+            continue;
+        fake_user *u = fake_user_get(f, q->user_id);
+        bool silent = u && (u->mode == FAKE_SILENT || (u->mode == FAKE_FLAKY && u->asked < u->fails));
+        if (silent) {
+            if (f->now >= q->deadline) {
+                if (u)
+                    u->asked++;
+                time_out(q);
+                done++;
+            }
+        } else if (f->now >= q->answer_at) {
+            if (u)
+                u->asked++;
+            answer(f, q);
+            done++;
+        }
+    }
+    /* compact */
+    int m = 0;
+    for (int i = 0; i < f->n_reqs; i++)
+        if (f->reqs[i].live)
+            f->reqs[m++] = f->reqs[i];
+    f->n_reqs = m;
+    return done;
+}
+
+int fake_run(fake *f, int64_t until)
+{
+    int steps = 0;
+    for (;;) {
+        int work = serve(f);
+        if (f->timer_at != CS_NO_TIME && f->timer_at <= f->now) {
+            f->timer_at = CS_NO_TIME;
+            cs_engine_on_timer(f->engine);
+            work++;
+        }
+        steps += work;
+        if (work)
+            continue;
+        /* nothing now: move the clock to the next thing */
+        int64_t next = f->timer_at;
+        for (int i = 0; i < f->n_reqs; i++) {
+            const fake_req *q = &f->reqs[i];
+            fake_user *u = fake_user_get(f, q->user_id);
+            bool silent = u && (u->mode == FAKE_SILENT || (u->mode == FAKE_FLAKY && u->asked < u->fails));
+            int64_t t = silent ? q->deadline : q->answer_at;
+            if (q->live && (next == CS_NO_TIME || t < next))
+                next = t;
+        }
+        if (next == CS_NO_TIME || next > until)
+            return steps;
+        f->now = next;
+    }
+}
+
+void fake_close_requests(fake *f)
+{
+    for (int i = 0; i < f->n_reqs; i++) {
+        fake_req *q = &f->reqs[i];
+        if (!q->live)
+            continue;
+        q->live = false;
+        mf_error e;
+        mf_error_set(&e, MF_ERR_CLOSED, "", "fake: closed");
+        q->cb(q->ctx, MF_ERR_CLOSED, NULL, &e);
+    }
+    f->n_reqs = 0;
+}
+
+int fake_count_events(const fake *f, mf_campaign_analytics_event_event_type t)
+{
+    int n = 0;
+    for (int i = 0; i < f->n_events; i++)
+        n += f->events[i].event_type == t;
+    return n;
+}
+
+const mf_campaign_status_update *fake_last_status(const fake *f, const char *execution_id)
+{
+    for (int i = f->n_statuses - 1; i >= 0; i--)
+        if (strcasecmp(f->statuses[i].execution_id, execution_id) == 0)
+            return &f->statuses[i];
+    return NULL;
+}

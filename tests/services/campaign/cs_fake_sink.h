@@ -1,0 +1,84 @@
+/*
+ * cs_fake_sink.h - a fake world for the engine's tests: a clock that only moves when told, one
+ * timer, a User Service that answers from a table (or times out, or fails), and recorders for
+ * everything published. Every published message is encoded with the generated encoder (so it
+ * is checked against the contract) and kept decoded.
+ */
+#ifndef CS_FAKE_SINK_H
+#define CS_FAKE_SINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "cs_engine.h"
+
+#define FAKE_MAX_USERS 512
+#define FAKE_MAX_REQS 4096
+#define FAKE_MAX_MSGS 8192
+
+typedef enum fake_mode {
+    FAKE_ANSWER = 0,     /* reply with the profile */
+    FAKE_NOT_FOUND,      /* reply with error USER_NOT_FOUND */
+    FAKE_SILENT,         /* never answer: time out */
+    FAKE_FLAKY           /* time out `fails` times, then answer */
+} fake_mode;
+
+typedef struct fake_user {
+    char id[37];
+    const char *name, *email, *language, *timezone; /* NULL: left out of the reply */
+    fake_mode mode;
+    int fails;
+    int asked;
+} fake_user;
+
+typedef struct fake_req {
+    char user_id[37];
+    cs_user_info_cb cb;
+    void *ctx;
+    int64_t deadline;  /* timeout */
+    int64_t answer_at; /* when an answering user answers: asked + latency_ms */
+    bool live;
+} fake_req;
+
+typedef struct fake_push {
+    char subject_user[37];
+    mf_push_notification m;
+} fake_push;
+
+typedef struct fake {
+    int64_t now;
+    int64_t timer_at;
+    fake_user users[FAKE_MAX_USERS];
+    int n_users;
+    fake_req reqs[FAKE_MAX_REQS];
+    int n_reqs;
+    fake_push *pushes;
+    int n_pushes;
+    mf_campaign_status_update *statuses;
+    int n_statuses;
+    mf_campaign_analytics_event *events;
+    int n_events;
+    int push_full;        /* the next this-many pushes fail with MF_ERR_FULL */
+    int latency_ms;       /* the User Service answers this long after a request */
+    bool quiet_log;
+    cs_engine *engine;
+} fake;
+
+void fake_init(fake *f, int64_t now);
+void fake_free(fake *f);
+cs_sink fake_sink(fake *f);
+fake_user *fake_user_get(fake *f, const char *id);
+
+/* Runs the world: answers requests, fires the timer, moves the clock to the next thing that
+ * happens; stops when nothing is left to happen or the clock passes `until`. Returns the number
+ * of steps taken. */
+int fake_run(fake *f, int64_t until);
+
+/* Fails every outstanding request with MF_ERR_CLOSED (what the client does on destroy). */
+void fake_close_requests(fake *f);
+
+/* Counts recorded analytics events of a type. */
+int fake_count_events(const fake *f, mf_campaign_analytics_event_event_type t);
+/* The last status recorded for an execution (NULL if none). */
+const mf_campaign_status_update *fake_last_status(const fake *f, const char *execution_id);
+
+#endif /* CS_FAKE_SINK_H */
