@@ -20,7 +20,8 @@ static void sort_segments(mf_campaign_create_target_audience *a)
 {
     size_t n = a->user_segments.count, m = 0;
     int *v = (int *)a->user_segments.items;
-    qsort(v, n, sizeof *v, cmp_int);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_int);
     for (size_t i = 0; i < n; i++)
         if (m == 0 || v[m - 1] != v[i])
             v[m++] = v[i];
@@ -31,7 +32,8 @@ static void sort_segments(mf_campaign_create_target_audience *a)
 static void sort_strings(char **items, size_t *count)
 {
     size_t n = *count, m = 0;
-    qsort(items, n, sizeof *items, cmp_str);
+    if (n > 1)
+        qsort(items, n, sizeof *items, cmp_str);
     for (size_t i = 0; i < n; i++) {
         if (m && strcmp(items[m - 1], items[i]) == 0)
             free(items[i]);

@@ -151,7 +151,8 @@ mf_status cs_quiet_check_many(cs_quiet_item *items, size_t n, int64_t now_ms)
         if (items[i].hours.enabled)
             order[m++] = &items[i];
     }
-    qsort(order, m, sizeof *order, cmp_zone);
+    if (m > 1)
+        qsort(order, m, sizeof *order, cmp_zone);
     for (size_t i = 0; i < m; i++) {
         cs_quiet_item *it = order[i];
         it->status = cs_quiet_check(it->zone, &it->hours, now_ms, &it->quiet, &it->release_ms, NULL);
