@@ -98,6 +98,13 @@ static bool known_locked(const char *zone)
     return file_is_tzif(zone); /* the neighbourhood is full: answer without caching */
 }
 
+void cs_tz_init(void)
+{
+    pthread_mutex_lock(&tz_lock);
+    init_locked();
+    pthread_mutex_unlock(&tz_lock);
+}
+
 bool cs_tz_known(const char *zone)
 {
     pthread_mutex_lock(&tz_lock);
@@ -121,6 +128,8 @@ static void set_tz_locked(const char *value)
 static mf_status use_locked(const char *zone, mf_error *err)
 {
     init_locked();
+    if (zone && tz_current[0] == ':' && strcmp(tz_current + 1, zone) == 0)
+        return MF_OK; /* current already, and it was checked when it was set */
     if (!known_locked(zone))
         return mf_error_set(err, MF_ERR_NOT_FOUND, "", "unknown time zone \"%.64s\"", zone ? zone : "(null)");
     char value[CS_TZ_NAME_MAX + 2];

@@ -6,18 +6,20 @@
  * (America/Ciudad_Juarez, for one, is unknown to ICU 72). glibc reads the system files.
  *
  * The price: glibc has one process-wide zone (TZ). This module serialises every use behind one
- * mutex and switches TZ (setenv + tzset) only when the zone changes. Measured on the 2-core
- * machine (bench/campaign/bench_tz): a switch costs about 37 us (glibc re-reads the zone file),
- * a lookup in the current zone about 0.4 us (ICU with a cached calendar per zone: 0.5 us). So
- * callers that evaluate many users group them by zone (cs_quiet_check_many does), and a batch of
- * 1,000 users across 40 zones costs ~1.5 ms of switches.
+ * mutex and switches TZ (setenv + tzset) only when the zone changes; glibc re-reads the zone
+ * file on every switch (about 37 us here). Measured with bench/campaign (bench-campaign-logic,
+ * CPU time, 100,000 users in 40 zones, quiet hours with release times): users checked in
+ * arrival order cost 22.7 us each (a switch almost every time); grouped by zone, as
+ * cs_quiet_check_many does, 1.5 us each (41 switches in all). ICU's wall-time lookup with a
+ * cached calendar per zone costs 0.44 us - without release times, and with 2022 rules.
  *
  * Rules for the rest of the process: nothing else may call setenv/putenv/unsetenv("TZ") or
  * tzset(), and nothing should rely on localtime(): between cs_tz calls TZ holds the last zone
  * used until cs_tz_restore() puts the original back (the service logs in UTC). TZ is always
- * present in the environment after the first call (set to ":/etc/localtime" if it was unset,
- * which glibc reads the same way), so later changes replace an existing entry and never
- * reallocate the environment under another thread's getenv.
+ * present in the environment after cs_tz_init (set to ":/etc/localtime" if it was unset, which
+ * glibc reads the same way), so later changes replace an existing entry and never reallocate
+ * the environment under another thread's getenv: a service calls cs_tz_init before it starts
+ * threads (every other function calls it too, for programs with one thread).
  *
  * Instants here are seconds since the epoch; "local seconds" are the wall-clock reading of a
  * zone counted the same way (local = utc + offset).
@@ -36,6 +38,9 @@ extern "C" {
 #endif
 
 #define CS_TZ_NAME_MAX 64 /* longest zone name accepted, without the NUL */
+
+/* Reads TZ and TZDIR and makes sure TZ is set. Call before starting threads; idempotent. */
+void cs_tz_init(void);
 
 /*
  * true when `zone` names a zone file of the system tz database: 1..CS_TZ_NAME_MAX characters of
