@@ -25,10 +25,12 @@ typedef struct cs_profile_changes {
     cs_plan plan;
     bool has_registered_at;
     char *registered_at;
-    bool has_last_activity;
+    bool has_last_activity, last_activity_is_null;
     char *last_activity;
     bool has_preferences;
     mf_notification_preferences preferences;
+    bool has_deleted;
+    bool deleted;
 } cs_profile_changes;
 
 static const mf_type str_t = {.kind = MF_K_STR, .name = "string", .size = sizeof(char *)};
@@ -38,6 +40,7 @@ static const mf_type time_t_ = {.kind = MF_K_STR, .name = "date-time", .size = s
 static mf_pattern language_re = {.source = "^[a-z]{2}-[A-Z]{2}$", .ere = "^[a-z]{2}-[A-Z]{2}$"};
 static const mf_type language_t = {.kind = MF_K_STR, .name = "language", .size = sizeof(char *),
                                    .pattern = &language_re};
+static const mf_type bool_t = {.kind = MF_K_BOOL, .name = "bool", .size = sizeof(bool)};
 static const char *const plan_values[] = {"free", "premium"};
 static const mf_type plan_t = {.kind = MF_K_ENUM, .name = "plan", .size = sizeof(cs_plan),
                                .enum_values = plan_values, .enum_count = 2};
@@ -53,7 +56,7 @@ static const mf_type plan_t = {.kind = MF_K_ENUM, .name = "plan", .size = sizeof
 static const mf_field changes_fields[] = {
     NULLABLE(name, str_t),     NULLABLE(email, email_t),       NULLABLE(language, language_t),
     NULLABLE(timezone, str_t), OPT(plan, plan_t),              OPT(registered_at, time_t_),
-    OPT(last_activity, time_t_), OPT(preferences, mf_notification_preferences_desc),
+    NULLABLE(last_activity, time_t_), OPT(preferences, mf_notification_preferences_desc), OPT(deleted, bool_t),
 };
 static const mf_type changes_desc = {.kind = MF_K_OBJ, .name = "user changes", .size = sizeof(cs_profile_changes),
                                      .fields = changes_fields,
@@ -228,7 +231,8 @@ static mf_status write_profile(cs_userview *v, const char *id, const cs_profile_
     mf_status s = MF_OK;
     if (c->has_registered_at)
         s = parse_time(c->registered_at, "/changes/registered_at", &reg, err);
-    if (s == MF_OK && c->has_last_activity)
+    bool has_act = c->has_last_activity && !c->last_activity_is_null; /* null: never active, nothing to move */
+    if (s == MF_OK && has_act)
         s = parse_time(c->last_activity, "/changes/last_activity", &act, err);
     if (s != MF_OK)
         return s;
@@ -243,7 +247,7 @@ static mf_status write_profile(cs_userview *v, const char *id, const cs_profile_
     sqlite3_bind_int(st, 13, c->has_registered_at);
     if (c->has_registered_at)
         sqlite3_bind_int64(st, 14, reg);
-    if (c->has_last_activity)
+    if (has_act)
         sqlite3_bind_int64(st, 15, act);
     return run(v, st, "update profile", err);
 }
@@ -268,6 +272,13 @@ mf_status cs_userview_apply_update(cs_userview *v, const mf_user_info_update *ev
     }
     if (s == MF_OK)
         s = ensure_row(v, id, err);
+    if (s == MF_OK && c.has_deleted && c.deleted) {
+        sqlite3_bind_text(v->deleted, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(v->deleted, 2, at);
+        s = run(v, v->deleted, "delete user", err);
+        mf_free(&changes_desc, &c);
+        return s;
+    }
     if (s == MF_OK)
         s = write_profile(v, id, &c, at, err);
     if (s == MF_OK && c.has_preferences)

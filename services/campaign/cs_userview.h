@@ -7,8 +7,9 @@
  *                         whole profile. Fields read (others are ignored):
  *                           name, email, language, timezone (strings, null clears),
  *                           plan ("free" | "premium"), registered_at (date-time),
- *                           last_activity (date-time), preferences (the contract's
- *                           NotificationPreferences).
+ *                           last_activity (date-time, null = none), preferences (the
+ *                           contract's NotificationPreferences), deleted (true: the
+ *                           account was deleted at updated_at, as account_deleted below).
  *                         A `changes` that does not decode against these rules (a bad email, an
  *                         unknown plan...) is refused whole: MF_ERR_* with the pointer, nothing
  *                         stored.

@@ -126,6 +126,12 @@ static void out_of_order_and_duplicates(void **state)
     get(f, U1, &u);
     assert_int_equal(u.last_activity, cs_test_ms(2026, 3, 5, 0, 0, 0));
     cs_user_free(&u);
+    /* the User Service writes a never-active user's last_activity as null: no change */
+    assert_int_equal(update(f, U1, "2026-03-01T12:00:00Z", "{'last_activity':null,'name':'Newer'}", NULL), MF_OK);
+    get(f, U1, &u);
+    assert_int_equal(u.last_activity, cs_test_ms(2026, 3, 5, 0, 0, 0));
+    assert_string_equal(u.name, "Newer");
+    cs_user_free(&u);
     /* registration from analytics only when the view has none */
     assert_int_equal(analytics(f, U1, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_REGISTERED, "2024-01-01T00:00:00Z"), MF_OK);
     assert_int_equal(analytics(f, U1, MF_USER_ANALYTICS_EVENT_EVENT_TYPE_USER_REGISTERED, "2023-01-01T00:00:00Z"), MF_OK);
@@ -206,6 +212,14 @@ static void deletion(void **state)
     assert_int_equal(update(f, u2, "2026-03-01T00:00:00Z", "{'name':'B'}", NULL), MF_OK);
     get(f, u2, &u);
     assert_false(u.live);
+    cs_user_free(&u);
+    /* the User Service can also say it in the profile: "deleted": true */
+    const char *u3 = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
+    assert_int_equal(update(f, u3, "2026-03-01T00:00:00Z", "{'name':'C'}", NULL), MF_OK);
+    assert_int_equal(update(f, u3, "2026-03-01T01:00:00Z", "{'deleted':true}", NULL), MF_OK);
+    get(f, u3, &u);
+    assert_false(u.live);
+    assert_null(u.name);
     cs_user_free(&u);
     /* a profile made after the deletion (re-created) shows the user again */
     assert_int_equal(update(f, U1, "2026-03-03T00:00:00Z", "{'name':'Again'}", NULL), MF_OK);
