@@ -1,0 +1,143 @@
+/* Unit tests of cs_host: posts from other threads run in order on the host thread; the timer
+ * fires once per arming; closing frees what was never run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cs_host.h"
+
+#define THREADS 4
+#define PER_THREAD 5000
+
+typedef struct counts {
+    pthread_t host_thread;
+    int last[THREADS];
+    int total;
+    int timers;
+} counts;
+
+typedef struct item {
+    int thread, seq;
+} item;
+
+static void on_item(void *ctx, void *arg)
+{
+    counts *c = ctx;
+    item *it = arg;
+    assert_true(pthread_equal(pthread_self(), c->host_thread));
+    assert_int_equal(it->seq, c->last[it->thread] + 1); /* each poster's order is kept */
+    c->last[it->thread] = it->seq;
+    c->total++;
+}
+
+typedef struct poster {
+    cs_host *h;
+    counts *c;
+    int thread;
+} poster;
+
+static void *post_many(void *p)
+{
+    poster *ps = p;
+    for (int i = 1; i <= PER_THREAD; i++) {
+        item *it = malloc(sizeof *it);
+        *it = (item){ps->thread, i};
+        while (cs_host_post(ps->h, on_item, ps->c, it, free) != MF_OK)
+            ;
+    }
+    return NULL;
+}
+
+static void on_timer(void *ctx)
+{
+    ((counts *)ctx)->timers++;
+}
+
+static void posts_from_threads(void **state)
+{
+    (void)state;
+    counts c = {.host_thread = pthread_self()};
+    cs_host *h;
+    assert_int_equal(cs_host_create(on_timer, &c, &h, NULL), MF_OK);
+    pthread_t t[THREADS];
+    poster p[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        p[i] = (poster){h, &c, i};
+        pthread_create(&t[i], NULL, post_many, &p[i]);
+    }
+    time_t deadline = time(NULL) + 60; /* generous for a loaded machine */
+    while (c.total < THREADS * PER_THREAD && time(NULL) < deadline)
+        cs_host_wait(h, 1000);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    while (cs_host_pending(h))
+        cs_host_run(h);
+    assert_int_equal(c.total, THREADS * PER_THREAD);
+    assert_int_equal(c.timers, 0);
+    cs_host_close(h);
+}
+
+static void timer_fires_once(void **state)
+{
+    (void)state;
+    counts c = {.host_thread = pthread_self()};
+    cs_host *h;
+    assert_int_equal(cs_host_create(on_timer, &c, &h, NULL), MF_OK);
+    cs_host_timer_in(h, 20);
+    time_t deadline = time(NULL) + 30;
+    while (c.timers == 0 && time(NULL) < deadline)
+        cs_host_wait(h, 1000);
+    assert_int_equal(c.timers, 1);
+    assert_int_equal(cs_host_wait(h, 100), 0); /* not again */
+    cs_host_timer_in(h, 0);                    /* at once */
+    assert_int_equal(cs_host_wait(h, 5000), 1);
+    cs_host_timer_in(h, 50);
+    cs_host_timer_in(h, -1); /* disarmed before it fires */
+    assert_int_equal(cs_host_wait(h, 200), 0);
+    assert_int_equal(c.timers, 2);
+    cs_host_close(h);
+}
+
+static int frees;
+static void count_free(void *arg)
+{
+    free(arg);
+    frees++;
+}
+
+static void never_run(void *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    fail_msg("a task ran after close");
+}
+
+static void close_frees_the_queue(void **state)
+{
+    (void)state;
+    cs_host *h;
+    assert_int_equal(cs_host_create(NULL, NULL, &h, NULL), MF_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cs_host_post(h, never_run, NULL, malloc(8), count_free), MF_OK);
+    cs_host_shut(h);
+    void *arg = malloc(8);
+    assert_int_equal(cs_host_post(h, never_run, NULL, arg, count_free), MF_ERR_CLOSED);
+    free(arg); /* refused: still the caller's */
+    cs_host_close(h);
+    assert_int_equal(frees, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(posts_from_threads),
+        cmocka_unit_test(timer_fires_once),
+        cmocka_unit_test(close_frees_the_queue),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
