@@ -53,7 +53,8 @@
  *                     yet processed stay unprocessed).
  *
  * Crash and restart: see cs_ledger.h for the guarantee (missing 0; duplicates after
- * de-duplication by notification_id 0; raw duplicates at most one batch per crash).
+ * de-duplication by notification_id 0; raw duplicates at most one batch per crash). "Sent" is
+ * committed only after the sink's flush said the batch's notifications reached the server.
  * cs_engine_open resumes every pending, running and paused execution from the ledger.
  *
  * Threads: all functions on one thread. Ownership: the engine borrows db and the sink for its
@@ -94,6 +95,10 @@ typedef struct cs_sink {
     mf_status (*publish_push)(void *ctx, const char *user_id, const mf_push_notification *msg, mf_error *err);
     mf_status (*publish_status)(void *ctx, const mf_campaign_status_update *msg, mf_error *err);
     mf_status (*publish_analytics)(void *ctx, const mf_campaign_analytics_event *msg, mf_error *err);
+    /* Returns MF_OK once everything published so far has reached the server (the mflow client:
+     * mf_client_flush). Called before a batch with sent notifications is committed; on an error
+     * the batch's notifications stay pending and go again later. May be NULL (no such check). */
+    mf_status (*flush)(void *ctx, mf_error *err);
     /* What happened, for the log ("info", "warn", "error"). May be NULL. */
     void (*log)(void *ctx, const char *level, const char *message);
 } cs_sink;

@@ -354,6 +354,16 @@ static void batch_end(cs_engine *e, cs_run *r)
         sent += outs[i].after == CS_TARGET_SENT;
     }
     mf_error err;
+    if (outs && sent > 0 && e->sink.flush && e->sink.flush(e->sink.ctx, &err) != MF_OK) {
+        /* not known to have reached the server: record nothing as sent, send them again later */
+        cs_eng_log(e, "warn", "execution %s: %lld notifications not confirmed by the server (%s); they go again",
+                   r->x.execution_id, (long long)sent, err.message);
+        for (size_t i = 0; i < r->n_slots; i++)
+            if (outs[i].after == CS_TARGET_SENT)
+                outs[i].after = CS_TARGET_PENDING;
+        r->publish_failed = true;
+        sent = 0;
+    }
     mf_status st = outs ? cs_ledger_commit(e->ledger, r->x.execution_id, outs, r->n_slots, now, &err)
                         : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
     free(outs);

@@ -7,10 +7,12 @@
  *   pending -> sent | skipped (reason) | failed (reason) | held (release_at) -> ... ,
  * a held target going back through the same decision when its release time comes.
  *
- * The engine (cs_engine.h) takes a batch of targets, publishes their notifications, and only
- * then records the batch's outcomes and counters in ONE transaction (cs_ledger_commit). So:
- *   - a target is never recorded as sent before its notification was published:
- *     after a crash, missing notifications = 0;
+ * The engine (cs_engine.h) takes a batch of targets, publishes their notifications, waits until
+ * the server has confirmed them (the client's flush: a PONG after the PUBs), and only then
+ * records the batch's outcomes and counters in ONE transaction (cs_ledger_commit). So:
+ *   - a target is never recorded as sent before the server had its notification:
+ *     after a crash, missing notifications = 0 (delivery from the server to subscribers is
+ *     NATS core's, at most once per subscriber);
  *   - a crash between publishing and committing leaves that batch pending, and the restarted
  *     service publishes it again with the same notification_ids: raw duplicates are at most
  *     one batch (batch_size) per crash, and 0 after de-duplication by notification_id.

@@ -116,6 +116,17 @@ static mf_status f_analytics(void *ctx, const mf_campaign_analytics_event *m, mf
     return MF_OK;
 }
 
+static mf_status f_flush(void *ctx, mf_error *err)
+{
+    fake *f = ctx;
+    f->flushes++;
+    if (f->flush_fail > 0) {
+        f->flush_fail--;
+        return mf_error_set(err, MF_ERR_TIMEOUT, "", "fake: no PONG");
+    }
+    return MF_OK;
+}
+
 static void f_log(void *ctx, const char *level, const char *msg)
 {
     fake *f = ctx;
@@ -127,7 +138,7 @@ cs_sink fake_sink(fake *f)
 {
     return (cs_sink){.ctx = f, .now = f_now, .timer = f_timer, .request_user_info = f_request,
                      .publish_push = f_push, .publish_status = f_status, .publish_analytics = f_analytics,
-                     .log = f_log};
+                     .flush = f_flush, .log = f_log};
 }
 
 /* Answers request q now (reply or error), as the user's mode says. */

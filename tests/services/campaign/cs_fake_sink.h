@@ -58,6 +58,8 @@ typedef struct fake {
     mf_campaign_analytics_event *events;
     int n_events;
     int push_full;        /* the next this-many pushes fail with MF_ERR_FULL */
+    int flush_fail;       /* the next this-many flushes fail with MF_ERR_TIMEOUT */
+    int flushes;
     int latency_ms;       /* the User Service answers this long after a request */
     bool quiet_log;
     cs_engine *engine;

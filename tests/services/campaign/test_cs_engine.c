@@ -540,6 +540,30 @@ static void publish_failures_retry_later(void **state)
     world_free(w);
 }
 
+static void unconfirmed_batch_goes_again(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    for (int i = 0; i < 8; i++)
+        add_user(w, i, &PLAIN);
+    engine_start(w);
+    create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
+              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
+              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");
+    w->f.flush_fail = 1; /* the first batch is published but not confirmed by the server */
+    assert_int_equal(execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    fake_run(&w->f, T0 + 60000);
+    cs_execution x = get_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 8);
+    int raw, unique;
+    count_pushes(&w->f, &raw, &unique);
+    assert_int_equal(unique, 8);
+    assert_int_equal(raw, 8 + 5); /* the unconfirmed batch went twice, with the same ids */
+    assert_true(w->f.flushes >= 3);
+    world_free(w);
+}
+
 static void schedules_fire_after_restart(void **state)
 {
     (void)state;
@@ -635,6 +659,7 @@ int main(void)
         cmocka_unit_test(pause_resume_cancel),
         cmocka_unit_test(crash_mid_batch_and_resume),
         cmocka_unit_test(publish_failures_retry_later),
+        cmocka_unit_test(unconfirmed_batch_goes_again),
         cmocka_unit_test(schedules_fire_after_restart),
         cmocka_unit_test(scheduled_execution_waits),
         cmocka_unit_test(stop_finishes_the_batch_in_hand),
