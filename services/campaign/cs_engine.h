@@ -99,6 +99,9 @@ typedef struct cs_sink {
      * mf_client_flush). Called before a batch with sent notifications is committed; on an error
      * the batch's notifications stay pending and go again later. May be NULL (no such check). */
     mf_status (*flush)(void *ctx, mf_error *err);
+    /* Whether the transport is connected. While it is not, no batch starts, and a request that
+     * fails then does not count as an attempt (a broker outage fails no target). May be NULL. */
+    bool (*ready)(void *ctx);
     /* What happened, for the log ("info", "warn", "error"). May be NULL. */
     void (*log)(void *ctx, const char *level, const char *message);
 } cs_sink;

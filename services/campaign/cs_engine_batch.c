@@ -71,9 +71,20 @@ static int64_t backoff(const cs_engine *e, int attempt)
     return d < 5000 ? d : 5000;
 }
 
+static bool ready(cs_engine *e)
+{
+    return !e->sink.ready || e->sink.ready(e->sink.ctx);
+}
+
 /* A failed attempt: wait and ask again, or give up. */
 static void attempt_failed(cs_engine *e, cs_run *r, slot *s, mf_status st, const char *why)
 {
+    if (!ready(e)) { /* the connection is down: not the user's failure, ask again once it is back */
+        s->out.attempts--;
+        s->phase = SLOT_RETRY_WAIT;
+        s->retry_at = cs_eng_now(e) + e->cfg.publish_retry_ms;
+        return;
+    }
     if (s->out.attempts <= r->settings.max_retries) {
         s->phase = SLOT_RETRY_WAIT;
         s->retry_at = cs_eng_now(e) + backoff(e, s->out.attempts);
@@ -397,6 +408,8 @@ static void retries(cs_engine *e, cs_run *r, int64_t now)
             continue;
         if (e->stopping) {
             decide(r, s, CS_TARGET_PENDING, NULL);
+        } else if (s->retry_at <= now && !ready(e)) {
+            s->retry_at = now + e->cfg.publish_retry_ms;
         } else if (s->retry_at <= now) {
             ask(e, r, i);
         }
@@ -481,6 +494,10 @@ bool cs_eng_step(cs_engine *e, cs_run *r)
         return true;
     if (now < r->next_batch_at) {
         r->wake_at = r->next_batch_at;
+        return true;
+    }
+    if (!ready(e)) {
+        r->wake_at = now + e->cfg.publish_retry_ms;
         return true;
     }
     return next_batch(e, r, now);

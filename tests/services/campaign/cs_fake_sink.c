@@ -127,6 +127,11 @@ static mf_status f_flush(void *ctx, mf_error *err)
     return MF_OK;
 }
 
+static bool f_ready(void *ctx)
+{
+    return !((fake *)ctx)->down;
+}
+
 static void f_log(void *ctx, const char *level, const char *msg)
 {
     fake *f = ctx;
@@ -138,7 +143,7 @@ cs_sink fake_sink(fake *f)
 {
     return (cs_sink){.ctx = f, .now = f_now, .timer = f_timer, .request_user_info = f_request,
                      .publish_push = f_push, .publish_status = f_status, .publish_analytics = f_analytics,
-                     .flush = f_flush, .log = f_log};
+                     .flush = f_flush, .ready = f_ready, .log = f_log};
 }
 
 /* Answers request q now (reply or error), as the user's mode says. */
@@ -185,7 +190,7 @@ static int serve(fake *f)
         if (!q->live)
             continue;
         fake_user *u = fake_user_get(f, q->user_id);
-        bool silent = u && (u->mode == FAKE_SILENT || (u->mode == FAKE_FLAKY && u->asked < u->fails));
+        bool silent = f->down || (u && (u->mode == FAKE_SILENT || (u->mode == FAKE_FLAKY && u->asked < u->fails)));
         if (silent) {
             if (f->now >= q->deadline) {
                 if (u)
@@ -227,7 +232,7 @@ int fake_run(fake *f, int64_t until)
         for (int i = 0; i < f->n_reqs; i++) {
             const fake_req *q = &f->reqs[i];
             fake_user *u = fake_user_get(f, q->user_id);
-            bool silent = u && (u->mode == FAKE_SILENT || (u->mode == FAKE_FLAKY && u->asked < u->fails));
+            bool silent = f->down || (u && (u->mode == FAKE_SILENT || (u->mode == FAKE_FLAKY && u->asked < u->fails)));
             int64_t t = silent ? q->deadline : q->answer_at;
             if (q->live && (next == CS_NO_TIME || t < next))
                 next = t;

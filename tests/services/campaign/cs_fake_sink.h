@@ -60,6 +60,7 @@ typedef struct fake {
     int push_full;        /* the next this-many pushes fail with MF_ERR_FULL */
     int flush_fail;       /* the next this-many flushes fail with MF_ERR_TIMEOUT */
     int flushes;
+    bool down;            /* the transport is disconnected: requests time out, ready() false */
     int latency_ms;       /* the User Service answers this long after a request */
     bool quiet_log;
     cs_engine *engine;

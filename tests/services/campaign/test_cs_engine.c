@@ -564,6 +564,32 @@ static void unconfirmed_batch_goes_again(void **state)
     world_free(w);
 }
 
+static void broker_outage_fails_no_target(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    for (int i = 0; i < 6; i++)
+        add_user(w, i, &PLAIN);
+    engine_start(w);
+    create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
+              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
+              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':3}}");
+    assert_int_equal(execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    w->f.down = true; /* the first batch's requests are out when the connection goes */
+    fake_run(&w->f, T0 + 30000);
+    cs_execution x = get_exec(w, EXEC);
+    assert_int_equal(x.failed, 0);
+    assert_int_equal(x.sent, 0);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING);
+    w->f.down = false;
+    fake_run(&w->f, w->f.now + 60000);
+    x = get_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 6);
+    assert_int_equal(x.failed, 0);
+    world_free(w);
+}
+
 static void schedules_fire_after_restart(void **state)
 {
     (void)state;
@@ -660,6 +686,7 @@ int main(void)
         cmocka_unit_test(crash_mid_batch_and_resume),
         cmocka_unit_test(publish_failures_retry_later),
         cmocka_unit_test(unconfirmed_batch_goes_again),
+        cmocka_unit_test(broker_outage_fails_no_target),
         cmocka_unit_test(schedules_fire_after_restart),
         cmocka_unit_test(scheduled_execution_waits),
         cmocka_unit_test(stop_finishes_the_batch_in_hand),

@@ -1,0 +1,479 @@
+/* cs_service.c - see cs_service.h. */
+#include "cs_service.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cs_db.h"
+#include "cs_host.h"
+#include "cs_tz.h"
+#include "mf_sdk/campaign_service.h"
+
+/* One user view event waiting for the host. */
+typedef struct view_event {
+    int kind; /* 1 info update, 2 analytics, 3 preferences */
+    union {
+        mf_user_info_update info;
+        mf_user_analytics_event analytics;
+        mf_preferences_update prefs;
+    } m;
+    int64_t received_ms;
+    struct view_event *next;
+} view_event;
+
+struct cs_service {
+    mf_client *client;
+    sqlite3 *db;
+    cs_service_config cfg;
+    cs_host *host;
+    cs_engine *engine;
+    cs_userview *view;
+    mf_api_sub *subs[5];
+    int64_t mono0;
+    /* view events: appended on the client thread, applied on the host */
+    pthread_mutex_t lock;
+    view_event *vhead, *vtail;
+    bool drain_posted;
+    cs_service_stats stats;
+};
+
+/* ---- clock and log ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t cs_service_now(cs_service *s)
+{
+    if (s->cfg.clock_start_ms)
+        return s->cfg.clock_start_ms + (mono_ms() - s->mono0);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void logf_(cs_service *s, const char *level, const char *fmt, ...)
+{
+    if (!s->cfg.log)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->cfg.log(s->cfg.log_ctx, level, msg);
+}
+
+/* ---- the engine's sink ---- */
+
+static int64_t sink_now(void *ctx)
+{
+    return cs_service_now(ctx);
+}
+
+static void sink_timer(void *ctx, int64_t at)
+{
+    cs_service *s = ctx;
+    if (at == CS_NO_TIME) {
+        cs_host_timer_in(s->host, -1);
+        return;
+    }
+    int64_t d = at - cs_service_now(s);
+    cs_host_timer_in(s->host, d > 0 ? d : 0);
+}
+
+typedef struct reply_box {
+    cs_service *s;
+    cs_user_info_cb cb;
+    void *cb_ctx;
+    mf_status st;
+    mf_error err;
+    bool has_reply;
+    mf_user_info_reply reply;
+} reply_box;
+
+static void reply_run(void *ctx, void *arg)
+{
+    (void)ctx;
+    reply_box *b = arg;
+    b->cb(b->cb_ctx, b->st, b->has_reply ? &b->reply : NULL, &b->err);
+}
+
+static void reply_free(void *arg)
+{
+    reply_box *b = arg;
+    if (b->has_reply)
+        mf_user_info_reply_free(&b->reply);
+    free(b);
+}
+
+/* Client thread: the reply (or the failure) goes to the host. */
+static void on_user_info(void *ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err)
+{
+    reply_box *b = ctx;
+    b->st = st;
+    if (err)
+        b->err = *err;
+    else
+        mf_error_clear(&b->err);
+    if (st == MF_OK && reply) {
+        mf_user_info_reply_init(&b->reply);
+        if (mf_user_info_reply_copy(&b->reply, reply, &b->err) == MF_OK)
+            b->has_reply = true;
+        else
+            b->st = b->err.code;
+    }
+    if (cs_host_post(b->s->host, reply_run, NULL, b, reply_free) != MF_OK) {
+        /* cannot happen before cs_service_close; the engine then gets no answer for this one */
+        reply_free(b);
+    }
+}
+
+static mf_status sink_request(void *ctx, const char *user_id, int timeout_ms, cs_user_info_cb cb, void *cb_ctx,
+                              mf_error *err)
+{
+    cs_service *s = ctx;
+    reply_box *b = calloc(1, sizeof *b);
+    if (!b)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    *b = (reply_box){.s = s, .cb = cb, .cb_ctx = cb_ctx};
+    mf_user_info_request req = {.user_id = (char *)user_id};
+    mf_status st = campaign_service_request_user_info_async(s->client, &req, timeout_ms, on_user_info, b, err);
+    if (st != MF_OK)
+        free(b);
+    return st;
+}
+
+static mf_status sink_push(void *ctx, const char *user_id, const mf_push_notification *m, mf_error *err)
+{
+    return campaign_service_send_push_notification(((cs_service *)ctx)->client, user_id, m, err);
+}
+
+static mf_status sink_status(void *ctx, const mf_campaign_status_update *m, mf_error *err)
+{
+    return campaign_service_send_campaign_status(((cs_service *)ctx)->client, m, err);
+}
+
+static mf_status sink_analytics(void *ctx, const mf_campaign_analytics_event *m, mf_error *err)
+{
+    return campaign_service_send_campaign_analytics(((cs_service *)ctx)->client, m, err);
+}
+
+static mf_status sink_flush(void *ctx, mf_error *err)
+{
+    cs_service *s = ctx;
+    mf_status st = mf_client_flush(s->client, s->cfg.flush_timeout_ms);
+    return st == MF_OK ? MF_OK : mf_error_set(err, st, "", "flush: %s", mf_status_str(st));
+}
+
+static bool sink_ready(void *ctx)
+{
+    mf_client_stats st;
+    return mf_client_stats_get(((cs_service *)ctx)->client, &st) == MF_OK && st.connected;
+}
+
+static void sink_log(void *ctx, const char *level, const char *msg)
+{
+    cs_service *s = ctx;
+    if (s->cfg.log)
+        s->cfg.log(s->cfg.log_ctx, level, msg);
+}
+
+/* ---- commands: campaign.create, campaign.execute ---- */
+
+static void create_run(void *ctx, void *arg)
+{
+    cs_service *s = ctx;
+    s->stats.creates++;
+    cs_engine_create_campaign(s->engine, arg, NULL, NULL);
+}
+
+static void create_free(void *arg)
+{
+    mf_campaign_create_free(arg);
+    free(arg);
+}
+
+static void on_create(void *ctx, const mf_campaign_create *msg, const mf_api_info *info)
+{
+    (void)info;
+    cs_service *s = ctx;
+    mf_campaign_create *c = malloc(sizeof *c);
+    mf_error err;
+    if (c)
+        mf_campaign_create_init(c);
+    if (!c || mf_campaign_create_copy(c, msg, &err) != MF_OK || cs_host_post(s->host, create_run, s, c, create_free) != MF_OK) {
+        logf_(s, "error", "campaign.create %s dropped: out of memory or shutting down", msg->campaign_id);
+        if (c)
+            create_free(c);
+    }
+}
+
+static void execute_run(void *ctx, void *arg)
+{
+    cs_service *s = ctx;
+    s->stats.executes++;
+    cs_engine_execute(s->engine, arg, NULL);
+}
+
+static void execute_free(void *arg)
+{
+    mf_campaign_execute_free(arg);
+    free(arg);
+}
+
+static void on_execute(void *ctx, const mf_campaign_execute *msg, const mf_api_info *info)
+{
+    (void)info;
+    cs_service *s = ctx;
+    mf_campaign_execute *x = malloc(sizeof *x);
+    mf_error err;
+    if (x)
+        mf_campaign_execute_init(x);
+    if (!x || mf_campaign_execute_copy(x, msg, &err) != MF_OK || cs_host_post(s->host, execute_run, s, x, execute_free) != MF_OK) {
+        logf_(s, "error", "campaign.execute %s dropped: out of memory or shutting down", msg->execution_id);
+        if (x)
+            execute_free(x);
+    }
+}
+
+/* ---- the user view's events ---- */
+
+static void view_event_free(view_event *v)
+{
+    switch (v->kind) {
+    case 1: mf_user_info_update_free(&v->m.info); break;
+    case 2: mf_user_analytics_event_free(&v->m.analytics); break;
+    default: mf_preferences_update_free(&v->m.prefs); break;
+    }
+    free(v);
+}
+
+static void drain_views(void *ctx, void *arg);
+
+/* Applies up to view_batch queued events in one transaction; posts itself again for the rest. */
+static void drain_views(void *ctx, void *arg)
+{
+    (void)arg;
+    cs_service *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    view_event *list = s->vhead;
+    view_event *last = list;
+    int n = 1;
+    for (; last && last->next && n < s->cfg.view_batch; n++)
+        last = last->next;
+    if (last) {
+        s->vhead = last->next;
+        if (!s->vhead)
+            s->vtail = NULL;
+        last->next = NULL;
+    }
+    bool more = s->vhead != NULL;
+    if (!more)
+        s->drain_posted = false;
+    pthread_mutex_unlock(&s->lock);
+    if (!list)
+        return;
+    mf_error err;
+    bool tx = cs_db_begin(s->db, &err) == MF_OK;
+    for (view_event *v = list, *next; v; v = next) {
+        next = v->next;
+        mf_status st = v->kind == 1   ? cs_userview_apply_update(s->view, &v->m.info, &err)
+                       : v->kind == 2 ? cs_userview_apply_analytics(s->view, &v->m.analytics, &err)
+                                      : cs_userview_apply_preferences(s->view, &v->m.prefs, v->received_ms, &err);
+        if (st == MF_OK) {
+            s->stats.view_events++;
+        } else {
+            s->stats.view_rejected++;
+            logf_(s, "warn", "user event refused: %s %s", err.pointer, err.message);
+        }
+        view_event_free(v);
+    }
+    if (tx && cs_db_commit(s->db, &err) != MF_OK) {
+        cs_db_rollback(s->db);
+        logf_(s, "error", "user events not stored: %s", err.message);
+    }
+    if (more && cs_host_post(s->host, drain_views, s, NULL, NULL) != MF_OK) {
+        pthread_mutex_lock(&s->lock);
+        s->drain_posted = false;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+/* Client thread: queue one event; one drain task at a time is enough. */
+static void queue_view(cs_service *s, view_event *v)
+{
+    v->received_ms = cs_service_now(s);
+    pthread_mutex_lock(&s->lock);
+    if (s->vtail)
+        s->vtail->next = v;
+    else
+        s->vhead = v;
+    s->vtail = v;
+    bool post = !s->drain_posted;
+    s->drain_posted = true;
+    pthread_mutex_unlock(&s->lock);
+    if (post && cs_host_post(s->host, drain_views, s, NULL, NULL) != MF_OK) {
+        pthread_mutex_lock(&s->lock);
+        s->drain_posted = false;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+#define VIEW_HANDLER(fn, T, kind_, member)                                                \
+    static void fn(void *ctx, const T *msg, const mf_api_info *info)                      \
+    {                                                                                     \
+        (void)info;                                                                       \
+        cs_service *s = ctx;                                                              \
+        view_event *v = calloc(1, sizeof *v);                                             \
+        mf_error err;                                                                     \
+        if (!v || T##_copy(&v->m.member, msg, &err) != MF_OK) {                           \
+            free(v);                                                                      \
+            logf_(s, "error", "user event dropped: out of memory");                      \
+            return;                                                                       \
+        }                                                                                 \
+        v->kind = kind_;                                                                  \
+        queue_view(s, v);                                                                 \
+    }
+
+VIEW_HANDLER(on_info, mf_user_info_update, 1, info)
+VIEW_HANDLER(on_analytics, mf_user_analytics_event, 2, analytics)
+VIEW_HANDLER(on_prefs, mf_preferences_update, 3, prefs)
+
+/* ---- life ---- */
+
+static void on_timer(void *ctx)
+{
+    cs_service *s = ctx;
+    cs_engine_on_timer(s->engine);
+}
+
+static mf_status subscribe(cs_service *s, mf_error *err)
+{
+    mf_status st = campaign_service_receive_user_info_update(s->client, on_info, s, &s->subs[0], err);
+    if (st == MF_OK)
+        st = campaign_service_receive_user_analytics(s->client, on_analytics, s, &s->subs[1], err);
+    if (st == MF_OK)
+        st = campaign_service_receive_preferences_update(s->client, on_prefs, s, &s->subs[2], err);
+    if (st == MF_OK)
+        st = campaign_service_receive_campaign_create(s->client, on_create, s, &s->subs[3], err);
+    if (st == MF_OK)
+        st = campaign_service_receive_campaign_execute(s->client, on_execute, s, &s->subs[4], err);
+    return st;
+}
+
+static void unsubscribe(cs_service *s)
+{
+    for (size_t i = 0; i < sizeof s->subs / sizeof *s->subs; i++) {
+        mf_api_unsubscribe(s->subs[i]);
+        s->subs[i] = NULL;
+    }
+}
+
+mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_config *cfg, cs_service **out,
+                          mf_error *err)
+{
+    *out = NULL;
+    cs_tz_init();
+    cs_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    s->client = client;
+    s->db = db;
+    if (cfg)
+        s->cfg = *cfg;
+    if (s->cfg.view_batch <= 0)
+        s->cfg.view_batch = 2000;
+    if (s->cfg.flush_timeout_ms <= 0)
+        s->cfg.flush_timeout_ms = 5000;
+    s->mono0 = mono_ms();
+    pthread_mutex_init(&s->lock, NULL);
+    cs_sink sink = {.ctx = s, .now = sink_now, .timer = sink_timer, .request_user_info = sink_request,
+                    .publish_push = sink_push, .publish_status = sink_status, .publish_analytics = sink_analytics,
+                    .flush = sink_flush, .ready = sink_ready, .log = sink_log};
+    mf_status st = cs_host_create(on_timer, s, &s->host, err);
+    if (st == MF_OK)
+        st = cs_userview_open(db, &s->view, err);
+    if (st == MF_OK)
+        st = cs_engine_open(db, &sink, &s->cfg.engine, &s->engine, err);
+    if (st == MF_OK)
+        st = subscribe(s, err);
+    if (st != MF_OK) {
+        unsubscribe(s);
+        cs_service_close(s);
+        return st;
+    }
+    *out = s;
+    return MF_OK;
+}
+
+int cs_service_event_fd(const cs_service *s)
+{
+    return cs_host_event_fd(s->host);
+}
+
+int cs_service_timer_fd(const cs_service *s)
+{
+    return cs_host_timer_fd(s->host);
+}
+
+void cs_service_run(cs_service *s)
+{
+    cs_host_run(s->host);
+}
+
+bool cs_service_stop(cs_service *s, int grace_ms)
+{
+    unsubscribe(s);
+    cs_engine_stop(s->engine);
+    int64_t deadline = mono_ms() + grace_ms;
+    while (!cs_engine_idle(s->engine) && mono_ms() < deadline)
+        cs_host_wait(s->host, 50);
+    return cs_engine_idle(s->engine);
+}
+
+void cs_service_close(cs_service *s)
+{
+    if (!s)
+        return;
+    if (s->host) {
+        cs_host_shut(s->host);
+        while (cs_host_pending(s->host))
+            cs_host_run(s->host); /* replies posted by the client's destroy, view events */
+    }
+    cs_engine_close(s->engine);
+    cs_userview_close(s->view);
+    cs_host_close(s->host);
+    pthread_mutex_lock(&s->lock);
+    for (view_event *v = s->vhead, *next; v; v = next) {
+        next = v->next;
+        view_event_free(v);
+    }
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+cs_engine *cs_service_engine(cs_service *s)
+{
+    return s->engine;
+}
+
+cs_userview *cs_service_view(cs_service *s)
+{
+    return s->view;
+}
+
+void cs_service_stats_get(cs_service *s, cs_service_stats *out)
+{
+    *out = s->stats;
+    int64_t n = 0;
+    if (cs_userview_count(s->view, &n, NULL) == MF_OK)
+        out->users = n;
+}

@@ -1,0 +1,89 @@
+/*
+ * cs_service.h - the Campaign Service put together: the engine (cs_engine.h) on one host thread
+ * (cs_host.h), fed by the generated typed API of campaign-service.
+ *
+ *   receives   campaign.create, campaign.execute         -> the engine
+ *              user.info.update, user.analytics,
+ *              notification.preferences.update           -> the user view (cs_userview.h), applied
+ *                                                           in transactions of up to
+ *                                                           view_batch events
+ *   sends      user.info.request (async), notification.user.{user_id}.push, campaign.status,
+ *              campaign.analytics - for the engine, with a flush before a batch is committed
+ *
+ * Every message handler runs on the client's service thread and only copies the decoded message
+ * and posts it to the host; every reply callback likewise. The engine, the user view and the
+ * database connection are used on the host thread only: the thread that calls cs_service_open
+ * and then cs_service_run whenever one of cs_service_fds is readable (the admin server's loop).
+ *
+ * Clock: real time, or - for tests - a clock that starts at clock_start_ms when the service
+ * starts and runs at the real rate (quiet hours and schedules then see that date).
+ *
+ * Shutdown: cs_service_stop (no more messages taken, the engine finishes the batch in hand,
+ * within grace_ms), then the caller drains/destroys the client (pending request callbacks run
+ * and are posted), then cs_service_close (runs what was posted, closes the engine).
+ */
+#ifndef CS_SERVICE_H
+#define CS_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "cs_engine.h"
+#include "cs_userview.h"
+#include "mf/client.h"
+#include "mf/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cs_service_config {
+    cs_engine_config engine;
+    int64_t clock_start_ms;    /* 0: real time; else the fixed start of a running clock */
+    int view_batch;            /* user view events per transaction (default 2000) */
+    int flush_timeout_ms;      /* confirmation of a batch's notifications (default 5000) */
+    /* the log, for the engine's and the service's lines (level "info", "warn", "error") */
+    void (*log)(void *ctx, const char *level, const char *message);
+    void *log_ctx;
+} cs_service_config;
+
+typedef struct cs_service cs_service;
+
+/*
+ * On the host thread: opens the engine on db (resuming executions), subscribes the receive
+ * operations on client. The client may still be connecting. On error nothing is left behind.
+ */
+mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_config *cfg, cs_service **out,
+                          mf_error *err);
+
+/* The event and timer fds to watch (readable: call cs_service_run). */
+int cs_service_event_fd(const cs_service *s);
+int cs_service_timer_fd(const cs_service *s);
+
+/* Host thread: runs what is due. */
+void cs_service_run(cs_service *s);
+
+/* Host thread: unsubscribes, stops the engine and runs until the batch in hand is done or
+ * grace_ms passed. Returns true when the engine finished its batch. */
+bool cs_service_stop(cs_service *s, int grace_ms);
+
+/* Host thread, after the client is drained or destroyed: runs what is left and frees. NULL is fine. */
+void cs_service_close(cs_service *s);
+
+/* For the admin API (host thread). */
+cs_engine *cs_service_engine(cs_service *s);
+cs_userview *cs_service_view(cs_service *s);
+int64_t cs_service_now(cs_service *s);
+
+typedef struct cs_service_stats {
+    uint64_t view_events;      /* applied to the user view */
+    uint64_t view_rejected;    /* refused by the view (bad changes) */
+    uint64_t creates, executes;
+    int64_t users;             /* live users in the view */
+} cs_service_stats;
+void cs_service_stats_get(cs_service *s, cs_service_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_SERVICE_H */
