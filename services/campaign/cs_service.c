@@ -152,7 +152,8 @@ static mf_status sink_request(void *ctx, const char *user_id, int timeout_ms, cs
 
 static mf_status sink_push(void *ctx, const char *user_id, const mf_push_notification *m, mf_error *err)
 {
-    return campaign_service_send_push_notification(((cs_service *)ctx)->client, user_id, m, err);
+    (void)user_id; /* the channel takes it from the payload (m->user_id) */
+    return campaign_service_send_push_notification(((cs_service *)ctx)->client, m, err);
 }
 
 static mf_status sink_status(void *ctx, const mf_campaign_status_update *m, mf_error *err)
