@@ -33,7 +33,8 @@
  *                         they end (checked again with the fresh timezone after the fetch);
  *                       else the fresh profile is requested (timeout, then up to max_retries
  *                         more attempts with backoff; then failed "profile_unavailable");
- *                         a reply with error USER_NOT_FOUND / INVALID_REQUEST fails the target;
+ *                         a reply with error USER_NOT_FOUND / INVALID_REQUEST, or a refusal
+ *                         (MF_ERR_REFUSED: the responder failed), fails the target at once;
  *                       variant (cs_variant.h), localization and interpolation
  *                         (cs_template.h; a missing value fails the target "template: ...");
  *                       PushNotification on notification.user.{user_id}.push with

@@ -235,6 +235,10 @@ static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply
     slot *s = &r->slots[i];
     if (st == MF_ERR_CLOSED && e->stopping) {
         decide(r, s, CS_TARGET_PENDING, NULL); /* shutting down: the next start sends it */
+    } else if (st == MF_ERR_REFUSED) { /* the User Service answered with an error: asking again changes nothing */
+        char reason[160];
+        snprintf(reason, sizeof reason, "%.150s", err && err->message[0] ? err->message : "refused");
+        decide(r, s, CS_TARGET_FAILED, reason);
     } else if (st != MF_OK) {
         attempt_failed(e, r, s, st, err ? err->message : NULL);
     } else if (reply->has_error && (strcasecmp(reply->error.code, "USER_NOT_FOUND") == 0 ||

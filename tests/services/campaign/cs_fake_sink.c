@@ -151,6 +151,12 @@ static void answer(fake *f, fake_req *q)
 {
     q->live = false;
     fake_user *u = fake_user_get(f, q->user_id);
+    if (u && u->mode == FAKE_REFUSED) {
+        mf_error e;
+        mf_error_set(&e, MF_ERR_REFUSED, "", "refused (500): the handler failed");
+        q->cb(q->ctx, MF_ERR_REFUSED, NULL, &e);
+        return;
+    }
     mf_user_info_reply rep;
     mf_user_info_reply_init(&rep);
     rep.user_id = q->user_id;

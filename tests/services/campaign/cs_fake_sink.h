@@ -19,7 +19,8 @@ typedef enum fake_mode {
     FAKE_ANSWER = 0,     /* reply with the profile */
     FAKE_NOT_FOUND,      /* reply with error USER_NOT_FOUND */
     FAKE_SILENT,         /* never answer: time out */
-    FAKE_FLAKY           /* time out `fails` times, then answer */
+    FAKE_FLAKY,          /* time out `fails` times, then answer */
+    FAKE_REFUSED         /* the responder refuses (MF_ERR_REFUSED) */
 } fake_mode;
 
 typedef struct fake_user {

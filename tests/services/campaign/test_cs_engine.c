@@ -298,12 +298,14 @@ static void retries_and_failures(void **state)
 {
     (void)state;
     world *w = world_new();
-    user_spec flaky = PLAIN, silent = PLAIN;
+    user_spec flaky = PLAIN, silent = PLAIN, refused = PLAIN;
     flaky.mode = FAKE_FLAKY;
     flaky.fails = 2;
     silent.mode = FAKE_SILENT;
+    refused.mode = FAKE_REFUSED;
     fake_user *fu = add_user(w, 1, &flaky);
     fake_user *su = add_user(w, 2, &silent);
+    fake_user *ru = add_user(w, 3, &refused);
     engine_start(w);
     create(w, AB_CAMPAIGN); /* max_retries 2: three attempts */
     assert_int_equal(execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
@@ -311,12 +313,13 @@ static void retries_and_failures(void **state)
     cs_execution x = get_exec(w, EXEC);
     assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
     assert_int_equal(x.sent, 1);
-    assert_int_equal(x.failed, 1);
+    assert_int_equal(x.failed, 2);
     assert_int_equal(fu->asked, 3);
     assert_int_equal(su->asked, 3);
+    assert_int_equal(ru->asked, 1); /* refused once: not asked again */
     cs_engine_stats st;
     cs_engine_stats_get(w->e, &st);
-    assert_int_equal(st.requests, 6);
+    assert_int_equal(st.requests, 7);
     assert_int_equal(st.retries, 4);
     /* the whole wait: 3 timeouts of 500 ms and backoffs of 100 + 200 ms, nothing blocked meanwhile */
     assert_true(w->f.now >= T0 + 3 * 500 + 300);
