@@ -100,33 +100,6 @@ static const mf_type mf_campaign_analytics_event__timestamp = {
     .format = MF_FMT_DATE_TIME,
 };
 
-/* mf_error_info.code */
-static const mf_type mf_error_info__code = {
-    .kind = MF_K_STR,
-    .name = "mf_error_info.code",
-    .size = sizeof(char *),
-};
-
-/* mf_error_info.message */
-static const mf_type mf_error_info__message = {
-    .kind = MF_K_STR,
-    .name = "mf_error_info.message",
-    .size = sizeof(char *),
-};
-
-/* mf_error_info: /components/schemas/ErrorInfo */
-static const mf_field mf_error_info__fields[] = {
-    { .name = "code", .type = &mf_error_info__code, .offset = offsetof(mf_error_info, code), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "message", .type = &mf_error_info__message, .offset = offsetof(mf_error_info, message), .has_offset = -1, .null_offset = -1, .required = true },
-};
-const mf_type mf_error_info_desc = {
-    .kind = MF_K_OBJ,
-    .name = "mf_error_info",
-    .size = sizeof(mf_error_info),
-    .fields = mf_error_info__fields,
-    .field_count = 2,
-};
-
 /* mf_metadata_source: /components/schemas/Metadata/properties/source */
 static const char *const mf_metadata_source__values[] = {
     "mobile",
@@ -202,7 +175,6 @@ static const mf_field mf_campaign_analytics_event__fields[] = {
     { .name = "notification_id", .type = &mf_campaign_analytics_event__notification_id, .offset = offsetof(mf_campaign_analytics_event, notification_id), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_notification_id), .null_offset = -1, .required = false },
     { .name = "user_id", .type = &mf_campaign_analytics_event__user_id, .offset = offsetof(mf_campaign_analytics_event, user_id), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_user_id), .null_offset = -1, .required = false },
     { .name = "timestamp", .type = &mf_campaign_analytics_event__timestamp, .offset = offsetof(mf_campaign_analytics_event, timestamp), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "error", .type = &mf_error_info_desc, .offset = offsetof(mf_campaign_analytics_event, error), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_error), .null_offset = -1, .required = false },
     { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_campaign_analytics_event, metadata), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_metadata), .null_offset = -1, .required = false },
 };
 const mf_type mf_campaign_analytics_event_desc = {
@@ -210,7 +182,7 @@ const mf_type mf_campaign_analytics_event_desc = {
     .name = "mf_campaign_analytics_event",
     .size = sizeof(mf_campaign_analytics_event),
     .fields = mf_campaign_analytics_event__fields,
-    .field_count = 9,
+    .field_count = 8,
 };
 
 /* mf_campaign_create.campaign_id */
@@ -851,6 +823,33 @@ const mf_type mf_campaign_status_update_progress_desc = {
     .size = sizeof(mf_campaign_status_update_progress),
     .fields = mf_campaign_status_update_progress__fields,
     .field_count = 4,
+};
+
+/* mf_error_info.code */
+static const mf_type mf_error_info__code = {
+    .kind = MF_K_STR,
+    .name = "mf_error_info.code",
+    .size = sizeof(char *),
+};
+
+/* mf_error_info.message */
+static const mf_type mf_error_info__message = {
+    .kind = MF_K_STR,
+    .name = "mf_error_info.message",
+    .size = sizeof(char *),
+};
+
+/* mf_error_info: /components/schemas/ErrorInfo */
+static const mf_field mf_error_info__fields[] = {
+    { .name = "code", .type = &mf_error_info__code, .offset = offsetof(mf_error_info, code), .has_offset = -1, .null_offset = -1, .required = true },
+    { .name = "message", .type = &mf_error_info__message, .offset = offsetof(mf_error_info, message), .has_offset = -1, .null_offset = -1, .required = true },
+};
+const mf_type mf_error_info_desc = {
+    .kind = MF_K_OBJ,
+    .name = "mf_error_info",
+    .size = sizeof(mf_error_info),
+    .fields = mf_error_info__fields,
+    .field_count = 2,
 };
 
 /* mf_campaign_status_update.updated_at */

@@ -322,6 +322,12 @@ bool cs_engine_idle(const cs_engine *e)
     return true;
 }
 
+void cs_engine_refusals(const cs_engine *e, void (*cb)(void *ctx, const cs_refusal *r), void *ctx)
+{
+    for (size_t k = 1; k <= e->n_refusals; k++)
+        cb(ctx, &e->refusals[(e->next_refusal + CS_REFUSALS_KEPT - k) % CS_REFUSALS_KEPT]);
+}
+
 void cs_engine_stats_get(const cs_engine *e, cs_engine_stats *out)
 {
     *out = e->stats;

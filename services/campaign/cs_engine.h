@@ -13,8 +13,10 @@
  *                     stored with its estimated_reach and schedule in one transaction and
  *                     announced (campaign.analytics campaign_created); a repeat with the same
  *                     content changes nothing; a repeat with other content or an invalid
- *                     campaign is refused: campaign.analytics campaign_failed with error
- *                     {code: CAMPAIGN_CONFLICT | INVALID_*, message}.
+ *                     campaign is refused: campaign.analytics campaign_failed (the contract's
+ *                     CampaignAnalyticsEvent has no error member, so the code - CAMPAIGN_CONFLICT,
+ *                     INVALID_* - with its pointer and message is logged and kept in
+ *                     cs_engine_refusals for the admin API).
  *   campaign.execute  unknown campaign: the execution is recorded as failed and reported
  *                     (campaign.status failed, error CAMPAIGN_NOT_FOUND; analytics
  *                     campaign_failed). An execution_id seen before is refused: campaign.status
@@ -142,6 +144,17 @@ void cs_engine_on_timer(cs_engine *e);
 mf_status cs_engine_pause(cs_engine *e, const char *execution_id, mf_error *err);
 mf_status cs_engine_resume(cs_engine *e, const char *execution_id, mf_error *err);
 mf_status cs_engine_cancel(cs_engine *e, const char *execution_id, mf_error *err);
+
+/* A refused campaign.create (the newest CS_REFUSALS_KEPT are kept in memory). */
+typedef struct cs_refusal {
+    char campaign_id[64];
+    char code[32];
+    mf_error err;      /* pointer and message */
+    int64_t at_ms;
+} cs_refusal;
+
+/* Calls cb for the kept refusals, newest first. */
+void cs_engine_refusals(const cs_engine *e, void (*cb)(void *ctx, const cs_refusal *r), void *ctx);
 
 /* Reads an execution from the ledger (counters as committed). */
 mf_status cs_engine_execution(cs_engine *e, const char *execution_id, cs_execution *out, bool *found, mf_error *err);

@@ -60,7 +60,11 @@ struct cs_run {
     bool publish_failed;
 };
 
+#define CS_REFUSALS_KEPT 64
+
 struct cs_engine {
+    cs_refusal refusals[CS_REFUSALS_KEPT]; /* ring: the newest at (next_refusal - 1) */
+    size_t next_refusal, n_refusals;
     sqlite3 *db;
     cs_sink sink;
     cs_engine_config cfg;

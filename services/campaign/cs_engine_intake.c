@@ -87,6 +87,14 @@ mf_status cs_engine_create_campaign(cs_engine *e, const mf_campaign_create *c, b
         char msg[MF_ERROR_MESSAGE_MAX + MF_ERROR_POINTER_MAX + 8];
         snprintf(msg, sizeof msg, "%s%s%s", rej->err.pointer, rej->err.pointer[0] ? ": " : "", rej->err.message);
         cs_eng_log(e, "warn", "campaign %s refused: %s %s", c->campaign_id, rej->code, msg);
+        cs_refusal *kept = &e->refusals[e->next_refusal];
+        snprintf(kept->campaign_id, sizeof kept->campaign_id, "%s", c->campaign_id);
+        snprintf(kept->code, sizeof kept->code, "%s", rej->code ? rej->code : "REFUSED");
+        kept->err = rej->err;
+        kept->at_ms = now;
+        e->next_refusal = (e->next_refusal + 1) % CS_REFUSALS_KEPT;
+        if (e->n_refusals < CS_REFUSALS_KEPT)
+            e->n_refusals++;
         cs_eng_analytics(e, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED, c->campaign_id, NULL, NULL, NULL,
                          rej->code, msg);
         return st;

@@ -61,11 +61,10 @@ void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type,
     m.has_user_id = user_id != NULL;
     m.user_id = (char *)user_id;
     m.timestamp = cs_time_format(cs_eng_now(e), at);
-    if (code) {
-        m.has_error = true;
-        m.error.code = (char *)code;
-        m.error.message = (char *)(message ? message : code);
-    }
+    /* CampaignAnalyticsEvent has no error member (the contract follows the Message Flow
+     * document): the code goes to the log and, for refused campaigns, to cs_engine_refusals */
+    (void)code;
+    (void)message;
     mf_error err;
     if (e->sink.publish_analytics(e->sink.ctx, &m, &err) != MF_OK)
         cs_eng_log(e, "warn", "campaign %s: %s not published: %s", campaign_id, kind, err.message);

@@ -294,7 +294,8 @@ class ChangelogTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.out, "diagrams", "channel_useranalytics.svg")))
         text = read(self.spec)
         text = re.sub(r"  userAnalytics:\n(    .*\n)+", "", text, count=1)  # the channel
-        text = re.sub(r"  sendUserAnalytics:\n(    .*\n)+", "", text, count=1)  # its operation
+        text = re.sub(r"  sendUserAnalytics:\n(    .*\n)+", "", text, count=1)  # its operations
+        text = re.sub(r"  receiveUserAnalytics:\n(    .*\n)+", "", text, count=1)
         write(self.spec, text)
         r = self.docs(DAY2)
         self.assertEqual(r.returncode, 0, r.stderr)

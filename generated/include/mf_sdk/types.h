@@ -155,14 +155,6 @@ typedef enum mf_user_analytics_event_event_type {
 
 /* ---- structs ------------------------------------------------------------------------------ */
 
-/* A machine-readable error code with a human-readable explanation. */
-struct mf_error_info {
-    /* Stable, machine-readable error code. [required] */
-    char *code;
-    /* Human-readable explanation of the error. [required] */
-    char *message;
-};
-
 /* Where and how a message originated. */
 struct mf_metadata {
     /* Kind of client the action came from. [required; default "api"] */
@@ -199,12 +191,6 @@ struct mf_campaign_analytics_event {
     char *user_id;
     /* When the event happened. [required; format date-time] */
     char *timestamp;
-    /*
-     * Why, for campaign_failed: a stable code (CAMPAIGN_CONFLICT, INVALID_SCHEDULE,
-     * CAMPAIGN_NOT_FOUND, ...) and a sentence. [optional]
-     */
-    bool has_error;
-    mf_error_info error;
     /* Where and how a message originated. [optional] */
     bool has_metadata;
     mf_metadata metadata;
@@ -432,6 +418,14 @@ struct mf_campaign_status_update_progress {
     double success_rate;
 };
 
+/* A machine-readable error code with a human-readable explanation. */
+struct mf_error_info {
+    /* Stable, machine-readable error code. [required] */
+    char *code;
+    /* Human-readable explanation of the error. [required] */
+    char *message;
+};
+
 /* Status and progress of one campaign execution. */
 struct mf_campaign_status_update {
     /* Identifier of the execution run. [required; format uuid] */
@@ -587,7 +581,6 @@ struct mf_user_info_update {
 /* ---- descriptors and typed functions ------------------------------------------------------ */
 
 extern const mf_type mf_campaign_analytics_event_event_type_desc;
-extern const mf_type mf_error_info_desc;
 extern const mf_type mf_metadata_source_desc;
 extern const mf_type mf_metadata_platform_desc;
 extern const mf_type mf_metadata_environment_desc;
@@ -613,6 +606,7 @@ extern const mf_type mf_campaign_execute_execution_type_desc;
 extern const mf_type mf_campaign_execute_desc;
 extern const mf_type mf_campaign_status_update_status_desc;
 extern const mf_type mf_campaign_status_update_progress_desc;
+extern const mf_type mf_error_info_desc;
 extern const mf_type mf_campaign_status_update_desc;
 extern const mf_type mf_notification_preferences_categories_desc;
 extern const mf_type mf_notification_preferences_quiet_hours_desc;
@@ -640,19 +634,6 @@ static inline mf_status mf_campaign_analytics_event_event_type_copy(mf_campaign_
 static inline const char *mf_campaign_analytics_event_event_type_to_string(mf_campaign_analytics_event_event_type v) { return mf_enum_to_string(&mf_campaign_analytics_event_event_type_desc, (int)v); }
 static inline mf_campaign_analytics_event_event_type mf_campaign_analytics_event_event_type_from_string(const char *s)
 { return s ? (mf_campaign_analytics_event_event_type)mf_enum_from_string(&mf_campaign_analytics_event_event_type_desc, s, strlen(s)) : (mf_campaign_analytics_event_event_type)0; }
-
-/* mf_error_info */
-static inline void mf_error_info_init(mf_error_info *v) { mf_init(&mf_error_info_desc, v); }
-static inline void mf_error_info_free(mf_error_info *v) { mf_free(&mf_error_info_desc, v); }
-static inline mf_status mf_error_info_decode(const char *json, size_t len, mf_error_info *out, mf_error *err)
-{ return mf_decode(&mf_error_info_desc, json, len, out, err); }
-static inline mf_status mf_error_info_encode(const mf_error_info *v, mf_buf *out, mf_error *err)
-{ return mf_encode(&mf_error_info_desc, v, out, err); }
-static inline mf_status mf_error_info_validate(const mf_error_info *v, mf_error *err)
-{ return mf_validate(&mf_error_info_desc, v, err); }
-static inline bool mf_error_info_equal(const mf_error_info *a, const mf_error_info *b) { return mf_equal(&mf_error_info_desc, a, b); }
-static inline mf_status mf_error_info_copy(mf_error_info *dst, const mf_error_info *src, mf_error *err)
-{ return mf_copy(&mf_error_info_desc, dst, src, err); }
 
 /* mf_metadata_source */
 static inline void mf_metadata_source_init(mf_metadata_source *v) { mf_init(&mf_metadata_source_desc, v); }
@@ -1005,6 +986,19 @@ static inline mf_status mf_campaign_status_update_progress_validate(const mf_cam
 static inline bool mf_campaign_status_update_progress_equal(const mf_campaign_status_update_progress *a, const mf_campaign_status_update_progress *b) { return mf_equal(&mf_campaign_status_update_progress_desc, a, b); }
 static inline mf_status mf_campaign_status_update_progress_copy(mf_campaign_status_update_progress *dst, const mf_campaign_status_update_progress *src, mf_error *err)
 { return mf_copy(&mf_campaign_status_update_progress_desc, dst, src, err); }
+
+/* mf_error_info */
+static inline void mf_error_info_init(mf_error_info *v) { mf_init(&mf_error_info_desc, v); }
+static inline void mf_error_info_free(mf_error_info *v) { mf_free(&mf_error_info_desc, v); }
+static inline mf_status mf_error_info_decode(const char *json, size_t len, mf_error_info *out, mf_error *err)
+{ return mf_decode(&mf_error_info_desc, json, len, out, err); }
+static inline mf_status mf_error_info_encode(const mf_error_info *v, mf_buf *out, mf_error *err)
+{ return mf_encode(&mf_error_info_desc, v, out, err); }
+static inline mf_status mf_error_info_validate(const mf_error_info *v, mf_error *err)
+{ return mf_validate(&mf_error_info_desc, v, err); }
+static inline bool mf_error_info_equal(const mf_error_info *a, const mf_error_info *b) { return mf_equal(&mf_error_info_desc, a, b); }
+static inline mf_status mf_error_info_copy(mf_error_info *dst, const mf_error_info *src, mf_error *err)
+{ return mf_copy(&mf_error_info_desc, dst, src, err); }
 
 /* mf_campaign_status_update */
 static inline void mf_campaign_status_update_init(mf_campaign_status_update *v) { mf_init(&mf_campaign_status_update_desc, v); }

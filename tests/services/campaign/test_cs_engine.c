@@ -353,6 +353,18 @@ static void rate_limit_and_batches(void **state)
     world_free(w);
 }
 
+typedef struct refusal_list {
+    cs_refusal r[8];
+    int n;
+} refusal_list;
+
+static void collect_refusal(void *ctx, const cs_refusal *r)
+{
+    refusal_list *l = ctx;
+    if (l->n < 8)
+        l->r[l->n++] = *r;
+}
+
 static void refusals(void **state)
 {
     (void)state;
@@ -374,8 +386,7 @@ static void refusals(void **state)
     assert_string_equal(rej.code, "CAMPAIGN_CONFLICT");
     const mf_campaign_analytics_event *ev = &w->f.events[w->f.n_events - 1];
     assert_int_equal(ev->event_type, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED);
-    assert_true(ev->has_error);
-    assert_string_equal(ev->error.code, "CAMPAIGN_CONFLICT");
+    assert_string_equal(ev->campaign_id, CAMPAIGN);
     /* invalid: refused with the code and the pointer */
     c.settings.a_b_testing.traffic_split.items[1] = 0.4;
     free(c.campaign_id);
@@ -383,8 +394,15 @@ static void refusals(void **state)
     assert_int_not_equal(cs_engine_create_campaign(w->e, &c, &created, &rej), MF_OK);
     assert_string_equal(rej.code, "INVALID_AB_TEST");
     ev = &w->f.events[w->f.n_events - 1];
-    assert_string_equal(ev->error.code, "INVALID_AB_TEST");
-    assert_non_null(strstr(ev->error.message, "/settings/a_b_testing/traffic_split"));
+    assert_int_equal(ev->event_type, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED);
+    /* the codes, for the admin API: newest first */
+    refusal_list got = {0};
+    cs_engine_refusals(w->e, collect_refusal, &got);
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.r[0].code, "INVALID_AB_TEST");
+    assert_string_equal(got.r[0].err.pointer, "/settings/a_b_testing/traffic_split");
+    assert_string_equal(got.r[1].code, "CAMPAIGN_CONFLICT");
+    assert_string_equal(got.r[1].campaign_id, CAMPAIGN);
     mf_campaign_create_free(&c);
     assert_int_equal(fake_count_events(&w->f, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_CREATED), 1);
 
