@@ -146,7 +146,7 @@ static int bench_view(int n, int64_t now)
     static const char *const LANGS[] = {"en-US", "de-DE", "fr-FR", "es-ES", "ja-JP", "pt-BR"};
     uint64_t r = 7;
     double t0 = mono(), c0 = cpu();
-    cs_db_begin(db, NULL);
+    svc_db_begin(db, NULL);
     for (int i = 0; i < n; i++) {
         char id[37], changes[512], reg[CS_TIME_TEXT_MAX], act[CS_TIME_TEXT_MAX];
         snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", (unsigned)i, (unsigned)(i * 2654435761u));
@@ -163,11 +163,11 @@ static int bench_view(int n, int64_t now)
             return 1;
         }
         if (i % 1000 == 999) {
-            cs_db_commit(db, NULL);
-            cs_db_begin(db, NULL);
+            svc_db_commit(db, NULL);
+            svc_db_begin(db, NULL);
         }
     }
-    cs_db_commit(db, NULL);
+    svc_db_commit(db, NULL);
     double load = mono() - t0, load_cpu = cpu() - c0;
     printf("user view: %d user.info.update applied: %.1f us CPU per event (%.0f events/s of CPU; wall %.2f s), "
            "1,000 per transaction\n", n, load_cpu * 1e6 / n, n / load_cpu, load);
@@ -203,7 +203,7 @@ static int bench_view(int n, int64_t now)
         mf_free(&mf_campaign_create_target_audience_desc, &a);
     }
     cs_userview_close(v);
-    cs_db_close(db);
+    svc_db_close(db);
     char p[64];
     unlink(path);
     snprintf(p, sizeof p, "%s-wal", path);

@@ -29,7 +29,7 @@ mf_status cs_campaigns_put(sqlite3 *db, const mf_campaign_create *c, const char 
     if (rc == SQLITE_ROW)
         *res = strcmp((const char *)sqlite3_column_text(st, 0), hash) == 0 ? CS_PUT_SAME : CS_PUT_CONFLICT;
     else if (rc != SQLITE_DONE)
-        s = cs_db_fail(db, rc, "read campaign", err);
+        s = svc_db_status(db, rc, "read campaign", err);
     sqlite3_finalize(st);
     if (s != MF_OK || rc == SQLITE_ROW)
         return s;
@@ -55,7 +55,7 @@ mf_status cs_campaigns_put(sqlite3 *db, const mf_campaign_create *c, const char 
         sqlite3_bind_int64(st, 6, now_ms);
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
-            s = cs_db_fail(db, rc, "insert campaign", err);
+            s = svc_db_status(db, rc, "insert campaign", err);
         sqlite3_finalize(st);
         *res = CS_PUT_CREATED;
     }
@@ -81,7 +81,7 @@ mf_status cs_campaigns_get(sqlite3 *db, const char *campaign_id, mf_campaign_cre
                                       out, err);
         *found = s == MF_OK;
     } else if (rc != SQLITE_DONE) {
-        s = cs_db_fail(db, rc, "read campaign", err);
+        s = svc_db_status(db, rc, "read campaign", err);
     }
     sqlite3_finalize(st);
     return s;
@@ -105,7 +105,7 @@ mf_status cs_campaigns_each(sqlite3 *db, cs_campaigns_cb cb, void *ctx, mf_error
         }
     }
     if (s == MF_OK && rc != SQLITE_DONE)
-        s = cs_db_fail(db, rc, "list campaigns", err);
+        s = svc_db_status(db, rc, "list campaigns", err);
     sqlite3_finalize(st);
     return s;
 }

@@ -1,16 +1,14 @@
 /* cs_db.c - see cs_db.h. The schema lives here, in one place. */
 #include "cs_db.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /*
- * Migration n brings the schema from version n - 1 to n. Never edit a released migration:
- * append a new one.
+ * Step n brings the schema from version n - 1 to n. Never edit a released step: append one.
  */
-static const char *const migrations[] = {
-    /* 1: campaigns, schedules, the user view, the execution ledger */
+const svc_migration cs_db_migrations[] = {
+    {1, "campaigns, schedules, the user view, the execution ledger",
     "CREATE TABLE cs_campaigns ("
     "  campaign_id TEXT PRIMARY KEY,"       /* lower-case uuid */
     "  content_hash TEXT NOT NULL,"         /* cs_identity: SHA-256 of the canonical form */
@@ -77,42 +75,18 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (execution_id, seq)"
     ") WITHOUT ROWID;"
     "CREATE INDEX cs_targets_pending ON cs_targets(execution_id, seq) WHERE state = 0;"
-    "CREATE INDEX cs_targets_held ON cs_targets(execution_id, release_at) WHERE state = 3;",
+    "CREATE INDEX cs_targets_held ON cs_targets(execution_id, release_at) WHERE state = 3;"},
 };
+const size_t cs_db_migration_count = sizeof cs_db_migrations / sizeof *cs_db_migrations;
 
-#define N_MIGRATIONS (sizeof migrations / sizeof *migrations)
-_Static_assert(N_MIGRATIONS == CS_DB_SCHEMA_VERSION, "one migration per schema version");
-
-mf_status cs_db_fail(sqlite3 *db, int rc, const char *what, mf_error *err)
+mf_status cs_db_open(const char *path, sqlite3 **out, mf_error *err)
 {
-    return mf_error_set(err, MF_ERR_IO, "", "%s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-}
-
-mf_status cs_db_exec(sqlite3 *db, const char *sql, mf_error *err)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    if (rc == SQLITE_OK)
-        return MF_OK;
-    mf_status st = mf_error_set(err, MF_ERR_IO, "", "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
-    sqlite3_free(msg);
+    mf_status st = svc_db_open(path, out, err);
+    if (st == MF_OK && (st = svc_db_migrate(*out, CS_DB_COMPONENT, cs_db_migrations, cs_db_migration_count, err)) != MF_OK) {
+        svc_db_close(*out);
+        *out = NULL;
+    }
     return st;
-}
-
-mf_status cs_db_begin(sqlite3 *db, mf_error *err)
-{
-    return cs_db_exec(db, "BEGIN IMMEDIATE", err);
-}
-
-mf_status cs_db_commit(sqlite3 *db, mf_error *err)
-{
-    return cs_db_exec(db, "COMMIT", err);
-}
-
-void cs_db_rollback(sqlite3 *db)
-{
-    if (!sqlite3_get_autocommit(db))
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 mf_status cs_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out, mf_error *err)
@@ -134,73 +108,4 @@ bool cs_db_column_dup(sqlite3_stmt *st, int i, char **out)
     const unsigned char *t = sqlite3_column_text(st, i);
     *out = t ? strdup((const char *)t) : NULL;
     return !t || *out;
-}
-
-static mf_status schema_version(sqlite3 *db, int *version, mf_error *err)
-{
-    mf_status s = cs_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", err);
-    sqlite3_stmt *st = NULL;
-    if (s == MF_OK)
-        s = cs_db_prepare(db, "SELECT max(version) FROM schema_version", &st, err);
-    if (s == MF_OK) {
-        int rc = sqlite3_step(st);
-        *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-        if (rc != SQLITE_ROW)
-            s = cs_db_fail(db, rc, "read schema_version", err);
-    }
-    sqlite3_finalize(st);
-    return s;
-}
-
-static mf_status migrate(sqlite3 *db, mf_error *err)
-{
-    int version = 0;
-    mf_status s = schema_version(db, &version, err);
-    if (s != MF_OK)
-        return s;
-    if (version > CS_DB_SCHEMA_VERSION)
-        return mf_error_set(err, MF_ERR_RANGE, "", "the database has schema version %d; this build knows up to %d",
-                            version, CS_DB_SCHEMA_VERSION);
-    for (int v = version + 1; v <= CS_DB_SCHEMA_VERSION && s == MF_OK; v++) {
-        char bump[96];
-        snprintf(bump, sizeof bump, "INSERT INTO schema_version(version) VALUES (%d)", v);
-        s = cs_db_begin(db, err);
-        if (s == MF_OK)
-            s = cs_db_exec(db, migrations[v - 1], err);
-        if (s == MF_OK)
-            s = cs_db_exec(db, bump, err);
-        if (s == MF_OK)
-            s = cs_db_commit(db, err);
-        if (s != MF_OK)
-            cs_db_rollback(db);
-    }
-    return s;
-}
-
-mf_status cs_db_open(const char *path, sqlite3 **out, mf_error *err)
-{
-    *out = NULL;
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        mf_status s = mf_error_set(err, MF_ERR_IO, "", "open %s: %s", path,
-                                   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return s;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    mf_status s = cs_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);
-    if (s == MF_OK)
-        s = migrate(db, err);
-    if (s != MF_OK) {
-        sqlite3_close(db);
-        return s;
-    }
-    *out = db;
-    return MF_OK;
-}
-
-void cs_db_close(sqlite3 *db)
-{
-    sqlite3_close(db);
 }

@@ -50,16 +50,16 @@ static mf_status store_campaign(cs_engine *e, const mf_campaign_create *c, const
     if (s == MF_OK)
         s = cs_recurrence_next(&rec, now, &next, &none, err);
     if (s == MF_OK)
-        s = cs_db_begin(e->db, err);
+        s = svc_db_begin(e->db, err);
     if (s != MF_OK)
         return s;
     s = cs_campaigns_put(e->db, c, hash, *reach, now, res, err);
     if (s == MF_OK && *res == CS_PUT_CREATED && !none)
         s = cs_schedule_put(e->db, id, next, err);
     if (s == MF_OK)
-        s = cs_db_commit(e->db, err);
+        s = svc_db_commit(e->db, err);
     if (s != MF_OK)
-        cs_db_rollback(e->db);
+        svc_db_rollback(e->db);
     return s;
 }
 
@@ -227,7 +227,7 @@ static void fire(cs_engine *e, const cs_due *d, int64_t now)
     if (st == MF_OK && found)
         st = cs_recurrence_next(&rec, now, &next, &none, &err); /* missed firings are coalesced */
     if (st == MF_OK)
-        st = cs_db_begin(e->db, &err);
+        st = svc_db_begin(e->db, &err);
     if (st == MF_OK && found) {
         cs_settings s;
         cs_campaign_settings(&c, &s);
@@ -240,9 +240,9 @@ static void fire(cs_engine *e, const cs_due *d, int64_t now)
     if (st == MF_OK)
         st = cs_schedule_fired(e->db, d->campaign_id, d->fire_ms, !none, next, &err);
     if (st == MF_OK)
-        st = cs_db_commit(e->db, &err);
+        st = svc_db_commit(e->db, &err);
     if (st != MF_OK) {
-        cs_db_rollback(e->db);
+        svc_db_rollback(e->db);
         cs_eng_log(e, "error", "schedule of campaign %s not fired: %s", d->campaign_id, err.message);
     } else if (found && !cs_eng_find(e, x.execution_id)) {
         cs_run *r = cs_eng_add_run(e, &x);

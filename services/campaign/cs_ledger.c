@@ -98,7 +98,7 @@ static mf_status step_write(cs_ledger *l, sqlite3_stmt *st, const char *what, mf
 {
     int rc = sqlite3_step(st);
     done(st);
-    return rc == SQLITE_DONE ? MF_OK : cs_db_fail(l->db, rc, what, err);
+    return rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, what, err);
 }
 
 static void read_exec(sqlite3_stmt *st, cs_execution *e)
@@ -128,7 +128,7 @@ mf_status cs_ledger_get(cs_ledger *l, const char *execution_id, cs_execution *ou
         read_exec(l->get, out);
         *found = true;
     } else if (rc != SQLITE_DONE) {
-        s = cs_db_fail(l->db, rc, "read execution", err);
+        s = svc_db_status(l->db, rc, "read execution", err);
     }
     done(l->get);
     return s;
@@ -143,7 +143,7 @@ mf_status cs_ledger_create(cs_ledger *l, cs_execution *e, const mf_campaign_crea
     if (s == MF_OK && found)
         return mf_error_set(err, MF_ERR_DUPLICATE, "/execution_id", "execution %s exists", e->execution_id);
     if (s == MF_OK && own)
-        s = cs_db_begin(l->db, err);
+        s = svc_db_begin(l->db, err);
     if (s != MF_OK)
         return s;
     sqlite3_stmt *st = l->insert;
@@ -165,9 +165,9 @@ mf_status cs_ledger_create(cs_ledger *l, cs_execution *e, const mf_campaign_crea
         s = step_write(l, l->set_total, "record total", err);
     }
     if (own && s == MF_OK)
-        s = cs_db_commit(l->db, err);
+        s = svc_db_commit(l->db, err);
     if (own && s != MF_OK)
-        cs_db_rollback(l->db);
+        svc_db_rollback(l->db);
     return s;
 }
 
@@ -194,7 +194,7 @@ static mf_status read_rows(cs_ledger *l, sqlite3_stmt *st, cs_target_row *rows, 
         r->attempts = sqlite3_column_int(st, 3);
     }
     done(st);
-    return (*n == max || rc == SQLITE_DONE) ? MF_OK : cs_db_fail(l->db, rc, "read targets", err);
+    return (*n == max || rc == SQLITE_DONE) ? MF_OK : svc_db_status(l->db, rc, "read targets", err);
 }
 
 mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms, cs_target_row *rows, size_t max,
@@ -216,7 +216,7 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
                            mf_error *err)
 {
     int64_t d_sent = 0, d_failed = 0, d_skipped = 0, d_held = 0, d_ever = 0;
-    mf_status s = cs_db_begin(l->db, err);
+    mf_status s = svc_db_begin(l->db, err);
     for (size_t i = 0; s == MF_OK && i < n; i++) {
         const cs_outcome *x = &o[i];
         if (x->after == CS_TARGET_PENDING)
@@ -251,9 +251,9 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
         s = step_write(l, st, "update counters", err);
     }
     if (s == MF_OK)
-        s = cs_db_commit(l->db, err);
+        s = svc_db_commit(l->db, err);
     if (s != MF_OK)
-        cs_db_rollback(l->db);
+        svc_db_rollback(l->db);
     return s;
 }
 
@@ -267,7 +267,7 @@ mf_status cs_ledger_next_release(cs_ledger *l, const char *execution_id, int64_t
         *none = false;
         *at_ms = sqlite3_column_int64(l->next_release, 0);
     } else if (rc != SQLITE_ROW) {
-        s = cs_db_fail(l->db, rc, "read held targets", err);
+        s = svc_db_status(l->db, rc, "read held targets", err);
     }
     done(l->next_release);
     return s;
@@ -279,7 +279,7 @@ mf_status cs_ledger_has_pending(cs_ledger *l, const char *execution_id, bool *an
     int rc = sqlite3_step(l->has_pending);
     *any = rc == SQLITE_ROW;
     done(l->has_pending);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MF_OK : cs_db_fail(l->db, rc, "read pending targets", err);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, "read pending targets", err);
 }
 
 mf_status cs_ledger_active(cs_ledger *l, cs_ledger_cb cb, void *ctx, mf_error *err)
@@ -291,7 +291,7 @@ mf_status cs_ledger_active(cs_ledger *l, cs_ledger_cb cb, void *ctx, mf_error *e
         cb(ctx, &e);
     }
     done(l->active);
-    return rc == SQLITE_DONE ? MF_OK : cs_db_fail(l->db, rc, "read active executions", err);
+    return rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, "read active executions", err);
 }
 
 mf_status cs_ledger_breakdown(cs_ledger *l, const char *execution_id, cs_ledger_count_cb cb, void *ctx, mf_error *err)
@@ -301,5 +301,5 @@ mf_status cs_ledger_breakdown(cs_ledger *l, const char *execution_id, cs_ledger_
     while ((rc = sqlite3_step(l->breakdown)) == SQLITE_ROW)
         cb(ctx, (const char *)sqlite3_column_text(l->breakdown, 0), sqlite3_column_int64(l->breakdown, 1));
     done(l->breakdown);
-    return rc == SQLITE_DONE ? MF_OK : cs_db_fail(l->db, rc, "count targets", err);
+    return rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, "count targets", err);
 }

@@ -123,7 +123,7 @@ mf_status cs_recurrence_next(const cs_recurrence *r, int64_t after_ms, int64_t *
 static mf_status step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, mf_error *err)
 {
     int rc = sqlite3_step(st);
-    mf_status s = rc == SQLITE_DONE ? MF_OK : cs_db_fail(db, rc, what, err);
+    mf_status s = rc == SQLITE_DONE ? MF_OK : svc_db_status(db, rc, what, err);
     sqlite3_finalize(st);
     return s;
 }
@@ -173,7 +173,7 @@ mf_status cs_schedule_due(sqlite3 *db, int64_t now_ms, cs_due *out, size_t max, 
         (*n)++;
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        s = cs_db_fail(db, rc, "read due schedules", err);
+        s = svc_db_status(db, rc, "read due schedules", err);
     sqlite3_finalize(st);
     return s;
 }
@@ -191,7 +191,7 @@ mf_status cs_schedule_earliest(sqlite3 *db, int64_t *at_ms, bool *none, mf_error
         *none = false;
         *at_ms = sqlite3_column_int64(st, 0);
     } else if (rc != SQLITE_ROW) {
-        s = cs_db_fail(db, rc, "read schedules", err);
+        s = svc_db_status(db, rc, "read schedules", err);
     }
     sqlite3_finalize(st);
     return s;

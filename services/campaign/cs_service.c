@@ -282,7 +282,7 @@ static void drain_views(void *ctx, void *arg)
     if (!list)
         return;
     mf_error err;
-    bool tx = cs_db_begin(s->db, &err) == MF_OK;
+    bool tx = svc_db_begin(s->db, &err) == MF_OK;
     for (view_event *v = list, *next; v; v = next) {
         next = v->next;
         mf_status st = v->kind == 1   ? cs_userview_apply_update(s->view, &v->m.info, &err)
@@ -296,8 +296,8 @@ static void drain_views(void *ctx, void *arg)
         }
         view_event_free(v);
     }
-    if (tx && cs_db_commit(s->db, &err) != MF_OK) {
-        cs_db_rollback(s->db);
+    if (tx && svc_db_commit(s->db, &err) != MF_OK) {
+        svc_db_rollback(s->db);
         logf_(s, "error", "user events not stored: %s", err.message);
     }
     if (more && cs_host_post(s->host, drain_views, s, NULL, NULL) != MF_OK) {

@@ -147,8 +147,9 @@ static mf_status prepare(sqlite3 *db, const char *head, const char *tail, const 
         mf_error_set(err, s, "/target_audience/user_filters", "a date in the filters does not parse");
     else if (s != MF_OK)
         mf_error_set(err, s, "", "out of memory");
-    if (s == MF_OK && sqlite3_prepare_v2(db, q.sql.data, -1, out, NULL) != SQLITE_OK)
-        s = cs_db_fail(db, 0, "prepare targeting query", err);
+    int rc;
+    if (s == MF_OK && (rc = sqlite3_prepare_v2(db, q.sql.data, -1, out, NULL)) != SQLITE_OK)
+        s = svc_db_status(db, rc, "prepare targeting query", err);
     for (int i = 0; s == MF_OK && i < q.n; i++) {
         if (q.binds[i].is_text)
             sqlite3_bind_text(*out, first_bind + i, q.binds[i].text, -1, SQLITE_TRANSIENT);
@@ -175,7 +176,7 @@ mf_status cs_target_count(sqlite3 *db, const mf_campaign_create_target_audience 
     if (rc == SQLITE_ROW)
         *count = sqlite3_column_int64(st, 0);
     else
-        s = cs_db_fail(db, rc, "count targets", err);
+        s = svc_db_status(db, rc, "count targets", err);
     sqlite3_finalize(st);
     return s;
 }
@@ -192,7 +193,7 @@ mf_status cs_target_each(sqlite3 *db, const mf_campaign_create_target_audience *
         if (cb(ctx, (const char *)sqlite3_column_text(st, 0)))
             break;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        s = cs_db_fail(db, rc, "list targets", err);
+        s = svc_db_status(db, rc, "list targets", err);
     sqlite3_finalize(st);
     return s;
 }
@@ -212,7 +213,7 @@ mf_status cs_target_snapshot(sqlite3 *db, const mf_campaign_create_target_audien
     if (rc == SQLITE_DONE)
         *count = sqlite3_changes64(db);
     else
-        s = cs_db_fail(db, rc, "snapshot targets", err);
+        s = svc_db_status(db, rc, "snapshot targets", err);
     sqlite3_finalize(st);
     return s;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "mf/codec.h"
+#include "svc_time.h"
 
 int64_t cs_floor_div(int64_t a, int64_t b)
 {
@@ -69,25 +70,8 @@ mf_status cs_date_parse(const char *s, int64_t *days, mf_error *err)
 
 mf_status cs_time_parse(const char *s, int64_t *ms, mf_error *err)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (!s || !mf_format_check(MF_FMT_DATE_TIME, s, n))
+    if (!s || !svc_time_parse(s, strlen(s), ms))
         return mf_error_set(err, MF_ERR_FORMAT, "", "not an RFC 3339 date-time");
-    int64_t days = cs_days_from_civil(digits(s, 4), (unsigned)digits(s + 5, 2), (unsigned)digits(s + 8, 2));
-    int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2), frac = 0;
-    size_t i = 19;
-    if (s[i] == '.') {
-        int scale = 100;
-        for (i++; s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
-            frac += scale ? (s[i] - '0') * scale : 0;
-    }
-    if (sec == 60) { /* the format allows 23:59:60Z only; read it as the last ms of :59 */
-        sec = 59;
-        frac = 999;
-    }
-    int64_t off = 0; /* seconds east of UTC */
-    if (s[i] == '+' || s[i] == '-')
-        off = (digits(s + i + 1, 2) * 3600 + digits(s + i + 4, 2) * 60) * (s[i] == '-' ? -1 : 1);
-    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - off) * 1000 + frac;
     return MF_OK;
 }
 
@@ -104,14 +88,7 @@ mf_status cs_hm_parse(const char *s, int32_t *secs, mf_error *err)
 
 char *cs_time_format(int64_t ms, char out[CS_TIME_TEXT_MAX])
 {
-    int64_t days = cs_floor_div(ms, CS_MS_PER_DAY);
-    int64_t rem = ms - days * CS_MS_PER_DAY;
-    int64_t y;
-    unsigned m, d;
-    cs_civil_from_days(days, &y, &m, &d);
-    snprintf(out, CS_TIME_TEXT_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
-             (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
-    return out;
+    return svc_time_format(ms, out);
 }
 
 char *cs_date_format(int64_t days, char out[CS_TIME_TEXT_MAX])

@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define CS_MS_PER_DAY 86400000LL
-#define CS_TIME_TEXT_MAX 32 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" and its NUL fit */
+#define CS_TIME_TEXT_MAX 32 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" and its NUL fit (>= SVC_TIME_LEN) */
 
 /* Days since 1970-01-01 of the civil date y-m-d (m 1..12, d 1..31). */
 int64_t cs_days_from_civil(int64_t y, unsigned m, unsigned d);
@@ -35,9 +35,10 @@ unsigned cs_weekday(int64_t days);
 int64_t cs_floor_div(int64_t a, int64_t b);
 
 /*
- * Parses an RFC 3339 date-time (format "date-time" of the contract) into ms. Fractions beyond
- * milliseconds are truncated; a leap second (:60) is read as :59.999. MF_ERR_FORMAT (err names
- * nothing: the caller sets the pointer) when `s` is NULL or not a date-time.
+ * Parses an RFC 3339 date-time (format "date-time" of the contract) into ms with
+ * services/common's svc_time_parse: fractions beyond milliseconds are dropped, a leap second
+ * (23:59:60) is read as the next second. MF_ERR_FORMAT (err names nothing: the caller sets the
+ * pointer) when `s` is NULL or not a date-time.
  */
 mf_status cs_time_parse(const char *s, int64_t *ms, mf_error *err);
 
@@ -48,7 +49,8 @@ mf_status cs_date_parse(const char *s, int64_t *days, mf_error *err);
  * day, 0..86399 (fractions dropped). MF_ERR_FORMAT otherwise. */
 mf_status cs_hm_parse(const char *s, int32_t *secs, mf_error *err);
 
-/* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (CS_TIME_TEXT_MAX bytes). Returns out. */
+/* Writes ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (svc_time_format; years clamped to
+ * 0000..9999). Returns out. */
 char *cs_time_format(int64_t ms, char out[CS_TIME_TEXT_MAX]);
 
 /* Writes days as "YYYY-MM-DD" into out (at least 11 bytes). Returns out. */

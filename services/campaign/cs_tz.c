@@ -1,27 +1,18 @@
 /* cs_tz.c - see cs_tz.h. */
 #include "cs_tz.h"
+#include "svc_tz.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#define KNOWN_SLOTS 1024 /* cached answers of cs_tz_known; past that, answers are not cached */
 
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool tz_inited;
 static char tz_original[CS_TZ_NAME_MAX + 32]; /* the TZ value to restore */
 static char tz_current[CS_TZ_NAME_MAX + 32];  /* the TZ value set now */
-static char tz_dir[256];
 static uint64_t tz_switch_count;
-
-static struct known_slot {
-    char name[CS_TZ_NAME_MAX + 1];
-    bool used, valid;
-} known[KNOWN_SLOTS];
 
 /* Called with the lock held. */
 static void init_locked(void)
@@ -33,69 +24,14 @@ static void init_locked(void)
     snprintf(tz_current, sizeof tz_current, "%s", tz_original);
     if (!tz)
         setenv("TZ", tz_original, 1);
-    const char *dir = getenv("TZDIR");
-    snprintf(tz_dir, sizeof tz_dir, "%s", dir && *dir ? dir : "/usr/share/zoneinfo");
     tz_inited = true;
 }
 
-static bool name_ok(const char *z)
-{
-    size_t n = strlen(z);
-    if (n == 0 || n > CS_TZ_NAME_MAX || z[0] == '/' || strncmp(z, "right/", 6) == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = z[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                  c == '+' || c == '-' || c == '/';
-        if (!ok)
-            return false;
-        /* a component may not be empty or start with '.' (no "..") - '.' is not allowed at all */
-        if (c == '/' && (i + 1 == n || z[i + 1] == '/'))
-            return false;
-    }
-    return true;
-}
-
-static bool file_is_tzif(const char *zone)
-{
-    char path[sizeof tz_dir + CS_TZ_NAME_MAX + 2];
-    snprintf(path, sizeof path, "%s/%s", tz_dir, zone);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    char magic[4];
-    ssize_t r = read(fd, magic, 4);
-    close(fd);
-    return r == 4 && memcmp(magic, "TZif", 4) == 0;
-}
-
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
-/* Called with the lock held. */
+/* Called with the lock held (svc_tz has its own). The tz database's names, minus "right/"
+ * (leap-second clocks: their offsets are not what POSIX time needs). */
 static bool known_locked(const char *zone)
 {
-    if (!zone || !name_ok(zone))
-        return false;
-    uint32_t h = fnv1a(zone);
-    for (uint32_t i = 0; i < 8; i++) {
-        struct known_slot *s = &known[(h + i) % KNOWN_SLOTS];
-        if (s->used && strcmp(s->name, zone) == 0)
-            return s->valid;
-        if (!s->used) {
-            bool valid = file_is_tzif(zone);
-            s->used = true;
-            s->valid = valid;
-            snprintf(s->name, sizeof s->name, "%s", zone);
-            return valid;
-        }
-    }
-    return file_is_tzif(zone); /* the neighbourhood is full: answer without caching */
+    return zone && strncmp(zone, "right/", 6) != 0 && svc_tz_valid(zone, NULL, 0);
 }
 
 void cs_tz_init(void)

@@ -43,9 +43,9 @@ extern "C" {
 void cs_tz_init(void);
 
 /*
- * true when `zone` names a zone file of the system tz database: 1..CS_TZ_NAME_MAX characters of
- * [A-Za-z0-9_+-/], no empty, "." or ".." component, not under "right/" (leap-second clocks), and
- * the file under $TZDIR (default /usr/share/zoneinfo) starts with "TZif". Answers are cached.
+ * true when `zone` is a zone of the system tz database as services/common checks it
+ * (svc_tz_valid: a TZif file under $TZDIR, default /usr/share/zoneinfo; answers cached), and
+ * not under "right/" (leap-second clocks).
  */
 bool cs_tz_known(const char *zone);
 

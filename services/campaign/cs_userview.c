@@ -181,7 +181,7 @@ static mf_status norm_id(const char *id, char out[37], mf_error *err)
 static mf_status run(cs_userview *v, sqlite3_stmt *st, const char *what, mf_error *err)
 {
     int rc = sqlite3_step(st);
-    mf_status s = rc == SQLITE_DONE ? MF_OK : cs_db_fail(v->db, rc, what, err);
+    mf_status s = rc == SQLITE_DONE ? MF_OK : svc_db_status(v->db, rc, what, err);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return s;
@@ -389,7 +389,7 @@ mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, boo
         s = read_user(v->get, out, err);
         *found = s == MF_OK;
     } else if (rc != SQLITE_DONE) {
-        s = cs_db_fail(v->db, rc, "read user", err);
+        s = svc_db_status(v->db, rc, "read user", err);
     }
     sqlite3_reset(v->get);
     sqlite3_clear_bindings(v->get);
@@ -403,7 +403,7 @@ mf_status cs_userview_count(cs_userview *v, int64_t *live, mf_error *err)
     if (rc == SQLITE_ROW)
         *live = sqlite3_column_int64(v->count, 0);
     else
-        s = cs_db_fail(v->db, rc, "count users", err);
+        s = svc_db_status(v->db, rc, "count users", err);
     sqlite3_reset(v->count);
     return s;
 }

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include "mf/codec.h"
+#include "svc_id.h"
 
 const cs_uuid CS_NS_DNS = {{0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}};
 const cs_uuid CS_NS_URL = {{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}};
@@ -77,13 +78,8 @@ mf_status cs_uuid_v4(cs_uuid *out, mf_error *err)
 
 mf_status cs_uuid_v4_text(char out[CS_UUID_TEXT], mf_error *err)
 {
-    cs_uuid u;
-    mf_status st = cs_uuid_v4(&u, err);
-    if (st == MF_OK)
-        cs_uuid_format(&u, out);
-    else
-        out[0] = '\0';
-    return st;
+    mf_status st = svc_uuid_v4(out);
+    return st == MF_OK ? MF_OK : mf_error_set(err, st, "", "OpenSSL RAND_bytes failed");
 }
 
 static size_t lower_copy(char *dst, const char *src, size_t cap)

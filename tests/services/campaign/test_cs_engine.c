@@ -70,7 +70,7 @@ static void engine_crash(world *w)
     w->f.engine = NULL;
     w->f.timer_at = CS_NO_TIME;
     cs_userview_close(w->view);
-    cs_db_close(w->db);
+    svc_db_close(w->db);
     assert_int_equal(cs_db_open(w->path, &w->db, NULL), MF_OK);
     assert_int_equal(cs_userview_open(w->db, &w->view, NULL), MF_OK);
 }
@@ -83,7 +83,7 @@ static void world_free(world *w)
     }
     fake_close_requests(&w->f);
     cs_userview_close(w->view);
-    cs_db_close(w->db);
+    svc_db_close(w->db);
     fake_free(&w->f);
     char p[80];
     unlink(w->path);

@@ -44,7 +44,7 @@ static int setup(void **state)
     sqlite3 *db;
     assert_int_equal(cs_db_open(path, &db, NULL), MF_OK);
     populate(db);
-    cs_db_close(db);
+    svc_db_close(db);
     return 0;
 }
 
@@ -69,7 +69,7 @@ static void open_all(sqlite3 **db, cs_ledger **l)
 static void close_all(sqlite3 *db, cs_ledger *l)
 {
     cs_ledger_close(l);
-    cs_db_close(db);
+    svc_db_close(db);
 }
 
 static void active_cb(void *ctx, const cs_execution *e)
@@ -225,7 +225,7 @@ static void campaigns_are_never_overwritten(void **state)
     assert_false(found);
     mf_campaign_create_free(&a);
     mf_campaign_create_free(&b);
-    cs_db_close(db);
+    svc_db_close(db);
 }
 
 int main(void)

@@ -154,13 +154,13 @@ static void table_survives_reopen(void **state)
     close(fd);
     sqlite3 *db;
     assert_int_equal(cs_db_open(path, &db, NULL), MF_OK);
-    assert_int_equal(cs_db_exec(db, "INSERT INTO cs_campaigns VALUES ('a','h','{}','n',0,0),('b','h','{}','n',0,0)", NULL),
+    assert_int_equal(svc_db_exec(db, "INSERT INTO cs_campaigns VALUES ('a','h','{}','n',0,0),('b','h','{}','n',0,0)", NULL),
                      MF_OK);
     assert_int_equal(cs_schedule_put(db, "a", 2000, NULL), MF_OK);
     assert_int_equal(cs_schedule_put(db, "b", 1000, NULL), MF_OK);
     mf_error err;
     assert_int_not_equal(cs_schedule_put(db, "a", 5, &err), MF_OK); /* one schedule per campaign */
-    cs_db_close(db);
+    svc_db_close(db);
     assert_int_equal(cs_db_open(path, &db, NULL), MF_OK);
     bool none;
     int64_t at;
@@ -179,7 +179,7 @@ static void table_survives_reopen(void **state)
     assert_int_equal(cs_schedule_fired(db, "a", 2000, true, 9000, NULL), MF_OK);
     assert_int_equal(cs_schedule_earliest(db, &at, &none, NULL), MF_OK);
     assert_int_equal(at, 9000);
-    cs_db_close(db);
+    svc_db_close(db);
     char p[64];
     unlink(path);
     snprintf(p, sizeof p, "%s-wal", path);

@@ -41,7 +41,7 @@ static void build_population(void)
     cs_userview *v;
     assert_int_equal(cs_db_open(":memory:", &db, NULL), MF_OK);
     assert_int_equal(cs_userview_open(db, &v, NULL), MF_OK);
-    assert_int_equal(cs_db_begin(db, NULL), MF_OK);
+    assert_int_equal(svc_db_begin(db, NULL), MF_OK);
     for (int i = 0; i < N_USERS; i++) {
         person *p = &people[i];
         cs_test_uuid((uint64_t)i * 7919 + 1, p->id);
@@ -82,7 +82,7 @@ static void build_population(void)
             assert_int_equal(cs_userview_apply_analytics(v, &a, NULL), MF_OK);
         }
     }
-    assert_int_equal(cs_db_commit(db, NULL), MF_OK);
+    assert_int_equal(svc_db_commit(db, NULL), MF_OK);
     cs_userview_close(v);
 }
 
@@ -267,7 +267,7 @@ static void snapshot_numbers_targets(void **state)
     to_contract(&a, &c);
     cs_target_opts o = {.now_ms = NOW, .new_days = 30, .active_days = 30};
     const char *exec = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
-    assert_int_equal(cs_db_exec(db, "INSERT INTO cs_executions(execution_id, campaign_id, status, execution_type, "
+    assert_int_equal(svc_db_exec(db, "INSERT INTO cs_executions(execution_id, campaign_id, status, execution_type, "
                                     "batch_size, start_at, created_at, updated_at) VALUES "
                                     "('1b4e28ba-2fa1-41d2-883f-0016d3cca427', 'c', 1, 1, 10, 0, 0, 0)",
                                 NULL),
@@ -300,7 +300,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    cs_db_close(db);
+    svc_db_close(db);
     return 0;
 }
 
