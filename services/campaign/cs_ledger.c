@@ -294,6 +294,28 @@ mf_status cs_ledger_active(cs_ledger *l, cs_ledger_cb cb, void *ctx, mf_error *e
     return rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, "read active executions", err);
 }
 
+mf_status cs_ledger_list(cs_ledger *l, const char *campaign_id, size_t limit, cs_ledger_cb cb, void *ctx,
+                         mf_error *err)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "%s WHERE ?1 IS NULL OR campaign_id = lower(?1) ORDER BY created_at DESC, execution_id "
+                              "LIMIT ?2", SELECT_EXEC);
+    sqlite3_stmt *st;
+    mf_status s = cs_db_prepare(l->db, sql, &st, err);
+    if (s != MF_OK)
+        return s;
+    cs_db_bind_text(st, 1, campaign_id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int rc;
+    cs_execution e;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_exec(st, &e);
+        cb(ctx, &e);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, "list executions", err);
+}
+
 mf_status cs_ledger_breakdown(cs_ledger *l, const char *execution_id, cs_ledger_count_cb cb, void *ctx, mf_error *err)
 {
     int rc;

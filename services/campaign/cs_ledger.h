@@ -123,6 +123,10 @@ mf_status cs_ledger_has_pending(cs_ledger *l, const char *execution_id, bool *an
 typedef void (*cs_ledger_cb)(void *ctx, const cs_execution *e);
 mf_status cs_ledger_active(cs_ledger *l, cs_ledger_cb cb, void *ctx, mf_error *err);
 
+/* Calls cb for the newest `limit` executions (of campaign_id, or all when NULL), newest first. */
+mf_status cs_ledger_list(cs_ledger *l, const char *campaign_id, size_t limit, cs_ledger_cb cb, void *ctx,
+                         mf_error *err);
+
 /* Counts of one execution's targets by state and reason ("sent", "skipped:push_disabled", ...),
  * for the admin API. cb gets each (label, count) in label order. */
 typedef void (*cs_ledger_count_cb)(void *ctx, const char *label, int64_t count);

@@ -178,6 +178,25 @@ mf_status cs_schedule_due(sqlite3 *db, int64_t now_ms, cs_due *out, size_t max, 
     return s;
 }
 
+mf_status cs_schedule_next_of(sqlite3 *db, const char *campaign_id, int64_t *at_ms, bool *none, mf_error *err)
+{
+    sqlite3_stmt *st;
+    *none = true;
+    mf_status s = cs_db_prepare(db, "SELECT next_fire_at FROM cs_schedules WHERE campaign_id = lower(?1)", &st, err);
+    if (s != MF_OK)
+        return s;
+    sqlite3_bind_text(st, 1, campaign_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *none = false;
+        *at_ms = sqlite3_column_int64(st, 0);
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        s = svc_db_status(db, rc, "read schedule", err);
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
 mf_status cs_schedule_earliest(sqlite3 *db, int64_t *at_ms, bool *none, mf_error *err)
 {
     sqlite3_stmt *st;

@@ -75,6 +75,9 @@ typedef struct cs_due {
 /* Up to max schedules due at now_ms (next_fire_at <= now), earliest first. */
 mf_status cs_schedule_due(sqlite3 *db, int64_t now_ms, cs_due *out, size_t max, size_t *n, mf_error *err);
 
+/* The next firing of one campaign's schedule; *none when it has none (or no schedule). */
+mf_status cs_schedule_next_of(sqlite3 *db, const char *campaign_id, int64_t *at_ms, bool *none, mf_error *err);
+
 /* The earliest next firing of all schedules; *none when there is none. */
 mf_status cs_schedule_earliest(sqlite3 *db, int64_t *at_ms, bool *none, mf_error *err);
 

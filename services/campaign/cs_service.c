@@ -471,6 +471,11 @@ cs_userview *cs_service_view(cs_service *s)
     return s->view;
 }
 
+sqlite3 *cs_service_db(cs_service *s)
+{
+    return s->db;
+}
+
 void cs_service_stats_get(cs_service *s, cs_service_stats *out)
 {
     *out = s->stats;

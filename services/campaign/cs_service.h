@@ -73,6 +73,7 @@ void cs_service_close(cs_service *s);
 /* For the admin API (host thread). */
 cs_engine *cs_service_engine(cs_service *s);
 cs_userview *cs_service_view(cs_service *s);
+sqlite3 *cs_service_db(cs_service *s);
 int64_t cs_service_now(cs_service *s);
 
 typedef struct cs_service_stats {

@@ -1,0 +1,177 @@
+/*
+ * main.c - campaign-service: campaigns, targeting, durable executions and notifications.
+ * See cs_service.h for how it is put together and docs/services.md for how to run it.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cs_admin.h"
+#include "cs_db.h"
+#include "cs_republish.h"
+#include "cs_service.h"
+#include "cs_time.h"
+#include "svc_app.h"
+#include "svc_log.h"
+
+typedef struct cs_options {
+    long long new_days, active_days, request_timeout_ms;
+    char *clock;        /* --clock: a fixed start for the service's clock (tests) */
+    char *user_service; /* --user-service: the User Service's admin API, for republish */
+} cs_options;
+
+/* The hooks and the admin routes get the same ctx: the routes' cs_admin_ctx comes first. */
+typedef struct cs_main {
+    cs_admin_ctx admin;
+    cs_options opt;
+    cs_service *svc;
+} cs_main;
+
+static cs_main g_main;
+
+static bool check_clock(const char *value, char *why, size_t cap)
+{
+    int64_t ms;
+    if (!*value || cs_time_parse(value, &ms, NULL) == MF_OK)
+        return true;
+    snprintf(why, cap, "expected an RFC 3339 date-time such as 2024-03-31T00:30:00Z");
+    return false;
+}
+
+static bool check_url(const char *value, char *why, size_t cap)
+{
+    if (!*value || strncmp(value, "http://", 7) == 0)
+        return true;
+    snprintf(why, cap, "expected http://HOST:PORT (or \"\" for none)");
+    return false;
+}
+
+static const svc_opt cs_opts[] = {
+    {.name = "new-days", .type = SVC_OPT_INT, .offset = offsetof(cs_options, new_days), .def = "30", .min = 1,
+     .max = 3650, .metavar = "N", .env = "MF_NEW_DAYS", .help = "new_users: registered within the last N days"},
+    {.name = "active-days", .type = SVC_OPT_INT, .offset = offsetof(cs_options, active_days), .def = "30", .min = 1,
+     .max = 3650, .metavar = "N", .env = "MF_ACTIVE_DAYS",
+     .help = "active_users / inactive_users: activity within / not within the last N days"},
+    {.name = "request-timeout", .type = SVC_OPT_INT, .offset = offsetof(cs_options, request_timeout_ms),
+     .def = "2000", .min = 50, .max = 60000, .metavar = "MS",
+     .help = "how long one user.info.request waits for its reply (then retried, up to max_retries)"},
+    {.name = "clock", .type = SVC_OPT_STR, .offset = offsetof(cs_options, clock), .def = "", .env = "MF_CLOCK",
+     .metavar = "DATE-TIME", .check = check_clock,
+     .help = "start the service's clock at this instant (it then runs at the real rate): for tests of "
+             "quiet hours and schedules; \"\" = the real time"},
+    {.name = "user-service", .type = SVC_OPT_STR, .offset = offsetof(cs_options, user_service),
+     .def = "http://127.0.0.1:4281", .env = "MF_USER_SERVICE", .metavar = "URL", .check = check_url,
+     .help = "the User Service's admin API: asked to republish every user when the view is empty at start; "
+             "\"\" = never ask"},
+};
+
+static void log_line(void *ctx, const char *level, const char *msg)
+{
+    (void)ctx;
+    svc_log_level l = strcmp(level, "error") == 0 ? SVC_LOG_ERROR : strcmp(level, "warn") == 0 ? SVC_LOG_WARN
+                                                                                               : SVC_LOG_INFO;
+    svc_log(l, "%s", msg);
+}
+
+static void on_ready(svc_http *h, int fd, void *ctx)
+{
+    (void)h;
+    (void)fd;
+    cs_main *m = ctx;
+    if (m->svc)
+        cs_service_run(m->svc);
+}
+
+/* An empty view at start: ask the User Service to publish everyone again, once our
+ * subscriptions are known to the server (else the events would pass us by). */
+static void refresh_empty_view(svc_app *app, cs_main *m)
+{
+    cs_service_stats s;
+    cs_service_stats_get(m->svc, &s);
+    SVC_INFO("user view users=%lld", (long long)s.users);
+    if (s.users > 0 || !*m->opt.user_service)
+        return;
+    mf_client *c = svc_app_client(app);
+    if (mf_client_wait_connected(c, 5000) != MF_OK || mf_client_flush(c, 5000) != MF_OK) {
+        SVC_WARN("the user view is empty and the broker is not reachable yet; POST /users/refresh once it is");
+        return;
+    }
+    int code;
+    mf_error err;
+    if (cs_republish_request(m->opt.user_service, 5000, &code, &err) == MF_OK)
+        SVC_INFO("the user view is empty: asked the User Service to republish url=%s", m->opt.user_service);
+    else
+        SVC_WARN("the user view is empty and the User Service did not republish: %s (POST /users/refresh to "
+                 "try again)", err.message);
+}
+
+static mf_status start(svc_app *app, void *ctx, mf_error *err)
+{
+    cs_main *m = ctx;
+    int64_t clock = 0;
+    if (*m->opt.clock)
+        cs_time_parse(m->opt.clock, &clock, NULL);
+    cs_service_config cfg = {
+        .engine = {.new_days = (int)m->opt.new_days, .active_days = (int)m->opt.active_days,
+                   .request_timeout_ms = (int)m->opt.request_timeout_ms},
+        .clock_start_ms = clock,
+        .log = log_line,
+    };
+    mf_status st = cs_service_open(svc_app_client(app), svc_app_db(app), &cfg, &m->svc, err);
+    if (st == MF_OK)
+        st = svc_http_watch_fd(svc_app_http(app), cs_service_event_fd(m->svc), on_ready, m);
+    if (st == MF_OK)
+        st = svc_http_watch_fd(svc_app_http(app), cs_service_timer_fd(m->svc), on_ready, m);
+    if (st != MF_OK)
+        return st;
+    m->admin.svc = m->svc;
+    m->admin.user_service = m->opt.user_service;
+    if (clock)
+        SVC_WARN("the clock starts at %s (--clock), not at the real time", m->opt.clock);
+    refresh_empty_view(app, m);
+    return MF_OK;
+}
+
+static void stop(svc_app *app, void *ctx)
+{
+    (void)app;
+    cs_main *m = ctx;
+    if (m->svc && !cs_service_stop(m->svc, 10000))
+        SVC_WARN("the batch in hand did not finish within 10 s; it goes again at the next start");
+}
+
+static void close_service(svc_app *app, void *ctx)
+{
+    (void)app;
+    cs_main *m = ctx;
+    m->admin.svc = NULL;
+    cs_service_close(m->svc);
+    m->svc = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    svc_service svc = {
+        .name = "campaign-service",
+        .summary = "The Campaign Service: accepts campaign.create and campaign.execute, keeps its own view of "
+                   "the users from the User Service's events, targets segments and filters, and sends "
+                   "personalised, localised push notifications in batches (rate limit, preferences, quiet "
+                   "hours, A/B variants), with progress on campaign.status and events on campaign.analytics. "
+                   "Executions are recorded in SQLite and resume after a crash. See docs/services.md.",
+        .default_db = "./campaign-service.db",
+        .default_http = "127.0.0.1:4282",
+        .opts = cs_opts,
+        .n_opts = sizeof cs_opts / sizeof cs_opts[0],
+        .opts_base = &g_main.opt,
+        .component = CS_DB_COMPONENT,
+        .migrations = cs_db_migrations,
+        .n_migrations = cs_db_migration_count,
+        .routes = cs_admin_routes,
+        .n_routes = cs_admin_route_count,
+        .start = start,
+        .stop = stop,
+        .close = close_service,
+        .ctx = &g_main,
+    };
+    return svc_main(&svc, argc, argv);
+}
