@@ -9,7 +9,12 @@
 #   5. the User Service: a demo population (scripts/demo_population.py, seed $MF_SEED,
 #      $MF_USERS users) imported through its admin API; the events it published, counted
 #      and sampled; a user.info.request answered
-#   6. one example of every message the Campaign Service will send (mfctl demo)
+#   6. the Campaign Service: its view of the users filled from the User Service's events, a
+#      localized A/B campaign with quiet hours created (campaign.create) and executed
+#      (campaign.execute), its live progress (mfctl campaign watch), a sample of the delivered
+#      notifications per language and variant, and a summary (targets, sent, skipped by
+#      preference, held by quiet hours, failed). Without a campaign-service: one example of
+#      every message it would send (mfctl demo).
 #
 # Ctrl-C stops everything (SIGTERM to each process, which exits cleanly). MF_RUN_ONCE=1 runs
 # the steps and exits (used by tests/e2e/run_demo.sh); MF_PORT picks the broker's port and
@@ -162,6 +167,96 @@ ask_user_info() { # user_id
     "$bin/mfctl" --server "$url" req user.info.request - 2>&1 | sed 's/^/  /'
 }
 
+# The Campaign Service: a localized A/B campaign with quiet hours, run on the demo population.
+demo_campaign_service() {
+  local base=${admin[campaign-service]} n cid xid end watcher
+  [ -x "$bin/mfctl" ] || return 0
+  n=$(wc -l <"$logdir/users.ndjson" 2>/dev/null || echo 0)
+  say "campaign-service builds its view of the users from user-service's events"
+  end=$((SECONDS + 120))
+  until curl -sf "$base/stats" | python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["users"] < int(sys.argv[1]))' "$n"; do
+    ((SECONDS < end)) || { say "the view did not reach $n users (see $logdir/campaign-service.log)"; return 1; }
+    sleep 0.2
+  done
+  curl -sf "$base/stats" | python3 -c 'import json, sys; s = json.load(sys.stdin)
+print("  %d users in the view (%d events applied)" % (s["users"], s["view_events"]))'
+  cid=$(python3 -c 'import uuid; print(uuid.uuid4())')
+  xid=$(python3 -c 'import uuid; print(uuid.uuid4())')
+  "$here/scripts/demo_campaign.py" --campaign-id "$cid" >"$logdir/campaign.json"
+  say "campaign.create: an A/B test (50/50) in 7 languages for active and new users, quiet hours respected"
+  "$bin/mfctl" --server "$url" pub campaign.create "$logdir/campaign.json" 2>&1 | sed 's/^/  /'
+  end=$((SECONDS + 30))
+  until curl -sf "$base/campaigns/$cid" >/dev/null; do
+    ((SECONDS < end)) || { say "the campaign was not stored:"; curl -s "$base/campaigns/refused"; echo; return 1; }
+    sleep 0.1
+  done
+  curl -sf "$base/campaigns" | python3 -c 'import json, sys
+for c in json.load(sys.stdin)["campaigns"]:
+    if c["campaign_id"] == sys.argv[1]:
+        print("  stored; estimated reach %d users" % c["estimated_reach"])' "$cid"
+  say "campaign.execute $xid; its progress on campaign.status (mfctl campaign watch):"
+  "$bin/mfctl" --server "$url" campaign watch "$xid" --timeout 10m &
+  watcher=$!
+  sleep 0.5 # the watcher subscribes first
+  echo "{\"execution_id\":\"$xid\",\"campaign_id\":\"$cid\",\"execution_type\":\"immediate\"}" |
+    "$bin/mfctl" --server "$url" pub campaign.execute - >/dev/null 2>&1
+  # every target decided: sent, skipped, failed, or held until its quiet hours end
+  end=$((SECONDS + 300))
+  until curl -sf "$base/executions/$xid" | python3 -c 'import json, sys; x = json.load(sys.stdin)
+sys.exit(x["status"] == "running" and x["sent"] + x["failed"] + x["skipped"] + x["held"] < x["total_targets"])'; do
+    ((SECONDS < end)) || break
+    sleep 0.2
+  done
+  sleep 1
+  kill "$watcher" 2>/dev/null
+  wait "$watcher" 2>/dev/null
+  echo
+  show_campaign_samples "$xid"
+  show_campaign_summary "$base" "$xid"
+}
+
+# One delivered notification per language and variant, from the subscriber's log.
+show_campaign_samples() { # execution_id
+  say "delivered notifications, one per language and variant (what the subscriber saw):"
+  python3 - "$logdir/events.log" "$logdir/users.ndjson" "$1" <<'PY'
+import json, sys
+langs = {}
+for line in open(sys.argv[2], encoding="utf-8"):
+    u = json.loads(line)
+    langs[u["user_id"]] = u["language"]
+seen = {}
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    subject, _, payload = line.partition(" ")
+    if not subject.startswith("notification.user."):
+        continue
+    try:
+        p = json.loads(payload)
+    except ValueError:
+        continue
+    if p.get("data", {}).get("execution_id") != sys.argv[3]:
+        continue
+    seen.setdefault((langs.get(p["user_id"], "?"), p["data"].get("variant", "-")), p)
+for (lang, variant), p in sorted(seen.items()):
+    text = p["title"] + " | " + p["body"]
+    print("  %-6s %s  %s" % (lang, variant, text if len(text) <= 110 else text[:110] + "..."))
+PY
+  say "a sample of each kind of message the campaign caused:"
+  local s
+  for s in campaign.analytics campaign.status 'notification\.user\.[^ ]*\.push'; do
+    grep -a -m1 "^$s {" "$logdir/events.log" | clip 200
+  done
+}
+
+show_campaign_summary() { # base execution_id
+  say "summary of execution $2:"
+  curl -sf "$1/executions/$2" | python3 -c 'import json, sys; x = json.load(sys.stdin); t = x.get("targets", {})
+pref = t.get("skipped:push_disabled", 0) + t.get("skipped:category_disabled", 0)
+print("  %s: targets %d, sent %d, skipped by preference %d, held by quiet hours %d, failed %d"
+      % (x["status"], x["total_targets"], x["sent"], pref, x["held"], x["failed"]))
+if x["held"]:
+    print("  (held notifications go out when each user\u2019s quiet hours end; the execution completes then)")'
+}
+
 # One example of every message the services send, each on its channel.
 demo_examples() {
   [ -x "$bin/mfctl" ] || return 0
@@ -181,7 +276,7 @@ main() {
   validate_examples
   watch_events
   demo_user_service
-  demo_examples
+  if [ -n "${admin[campaign-service]:-}" ]; then demo_campaign_service; else demo_examples; fi
   if [ "${MF_RUN_ONCE:-0}" = 1 ]; then exit 0; fi
   say "the system is up: broker $url; admin APIs: ${admin[*]:-none}. Ctrl-C stops it (logs in $logdir)"
   wait

@@ -27,4 +27,12 @@ if [ -x "$build/bin/user-service" ]; then
   grep -q '"name":' <<<"$out" || fail "user.info.request was not answered with a profile"
   grep -q '"code":"USER_NOT_FOUND"' <<<"$out" || fail "an unknown user was not reported"
 fi
+# the Campaign Service: the demo campaign stored, executed, its notifications localized, a summary
+if [ -x "$build/bin/campaign-service" ]; then
+  echo "$out" | grep -q "users in the view" || fail "campaign-service did not build its view of the users"
+  echo "$out" | grep -q "stored; estimated reach" || fail "the demo campaign was not stored"
+  echo "$out" | grep -Eq "^  (running|completed): targets [0-9]+, sent [1-9][0-9]*, skipped by preference [0-9]+, held by quiet hours [0-9]+, failed 0$" ||
+    fail "no summary of the demo execution with notifications sent and none failed"
+  echo "$out" | grep -Eq "^  de-[A-Z]{2} +[AB]  (Frühlingsangebot|.*auf alles)" || fail "no German notification"
+fi
 echo "run_demo: ok"
