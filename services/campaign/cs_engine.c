@@ -8,6 +8,7 @@
 #include <strings.h>
 #include "cs_campaigns.h"
 #include "cs_schedule.h"
+#include "cs_time.h"
 
 void cs_engine_config_defaults(cs_engine_config *c)
 {
@@ -40,6 +41,16 @@ int64_t cs_eng_now(cs_engine *e)
     return e->sink.now(e->sink.ctx);
 }
 
+const char *cs_eng_now_text(cs_engine *e)
+{
+    int64_t now = cs_eng_now(e);
+    if (now != e->text_ms || !e->text[0]) {
+        cs_time_format(now, e->text);
+        e->text_ms = now;
+    }
+    return e->text;
+}
+
 cs_run *cs_eng_find(cs_engine *e, const char *execution_id)
 {
     for (size_t i = 0; i < e->n_runs; i++)
@@ -50,10 +61,22 @@ cs_run *cs_eng_find(cs_engine *e, const char *execution_id)
 
 static void free_run(cs_run *r)
 {
-    for (size_t i = 0; i < CS_MAX_VARIANTS; i++)
+    for (size_t i = 0; i < CS_MAX_VARIANTS; i++) {
         cs_data_free(&r->data[i]);
+        free(r->push_data[i]);
+    }
     mf_campaign_create_free(&r->campaign);
     free(r);
+}
+
+/* The variant's data plus the ids a receiving app needs: the same for every notification of the run. */
+static mf_status push_data(cs_run *r, size_t v, char **out, mf_error *err)
+{
+    const mf_notification_template *t = cs_campaign_variant(&r->campaign, v);
+    char label[2] = {(char)('A' + (int)v), '\0'};
+    const char *keys[] = {"campaign_id", "execution_id", "variant"};
+    const char *vals[] = {r->x.campaign_id, r->x.execution_id, label};
+    return cs_data_extend(t->has_data ? t->data : NULL, keys, vals, cs_campaign_ab(&r->campaign) ? 3 : 2, out, err);
 }
 
 /* Reads what the run needs out of its campaign. */
@@ -68,6 +91,8 @@ static mf_status prepare_run(cs_run *r, mf_error *err)
         const mf_notification_template *t = cs_campaign_variant(&r->campaign, i);
         r->split[i] = cs_campaign_split(&r->campaign, i);
         s = cs_data_load(t->has_data ? t->data : NULL, &r->data[i], err);
+        if (s == MF_OK)
+            s = push_data(r, i, &r->push_data[i], err);
     }
     int64_t batch = r->x.batch_size > 0 ? r->x.batch_size : r->settings.batch_size;
     r->cap = r->settings.rate_limit > 0 && r->settings.rate_limit < batch ? r->settings.rate_limit : batch;
@@ -135,6 +160,15 @@ void cs_eng_refresh(cs_engine *e, cs_run *r)
         r->x = x;
 }
 
+void cs_eng_sched_refresh(cs_engine *e)
+{
+    mf_error err;
+    if (cs_schedule_earliest(e->db, &e->sched_at, &e->sched_none, &err) != MF_OK) {
+        cs_eng_log(e, "error", "schedules not read: %s", err.message);
+        e->sched_none = true;
+    }
+}
+
 void cs_eng_rearm(cs_engine *e)
 {
     if (e->in_timer)
@@ -145,13 +179,8 @@ void cs_eng_rearm(cs_engine *e)
         if (w != CS_NO_TIME && (at == CS_NO_TIME || w < at))
             at = w;
     }
-    if (!e->stopping) {
-        int64_t s;
-        bool none;
-        mf_error err;
-        if (cs_schedule_earliest(e->db, &s, &none, &err) == MF_OK && !none && (at == CS_NO_TIME || s < at))
-            at = s;
-    }
+    if (!e->stopping && !e->sched_none && (at == CS_NO_TIME || e->sched_at < at))
+        at = e->sched_at;
     if (at != e->armed_at) {
         e->armed_at = at;
         e->sink.timer(e->sink.ctx, at);
@@ -191,6 +220,8 @@ mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_confi
         s = cs_ledger_open(db, &e->ledger, err);
     if (s == MF_OK)
         s = cs_ledger_active(e->ledger, resume_cb, e, err);
+    if (s == MF_OK)
+        cs_eng_sched_refresh(e);
     if (s != MF_OK) {
         cs_engine_close(e);
         return s;

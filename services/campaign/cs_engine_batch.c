@@ -13,6 +13,7 @@
 #include "cs_tz.h"
 #include "cs_uuid.h"
 #include "cs_variant.h"
+#include "svc_db.h"
 #include "mf/buf.h"
 
 static void batch_end(cs_engine *e, cs_run *r);
@@ -125,16 +126,6 @@ typedef struct profile {
     cs_user_fields f;
 } profile;
 
-/* The variant's data plus the ids a receiving app needs. */
-static mf_status push_data(cs_run *r, size_t v, char **out, mf_error *err)
-{
-    const mf_notification_template *t = cs_campaign_variant(&r->campaign, v);
-    char label[2] = {(char)('A' + (int)v), '\0'};
-    const char *keys[] = {"campaign_id", "execution_id", "variant"};
-    const char *vals[] = {r->x.campaign_id, r->x.execution_id, label};
-    return cs_data_extend(t->has_data ? t->data : NULL, keys, vals, cs_campaign_ab(&r->campaign) ? 3 : 2, out, err);
-}
-
 static mf_priority priority_of(const cs_run *r, const mf_notification_template *t)
 {
     if (t->has_priority)
@@ -153,16 +144,12 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
     cs_template_localize(t, u->language, &title_t, &body_t);
     mf_buf title = MF_BUF_INIT, body = MF_BUF_INIT;
     mf_error err;
-    char nid[CS_UUID_TEXT], at[CS_TIME_TEXT_MAX], reason[256];
-    char *data = NULL;
+    char nid[CS_UUID_TEXT], reason[256];
     mf_status st = cs_template_render(title_t, u, &r->data[v], &title, &err);
     if (st == MF_OK)
         st = cs_template_render(body_t, u, &r->data[v], &body, &err);
     if (st != MF_OK) {
         snprintf(reason, sizeof reason, "template: %.150s", err.message);
-        decide(r, s, CS_TARGET_FAILED, reason);
-    } else if ((st = push_data(r, v, &data, &err)) != MF_OK) {
-        snprintf(reason, sizeof reason, "data: %.150s", err.message);
         decide(r, s, CS_TARGET_FAILED, reason);
     } else {
         cs_uuid_v5_text(&CS_NS_NOTIFICATION, r->x.execution_id, s->row.user_id, nid);
@@ -175,9 +162,9 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
         m.has_priority = true;
         m.priority = priority_of(r, t);
         m.has_data = true;
-        m.data = data;
+        m.data = r->push_data[v];
         m.has_created_at = true;
-        m.created_at = cs_time_format(cs_eng_now(e), at);
+        m.created_at = (char *)cs_eng_now_text(e);
         st = e->sink.publish_push(e->sink.ctx, s->row.user_id, &m, &err);
         if (st == MF_OK) {
             e->stats.pushes++;
@@ -194,7 +181,6 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
             decide(r, s, CS_TARGET_FAILED, reason);
         }
     }
-    free(data);
     mf_buf_free(&title);
     mf_buf_free(&body);
 }
@@ -253,8 +239,8 @@ static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply
     }
     if (r->open == 0)
         batch_end(e, r);
-    else
-        cs_eng_step(e, r); /* arms retries */
+    else if (s->phase == SLOT_RETRY_WAIT && (r->wake_at == CS_NO_TIME || s->retry_at < r->wake_at))
+        r->wake_at = s->retry_at; /* the timer sends the retry */
     cs_eng_rearm(e);
 }
 
@@ -322,10 +308,14 @@ static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, size_t n, 
     r->open = 0;
     r->batch_started = now;
     r->publish_failed = false;
+    /* one read transaction for the batch's look-ups: one lock instead of one per user */
+    bool tx = sqlite3_get_autocommit(e->db) && svc_db_exec(e->db, "BEGIN", NULL) == MF_OK;
     for (size_t i = 0; i < n; i++) {
         r->slots[i].row = rows[i];
         screen(e, r, &r->slots[i]);
     }
+    if (tx)
+        svc_db_exec(e->db, "COMMIT", NULL);
     hold_quiet(e, r, now);
     for (size_t i = 0; i < n; i++)
         if (r->slots[i].phase != SLOT_DONE)

@@ -48,6 +48,7 @@ struct cs_run {
     size_t n_variants;
     double split[CS_MAX_VARIANTS];
     cs_data data[CS_MAX_VARIANTS];
+    char *push_data[CS_MAX_VARIANTS]; /* each variant's PushNotification.data, built once per run */
     int64_t cap;                 /* targets per batch: min(batch_size, rate_limit) */
     int64_t next_batch_at;       /* rate limit: not before */
     int64_t wake_at;             /* when this run wants the timer, CS_NO_TIME: not by itself */
@@ -74,9 +75,13 @@ struct cs_engine {
     size_t n_runs, cap_runs;
     cs_req *reqs;                /* requests out, for orphaning at close */
     bool stopping;
+    bool sched_none;             /* cached earliest schedule firing (cs_eng_sched_refresh) */
+    int64_t sched_at;
     bool in_timer;               /* re-entrancy guard: arm the timer once at the end */
     int64_t armed_at;
     cs_engine_stats stats;
+    int64_t text_ms;             /* cs_eng_now_text's cache */
+    char text[32];
 };
 
 /* cs_engine.c */
@@ -86,12 +91,16 @@ void cs_eng_log(cs_engine *e, const char *level, const char *fmt, ...)
 #endif
     ;
 int64_t cs_eng_now(cs_engine *e);
+/* The time now as RFC 3339 text (formatted once per millisecond); valid until the next call. */
+const char *cs_eng_now_text(cs_engine *e);
 cs_run *cs_eng_find(cs_engine *e, const char *execution_id);
 /* Loads the campaign of x into a new run and adds it. NULL when the campaign is gone (logged). */
 cs_run *cs_eng_add_run(cs_engine *e, const cs_execution *x);
 void cs_eng_remove_run(cs_engine *e, cs_run *r);
 /* Recomputes the timer from every run and the schedules and arms it when it changed. */
 void cs_eng_rearm(cs_engine *e);
+/* Re-reads the earliest schedule firing (after a campaign is stored or a schedule fired). */
+void cs_eng_sched_refresh(cs_engine *e);
 /* Re-reads the run's counters and status from the ledger. */
 void cs_eng_refresh(cs_engine *e, cs_run *r);
 

@@ -109,6 +109,7 @@ mf_status cs_engine_create_campaign(cs_engine *e, const mf_campaign_create *c, b
                (long long)reach);
     cs_eng_analytics(e, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_CREATED, c->campaign_id, NULL, NULL, NULL,
                      NULL, NULL);
+    cs_eng_sched_refresh(e);
     cs_eng_rearm(e); /* a new schedule may be the earliest */
     return MF_OK;
 }
@@ -271,4 +272,6 @@ void cs_eng_fire_schedules(cs_engine *e, int64_t now)
         for (size_t i = 0; i < n; i++)
             fire(e, &due[i], now);
     } while (n == 16 && ++rounds < 64);
+    if (rounds || n)
+        cs_eng_sched_refresh(e);
 }

@@ -9,7 +9,6 @@
 
 void cs_eng_status(cs_engine *e, const cs_execution *x, const char *code, const char *message)
 {
-    char at[CS_TIME_TEXT_MAX];
     mf_campaign_status_update m;
     mf_campaign_status_update_init(&m);
     m.execution_id = (char *)x->execution_id;
@@ -28,7 +27,7 @@ void cs_eng_status(cs_engine *e, const cs_execution *x, const char *code, const 
         m.error.code = (char *)code;
         m.error.message = (char *)(message ? message : code);
     }
-    m.updated_at = cs_time_format(cs_eng_now(e), at);
+    m.updated_at = (char *)cs_eng_now_text(e);
     mf_error err;
     if (e->sink.publish_status(e->sink.ctx, &m, &err) != MF_OK)
         cs_eng_log(e, "warn", "execution %s: status not published: %s", x->execution_id, err.message);
@@ -39,7 +38,7 @@ void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type,
                       const char *execution_id, const char *notification_id, const char *user_id, const char *code,
                       const char *message)
 {
-    char id[CS_UUID_TEXT], at[CS_TIME_TEXT_MAX];
+    char id[CS_UUID_TEXT];
     mf_campaign_analytics_event m;
     mf_campaign_analytics_event_init(&m);
     const char *kind = mf_campaign_analytics_event_event_type_to_string(type);
@@ -60,7 +59,7 @@ void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type,
     m.notification_id = (char *)notification_id;
     m.has_user_id = user_id != NULL;
     m.user_id = (char *)user_id;
-    m.timestamp = cs_time_format(cs_eng_now(e), at);
+    m.timestamp = (char *)cs_eng_now_text(e);
     /* CampaignAnalyticsEvent has no error member (the contract follows the Message Flow
      * document): the code goes to the log and, for refused campaigns, to cs_engine_refusals */
     (void)code;

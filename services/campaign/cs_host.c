@@ -93,11 +93,15 @@ mf_status cs_host_post(cs_host *h, cs_host_fn fn, void *ctx, void *arg, cs_host_
     else
         h->head = t;
     h->tail = t;
-    h->n++;
+    bool was_empty = h->n++ == 0;
     pthread_mutex_unlock(&h->lock);
-    uint64_t one = 1;
-    ssize_t w = write(h->efd, &one, sizeof one); /* cannot block: the counter never nears its max */
-    (void)w;
+    /* one wake-up per batch of posts: cs_host_run clears the event before it takes the queue,
+     * so a post that finds the queue non-empty is always seen by a run still to come */
+    if (was_empty) {
+        uint64_t one = 1;
+        ssize_t w = write(h->efd, &one, sizeof one); /* cannot block: the counter never nears its max */
+        (void)w;
+    }
     return MF_OK;
 }
 

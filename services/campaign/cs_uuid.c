@@ -54,14 +54,20 @@ char *cs_uuid_format(const cs_uuid *u, char out[CS_UUID_TEXT])
 void cs_uuid_v5(const cs_uuid *ns, const void *name, size_t n, cs_uuid *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    /* SHA-1 cannot fail on valid input; a NULL context (no memory) leaves md zero, still a UUID. */
+    unsigned char buf[16 + 512];
     memset(md, 0, sizeof md);
-    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) && EVP_DigestUpdate(ctx, ns->b, 16) &&
-        EVP_DigestUpdate(ctx, name, n))
-        EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
+    if (n <= sizeof buf - 16) { /* the usual case: one call, no context to allocate */
+        memcpy(buf, ns->b, 16);
+        memcpy(buf + 16, name, n);
+        EVP_Digest(buf, 16 + n, md, NULL, EVP_sha1(), NULL);
+    } else {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        /* SHA-1 cannot fail on valid input; without memory md stays zero, still a UUID */
+        if (ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) && EVP_DigestUpdate(ctx, ns->b, 16) &&
+            EVP_DigestUpdate(ctx, name, n))
+            EVP_DigestFinal_ex(ctx, md, NULL);
+        EVP_MD_CTX_free(ctx);
+    }
     memcpy(out->b, md, 16);
     out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x50);
     out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
