@@ -4,10 +4,15 @@
 set -euo pipefail
 build=${1:-build}
 bin="$build/bin"
-for b in bench-codec bench-transport bench-services; do
+for b in bench-codec bench-transport bench-services bench-campaign-logic; do
   if [ -x "$bin/$b" ]; then
     echo "== $b"
     "$bin/$b"
     echo
   fi
 done
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ -x "$bin/campaign-service" ]; then
+  echo "== bench/campaign/bench_campaign.py"
+  python3 "$here/bench/campaign/bench_campaign.py" --build "$build"
+fi
