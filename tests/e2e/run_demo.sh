@@ -29,10 +29,10 @@ if [ -x "$build/bin/user-service" ]; then
 fi
 # the Campaign Service: the demo campaign stored, executed, its notifications localized, a summary
 if [ -x "$build/bin/campaign-service" ]; then
-  echo "$out" | grep -q "users in the view" || fail "campaign-service did not build its view of the users"
-  echo "$out" | grep -q "stored; estimated reach" || fail "the demo campaign was not stored"
-  echo "$out" | grep -Eq "^  (running|completed): targets [0-9]+, sent [1-9][0-9]*, skipped by preference [0-9]+, held by quiet hours [0-9]+, failed 0$" ||
+  grep -q "users in the view" <<<"$out" || fail "campaign-service did not build its view of the users"
+  grep -q "stored; estimated reach" <<<"$out" || fail "the demo campaign was not stored"
+  grep -Eq "^  (running|completed): targets [0-9]+, sent [1-9][0-9]*, skipped by preference [0-9]+, held by quiet hours [0-9]+, failed 0$" <<<"$out" ||
     fail "no summary of the demo execution with notifications sent and none failed"
-  echo "$out" | grep -Eq "^  de-[A-Z]{2} +[AB]  (Frühlingsangebot|.*auf alles)" || fail "no German notification"
+  grep -Eq "^  de-[A-Z]{2} +[AB]  (Frühlingsangebot|.*auf alles)" <<<"$out" || fail "no German notification"
 fi
 echo "run_demo: ok"
