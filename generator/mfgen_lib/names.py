@@ -92,6 +92,15 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     MF_API_ERROR_BAD_REQUEST MF_API_ERROR_CODE_HEADER MF_API_ERROR_FAILED MF_API_ERROR_HEADER
     MF_ERR_REFUSED mf_api_route mf_api_subscribe_channel mf_api_subscribe_channel_to mf_channel_check_payload mf_channel_filter
     mf_channel_subject
+    MF_WS_CLIENT MF_WS_CLOSE_GOING_AWAY MF_WS_CLOSE_INTERNAL MF_WS_CLOSE_INVALID_DATA
+    MF_WS_CLOSE_NORMAL MF_WS_CLOSE_NO_STATUS MF_WS_CLOSE_POLICY MF_WS_CLOSE_PROTOCOL
+    MF_WS_CLOSE_TOO_BIG MF_WS_EV_CLOSE MF_WS_EV_DATA MF_WS_EV_PING MF_WS_EV_PONG MF_WS_H
+    MF_WS_HTTP_HEAD_MAX MF_WS_MAX_CONTROL MF_WS_MAX_HEADER MF_WS_OP_BINARY MF_WS_OP_CLOSE
+    MF_WS_OP_CONT MF_WS_OP_PING MF_WS_OP_PONG MF_WS_OP_TEXT MF_WS_SERVER mf_ws_accept_value
+    mf_ws_close_body mf_ws_close_code_valid mf_ws_event mf_ws_event_kind mf_ws_mask
+    mf_ws_new_key mf_ws_opcode mf_ws_parse mf_ws_parse_request mf_ws_parse_response mf_ws_parser
+    mf_ws_parser_init mf_ws_protocol_listed mf_ws_request mf_ws_role mf_ws_utf8
+    mf_ws_utf8_complete mf_ws_utf8_feed mf_ws_utf8_init mf_ws_write_header
     """.split()
 )
 
