@@ -1,15 +1,24 @@
 /*
  * broker.h - mf-broker internals shared by its modules.
  *
- *   config.c  command line -> mfb_broker_config (limits, --help)
+ *   config.c  command line (and environment) -> mfb_broker_config, --help
  *   log.c     one-line logging to stderr
- *   outq.c    per-connection outbound byte queue (LWS_PRE headroom, coalescing)
- *   conn.c    the "nats" websocket protocol: connection lifecycle, receive,
- *             writeable, timers, protocol errors, CONNECT/PING/PONG
+ *   outq.c    per-connection outbound byte queue (headroom for frame headers,
+ *             message boundaries for coalescing and for counting)
+ *   conn.c    one connection's life on an lws raw socket: accept, the budget of
+ *             connections still connecting, timers, writing, the lingering close
+ *   recv.c    bytes in: the HTTP request head, then WebSocket frames (mf/ws.h)
+ *             whose data goes to the NATS parser
+ *   ops.c     NATS operations: CONNECT (authentication), PING/PONG, errors
  *   route.c   subscriptions (per-connection sid table + global sublist),
  *             PUB/HPUB routing, queue groups, no-responders
- *   http.c    GET /healthz and /varz on the same port
- *   main.c    lws context, signals (signalfd), main loop, clean shutdown
+ *   http.c    the HTTP side of the port: the WebSocket upgrade, GET /healthz, /varz
+ *   main.c    lws context, TLS, signals (signalfd), main loop, clean shutdown
+ *
+ * libwebsockets carries bytes only (sockets, TLS, the event loop, timers): every
+ * accepted socket is an lws "raw" connection, and the HTTP upgrade and the
+ * WebSocket framing are mflow's own (runtime/ws/), because lws 4.1 lets through
+ * frames RFC 6455 says must be refused (docs/broker.md, "WebSocket").
  *
  * Internal names use the mfb_ prefix (the runtime library owns mf_).
  * Everything runs on the single lws service thread; nothing here is shared
@@ -30,6 +39,7 @@
 #include "mf/proto.h"
 #include "mf/status.h"
 #include "mf/sublist.h"
+#include "mf/ws.h"
 
 #define MF_BROKER_VERSION "0.1.0"
 #define MF_BROKER_PROTOCOL "nats"
@@ -40,6 +50,10 @@
 
 enum { MF_LOG_QUIET = 0, MF_LOG_INFO = 1, MF_LOG_DEBUG = 2 };
 
+typedef struct mfb_accounts mfb_accounts; /* accounts.c */
+typedef struct mfb_conn mfb_conn;
+typedef struct mfb_broker mfb_broker;
+
 typedef struct mfb_broker_config {
     char host[256];
     int port;
@@ -47,21 +61,33 @@ typedef struct mfb_broker_config {
     size_t max_payload;        /* bytes of one message (PUB/HPUB total size) */
     size_t max_control;        /* bytes of one protocol control line */
     size_t max_connections;    /* websocket connections */
+    size_t max_connecting;     /* sockets that have not completed CONNECT yet (oldest evicted beyond) */
     size_t max_subs;           /* per connection, 0 = unlimited */
     size_t max_pending;        /* per-connection outbound bytes before "slow consumer" */
-    size_t ws_max_message;     /* bytes of one reassembled websocket message */
-    char *auth_token;          /* NULL = no authentication */
+    size_t ws_max_message;     /* bytes of one websocket message (all its frames) */
+    char *auth_token;          /* NULL = no token */
+    char *config_file;         /* --config: the accounts file, NULL = none */
+    mfb_accounts *accounts;    /* loaded from config_file (auth.c), NULL = none */
+    char *tls_cert, *tls_key;  /* PEM files; both or neither (wss://) */
     char **origins;            /* allowed Origin values; none = any */
     size_t norigins;
-    int handshake_timeout;     /* seconds: websocket upgrade, then CONNECT */
+    int handshake_timeout;     /* seconds: TLS + HTTP upgrade */
+    int auth_timeout;          /* seconds from the upgrade to a successful CONNECT */
     int ping_interval;         /* seconds between server PINGs to an idle client */
     int max_pings_out;         /* unanswered PINGs before disconnecting */
     int log_level;
 } mfb_broker_config;
 
-/* 0: run; 1: exit 0 (--help / --version printed); 2: usage error (message printed to err). */
+/*
+ * Parses the command line (and MF_BROKER_AUTH_TOKEN, MF_BROKER_TLS_CERT,
+ * MF_BROKER_TLS_KEY from the environment, checked like their flags) and loads
+ * the --config file. 0: run; 1: exit 0 (--help, --version, --hash-password done,
+ * output in out); 2: usage or configuration error (message printed to err).
+ */
 int mfb_broker_config_parse(mfb_broker_config *cfg, int argc, char **argv, FILE *out, FILE *err);
 void mfb_broker_config_free(mfb_broker_config *cfg);
+/* Is authentication required (a token or accounts)? */
+bool mfb_auth_required(const mfb_broker_config *cfg);
 
 /* ---------------------------------------------------------------- log */
 
@@ -80,38 +106,88 @@ void mfb_log_set_level(int level);
 
 /*
  * A byte queue of whole protocol messages. `buf.data[0, LWS_PRE)` is always
- * headroom, the unsent bytes are [head, buf.len). Writers append with the
- * mf_proto_write_* functions straight into `buf`, then call mfb_outq_commit so
- * the queue can remember message boundaries (coarsely: one mark per ~4 KiB),
- * which lets it cut frames at a message end and drop a backlog cleanly.
+ * headroom and in front of `head` there are always at least LWS_PRE bytes that
+ * are headroom or already sent, so a frame header can be written right in
+ * front of the bytes it carries. The unsent bytes are [head, buf.len). Writers
+ * append with the mf_proto_write_* functions straight into `buf`, then call
+ * mfb_outq_commit so the queue can remember message boundaries (coarsely: one
+ * mark per ~4 KiB), which lets it cut frames at a message end, drop a backlog
+ * cleanly, and count the MSGs and payload bytes that actually went out.
  */
+typedef struct mfb_outq_mark {
+    uint64_t off;            /* stream offset just past a message */
+    uint64_t msgs, pbytes;   /* MSG records and their payload bytes up to there */
+} mfb_outq_mark;
+
 typedef struct mfb_outq {
     mf_buf buf;
     size_t head;
     uint64_t head_abs;       /* stream offset of buf.data[head] */
     uint64_t last_mark;      /* stream offset of the newest mark */
-    uint64_t *marks;         /* ring of stream offsets that end a message, ascending */
+    mfb_outq_mark *marks;    /* ring of marks, ascending */
     size_t mfirst, mcount, mcap;
     bool mid_message;        /* the last frame ended inside a message */
+    uint64_t msgs, pbytes;   /* MSG records / payload bytes committed so far */
+    uint64_t msgs_out, pbytes_out; /* ... of which fully sent */
+    mfb_outq_mark chunk_end; /* the boundary the chunk from next_chunk ends at */
 } mfb_outq;
 
 void mfb_outq_init(mfb_outq *q);
 void mfb_outq_free(mfb_outq *q);
 /* Makes sure the headroom exists and reclaims sent bytes; call before appending. */
 mf_status mfb_outq_prepare(mfb_outq *q);
-/* Records that buf.len now ends a message. */
-void mfb_outq_commit(mfb_outq *q);
+/* Records that buf.len now ends a message: `msg` says whether it was a MSG/HMSG
+ * (counted in /varz out_msgs when it goes out) with `pbytes` payload bytes. */
+void mfb_outq_commit(mfb_outq *q, bool msg, uint64_t pbytes);
 size_t mfb_outq_pending(const mfb_outq *q);
 /* The next frame: up to `max` bytes, ending at a message boundary when one is in range. */
-size_t mfb_outq_next_chunk(const mfb_outq *q, size_t max, bool *ends_message);
-/* After a frame of n bytes went out. */
-void mfb_outq_consume(mfb_outq *q, size_t n, bool ended_message);
-/* Drops every queued message that has not started going out; returns bytes dropped. */
-size_t mfb_outq_drop_unstarted(mfb_outq *q);
+size_t mfb_outq_next_chunk(mfb_outq *q, size_t max, bool *ends_message);
+/* After a frame of n bytes went out; adds the MSGs / payload bytes it completed. */
+void mfb_outq_consume(mfb_outq *q, size_t n, bool ended_message, uint64_t *msgs, uint64_t *pbytes);
+/* Drops every queued message that has not started going out; returns bytes dropped,
+ * and the MSGs among them in *msgs. */
+size_t mfb_outq_drop_unstarted(mfb_outq *q, uint64_t *msgs);
+/* MSGs committed but not (fully) sent. */
+uint64_t mfb_outq_unsent_msgs(const mfb_outq *q);
+
+/* ---------------------------------------------------------------- accounts */
+
+typedef struct mfb_user mfb_user;
+struct mfb_auth_worker;
+struct crypt_data;
+
+/* accounts.c: loads and checks an accounts file; NULL with a message in err (path and JSON pointer). */
+mfb_accounts *mfb_accounts_load(const char *path, char *err, size_t errsz);
+/* Stops the worker thread (if any) and frees everything. NULL-safe. */
+void mfb_accounts_free(mfb_accounts *a);
+size_t mfb_accounts_count(const mfb_accounts *a);
+const mfb_user *mfb_accounts_user(const mfb_accounts *a, size_t i);
+const mfb_user *mfb_accounts_find_login(const mfb_accounts *a, const char *login);
+struct mfb_auth_worker **mfb_accounts_worker_slot(mfb_accounts *a);
+const char *mfb_user_name(const mfb_user *u);
+bool mfb_user_is_token(const mfb_user *u);
+/* Does the secret (password or token) match the user's hash? Costs a bcrypt (any thread). */
+bool mfb_user_check_secret(const mfb_user *u, const char *secret, struct crypt_data *cd);
+/* Permissions: may this user publish to / subscribe to the subject? (NULL user: yes) */
+bool mfb_user_may_publish(const mfb_user *u, const char *subject, size_t len);
+bool mfb_user_may_subscribe(const mfb_user *u, const char *subject, size_t len, const char *queue);
+/* May a message on this subject reach the user (its subscribe deny list)? */
+bool mfb_user_may_receive(const mfb_user *u, const char *subject, size_t len);
+/* Does the user get the reply permission (allow_responses) for requests it receives? */
+bool mfb_user_allow_responses(const mfb_user *u, uint64_t *max_msgs, int *expires_ms);
+/* "$2b$11$..." (bcrypt) for a password; NULL with a message on failure. Free with free(). */
+char *mfb_hash_password(const char *password, char *err, size_t errsz);
+
+/* authwork.c: the CONNECT of c with credentials cn. 0: decided now (*user, NULL = refused);
+ * 1: queued to the worker (mfb_ops_auth_done follows); -1: no credentials given. */
+int mfb_auth_begin(mfb_conn *c, const mf_proto_connect *cn, const mfb_user **user);
+/* Service thread (EVENT_WAIT_CANCELLED): finishes the CONNECTs the worker has checked. */
+void mfb_auth_poll(mfb_broker *b);
+/* Joins the worker thread; call before the lws context is destroyed. */
+void mfb_auth_worker_stop(mfb_accounts *a);
+void mfb_auth_worker_free(struct mfb_auth_worker *w);
 
 /* ---------------------------------------------------------------- broker state */
-
-typedef struct mfb_conn mfb_conn;
 
 typedef struct mfb_sub {
     mfb_conn *conn;
@@ -125,7 +201,20 @@ typedef struct mfb_sub {
     struct mfb_sub *next; /* chain in the connection's sid table */
 } mfb_sub;
 
-typedef struct mfb_broker mfb_broker;
+/* A reply subject a connection may publish to once (allow_responses), from a request it got. */
+typedef struct mfb_resp {
+    char *subject;
+    size_t len;
+    uint64_t left;        /* publishes still allowed */
+    lws_usec_t expires;   /* 0 = never */
+    struct mfb_resp *next;
+} mfb_resp;
+
+typedef enum mfb_phase {
+    MFB_PHASE_HTTP = 0,   /* reading the HTTP request head */
+    MFB_PHASE_REPLY,      /* answering a plain HTTP request (or refusing an upgrade), then closing */
+    MFB_PHASE_WS          /* a WebSocket connection */
+} mfb_phase;
 
 struct mfb_conn {
     mfb_broker *b;
@@ -133,25 +222,38 @@ struct mfb_conn {
     uint64_t cid;
     char ip[64];
     time_t started;
+    mfb_phase phase;
+    mf_buf http;             /* HTTP_PHASE: the request head so far; REPLY: the response to write */
+    size_t http_sent;
+    mf_ws_parser ws;
     mf_proto_parser parser;
     mfb_outq out;
+    /* pending control frame: the pong for the last ping */
+    unsigned char pong[MF_WS_MAX_CONTROL];
+    size_t pong_len;
+    bool pong_pending;
     /* CONNECT */
+    bool counted_connecting; /* counted in b->nconnecting (not yet CONNECTed, not evicted) */
+    bool counted_ws;         /* counted in b->nws */
     bool connected;
     bool verbose, pedantic, headers, no_responders, echo;
     char name[MF_PROTO_STR_MAX];
+    const mfb_user *user;    /* accounts: who this is (NULL: no accounts) */
+    bool auth_pending;       /* the worker checks the CONNECT's credentials; input paused */
+    mfb_resp *resps;         /* reply subjects this connection may publish to */
     /* state */
     bool write_requested;
-    bool closing;            /* flushing the queue, then close 1000 (input is read and discarded) */
-    bool close_sent;         /* the close frame is handed to lws: waiting for the peer's close or EOF */
+    bool closing;            /* flushing the queue, then our close frame */
+    bool close_sent;         /* our close frame is written: waiting for the peer's */
+    bool peer_closed;        /* the peer's close frame came: ours goes out, then the socket closes */
     bool slow;               /* cut off as a slow consumer */
-    bool discard_over;       /* closing: more than the discard budget came in; reading stopped */
+    bool discard_over;       /* closing: more than the discard budget came in */
     const char *close_reason; /* for the log */
-    const char *close_text;  /* reason text of the close frame (the -ERR text), NULL = none */
-    size_t discarded;        /* bytes received and thrown away while closing (RECEIVE) */
-    uint64_t close_rx_base;  /* the socket's received-bytes count when the close began */
-    bool close_rx_known;     /* close_rx_base is valid (TCP_INFO worked) */
+    unsigned close_code;     /* our close frame's status */
+    const char *close_text;  /* reason text of our close frame, NULL = none */
+    char close_buf[64];      /* storage for a close_text made up here */
+    size_t discarded;        /* bytes received and thrown away while closing */
     lws_usec_t close_deadline; /* the close must be over by then */
-    size_t ws_msg_bytes;     /* bytes of the websocket message being received */
     int pings_out;
     bool activity;           /* bytes received since the last timer tick */
     bool congested;          /* this input chunk filled some subscriber past the stall mark */
@@ -172,8 +274,10 @@ struct mfb_broker {
     mf_sublist *sl;
     mf_sublist_result res;   /* reused by every publish */
     mf_sublist_result res2;  /* no-responders lookups */
-    mfb_conn *conns;
-    size_t nconns;
+    mfb_conn *conns;         /* newest first */
+    size_t nconns;           /* sockets, any phase */
+    size_t nws;              /* websocket connections (--max-connections) */
+    size_t nconnecting;      /* sockets that have not completed CONNECT (--max-connecting) */
     uint64_t next_cid;
     char server_id[32];
     time_t started;
@@ -181,6 +285,9 @@ struct mfb_broker {
     /* counters (/varz) */
     uint64_t total_connections, in_msgs, out_msgs, in_bytes, out_bytes, slow_consumers, dropped_msgs;
     uint64_t stalls;         /* publisher pauses for a congested subscriber */
+    uint64_t evicted;        /* connecting sockets closed to make room (--max-connecting) */
+    uint64_t auth_failures;  /* CONNECTs refused (Authorization Violation, Authentication Timeout) */
+    uint64_t permission_violations;
     /* shutdown */
     int sigfd;
     bool shutting_down;
@@ -189,37 +296,61 @@ struct mfb_broker {
 };
 
 /* conn.c */
-int mfb_broker_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+int mfb_broker_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 /* Queues "-ERR '<text>'" (when text != NULL), then flushes and closes with 1000, the text as
- * the close frame's reason; input is read and discarded until the peer's close (conn.c).
- * Idempotent. */
+ * the close frame's reason; input is read and discarded until the peer's close. Idempotent. */
 void mfb_conn_close(mfb_conn *c, const char *err_text, const char *reason);
+/* The same with a WebSocket status and reason and no -ERR (a WebSocket-level error). */
+void mfb_conn_close_ws(mfb_conn *c, unsigned code, const char *text, const char *reason);
 /* Queues "-ERR '<text>'" without closing. */
 void mfb_conn_send_err(mfb_conn *c, const char *text);
 /* Asks lws for a WRITEABLE callback (once until it comes). */
 void mfb_conn_want_write(mfb_conn *c);
-/* Call after appending to c->out: commits the boundary, enforces max_pending, asks to write. */
-void mfb_conn_queued(mfb_conn *c);
+/* Call after appending to c->out: commits the boundary, enforces max_pending, asks to write.
+ * msg/pbytes: a MSG/HMSG record and its payload bytes (/varz counts them when sent). */
+void mfb_conn_queued(mfb_conn *c, bool msg, uint64_t pbytes);
+/* The WebSocket upgrade was accepted (http.c): counts it, queues INFO, arms the CONNECT timer. */
+void mfb_conn_upgraded(mfb_conn *c);
+/* CONNECT succeeded: no longer counted as connecting; the ping timer starts. */
+void mfb_conn_connected(mfb_conn *c);
+/* Drops the connection now, without a close handshake. */
+void mfb_conn_drop(mfb_conn *c);
+/* Arms the connection's timer for its phase. */
+void mfb_conn_arm_timer(mfb_conn *c);
 /* Starts the clean shutdown (from the service thread). */
 void mfb_broker_begin_shutdown(mfb_broker *b);
+
+/* recv.c */
+/* RAW_RX: bytes from the socket (writable: WebSocket data is unmasked in place). 0, or -1 to close now. */
+int mfb_conn_receive(mfb_conn *c, unsigned char *in, size_t len);
+
+/* ops.c */
+/* One NATS operation from the client. */
+void mfb_ops_handle(mfb_conn *c, const mf_proto_op *op);
+/* Handles the operations buffered in c's parser (stops when closing or authenticating). */
+void mfb_ops_run(mfb_conn *c);
+/* The worker's answer for a CONNECT (user NULL: refused). */
+void mfb_ops_auth_done(mfb_conn *c, const mf_proto_connect *cn, const mfb_user *user);
+/* The NATS parser refused the input: the nats-server text, then close. */
+void mfb_ops_protocol_error(mfb_conn *c, const mf_error *err);
 
 /* route.c */
 void mfb_route_sub(mfb_conn *c, const mf_proto_op *op);
 void mfb_route_unsub(mfb_conn *c, const mf_proto_op *op);
 void mfb_route_pub(mfb_conn *c, const mf_proto_op *op);
-/* Removes and frees every subscription of c. */
+/* Removes and frees every subscription (and reply permission) of c. */
 void mfb_route_drop_conn(mfb_conn *c);
 size_t mfb_route_total_subs(const mfb_broker *b);
 
 /* http.c */
-int mfb_broker_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+/* A complete request head is in c->http (head_len bytes): upgrade or answer. */
+void mfb_http_request(mfb_conn *c, const mf_ws_request *req);
+/* Queues an HTTP response (then the connection closes); status 0 = just close. */
+void mfb_http_reply(mfb_conn *c, int status, const char *body);
 
-/* The per-session data lws allocates for both protocols (the same size, on purpose:
- * an HTTP connection that upgrades keeps its user space). */
+/* The per-session data lws allocates for the raw protocol. */
 typedef struct mfb_pss {
-    mfb_conn *conn;       /* websocket */
-    char *body;          /* http: response body waiting for HTTP_WRITEABLE */
-    size_t body_len;
+    mfb_conn *conn;
 } mfb_pss;
 
 mfb_broker *mfb_broker_from_wsi(struct lws *wsi);

@@ -1,11 +1,13 @@
 /*
- * http.c - plain HTTP on the broker's port: GET /healthz and GET /varz.
+ * http.c - the HTTP side of the broker's port: the WebSocket upgrade (RFC 6455
+ * section 4.2), GET /healthz and GET /varz.
  *
- * This is protocols[0] of the vhost, so lws sends every HTTP request here;
- * websocket upgrades are bound to the "nats" protocol (the vhost default, see
- * main.c) and never reach this callback's HTTP case. The response header is
- * written from LWS_CALLBACK_HTTP (lws's documented pattern), the body from
- * LWS_CALLBACK_HTTP_WRITEABLE.
+ * The request head has been parsed (mf_ws_parse_request, recv.c). An upgrade
+ * is accepted when it is a GET over HTTP/1.1 with a valid key, version 13, an
+ * allowed Origin (when --allow-origin is given) and either no subprotocol or
+ * "nats" among those offered; the 101 answer goes into c->http, written before
+ * the first frame. Everything else gets a small HTTP/1.1 answer and the
+ * connection closes after it (Connection: close).
  */
 #include "broker/broker.h"
 
@@ -41,97 +43,143 @@ static mf_status varz(mfb_broker *b, mf_buf *o)
         o,
         "{\"server_id\":\"%s\",\"server_name\":\"%s\",\"version\":\"%s\",\"proto\":1,"
         "\"host\":\"%s\",\"port\":%d,\"start\":\"%s\",\"now\":\"%s\",\"uptime\":\"%s\",\"uptime_seconds\":%lld,"
-        "\"connections\":%zu,\"total_connections\":%llu,\"subscriptions\":%zu,"
+        "\"connections\":%zu,\"connecting\":%zu,\"total_connections\":%llu,\"subscriptions\":%zu,"
         "\"in_msgs\":%llu,\"out_msgs\":%llu,\"in_bytes\":%llu,\"out_bytes\":%llu,"
         "\"slow_consumers\":%llu,\"dropped_msgs\":%llu,\"publisher_stalls\":%llu,"
-        "\"max_payload\":%zu,\"max_control_line\":%zu,\"max_connections\":%zu,\"max_subscriptions\":%zu,"
-        "\"max_pending\":%zu,\"ws_max_message\":%zu,\"ping_interval\":%d,\"max_pings_out\":%d,"
-        "\"auth_required\":%s,\"headers\":true}\n",
-        b->server_id, cfg->server_name, MF_BROKER_VERSION, cfg->host, cfg->port, start, nows, upt, up, b->nconns,
-        (unsigned long long)b->total_connections, mfb_route_total_subs(b), (unsigned long long)b->in_msgs,
-        (unsigned long long)b->out_msgs, (unsigned long long)b->in_bytes, (unsigned long long)b->out_bytes,
-        (unsigned long long)b->slow_consumers, (unsigned long long)b->dropped_msgs,
-        (unsigned long long)b->stalls, cfg->max_payload,
-        cfg->max_control, cfg->max_connections, cfg->max_subs, cfg->max_pending, cfg->ws_max_message,
-        cfg->ping_interval, cfg->max_pings_out, cfg->auth_token ? "true" : "false");
+        "\"evicted_connecting\":%llu,\"auth_failures\":%llu,\"permission_violations\":%llu,"
+        "\"max_payload\":%zu,\"max_control_line\":%zu,\"max_connections\":%zu,\"max_connecting\":%zu,"
+        "\"max_subscriptions\":%zu,\"max_pending\":%zu,\"ws_max_message\":%zu,\"ping_interval\":%d,"
+        "\"max_pings_out\":%d,\"auth_timeout\":%d,\"auth_required\":%s,\"tls_required\":%s,\"accounts\":%zu,"
+        "\"headers\":true}\n",
+        b->server_id, cfg->server_name, MF_BROKER_VERSION, cfg->host, cfg->port, start, nows, upt, up, b->nws,
+        b->nconnecting, (unsigned long long)b->total_connections, mfb_route_total_subs(b),
+        (unsigned long long)b->in_msgs, (unsigned long long)b->out_msgs, (unsigned long long)b->in_bytes,
+        (unsigned long long)b->out_bytes, (unsigned long long)b->slow_consumers, (unsigned long long)b->dropped_msgs,
+        (unsigned long long)b->stalls, (unsigned long long)b->evicted, (unsigned long long)b->auth_failures,
+        (unsigned long long)b->permission_violations, cfg->max_payload, cfg->max_control, cfg->max_connections,
+        cfg->max_connecting, cfg->max_subs, cfg->max_pending, cfg->ws_max_message, cfg->ping_interval,
+        cfg->max_pings_out, cfg->auth_timeout, mfb_auth_required(cfg) ? "true" : "false",
+        cfg->tls_cert ? "true" : "false", mfb_accounts_count(cfg->accounts));
 }
 
-/* Writes the header now and keeps the body for HTTP_WRITEABLE. 0 ok, -1 close. */
-static int respond(struct lws *wsi, mfb_pss *pss, unsigned int status, const char *body, size_t len)
+static const char *status_text(int status)
 {
-    unsigned char hdr[LWS_PRE + 512];
-    unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-    if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)len, &p, end))
-        return -1;
-    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p,
-                                     end))
-        return -1;
-    if (lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    if (len == 0) /* nothing to follow the header */
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    free(pss->body);
-    pss->body = malloc(LWS_PRE + len + 1);
-    if (!pss->body)
-        return -1;
-    memcpy(pss->body + LWS_PRE, body, len);
-    pss->body_len = len;
-    lws_callback_on_writable(wsi);
-    return 0;
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 414: return "URI Too Long";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
 }
 
-int mfb_broker_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+/* The whole answer into c->http; JSON for 200/404, one line of text otherwise. */
+static void reply(mfb_conn *c, int status, const char *extra_headers, const char *body, bool json, bool head)
 {
-    mfb_pss *pss = user;
-    switch (reason) {
-    case LWS_CALLBACK_HTTP: {
-        mfb_broker *b = mfb_broker_from_wsi(wsi);
-        const char *path = in ? (const char *)in : "";
-        if (!pss)
-            return -1;
-        int r;
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
-            /* no body: a HEAD response must not have one */
-            r = respond(wsi, pss, HTTP_STATUS_METHOD_NOT_ALLOWED, "", 0);
-        } else if (strcmp(path, "/healthz") == 0) {
-            static const char okb[] = "{\"status\":\"ok\"}\n";
-            r = respond(wsi, pss, HTTP_STATUS_OK, okb, sizeof okb - 1);
-        } else if (strcmp(path, "/varz") == 0) {
-            mf_buf o = MF_BUF_INIT;
-            if (varz(b, &o) != MF_OK) {
-                mf_buf_free(&o);
-                return -1;
-            }
-            r = respond(wsi, pss, HTTP_STATUS_OK, o.data, o.len);
-            mf_buf_free(&o);
-        } else {
-            static const char nf[] = "{\"error\":\"not found\"}\n";
-            r = respond(wsi, pss, HTTP_STATUS_NOT_FOUND, nf, sizeof nf - 1);
+    mf_buf_reset(&c->http);
+    c->http_sent = 0;
+    c->phase = MFB_PHASE_REPLY;
+    size_t blen = strlen(body);
+    mf_status st = mf_buf_printf(&c->http,
+                                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                                 "Cache-Control: no-store\r\nConnection: close\r\n%s\r\n",
+                                 status, status_text(status), json ? "application/json" : "text/plain; charset=utf-8",
+                                 blen, extra_headers ? extra_headers : "");
+    if (!st && !head)
+        st = mf_buf_append(&c->http, body, blen);
+    if (st) {
+        mfb_conn_drop(c);
+        return;
+    }
+    mfb_conn_want_write(c);
+}
+
+void mfb_http_reply(mfb_conn *c, int status, const char *why)
+{
+    char body[160];
+    snprintf(body, sizeof body, "%s\n", why);
+    reply(c, status, NULL, body, false, false);
+}
+
+static void plain_request(mfb_conn *c, const mf_ws_request *req)
+{
+    bool head = !strcmp(req->method, "HEAD");
+    if (strcmp(req->method, "GET") && !head) {
+        reply(c, 405, "Allow: GET, HEAD\r\n", "{\"error\":\"method not allowed\"}\n", true, false);
+        return;
+    }
+    MF_LOGD("cid=%llu http %s %s", (unsigned long long)c->cid, req->method, req->path);
+    if (!strcmp(req->path, "/healthz")) {
+        reply(c, 200, NULL, "{\"status\":\"ok\"}\n", true, head);
+    } else if (!strcmp(req->path, "/varz")) {
+        mf_buf o = MF_BUF_INIT;
+        if (varz(c->b, &o) == MF_OK)
+            reply(c, 200, NULL, o.data, true, head);
+        else
+            mfb_conn_drop(c);
+        mf_buf_free(&o);
+    } else {
+        reply(c, 404, NULL, "{\"error\":\"not found\"}\n", true, head);
+    }
+}
+
+static bool origin_allowed(const mfb_broker_config *cfg, const mf_ws_request *req)
+{
+    if (cfg->norigins == 0)
+        return true;
+    for (size_t i = 0; req->has_origin && i < cfg->norigins; i++)
+        if (strcmp(req->origin, cfg->origins[i]) == 0)
+            return true;
+    return false;
+}
+
+static void refuse(mfb_conn *c, int status, const char *extra, const char *why)
+{
+    MF_LOGE("cid=%llu %s: websocket upgrade refused (%d): %s", (unsigned long long)c->cid, c->ip, status, why);
+    char body[160];
+    snprintf(body, sizeof body, "%s\n", why);
+    reply(c, status, extra, body, false, false);
+}
+
+void mfb_http_request(mfb_conn *c, const mf_ws_request *req)
+{
+    const mfb_broker_config *cfg = c->b->cfg;
+    if (!req->upgrade) {
+        plain_request(c, req);
+        return;
+    }
+    bool nats = mf_ws_protocol_listed(req->protocols, MF_BROKER_PROTOCOL);
+    if (strcmp(req->method, "GET") || req->minor < 1)
+        refuse(c, 400, NULL, "a websocket upgrade is a GET over HTTP/1.1");
+    else if (req->version != 13)
+        refuse(c, 426, "Sec-WebSocket-Version: 13\r\n", "Sec-WebSocket-Version must be 13");
+    else if (!req->key_valid)
+        refuse(c, 400, NULL, "bad Sec-WebSocket-Key");
+    else if (!origin_allowed(cfg, req))
+        refuse(c, 403, NULL, req->has_origin ? "origin not allowed" : "no Origin header (allowed origins are set)");
+    else if (req->protocols[0] && !nats)
+        refuse(c, 400, NULL, "unsupported subprotocol (only \"nats\" or none)");
+    else if (c->b->shutting_down)
+        refuse(c, 503, NULL, "server shutting down");
+    else {
+        char accept[29];
+        mf_buf_reset(&c->http);
+        c->http_sent = 0;
+        if (mf_ws_accept_value(req->key, accept) ||
+            mf_buf_printf(&c->http,
+                          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Accept: %s\r\n%s\r\n",
+                          accept, nats ? "Sec-WebSocket-Protocol: " MF_BROKER_PROTOCOL "\r\n" : "")) {
+            mfb_conn_drop(c);
+            return;
         }
-        MF_LOGD("http GET %s", path);
-        return r;
+        mfb_conn_upgraded(c);
+        mfb_conn_want_write(c);
     }
-    case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!pss || !pss->body)
-            return 0;
-        int n = lws_write(wsi, (unsigned char *)pss->body + LWS_PRE, pss->body_len, LWS_WRITE_HTTP_FINAL);
-        free(pss->body);
-        pss->body = NULL;
-        if (n < (int)pss->body_len)
-            return -1;
-        pss->body_len = 0;
-        if (lws_http_transaction_completed(wsi))
-            return -1;
-        return 0;
-    }
-    case LWS_CALLBACK_CLOSED_HTTP:
-        if (pss) {
-            free(pss->body);
-            pss->body = NULL;
-        }
-        break;
-    default:
-        break;
-    }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
 }

@@ -1,15 +1,14 @@
 /*
- * main.c - mf-broker: context, listening vhost, signals, main loop.
+ * main.c - mf-broker: context, listening vhost (TLS when configured), signals,
+ * main loop.
  *
  * Protocols on the one vhost:
- *   [0] "http"      every plain HTTP request (/healthz, /varz, 404)
- *   [1] "nats"      the NATS protocol over websocket; marked as the vhost's
- *                   default protocol (per-vhost option "default"), so an upgrade
- *                   that names no subprotocol - what nats.ws and most NATS
- *                   clients send - is bound to it. A client that asks for
- *                   "nats" gets it by name. Upgrades asking for "http" or
- *                   "mf-signal" are refused by those protocols' filters.
- *   [2] "mf-signal" the signalfd, adopted as a raw file descriptor
+ *   [0] "nats"      every accepted socket, as an lws raw socket (role
+ *                   "raw-skt", LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG):
+ *                   with --tls-cert lws does the TLS handshake and hands over
+ *                   plaintext; the HTTP request, the WebSocket upgrade and
+ *                   framing are the broker's own (conn.c, recv.c, http.c)
+ *   [1] "mf-signal" the signalfd, adopted as a raw file descriptor
  *
  * Signals: SIGINT and SIGTERM are blocked before anything else and read from
  * a signalfd that lws polls like any other descriptor. The shutdown therefore
@@ -64,34 +63,20 @@ static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         }
         return 0;
     }
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return 1; /* not a websocket subprotocol */
     default:
         return 0;
     }
 }
 
-static int http_filtered_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
-{
-    if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
-        return 1; /* a websocket asking for subprotocol "http" */
-    return mfb_broker_http_callback(wsi, reason, user, in, len);
-}
-
-/* rx_buffer_size: receive chunks of up to 64 KiB (lws keeps one such buffer per
- * connection: 64 MiB at the default 1024 connections); with 4 KiB reads a busy
- * publisher's data went out as one small frame per read to every subscriber, and
- * fan-out cost 15x the system calls (bench/RESULTS.md). tx_packet_size: one
- * lws_write may carry a whole coalesced frame. */
+/* Raw sockets read into the service thread's buffer (pt_serv_buf_size, 64 KiB
+ * below): with 4 KiB reads a busy publisher's data went out as one small frame
+ * per read to every subscriber, and fan-out cost 15x the system calls
+ * (bench/RESULTS.md). */
 static const struct lws_protocols protocols[] = {
-    {"http", http_filtered_callback, sizeof(mfb_pss), 0, 0, NULL, 0},
-    {MF_BROKER_PROTOCOL, mfb_broker_ws_callback, sizeof(mfb_pss), 64 * 1024, 0, NULL, MF_BROKER_FRAME_MAX},
+    {MF_BROKER_PROTOCOL, mfb_broker_raw_callback, sizeof(mfb_pss), 0, 0, NULL, 0},
     {"mf-signal", signal_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0} /* lws 4.1 has no LWS_PROTOCOL_LIST_TERM */
 };
-
-static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
-static const struct lws_protocol_vhost_options pvo_nats = {NULL, &pvo_default, MF_BROKER_PROTOCOL, ""};
 
 static int g_lws_quiet;
 
@@ -203,7 +188,7 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    raise_fd_limit(cfg.max_connections);
+    raise_fd_limit(cfg.max_connections + cfg.max_connecting);
 
     int lws_levels = LLL_ERR | LLL_WARN;
     if (cfg.log_level >= MF_LOG_DEBUG)
@@ -214,6 +199,8 @@ int main(int argc, char **argv)
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (cfg.tls_cert)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
     info.user = &b;
@@ -236,14 +223,19 @@ int main(int argc, char **argv)
     info.port = cfg.port;
     info.iface = bind_addr;
     info.protocols = protocols;
-    info.pvo = &pvo_nats;
     info.vhost_name = "mf-broker";
     info.timeout_secs = (unsigned int)cfg.handshake_timeout;
+    info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+    info.listen_accept_role = "raw-skt";
+    info.listen_accept_protocol = MF_BROKER_PROTOCOL;
+    info.ssl_cert_filepath = cfg.tls_cert;
+    info.ssl_private_key_filepath = cfg.tls_key;
     if (!strchr(bind_addr, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     b.vhost = lws_create_vhost(b.ctx, &info);
     if (!b.vhost) {
-        MF_LOGE("cannot listen on %s:%d", cfg.host, cfg.port);
+        MF_LOGE("cannot listen on %s:%d%s", cfg.host, cfg.port,
+                cfg.tls_cert ? " (or the TLS certificate and key are not usable)" : "");
         rc = 1;
         goto out;
     }
@@ -256,11 +248,12 @@ int main(int argc, char **argv)
     }
     sigfd_adopted = true; /* lws closes it with the context */
 
-    MF_LOGI("version %s, server_id %s, max_payload %zu, max_connections %zu, max_pending %zu%s", MF_BROKER_VERSION,
-            b.server_id, cfg.max_payload, cfg.max_connections, cfg.max_pending,
-            cfg.auth_token ? ", token auth" : "");
+    MF_LOGI("version %s, server_id %s, max_payload %zu, max_connections %zu, max_pending %zu%s%s%s",
+            MF_BROKER_VERSION, b.server_id, cfg.max_payload, cfg.max_connections, cfg.max_pending,
+            cfg.auth_token ? ", token auth" : "", cfg.accounts ? ", accounts" : "", cfg.tls_cert ? ", TLS" : "");
     bool v6 = strchr(cfg.host, ':') != NULL;
-    printf("mf-broker listening on ws://%s%s%s:%d\n", v6 ? "[" : "", cfg.host, v6 ? "]" : "", cfg.port);
+    printf("mf-broker listening on %s://%s%s%s:%d\n", cfg.tls_cert ? "wss" : "ws", v6 ? "[" : "", cfg.host,
+           v6 ? "]" : "", cfg.port);
     fflush(stdout);
 
     while (!b.done)
@@ -271,6 +264,7 @@ int main(int argc, char **argv)
             (unsigned long long)b.total_connections, (unsigned long long)b.in_msgs, (unsigned long long)b.out_msgs);
 
 out:
+    mfb_auth_worker_stop(cfg.accounts); /* it may call lws_cancel_service: before the context goes */
     if (b.ctx) {
         b.done = true;
         lws_context_destroy(b.ctx); /* closes what is left; CLOSED callbacks still see b */

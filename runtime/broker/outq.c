@@ -10,10 +10,12 @@
  * byte is moved O(1) times on average.
  *
  * Message boundaries: every commit that lands 4 KiB or more past the last
- * mark records a mark (a stream offset). Frames end at the newest mark within
- * reach, or at the end of the queue, so only a single message larger than a
- * frame is ever split; the marks also let a slow consumer's backlog be
- * dropped without cutting a message in half.
+ * mark records a mark (a stream offset, with the MSG count and payload bytes
+ * committed up to it). Frames end at the newest mark within reach, or at the
+ * end of the queue, so only a single message larger than a frame is ever
+ * split; the marks also let a slow consumer's backlog be dropped without
+ * cutting a message in half, and tell how many MSGs a frame completed (what
+ * /varz counts as sent) and how many a drop threw away.
  */
 #include "broker/broker.h"
 
@@ -72,88 +74,117 @@ mf_status mfb_outq_prepare(mfb_outq *q)
     return MF_OK;
 }
 
-static uint64_t mark_at(const mfb_outq *q, size_t i)
+static const mfb_outq_mark *mark_at(const mfb_outq *q, size_t i)
 {
-    return q->marks[(q->mfirst + i) % q->mcap];
+    return &q->marks[(q->mfirst + i) % q->mcap];
 }
 
-void mfb_outq_commit(mfb_outq *q)
+/* The boundary at the end of the queue. */
+static mfb_outq_mark tail_mark(const mfb_outq *q)
 {
-    uint64_t tail = q->head_abs + mfb_outq_pending(q);
-    if (tail - q->last_mark < MARK_GRAIN)
-        return;
+    mfb_outq_mark m = {q->head_abs + mfb_outq_pending(q), q->msgs, q->pbytes};
+    return m;
+}
+
+static void add_mark(mfb_outq *q, mfb_outq_mark m)
+{
     if (q->mcount == q->mcap) {
         size_t ncap = q->mcap ? q->mcap * 2 : 16;
-        uint64_t *nm = malloc(ncap * sizeof *nm);
+        mfb_outq_mark *nm = malloc(ncap * sizeof *nm);
         if (!nm)
             return; /* marks are an optimisation; frames just end elsewhere */
         for (size_t i = 0; i < q->mcount; i++)
-            nm[i] = mark_at(q, i);
+            nm[i] = *mark_at(q, i);
         free(q->marks);
         q->marks = nm;
         q->mcap = ncap;
         q->mfirst = 0;
     }
-    q->marks[(q->mfirst + q->mcount) % q->mcap] = tail;
+    q->marks[(q->mfirst + q->mcount) % q->mcap] = m;
     q->mcount++;
-    q->last_mark = tail;
+    q->last_mark = m.off;
 }
 
-size_t mfb_outq_next_chunk(const mfb_outq *q, size_t max, bool *ends_message)
+void mfb_outq_commit(mfb_outq *q, bool msg, uint64_t pbytes)
+{
+    if (msg) {
+        q->msgs++;
+        q->pbytes += pbytes;
+    }
+    mfb_outq_mark t = tail_mark(q);
+    if (t.off - q->last_mark >= MARK_GRAIN)
+        add_mark(q, t);
+}
+
+size_t mfb_outq_next_chunk(mfb_outq *q, size_t max, bool *ends_message)
 {
     size_t pending = mfb_outq_pending(q);
     if (pending <= max) {
         *ends_message = true;
+        q->chunk_end = tail_mark(q);
         return pending;
     }
     /* the newest mark in (head_abs, head_abs + max] */
     uint64_t limit = q->head_abs + max;
-    size_t best = 0;
+    const mfb_outq_mark *best = NULL;
     for (size_t i = 0; i < q->mcount; i++) {
-        uint64_t m = mark_at(q, i);
-        if (m > limit)
+        const mfb_outq_mark *m = mark_at(q, i);
+        if (m->off > limit)
             break;
-        if (m > q->head_abs)
-            best = (size_t)(m - q->head_abs);
+        if (m->off > q->head_abs)
+            best = m;
     }
     if (best) {
         *ends_message = true;
-        return best;
+        q->chunk_end = *best;
+        return (size_t)(best->off - q->head_abs);
     }
     *ends_message = false;
     return max;
 }
 
-void mfb_outq_consume(mfb_outq *q, size_t n, bool ended_message)
+void mfb_outq_consume(mfb_outq *q, size_t n, bool ended_message, uint64_t *msgs, uint64_t *pbytes)
 {
     q->head += n;
     q->head_abs += n;
     q->mid_message = !ended_message;
-    while (q->mcount && mark_at(q, 0) <= q->head_abs) {
+    *msgs = *pbytes = 0;
+    if (ended_message) {
+        *msgs = q->chunk_end.msgs - q->msgs_out;
+        *pbytes = q->chunk_end.pbytes - q->pbytes_out;
+        q->msgs_out = q->chunk_end.msgs;
+        q->pbytes_out = q->chunk_end.pbytes;
+    }
+    while (q->mcount && mark_at(q, 0)->off <= q->head_abs) {
         q->mfirst = (q->mfirst + 1) % q->mcap;
         q->mcount--;
     }
 }
 
-size_t mfb_outq_drop_unstarted(mfb_outq *q)
+uint64_t mfb_outq_unsent_msgs(const mfb_outq *q)
+{
+    return q->msgs - q->msgs_out;
+}
+
+size_t mfb_outq_drop_unstarted(mfb_outq *q, uint64_t *msgs)
 {
     size_t pending = mfb_outq_pending(q);
-    size_t keep = 0;
+    mfb_outq_mark keep = {q->head_abs, q->msgs_out, q->pbytes_out};
     if (q->mid_message) {
         /* finish the message that is half out: keep up to the first boundary */
-        keep = pending;
-        if (q->mcount)
-            keep = (size_t)(mark_at(q, 0) - q->head_abs);
+        keep = q->mcount ? *mark_at(q, 0) : tail_mark(q);
     }
-    q->buf.len = q->head + keep;
+    size_t keep_bytes = (size_t)(keep.off - q->head_abs);
+    *msgs = q->msgs - keep.msgs;
+    q->buf.len = q->head + keep_bytes;
     if (q->buf.data)
         q->buf.data[q->buf.len] = '\0';
+    q->msgs = keep.msgs;
+    q->pbytes = keep.pbytes;
     q->mcount = 0;
     q->mfirst = 0;
-    q->last_mark = q->head_abs + keep;
-    if (keep) {
-        /* the new tail is a boundary */
-        mfb_outq_commit(q);
-    }
-    return pending - keep;
+    q->last_mark = keep.off;
+    if (keep_bytes)
+        add_mark(q, keep); /* the new tail is a boundary */
+    return pending - keep_bytes;
 }

@@ -12,6 +12,14 @@
  * "a.*" reaches subscriptions "a.*", "a.>", "*.*", ">", not "a.b". A subject
  * with an empty token ("a..b") reaches nobody. In pedantic mode both also get
  * -ERR 'Invalid Publish Subject' (and are still delivered).
+ *
+ * Permissions (accounts, accounts.c): a SUB or PUB the user may not make gets
+ * -ERR 'Permissions Violation for Subscription to "<subject>"' / '... for
+ * Publish to "<subject>"' (nats-server's texts, the subject quoted as Go's %q
+ * does), is not registered / not delivered, and the connection stays. A
+ * request delivered to a user with allow_responses records its reply subject,
+ * which that connection may then publish to (responses_max times, until
+ * responses_expires_ms), whatever its publish permissions say.
  */
 #include "broker/broker.h"
 
@@ -119,7 +127,111 @@ static char *dup_n(const char *p, size_t n)
 static void ok(mfb_conn *c)
 {
     if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
-        mfb_conn_queued(c);
+        mfb_conn_queued(c, false, 0);
+}
+
+/* "<subject>" quoted as Go's %q does for the texts nats-server sends. */
+static void quote_go(mf_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    mf_buf_append_char(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            mf_buf_append_char(b, '\\');
+            mf_buf_append_char(b, (char)ch);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+            mf_buf_append(b, e, 4);
+        } else {
+            mf_buf_append_char(b, (char)ch);
+        }
+    }
+    mf_buf_append_char(b, '"');
+}
+
+/* -ERR 'Permissions Violation for <what> "<subject>"[ using queue "<queue>"]'; the connection stays. */
+static void permission_violation(mfb_conn *c, const char *what, const char *subj, size_t n, const char *queue)
+{
+    mf_buf t = MF_BUF_INIT;
+    mf_buf_printf(&t, "Permissions Violation for %s to ", what);
+    quote_go(&t, subj, n);
+    if (queue) {
+        mf_buf_append_str(&t, " using queue ");
+        quote_go(&t, queue, strlen(queue));
+    }
+    c->b->permission_violations++;
+    MF_LOGE("cid=%llu user '%s': %s", (unsigned long long)c->cid, mfb_user_name(c->user), t.data ? t.data : what);
+    if (t.data)
+        mfb_conn_send_err(c, t.data);
+    mf_buf_free(&t);
+}
+
+/* ---- reply permissions (allow_responses) ---- */
+
+#define MAX_RESPS 4096 /* reply subjects remembered per connection; the oldest go first */
+
+static void resp_free(mfb_resp *r)
+{
+    free(r->subject);
+    free(r);
+}
+
+/* A request with reply subject `reply` was delivered to c. */
+static void resp_add(mfb_conn *c, const char *reply, size_t len)
+{
+    uint64_t max;
+    int expires_ms;
+    if (!mfb_user_allow_responses(c->user, &max, &expires_ms))
+        return;
+    mfb_resp *r = calloc(1, sizeof *r);
+    if (!r || !(r->subject = malloc(len + 1))) {
+        free(r);
+        return;
+    }
+    memcpy(r->subject, reply, len);
+    r->subject[len] = '\0';
+    r->len = len;
+    r->left = max ? max : UINT64_MAX;
+    r->expires = expires_ms ? lws_now_usecs() + (lws_usec_t)expires_ms * 1000 : 0;
+    r->next = c->resps;
+    c->resps = r;
+    /* bounded: drop the oldest beyond MAX_RESPS */
+    size_t n = 1;
+    for (mfb_resp *x = r; x->next; x = x->next, n++)
+        if (n >= MAX_RESPS) {
+            mfb_resp *rest = x->next;
+            x->next = NULL;
+            while (rest) {
+                mfb_resp *nx = rest->next;
+                resp_free(rest);
+                rest = nx;
+            }
+            break;
+        }
+}
+
+/* May c publish to `subj` as a response? Uses up one of its publishes. */
+static bool resp_take(mfb_conn *c, const char *subj, size_t len)
+{
+    lws_usec_t now = lws_now_usecs();
+    for (mfb_resp **pp = &c->resps; *pp;) {
+        mfb_resp *r = *pp;
+        if (r->expires && now >= r->expires) {
+            *pp = r->next;
+            resp_free(r);
+            continue;
+        }
+        if (r->len == len && memcmp(r->subject, subj, len) == 0) {
+            if (--r->left == 0) {
+                *pp = r->next;
+                resp_free(r);
+            }
+            return true;
+        }
+        pp = &r->next;
+    }
+    return false;
 }
 
 void mfb_route_sub(mfb_conn *c, const mf_proto_op *op)
@@ -127,6 +239,11 @@ void mfb_route_sub(mfb_conn *c, const mf_proto_op *op)
     mfb_broker *b = c->b;
     if (!mf_subject_valid(op->subject.ptr, op->subject.len, true)) {
         mfb_conn_send_err(c, "Invalid Subject");
+        return;
+    }
+    if (!mfb_user_may_subscribe(c->user, op->subject.ptr, op->subject.len, op->queue.len ? op->queue.ptr : NULL)) {
+        permission_violation(c, "Subscription", op->subject.ptr, op->subject.len,
+                             op->queue.len ? op->queue.ptr : NULL);
         return;
     }
     if (sid_find(c, op->sid.ptr, op->sid.len)) {
@@ -193,6 +310,11 @@ void mfb_route_drop_conn(mfb_conn *c)
     c->sids = NULL;
     c->nsids_buckets = 0;
     c->nsubs = 0;
+    while (c->resps) {
+        mfb_resp *r = c->resps;
+        c->resps = r->next;
+        resp_free(r);
+    }
 }
 
 size_t mfb_route_total_subs(const mfb_broker *b)
@@ -209,6 +331,8 @@ static bool deliver(mfb_conn *pub, mfb_sub *s, const mf_proto_op *op)
         b->dropped_msgs++;
         return false;
     }
+    if (c->user && !mfb_user_may_receive(c->user, op->subject.ptr, op->subject.len))
+        return false; /* its subscribe deny list, through a wider wildcard subscription */
     mf_status st = mfb_outq_prepare(&c->out);
     if (!st) {
         mf_buf *o = &c->out.buf;
@@ -223,15 +347,12 @@ static bool deliver(mfb_conn *pub, mfb_sub *s, const mf_proto_op *op)
         b->dropped_msgs++;
         return false;
     }
-    c->out_msgs++;
-    c->out_bytes += op->total_len;
-    b->out_msgs++;
-    b->out_bytes += op->total_len;
     s->delivered++;
-    mfb_conn_queued(c);
-    if (c->slow)
-        b->dropped_msgs++; /* it went out with the dropped backlog */
-    else if (mfb_outq_pending(&c->out) > b->cfg->max_pending / 4)
+    if (op->reply.len && c->user)
+        resp_add(c, op->reply.ptr, op->reply.len);
+    /* counted in out_msgs / out_bytes when it is written (conn.c), or as dropped */
+    mfb_conn_queued(c, true, op->total_len);
+    if (!c->slow && mfb_outq_pending(&c->out) > b->cfg->max_pending / 4)
         pub->congested = true; /* the publisher pauses a little (conn.c) */
     if (s->max && s->delivered >= s->max)
         sub_remove(c, s);
@@ -315,16 +436,18 @@ static void no_responders(mfb_conn *pub, const mf_proto_op *op)
     if (!mine || pub->closing || mfb_outq_prepare(&pub->out) != MF_OK)
         return;
     if (mf_proto_write_hmsg(&pub->out.buf, op->reply.ptr, op->reply.len, mine->sid, mine->sid_len, NULL, 0,
-                            NO_RESPONDERS_HDR, sizeof NO_RESPONDERS_HDR - 1, NULL, 0) == MF_OK) {
-        pub->out_msgs++;
-        b->out_msgs++;
-        mfb_conn_queued(pub);
-    }
+                            NO_RESPONDERS_HDR, sizeof NO_RESPONDERS_HDR - 1, NULL, 0) == MF_OK)
+        mfb_conn_queued(pub, true, 0);
 }
 
 void mfb_route_pub(mfb_conn *c, const mf_proto_op *op)
 {
     mfb_broker *b = c->b;
+    if (c->user && !mfb_user_may_publish(c->user, op->subject.ptr, op->subject.len) &&
+        !resp_take(c, op->subject.ptr, op->subject.len)) {
+        permission_violation(c, "Publish", op->subject.ptr, op->subject.len, NULL);
+        return;
+    }
     bool literal = mf_subject_valid(op->subject.ptr, op->subject.len, false);
     /* nats-server checks publish subjects in pedantic mode only, and delivers anyway */
     if (!literal && c->pedantic)

@@ -198,6 +198,7 @@ static void free_client(mf_client *c)
     free(c->fifo);
     mf_proto_parser_free(&c->parser);
     free(c->frame);
+    mf_buf_free(&c->hs);
     free(c->name);
     free(c->token);
     free(c->user);
@@ -234,6 +235,12 @@ mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "negative time or count option");
     if (opts->frame_size && (opts->frame_size < 512 || opts->frame_size > 16u * 1024u * 1024u))
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "frame_size must be within 512 B .. 16 MiB");
+    if (opts->ws_max_message && opts->ws_max_message < 1024)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "ws_max_message must be at least 1 KiB");
+    if (opts->inbox_prefix && (strlen(opts->inbox_prefix) > 120 ||
+                               !mf_subject_valid(opts->inbox_prefix, strlen(opts->inbox_prefix), false)))
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "",
+                            "inbox_prefix must be a subject without wildcards, at most 120 bytes");
 
     mf_client *c = calloc(1, sizeof *c);
     if (!c)
@@ -247,6 +254,8 @@ mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error
         c->o.outbound_limit = def.outbound_limit;
     if (!c->o.frame_size)
         c->o.frame_size = def.frame_size;
+    if (!c->o.ws_max_message)
+        c->o.ws_max_message = def.ws_max_message;
     if (!c->o.connect_timeout_ms)
         c->o.connect_timeout_ms = def.connect_timeout_ms;
     if (!c->o.reconnect_wait_max_ms)
@@ -272,6 +281,8 @@ mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error
     pthread_condattr_destroy(&ca);
     mf_proto_parser_init(&c->parser, MF_PROTO_CLIENT_SIDE, 0, 0);
     mf_buf_init(&c->q.buf);
+    mf_buf_init(&c->hs);
+    c->maskpos = sizeof c->maskpool; /* drawn at the first frame */
 
     if ((opts->name && !c->name) || (opts->token && !c->token) || (opts->user && !c->user) ||
         (opts->pass && !c->pass) || (opts->tls_ca_file && !c->ca_file))
@@ -316,7 +327,9 @@ mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error
         for (int i = 0; i < 22; i++)
             tok[i] = al[rb[i] % 62];
         tok[22] = '\0';
-        c->inbox_prefix_len = (size_t)snprintf(c->inbox_prefix, sizeof c->inbox_prefix, "_INBOX.%s.", tok);
+        c->inbox_prefix_len = (size_t)snprintf(c->inbox_prefix, sizeof c->inbox_prefix, "%s.%s.",
+                                               opts->inbox_prefix ? opts->inbox_prefix : "_INBOX", tok);
+        c->o.inbox_prefix = NULL; /* not kept: the copy is in inbox_prefix */
     }
     c->frame = malloc(LWS_PRE + c->o.frame_size);
     if (!c->frame)

@@ -21,6 +21,7 @@
 #include "mf/buf.h"
 #include "mf/client.h"
 #include "mf/proto.h"
+#include "mf/ws.h"
 
 /* ------------------------------------------------------------ u64 map */
 
@@ -118,7 +119,8 @@ typedef struct mf_deadline {
 
 typedef enum mf_conn_state {
     MF_CS_IDLE = 0,      /* no connection, reconnect scheduled or not yet started */
-    MF_CS_CONNECTING,    /* lws connect in progress (TCP/WS handshake) */
+    MF_CS_CONNECTING,    /* lws connect in progress (TCP, TLS) */
+    MF_CS_UPGRADING,     /* the HTTP upgrade to WebSocket (wire.c) */
     MF_CS_WAIT_INFO,     /* WebSocket open, waiting for INFO */
     MF_CS_WAIT_PONG,     /* CONNECT + PING sent, waiting for PONG */
     MF_CS_CONNECTED,
@@ -132,7 +134,7 @@ struct mf_client {
     /* configuration (immutable after create) */
     mf_client_opts o;
     char *name, *token, *user, *pass, *ca_file;
-    char inbox_prefix[48];  /* "_INBOX.<22>." */
+    char inbox_prefix[160]; /* "<opts.inbox_prefix>.<22>." */
     size_t inbox_prefix_len;
 
     pthread_t thread;
@@ -196,11 +198,29 @@ struct mf_client {
     bool closing;             /* close requested (drain/destroy): no more reconnects */
     bool destroying;          /* destroy_req seen: stop the loop once closed */
     bool attempt_live;        /* a connection attempt/connection exists and was not reported lost */
-    bool kill_conn;           /* close the current wsi at the next WRITEABLE */
+    bool kill_conn;           /* close the current wsi: our close frame at the next WRITEABLE */
     int kill_code;
-    bool sent_close;
+    char lost_why[160];       /* why the current connection ends, for the log */
+    /* the WebSocket (wire.c) */
+    mf_buf hs;                /* UPGRADING: the request being sent, then the response being read */
+    size_t hs_sent;
+    bool hs_request_done;
+    char ws_key[25];
+    mf_ws_parser wsp;
+    unsigned char pong[MF_WS_MAX_CONTROL];
+    size_t pong_len;
+    bool pong_pending;
+    bool close_sent;          /* our close frame is written */
+    bool peer_closed;         /* the server's close frame came */
+    bool ws_failed;           /* we failed the connection: nothing more is read */
+    unsigned char maskpool[64];
+    size_t maskpos;
+    /* wss:// (tls.c) */
+    struct ssl_ctx_st *ssl_ctx;   /* SSL_CTX, when a server in the pool is wss:// */
+    struct mf_tls *tls;           /* the current connection's TLS state */
+    unsigned char tls_buf[16384]; /* plaintext out of SSL_read */
     mf_proto_parser parser;
-    char *frame;              /* LWS_PRE + frame_size */
+    char *frame;              /* LWS_PRE (room for a frame header) + frame_size */
     uint64_t rng;
     lws_sorted_usec_list_t sul_reconnect, sul_ping, sul_conn_timeout, sul_req, sul_close;
 };
@@ -229,6 +249,35 @@ void mf_client_finish_close(mf_client *c, mf_status why);
 
 /* ---- conn.c ---- */
 void *mf_client_service_main(void *arg);
+/* NATS bytes from the server (a WebSocket message's payload). 0, or -1 to close now. */
+int mf_client_nats_receive(mf_client *c, struct lws *wsi, const void *in, size_t len);
+/* Closes the current connection with our close frame (code 0 = no status). */
+void mf_client_kill_wsi(mf_client *c, int code);
+
+/* ---- wire.c ---- */
+/* The socket is connected: sends the upgrade request. 0, or -1 to close. */
+int mf_wire_start(mf_client *c, struct lws *wsi);
+/* RAW_RX / RAW_WRITEABLE of the current connection. 0, or -1 to close now. */
+int mf_wire_receive(mf_client *c, struct lws *wsi, unsigned char *in, size_t len);
+int mf_wire_writeable(mf_client *c, struct lws *wsi);
+/* Fails the current connection with a WebSocket status (MF_CLIENT_ERROR first). */
+void mf_wire_fail(mf_client *c, unsigned code, const char *why);
+/* Writes bytes to the current connection (through TLS for wss://). false when it failed. */
+bool mf_wire_write(mf_client *c, struct lws *wsi, const unsigned char *p, size_t n);
+
+/* ---- tls.c ---- */
+struct mf_tls;
+/* The SSL_CTX for wss:// servers (tls_ca_file, tls_insecure). */
+mf_status mf_tls_ctx_new(mf_client *c, mf_error *err);
+void mf_tls_ctx_free(mf_client *c);
+/* The socket is connected to a wss:// server: starts the handshake (then mf_wire_start). 0 / -1. */
+int mf_tls_start(mf_client *c, struct lws *wsi);
+/* Ciphertext in (RAW_RX): the handshake, then plaintext to mf_wire_receive. 0 / -1. */
+int mf_tls_receive(mf_client *c, struct lws *wsi, const unsigned char *in, size_t len);
+/* Plaintext out. 0 / -1. */
+int mf_tls_write(mf_client *c, struct lws *wsi, const unsigned char *p, size_t n);
+/* Frees the current connection's TLS state. */
+void mf_tls_end(mf_client *c);
 
 /* ---- sub.c ---- */
 mf_status mf_client_sub_add_locked(mf_client *c, const char *subject, const char *queue, mf_msg_cb cb, void *ctx,

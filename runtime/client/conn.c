@@ -1,9 +1,9 @@
 /*
- * conn.c - the service thread: the lws context, one WebSocket connection at a
- * time, the NATS handshake (INFO -> CONNECT + SUBs + PING -> PONG), reading
- * (a byte stream fed to the shared mf_proto parser), writing (coalesced frames
- * copied out of the outbound queue), keepalive PINGs, connect timeouts and
- * reconnects with exponential backoff and jitter over the server pool.
+ * conn.c - the service thread: the lws context, one connection at a time (an
+ * lws raw socket carrying our own WebSocket, wire.c), the NATS handshake
+ * (INFO -> CONNECT + SUBs + PING -> PONG), reading (a byte stream fed to the
+ * shared mf_proto parser), keepalive PINGs, connect timeouts and reconnects
+ * with exponential backoff and jitter over the server pool.
  *
  * Everything here runs on the service thread, the only thread that calls
  * libwebsockets; other threads only call lws_cancel_service() (client.c).
@@ -48,8 +48,9 @@ static void sul_reconnect_cb(lws_sorted_usec_list_t *sul)
     connect_attempt(lws_container_of(sul, mf_client, sul_reconnect));
 }
 
-/* Asks lws to drop the current connection (any state) as soon as possible. */
-static void kill_wsi(mf_client *c, int code)
+/* Closes the current connection: our close frame with `code` (0 = none) at the next
+ * WRITEABLE, then the socket; lws kills it after a second whatever happens. */
+void mf_client_kill_wsi(mf_client *c, int code)
 {
     if (!c->wsi)
         return;
@@ -86,7 +87,7 @@ static void sul_ping_cb(lws_sorted_usec_list_t *sul)
         mf_client_log(c, MF_LOG_WARN, "%s: no PONG for %d PINGs, dropping the connection", cur_server_url(c),
                       c->o.max_pings_out);
         mf_client_emit(c, MF_CLIENT_ERROR, MF_ERR_TIMEOUT, "stale connection", 0, 0, cur_server_url(c));
-        kill_wsi(c, LWS_CLOSE_STATUS_NORMAL);
+        mf_client_kill_wsi(c, MF_WS_CLOSE_NORMAL);
         return;
     }
     lws_callback_on_writable(c->wsi);
@@ -139,16 +140,10 @@ static void connect_attempt(mf_client *c)
     i.path = s->path;
     char hosthdr[300];
     snprintf(hosthdr, sizeof hosthdr, strchr(s->host, ':') ? "[%s]" : "%s", s->host);
-    i.host = hosthdr;
-    i.origin = hosthdr;
+    i.host = hosthdr; /* TLS: SNI and the certificate's name */
+    i.method = "RAW";  /* lws does TCP (and TLS); the upgrade is ours (wire.c) */
     i.local_protocol_name = c->protocols[0].name;
     i.pwsi = &c->wsi;
-    if (s->tls) {
-        i.ssl_connection = LCCSCF_USE_SSL;
-        if (c->o.tls_insecure)
-            i.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-                                LCCSCF_ALLOW_EXPIRED;
-    }
     c->attempt_live = true;
     c->kill_conn = false;
     mf_proto_parser_reset(&c->parser);
@@ -168,6 +163,7 @@ static void on_lost(mf_client *c, const char *why)
     c->attempt_live = false;
     c->wsi = NULL;
     c->kill_conn = false;
+    mf_tls_end(c);
     lws_sul_cancel(&c->sul_ping);
     lws_sul_cancel(&c->sul_conn_timeout);
 
@@ -230,7 +226,7 @@ static void begin_close(mf_client *c)
     lws_sul_cancel(&c->sul_reconnect);
     if (c->wsi) {
         if (c->state >= MF_CS_WAIT_INFO && c->state != MF_CS_CLOSED)
-            kill_wsi(c, LWS_CLOSE_STATUS_NORMAL);
+            mf_client_kill_wsi(c, MF_WS_CLOSE_NORMAL);
         else
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         lws_sul_schedule(c->ctx, 0, &c->sul_close, sul_close_cb, MF_CLOSE_GRACE_US);
@@ -437,7 +433,7 @@ static void handle_err(mf_client *c, const mf_proto_op *op)
     mf_client_emit(c, MF_CLIENT_ERROR, st, t, 0, 0, cur_server_url(c));
 }
 
-static int on_receive(mf_client *c, struct lws *wsi, const void *in, size_t len)
+int mf_client_nats_receive(mf_client *c, struct lws *wsi, const void *in, size_t len)
 {
     if (mf_proto_feed(&c->parser, in, len))
         return -1;
@@ -476,33 +472,12 @@ static int on_receive(mf_client *c, struct lws *wsi, const void *in, size_t len)
     if (r < 0) {
         mf_client_log(c, MF_LOG_ERROR, "%s: protocol error: %s", cur_server_url(c), err.message);
         mf_client_emit(c, MF_CLIENT_ERROR, MF_ERR_PROTOCOL, err.message, 0, 0, cur_server_url(c));
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, NULL, 0);
-        return -1;
+        snprintf(c->lost_why, sizeof c->lost_why, "protocol error: %.120s", err.message);
+        mf_client_kill_wsi(c, MF_WS_CLOSE_PROTOCOL);
+        c->ws_failed = true; /* nothing more is read: the socket closes after our close frame */
+        return 0;
     }
     if (want_write && c->wsi == wsi)
-        lws_callback_on_writable(wsi);
-    return 0;
-}
-
-static int on_writeable(mf_client *c, struct lws *wsi)
-{
-    if (c->kill_conn) {
-        lws_close_reason(wsi, (enum lws_close_status)c->kill_code, NULL, 0);
-        return -1;
-    }
-    unsigned char *p = (unsigned char *)c->frame + LWS_PRE;
-    pthread_mutex_lock(&c->mu);
-    size_t n = c->can_send ? mf_outq_take(&c->q, (char *)p, c->o.frame_size) : 0;
-    bool more = c->can_send && c->q.sent < c->q.buf.len;
-    pthread_mutex_unlock(&c->mu);
-    if (!n)
-        return 0;
-    int m = lws_write(wsi, p, n, LWS_WRITE_BINARY);
-    if (m < (int)n) {
-        mf_client_log(c, MF_LOG_WARN, "%s: write failed", cur_server_url(c));
-        return -1;
-    }
-    if (more)
         lws_callback_on_writable(wsi);
     return 0;
 }
@@ -550,24 +525,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!c->stop)
             on_cancelled(c);
         break;
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+    case LWS_CALLBACK_RAW_CONNECTED:
         if (wsi != c->wsi)
             return -1;
         pthread_mutex_lock(&c->mu);
-        c->state = MF_CS_WAIT_INFO;
+        c->state = MF_CS_UPGRADING;
         pthread_mutex_unlock(&c->mu);
-        mf_client_log(c, MF_LOG_DEBUG, "WebSocket open to %s", cur_server_url(c));
+        mf_client_log(c, MF_LOG_DEBUG, "connected to %s, upgrading", cur_server_url(c));
         if (c->closing)
-            kill_wsi(c, LWS_CLOSE_STATUS_NORMAL);
-        break;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        if (wsi != c->wsi || c->kill_conn)
-            return 0;
-        return on_receive(c, wsi, in, len);
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
+            return -1;
+        return c->pool[c->cur].tls ? mf_tls_start(c, wsi) : mf_wire_start(c, wsi);
+    case LWS_CALLBACK_RAW_RX:
         if (wsi != c->wsi)
             return 0;
-        return on_writeable(c, wsi);
+        return c->tls ? mf_tls_receive(c, wsi, in, len) : mf_wire_receive(c, wsi, in, len);
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        if (wsi != c->wsi)
+            return 0;
+        return mf_wire_writeable(c, wsi);
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         if (c->stop || !(wsi == c->wsi || !c->wsi))
             break;
@@ -576,20 +551,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         on_lost(c, why);
         break;
     }
-    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_RAW_CLOSE:
         if (!c->stop && wsi == c->wsi)
-            on_lost(c, "connection closed");
+            on_lost(c, c->lost_why[0] ? c->lost_why : "connection closed");
         break;
     case LWS_CALLBACK_WSI_DESTROY:
         if (!c->stop && wsi == c->wsi)
             on_lost(c, "connection destroyed");
-        break;
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (wsi == c->wsi && len >= 2) {
-            const unsigned char *b = in;
-            mf_client_log(c, MF_LOG_INFO, "%s closed the connection (%u)", cur_server_url(c),
-                          (unsigned)((b[0] << 8) | b[1]));
-        }
         break;
     default:
         break;
@@ -607,8 +575,7 @@ void *mf_client_service_main(void *arg)
     memset(c->protocols, 0, sizeof c->protocols);
     c->protocols[0].name = "mf-nats";
     c->protocols[0].callback = callback;
-    c->protocols[0].rx_buffer_size = c->o.frame_size;
-    c->protocols[0].tx_packet_size = c->o.frame_size;
+    c->protocols[0].per_session_data_size = 0;
     c->protocols[0].user = c;
     /* protocols[1] stays all-zero: the terminator */
 
@@ -624,21 +591,23 @@ void *mf_client_service_main(void *arg)
     info.uid = -1;
     info.fd_limit_per_thread = 16; /* one connection + the cancel pipe: keeps lws' tables small */
     info.pt_serv_buf_size = (unsigned int)(c->o.frame_size > 4096 ? c->o.frame_size : 4096);
-    if (tls) {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.client_ssl_ca_filepath = c->ca_file;
-    }
-    struct lws_context *cx = lws_create_context(&info);
+    mf_error terr;
+    mf_error_clear(&terr);
+    struct lws_context *cx = tls && mf_tls_ctx_new(c, &terr) ? NULL : lws_create_context(&info);
 
     pthread_mutex_lock(&c->mu);
     c->ctx = cx;
-    if (!cx)
+    if (!cx && terr.code)
+        c->start_err = terr;
+    else if (!cx)
         mf_error_set(&c->start_err, MF_ERR_IO, "", "lws_create_context failed");
     c->start_status = cx ? 1 : -1;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
-    if (!cx)
+    if (!cx) {
+        mf_tls_ctx_free(c);
         return NULL;
+    }
 
     connect_attempt(c);
     while (!c->stop) {
@@ -653,5 +622,6 @@ void *mf_client_service_main(void *arg)
     c->ctx = NULL;
     pthread_mutex_unlock(&c->mu);
     lws_context_destroy(cx);
+    mf_tls_ctx_free(c);
     return NULL;
 }

@@ -25,6 +25,7 @@ void mf_client_opts_init(mf_client_opts *o)
     o->pending_limit = 8u * 1024u * 1024u;
     o->outbound_limit = 64u * 1024u * 1024u;
     o->frame_size = 64u * 1024u;
+    o->ws_max_message = 64u * 1024u * 1024u;
     o->ping_interval_ms = 120000;
     o->max_pings_out = 2;
     o->connect_timeout_ms = 2000;

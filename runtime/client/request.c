@@ -123,7 +123,7 @@ static mf_status req_register(mf_client *c, const char *subject, const void *dat
         goto out;
     }
     if (!c->inbox_sid) {
-        char wc[64];
+        char wc[sizeof c->inbox_prefix + 2];
         snprintf(wc, sizeof wc, "%s*", c->inbox_prefix);
         st = mf_client_sub_add_locked(c, wc, NULL, inbox_cb, NULL, true, &c->inbox_sid);
         if (st)
@@ -133,7 +133,7 @@ static mf_status req_register(mf_client *c, const char *subject, const void *dat
     r->deadline_us = mf_now_us() + (int64_t)timeout_ms * 1000;
     r->cb = cb;
     r->ctx = ctx;
-    char reply[80];
+    char reply[sizeof c->inbox_prefix + 24];
     int rl = snprintf(reply, sizeof reply, "%s%llu", c->inbox_prefix, (unsigned long long)r->id);
     if (c->heap_n > 1024 && c->heap_n > 4 * c->reqs.n)
         heap_rebuild(c);

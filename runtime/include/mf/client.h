@@ -153,6 +153,9 @@ typedef struct mf_client_opts {
     bool randomize;             /* shuffle the pool once at start (default false: in order) */
 
     const char *name;           /* CONNECT name; NULL = none */
+    const char *inbox_prefix;   /* request inboxes are <prefix>.<22 random>.<n>; default "_INBOX". With
+                                   broker accounts, a per-user prefix ("_INBOX.billing") lets the subscribe
+                                   permissions give each user only its own replies (docs/broker.md) */
     const char *token;          /* auth_token; NULL = none */
     const char *user;           /* user/pass; NULL = none */
     const char *pass;
@@ -172,6 +175,8 @@ typedef struct mf_client_opts {
     size_t pending_limit;       /* bytes buffered while disconnected, default 8 MiB */
     size_t outbound_limit;      /* bytes queued while connected, default 64 MiB */
     size_t frame_size;          /* max bytes per WebSocket frame (coalesced ops), default 64 KiB */
+    size_t ws_max_message;      /* largest WebSocket message accepted from the server; a frame announcing
+                                   more is refused at its header (close 1009, then reconnect); default 64 MiB */
 
     int ping_interval_ms;       /* client PING period, default 120000; 0 = never */
     int max_pings_out;          /* unanswered PINGs before the connection is declared dead, default 2 */
