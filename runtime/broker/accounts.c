@@ -22,7 +22,8 @@
  * even through a wider wildcard subscription. allow_responses lets a user
  * publish to the reply subject of a request it received (responses_max times,
  * for responses_expires_ms milliseconds, 0 = no limit), whatever its publish
- * permissions say.
+ * permissions say; without a publish allow list such a user may publish
+ * nothing but responses (as in nats-server).
  */
 #include "broker/broker.h"
 
@@ -274,6 +275,10 @@ static int user_take(mfb_user *u, w_user *w, size_t i, char *err, size_t errsz)
                       errsz))
             return -1;
         u->allow_responses = p->has_allow_responses && p->allow_responses;
+        /* as nats-server: with allow_responses and no publish allow list, a user may publish
+         * responses only */
+        if (u->allow_responses && !u->pub_allow.set)
+            u->pub_allow.set = true;
         if (p->has_responses_max)
             u->resp_max = (uint64_t)p->responses_max;
         if (p->has_responses_expires_ms)

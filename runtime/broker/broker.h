@@ -246,6 +246,7 @@ struct mfb_conn {
     bool closing;            /* flushing the queue, then our close frame */
     bool close_sent;         /* our close frame is written: waiting for the peer's */
     bool peer_closed;        /* the peer's close frame came: ours goes out, then the socket closes */
+    bool finishing;          /* everything is written: close the socket at the next WRITEABLE */
     bool slow;               /* cut off as a slow consumer */
     bool discard_over;       /* closing: more than the discard budget came in */
     const char *close_reason; /* for the log */
@@ -315,6 +316,9 @@ void mfb_conn_upgraded(mfb_conn *c);
 void mfb_conn_connected(mfb_conn *c);
 /* Drops the connection now, without a close handshake. */
 void mfb_conn_drop(mfb_conn *c);
+/* Closes the socket once what lws still buffers is out (TLS: with a close_notify).
+ * 0, or -1 when the caller (a callback of this connection) is to return -1 now. */
+int mfb_conn_finish(mfb_conn *c);
 /* Arms the connection's timer for its phase. */
 void mfb_conn_arm_timer(mfb_conn *c);
 /* Starts the clean shutdown (from the service thread). */

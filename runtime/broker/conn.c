@@ -36,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 /* Seconds a closing connection gets to take its last bytes and answer the close frame. */
 #define CLOSE_GRACE_SECS 3
 /* While closing, the timer checks the deadline this often. */
@@ -63,6 +65,22 @@ void mfb_conn_drop(mfb_conn *c)
      * outright, and this works for any connection, not only the one being called back. */
     if (c->wsi)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+int mfb_conn_finish(mfb_conn *c)
+{
+    if (c->wsi && lws_partial_buffered(c->wsi)) {
+        /* lws writes nothing of ours until its buffer is out: finish at the next WRITEABLE */
+        c->finishing = true;
+        mfb_conn_want_write(c);
+        return 0;
+    }
+    /* TLS: say goodbye properly (close_notify), so the peer sees an orderly end; lws does
+     * not for raw sockets. Nothing of ours is pending, so the alert cannot overtake data. */
+    SSL *ssl = c->wsi ? lws_get_ssl(c->wsi) : NULL;
+    if (ssl)
+        SSL_shutdown(ssl);
+    return -1;
 }
 
 static void not_connecting(mfb_conn *c)
@@ -352,6 +370,8 @@ static bool write_data(mfb_conn *c)
 static int on_writeable(mfb_conn *c)
 {
     c->write_requested = false;
+    if (c->finishing)
+        return mfb_conn_finish(c);
     if (c->http_sent < c->http.len) {
         /* the 101 response, or a plain HTTP answer */
         size_t n = c->http.len - c->http_sent;
@@ -359,7 +379,7 @@ static int on_writeable(mfb_conn *c)
             return -1;
         c->http_sent += n;
         if (c->phase == MFB_PHASE_REPLY)
-            return -1; /* answered: close */
+            return mfb_conn_finish(c); /* answered: close */
         mfb_conn_want_write(c);
         return 0;
     }
@@ -388,7 +408,7 @@ static int on_writeable(mfb_conn *c)
     if (!write_control(c, MF_WS_OP_CLOSE, body, n))
         return -1;
     if (c->peer_closed)
-        return -1; /* the handshake is complete once this is flushed */
+        return mfb_conn_finish(c); /* the handshake is complete once this is flushed */
     if (!c->discard_over && !c->stalled)
         lws_rx_flow_control(c->wsi, 1);
     return 0;

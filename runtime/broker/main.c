@@ -2,13 +2,15 @@
  * main.c - mf-broker: context, listening vhost (TLS when configured), signals,
  * main loop.
  *
- * Protocols on the one vhost:
- *   [0] "nats"      every accepted socket, as an lws raw socket (role
- *                   "raw-skt", LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG):
- *                   with --tls-cert lws does the TLS handshake and hands over
- *                   plaintext; the HTTP request, the WebSocket upgrade and
- *                   framing are the broker's own (conn.c, recv.c, http.c)
- *   [1] "mf-signal" the signalfd, adopted as a raw file descriptor
+ * Vhosts and protocols:
+ *   "mf-broker" listens; its one protocol "nats" gets every accepted socket as
+ *               an lws raw socket (role "raw-skt",
+ *               LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG): with
+ *               --tls-cert lws does the TLS handshake and hands over plaintext;
+ *               the HTTP request, the WebSocket upgrade and framing are the
+ *               broker's own (conn.c, recv.c, http.c)
+ *   "signals"   listens nowhere; "mf-signal" is the signalfd, adopted as a raw
+ *               file descriptor
  *
  * Signals: SIGINT and SIGTERM are blocked before anything else and read from
  * a signalfd that lws polls like any other descriptor. The shutdown therefore
@@ -74,8 +76,14 @@ static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
  * (bench/RESULTS.md). */
 static const struct lws_protocols protocols[] = {
     {MF_BROKER_PROTOCOL, mfb_broker_raw_callback, sizeof(mfb_pss), 0, 0, NULL, 0},
-    {"mf-signal", signal_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0} /* lws 4.1 has no LWS_PROTOCOL_LIST_TERM */
+};
+
+/* The signalfd lives on a vhost of its own that listens nowhere: the listening vhost
+ * binds everything adopted to the raw-skt role, which a file descriptor is not. */
+static const struct lws_protocols signal_protocols[] = {
+    {"mf-signal", signal_callback, 0, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}
 };
 
 static int g_lws_quiet;
@@ -226,6 +234,8 @@ int main(int argc, char **argv)
     info.vhost_name = "mf-broker";
     info.timeout_secs = (unsigned int)cfg.handshake_timeout;
     info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+    if (cfg.tls_cert)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws looks for it on the vhost too */
     info.listen_accept_role = "raw-skt";
     info.listen_accept_protocol = MF_BROKER_PROTOCOL;
     info.ssl_cert_filepath = cfg.tls_cert;
@@ -239,9 +249,14 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = signal_protocols;
+    info.vhost_name = "signals";
+    struct lws_vhost *sigvh = lws_create_vhost(b.ctx, &info);
     lws_sock_file_fd_type fd;
     fd.filefd = b.sigfd;
-    if (!lws_adopt_descriptor_vhost(b.vhost, LWS_ADOPT_RAW_FILE_DESC, fd, "mf-signal", NULL)) {
+    if (!sigvh || !lws_adopt_descriptor_vhost(sigvh, LWS_ADOPT_RAW_FILE_DESC, fd, "mf-signal", NULL)) {
         MF_LOGE("cannot watch the signal descriptor");
         rc = 1;
         goto out;

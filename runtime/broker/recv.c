@@ -44,7 +44,7 @@ static int on_close(mfb_conn *c, const mf_ws_event *ev)
 {
     c->peer_closed = true;
     if (c->close_sent)
-        return -1; /* it answers ours: the handshake is complete */
+        return mfb_conn_finish(c); /* it answers ours: the handshake is complete */
     MF_LOGD("cid=%llu close frame from the client (%u)", (unsigned long long)c->cid, ev->close_code);
     if (!c->closing) {
         /* answer with the same status (none for none); what is still queued is dropped */
@@ -125,6 +125,10 @@ static int ws_receive(mfb_conn *c, unsigned char *in, size_t len)
 
 static int http_receive(mfb_conn *c, unsigned char *in, size_t len)
 {
+    /* After a TLS accept lws arms a timeout of its own that nothing clears for raw
+     * sockets; the phases' deadlines are ours (conn.c). */
+    if (!c->http.len)
+        lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
     size_t room = MF_WS_HTTP_HEAD_MAX - c->http.len;
     size_t take = len < room ? len : room;
     if (mf_buf_append(&c->http, in, take) != MF_OK)

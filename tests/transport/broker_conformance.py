@@ -28,8 +28,11 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The runner. The harness (case registry, Server, checks) is in conformance_lib.py, the
 # cases in conformance_shared.py and conformance_broker.py; they register themselves on
-# import, in this order (shared, then broker-only), which is the order they run in.
+# import (shared, accounts and limits, WebSocket strictness, broker-only); cases run in
+# groups of one server configuration each.
 import conformance_shared  # noqa: E402,F401
+import conformance_auth  # noqa: E402,F401
+import conformance_ws  # noqa: E402,F401
 from conformance_broker import process_cases  # noqa: E402
 from conformance_lib import CASES, Server  # noqa: E402
 
@@ -56,6 +59,7 @@ def main():
 
     workdir = tempfile.mkdtemp(prefix="mf-conformance-")
     results = []
+    figures = {}
     for key, items in groups.items():
         srv = Server(a.server, binary, json.loads(key), workdir)
         try:
@@ -72,6 +76,7 @@ def main():
             except Exception as e:  # noqa: BLE001
                 results.append((n, False, f"{type(e).__name__}: {e}\n{traceback.format_exc()}",
                                 time.monotonic() - t0))
+        figures.update(srv.figures)
         rc = srv.stop()
         if a.server == "mf-broker":
             with open(srv.log, errors="replace") as f:
@@ -93,6 +98,8 @@ def main():
             failed += 1
             for line in msg.rstrip().splitlines():
                 print(f"#   {line}")
+    for k, v in sorted(figures.items()):
+        print(f"# figure [{a.server}] {k}: {v}")
     shared_n = sum(1 for n, _, sh, _ in selected if sh)
     print(f"# {a.server}: {len(results) - failed}/{len(results)} passed "
           f"({shared_n} shared cases, {len(results) - shared_n} broker-only checks); logs in {workdir}")

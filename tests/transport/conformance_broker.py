@@ -211,7 +211,7 @@ def idle_ping_and_stale(srv):
     d.close()
 
 
-@case(shared=False, handshake_timeout=1)
+@case(shared=False, auth_timeout=1)
 def connect_timeout(srv):
     c = srv.client(connect=False)
     expect_closed_after_err(c, "Authentication Timeout", srv, timeout=4)

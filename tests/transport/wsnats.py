@@ -18,6 +18,7 @@ import json
 import os
 import select
 import socket
+import ssl
 import struct
 import time
 
@@ -79,7 +80,7 @@ def _parse_headers(head):
 
 class WsNats:
     def __init__(self, host, port, *, origin=None, subprotocol=None, timeout=5.0, rcvbuf=None,
-                 read_info=True):
+                 read_info=True, ssl_context=None, server_hostname=None, version="13", key=None):
         self.host, self.port, self.timeout = host, port, timeout
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
@@ -88,6 +89,8 @@ class WsNats:
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if ssl_context is not None:
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname=server_hostname or host)
         self.raw = b""          # received websocket bytes not yet framed
         self.stream = b""       # NATS bytes not yet parsed
         self.pending = collections.deque()  # ops read while waiting for something else
@@ -95,10 +98,11 @@ class WsNats:
         self.close_reason = b""  # the reason text of the server's close frame
         self.closed = False
         self.server_pings = 0
+        self.pongs = []          # payloads of websocket pong frames received
         self.auto_pong = True
         self.frames_received = 0
         self.info = None
-        self._handshake(origin, subprotocol)
+        self._handshake(origin, subprotocol, version, key)
         if read_info:
             op = self.next_op()
             if op.kind != "INFO":
@@ -106,10 +110,10 @@ class WsNats:
             self.info = json.loads(op.text)
 
     # ---------------------------------------------------------------- websocket
-    def _handshake(self, origin, subprotocol):
-        key = base64.b64encode(os.urandom(16)).decode()
+    def _handshake(self, origin, subprotocol, version="13", key=None):
+        key = key or base64.b64encode(os.urandom(16)).decode()
         req = [f"GET / HTTP/1.1", f"Host: {self.host}:{self.port}", "Upgrade: websocket",
-               "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+               "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", f"Sec-WebSocket-Version: {version}"]
         if origin:
             req.append(f"Origin: {origin}")
         if subprotocol:
@@ -174,11 +178,16 @@ class WsNats:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("timed out waiting for the server")
-        r, _, _ = select.select([self.sock], [], [], remaining)
-        if not r:
-            raise TimeoutError("timed out waiting for the server")
+        pending = getattr(self.sock, "pending", None)  # TLS: bytes already decrypted
+        if not (pending and pending()):
+            p = select.poll()  # not select(): tests open more than 1,024 descriptors
+            p.register(self.sock, select.POLLIN)
+            if not p.poll(remaining * 1000):
+                raise TimeoutError("timed out waiting for the server")
         try:
             chunk = self.sock.recv(1 << 20)
+        except ssl.SSLWantReadError:
+            return  # TLS: a record is not complete yet
         except (ConnectionResetError, BrokenPipeError):
             chunk = b""
         if not chunk:
@@ -224,6 +233,8 @@ class WsNats:
             raise Closed(code, payload[2:])
         elif op == 9:  # websocket ping
             self.send_frame(payload, opcode=10)
+        elif op == 10:  # websocket pong
+            self.pongs.append(payload)
 
     # ---------------------------------------------------------------- NATS
     def _parse_one(self):
@@ -344,6 +355,34 @@ class WsNats:
                 out.append(self.next_op(timeout))
             except TimeoutError:
                 return out
+
+    def start_draining(self):
+        """Reads the socket as fast as it delivers, in a thread, so that this client is never
+        the slow one; stop_draining() hands the bytes back to the parser."""
+        import threading
+        self._drained = bytearray()
+        self._drain_stop = False
+
+        def run():
+            self.sock.settimeout(0.2)
+            while not self._drain_stop:
+                try:
+                    chunk = self.sock.recv(1 << 20)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self._drained += chunk
+        self._drain_thread = threading.Thread(target=run, daemon=True)
+        self._drain_thread.start()
+
+    def stop_draining(self):
+        self._drain_stop = True
+        self._drain_thread.join()
+        self.sock.settimeout(self.timeout)
+        self.raw += bytes(self._drained)
 
     def wait_closed(self, timeout=None):
         """Reads (and discards) until the server closes; returns the close code (None for EOF)."""
