@@ -31,9 +31,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#define SHUTDOWN_GRACE_SECS 3
+/* Seconds the shutdown waits for connections to close. Shorter than a connection's own
+ * lingering close (3 s, conn.c): a peer that never answers the close frame does not
+ * hold the exit up longer than this. */
+#define SHUTDOWN_GRACE_SECS 2
 
 static void grace_expired(lws_sorted_usec_list_t *sul)
 {
@@ -146,6 +150,36 @@ static bool resolve_host(const char *host, char *out, size_t outsz)
     return rc == 0;
 }
 
+/*
+ * Can the address be bound? lws 4.1 creates a vhost whose listening socket failed to
+ * bind to an address this machine does not have ("iface ... DOESN'T EXIST") and waits
+ * for it to appear, so the broker would claim to listen while nobody can connect; the
+ * same bind first, with SO_REUSEADDR as lws does, turns that into a start-up error.
+ */
+static bool bindable(const char *addr, int port, char *why, size_t whysz)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+    hints.ai_socktype = SOCK_STREAM;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int rc = getaddrinfo(addr, ps, &hints, &res);
+    if (rc != 0) {
+        snprintf(why, whysz, "%s", gai_strerror(rc));
+        return false;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+              bind(fd, res->ai_addr, res->ai_addrlen) == 0;
+    if (!ok)
+        snprintf(why, whysz, "%s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return ok;
+}
+
 /* Enough file descriptors for --max-connections (soft limit up to the hard one). */
 static void raise_fd_limit(size_t want)
 {
@@ -221,9 +255,14 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    char bind_addr[256];
+    char bind_addr[256], why[128];
     if (!resolve_host(cfg.host, bind_addr, sizeof bind_addr)) {
         MF_LOGE("cannot resolve --host %s", cfg.host);
+        rc = 1;
+        goto out;
+    }
+    if (!bindable(bind_addr, cfg.port, why, sizeof why)) {
+        MF_LOGE("cannot listen on %s:%d: %s", cfg.host, cfg.port, why);
         rc = 1;
         goto out;
     }

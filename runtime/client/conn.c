@@ -433,6 +433,14 @@ static void handle_err(mf_client *c, const mf_proto_op *op)
     mf_client_emit(c, MF_CLIENT_ERROR, st, t, 0, 0, cur_server_url(c));
 }
 
+/* The server broke the NATS protocol: close 1002, nothing more is read, then reconnect. */
+static void protocol_fail(mf_client *c, const char *why)
+{
+    snprintf(c->lost_why, sizeof c->lost_why, "protocol error: %.120s", why);
+    mf_client_kill_wsi(c, MF_WS_CLOSE_PROTOCOL);
+    c->ws_failed = true; /* the socket closes after our close frame */
+}
+
 int mf_client_nats_receive(mf_client *c, struct lws *wsi, const void *in, size_t len)
 {
     if (mf_proto_feed(&c->parser, in, len))
@@ -457,8 +465,10 @@ int mf_client_nats_receive(mf_client *c, struct lws *wsi, const void *in, size_t
             handle_pong(c);
             break;
         case MF_OP_INFO:
-            if (handle_info(c, &op))
-                return -1;
+            if (handle_info(c, &op)) {
+                protocol_fail(c, "bad INFO");
+                return 0;
+            }
             break;
         case MF_OP_ERR:
             handle_err(c, &op);
@@ -472,9 +482,7 @@ int mf_client_nats_receive(mf_client *c, struct lws *wsi, const void *in, size_t
     if (r < 0) {
         mf_client_log(c, MF_LOG_ERROR, "%s: protocol error: %s", cur_server_url(c), err.message);
         mf_client_emit(c, MF_CLIENT_ERROR, MF_ERR_PROTOCOL, err.message, 0, 0, cur_server_url(c));
-        snprintf(c->lost_why, sizeof c->lost_why, "protocol error: %.120s", err.message);
-        mf_client_kill_wsi(c, MF_WS_CLOSE_PROTOCOL);
-        c->ws_failed = true; /* nothing more is read: the socket closes after our close frame */
+        protocol_fail(c, err.message);
         return 0;
     }
     if (want_write && c->wsi == wsi)

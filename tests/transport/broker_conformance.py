@@ -88,7 +88,9 @@ def main():
         if a.verbose:
             with open(srv.log, errors="replace") as f:
                 sys.stderr.write(f.read())
-    if a.server == "mf-broker" and (not a.only or a.only in "sigterm_closes_1000_exit_0 sigint_exit_0 command_line"):
+    if a.server == "mf-broker" and (not a.only or a.only in "sigterm_closes_1000_exit_0 sigint_exit_0 command_line "
+                                                       "shutdown_grace_expires startup_errors environment_and_files "
+                                                       "accounts_files"):
         results += process_cases(binary, workdir)
 
     failed = 0

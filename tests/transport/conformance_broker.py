@@ -3,14 +3,15 @@ close codes, the lingering close, shutdown), not run against nats-server.
 """
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import time
 import traceback
 
-from conformance_lib import HOST, Server, case, check, expect_closed_after_err
-from wsnats import Closed, HandshakeRefused, http_get
+from conformance_lib import HOST, Server, case, check, expect_closed_after_err, free_port
+from wsnats import Closed, HandshakeRefused, WsNats, http_get
 
 # ====================================================================== broker-only cases
 
@@ -279,7 +280,109 @@ def process_cases(binary, workdir):
         r = subprocess.run([binary, "--port", "0"], capture_output=True, text=True, timeout=10)
         check(r.returncode == 2, "port 0 refused")
 
+    def shutdown_grace_expires():
+        """A client that never answers the close frame does not hold the shutdown up for long."""
+        srv = Server("mf-broker", binary, {}, workdir).start()
+        c = srv.client()  # never reads again: our close frame stays unanswered
+        t0 = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        rc = srv.proc.wait(10)
+        dt = time.monotonic() - t0
+        srv.stop()
+        c.sock.close()
+        with open(srv.log, errors="replace") as f:
+            log = f.read()
+        check(rc == 0 and 1.5 <= dt <= 4.0, f"exit {rc} after {dt:.2f} s (grace 2 s)")
+        check("did not close in time" in log, "the expired grace is logged")
+
+    def startup_errors():
+        def start(*args, env=None, input=None):
+            return subprocess.run([binary, "--port", str(free_port())] + list(args), capture_output=True, text=True,
+                                  timeout=30, env=env, input=input)
+        taken = socket.socket()
+        taken.bind((HOST, 0))
+        taken.listen(1)
+        r = subprocess.run([binary, "--port", str(taken.getsockname()[1])], capture_output=True, text=True,
+                           timeout=30)
+        taken.close()
+        check(r.returncode == 1 and "cannot listen" in r.stderr, f"port in use: {r.returncode} {r.stderr[-200:]}")
+        r = start("--host", "10.255.255.2")  # numeric, but not an address of this machine
+        check(r.returncode == 1 and "cannot listen" in r.stderr, f"foreign address: {r.returncode} {r.stderr[-200:]}")
+        r = start("--host", "no-such-host.invalid")
+        check(r.returncode == 1 and "cannot resolve" in r.stderr, f"bad host: {r.returncode} {r.stderr[-200:]}")
+
+    def environment_and_files():
+        env = dict(os.environ, MF_BROKER_AUTH_TOKEN="t" * 1100)
+        r = subprocess.run([binary, "--port", "1"], capture_output=True, text=True, timeout=30, env=env)
+        check(r.returncode == 2 and "MF_BROKER_AUTH_TOKEN" in r.stderr, f"long env token: {r.returncode} {r.stderr}")
+        check("t" * 50 not in r.stderr, "the token is not printed")
+        srv = Server("mf-broker", binary, {}, workdir)
+        env = dict(os.environ, MF_BROKER_AUTH_TOKEN="env-token-123")
+        srv.proc = None
+        args = [binary, "--host", HOST, "--port", str(srv.port)]
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        try:
+            check(p.stdout.readline().startswith(b"mf-broker listening"), "started with the env token")
+            c = WsNats(HOST, srv.port)
+            check(c.info.get("auth_required") is True, f"INFO {c.info}")
+            c.connect(auth_token="env-token-123")
+            c.close()
+        finally:
+            p.terminate()
+            p.wait(10)
+            p.stdout.close()
+        r = subprocess.run([binary, "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.pem"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2 and "/nonexistent.pem" in r.stderr, f"missing cert: {r.stderr}")
+        junk = os.path.join(workdir, "junk.pem")
+        with open(junk, "w") as f:
+            f.write("not a certificate\n")
+        r = subprocess.run([binary, "--port", str(free_port()), "--tls-cert", junk, "--tls-key", junk],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 1 and "TLS" in r.stderr, f"junk cert: {r.returncode} {r.stderr[-300:]}")
+        r = subprocess.run([binary, "--tls-cert", junk], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2 and "go together" in r.stderr, f"cert without key: {r.stderr}")
+
+    def accounts_files():
+        def cfg(obj):
+            path = os.path.join(workdir, "acc-test.json")
+            with open(path, "w") as f:
+                f.write(obj if isinstance(obj, str) else json.dumps(obj))
+            return subprocess.run([binary, "--port", "1", "--config", path], capture_output=True, text=True,
+                                  timeout=30)
+        r = cfg({"users": [{"user": "a", "password": "clear-text"}]})
+        check(r.returncode == 2 and "--hash-password" in r.stderr and "clear-text" not in r.stderr,
+              f"clear password: {r.stderr}")
+        r = cfg({"users": [{"user": "a", "password": "$2b$04$" + "a" * 53, "permisions": {}}]})
+        check(r.returncode == 2 and "/users/0/permisions" in r.stderr, f"misspelt key: {r.stderr}")
+        r = cfg({"users": [{"user": "a", "password": "$2b$04$" + "a" * 53,
+                            "permissions": {"publish": {"allow": ["a..b"]}}}]})
+        check(r.returncode == 2 and "/users/0/permissions/publish/allow/0" in r.stderr, f"bad subject: {r.stderr}")
+        r = cfg({"users": [{"user": "a", "password": "$2b$04$" + "a" * 53}, {"user": "a", "token": "$2b$04$" +
+                                                                               "b" * 53}]})
+        check(r.returncode == 2 and "give either" in r.stderr, f"user with a token: {r.stderr}")
+        r = cfg('{"users": [')
+        check(r.returncode == 2 and "acc-test.json" in r.stderr, f"not JSON: {r.stderr}")
+        r = subprocess.run([binary, "--config", "/nonexistent.json"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2 and "/nonexistent.json" in r.stderr, f"missing file: {r.stderr}")
+        path = os.path.join(workdir, "acc-ok.json")
+        with open(path, "w") as f:
+            json.dump({"users": [{"user": "a", "password": "$2b$04$" + "a" * 53}]}, f)
+        r = subprocess.run([binary, "--config", path, "--auth-token", "x"], capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 2 and "either" in r.stderr, f"token and accounts: {r.stderr}")
+        r = subprocess.run([binary, "--hash-password"], input="s3cret\n", capture_output=True, text=True,
+                           timeout=30)
+        h = r.stdout.strip()
+        check(r.returncode == 0 and h.startswith("$2b$11$") and len(h) == 60, f"--hash-password: {r.stdout}")
+        r = subprocess.run([binary, "--hash-password"], input="", capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2, f"--hash-password without input: {r.returncode}")
+
     run("sigterm_closes_1000_exit_0", sigterm)
     run("sigint_exit_0", sigint_idle)
     run("command_line", cli)
+    run("shutdown_grace_expires", shutdown_grace_expires)
+    run("startup_errors", startup_errors)
+    run("environment_and_files", environment_and_files)
+    run("accounts_files", accounts_files)
     return results
