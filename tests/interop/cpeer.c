@@ -313,6 +313,9 @@ int main(int argc, char **argv)
     const char *token = getenv("CPEER_TOKEN");
     if (token && *token)
         o.token = token;
+    const char *ca = getenv("CPEER_TLS_CA"); /* wss://: the PEM file to trust */
+    if (ca && *ca)
+        o.tls_ca_file = ca;
 
     mf_client *c = NULL;
     mf_error err;

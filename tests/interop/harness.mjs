@@ -4,7 +4,7 @@
 //
 // Everything listens on and connects to 127.0.0.1 only.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -284,13 +284,15 @@ export async function startBroker(opts = {}) {
   if (opts.token) extra.push('--auth-token', opts.token);
   if (opts.maxPayload) extra.push('--max-payload', String(opts.maxPayload));
   if (opts.pingInterval) extra.push('--ping-interval', String(opts.pingInterval), '--max-pings-out', '2');
+  if (opts.tls) extra.push('--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key);
+  const scheme = opts.tls ? 'wss' : 'ws';
   let lastErr;
   for (let attempt = 0; attempt < (opts.port ? 20 : 5); attempt++) {
     const port = opts.port || await freePort();
     const proc = new Proc('mf-broker', [bin, '--host', '127.0.0.1', '--port', String(port), ...extra]);
     try {
-      const m = await proc.waitOutput(/mf-broker listening on (ws:\/\/\S+)/, 5000);
-      const url = `ws://127.0.0.1:${port}`;
+      const m = await proc.waitOutput(/mf-broker listening on (wss?:\/\/\S+)/, 5000);
+      const url = `${scheme}://127.0.0.1:${port}`;
       if (m[1] !== url) {
         await proc.stop();
         throw new Error(`mf-broker announced ${m[1]}, expected ${url}`);
@@ -316,7 +318,8 @@ export async function startNatsServer(opts = {}) {
     'listen: "127.0.0.1:-1"',
     'websocket {',
     `  listen: "127.0.0.1:${opts.port || -1}"`,
-    '  no_tls: true',
+    opts.tls ? `  tls { cert_file: ${JSON.stringify(opts.tls.cert)}, key_file: ${JSON.stringify(opts.tls.key)} }`
+      : '  no_tls: true',
     '}',
   ];
   if (opts.token) lines.push(`authorization { token: ${JSON.stringify(opts.token)} }`);
@@ -329,10 +332,10 @@ export async function startNatsServer(opts = {}) {
   for (let attempt = 0; attempt < (opts.port ? 20 : 1); attempt++) {
     const proc = new Proc('nats-server', [bin, '-c', conf]);
     try {
-      const m = await proc.waitOutput(/Listening for websocket clients on ws:\/\/127\.0\.0\.1:(\d+)/, 5000);
+      const m = await proc.waitOutput(/Listening for websocket clients on wss?:\/\/127\.0\.0\.1:(\d+)/, 5000);
       await proc.waitOutput(/Server is ready/, 5000);
       const port = Number(m[1]);
-      return serverHandle('nats-server', `ws://127.0.0.1:${port}`, port, proc, cleanup,
+      return serverHandle('nats-server', `${opts.tls ? 'wss' : 'ws'}://127.0.0.1:${port}`, port, proc, cleanup,
         (o) => startNatsServer({ ...opts, ...o }));
     } catch (e) {
       lastErr = e;
@@ -394,6 +397,20 @@ export function cpeer(url, args, env = {}) {
       'cmake --build <build> --target interop_cpeer');
   }
   return new Proc(`cpeer ${args[0]}`, [bin, url, ...args], { env: { CPEER_TIMEOUT_MS: '10000', ...env } });
+}
+
+// A throw-away self-signed certificate for 127.0.0.1 (the openssl command), in a
+// temporary directory removed at exit: { cert, key, dir }.
+export function makeCert() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mf-interop-tls-'));
+  tmpDirs.add(dir);
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+  { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl req failed: ${r.error || r.stderr}`);
+  return { cert, key, dir };
 }
 
 // The deterministic payload of `cpeer ... pub SUBJECT N @size:LEN`.
