@@ -5,6 +5,7 @@ connecting, /varz accounting) are broker-only.
 """
 
 import json
+import os
 import resource
 import socket
 import time
@@ -307,3 +308,40 @@ def tls_wss(srv):
         check(not isinstance(e, AssertionError) or "plain client" not in str(e), str(e))
     s.close()
     p.close()
+
+
+# ---------------------------------------------------------------- the shipped example
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "examples",
+                       "broker-accounts.json")
+
+
+@case(shared=False, extra_args=["--config", EXAMPLE])
+def example_accounts_file(srv):
+    """docs/examples/broker-accounts.json: the console may publish campaign.create but not
+    notification.user.*.push; each service publishes what it owns and answers requests."""
+    console = srv.client(user="console", **{"pass": "console-pw"})
+    campaign = srv.client(user="campaign-service", **{"pass": "campaign-service-pw"})
+    users = srv.client(user="user-service", **{"pass": "user-service-pw"})
+    campaign.sub("campaign.create", "1", queue="campaign-service")
+    campaign.sub("_INBOX.campaign-service.abc.*", "2")
+    users.sub("user.info.request", "1", queue="user-service")
+    campaign.flush()
+    users.flush()
+    console.pub("campaign.create", b"{}")
+    check(campaign.expect("MSG").subject == "campaign.create", "campaign.create delivered")
+    console.pub("notification.user.7f6c1d0e-1c2b-4d3e-8f9a-0b1c2d3e4f50.push", b"{}")
+    op = console.next_op()
+    check(op.kind == "-ERR" and op.text.startswith('Permissions Violation for Publish to "notification.user.'),
+          f"{op}")
+    campaign.pub("notification.user.7f6c1d0e-1c2b-4d3e-8f9a-0b1c2d3e4f50.push", b"{}")  # the service may
+    campaign.pub("user.info.request", b"{}", reply="_INBOX.campaign-service.abc.1")
+    m = users.expect("MSG")
+    users.pub(m.reply, b"{\"ok\":true}")  # allow_responses
+    users.flush()
+    check(campaign.expect("MSG").data == b"{\"ok\":true}", "the reply reaches the requester")
+    users.pub("campaign.status", b"{}")  # not the user service's to publish
+    op = users.next_op()
+    check(op.kind == "-ERR" and "Publish to \"campaign.status\"" in op.text, f"{op}")
+    for c in (console, campaign, users):
+        c.close()
