@@ -127,7 +127,25 @@ static mf_status put(char *dst, size_t cap, const char *src, const char *member,
     return MF_OK;
 }
 
+/* Copies an owned string into a record field, cut to fit at a character boundary (the
+ * codec has checked the UTF-8): names and versions of any length are accepted, as
+ * nats-server accepts them. */
+static void put_cut(char *dst, size_t cap, const char *src)
+{
+    if (!src)
+        return;
+    size_t n = strlen(src);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--; /* src[n] would start the next character: cut before a continuation byte */
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 #define PUT(rec, w, m) put((rec)->m, sizeof (rec)->m, (w).has_##m && !(w).null_##m ? (w).m : NULL, #m, err)
+#define PUT_CUT(rec, w, m) put_cut((rec)->m, sizeof (rec)->m, (w).has_##m && !(w).null_##m ? (w).m : NULL)
 #define FLAG(rec, w, m)                       \
     do {                                      \
         if ((w).has_##m && !(w).null_##m)     \
@@ -162,9 +180,12 @@ mf_status mf_proto_parse_connect(const char *json, size_t len, mf_proto_connect 
     out->has_auth_token = w.has_auth_token && !w.null_auth_token;
     if (w.has_protocol && !w.null_protocol)
         out->protocol = (int)w.protocol;
-    if (!(st = PUT(out, w, name)) && !(st = PUT(out, w, lang)) && !(st = PUT(out, w, version)) &&
-        !(st = PUT(out, w, auth_token)) && !(st = PUT(out, w, user)))
-        st = PUT(out, w, pass);
+    PUT_CUT(out, w, name);
+    PUT_CUT(out, w, lang);
+    PUT_CUT(out, w, version);
+    /* credentials that do not fit are an error, but the rest of the record is filled */
+    mf_status s1 = PUT(out, w, auth_token), s2 = PUT(out, w, user), s3 = PUT(out, w, pass);
+    st = s1 ? s1 : s2 ? s2 : s3;
     mf_free(&connect_type, &w);
     return st;
 }

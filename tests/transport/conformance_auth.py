@@ -208,14 +208,29 @@ def auth_timeout_closes_silent_websockets(srv):
     check(1.5 <= dt <= 5.0, f"closed after {dt:.2f} s")
 
 
-@case()
-def connect_long_name_lang_version(srv):
-    """CONNECT strings longer than 255 bytes are accepted (nats-server takes any length)."""
-    c = srv.client(name="n" * 300, lang="l" * 300, version="v" * 1000)
+def long_names(srv, **creds):
+    c = srv.client(name="n" * 300, lang="l" * 300, version="v" * 1000, **creds)
     c.sub("ln.x", "1")
     c.pub("ln.x", b"ok")
     check(c.expect("MSG").data == b"ok", "works")
     c.close()
+
+
+@case()
+def connect_long_name_lang_version(srv):
+    """CONNECT strings longer than 255 bytes are accepted (nats-server takes any length)."""
+    long_names(srv)
+
+
+@case(auth_token="long-name-token")
+def connect_long_name_with_token(srv):
+    """... also when a credential follows them in the CONNECT."""
+    long_names(srv, auth_token="long-name-token")
+
+
+@case(accounts=ACCOUNTS)
+def connect_long_name_with_user(srv):
+    long_names(srv, user="admin", **{"pass": "admin-pw"})
 
 
 @case(shared=False, max_pending=1024 * 1024, max_payload=64 * 1024)

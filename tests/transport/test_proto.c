@@ -686,13 +686,28 @@ static void test_connect_json(void **state)
     /* type errors point at the member */
     assert_int_equal(mf_proto_parse_connect("{\"verbose\":1}", 13, &c, &err), MF_ERR_PROTOCOL);
     assert_string_equal(err.pointer, "/verbose");
-    /* too long */
+    /* a long name is cut to fit (at a character boundary), the rest is kept */
     mf_buf b = MF_BUF_INIT;
     mf_buf_append_str(&b, "{\"name\":\"");
-    for (int i = 0; i < MF_PROTO_STR_MAX; i++)
+    for (int i = 0; i < MF_PROTO_STR_MAX - 2; i++)
         mf_buf_append_char(&b, 'n');
+    mf_buf_append_str(&b, "\u00e9\u00e9\",\"auth_token\":\"tok\",\"version\":\"");
+    for (int i = 0; i < 1000; i++)
+        mf_buf_append_char(&b, 'v');
     mf_buf_append_str(&b, "\"}");
+    assert_int_equal(mf_proto_parse_connect(b.data, b.len, &c, &err), MF_OK);
+    assert_int_equal(strlen(c.name), MF_PROTO_STR_MAX - 2); /* the 2-byte character did not fit */
+    assert_int_equal(strlen(c.version), MF_PROTO_STR_MAX - 1);
+    assert_string_equal(c.auth_token, "tok");
+    mf_buf_free(&b);
+    /* a credential that does not fit: MF_ERR_LIMIT, the record still filled */
+    mf_buf_append_str(&b, "{\"name\":\"n\",\"auth_token\":\"");
+    for (int i = 0; i < MF_PROTO_TOKEN_MAX; i++)
+        mf_buf_append_char(&b, 't');
+    mf_buf_append_str(&b, "\",\"user\":\"u\"}");
     assert_int_equal(mf_proto_parse_connect(b.data, b.len, &c, &err), MF_ERR_LIMIT);
+    assert_string_equal(c.name, "n");
+    assert_string_equal(c.user, "u");
     mf_buf_free(&b);
     /* nesting depth is bounded */
     mf_buf_append_str(&b, "{\"x\":");

@@ -235,8 +235,11 @@ void mf_proto_connect_init(mf_proto_connect *c);
 /* Appends "CONNECT {...}\r\n": verbose, pedantic, protocol and echo always; strings when non-empty;
  * tls_required, headers, no_responders when true. Strings are JSON-escaped. */
 mf_status mf_proto_write_connect(mf_buf *b, const mf_proto_connect *c);
-/* Parses the JSON of a CONNECT / INFO op. Strings longer than the field are MF_ERR_LIMIT;
- * not a JSON object or a wrongly typed known member: MF_ERR_PROTOCOL. */
+/* Parses the JSON of a CONNECT / INFO op. Not a JSON object or a wrongly typed known
+ * member: MF_ERR_PROTOCOL. CONNECT: name, lang and version longer than their field are
+ * cut to fit (at a character boundary; nats-server accepts any length); an auth_token,
+ * user or pass that does not fit is MF_ERR_LIMIT, with the rest of the record filled.
+ * INFO: strings longer than the field are MF_ERR_LIMIT. */
 mf_status mf_proto_parse_connect(const char *json, size_t len, mf_proto_connect *out, mf_error *err);
 mf_status mf_proto_parse_info(const char *json, size_t len, mf_proto_info *out, mf_error *err);
 
