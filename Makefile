@@ -5,7 +5,9 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all deps build test asan test-asan run bench regen check-generated clean help
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build test asan test-asan run bench regen check-generated fuzz coverage clean help
 
 all: build
 
@@ -14,6 +16,8 @@ help:
 	@echo "make test       build and run every test suite (ctest)"
 	@echo "make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make bench      run the benchmarks and print ratios (see bench/RESULTS.md)"
+	@echo "make fuzz       run every libFuzzer harness FUZZ_SECONDS (60) each (tests/fuzz/run.sh)"
+	@echo "make coverage   build with gcov, run the tests, print line/branch coverage per file"
 	@echo "make regen      regenerate generated/ from asyncapi.yaml"
 
 deps:
@@ -43,6 +47,9 @@ run: build
 
 bench: build
 	scripts/bench.sh $(BUILD)
+
+fuzz: deps
+	tests/fuzz/run.sh all $(FUZZ_SECONDS)
 
 regen:
 	generator/mfgen asyncapi.yaml -o generated

@@ -4,10 +4,11 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config git
-      libcjson-dev libwebsockets-dev libcmocka-dev libsqlite3-dev libssl-dev
+      libcjson-dev libwebsockets-dev libcmocka-dev libsqlite3-dev libssl-dev libcrypt-dev openssl
       python3 python3-jinja2 python3-yaml graphviz nats-server valgrind
-      tzdata curl)  # tzdata: time zone names the services check; curl: make run and the docs;
-                    # ninja-build: generator.wild builds ~50 small projects at half the CPU of make
+      tzdata curl    # tzdata: time zone names the services check; curl: make run and the docs;
+                     # ninja-build: generator.wild builds ~50 small projects at half the CPU of make
+      clang gcovr)   # clang: libFuzzer (make fuzz); gcovr: make coverage
 
 missing=()
 for p in "${pkgs[@]}"; do
