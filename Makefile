@@ -2,6 +2,10 @@
 # Debian packages first (scripts/deps.sh), then configure and build with CMake.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+COV_BUILD  ?= build-cov
+# the generator's tests are Python, and examples.install links the (instrumented) installed
+# library into programs built without gcov: neither says anything about C coverage
+COV_CTEST_ARGS ?= -E "^(generator|examples)[.]"
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
@@ -50,6 +54,21 @@ bench: build
 
 fuzz: deps
 	tests/fuzz/run.sh all $(FUZZ_SECONDS)
+
+# Coverage: a gcov build (-O0; -fprofile-update=atomic because the client is
+# multi-threaded), the whole test suite, then gcovr: line and branch coverage per file
+# of runtime/ and tools/, and the totals. COVERAGE_HTML=1 also writes
+# $(COV_BUILD)/coverage/index.html.
+$(COV_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(COV_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_FLAGS="--coverage -O0 -fprofile-update=atomic" -DCMAKE_EXE_LINKER_FLAGS=--coverage
+
+coverage: deps $(COV_BUILD)/CMakeCache.txt
+	cmake --build $(COV_BUILD) -j $(JOBS)
+	find $(COV_BUILD) -name '*.gcda' -delete
+	cd $(COV_BUILD) && ctest -j $(JOBS) $(COV_CTEST_ARGS) $(CTEST_ARGS) > ctest.log 2>&1; rc=$$?; tail -3 ctest.log; \
+	  if [ $$rc -ne 0 ]; then echo "coverage: some tests failed (see $(COV_BUILD)/ctest.log); the figures below miss them"; fi
+	scripts/coverage.sh $(COV_BUILD)
 
 regen:
 	generator/mfgen asyncapi.yaml -o generated

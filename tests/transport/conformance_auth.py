@@ -37,8 +37,14 @@ def quiet(c, wait=0.3):
 
 @case(accounts=ACCOUNTS)
 def accounts_user_password(srv):
+    t0 = time.monotonic()
     a = login(srv, ADMIN)
+    first = time.monotonic() - t0
     a.flush()
+    t0 = time.monotonic()
+    login(srv, ADMIN).close()
+    second = time.monotonic() - t0
+    srv.figures["accounts: CONNECT with a password, first / again"] = f"{first * 1000:.0f} ms / {second * 1000:.0f} ms"
     for user, pw in (("admin", "wrong"), ("nobody", "admin-pw"), ("admin", ""), (None, None)):
         c = srv.client(connect=False)
         creds = {"user": user, "pass": pw} if user else {}
@@ -177,21 +183,28 @@ def silent_sockets_do_not_take_the_slots(srv):
     n = 1030
     if raise_nofile(n + 200) < n + 100:
         raise AssertionError("the test needs ~1,250 file descriptors (ulimit -n)")
+    t0 = time.monotonic()
     socks = open_silent_websockets(srv.port, n)
+    opened = time.monotonic() - t0
     try:
-        failed = []
+        failed, slowest = [], 0.0
         for i in range(24):
             try:
+                t1 = time.monotonic()
                 c = srv.client(auth_token="fair-token", timeout=10)
                 c.flush(10)
+                slowest = max(slowest, time.monotonic() - t1)
                 c.close()
             except (Closed, TimeoutError, ConnectionError, AssertionError) as e:
                 failed.append(f"client {i}: {e!r}")
         check(not failed, f"{len(failed)} of 24 correct clients failed: {failed[:3]}")
+        figure = f"{24 - len(failed)} of 24 connected (slowest {slowest * 1000:.0f} ms), {n} opened in {opened:.1f} s"
         if srv.kind == "mf-broker":
             _, _, body = http_get(HOST, srv.port, "/varz")
             v = json.loads(body)
             check(v["evicted_connecting"] >= n - v["max_connecting"] - 24, f"evicted {v['evicted_connecting']}")
+            figure += f", {v['evicted_connecting']} evicted (max_connecting {v['max_connecting']})"
+        srv.figures["1,030 silent sockets, then 24 clients"] = figure
     finally:
         for s in socks:
             s.close()
@@ -206,6 +219,7 @@ def auth_timeout_closes_silent_websockets(srv):
     expect_closed_after_err(c, "Authentication Timeout", srv, timeout=6)
     dt = time.monotonic() - t0
     check(1.5 <= dt <= 5.0, f"closed after {dt:.2f} s")
+    srv.figures["silent upgraded socket closed after"] = f"{dt:.2f} s"
 
 
 def long_names(srv, **creds):

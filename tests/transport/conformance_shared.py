@@ -510,6 +510,21 @@ def slow_consumer(srv):
             failure.append(e)
 
     t = threading.Thread(target=publish)
+    watcher = None
+    if srv.kind == "mf-broker":
+        # As soon as the broker cuts it, the slow one reads again (in a thread), so that the
+        # -ERR and the close frame reach it within the broker's bounded close (3 s), however
+        # long the healthy subscriber takes on a loaded machine.
+        def watch():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                _, _, body = http_get(HOST, srv.port, "/varz")
+                if json.loads(body)["slow_consumers"] >= 1:
+                    slow.start_draining()
+                    return
+                time.sleep(0.02)
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
     t.start()
     got = 0
     deadline = time.monotonic() + 30
@@ -522,6 +537,11 @@ def slow_consumer(srv):
     t.join()
     check(not failure, f"publisher: {failure}")
     check(got == n, f"the healthy subscriber got {got}/{n}")
+    if watcher:
+        watcher.join(60)
+        check(hasattr(slow, "_drain_thread"), "the broker never reported a slow consumer")
+        slow._drain_thread.join(10)  # it ends at the broker's close
+        slow.stop_draining()
     # the slow one now reads: whatever was queued, maybe -ERR 'Slow Consumer', then the end
     err = None
     code = reason = None
