@@ -279,6 +279,20 @@ def process_cases(binary, workdir):
         check(r.returncode == 2 and "unknown option" in r.stderr, f"bad flag: {r.returncode} {r.stderr}")
         r = subprocess.run([binary, "--port", "0"], capture_output=True, text=True, timeout=10)
         check(r.returncode == 2, "port 0 refused")
+        bad = [["--host", ""], ["--host", "a/b"], ["--port", "x"], ["--port=70000"], ["--server-name", 'a"b'],
+               ["--max-payload", "0"], ["--max-payload", "2G"], ["--max-payload", "1Q"], ["--max-payload", "-1"],
+               ["--max-payload", "99999999999999999999"], ["--max-control-line", "10"], ["--max-connections", "0"],
+               ["--max-connecting", "0"], ["--max-pending", "100"], ["--ws-max-message", "8"],
+               ["--auth-token", ""], ["--auth-token", "t" * 1024], ["--allow-origin", ""],
+               ["--handshake-timeout", "0"], ["--auth-timeout", "99999"], ["--ping-interval", "x"],
+               ["--max-pings-out", "0"], ["--config", ""], ["--max-payload", "2M", "--max-pending", "1M"],
+               ["--port"], ["--verbose", "--bogus"]]
+        for args in bad:
+            r = subprocess.run([binary] + args, capture_output=True, text=True, timeout=10)
+            check(r.returncode == 2 and r.stderr.startswith("mf-broker: "), f"{args}: {r.returncode} {r.stderr}")
+            check("t" * 100 not in r.stderr, "a refused token is not echoed")
+        r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 0 and r.stdout.startswith("mf-broker "), f"--version: {r.stdout}")
 
     def shutdown_grace_expires():
         """A client that never answers the close frame does not hold the shutdown up for long."""

@@ -424,6 +424,126 @@ static void test_response(void **state)
     assert_int_equal(mf_ws_parse_response(junk, strlen(junk), key, &hl, why, sizeof why), -1);
 }
 
+/* Every way a request head can be refused, and the odd but valid ones. */
+static void test_request_heads_strictly(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head;
+        int status; /* 0 = accepted */
+    } cases[] = {
+        {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+        {"GET / HTTP/1.1\r\n\r\n", 0},                                   /* no headers at all */
+        {"GETTTTTTTTTTTTTTT / HTTP/1.1\r\n\r\n", 400},                   /* method too long */
+        {"G(T / HTTP/1.1\r\n\r\n", 400},                                 /* not a token */
+        {"GET\r\n\r\n", 400},                                            /* no target */
+        {"GET /\r\n\r\n", 400},                                          /* no version */
+        {"GET /a\x01b HTTP/1.1\r\n\r\n", 400},                          /* control byte in the target */
+        {"GET / HTTP/1.1x\r\n\r\n", 400},
+        {"GET / HTTP/a.1\r\n\r\n", 400},
+        {"GET / HTTP/1,1\r\n\r\n", 400},
+        {"GET / HTTP/1.a\r\n\r\n", 400},
+        {"GET / HTTP/3.0\r\n\r\n", 505},
+        {"GET / HTTP/1.1\r\n: x\r\n\r\n", 400},                        /* no name */
+        {"GET / HTTP/1.1\r\nName\r\n\r\n", 400},                        /* no colon */
+        {"GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n", 400},                   /* DEL in a value */
+        {"GET / HTTP/1.1\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Key: b\r\n\r\n", 400}, /* twice */
+        {"GET / HTTP/1.1\r\nOrigin: a\r\nOrigin: b\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nA:\t b \t\r\n\r\n", 0},                    /* blanks around a value */
+        {"GET / HTTP/1.1\r\nSec-WebSocket-Version: 13a\r\n\r\n", 0},    /* read as no version */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mf_ws_request r;
+        size_t hl;
+        int st;
+        const char *why;
+        int rc = mf_ws_parse_request(cases[i].head, strlen(cases[i].head), &r, &hl, &st, &why);
+        if (rc != (cases[i].status ? -1 : 1) || (cases[i].status && st != cases[i].status))
+            fail_msg("case %zu: %d %d (%s)", i, rc, st, why);
+        assert_non_null(why);
+    }
+    /* a target of 1024 bytes: 414 */
+    char big[1200];
+    snprintf(big, sizeof big, "GET /%01023d HTTP/1.1\r\n\r\n", 0);
+    mf_ws_request r;
+    size_t hl;
+    int st;
+    const char *why;
+    assert_int_equal(mf_ws_parse_request(big, strlen(big), &r, &hl, &st, &why), -1);
+    assert_int_equal(st, 414);
+    /* values that do not fit their fields */
+    char hdr[1500];
+    int n = snprintf(hdr, sizeof hdr, "GET / HTTP/1.1\r\nOrigin: %0600d\r\n\r\n", 0);
+    assert_int_equal(mf_ws_parse_request(hdr, (size_t)n, &r, &hl, &st, &why), -1);
+    n = snprintf(hdr, sizeof hdr, "GET / HTTP/1.1\r\nSec-WebSocket-Key: %040d\r\n\r\n", 0);
+    assert_int_equal(mf_ws_parse_request(hdr, (size_t)n, &r, &hl, &st, &why), -1);
+    n = snprintf(hdr, sizeof hdr, "GET / HTTP/1.1\r\nSec-WebSocket-Protocol: %0200d\r\nSec-WebSocket-Protocol: "
+                 "%0100d\r\n\r\n", 0, 0);
+    assert_int_equal(mf_ws_parse_request(hdr, (size_t)n, &r, &hl, &st, &why), -1);
+    n = snprintf(hdr, sizeof hdr, "GET / HTTP/1.1\r\nSec-WebSocket-Version: 99999999\r\n\r\n");
+    assert_int_equal(mf_ws_parse_request(hdr, (size_t)n, &r, &hl, &st, &why), 1);
+    assert_int_not_equal(r.version, 13);
+    /* token lists: blanks, empty items, case */
+    assert_true(mf_ws_protocol_listed(" a ,, nats\t", "nats"));
+    assert_false(mf_ws_protocol_listed("NATS", "nats")); /* subprotocols are case-sensitive */
+    assert_false(mf_ws_protocol_listed(NULL, "nats"));
+    assert_false(mf_ws_protocol_listed("", "nats"));
+    const char *up = "GET / HTTP/1.1\r\nUpgrade: h2c, WebSocket\r\nConnection: keep-alive,UPGRADE\r\n\r\n";
+    assert_int_equal(mf_ws_parse_request(up, strlen(up), &r, &hl, &st, &why), 1);
+    assert_true(r.upgrade);
+    /* keys that are not base64 of 16 bytes */
+    const char *keys[] = {"dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ=x", "dGhlIHNhbXBsZSBub25jZ!==",
+                          "dGhlIHNhbXBsZSBub25jZQ==="};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        n = snprintf(hdr, sizeof hdr, "GET / HTTP/1.1\r\nSec-WebSocket-Key: %s\r\n\r\n", keys[i]);
+        assert_int_equal(mf_ws_parse_request(hdr, (size_t)n, &r, &hl, &st, &why), 1);
+        assert_false(r.key_valid);
+    }
+    /* the accept value needs a key of sane length */
+    char acc[29];
+    assert_int_equal(mf_ws_accept_value(NULL, acc), MF_ERR_INVALID_ARG);
+    char longkey[200];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    assert_int_equal(mf_ws_accept_value(longkey, acc), MF_ERR_INVALID_ARG);
+}
+
+static void test_response_heads_strictly(void **state)
+{
+    (void)state;
+    const char *key = "dGhlIHNhbXBsZSBub25jZQ==", *acc = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+    char resp[600], why[128];
+    size_t hl;
+    const char *bad[] = {
+        "HTTP/1.1 101 OK\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",       /* no Upgrade */
+        "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: %s\r\n\r\n",        /* no Connection */
+        "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n%s",            /* no accept */
+        "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+        "Sec-WebSocket-Accept: x\r\n\r\n",                                                   /* accept twice */
+        "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+        "Sec-WebSocket-Protocol: nats\r\n\r\n",                                              /* not asked for */
+        "HTTP/1.1 101 OK\r\nUpgrade websocket\r\nSec-WebSocket-Accept: %s\r\n\r\n",           /* malformed */
+        "HTTX/1.1 101 OK\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+        "HTTP/1.1 1x1 OK\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+        "HTTP/1.1 10\r\n%s\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(resp, sizeof resp, bad[i], acc);
+        if (mf_ws_parse_response(resp, strlen(resp), key, &hl, why, sizeof why) != -1)
+            fail_msg("case %zu accepted", i);
+        assert_true(why[0] != '\0');
+    }
+    /* a head that never ends */
+    char *lng = malloc(MF_WS_HTTP_HEAD_MAX + 1);
+    memset(lng, 'x', MF_WS_HTTP_HEAD_MAX + 1);
+    assert_int_equal(mf_ws_parse_response(lng, MF_WS_HTTP_HEAD_MAX + 1, key, &hl, why, sizeof why), -1);
+    free(lng);
+    /* a key the accept value cannot be made for */
+    snprintf(resp, sizeof resp, "HTTP/1.1 101 OK\r\n\r\n");
+    assert_int_equal(mf_ws_parse_response(resp, strlen(resp), NULL, &hl, why, sizeof why), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_close_rules),         cmocka_unit_test(test_text_utf8),
         cmocka_unit_test(test_utf8_stream),         cmocka_unit_test(test_close_body),
         cmocka_unit_test(test_request),             cmocka_unit_test(test_response),
+        cmocka_unit_test(test_request_heads_strictly), cmocka_unit_test(test_response_heads_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
