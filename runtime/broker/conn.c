@@ -38,6 +38,9 @@
 
 #include <openssl/ssl.h>
 
+/* A frame's header (unmasked: at most 10 bytes) goes into the headroom in front of its payload. */
+_Static_assert(LWS_PRE >= 10, "LWS_PRE must hold a server frame header");
+
 /* Seconds a closing connection gets to take its last bytes and answer the close frame. */
 #define CLOSE_GRACE_SECS 3
 /* While closing, the timer checks the deadline this often. */

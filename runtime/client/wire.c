@@ -25,6 +25,9 @@
 
 #include "client/client_int.h"
 
+/* A frame's header is written into the headroom in front of its payload. */
+_Static_assert(LWS_PRE >= MF_WS_MAX_HEADER, "LWS_PRE must hold a masked frame header");
+
 /* A fresh masking key. */
 static void next_mask(mf_client *c, unsigned char key[4])
 {
