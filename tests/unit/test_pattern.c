@@ -19,6 +19,7 @@
 
 #include "codec/codec_int.h"
 #include "mf/codec.h"
+#include "mf_skip.h"
 
 static mf_status check(mf_pattern *p, const char *s, mf_error *err)
 {
@@ -288,8 +289,8 @@ static void test_fast_needs_c_locale(void **state)
 {
     (void)state;
     locale_t loc = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0);
-    if (!loc)
-        skip();
+    if (!loc) /* glibc >= 2.35 has C.UTF-8 built in */
+        mf_skip_or_fail("the C.UTF-8 locale is not available");
     static mf_pattern p = {"^[a-z]{2}$", "^[a-z]{2}$", 0, NULL};
     locale_t old = uselocale(loc);
     assert_int_equal(mf_pattern_check(&p, "ab", 2, "", NULL), MF_OK);
@@ -313,5 +314,5 @@ int main(void)
         cmocka_unit_test(test_fast_fallbacks),
         cmocka_unit_test(test_fast_needs_c_locale),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return mf_skip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
