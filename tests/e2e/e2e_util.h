@@ -13,10 +13,12 @@
 #include <sys/types.h>
 
 #include "mf/client.h"
+#include "mf_skip.h" /* needs <cmocka.h> first, as every includer has */
 
 /* ---- processes ---- */
 
-/* Path of nats-server / mf-broker, or NULL when not available (tests then skip). */
+/* Path of nats-server / mf-broker, or NULL when not available (tests then fail, or skip
+ * with MF_ALLOW_SKIP=1). */
 const char *e2e_nats_server_path(void);
 const char *e2e_broker_path(void);
 
@@ -161,19 +163,18 @@ bool e2e_wait_interest(mf_client *pub, const char *subject, e2e_col *col, int ti
 
 /* For a cmocka group setup: ignores SIGPIPE (a write to a server a test killed must fail,
  * not end the program) and starts a server of `kind` unless its binary is missing. Returns
- * whether it is up; the group setup itself always succeeds, so that each test skips or fails
- * on its own (E2E_REQUIRE_SERVER) with the reason. */
+ * whether it is up; the group setup itself always succeeds, so that each test fails (or
+ * skips) on its own (E2E_REQUIRE_SERVER) with the reason. */
 bool e2e_group_start(e2e_server *s, e2e_kind kind, size_t max_payload);
 
-/* At the top of a cmocka test (expanded after #include <cmocka.h>): skips with the reason
- * when the server binary is missing, fails when it is installed but did not start. */
+/* At the top of a cmocka test (expanded after #include <cmocka.h>): fails with the reason
+ * when the server binary is missing (skips instead, exit 77, when MF_ALLOW_SKIP=1: see
+ * mf_skip.h), fails when it is installed but did not start. */
 #define E2E_REQUIRE_SERVER(kind, up)                                                                       \
     do {                                                                                                   \
         const char *why_ = e2e_server_missing(kind);                                                       \
-        if (why_) {                                                                                        \
-            print_message("SKIP: %s\n", why_);                                                             \
-            skip();                                                                                        \
-        }                                                                                                  \
+        if (why_)                                                                                          \
+            mf_skip_or_fail("%s", why_);                                                                   \
         assert_true(up);                                                                                   \
     } while (0)
 

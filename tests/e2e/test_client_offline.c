@@ -129,10 +129,8 @@ static void test_pending_limit_then_connect(void **state)
 {
     (void)state;
     const char *why = e2e_server_missing(E2E_NATS);
-    if (why) {
-        print_message("SKIP: %s\n", why);
-        skip();
-    }
+    if (why)
+        mf_skip_or_fail("%s", why);
     e2e_nats n;
     memset(&n, 0, sizeof n);
     n.ws_port = e2e_free_port();
@@ -301,17 +299,14 @@ static void test_wss(void **state)
 {
     (void)state;
     const char *why = e2e_server_missing(E2E_NATS);
-    if (why) {
-        print_message("SKIP: %s\n", why);
-        skip();
-    }
+    if (why)
+        mf_skip_or_fail("%s", why);
     e2e_nats n;
     memset(&n, 0, sizeof n);
     assert_true(e2e_mkdtemp(n.dir, sizeof n.dir));
     if (!e2e_make_cert(n.dir, n.tls_cert, sizeof n.tls_cert, n.tls_key, sizeof n.tls_key)) {
         e2e_nats_cleanup(&n);
-        print_message("SKIP: cannot make a certificate (openssl command missing)\n");
-        skip();
+        mf_skip_or_fail("cannot make a certificate with /usr/bin/openssl (package openssl)");
     }
     assert_true(e2e_nats_start(&n, NULL));
     assert_memory_equal(n.url, "wss://", 6);
@@ -367,5 +362,5 @@ int main(void)
         cmocka_unit_test(test_destroy_while_connecting),
         cmocka_unit_test(test_wss),
     };
-    return cmocka_run_group_tests_name("client_offline", tests, NULL, NULL);
+    return mf_skip_exit(cmocka_run_group_tests_name("client_offline", tests, NULL, NULL));
 }
