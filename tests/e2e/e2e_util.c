@@ -227,7 +227,7 @@ static bool nats_spawn(e2e_nats *n)
     n->pid = e2e_spawn(argv, n->log);
     if (n->pid <= 0)
         return false;
-    if (!e2e_wait_port(n->ws_port, 5000)) {
+    if (!e2e_wait_port(n->ws_port, E2E_WAIT_MS)) {
         e2e_kill(n->pid, SIGKILL);
         n->pid = 0;
         return false;
@@ -346,7 +346,7 @@ static bool broker_spawn(e2e_broker *b, const char *const *extra)
     b->pid = e2e_spawn(argv, b->log);
     if (b->pid <= 0)
         return false;
-    if (!e2e_wait_port(b->port, 5000)) {
+    if (!e2e_wait_port(b->port, E2E_WAIT_MS)) {
         e2e_kill(b->pid, SIGKILL);
         b->pid = 0;
         return false;
@@ -424,13 +424,23 @@ void e2e_col_init(e2e_col *c)
     pthread_mutex_init(&c->mu, NULL);
     cond_init_mono(&c->cv);
     c->vals = calloc(E2E_MAX_MSGS, sizeof *c->vals);
+    assert_non_null(c->vals);
 }
 
 void e2e_col_free(e2e_col *c)
 {
+    pthread_mutex_lock(&c->mu);
+    int errors = c->cb_errors;
+    pthread_mutex_unlock(&c->mu);
     free(c->vals);
+    c->vals = NULL;
+    for (size_t i = 0; i < E2E_KEEP_MSGS; i++) {
+        mf_msg_owned_free(c->kept[i]);
+        c->kept[i] = NULL;
+    }
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
+    assert_int_equal(errors, 0); /* a respond or a copy failed in the callback */
 }
 
 static void copy_n(char *dst, size_t cap, const char *src, size_t n)
@@ -447,13 +457,24 @@ static void copy_n(char *dst, size_t cap, const char *src, size_t n)
 void e2e_col_cb(mf_client *cl, const mf_msg *m, void *ctx)
 {
     e2e_col *c = ctx;
+    int errors = 0;
     if (c->respond && m->reply) {
         char buf[300];
         int n = snprintf(buf, sizeof buf, "%s%.*s", c->respond_prefix ? c->respond_prefix : "re:",
                          (int)(m->len < 200 ? m->len : 200), (const char *)m->data);
-        mf_client_respond(cl, m, buf, (size_t)n);
+        if (mf_client_respond(cl, m, buf, (size_t)n) != MF_OK)
+            errors++;
     }
     pthread_mutex_lock(&c->mu);
+    if (m->len == sizeof E2E_PROBE - 1 && memcmp(m->data, E2E_PROBE, m->len) == 0) {
+        c->probes++;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    if (c->n < E2E_KEEP_MSGS && mf_msg_copy(m, &c->kept[c->n]) != MF_OK)
+        errors++;
+    c->cb_errors += errors;
     if (c->n < E2E_MAX_MSGS)
         c->vals[c->n] = atoi((const char *)m->data);
     c->n++;
@@ -509,8 +530,14 @@ void e2e_events_cb(mf_client *c, const mf_client_event *ev, void *ctx)
         e->count[ev->type]++;
     if (ev->type == MF_CLIENT_DROPPED)
         e->dropped_msgs += ev->msgs;
-    if (ev->type == MF_CLIENT_ERROR)
+    if (ev->type == MF_CLIENT_ERROR) {
         copy_n(e->last_error, sizeof e->last_error, ev->text, strlen(ev->text));
+        e->last_error_status = ev->status;
+        if ((int)ev->status >= 0 && (int)ev->status < 64)
+            e->errors_by_status[ev->status]++;
+    }
+    if (ev->type == MF_CLIENT_CLOSED)
+        e->closed_status = ev->status;
     copy_n(e->last_url, sizeof e->last_url, ev->url, strlen(ev->url));
     pthread_cond_broadcast(&e->cv);
     pthread_mutex_unlock(&e->mu);
@@ -537,6 +564,83 @@ int e2e_events_count(e2e_events *e, mf_client_event_type t)
     return n;
 }
 
+bool e2e_events_wait_dropped(e2e_events *e, uint64_t msgs, int timeout_ms)
+{
+    struct timespec ts;
+    abs_ms(&ts, timeout_ms);
+    pthread_mutex_lock(&e->mu);
+    while (e->dropped_msgs < msgs)
+        if (pthread_cond_timedwait(&e->cv, &e->mu, &ts) == ETIMEDOUT)
+            break;
+    bool ok = e->dropped_msgs >= msgs;
+    pthread_mutex_unlock(&e->mu);
+    return ok;
+}
+
+int e2e_events_errors(e2e_events *e, mf_status st)
+{
+    pthread_mutex_lock(&e->mu);
+    int n = (int)st >= 0 && (int)st < 64 ? e->errors_by_status[st] : 0;
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+void e2e_events_snapshot(e2e_events *e, e2e_events *out)
+{
+    pthread_mutex_lock(&e->mu);
+    memcpy(out->count, e->count, sizeof out->count);
+    out->dropped_msgs = e->dropped_msgs;
+    memcpy(out->last_url, e->last_url, sizeof out->last_url);
+    memcpy(out->last_error, e->last_error, sizeof out->last_error);
+    out->last_error_status = e->last_error_status;
+    memcpy(out->errors_by_status, e->errors_by_status, sizeof out->errors_by_status);
+    out->closed_status = e->closed_status;
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* ------------------------------------------------------------ async requests */
+
+void e2e_reply_set_init(e2e_reply_set *s)
+{
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    cond_init_mono(&s->cv);
+}
+
+void e2e_reply_set_free(e2e_reply_set *s)
+{
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+}
+
+void e2e_reply_cb(mf_client *c, mf_status st, const mf_msg *reply, void *ctx)
+{
+    e2e_reply *r = ctx;
+    bool on_thread = mf_client_on_service_thread(c);
+    pthread_mutex_lock(&r->set->mu);
+    r->calls++;
+    r->st = st;
+    r->on_service_thread = on_thread;
+    if (reply)
+        copy_n(r->data, sizeof r->data, reply->data, reply->len);
+    r->set->done++;
+    pthread_cond_broadcast(&r->set->cv);
+    pthread_mutex_unlock(&r->set->mu);
+}
+
+bool e2e_reply_set_wait(e2e_reply_set *s, int n, int timeout_ms)
+{
+    struct timespec ts;
+    abs_ms(&ts, timeout_ms);
+    pthread_mutex_lock(&s->mu);
+    while (s->done < n)
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
+            break;
+    bool ok = s->done >= n;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
 void e2e_opts(mf_client_opts *o, const char *const *servers, size_t n, e2e_events *ev)
 {
     mf_client_opts_init(o);
@@ -561,8 +665,8 @@ mf_client *e2e_connect(const mf_client_opts *o)
         fprintf(stderr, "e2e: mf_client_create: %s\n", err.message);
         return NULL;
     }
-    if (mf_client_wait_connected(c, 5000)) {
-        fprintf(stderr, "e2e: not connected within 5 s\n");
+    if (mf_client_wait_connected(c, E2E_WAIT_MS)) {
+        fprintf(stderr, "e2e: not connected within %d ms\n", E2E_WAIT_MS);
         mf_client_destroy(c);
         return NULL;
     }
@@ -571,15 +675,35 @@ mf_client *e2e_connect(const mf_client_opts *o)
 
 bool e2e_wait_interest(mf_client *pub, const char *subject, e2e_col *col, int timeout_ms)
 {
-    size_t before = e2e_col_count(col);
+    pthread_mutex_lock(&col->mu);
+    size_t before = col->probes;
+    pthread_mutex_unlock(&col->mu);
+    struct timespec ts;
     int64_t end = e2e_now_ms() + timeout_ms;
     while (e2e_now_ms() < end) {
-        mf_client_publish(pub, subject, NULL, "-1", 2);
-        mf_client_flush(pub, 1000);
-        if (e2e_col_wait(col, before + 1, 50))
+        if (mf_client_publish(pub, subject, NULL, E2E_PROBE, sizeof E2E_PROBE - 1) != MF_OK)
+            return false;
+        mf_status st = mf_client_flush(pub, 1000);
+        if (st != MF_OK && st != MF_ERR_TIMEOUT)
+            return false;
+        abs_ms(&ts, 50); /* then probe again: a probe sent before the interest arrived is lost */
+        pthread_mutex_lock(&col->mu);
+        while (col->probes == before)
+            if (pthread_cond_timedwait(&col->cv, &col->mu, &ts) == ETIMEDOUT)
+                break;
+        bool got = col->probes > before;
+        pthread_mutex_unlock(&col->mu);
+        if (got)
             return true;
     }
     return false;
+}
+
+void e2e_barrier(mf_client *pub, mf_client *sub)
+{
+    assert_int_equal(mf_client_flush(pub, E2E_WAIT_MS), MF_OK);
+    if (sub != pub)
+        assert_int_equal(mf_client_flush(sub, E2E_WAIT_MS), MF_OK);
 }
 
 /* ------------------------------------------------------------ either server */
@@ -662,6 +786,11 @@ void e2e_col_reset(e2e_col *c)
     pthread_mutex_lock(&c->mu);
     c->n = 0;
     c->bytes = 0;
+    c->probes = 0;
+    for (size_t i = 0; i < E2E_KEEP_MSGS; i++) {
+        mf_msg_owned_free(c->kept[i]);
+        c->kept[i] = NULL;
+    }
     pthread_mutex_unlock(&c->mu);
 }
 

@@ -107,7 +107,12 @@ void e2e_server_cleanup(e2e_server *s);
 
 /* ---- collectors ---- */
 
+/* The deadline of a wait for something that must happen (a message, an event, a flush):
+ * generous, because the machine may be loaded; a wait returns as soon as it is met. */
+#define E2E_WAIT_MS 15000
+
 #define E2E_MAX_MSGS 200000
+#define E2E_KEEP_MSGS 8 /* the first messages are kept whole (headers included) */
 
 typedef struct e2e_col {
     pthread_mutex_t mu;
@@ -119,11 +124,16 @@ typedef struct e2e_col {
     char last_reply[256];
     char last_data[256];
     int last_status;
+    mf_msg_owned *kept[E2E_KEEP_MSGS]; /* copies of the first E2E_KEEP_MSGS messages */
+    size_t probes;      /* e2e_wait_interest's probes: counted here only, not in n */
+    int cb_errors;      /* a respond or copy the callback could not do */
     bool respond;       /* respond with "re:<data>" to messages with a reply */
     const char *respond_prefix;
 } e2e_col;
 
+/* Fails the running test when the vals array cannot be allocated. */
 void e2e_col_init(e2e_col *c);
+/* Fails the running test when the callback met an error (cb_errors), then frees. */
 void e2e_col_free(e2e_col *c);
 /* mf_msg_cb: ctx is an e2e_col */
 void e2e_col_cb(mf_client *cl, const mf_msg *m, void *ctx);
@@ -138,6 +148,9 @@ typedef struct e2e_events {
     uint64_t dropped_msgs;
     char last_url[256];
     char last_error[256];
+    mf_status last_error_status; /* of the last ERROR event */
+    int errors_by_status[64];    /* ERROR events per mf_status (index < 64) */
+    mf_status closed_status;     /* of the CLOSED event */
 } e2e_events;
 
 void e2e_events_init(e2e_events *e);
@@ -146,14 +159,54 @@ void e2e_events_free(e2e_events *e);
 void e2e_events_cb(mf_client *c, const mf_client_event *ev, void *ctx);
 bool e2e_events_wait(e2e_events *e, mf_client_event_type t, int count, int timeout_ms);
 int e2e_events_count(e2e_events *e, mf_client_event_type t);
+/* Waits until DROPPED events reported at least msgs messages in all. */
+bool e2e_events_wait_dropped(e2e_events *e, uint64_t msgs, int timeout_ms);
+/* The number of ERROR events with status st. */
+int e2e_events_errors(e2e_events *e, mf_status st);
+/* A consistent copy of e's counters and texts (its mutex and condition are not copied). */
+void e2e_events_snapshot(e2e_events *e, e2e_events *out);
+
+/* ---- async requests: one e2e_reply per request, as its ctx ---- */
+
+typedef struct e2e_reply_set {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done; /* completions of the replies that point here */
+} e2e_reply_set;
+
+/* The outcome of one mf_client_request_async, recorded by e2e_reply_cb on the service thread;
+ * read it after e2e_reply_set_wait. */
+typedef struct e2e_reply {
+    e2e_reply_set *set;
+    int calls;            /* completions: exactly 1 when all is well */
+    mf_status st;
+    char data[64];        /* the reply's payload (truncated); "" when none */
+    bool on_service_thread;
+} e2e_reply;
+
+void e2e_reply_set_init(e2e_reply_set *s);
+void e2e_reply_set_free(e2e_reply_set *s);
+/* mf_reply_cb: ctx is an e2e_reply whose set is initialised */
+void e2e_reply_cb(mf_client *c, mf_status st, const mf_msg *reply, void *ctx);
+/* Waits until n completions were recorded in s (or timeout_ms passed). */
+bool e2e_reply_set_wait(e2e_reply_set *s, int n, int timeout_ms);
 
 /* Options for tests: one or more servers, fast reconnects, quiet logs, events to ev (may be NULL). */
 void e2e_opts(mf_client_opts *o, const char *const *servers, size_t n, e2e_events *ev);
 /* Creates and waits for the connection; NULL on failure. */
 mf_client *e2e_connect(const mf_client_opts *o);
 
-/* Publishes probes on subject until `col` got one (interest propagated, e.g. across routes). */
+/* Publishes probes (payload E2E_PROBE) on subject until `col` got one (interest propagated,
+ * e.g. across routes). Probes still on their way count in col->probes, never in col->n. */
+#define E2E_PROBE "e2e-interest-probe"
 bool e2e_wait_interest(mf_client *pub, const char *subject, e2e_col *col, int timeout_ms);
+
+/* A barrier (fails the running cmocka test when a flush fails): when it returns, every
+ * message `pub` published before the call has been routed by the server, and every message
+ * the server routed to `sub` before that has been handed to sub's callbacks (a flush is a
+ * PING answered after what the server already queued, and sub's callbacks run, in order,
+ * before its PONG is handled). pub and sub may be the same client. */
+void e2e_barrier(mf_client *pub, mf_client *sub);
 
 /* ---- cmocka test programs that share one server ---- */
 

@@ -32,22 +32,22 @@ static void test_pubsub(void **state)
     uint64_t sid = 0;
     assert_int_equal(mf_client_subscribe(c, "t.a", NULL, e2e_col_cb, &col, &sid), MF_OK);
     assert_true(sid > 0);
-    assert_int_equal(mf_client_flush(c, 2000), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK);
     for (int i = 0; i < 10; i++)
         e2e_pub_int(c, "t.a", i);
-    assert_true(e2e_col_wait(&col, 10, 5000));
+    assert_true(e2e_col_wait(&col, 10, E2E_WAIT_MS));
     for (int i = 0; i < 10; i++)
         assert_int_equal(col.vals[i], i); /* in order */
     assert_string_equal(col.last_subject, "t.a");
     assert_string_equal(col.last_reply, "");
 
     assert_int_equal(mf_client_publish(c, "t.a", "r.x", "hi", 2), MF_OK);
-    assert_true(e2e_col_wait(&col, 11, 5000));
+    assert_true(e2e_col_wait(&col, 11, E2E_WAIT_MS));
     assert_string_equal(col.last_reply, "r.x");
     assert_string_equal(col.last_data, "hi");
     /* empty payload */
     assert_int_equal(mf_client_publish(c, "t.a", NULL, NULL, 0), MF_OK);
-    assert_true(e2e_col_wait(&col, 12, 5000));
+    assert_true(e2e_col_wait(&col, 12, E2E_WAIT_MS));
     assert_string_equal(col.last_data, "");
 
     /* invalid arguments */
@@ -78,19 +78,23 @@ static void test_wildcards(void **state)
     e2e_col_init(&gt);
     assert_int_equal(mf_client_subscribe(c, "w.*.c", NULL, e2e_col_cb, &star, NULL), MF_OK);
     assert_int_equal(mf_client_subscribe(c, "w.>", NULL, e2e_col_cb, &gt, NULL), MF_OK);
-    assert_int_equal(mf_client_flush(c, 2000), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK);
     e2e_pub_int(c, "w.b.c", 1);
     e2e_pub_int(c, "w.b.d", 2);
     e2e_pub_int(c, "w.x.y.z", 3);
     e2e_pub_int(c, "w", 4);
     e2e_pub_int(c, "w.c", 5);
-    assert_int_equal(mf_client_flush(c, 2000), MF_OK);
-    assert_true(e2e_col_wait(&gt, 4, 5000));
-    assert_true(e2e_col_wait(&star, 1, 5000));
-    e2e_sleep_ms(100);
-    assert_int_equal(e2e_col_count(&star), 1);
+    e2e_pub_int(c, "w.end.c", 6); /* a marker both subscriptions match, published last */
+    assert_true(e2e_col_wait(&gt, 5, E2E_WAIT_MS));
+    assert_true(e2e_col_wait(&star, 2, E2E_WAIT_MS));
+    e2e_barrier(c, c); /* anything routed to c before the marker has been handed over */
+    assert_int_equal(e2e_col_count(&star), 2);
     assert_int_equal(star.vals[0], 1);
-    assert_int_equal(e2e_col_count(&gt), 4);
+    assert_int_equal(star.vals[1], 6);
+    assert_int_equal(e2e_col_count(&gt), 5);
+    int want_gt[] = {1, 2, 3, 5, 6};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(gt.vals[i], want_gt[i]);
     mf_client_destroy(c);
     e2e_col_free(&star);
     e2e_col_free(&gt);
@@ -109,17 +113,16 @@ static void test_queue_groups(void **state)
     assert_int_equal(mf_client_subscribe(a, "q.s", "grp", e2e_col_cb, &ca, NULL), MF_OK);
     assert_int_equal(mf_client_subscribe(b, "q.s", "grp", e2e_col_cb, &cb, NULL), MF_OK);
     assert_int_equal(mf_client_subscribe(p, "q.s", NULL, e2e_col_cb, &plain, NULL), MF_OK);
-    assert_int_equal(mf_client_flush(a, 2000), MF_OK);
-    assert_int_equal(mf_client_flush(b, 2000), MF_OK);
-    assert_int_equal(mf_client_flush(p, 2000), MF_OK);
+    assert_int_equal(mf_client_flush(a, E2E_WAIT_MS), MF_OK);
+    assert_int_equal(mf_client_flush(b, E2E_WAIT_MS), MF_OK);
+    assert_int_equal(mf_client_flush(p, E2E_WAIT_MS), MF_OK);
     for (int i = 0; i < N; i++)
         e2e_pub_int(p, "q.s", i);
-    assert_int_equal(mf_client_flush(p, 2000), MF_OK);
-    assert_true(e2e_col_wait(&plain, N, 5000));
-    int64_t end = e2e_now_ms() + 5000;
-    while (e2e_col_count(&ca) + e2e_col_count(&cb) < N && e2e_now_ms() < end)
-        e2e_sleep_ms(10);
-    e2e_sleep_ms(100);
+    assert_true(e2e_col_wait(&plain, N, E2E_WAIT_MS));
+    /* every publish has been routed (p's own subscription got them all, in order, before
+     * the barrier's PONG); what was routed to a and b has been handed to their callbacks */
+    e2e_barrier(p, a);
+    e2e_barrier(p, b);
     size_t na = e2e_col_count(&ca), nb = e2e_col_count(&cb);
     assert_int_equal(na + nb, N);
     assert_true(na > 0 && nb > 0); /* both members got work */
@@ -151,12 +154,11 @@ static void test_unsubscribe_max(void **state)
     assert_int_equal(mf_client_subscribe(c, "u.m", NULL, e2e_col_cb, &col, &sid), MF_OK);
     assert_int_equal(mf_client_subscribe(c, "u.m", NULL, e2e_col_cb, &col2, &sid2), MF_OK);
     assert_int_equal(mf_client_unsubscribe(c, sid, 5), MF_OK);
-    assert_int_equal(mf_client_flush(c, 2000), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK);
     for (int i = 0; i < 10; i++)
         e2e_pub_int(c, "u.m", i);
-    assert_int_equal(mf_client_flush(c, 2000), MF_OK);
-    assert_true(e2e_col_wait(&col2, 10, 5000));
-    e2e_sleep_ms(50);
+    e2e_barrier(c, c);
+    assert_int_equal(e2e_col_count(&col2), 10);
     assert_int_equal(e2e_col_count(&col), 5);
     for (int i = 0; i < 5; i++)
         assert_int_equal(col.vals[i], i);
@@ -165,9 +167,9 @@ static void test_unsubscribe_max(void **state)
     assert_int_equal(mf_client_unsubscribe(c, sid2, 0), MF_OK);
     assert_int_equal(mf_client_unsubscribe(c, sid2, 0), MF_ERR_NOT_FOUND);
     e2e_pub_int(c, "u.m", 99);
-    assert_int_equal(mf_client_flush(c, 2000), MF_OK);
-    e2e_sleep_ms(50);
+    e2e_barrier(c, c);
     assert_int_equal(e2e_col_count(&col2), 10);
+    assert_int_equal(e2e_col_count(&col), 5);
     assert_int_equal(mf_client_unsubscribe(c, 12345, 0), MF_ERR_NOT_FOUND);
     mf_client_destroy(c);
     e2e_col_free(&col);
@@ -186,6 +188,7 @@ static void test_max_payload(void **state)
     e2e_col_init(&col);
     assert_int_equal(mf_client_subscribe(c, "big", NULL, e2e_col_cb, &col, NULL), MF_OK);
     char *buf = malloc(MAXP + 1);
+    assert_non_null(buf);
     memset(buf, 'z', MAXP + 1);
     buf[0] = '7';
     assert_int_equal(mf_client_publish(c, "big", NULL, buf, MAXP + 1), MF_ERR_PAYLOAD_TOO_BIG);
@@ -195,17 +198,46 @@ static void test_max_payload(void **state)
     /* several max-size messages spanning many frames */
     for (int i = 0; i < 5; i++)
         assert_int_equal(mf_client_publish(c, "big", NULL, buf, MAXP), MF_OK);
-    assert_true(e2e_col_wait(&col, 6, 5000));
+    assert_true(e2e_col_wait(&col, 6, E2E_WAIT_MS));
+    e2e_barrier(c, c);
+    assert_int_equal(e2e_col_count(&col), 6); /* the refused ones never left */
     assert_int_equal(col.bytes, 6 * (uint64_t)MAXP);
     assert_int_equal(col.vals[0], 7);
     mf_client_stats st;
-    mf_client_stats_get(c, &st);
+    assert_int_equal(mf_client_stats_get(c, &st), MF_OK);
     assert_true(st.connected); /* the server did not drop us */
+    assert_int_equal(st.msgs_out, 6);
     free(buf);
     mf_client_destroy(c);
     e2e_col_free(&col);
 }
 
+/* The header block of kept message i as a NUL-terminated string (test thread only). */
+static const char *kept_headers(e2e_col *col, size_t i, char *buf, size_t cap)
+{
+    assert_true(i < E2E_KEEP_MSGS);
+    assert_non_null(col->kept[i]);
+    const mf_msg *m = &col->kept[i]->msg;
+    assert_non_null(m->headers);
+    assert_true(m->headers_len < cap);
+    memcpy(buf, m->headers, m->headers_len);
+    buf[m->headers_len] = '\0';
+    return buf;
+}
+
+/* Asserts that header `name` of kept message i has the first value `want`. */
+static void assert_header(e2e_col *col, size_t i, const char *name, const char *want)
+{
+    size_t len = 0;
+    const char *v = mf_msg_header(&col->kept[i]->msg, name, &len);
+    if (!v)
+        fail_msg("message %zu: no header %s", i, name);
+    if (len != strlen(want) || memcmp(v, want, len) != 0)
+        fail_msg("message %zu: header %s is '%.*s', want '%s'", i, name, (int)len, v, want);
+}
+
+/* Both servers pass the header block through as the publisher wrote it: every name and
+ * value, in order, repeated names included. */
 static void test_headers(void **state)
 {
     (void)state;
@@ -216,15 +248,63 @@ static void test_headers(void **state)
     assert_true(info.headers); /* both nats-server (>= 2.2) and mf-broker announce headers */
     e2e_col col;
     e2e_col_init(&col);
-    mf_msg_owned *kept = NULL;
     assert_int_equal(mf_client_subscribe(c, "h.x", NULL, e2e_col_cb, &col, NULL), MF_OK);
-    mf_header h[] = {{"X-Id", "42"}, {"Content-Type", "application/json"}};
-    assert_int_equal(mf_client_publish_hdrs(c, "h.x", NULL, h, 2, "{}", 2), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK);
+
+    mf_header h[] = {{"X-Id", "42"}, {"Content-Type", "application/json"}, {"X-Multi", "first"},
+                     {"Trace", "a:b c=d"}, {"X-Multi", "second"}};
+    assert_int_equal(mf_client_publish_hdrs(c, "h.x", "h.reply", h, 5, "{\"k\":1}", 7), MF_OK);
     mf_header bad[] = {{"Bad:Name", "v"}};
     assert_int_equal(mf_client_publish_hdrs(c, "h.x", NULL, bad, 1, "{}", 2), MF_ERR_INVALID_ARG);
-    assert_true(e2e_col_wait(&col, 1, 5000));
-    assert_string_equal(col.last_data, "{}");
-    (void)kept;
+    mf_header crlf[] = {{"X-Ok", "line\r\nX-Injected: 1"}};
+    assert_int_equal(mf_client_publish_hdrs(c, "h.x", NULL, crlf, 1, "{}", 2), MF_ERR_INVALID_ARG);
+    mf_header one[] = {{"X-Only", "1"}};
+    assert_int_equal(mf_client_publish_hdrs(c, "h.x", NULL, one, 1, NULL, 0), MF_OK); /* empty body */
+    e2e_pub_int(c, "h.x", 3);                                                    /* no headers */
+    assert_true(e2e_col_wait(&col, 3, E2E_WAIT_MS));
+    e2e_barrier(c, c);
+    assert_int_equal(e2e_col_count(&col), 3); /* the refused ones were never sent */
+
+    /* 1: body, reply, and the header lines in the order they were given */
+    const mf_msg *m = &col.kept[0]->msg;
+    assert_int_equal(m->len, 7);
+    assert_memory_equal(m->data, "{\"k\":1}", 7);
+    assert_string_equal(m->reply, "h.reply");
+    assert_int_equal(m->status, 0);
+    char block[1024];
+    const char *hb = kept_headers(&col, 0, block, sizeof block);
+    assert_true(strncmp(hb, "NATS/1.0\r\n", 10) == 0);
+    const char *lines[] = {"X-Id: 42\r\n", "Content-Type: application/json\r\n", "X-Multi: first\r\n",
+                           "Trace: a:b c=d\r\n", "X-Multi: second\r\n"};
+    const char *at = hb;
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        const char *found = strstr(at, lines[i]);
+        if (!found)
+            fail_msg("header line %zu '%.*s' missing or out of order in:\n%s", i, (int)strlen(lines[i]) - 2,
+                     lines[i], hb);
+        at = found + strlen(lines[i]);
+    }
+    assert_string_equal(at, "\r\n"); /* nothing after the last one but the blank line */
+    assert_header(&col, 0, "x-id", "42");        /* names compare case-insensitively */
+    assert_header(&col, 0, "Content-Type", "application/json");
+    assert_header(&col, 0, "X-Multi", "first"); /* the first of a repeated name */
+    assert_header(&col, 0, "TRACE", "a:b c=d");
+    size_t len = 0;
+    assert_null(mf_msg_header(m, "X-Absent", &len));
+
+    /* 2: headers with an empty body */
+    m = &col.kept[1]->msg;
+    assert_int_equal(m->len, 0);
+    assert_null(m->reply);
+    assert_header(&col, 1, "X-Only", "1");
+    assert_null(mf_msg_header(m, "X-Id", &len)); /* nothing carried over from the first */
+
+    /* 3: a plain publish has no header block */
+    m = &col.kept[2]->msg;
+    assert_null(m->headers);
+    assert_int_equal(m->headers_len, 0);
+    assert_null(mf_msg_header(m, "X-Only", &len));
+    assert_string_equal((const char *)m->data, "3");
     mf_client_destroy(c);
     e2e_col_free(&col);
 }
@@ -247,14 +327,14 @@ static void test_echo_verbose(void **state)
     e2e_col_init(&theirs);
     assert_int_equal(mf_client_subscribe(c, "echo.x", NULL, e2e_col_cb, &mine, NULL), MF_OK);
     assert_int_equal(mf_client_subscribe(other, "echo.x", NULL, e2e_col_cb, &theirs, NULL), MF_OK);
-    assert_int_equal(mf_client_flush(c, 2000), MF_OK);
-    assert_int_equal(mf_client_flush(other, 2000), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK);
+    assert_int_equal(mf_client_flush(other, E2E_WAIT_MS), MF_OK);
     e2e_pub_int(c, "echo.x", 1);   /* not echoed back to c */
     e2e_pub_int(other, "echo.x", 2);
-    assert_int_equal(mf_client_flush(c, 2000), MF_OK);
-    assert_true(e2e_col_wait(&theirs, 2, 5000));
-    assert_true(e2e_col_wait(&mine, 1, 5000));
-    e2e_sleep_ms(100);
+    assert_true(e2e_col_wait(&theirs, 2, E2E_WAIT_MS));
+    assert_true(e2e_col_wait(&mine, 1, E2E_WAIT_MS));
+    e2e_barrier(c, c);     /* an echo of 1 would have reached c before this PONG */
+    e2e_barrier(other, c); /* and so would anything else of other's */
     assert_int_equal(e2e_col_count(&mine), 1);
     assert_int_equal(mine.vals[0], 2);
     mf_client_destroy(c);
