@@ -1,10 +1,10 @@
 """Output is byte-identical across runs, hash seeds, working directories, locales and
-interpreters; the committed generated/ is exactly what mfgen makes of asyncapi.yaml;
-generation is fast.
+interpreters; the committed generated/ and docs/flow/ are exactly what mfgen makes of
+asyncapi.yaml; generation is fast.
 
 "Committed" means what git holds (the index: HEAD plus what is staged), not the working tree:
-the build regenerates generated/ in the source tree before the tests run, so the working tree
-is always fresh and comparing it would prove nothing."""
+the build regenerates generated/ and docs/flow/ in the source tree before the tests run, so the
+working tree is always fresh and comparing it would prove nothing."""
 import os
 import shutil
 import subprocess
@@ -97,6 +97,28 @@ class DeterminismTest(unittest.TestCase):
         self.assertEqual((missing, extra, stale), ([], [], []),
                          f"{hint}\n  not committed: {missing}\n  committed but no longer generated: {extra}"
                          f"\n  differ: {stale}")
+
+    def test_committed_docs_flow_is_fresh(self) -> None:
+        """docs/flow/ as committed is what `mfgen docs` makes of asyncapi.yaml. The document has
+        state (the contract snapshot and changelog), so the committed tree is copied into a
+        temporary folder, next to the committed generated/ it links to, and checked there."""
+        view = os.path.join(self.tmp, "view")
+        write_tree(os.path.join(view, "docs", "flow"), committed_tree("docs/flow"))
+        write_tree(os.path.join(view, "generated"), committed_tree("generated"))
+        r = run_mfgen(["docs", CONTRACT, "-o", os.path.join(view, "docs", "flow"),
+                       "--sdk", os.path.join(view, "generated"), "--check"])
+        self.assertEqual(r.returncode, 0,
+                         "the committed docs/flow/ is not what `mfgen docs` makes of asyncapi.yaml: build "
+                         "(or run `generator/mfgen docs asyncapi.yaml -o docs/flow`) and commit docs/flow/\n"
+                         + r.stdout + r.stderr)
+
+
+def write_tree(root: str, files: Dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
 
 
 def git(args: List[str], stdin: Optional[bytes] = None) -> subprocess.CompletedProcess:
