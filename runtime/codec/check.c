@@ -37,12 +37,13 @@ static size_t put_uint(char *out, size_t v)
     return n;
 }
 
-/* Appends "/" + escaped key; o is the write position, returns the new one. */
-static size_t put_key(char *out, size_t o, size_t cap, const char *key)
+/* Appends "/" + escaped key (n bytes, or up to its NUL when n is MFW_NUL);
+ * o is the write position, returns the new one. */
+static size_t put_key(char *out, size_t o, size_t cap, const char *key, size_t n)
 {
     if (o + 1 < cap)
         out[o++] = '/';
-    for (const char *p = key; *p && o + 1 < cap; p++) {
+    for (const char *p = key; (n == MFW_NUL ? *p != '\0' : (size_t)(p - key) < n) && o + 1 < cap; p++) {
         if (*p == '~' || *p == '/') {
             if (o + 2 >= cap)
                 break;
@@ -63,7 +64,7 @@ void mfw_pointer(const mfw *w, const char *extra, char *out, size_t cap)
         return;
     for (unsigned i = 0; i < n && o + 1 < cap; i++) {
         if (w->fr[i].key) {
-            o = put_key(out, o, cap, w->fr[i].key);
+            o = put_key(out, o, cap, w->fr[i].key, w->fr[i].idx);
         } else if (o + 22 < cap) {
             out[o++] = '/';
             o += put_uint(out + o, w->fr[i].idx);
@@ -72,7 +73,7 @@ void mfw_pointer(const mfw *w, const char *extra, char *out, size_t cap)
         }
     }
     if (extra && o + 1 < cap)
-        o = put_key(out, o, cap, extra);
+        o = put_key(out, o, cap, extra, MFW_NUL);
     out[o] = '\0';
 }
 
@@ -193,6 +194,141 @@ size_t mfw_fmt_double(char out[32], double v)
         }
     }
     return (size_t)n;
+}
+
+/* ------------------------------------------------------------------ unions */
+
+const char *mfw_jtype_name(mfw_jtype jt)
+{
+    switch (jt) {
+    case MFW_J_BOOL: return "a boolean";
+    case MFW_J_NUM: return "a number";
+    case MFW_J_STR: return "a string";
+    case MFW_J_ARR: return "an array";
+    case MFW_J_OBJ: return "an object";
+    case MFW_J_NULL: return "null";
+    }
+    return "an unknown value";
+}
+
+static int first_of(const mf_type *t, mf_kind k)
+{
+    for (uint32_t i = 0; i < t->branch_count; i++)
+        if (t->branches[i]->kind == k)
+            return (int)i;
+    return -1;
+}
+
+int mfw_union_pick(const mf_type *t, mfw_jtype jt, double num, const char *str)
+{
+    int pick = -1;
+    switch (jt) {
+    case MFW_J_BOOL:
+        return first_of(t, MF_K_BOOL);
+    case MFW_J_NUM: {
+        bool integral = isfinite(num) && num == trunc(num) && fabs(num) < (double)MF_MAX_SAFE_INT;
+        if ((pick = first_of(t, integral ? MF_K_INT : MF_K_NUM)) < 0) /* the other kind reports why */
+            for (uint32_t i = 0; i < t->branch_count && pick < 0; i++)
+                if (t->branches[i]->kind == MF_K_INT || t->branches[i]->kind == MF_K_NUM)
+                    pick = (int)i;
+        return pick;
+    }
+    case MFW_J_STR:
+        for (uint32_t i = 0; i < t->branch_count && pick < 0; i++) {
+            const mf_type *b = t->branches[i];
+            if (b->kind == MF_K_ENUM)
+                for (uint32_t k = 0; k < b->enum_count; k++)
+                    if (strcmp(b->enum_values[k], str) == 0)
+                        pick = (int)i;
+        }
+        if (pick < 0)
+            pick = first_of(t, MF_K_STR);
+        return pick >= 0 ? pick : first_of(t, MF_K_ENUM); /* an enum reports the allowed values */
+    case MFW_J_ARR:
+        return first_of(t, MF_K_ARR);
+    default:
+        return -1;
+    }
+}
+
+int mfw_union_pick_object(const mf_type *t, uint32_t *count)
+{
+    int pick = -1;
+    *count = 0;
+    for (uint32_t i = 0; i < t->branch_count; i++) {
+        mf_kind k = t->branches[i]->kind;
+        if (k == MF_K_OBJ || k == MF_K_MAP || k == MF_K_RAW) {
+            if (pick < 0)
+                pick = (int)i;
+            (*count)++;
+        }
+    }
+    return pick;
+}
+
+int mfw_union_pick_disc(const mf_type *t, const char *value)
+{
+    for (uint32_t i = 0; i < t->branch_count; i++) {
+        mf_kind k = t->branches[i]->kind;
+        if ((k == MF_K_OBJ || k == MF_K_MAP || k == MF_K_RAW) && t->disc_values[i] &&
+            strcmp(t->disc_values[i], value) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+mf_status mfw_union_error(mfw *w, const mf_type *t, const char *found)
+{
+    char list[160];
+    size_t o = 0;
+    list[0] = '\0';
+    for (uint32_t i = 0; i < t->branch_count && o < sizeof list - 40; i++) {
+        int k = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", mfw_kind_name(t->branches[i]));
+        if (k > 0)
+            o += (size_t)k;
+    }
+    return mfw_fail(w, MF_ERR_UNION, "expected one of: %s; found %s", list, found);
+}
+
+mf_status mfw_disc_error(mfw *w, const mf_type *t, const char *value)
+{
+    char list[160], e[MFW_ECHO_CAP];
+    size_t o = 0;
+    list[0] = '\0';
+    for (uint32_t i = 0; i < t->branch_count && o < sizeof list - 40; i++) {
+        if (!t->disc_values[i])
+            continue;
+        int k = snprintf(list + o, sizeof list - o, "%s\"%s\"", o ? ", " : "", t->disc_values[i]);
+        if (k > 0)
+            o += (size_t)k;
+    }
+    return mfw_fail_member(w, MF_ERR_UNION, t->discriminator, "expected one of %s, found \"%s\"", list,
+                           mfw_echo(e, sizeof e, value, strlen(value)));
+}
+
+mf_status mfw_union_none(mfw *w, const mf_type *t, const mf_error *best, int best_i)
+{
+    if (best_i < 0)
+        return mfw_fail(w, MF_ERR_UNION, "expected one of the alternatives, found an object");
+    if (w->err)
+        mf_error_set(w->err, MF_ERR_UNION, best->pointer, "no alternative matches; closest, %u (%.48s): %.160s",
+                     (unsigned)best_i + 1, t->branches[best_i]->name ? t->branches[best_i]->name : "?",
+                     best->message);
+    return MF_ERR_UNION;
+}
+
+mf_status mfw_union_two(mfw *w, const mf_type *t, int a, int b)
+{
+    return mfw_fail(w, MF_ERR_UNION, "expected exactly one alternative to match (oneOf), found two: "
+                                     "%u (%s) and %u (%s)", (unsigned)a + 1,
+                    t->branches[a]->name ? t->branches[a]->name : "?", (unsigned)b + 1,
+                    t->branches[b]->name ? t->branches[b]->name : "?");
+}
+
+mf_status mfw_not_error(mfw *w, const mf_type *t)
+{
+    return mfw_fail(w, MF_ERR_UNION, "expected a value that is not %s (%s), found one",
+                    mfw_kind_name(t->not_type), t->not_type->name ? t->not_type->name : "not");
 }
 
 /* ------------------------------------------------------------- map keys */
@@ -470,8 +606,7 @@ static inline int hexval(unsigned char c)
     return -1;
 }
 
-/* value of 4 hex digits at p[0..4) or -1 */
-static long hex4(const unsigned char *p, size_t avail)
+long mfw_hex4(const unsigned char *p, size_t avail)
 {
     long v = 0;
     if (avail < 4)
@@ -483,36 +618,6 @@ static long hex4(const unsigned char *p, size_t avail)
         v = v * 16 + h;
     }
     return v;
-}
-
-/* length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid */
-static inline size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t k;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        k = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* > U+10FFFF */
-    } else
-        return 0;
-    if (avail < k || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t j = 2; j < k; j++)
-        if ((p[j] & 0xC0) != 0x80)
-            return 0;
-    return k;
 }
 
 /* Byte classes outside strings: 0 skip (white space, letters of literals,
@@ -617,7 +722,7 @@ static mf_status scan_string_at(const unsigned char *p, size_t len, size_t open,
         case S_ESC: {
             unsigned char e = i + 1 < len ? p[i + 1] : 0;
             if (e == 'u') {
-                long v = hex4(p + i + 2, len - i - 2);
+                long v = mfw_hex4(p + i + 2, len - i - 2);
                 if (v == 0)
                     return mf_error_set(err, MF_ERR_UTF8, "",
                                         "string contains \\u0000 (NUL), which is not allowed "
@@ -625,7 +730,7 @@ static mf_status scan_string_at(const unsigned char *p, size_t len, size_t open,
                 if (v >= 0xD800 && v <= 0xDBFF) {
                     long lo = -1;
                     if (i + 12 <= len && p[i + 6] == '\\' && p[i + 7] == 'u')
-                        lo = hex4(p + i + 8, 4);
+                        lo = mfw_hex4(p + i + 8, 4);
                     if (lo < 0xDC00 || lo > 0xDFFF)
                         return mf_error_set(err, MF_ERR_UTF8, "",
                                             "string contains a lone surrogate escape "
@@ -659,7 +764,7 @@ static mf_status scan_string_at(const unsigned char *p, size_t len, size_t open,
             return mf_error_set(err, MF_ERR_SYNTAX, "",
                                 "unescaped control character 0x%02X in a string at byte %zu", c, i);
         case S_HIGH: {
-            size_t k = utf8_seq(p + i, len - i);
+            size_t k = mfw_utf8_seq(p + i, len - i);
             if (!k)
                 return mf_error_set(err, MF_ERR_UTF8, "", "invalid UTF-8 at byte %zu", i);
             i += k;
@@ -721,7 +826,7 @@ bad:
     return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid JSON number at byte %zu", s);
 }
 
-static mf_status prescan(const unsigned char *p, size_t len, mf_error *err)
+mf_status mfw_prescan(const unsigned char *p, size_t len, mf_error *err)
 {
     size_t i = 0;
     unsigned depth = 0;
@@ -797,7 +902,7 @@ mf_status mfw_parse(const char *json, size_t len, cJSON **root, mf_error *err)
     *root = NULL;
     if (!json || len == 0)
         return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid JSON at byte 0: the input is empty");
-    st = prescan((const unsigned char *)json, len, err);
+    st = mfw_prescan((const unsigned char *)json, len, err);
     if (st)
         return st;
     cJSON *r = cJSON_ParseWithLengthOpts(json, len, &end, 0);

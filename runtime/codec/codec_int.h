@@ -27,4 +27,11 @@ int mf_pattern_fast_match(mf_pattern *p, const char *s, size_t n);
 /* Number of Unicode code points in valid UTF-8 s[0..n). */
 size_t mf_utf8_count(const char *s, size_t n);
 
+/*
+ * The reference decoder (decode_tree.c): the same contract as mf_decode, by
+ * way of a cJSON tree. Kept for the differential tests, which require both
+ * to agree on every input.
+ */
+mf_status mf_decode_tree(const mf_type *t, const char *json, size_t len, void *out, mf_error *err);
+
 #endif

@@ -1,627 +1,1283 @@
 /*
- * decode.c - JSON text -> C value, driven by mf_type descriptors.
+ * decode.c - mf_decode: JSON bytes -> C value in one pass, driven by the
+ * mf_type descriptors (one generic decoder for every message, as in nanopb).
  *
- * Three steps:
- *  1. prescan() (check.c; its scanners are shared with the validator's raw
- *     check): one pass over the raw bytes that enforces what cJSON does not:
- *     well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF; the same
- *     rules as mf_utf8_valid), no raw NUL or other control bytes, JSON
- *     white space only between tokens, the strict JSON number grammar (cJSON
- *     reads numbers with strtod and would take "01", "1." or "-.5"), no
- *     \u0000 escape and no lone surrogate escape in strings, no byte order
- *     mark, and nesting of at most MF_MAX_DEPTH. String bodies, the bulk of
- *     most documents, are skipped 8 bytes at a time when they are plain ASCII.
- *  2. cJSON_ParseWithLengthOpts() builds the tree; only JSON white space may
- *     follow the value. The parse end pointer gives the byte offset of a
- *     syntax error (cJSON_GetErrorPtr, a global, is never used).
- *  3. dec() walks tree and descriptor together, checking types, presence and
- *     constraints (check.c) and filling the C value.
+ * The decoder reads the text once, front to back, and writes each value
+ * straight into its place in the generated struct: no tree, no copy of
+ * member names, one allocation per decoded string (the value owns it). The
+ * lexical rules are those of the reference decoder's pre-scan (check.c):
+ * well-formed UTF-8, no raw control bytes or NUL, no \u0000 or lone
+ * surrogate escape, the strict number grammar, at most MF_MAX_DEPTH levels;
+ * and the grammar is the one cJSON accepts (RFC 8259).
  *
- * Ownership: decoded strings and map keys are taken over from the cJSON tree
- * (the node's pointer is set to NULL so cJSON_Delete skips it) instead of
- * being copied. This relies on cJSON allocating with malloc, its default; an
- * application that installs other cJSON_InitHooks must build the runtime with
- * -DMF_CODEC_COPY_STRINGS.
+ * The reference (decode_tree.c: pre-scan, cJSON tree, walk) stays the
+ * definition of the verdict: a syntax error anywhere in the text wins over
+ * any schema error, a lexical error over a grammar error, and schema errors
+ * come in the walk's order. So on any error this decoder runs
+ * mfw_json_check over the whole text (what the reference's first two steps
+ * would say) and reports its error instead when there is one. The valid
+ * path pays nothing for this. Within the walk, the order of the reference is
+ * kept where it differs from reading order: an array's or map's item count
+ * and a map's duplicate keys are checked before the errors of its values, so
+ * after a value fails the rest of the container is scanned for them.
  *
- * Integers: a JSON number is an integer when its double value is integral
- * (so 1.0 and 1e2 are integers, 1.5 is not) and its magnitude is below 2^53
- * (MF_MAX_SAFE_INT). 2^53 itself is rejected too, because 2^53 + 1 reads as
- * the same double; below 2^53 every integer is exact. Integrality is judged
- * on the double, as in JavaScript: 1.00000000000000001 reads as 1.
+ * Numbers get the double strtod would give (what cJSON stores): exact
+ * integers and short decimals are computed directly (Clinger's fast path:
+ * a mantissa below 2^53 times or divided by an exact power of ten is
+ * correctly rounded); everything else goes through strtod, with the
+ * locale's decimal point as cJSON does.
  *
- * Raw members are re-printed compactly from the tree by the encoder's writer
- * (mfw_print_raw): numbers come out as the shortest of %.15g/%.16g/%.17g of
- * their double (so 1.0 becomes 1 and digits beyond a double's precision are
- * lost, as everywhere in the SDK); numbers that overflow a double are
- * MF_ERR_RANGE (cJSON_PrintUnformatted would print them as null).
+ * Unions: a branch is picked by the JSON type of the value (the first byte,
+ * and the value itself for numbers and enum strings), by the discriminator
+ * member (found by scanning the object's members first), or by trying each
+ * object branch into a scratch value that is freed again (the position is
+ * rolled back); `not` is a trial of the same kind. These read the value
+ * more than once; nothing else does.
+ *
+ * Raw members (free-form JSON) are re-printed compactly while they are
+ * read, as the reference prints them from its tree (mfw_print_raw): strings
+ * with escapes are decoded and re-escaped, numbers printed from their double
+ * unless they are plain integers of at most 15 digits (which print as
+ * written).
  */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "codec/codec_int.h"
 #include "codec/walk.h"
 
-/* -------------------------------------------------------------- the walker */
+typedef struct dd {
+    const unsigned char *p;
+    size_t len;
+    size_t i;       /* read position */
+    unsigned depth; /* JSON nesting at the position */
+    bool syn;       /* a syntax error was met: the verdict is mfw_json_check's */
+    char *tmp;      /* scratch for unescaped names and enum strings */
+    size_t tmpcap;
+    mfw w;          /* pointer frames and the error */
+    char small[128];
+} dd;
 
-static const char *json_type_name(const cJSON *n)
+/* ---------------------------------------------------------------- lexing */
+
+/* The byte at i, or 0 past the end (0 is invalid wherever a token may start). */
+static inline unsigned char at(const dd *d, size_t i)
 {
-    switch (n->type & 0xFF) {
-    case cJSON_False:
-    case cJSON_True: return "a boolean";
-    case cJSON_NULL: return "null";
-    case cJSON_Number: return "a number";
-    case cJSON_String: return "a string";
-    case cJSON_Array: return "an array";
-    case cJSON_Object: return "an object";
+    return i < d->len ? d->p[i] : 0;
+}
+
+static inline void ws(dd *d)
+{
+    size_t i = d->i;
+    while (i < d->len) {
+        unsigned char c = d->p[i];
+        if (c > ' ' || (c != ' ' && c != '\n' && c != '\r' && c != '\t'))
+            break;
+        i++;
     }
-    return "an unknown value";
+    d->i = i;
 }
 
-static mf_status type_error(mfw *w, const mf_type *t, const cJSON *n)
+/* A syntax error at byte `at`. The code and message that reach the caller
+ * are mfw_json_check's (see mf_decode). */
+static mf_status syn(dd *d, size_t pos, const char *what)
 {
-    return mfw_fail(w, MF_ERR_TYPE, "expected %s, found %s", mfw_kind_name(t), json_type_name(n));
+    d->syn = true;
+    return mf_error_set(d->w.err, MF_ERR_SYNTAX, "", "invalid JSON at byte %zu: %s", pos, what);
 }
 
-/* Takes the string out of the node (see the ownership note at the top); a
- * trial decode (w->copy) copies it instead, leaving the tree as it was. */
-static char *take_string(const mfw *w, char **slot)
+static mf_status nomem(dd *d)
 {
-#ifdef MF_CODEC_COPY_STRINGS
-    (void)w;
-    return strdup(*slot);
+    return mfw_fail(&d->w, MF_ERR_NOMEM, "out of memory");
+}
+
+/* Room for n bytes and a NUL in d->tmp. */
+static char *scratch(dd *d, size_t n)
+{
+    if (n < d->tmpcap)
+        return d->tmp;
+    size_t cap = n + 1 > 2 * d->tmpcap ? n + 1 : 2 * d->tmpcap;
+    char *t = malloc(cap);
+    if (!t)
+        return NULL;
+    if (d->tmp != d->small)
+        free(d->tmp);
+    d->tmp = t;
+    d->tmpcap = cap;
+    return t;
+}
+
+/* The mask of bytes that end a plain run in the 16 bytes at q: '"', '\\',
+ * controls and (signed compare) bytes >= 0x80. */
+static inline unsigned special16(const unsigned char *q)
+{
+#ifdef __SSE2__
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+    __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                           _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                              _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+    return (unsigned)_mm_movemask_epi8(sp);
 #else
-    if (w->copy)
-        return strdup(*slot);
-    char *s = *slot;
-    *slot = NULL;
-    return s;
+    unsigned m = 0;
+    for (int k = 0; k < 16; k++)
+        m |= (unsigned)(q[k] == '"' || q[k] == '\\' || q[k] < 0x20 || q[k] >= 0x80) << k;
+    return m;
 #endif
 }
 
-static mf_status dec(mfw *w, const mf_type *t, cJSON *n, void *dst);
-
-static mf_status enter(mfw *w)
+/* One escape at p[i] ('\\'), checked as the pre-scan does; returns its
+ * length (2, 6 or 12 for a surrogate pair) or 0 when invalid. */
+static size_t lex_escape(const unsigned char *p, size_t len, size_t i)
 {
-    if (++w->depth > MF_MAX_DEPTH)
-        return mfw_fail(w, MF_ERR_SYNTAX, "nesting deeper than %d", MF_MAX_DEPTH);
+    unsigned char e = i + 1 < len ? p[i + 1] : 0;
+    if (e == 'u') {
+        long v = mfw_hex4(p + i + 2, len - i - 2);
+        if (v <= 0 || (v >= 0xDC00 && v <= 0xDFFF))
+            return 0;
+        if (v >= 0xD800 && v <= 0xDBFF) {
+            long lo = -1;
+            if (i + 12 <= len && p[i + 6] == '\\' && p[i + 7] == 'u')
+                lo = mfw_hex4(p + i + 8, 4);
+            return lo >= 0xDC00 && lo <= 0xDFFF ? 12 : 0;
+        }
+        return 6;
+    }
+    return (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't')
+               ? 2 : 0;
+}
+
+/*
+ * The string whose opening quote is at d->i: checked, and d->i left after its
+ * closing quote. *s and *n give the body as written (without the quotes);
+ * *esc says whether it has escapes (then unescape() gives its value).
+ */
+static mf_status lex_str(dd *d, const char **s, size_t *n, bool *esc)
+{
+    const unsigned char *p = d->p;
+    const size_t len = d->len, start = d->i + 1;
+    size_t i = start;
+    bool e = false;
+    for (;;) {
+        unsigned m;
+        if (i + 16 <= len) {
+            m = special16(p + i);
+        } else {
+            unsigned char tail[16] = {0}; /* the zero padding flags the end */
+            memcpy(tail, p + i, len - i);
+            m = special16(tail);
+        }
+        if (!m) {
+            i += 16;
+            continue;
+        }
+        i += (size_t)__builtin_ctz(m);
+        if (i >= len)
+            return syn(d, start - 1, "unterminated string");
+        unsigned char c = p[i];
+        size_t k;
+        if (c == '"')
+            break;
+        if (c == '\\')
+            k = lex_escape(p, len, i), e = true;
+        else if (c >= 0x80)
+            k = mfw_utf8_seq(p + i, len - i);
+        else
+            k = 0; /* a control character */
+        if (!k)
+            return syn(d, i, "invalid string");
+        i += k;
+    }
+    *s = (const char *)p + start;
+    *n = i - start;
+    *esc = e;
+    d->i = i + 1;
     return MF_OK;
 }
 
-static inline bool same_name(const char *a, const char *b)
+static size_t put_utf8(char *o, unsigned long c)
 {
-    return strcmp(a, b) == 0;
+    if (c < 0x80) {
+        o[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (char)(0xC0 | (c >> 6));
+        o[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (char)(0xE0 | (c >> 12));
+        o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (c >> 18));
+    o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
 }
 
+/* The value of a string body s[0..n) checked by lex_str, written to o (room
+ * for n bytes: the value is never longer); returns its length. */
+static size_t unescape(char *o, const char *s, size_t n)
+{
+    size_t i = 0, k = 0;
+    while (i < n) {
+        const char *bs = memchr(s + i, '\\', n - i);
+        size_t run = bs ? (size_t)(bs - (s + i)) : n - i;
+        memcpy(o + k, s + i, run);
+        k += run;
+        i += run;
+        if (i >= n)
+            break;
+        char e = s[i + 1];
+        i += 2;
+        switch (e) {
+        case 'b': o[k++] = '\b'; break;
+        case 'f': o[k++] = '\f'; break;
+        case 'n': o[k++] = '\n'; break;
+        case 'r': o[k++] = '\r'; break;
+        case 't': o[k++] = '\t'; break;
+        case 'u': {
+            unsigned long c = (unsigned long)mfw_hex4((const unsigned char *)s + i, 4);
+            i += 4;
+            if (c >= 0xD800 && c <= 0xDBFF) { /* lex_str checked the pair */
+                unsigned long lo = (unsigned long)mfw_hex4((const unsigned char *)s + i + 2, 4);
+                c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+                i += 6;
+            }
+            k += put_utf8(o + k, c);
+            break;
+        }
+        default: o[k++] = e; /* '"' '\\' '/' */
+        }
+    }
+    return k;
+}
+
+/* The next string's value, NUL-terminated: in place when it has no escapes
+ * and need not be terminated, else in d->tmp. NULL: out of memory. */
+static const char *str_value(dd *d, const char *s, size_t n, bool esc, bool terminate, size_t *out_n)
+{
+    if (!esc && !terminate) {
+        *out_n = n;
+        return s;
+    }
+    char *t = scratch(d, n);
+    if (!t)
+        return NULL;
+    *out_n = esc ? unescape(t, s, n) : (memcpy(t, s, n), n);
+    t[*out_n] = '\0';
+    return t;
+}
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* strtod of the number text s[0..n) as cJSON reads it: '.' replaced by the
+ * locale's decimal point. */
+static int slow_number(const unsigned char *s, size_t n, double *v)
+{
+    char small[64], *b = n < sizeof small ? small : malloc(n + 1);
+    char dp = localeconv()->decimal_point[0];
+    if (!b)
+        return -1;
+    for (size_t k = 0; k < n; k++)
+        b[k] = s[k] == '.' ? dp : (char)s[k];
+    b[n] = '\0';
+    *v = strtod(b, NULL);
+    if (b != small)
+        free(b);
+    return 0;
+}
+
+typedef struct num {
+    double v;
+    bool canon; /* a plain integer of at most 15 digits: printed as written */
+} num;
+
+/*
+ * The number at d->i: the strict JSON grammar (as the pre-scan), d->i left
+ * after it. With `out`, its double: directly when the mantissa has at most
+ * 19 significant digits, is at most 2^53 and the decimal exponent is within
+ * +-22 (Clinger), else by strtod.
+ */
+static mf_status lex_num(dd *d, num *out)
+{
+    const unsigned char *p = d->p;
+    const size_t s = d->i;
+    size_t i = s;
+    uint64_t m = 0;
+    int nd = 0, e10 = 0;
+    bool neg = at(d, i) == '-', frac_or_exp = false;
+    i += neg;
+    if (!(at(d, i) >= '0' && at(d, i) <= '9'))
+        return syn(d, s, "invalid number");
+    if (p[i] == '0') {
+        i++;
+        if (at(d, i) >= '0' && at(d, i) <= '9')
+            return syn(d, s, "invalid number (leading zero)");
+    }
+    for (; i < d->len && p[i] >= '0' && p[i] <= '9'; i++) {
+        if (nd < 19)
+            m = m * 10 + (p[i] - '0'), nd += m != 0;
+        else
+            e10++;
+    }
+    if (at(d, i) == '.') {
+        frac_or_exp = true;
+        if (!(at(d, ++i) >= '0' && at(d, i) <= '9'))
+            return syn(d, s, "invalid number");
+        for (; i < d->len && p[i] >= '0' && p[i] <= '9'; i++)
+            if (nd < 19)
+                m = m * 10 + (p[i] - '0'), nd += m != 0, e10--;
+    }
+    if (at(d, i) == 'e' || at(d, i) == 'E') {
+        int es = 1, ev = 0;
+        frac_or_exp = true;
+        i++;
+        if (at(d, i) == '+' || at(d, i) == '-')
+            es = at(d, i++) == '-' ? -1 : 1;
+        if (!(at(d, i) >= '0' && at(d, i) <= '9'))
+            return syn(d, s, "invalid number");
+        for (; i < d->len && p[i] >= '0' && p[i] <= '9'; i++)
+            ev = ev < 100000 ? ev * 10 + (p[i] - '0') : ev;
+        e10 += es * ev;
+    }
+    unsigned char c = at(d, i);
+    if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')
+        return syn(d, s, "invalid number");
+    d->i = i;
+    if (!out)
+        return MF_OK;
+    out->canon = !frac_or_exp && i - s - neg <= 15;
+    if (m == 0 && nd == 0) {
+        out->v = neg ? -0.0 : 0.0;
+    } else if (nd < 19 && m <= (1ull << 53) && e10 >= -22 && e10 <= 22) {
+        double v = (double)m;
+        v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
+        out->v = neg ? -v : v;
+    } else if (slow_number(p + s, i - s, &out->v)) {
+        return nomem(d);
+    }
+    return MF_OK;
+}
+
+/* The literal `lit` (n bytes) at d->i. */
+static mf_status lex_lit(dd *d, const char *lit, size_t n)
+{
+    if (d->len - d->i < n || memcmp(d->p + d->i, lit, n) != 0)
+        return syn(d, d->i, "invalid literal");
+    d->i += n;
+    return MF_OK;
+}
+
+static mf_status enter(dd *d)
+{
+    if (++d->depth > MF_MAX_DEPTH)
+        return syn(d, d->i, "nesting too deep");
+    return MF_OK;
+}
+
+/* ------------------------------------------------- raw values, skipping */
+
+static mf_status raw_value(dd *d, mf_buf *b);
+
+/* A string at d->i, appended as the reference prints it (or skipped when b
+ * is NULL). With `key` (and b), a member name: its value is pushed as a
+ * frame, in *owned when it had to be unescaped (the caller pops the frame
+ * and frees *owned). */
+static mf_status raw_string(dd *d, mf_buf *b, bool key, char **owned)
+{
+    const char *s;
+    size_t n;
+    bool esc;
+    mf_status st;
+    if ((st = lex_str(d, &s, &n, &esc)) || !b)
+        return st;
+    if (!esc) {
+        /* no escapes: nothing in it needs one, it prints as written */
+        if (mf_buf_append(b, s - 1, n + 2))
+            return nomem(d);
+        if (key)
+            mfw_push_keyn(&d->w, s, n);
+        return MF_OK;
+    }
+    char *t = malloc(n + 1);
+    if (!t)
+        return nomem(d);
+    size_t k = unescape(t, s, n);
+    if (mfw_buf_put_string(b, t, k)) {
+        free(t);
+        return nomem(d);
+    }
+    if (key) {
+        mfw_push_keyn(&d->w, t, k);
+        *owned = t;
+    } else {
+        free(t);
+    }
+    return MF_OK;
+}
+
+static mf_status raw_number(dd *d, mf_buf *b)
+{
+    const size_t s = d->i;
+    num x;
+    char tmp[32];
+    mf_status st = lex_num(d, b ? &x : NULL);
+    if (st || !b)
+        return st;
+    if (!isfinite(x.v))
+        return mfw_fail(&d->w, MF_ERR_RANGE, "expected a finite number, found one too large for a double");
+    if (x.canon)
+        st = mf_buf_append(b, d->p + s, d->i - s);
+    else
+        st = mf_buf_append(b, tmp, mfw_fmt_double(tmp, x.v));
+    return st ? nomem(d) : MF_OK;
+}
+
+/* One member (name, ':' and value) or item of a raw container; with b, its
+ * frame is pushed around the value. */
+static mf_status raw_entry(dd *d, mf_buf *b, bool obj, size_t idx)
+{
+    char *owned = NULL;
+    mf_status st = MF_OK;
+    if (obj) {
+        if (at(d, d->i) != '"')
+            return syn(d, d->i, "expected a member name");
+        if ((st = raw_string(d, b, true, &owned)))
+            return st;
+        ws(d);
+        if (at(d, d->i) != ':')
+            st = syn(d, d->i, "expected ':'");
+        else if (d->i++, b && mf_buf_append_char(b, ':'))
+            st = nomem(d);
+    } else if (b) {
+        mfw_push_idx(&d->w, idx);
+    }
+    if (!st) {
+        ws(d);
+        st = raw_value(d, b);
+    }
+    if (b)
+        mfw_pop(&d->w);
+    free(owned);
+    return st;
+}
+
+/* The container whose opening byte is at d->i. */
+static mf_status raw_container(dd *d, mf_buf *b)
+{
+    const bool obj = d->p[d->i] == '{';
+    const unsigned char close = obj ? '}' : ']';
+    mf_status st;
+    if ((st = enter(d)))
+        return st;
+    if (b && mf_buf_append_char(b, (char)d->p[d->i]))
+        return nomem(d);
+    d->i++;
+    ws(d);
+    if (at(d, d->i) != close) {
+        for (size_t idx = 0;; idx++) {
+            if ((st = raw_entry(d, b, obj, idx)))
+                return st;
+            ws(d);
+            unsigned char c = at(d, d->i);
+            if (c == close)
+                break;
+            if (c != ',')
+                return syn(d, d->i, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+            d->i++;
+            ws(d);
+            if (b && mf_buf_append_char(b, ','))
+                return nomem(d);
+        }
+    }
+    d->i++;
+    d->depth--;
+    if (b && mf_buf_append_char(b, (char)close))
+        return nomem(d);
+    return MF_OK;
+}
+
+/*
+ * Any JSON value at d->i: appended to b as the reference prints raw values
+ * (compact; strings re-escaped; numbers by mfw_fmt_double, non-finite ones
+ * refused with MF_ERR_RANGE at their pointer), or, when b is NULL, only
+ * checked and skipped.
+ */
+static mf_status raw_value(dd *d, mf_buf *b)
+{
+    const char *lit;
+    size_t n;
+    mf_status st;
+    unsigned char c = at(d, d->i);
+    switch (c) {
+    case '{':
+    case '[':
+        return raw_container(d, b);
+    case '"':
+        return raw_string(d, b, false, NULL);
+    case 't':
+        lit = "true", n = 4;
+        break;
+    case 'f':
+        lit = "false", n = 5;
+        break;
+    case 'n':
+        lit = "null", n = 4;
+        break;
+    default:
+        if (c == '-' || (c >= '0' && c <= '9'))
+            return raw_number(d, b);
+        return syn(d, d->i, "expected a value");
+    }
+    if ((st = lex_lit(d, lit, n)))
+        return st;
+    if (b && mf_buf_append(b, lit, n))
+        return nomem(d);
+    return MF_OK;
+}
+
+static inline mf_status skip_value(dd *d)
+{
+    return raw_value(d, NULL);
+}
+
+mf_status mfw_json_check(const char *json, size_t len, mf_error *err)
+{
+    dd d;
+    mf_status st;
+    if (!json || len == 0)
+        return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid JSON at byte 0: the input is empty");
+    if ((st = mfw_prescan((const unsigned char *)json, len, err)))
+        return st;
+    memset(&d, 0, offsetof(dd, w));
+    d.p = (const unsigned char *)json;
+    d.len = len;
+    mfw_init(&d.w, err);
+    ws(&d);
+    if ((st = skip_value(&d))) /* after the pre-scan, only grammar errors (syn) */
+        return st;
+    ws(&d);
+    if (d.i < len)
+        return mf_error_set(err, MF_ERR_SYNTAX, "", "unexpected data after the JSON value at byte %zu", d.i);
+    return MF_OK;
+}
+
+/* ------------------------------------------------------------ the walker */
+
+static mf_status dv(dd *d, const mf_type *t, void *dst);
+
+/* What the value at d->i is, for messages; NULL when it is no value. */
+static const char *found_name(unsigned char c)
+{
+    switch (c) {
+    case '{': return mfw_jtype_name(MFW_J_OBJ);
+    case '[': return mfw_jtype_name(MFW_J_ARR);
+    case '"': return mfw_jtype_name(MFW_J_STR);
+    case 't':
+    case 'f': return mfw_jtype_name(MFW_J_BOOL);
+    case 'n': return mfw_jtype_name(MFW_J_NULL);
+    }
+    return c == '-' || (c >= '0' && c <= '9') ? mfw_jtype_name(MFW_J_NUM) : NULL;
+}
+
+/* The value at d->i is not a t: MF_ERR_TYPE naming what it is. */
+static mf_status type_error(dd *d, const mf_type *t)
+{
+    const char *f = found_name(at(d, d->i));
+    if (!f)
+        return syn(d, d->i, "expected a value");
+    return mfw_fail(&d->w, MF_ERR_TYPE, "expected %s, found %s", mfw_kind_name(t), f);
+}
+
+static mf_status dnumber(dd *d, const mf_type *t, void *dst)
+{
+    num x;
+    char tmp[32];
+    mf_status st;
+    if ((st = lex_num(d, &x)))
+        return st;
+    const double v = x.v;
+    if (t->kind == MF_K_NUM) {
+        *(double *)dst = v;
+        return mfw_check_num(&d->w, t, v);
+    }
+    if (!isfinite(v))
+        return mfw_fail(&d->w, MF_ERR_RANGE, "expected an integer, found a number too large for a double");
+    if (v != trunc(v)) {
+        mfw_fmt_double(tmp, v);
+        return mfw_fail(&d->w, MF_ERR_RANGE, "expected an integer, found %s", tmp);
+    }
+    if (fabs(v) >= (double)MF_MAX_SAFE_INT) {
+        mfw_fmt_double(tmp, v);
+        return mfw_fail(&d->w, MF_ERR_RANGE, "expected an integer of magnitude below 2^53, found %s", tmp);
+    }
+    *(int64_t *)dst = (int64_t)v;
+    return mfw_check_int(&d->w, t, (int64_t)v);
+}
+
+static mf_status dstr(dd *d, const mf_type *t, char **dst)
+{
+    const char *s;
+    size_t n;
+    bool esc;
+    mf_status st;
+    if ((st = lex_str(d, &s, &n, &esc)))
+        return st;
+    char *o = malloc(n + 1);
+    if (!o)
+        return nomem(d);
+    if (esc)
+        n = unescape(o, s, n);
+    else
+        memcpy(o, s, n);
+    o[n] = '\0';
+    if ((t->min_len | t->max_len | (uint32_t)t->format | (t->flags & MF_TF_HAS_CONST)) || t->pattern) {
+        if ((st = mfw_check_str(&d->w, t, o, n))) {
+            free(o);
+            return st;
+        }
+    }
+    *dst = o;
+    return MF_OK;
+}
+
+static mf_status denum(dd *d, const mf_type *t, int *dst)
+{
+    const char *s;
+    size_t n;
+    bool esc;
+    mf_status st;
+    if ((st = lex_str(d, &s, &n, &esc)))
+        return st;
+    if (esc && !(s = str_value(d, s, n, esc, false, &n)))
+        return nomem(d);
+    *dst = mfw_enum_lookup(&d->w, t, s, n, &st);
+    return st;
+}
+
+static mf_status draw(dd *d, const mf_type *t, char **dst)
+{
+    mf_buf b = MF_BUF_INIT;
+    mf_status st;
+    if ((t->flags & MF_TF_RAW_OBJECT) && at(d, d->i) != '{')
+        return type_error(d, t);
+    if (mf_buf_reserve(&b, 64))
+        return nomem(d);
+    if ((st = raw_value(d, &b))) {
+        mf_buf_free(&b);
+        return st;
+    }
+    *dst = mf_buf_detach(&b, NULL);
+    return MF_OK;
+}
+
+/* ----------------------------------------------------------------- objects */
+
 /* Members usually come in schema order: the one after the previous match is
- * tried first (a first-byte compare, then strcmp), then the rest. */
-static inline uint32_t find_field(const mf_type *t, const char *k, uint32_t hint)
+ * tried first (a first-byte compare, then strncmp), then the rest. k[0..n)
+ * holds no NUL, so strncmp == 0 proves the name has n bytes before its NUL. */
+static inline uint32_t find_field(const mf_type *t, const char *k, size_t n, uint32_t hint)
 {
     const mf_field *f = t->fields;
     const uint32_t nf = t->field_count;
+    const char c = n ? k[0] : '\0';
     for (uint32_t j = hint; j < nf; j++)
-        if (f[j].name[0] == k[0] && same_name(f[j].name, k))
+        if (f[j].name[0] == c && strncmp(f[j].name, k, n) == 0 && f[j].name[n] == '\0')
             return j;
     for (uint32_t j = 0; j < hint && j < nf; j++)
-        if (f[j].name[0] == k[0] && same_name(f[j].name, k))
+        if (f[j].name[0] == c && strncmp(f[j].name, k, n) == 0 && f[j].name[n] == '\0')
             return j;
     return UINT32_MAX;
 }
 
-/* The member errors of dec_obj, out of its hot loop. */
-static mf_status member_error(mfw *w, const mf_type *t, mf_status code, const char *k)
+/* An unknown member of a closed object, or a duplicate one (name k[0..n)). */
+static mf_status member_error(dd *d, const mf_type *t, mf_status code, const char *k, size_t n)
 {
     char e[MFW_ECHO_CAP];
+    char *name = malloc(n + 1);
+    if (!name)
+        return nomem(d);
+    memcpy(name, k, n);
+    name[n] = '\0';
     if (code == MF_ERR_UNKNOWN_FIELD)
-        return mfw_fail_member(w, MF_ERR_UNKNOWN_FIELD, k,
-                               "unexpected member \"%s\": %s allows no other members",
-                               mfw_echo(e, sizeof e, k, strlen(k)), t->name ? t->name : "the object");
-    return mfw_fail_member(w, MF_ERR_DUPLICATE, k, "duplicate member \"%s\"",
-                           mfw_echo(e, sizeof e, k, strlen(k)));
+        mfw_fail_member(&d->w, code, name, "unexpected member \"%s\": %s allows no other members",
+                        mfw_echo(e, sizeof e, k, n), t->name ? t->name : "the object");
+    else
+        mfw_fail_member(&d->w, code, name, "duplicate member \"%s\"", mfw_echo(e, sizeof e, k, n));
+    free(name);
+    return code;
 }
 
-static mf_status dec_obj(mfw *w, const mf_type *t, cJSON *n, char *base)
+/* A member's value; null sets <x>_is_null where allowed (a raw member
+ * without that flag takes null as its text). */
+static mf_status dfield(dd *d, const mf_field *f, char *base)
 {
-    uint64_t small[4] = {0, 0, 0, 0};
-    uint64_t *seen = small;
-    const uint32_t nf = t->field_count;
-    uint32_t hint = 0, nseen = 0;
-    mf_status st = MF_OK;
-
-    if (nf > 256) {
-        seen = calloc((nf + 63) / 64, sizeof *seen);
-        if (!seen)
-            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-    }
-    for (cJSON *c = n->child; c; c = c->next) {
-        const char *k = c->string ? c->string : "";
-        uint32_t j = find_field(t, k, hint);
-        if (j == UINT32_MAX) {
-            if (t->flags & MF_TF_CLOSED) {
-                st = member_error(w, t, MF_ERR_UNKNOWN_FIELD, k);
-                goto out;
-            }
-            continue;
-        }
-        uint64_t bit = 1ull << (j % 64);
-        if (seen[j / 64] & bit) {
-            st = member_error(w, t, MF_ERR_DUPLICATE, k);
-            goto out;
-        }
-        seen[j / 64] |= bit;
-        nseen++;
-        hint = j + 1;
-
-        const mf_field *f = &t->fields[j];
-        mfw_push_key(w, f->name);
-        if ((c->type & 0xFF) == cJSON_NULL &&
-            (f->null_offset >= 0 || f->type->kind != MF_K_RAW)) {
-            if (f->null_offset >= 0)
-                *(bool *)(base + f->null_offset) = true;
-            else
-                st = type_error(w, f->type, c);
-        } else {
-            st = dec(w, f->type, c, base + f->offset);
-        }
-        mfw_pop(w);
+    if (at(d, d->i) == 'n' && (f->null_offset >= 0 || f->type->kind != MF_K_RAW)) {
+        mf_status st = lex_lit(d, "null", 4);
         if (st)
-            goto out;
-        if (f->has_offset >= 0)
-            *(bool *)(base + f->has_offset) = true;
-    }
-    for (uint32_t j = 0; j < nf && nseen < nf; j++) {
-        if (seen[j / 64] & (1ull << (j % 64)))
-            continue;
-        const mf_field *f = &t->fields[j];
-        if (f->required) {
-            st = mfw_fail_member(w, MF_ERR_REQUIRED, f->name, "missing required member \"%s\"",
-                                 f->name);
-            goto out;
+            return st;
+        if (f->null_offset >= 0) {
+            *(bool *)(base + f->null_offset) = true;
+            return MF_OK;
         }
-        if (f->has_default && f->type->kind == MF_K_STR && f->def.s) {
-            char **slot = (char **)(base + f->offset);
-            if (!*slot && !(*slot = strdup(f->def.s))) {
-                st = mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-        }
+        return mfw_fail(&d->w, MF_ERR_TYPE, "expected %s, found null", mfw_kind_name(f->type));
     }
-out:
-    if (seen != small)
-        free(seen);
+    return dv(d, f->type, base + f->offset);
+}
+
+typedef struct objstate {
+    uint64_t *seen; /* members met, by field index */
+    uint32_t hint;  /* the field after the last one met */
+    uint32_t nseen;
+} objstate;
+
+/* One member at d->i: name, ':', value. */
+static mf_status dmember(dd *d, const mf_type *t, char *base, objstate *o)
+{
+    const char *k;
+    size_t n;
+    bool esc;
+    mf_status st;
+    if (at(d, d->i) != '"')
+        return syn(d, d->i, "expected a member name");
+    if ((st = lex_str(d, &k, &n, &esc)))
+        return st;
+    if (esc && !(k = str_value(d, k, n, esc, false, &n)))
+        return nomem(d);
+    ws(d);
+    if (at(d, d->i) != ':')
+        return syn(d, d->i, "expected ':'");
+    d->i++;
+    ws(d);
+    uint32_t j = find_field(t, k, n, o->hint);
+    if (j == UINT32_MAX)
+        return (t->flags & MF_TF_CLOSED) ? member_error(d, t, MF_ERR_UNKNOWN_FIELD, k, n) : skip_value(d);
+    uint64_t bit = 1ull << (j % 64);
+    if (o->seen[j / 64] & bit)
+        return member_error(d, t, MF_ERR_DUPLICATE, k, n);
+    o->seen[j / 64] |= bit;
+    o->nseen++;
+    o->hint = j + 1;
+    const mf_field *f = &t->fields[j];
+    mfw_push_key(&d->w, f->name);
+    st = dfield(d, f, base);
+    mfw_pop(&d->w);
+    if (!st && f->has_offset >= 0)
+        *(bool *)(base + f->has_offset) = true;
     return st;
 }
 
-static mf_status dec_arr(mfw *w, const mf_type *t, cJSON *n, mf_array *a)
+/* After the members: required ones present, string defaults filled in. */
+static mf_status dobj_finish(dd *d, const mf_type *t, char *base, const objstate *o)
 {
-    size_t cnt = 0, i = 0, isz = t->item->size;
-    mf_status st;
-    for (cJSON *c = n->child; c; c = c->next)
-        cnt++;
-    if ((st = mfw_check_count(w, t, cnt)))
-        return st;
-    if (cnt == 0)
-        return MF_OK;
-    char *items = calloc(cnt, isz);
-    if (!items)
-        return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-    if (t->item->kind == MF_K_OBJ)
-        for (size_t k = 0; k < cnt; k++)
-            mf_init(t->item, items + k * isz);
-    a->items = items; /* items and count always together: freeable from here on */
-    a->count = cnt;
-    for (cJSON *c = n->child; c; c = c->next, i++) {
-        mfw_push_idx(w, i);
-        st = dec(w, t->item, c, items + i * isz);
-        mfw_pop(w);
-        if (st)
-            return st;
-    }
-    return (t->flags & MF_TF_UNIQUE) ? mfw_check_unique(w, t, a) : MF_OK;
-}
-
-static mf_status dec_map(mfw *w, const mf_type *t, cJSON *n, mf_map *m)
-{
-    size_t cnt = 0, i = 0, isz = t->item->size;
-    mf_status st;
-    char e[MFW_ECHO_CAP];
-    for (cJSON *c = n->child; c; c = c->next)
-        cnt++;
-    if ((st = mfw_check_count(w, t, cnt)))
-        return st;
-    if (cnt == 0)
-        return MF_OK;
-    char **keys = calloc(cnt, sizeof *keys);
-    char *values = calloc(cnt, isz);
-    if (!keys || !values) {
-        free(keys);
-        free(values);
-        return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-    }
-    if (t->item->kind == MF_K_OBJ)
-        for (size_t k = 0; k < cnt; k++)
-            mf_init(t->item, values + k * isz);
-    m->keys = keys;
-    m->values = values;
-    m->count = cnt;
-    for (cJSON *c = n->child; c; c = c->next, i++) {
-        if (!c->string)
-            return mfw_fail(w, MF_ERR_SYNTAX, "object member without a name");
-        if (!(keys[i] = take_string(w, &c->string)))
-            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-    }
-    const char *d = mfw_dup_key((const char *const *)keys, cnt, &st);
-    if (st)
-        return mfw_fail(w, st, "out of memory");
-    if (d)
-        return mfw_fail_member(w, MF_ERR_DUPLICATE, d, "duplicate member \"%s\"",
-                               mfw_echo(e, sizeof e, d, strlen(d)));
-    i = 0;
-    for (cJSON *c = n->child; c; c = c->next, i++) {
-        mfw_push_key(w, keys[i]);
-        st = dec(w, t->item, c, values + i * isz);
-        mfw_pop(w);
-        if (st)
-            return st;
+    const uint32_t nf = t->field_count;
+    for (uint32_t j = 0; j < nf && o->nseen < nf; j++) {
+        if (o->seen[j / 64] & (1ull << (j % 64)))
+            continue;
+        const mf_field *f = &t->fields[j];
+        if (f->required)
+            return mfw_fail_member(&d->w, MF_ERR_REQUIRED, f->name, "missing required member \"%s\"", f->name);
+        if (f->has_default && f->type->kind == MF_K_STR && f->def.s) {
+            char **slot = (char **)(base + f->offset);
+            if (!*slot && !(*slot = strdup(f->def.s)))
+                return nomem(d);
+        }
     }
     return MF_OK;
 }
 
-static bool is_object_kind(mf_kind k)
+static mf_status dobj(dd *d, const mf_type *t, char *base)
 {
-    return k == MF_K_OBJ || k == MF_K_MAP || k == MF_K_RAW;
-}
-
-static mf_status union_error(mfw *w, const mf_type *t, const cJSON *n)
-{
-    char list[160];
-    size_t o = 0;
-    list[0] = '\0';
-    for (uint32_t i = 0; i < t->branch_count && o < sizeof list - 40; i++) {
-        int k = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
-                         mfw_kind_name(t->branches[i]));
-        if (k > 0)
-            o += (size_t)k;
+    uint64_t small[4] = {0, 0, 0, 0};
+    objstate o = {small, 0, 0};
+    mf_status st = MF_OK;
+    if (t->field_count > 256 && !(o.seen = calloc((t->field_count + 63) / 64, sizeof *o.seen)))
+        return nomem(d);
+    d->i++;
+    ws(d);
+    if (at(d, d->i) == '}') {
+        d->i++;
+    } else {
+        for (;;) {
+            if ((st = dmember(d, t, base, &o)))
+                goto out;
+            ws(d);
+            unsigned char c = at(d, d->i++);
+            if (c == '}')
+                break;
+            if (c != ',') {
+                st = syn(d, d->i - 1, "expected ',' or '}'");
+                goto out;
+            }
+            ws(d);
+        }
     }
-    return mfw_fail(w, MF_ERR_UNION, "expected one of: %s; found %s", list, json_type_name(n));
+    st = dobj_finish(d, t, base, &o);
+out:
+    if (o.seen != small)
+        free(o.seen);
+    return st;
 }
 
-/* ---------------------------------------------- trying branches, `not` */
+/* ------------------------------------------------------- arrays and maps */
 
-mf_status mfw_try(const mfw *w, const mf_type *t, cJSON *n, mf_error *e)
+/*
+ * The value at d->i, decoded into slot under the frame of index idx (or of
+ * key, when not NULL). The reference checks an array's item count and a
+ * map's keys before any of its values, so a schema error here is kept in
+ * *vst and the value skipped, and the caller reads the rest of the
+ * container before it reports the error. Returned: a syntax error or
+ * MF_ERR_NOMEM, which end the decode at once.
+ */
+static mf_status dslot(dd *d, const mf_type *t, void *slot, size_t idx, const char *key, mf_status *vst)
 {
-    mfw tw = *w;
-    tw.err = e;
-    tw.copy = true;
+    const size_t v0 = d->i;
+    const unsigned dep = d->depth;
+    if (key)
+        mfw_push_key(&d->w, key);
+    else
+        mfw_push_idx(&d->w, idx);
+    mf_status st = dv(d, t, slot);
+    mfw_pop(&d->w);
+    if (!st)
+        return MF_OK;
+    if (d->syn || st == MF_ERR_NOMEM)
+        return st;
+    *vst = st;
+    d->i = v0;
+    d->depth = dep;
+    return skip_value(d);
+}
+
+/* Room for one more item of isz bytes in *items (capacity *cap). */
+static mf_status grow(dd *d, void **items, size_t *cap, size_t isz)
+{
+    size_t ncap = *cap ? *cap * 2 : 4;
+    if (ncap > SIZE_MAX / isz)
+        return nomem(d);
+    void *p = realloc(*items, ncap * isz);
+    if (!p)
+        return nomem(d);
+    *items = p;
+    *cap = ncap;
+    return MF_OK;
+}
+
+/* The next item, into a new slot (initialised first: freeable at any point). */
+static mf_status ditem(dd *d, const mf_type *it, mf_array *a, size_t *cap, mf_status *vst)
+{
+    const size_t n = a->count;
+    mf_status st;
+    if (n == *cap && (st = grow(d, &a->items, cap, it->size)))
+        return st;
+    char *slot = (char *)a->items + n * it->size;
+    mf_init(it, slot);
+    a->count = n + 1;
+    return dslot(d, it, slot, n, NULL, vst);
+}
+
+static mf_status darr(dd *d, const mf_type *t, mf_array *a)
+{
+    size_t cap = 0, total = 0;
+    mf_status st, vst = MF_OK;
+    d->i++;
+    ws(d);
+    if (at(d, d->i) == ']') {
+        d->i++;
+    } else {
+        for (;;) {
+            total++;
+            if ((st = vst ? skip_value(d) : ditem(d, t->item, a, &cap, &vst)))
+                return st;
+            ws(d);
+            unsigned char c = at(d, d->i++);
+            if (c == ']')
+                break;
+            if (c != ',')
+                return syn(d, d->i - 1, "expected ',' or ']'");
+            ws(d);
+        }
+    }
+    if ((st = mfw_check_count(&d->w, t, total)) || vst)
+        return st ? st : vst;
+    return (t->flags & MF_TF_UNIQUE) ? mfw_check_unique(&d->w, t, a) : MF_OK;
+}
+
+/* The next member of a map: its name into a new key, its value into a new slot. */
+static mf_status dentry(dd *d, const mf_type *t, mf_map *m, size_t *cap, mf_status *vst)
+{
+    const mf_type *it = t->item;
+    const size_t n = m->count;
+    const char *k;
+    size_t kn;
+    bool esc;
+    mf_status st;
+    if (at(d, d->i) != '"')
+        return syn(d, d->i, "expected a member name");
+    if ((st = lex_str(d, &k, &kn, &esc)))
+        return st;
+    if (n == *cap) {
+        size_t kcap = *cap;
+        if ((st = grow(d, (void **)&m->keys, &kcap, sizeof *m->keys)) ||
+            (st = grow(d, &m->values, cap, it->size)))
+            return st;
+    }
+    char *key = malloc(kn + 1);
+    if (!key)
+        return nomem(d);
+    kn = esc ? unescape(key, k, kn) : (memcpy(key, k, kn), kn);
+    key[kn] = '\0';
+    m->keys[n] = key;
+    char *slot = (char *)m->values + n * it->size;
+    mf_init(it, slot);
+    m->count = n + 1;
+    ws(d);
+    if (at(d, d->i) != ':')
+        return syn(d, d->i, "expected ':'");
+    d->i++;
+    ws(d);
+    return *vst ? skip_value(d) : dslot(d, it, slot, 0, key, vst);
+}
+
+static mf_status dmap(dd *d, const mf_type *t, mf_map *m)
+{
+    size_t cap = 0;
+    mf_status st, vst = MF_OK;
+    char e[MFW_ECHO_CAP];
+    d->i++;
+    ws(d);
+    if (at(d, d->i) == '}') {
+        d->i++;
+    } else {
+        for (;;) {
+            if ((st = dentry(d, t, m, &cap, &vst)))
+                return st;
+            ws(d);
+            unsigned char c = at(d, d->i++);
+            if (c == '}')
+                break;
+            if (c != ',')
+                return syn(d, d->i - 1, "expected ',' or '}'");
+            ws(d);
+        }
+    }
+    if ((st = mfw_check_count(&d->w, t, m->count)))
+        return st;
+    const char *dup = mfw_dup_key((const char *const *)m->keys, m->count, &st);
+    if (st)
+        return nomem(d);
+    if (dup)
+        return mfw_fail_member(&d->w, MF_ERR_DUPLICATE, dup, "duplicate member \"%s\"",
+                               mfw_echo(e, sizeof e, dup, strlen(dup)));
+    return vst;
+}
+
+/* ------------------------------------------------------------------ unions */
+
+/* Decodes the value at d->i as t into a scratch value that is freed again;
+ * the position, depth and frames are restored. MF_OK when the value is a
+ * valid t, else the reason in *e (d->syn: a syntax error, which ends the
+ * decode). */
+static mf_status trial(dd *d, const mf_type *t, mf_error *e)
+{
+    const size_t i0 = d->i;
+    const unsigned depth = d->depth, nfr = d->w.nfr;
+    mf_error *saved = d->w.err;
     void *v = malloc(t->size ? t->size : 1);
     if (!v)
-        return mfw_fail(&tw, MF_ERR_NOMEM, "out of memory");
+        return nomem(d);
     mf_init(t, v);
-    mf_status st = dec(&tw, t, n, v);
+    d->w.err = e;
+    mf_status st = dv(d, t, v);
+    d->w.err = saved;
+    d->i = i0;
+    d->depth = depth;
+    d->w.nfr = nfr;
     mf_free(t, v);
     free(v);
     return st;
 }
 
-/* Keeps the error of the branch that got furthest (the longest pointer). */
-static void keep_closest(mf_error *best, int *best_i, const mf_error *e, int i)
-{
-    if (*best_i < 0 || strlen(e->pointer) > strlen(best->pointer)) {
-        *best = *e;
-        *best_i = i;
-    }
-}
-
 /* An object for a union whose object branches are told apart by trying
- * them (mfw_union_tries): oneOf needs exactly one to match, anyOf takes the
- * first. The branch is decoded a second time into the value for real. */
-static mf_status dec_union_try(mfw *w, const mf_type *t, cJSON *n, char *base)
+ * them: oneOf needs exactly one to match, anyOf takes the first. */
+static mf_status dunion_try(dd *d, const mf_type *t, int *pick)
 {
     const bool any = (t->flags & MF_TF_ANY_OF) != 0;
-    int pick = -1, best_i = -1;
+    int best_i = -1;
     mf_error best, e;
     memset(&best, 0, sizeof best);
+    *pick = -1;
     for (uint32_t i = 0; i < t->branch_count; i++) {
         const mf_type *b = t->branches[i];
         if (b->kind != MF_K_OBJ && b->kind != MF_K_MAP)
             continue;
-        mf_status st = mfw_try(w, b, n, &e);
+        mf_status st = trial(d, b, &e);
+        if (d->syn)
+            return st;
         if (st == MF_ERR_NOMEM)
-            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
+            return nomem(d);
         if (st) {
-            keep_closest(&best, &best_i, &e, (int)i);
+            mfw_keep_closest(&best, &best_i, &e, (int)i);
             continue;
         }
-        if (pick >= 0)
-            return mfw_fail(w, MF_ERR_UNION, "expected exactly one alternative to match (oneOf), found two: "
-                                             "%u (%s) and %u (%s)", (unsigned)pick + 1,
-                            t->branches[pick]->name ? t->branches[pick]->name : "?", (unsigned)i + 1,
-                            b->name ? b->name : "?");
-        pick = (int)i;
+        if (*pick >= 0)
+            return mfw_union_two(&d->w, t, *pick, (int)i);
+        *pick = (int)i;
         if (any)
             break;
     }
-    if (pick < 0) {
-        if (best_i < 0)
-            return mfw_fail(w, MF_ERR_UNION, "expected one of the alternatives, found an object");
-        if (w->err)
-            mf_error_set(w->err, MF_ERR_UNION, best.pointer, "no alternative matches; closest, %u (%.48s): %.160s",
-                         (unsigned)best_i + 1, t->branches[best_i]->name ? t->branches[best_i]->name : "?",
-                         best.message);
-        return MF_ERR_UNION;
-    }
-    const mf_type *b = t->branches[pick];
-    mf_init(b, base + t->branch_offset);
-    *(int *)base = pick + 1;
-    return dec(w, b, n, base + t->branch_offset);
+    return *pick < 0 ? mfw_union_none(&d->w, t, &best, best_i) : MF_OK;
 }
 
-mf_status mfw_check_not(mfw *w, const mf_type *t, cJSON *n)
+/* The position of the value of the first member named `name` of the object
+ * at d->i (SIZE_MAX: none); the position is restored. */
+static mf_status find_member(dd *d, const char *name, size_t *vpos)
 {
-    mf_error e;
-    mf_status st = mfw_try(w, t->not_type, n, &e);
-    if (st == MF_ERR_NOMEM)
-        return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-    if (st == MF_OK)
-        return mfw_fail(w, MF_ERR_UNION, "expected a value that is not %s (%s), found one",
-                        mfw_kind_name(t->not_type), t->not_type->name ? t->not_type->name : "not");
-    return MF_OK;
-}
-
-mf_status mfw_union_recheck(mfw *w, const mf_type *t, uint32_t bi, const void *bv)
-{
-    cJSON *tree = NULL;
-    mf_status st;
-    if (!mfw_union_tries(t) || (t->branches[bi]->kind != MF_K_OBJ && t->branches[bi]->kind != MF_K_MAP))
-        return MF_OK;
-    if ((st = mfw_value_tree(t->branches[bi], bv, &tree)))
-        return mfw_fail(w, st, "cannot check the alternative: %s", mf_status_str(st));
-    for (uint32_t i = 0; i < t->branch_count && !st; i++) {
-        const mf_type *o = t->branches[i];
-        mf_error e;
-        if (i == bi || (o->kind != MF_K_OBJ && o->kind != MF_K_MAP))
-            continue;
-        if ((t->flags & MF_TF_ANY_OF) && i > bi)
+    const size_t i0 = d->i;
+    const unsigned dep = d->depth;
+    const size_t nl = strlen(name);
+    mf_status st = MF_OK;
+    *vpos = SIZE_MAX;
+    d->i++;
+    ws(d);
+    while (at(d, d->i) != '}') {
+        const char *k;
+        size_t n;
+        bool esc;
+        if (at(d, d->i) != '"') {
+            st = syn(d, d->i, "expected a member name");
             break;
-        mf_status r = mfw_try(w, o, tree, &e);
-        if (r == MF_ERR_NOMEM)
-            st = mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-        else if (r == MF_OK)
-            st = mfw_fail(w, MF_ERR_UNION, (t->flags & MF_TF_ANY_OF)
-                              ? "alternative %u (%s) also matches the value, and comes first (anyOf)"
-                              : "alternative %u (%s) also matches the value (oneOf allows exactly one)",
-                          (unsigned)i + 1, o->name ? o->name : "?");
+        }
+        if ((st = lex_str(d, &k, &n, &esc)))
+            break;
+        if (esc && !(k = str_value(d, k, n, esc, false, &n))) {
+            st = nomem(d);
+            break;
+        }
+        ws(d);
+        if (at(d, d->i) != ':') {
+            st = syn(d, d->i, "expected ':'");
+            break;
+        }
+        d->i++;
+        ws(d);
+        if (n == nl && memcmp(k, name, n) == 0) {
+            *vpos = d->i;
+            break;
+        }
+        if ((st = skip_value(d)))
+            break;
+        ws(d);
+        if (at(d, d->i) == ',') {
+            d->i++;
+            ws(d);
+        } else if (at(d, d->i) != '}') {
+            st = syn(d, d->i, "expected ',' or '}'");
+            break;
+        }
     }
-    cJSON_Delete(tree);
+    d->i = i0;
+    d->depth = dep;
     return st;
 }
 
-static mf_status dec_union(mfw *w, const mf_type *t, cJSON *n, char *base)
+/* The string at d->i, NUL-terminated in d->tmp; the position is restored. */
+static mf_status peek_string(dd *d, const char **v)
 {
-    int pick = -1, jt = n->type & 0xFF;
-    const uint32_t nb = t->branch_count;
-    char e[MFW_ECHO_CAP];
-
-    if (jt == cJSON_True || jt == cJSON_False) {
-        for (uint32_t i = 0; i < nb && pick < 0; i++)
-            if (t->branches[i]->kind == MF_K_BOOL)
-                pick = (int)i;
-    } else if (jt == cJSON_Number) {
-        double d = n->valuedouble;
-        bool integral = isfinite(d) && d == trunc(d) && fabs(d) < (double)MF_MAX_SAFE_INT;
-        mf_kind want = integral ? MF_K_INT : MF_K_NUM;
-        for (uint32_t i = 0; i < nb && pick < 0; i++)
-            if (t->branches[i]->kind == want)
-                pick = (int)i;
-        for (uint32_t i = 0; i < nb && pick < 0; i++) /* the other numeric kind reports why */
-            if (t->branches[i]->kind == MF_K_INT || t->branches[i]->kind == MF_K_NUM)
-                pick = (int)i;
-    } else if (jt == cJSON_String) {
-        const char *s = n->valuestring;
-        for (uint32_t i = 0; i < nb && pick < 0; i++) {
-            const mf_type *b = t->branches[i];
-            if (b->kind == MF_K_ENUM)
-                for (uint32_t k = 0; k < b->enum_count; k++)
-                    if (strcmp(b->enum_values[k], s) == 0)
-                        pick = (int)i;
-        }
-        for (uint32_t i = 0; i < nb && pick < 0; i++)
-            if (t->branches[i]->kind == MF_K_STR)
-                pick = (int)i;
-        for (uint32_t i = 0; i < nb && pick < 0; i++) /* reports the allowed values */
-            if (t->branches[i]->kind == MF_K_ENUM)
-                pick = (int)i;
-    } else if (jt == cJSON_Array) {
-        for (uint32_t i = 0; i < nb && pick < 0; i++)
-            if (t->branches[i]->kind == MF_K_ARR)
-                pick = (int)i;
-    } else if (jt == cJSON_Object) {
-        uint32_t cnt = 0;
-        if (mfw_union_tries(t))
-            return dec_union_try(w, t, n, base);
-        for (uint32_t i = 0; i < nb; i++)
-            if (is_object_kind(t->branches[i]->kind)) {
-                if (pick < 0)
-                    pick = (int)i;
-                cnt++;
-            }
-        if (cnt > 1 && t->discriminator && t->disc_values) {
-            const cJSON *dm = cJSON_GetObjectItemCaseSensitive(n, t->discriminator);
-            if (!dm)
-                return mfw_fail_member(w, MF_ERR_REQUIRED, t->discriminator,
-                                       "missing required member \"%s\" (it selects the alternative)",
-                                       t->discriminator);
-            if ((dm->type & 0xFF) != cJSON_String) {
-                mfw_push_key(w, t->discriminator);
-                mf_status st = mfw_fail(w, MF_ERR_TYPE, "expected a string, found %s",
-                                        json_type_name(dm));
-                mfw_pop(w);
-                return st;
-            }
-            pick = -1;
-            for (uint32_t i = 0; i < nb && pick < 0; i++)
-                if (is_object_kind(t->branches[i]->kind) && t->disc_values[i] &&
-                    strcmp(t->disc_values[i], dm->valuestring) == 0)
-                    pick = (int)i;
-            if (pick < 0) {
-                char list[160];
-                size_t o = 0;
-                list[0] = '\0';
-                for (uint32_t i = 0; i < nb && o < sizeof list - 40; i++) {
-                    if (!t->disc_values[i])
-                        continue;
-                    int k = snprintf(list + o, sizeof list - o, "%s\"%s\"", o ? ", " : "",
-                                     t->disc_values[i]);
-                    if (k > 0)
-                        o += (size_t)k;
-                }
-                return mfw_fail_member(w, MF_ERR_UNION, t->discriminator,
-                                       "expected one of %s, found \"%s\"", list,
-                                       mfw_echo(e, sizeof e, dm->valuestring,
-                                                strlen(dm->valuestring)));
-            }
-        }
-    }
-    if (pick < 0)
-        return union_error(w, t, n);
-    const mf_type *b = t->branches[pick];
-    mf_init(b, base + t->branch_offset);
-    *(int *)base = pick + 1;
-    return dec(w, b, n, base + t->branch_offset);
+    const size_t i0 = d->i;
+    const char *s;
+    size_t n;
+    bool esc;
+    mf_status st = lex_str(d, &s, &n, &esc);
+    d->i = i0;
+    if (st)
+        return st;
+    if (!(*v = str_value(d, s, n, esc, true, &n)))
+        return nomem(d);
+    return MF_OK;
 }
 
-/* A raw value must not change silently: no infinities (cJSON reads 1e400 as inf). */
-static mf_status raw_check(mfw *w, const cJSON *n)
+/* The branch of an object chosen by the discriminator member. */
+static mf_status pick_by_disc(dd *d, const mf_type *t, int *pick)
 {
-    size_t i = 0;
-    if ((n->type & 0xFF) == cJSON_Number && !isfinite(n->valuedouble))
-        return mfw_fail(w, MF_ERR_RANGE, "expected a finite number, found one too large for a double");
-    for (const cJSON *c = n->child; c; c = c->next, i++) {
-        mf_status st;
-        if ((n->type & 0xFF) == cJSON_Object)
-            mfw_push_key(w, c->string ? c->string : "");
-        else
-            mfw_push_idx(w, i);
-        st = raw_check(w, c);
-        mfw_pop(w);
-        if (st)
+    size_t vpos;
+    const char *v;
+    mf_status st;
+    if ((st = find_member(d, t->discriminator, &vpos)))
+        return st;
+    if (vpos == SIZE_MAX)
+        return mfw_fail_member(&d->w, MF_ERR_REQUIRED, t->discriminator,
+                               "missing required member \"%s\" (it selects the alternative)", t->discriminator);
+    const size_t i0 = d->i;
+    d->i = vpos;
+    if (at(d, vpos) != '"') {
+        const char *f = found_name(at(d, vpos));
+        mfw_push_key(&d->w, t->discriminator);
+        st = f ? mfw_fail(&d->w, MF_ERR_TYPE, "expected a string, found %s", f) : syn(d, vpos, "expected a value");
+        mfw_pop(&d->w);
+    } else if (!(st = peek_string(d, &v)) && (*pick = mfw_union_pick_disc(t, v)) < 0) {
+        st = mfw_disc_error(&d->w, t, v);
+    }
+    d->i = i0;
+    return st;
+}
+
+/* The branch for the value at d->i, by its JSON type (see mfw_union_pick). */
+static mf_status union_pick(dd *d, const mf_type *t, int *pick)
+{
+    const unsigned char c = at(d, d->i);
+    mf_status st;
+    if (c == '{') {
+        uint32_t cnt;
+        if (mfw_union_tries(t))
+            return dunion_try(d, t, pick);
+        *pick = mfw_union_pick_object(t, &cnt);
+        return cnt > 1 && t->discriminator && t->disc_values ? pick_by_disc(d, t, pick) : MF_OK;
+    }
+    if (c == '"') {
+        const char *v;
+        if ((st = peek_string(d, &v)))
             return st;
+        *pick = mfw_union_pick(t, MFW_J_STR, 0, v);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+        const size_t i0 = d->i;
+        num x;
+        if ((st = lex_num(d, &x)))
+            return st;
+        d->i = i0;
+        *pick = mfw_union_pick(t, MFW_J_NUM, x.v, NULL);
+    } else {
+        *pick = mfw_union_pick(t, c == '[' ? MFW_J_ARR : c == 'n' ? MFW_J_NULL : MFW_J_BOOL, 0, NULL);
     }
     return MF_OK;
 }
 
-static mf_status dec_value(mfw *w, const mf_type *t, cJSON *n, void *dst);
-
-/* `not` is checked first: decoding takes strings out of the tree. */
-static mf_status dec(mfw *w, const mf_type *t, cJSON *n, void *dst)
+static mf_status dunion(dd *d, const mf_type *t, char *base)
 {
-    if (t->not_type) {
-        mf_status st = mfw_check_not(w, t, n);
-        if (st)
-            return st;
-    }
-    return dec_value(w, t, n, dst);
+    int pick = -1;
+    mf_status st;
+    const char *f = found_name(at(d, d->i));
+    if (!f)
+        return syn(d, d->i, "expected a value");
+    if ((st = union_pick(d, t, &pick)))
+        return st;
+    if (pick < 0)
+        return mfw_union_error(&d->w, t, f);
+    const mf_type *b = t->branches[pick];
+    mf_init(b, base + t->branch_offset);
+    *(int *)base = pick + 1;
+    return dv(d, b, base + t->branch_offset);
 }
 
-static mf_status dec_value(mfw *w, const mf_type *t, cJSON *n, void *dst)
-{
-    const int jt = n->type & 0xFF;
-    mf_status st;
-    char tmp[32];
+/* ------------------------------------------------------------ any value */
 
+static mf_status dvalue(dd *d, const mf_type *t, void *dst)
+{
+    const unsigned char c = at(d, d->i);
+    mf_status st;
     switch (t->kind) {
     case MF_K_BOOL:
-        if (jt != cJSON_True && jt != cJSON_False)
-            return type_error(w, t, n);
-        *(bool *)dst = jt == cJSON_True;
-        return mfw_check_bool(w, t, jt == cJSON_True);
-    case MF_K_INT: {
-        if (jt != cJSON_Number)
-            return type_error(w, t, n);
-        double d = n->valuedouble;
-        if (!isfinite(d))
-            return mfw_fail(w, MF_ERR_RANGE, "expected an integer, found a number too large for a double");
-        if (d != trunc(d)) {
-            mfw_fmt_double(tmp, d);
-            return mfw_fail(w, MF_ERR_RANGE, "expected an integer, found %s", tmp);
-        }
-        if (fabs(d) >= (double)MF_MAX_SAFE_INT) {
-            mfw_fmt_double(tmp, d);
-            return mfw_fail(w, MF_ERR_RANGE,
-                            "expected an integer of magnitude below 2^53, found %s", tmp);
-        }
-        int64_t v = (int64_t)d;
-        *(int64_t *)dst = v;
-        return mfw_check_int(w, t, v);
-    }
+        if (c != 't' && c != 'f')
+            return type_error(d, t);
+        if ((st = c == 't' ? lex_lit(d, "true", 4) : lex_lit(d, "false", 5)))
+            return st;
+        *(bool *)dst = c == 't';
+        return mfw_check_bool(&d->w, t, c == 't');
+    case MF_K_INT:
     case MF_K_NUM:
-        if (jt != cJSON_Number)
-            return type_error(w, t, n);
-        *(double *)dst = n->valuedouble;
-        return mfw_check_num(w, t, n->valuedouble);
-    case MF_K_STR: {
-        if (jt != cJSON_String || !n->valuestring)
-            return type_error(w, t, n);
-        if ((t->min_len | t->max_len | (uint32_t)t->format | (t->flags & MF_TF_HAS_CONST)) || t->pattern)
-            if ((st = mfw_check_str(w, t, n->valuestring, strlen(n->valuestring))))
-                return st;
-        if (!(*(char **)dst = take_string(w, &n->valuestring)))
-            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-        return MF_OK;
-    }
-    case MF_K_ENUM: {
-        if (jt != cJSON_String || !n->valuestring)
-            return type_error(w, t, n);
-        int v = mfw_enum_lookup(w, t, n->valuestring, strlen(n->valuestring), &st);
-        *(int *)dst = v;
-        return st;
-    }
+        if (c != '-' && !(c >= '0' && c <= '9'))
+            return type_error(d, t);
+        return dnumber(d, t, dst);
+    case MF_K_STR:
+        return c == '"' ? dstr(d, t, dst) : type_error(d, t);
+    case MF_K_ENUM:
+        return c == '"' ? denum(d, t, dst) : type_error(d, t);
     case MF_K_OBJ:
     case MF_K_ARR:
     case MF_K_MAP: /* containers: one nesting level each */
-        if (jt != (t->kind == MF_K_ARR ? cJSON_Array : cJSON_Object))
-            return type_error(w, t, n);
-        if ((st = enter(w)) == MF_OK)
-            st = t->kind == MF_K_OBJ   ? dec_obj(w, t, n, dst)
-                 : t->kind == MF_K_ARR ? dec_arr(w, t, n, dst)
-                                       : dec_map(w, t, n, dst);
-        w->depth--;
-        return st;
-    case MF_K_RAW: {
-        /* any JSON value, null included (a nullable member's null sets
-         * <x>_is_null instead, see dec_obj) */
-        if ((t->flags & MF_TF_RAW_OBJECT) && jt != cJSON_Object)
-            return type_error(w, t, n);
-        if ((st = raw_check(w, n)))
+        if (c != (t->kind == MF_K_ARR ? '[' : '{'))
+            return type_error(d, t);
+        if ((st = enter(d)))
             return st;
-        if ((st = mfw_print_raw(n, (char **)dst)))
-            return mfw_fail(w, st, "cannot print the raw value");
-        return MF_OK;
-    }
+        st = t->kind == MF_K_OBJ ? dobj(d, t, dst) : t->kind == MF_K_ARR ? darr(d, t, dst) : dmap(d, t, dst);
+        d->depth--;
+        return st;
+    case MF_K_RAW:
+        return draw(d, t, dst);
     case MF_K_UNION: /* adds no JSON nesting */
-        return dec_union(w, t, n, dst);
+        return dunion(d, t, dst);
     }
-    return mfw_fail(w, MF_ERR_INVALID_ARG, "descriptor %s has an unknown kind %d",
-                    t->name ? t->name : "?", (int)t->kind);
+    return mfw_fail(&d->w, MF_ERR_INVALID_ARG, "descriptor %s has an unknown kind %d", t->name ? t->name : "?",
+                    (int)t->kind);
+}
+
+/* `not` is checked first, by a trial decode of the value as t->not_type. */
+static mf_status dv(dd *d, const mf_type *t, void *dst)
+{
+    if (t->not_type) {
+        mf_error e;
+        mf_status st = trial(d, t->not_type, &e);
+        if (d->syn)
+            return st;
+        if (st == MF_ERR_NOMEM)
+            return nomem(d);
+        if (st == MF_OK)
+            return mfw_not_error(&d->w, t);
+    }
+    return dvalue(d, t, dst);
 }
 
 mf_status mf_decode(const mf_type *t, const char *json, size_t len, void *out, mf_error *err)
 {
-    cJSON *root;
-    mfw w;
+    dd d;
     mf_status st;
-
     mf_error_clear(err);
     if (!t || !out)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "mf_decode: NULL descriptor or output");
     mf_init(t, out);
-    if ((st = mfw_parse(json, len, &root, err)))
-        return st;
-    mfw_init(&w, err);
-    st = dec(&w, t, root, out);
-    cJSON_Delete(root);
-    if (st)
+    if (!json || len == 0)
+        return mf_error_set(err, MF_ERR_SYNTAX, "", "invalid JSON at byte 0: the input is empty");
+    d.p = (const unsigned char *)json;
+    d.len = len;
+    d.i = 0;
+    d.depth = 0;
+    d.syn = false;
+    d.tmp = d.small;
+    d.tmpcap = sizeof d.small;
+    mfw_init(&d.w, err);
+    ws(&d);
+    if (!(st = dv(&d, t, out))) {
+        ws(&d);
+        if (d.i < len)
+            st = syn(&d, d.i, "unexpected data after the JSON value");
+    }
+    if (d.tmp != d.small)
+        free(d.tmp);
+    if (st) {
         mf_free(t, out);
+        if (st != MF_ERR_NOMEM) {
+            /* the reference's verdict: a syntax error anywhere comes first */
+            mf_error e;
+            mf_status js = mfw_json_check(json, len, &e);
+            if (js) {
+                if (err)
+                    *err = e;
+                st = js;
+            }
+        }
+    }
     return st;
 }

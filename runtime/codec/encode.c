@@ -324,6 +324,16 @@ mf_status mfw_print_raw(const cJSON *n, char **out)
     return MF_OK;
 }
 
+mf_status mfw_buf_put_string(mf_buf *b, const char *s, size_t n)
+{
+    enc e = {b, 0, MF_OK};
+    set_end(&e);
+    put_str(&e, s, n);
+    if (!e.st)
+        b->data[b->len] = '\0';
+    return e.st;
+}
+
 mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out)
 {
     mf_buf b = MF_BUF_INIT;

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cJSON.h>
 
@@ -25,8 +26,11 @@
 
 typedef struct mfw_frame {
     const char *key; /* member name / map key, or NULL for an index */
-    size_t idx;
+    size_t idx;      /* the index; for a key, its length in bytes, or MFW_NUL:
+                        up to its NUL (a key need not be NUL-terminated) */
 } mfw_frame;
+
+#define MFW_NUL ((size_t)-1)
 
 typedef struct mfw {
     mf_error *err;   /* may be NULL */
@@ -50,7 +54,17 @@ static inline void mfw_push_key(mfw *w, const char *key)
 {
     if (w->nfr < MFW_MAX_FRAMES) {
         w->fr[w->nfr].key = key;
-        w->fr[w->nfr].idx = 0;
+        w->fr[w->nfr].idx = MFW_NUL;
+    }
+    w->nfr++;
+}
+
+/* A key of n bytes (no NUL among them), which must stay readable while pushed. */
+static inline void mfw_push_keyn(mfw *w, const char *key, size_t n)
+{
+    if (w->nfr < MFW_MAX_FRAMES) {
+        w->fr[w->nfr].key = key;
+        w->fr[w->nfr].idx = n;
     }
     w->nfr++;
 }
@@ -147,6 +161,56 @@ mf_status mfw_try(const mfw *w, const mf_type *t, cJSON *n, mf_error *e);
  * the value decodes back to the same branch. */
 mf_status mfw_union_recheck(mfw *w, const mf_type *t, uint32_t bi, const void *bv);
 
+/* JSON types, as the union rules see them. */
+typedef enum mfw_jtype { MFW_J_BOOL, MFW_J_NUM, MFW_J_STR, MFW_J_ARR, MFW_J_OBJ, MFW_J_NULL } mfw_jtype;
+
+/* "a boolean", "a number", ... "null". */
+const char *mfw_jtype_name(mfw_jtype jt);
+
+/*
+ * The branch of union t for a value of JSON type jt that is not an object:
+ * a boolean goes to the first BOOL branch; a number (its double in `num`)
+ * to the first INT branch when it is integral and below 2^53, else the
+ * first NUM branch, else the other numeric kind (which reports why); a
+ * string (its value in `str`) to the first ENUM branch that lists it, else
+ * the first STR branch, else the first ENUM branch (which reports the
+ * values); an array to the first ARR branch. -1: none (and for objects and
+ * null).
+ */
+int mfw_union_pick(const mf_type *t, mfw_jtype jt, double num, const char *str);
+
+/* An object for union t, when its branches are not tried: the first branch
+ * that takes objects (OBJ, MAP, RAW); *count says how many do. */
+int mfw_union_pick_object(const mf_type *t, uint32_t *count);
+
+/* The branch whose disc_values entry is `value` (-1: none). */
+int mfw_union_pick_disc(const mf_type *t, const char *value);
+
+/* MF_ERR_UNION "expected one of: <kinds>; found <found>". */
+mf_status mfw_union_error(mfw *w, const mf_type *t, const char *found);
+
+/* MF_ERR_UNION at the discriminator member: `value` selects no branch. */
+mf_status mfw_disc_error(mfw *w, const mf_type *t, const char *value);
+
+/* Keeps the error of the tried branch that got furthest (the longest pointer). */
+static inline void mfw_keep_closest(mf_error *best, int *best_i, const mf_error *e, int i)
+{
+    if (*best_i < 0 || strlen(e->pointer) > strlen(best->pointer)) {
+        *best = *e;
+        *best_i = i;
+    }
+}
+
+/* The end of a union whose branches were tried: no branch matched (the
+ * closest error, best_i < 0 when no branch takes objects). */
+mf_status mfw_union_none(mfw *w, const mf_type *t, const mf_error *best, int best_i);
+
+/* oneOf: branches a and b both match. */
+mf_status mfw_union_two(mfw *w, const mf_type *t, int a, int b);
+
+/* `not`: the value is also a valid t->not_type. */
+mf_status mfw_not_error(mfw *w, const mf_type *t);
+
 /* `not`: MF_OK when n is not a valid t->not_type. */
 mf_status mfw_check_not(mfw *w, const mf_type *t, cJSON *n);
 
@@ -156,13 +220,71 @@ mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out);
 /* uniqueItems: MF_OK when no two of the array's items are equal. */
 mf_status mfw_check_unique(mfw *w, const mf_type *t, const mf_array *a);
 
-/* --- shared by decode.c and validate.c --- */
+/* --- shared by decode.c, decode_tree.c and validate.c --- */
+
+/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80, `avail`
+ * bytes readable), 0 when invalid: no overlongs, no surrogates, nothing above
+ * U+10FFFF (the rules of mf_utf8_valid). */
+static inline size_t mfw_utf8_seq(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t k;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        k = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        k = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* > U+10FFFF */
+    } else
+        return 0;
+    if (avail < k || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t j = 2; j < k; j++)
+        if ((p[j] & 0xC0) != 0x80)
+            return 0;
+    return k;
+}
+
+/* Value of the 4 hex digits at p[0..4) (avail bytes readable), or -1. */
+long mfw_hex4(const unsigned char *p, size_t avail);
 
 /* Lexical checks of the prescan, on p[0..len): a string body from *pi (just
  * after its opening quote) and a number from *pi. On success *pi is just past
  * the token; errors are reported with a byte offset and pointer "". */
 mf_status mfw_scan_string(const unsigned char *p, size_t len, size_t *pi, mf_error *err);
 mf_status mfw_scan_number(const unsigned char *p, size_t len, size_t *pi, mf_error *err);
+
+/*
+ * The lexical checks of the whole text, in byte order (the reference's first
+ * step, see decode_tree.c): UTF-8, NUL, control characters, the number
+ * grammar, \u0000 and lone surrogate escapes, nesting depth. Says nothing
+ * about the grammar beyond tokens. Errors: MF_ERR_UTF8 or MF_ERR_SYNTAX,
+ * pointer "".
+ */
+mf_status mfw_prescan(const unsigned char *p, size_t len, mf_error *err);
+
+/*
+ * Whether json[0..len) is one JSON text as the reference decoder sees it:
+ * mfw_prescan, then the grammar (what cJSON accepts after the prescan), then
+ * nothing but white space after the value. MF_OK, or the error the
+ * reference would report (pointer ""). decode.c: the direct decoder calls it
+ * on any error, so that a syntax error anywhere wins over a schema error,
+ * and a lexical error over a grammar error, as in the reference.
+ */
+mf_status mfw_json_check(const char *json, size_t len, mf_error *err);
+
+/* Appends the JSON string of s[0..n) (quotes, escapes as mf_encode writes
+ * them) to b (encode.c). */
+mf_status mfw_buf_put_string(mf_buf *b, const char *s, size_t n);
 
 /*
  * The decoder's front end: checks the raw bytes (UTF-8, NUL, control

@@ -304,7 +304,7 @@ static void test_error_messages(void **state)
     assert_int_equal(fx_decode_str(&fx_doc_desc, "{\"id\":1}", &d, &err), MF_ERR_TYPE);
     assert_string_equal(err.message, "expected a string, found a number");
     assert_int_equal(fx_decode_str(&fx_doc_desc, "{\"id\":\"\" ]", &d, &err), MF_ERR_SYNTAX);
-    assert_string_equal(err.message, "invalid JSON at byte 9");
+    assert_string_equal(err.message, "invalid JSON at byte 9: expected ',' or '}'");
     assert_int_equal(fx_decode_str(&fx_doc_desc, "{} \n x", &d, &err), MF_ERR_SYNTAX);
     assert_string_equal(err.message, "unexpected data after the JSON value at byte 5");
     /* NULL err is allowed */

@@ -1,0 +1,140 @@
+/*
+ * test_sdk_diff.c - the direct decoder (mf_decode) against the reference
+ * (mf_decode_tree) on the contract's messages (tests/unit/decode_diff.h: the
+ * same status, error code and pointer, equal values that encode alike):
+ *   - every example of generated/examples/, as written and compact, with all
+ *     its mutations (every prefix, every byte deleted or replaced by an
+ *     interesting byte, neighbours swapped), each through its own message;
+ *   - every case of tests/sdk/cases.json (each constraint broken once);
+ *   - every example through every other message (wrong shapes).
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "decode_diff.h"
+#include "mf_sdk/sdk.h"
+
+static size_t failures, checked;
+
+static void report(const char *why, void *ctx)
+{
+    (void)ctx;
+    if (failures++ < 20)
+        print_message("DIFF %s\n", why);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    mf_buf b = MF_BUF_INIT;
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        assert_int_equal(mf_buf_append(&b, tmp, n), MF_OK);
+    fclose(f);
+    char *s = mf_buf_detach(&b, len);
+    return s ? s : strdup("");
+}
+
+/* The message an example file belongs to: examples/<Key>.<name>.json. */
+static const mf_message_desc *message_of(const char *file)
+{
+    char key[256];
+    const char *dot = strchr(file, '.');
+    if (!dot || (size_t)(dot - file) >= sizeof key)
+        return NULL;
+    memcpy(key, file, (size_t)(dot - file));
+    key[dot - file] = '\0';
+    return mf_registry_message(&mf_sdk_registry, key);
+}
+
+static void examples_and_mutations(void **state)
+{
+    (void)state;
+    DIR *d = opendir(MF_EXAMPLES_DIR);
+    size_t files = 0;
+    assert_non_null(d);
+    failures = checked = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const mf_message_desc *m = message_of(e->d_name);
+        char path[2048];
+        size_t len;
+        if (!m || !strstr(e->d_name, ".json"))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", MF_EXAMPLES_DIR, e->d_name);
+        char *json = slurp(path, &len);
+        assert_non_null(json);
+        /* as written (pretty), then compact: the shape messages travel in */
+        checked += diff_mutations(m->type, json, len, 3, report, NULL);
+        void *v = calloc(1, m->size);
+        mf_buf compact = MF_BUF_INIT;
+        assert_int_equal(mf_decode(m->type, json, len, v, NULL), MF_OK);
+        assert_int_equal(mf_encode(m->type, v, &compact, NULL), MF_OK);
+        checked += diff_mutations(m->type, compact.data, compact.len, 1, report, NULL);
+        /* through every message */
+        for (size_t k = 0; k < mf_sdk_registry.message_count; k++) {
+            char why[1024];
+            checked++;
+            if (!diff_decode(mf_sdk_registry.messages[k]->type, compact.data, compact.len, why, sizeof why))
+                report(why, NULL);
+        }
+        mf_free(m->type, v);
+        free(v);
+        mf_buf_free(&compact);
+        free(json);
+        files++;
+    }
+    closedir(d);
+    print_message("%zu examples, %zu decodes compared, %zu differences\n", files, checked, failures);
+    assert_true(files >= 20);
+    assert_int_equal(failures, 0);
+}
+
+static void contract_cases(void **state)
+{
+    (void)state;
+    size_t len, n = 0;
+    char *text = slurp(MF_CASES_FILE, &len);
+    assert_non_null(text);
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    assert_non_null(root);
+    failures = checked = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(root, "cases"))
+    {
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "message"));
+        const char *json = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "json"));
+        const mf_message_desc *m = msg ? mf_registry_message(&mf_sdk_registry, msg) : NULL;
+        char why[1024];
+        assert_non_null(m);
+        assert_non_null(json);
+        checked++;
+        if (!diff_decode(m->type, json, strlen(json), why, sizeof why))
+            report(why, NULL);
+        n++;
+    }
+    cJSON_Delete(root);
+    free(text);
+    print_message("%zu cases, %zu differences\n", n, failures);
+    assert_true(n > 100);
+    assert_int_equal(failures, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(contract_cases),
+        cmocka_unit_test(examples_and_mutations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
