@@ -153,27 +153,26 @@ static size_t lex_escape(const unsigned char *p, size_t len, size_t i)
                ? 2 : 0;
 }
 
-/*
- * The string whose opening quote is at d->i: checked, and d->i left after its
- * closing quote. *s and *n give the body as written (without the quotes);
- * *esc says whether it has escapes (then unescape() gives its value).
- */
-static mf_status lex_str(dd *d, const char **s, size_t *n, bool *esc)
+/* The rest of lex_str, from p[i] (the bytes from the opening quote to i are plain). */
+static mf_status lex_str_at(dd *d, size_t i, const char **s, size_t *n, bool *esc)
 {
     const unsigned char *p = d->p;
     const size_t len = d->len, start = d->i + 1;
-    size_t i = start;
     bool e = false;
     for (;;) {
         unsigned m;
         if (i + 16 <= len) {
             m = special16(p + i);
+        } else if (len >= 16) { /* the last 16 bytes, shifted so that bit 0 is byte i */
+            m = special16(p + len - 16) >> (16 - (len - i));
+            if (!m)
+                return syn(d, start - 1, "unterminated string");
         } else {
             unsigned char tail[16] = {0}; /* the zero padding flags the end */
             memcpy(tail, p + i, len - i);
             m = special16(tail);
         }
-        if (!m) {
+        if (!m) { /* 16 plain bytes */
             i += 16;
             continue;
         }
@@ -199,6 +198,30 @@ static mf_status lex_str(dd *d, const char **s, size_t *n, bool *esc)
     *esc = e;
     d->i = i + 1;
     return MF_OK;
+}
+
+/*
+ * The string whose opening quote is at d->i: checked, and d->i left after its
+ * closing quote. *s and *n give the body as written (without the quotes);
+ * *esc says whether it has escapes (then unescape() gives its value). Inline
+ * for the common case: a plain string that ends within 16 bytes.
+ */
+static inline mf_status lex_str(dd *d, const char **s, size_t *n, bool *esc)
+{
+    const size_t start = d->i + 1;
+    unsigned m;
+    if (start + 16 <= d->len && (m = special16(d->p + start)) != 0) {
+        const size_t i = start + (size_t)__builtin_ctz(m);
+        if (d->p[i] == '"') {
+            *s = (const char *)d->p + start;
+            *n = i - start;
+            *esc = false;
+            d->i = i + 1;
+            return MF_OK;
+        }
+        return lex_str_at(d, i, s, n, esc);
+    }
+    return lex_str_at(d, start, s, n, esc);
 }
 
 static size_t put_utf8(char *o, unsigned long c)
@@ -390,24 +413,53 @@ static mf_status enter(dd *d)
 
 /* ------------------------------------------------- raw values, skipping */
 
-static mf_status raw_value(dd *d, mf_buf *b);
+/*
+ * A raw value is written as the reference prints it (mfw_print_raw), which
+ * is the input itself wherever the input is already compact: the output is
+ * the input with spans replaced (white space dropped, strings with escapes
+ * re-escaped, numbers not written as the shortest round trip reprinted).
+ * The sink tracks how far the input has been accounted for; text is copied
+ * only when something is replaced, so a compact raw value costs one copy.
+ */
+typedef struct rsink {
+    mf_buf b;      /* the output so far (empty while nothing was replaced) */
+    size_t from;   /* input[from, d->i) still equals the output to come */
+    bool dirty;    /* something was replaced: the output is b + input[from, end) */
+} rsink;
 
-/* A string at d->i, appended as the reference prints it (or skipped when b
- * is NULL). With `key` (and b), a member name: its value is pushed as a
- * frame, in *owned when it had to be unescaped (the caller pops the frame
- * and frees *owned). */
-static mf_status raw_string(dd *d, mf_buf *b, bool key, char **owned)
+/* Input [r->from, to) goes out as is, then text[0..n) replaces input [to, end). */
+static mf_status replace(dd *d, rsink *r, size_t to, const char *text, size_t n, size_t end)
 {
+    if (mf_buf_append(&r->b, d->p + r->from, to - r->from) || (n && mf_buf_append(&r->b, text, n)))
+        return nomem(d);
+    r->from = end;
+    r->dirty = true;
+    return MF_OK;
+}
+
+/* White space at d->i: skipped (and dropped from the output). */
+static inline mf_status rws(dd *d, rsink *r)
+{
+    const size_t i0 = d->i;
+    ws(d);
+    return r && d->i != i0 ? replace(d, r, i0, NULL, 0, d->i) : MF_OK;
+}
+
+static mf_status raw_value(dd *d, rsink *r);
+
+/* A string at d->i (checked; with r, re-escaped when it has escapes). With
+ * `key` (and r), a member name: its value is pushed as a frame, in *owned
+ * when it had to be unescaped (the caller pops the frame and frees *owned). */
+static mf_status raw_string(dd *d, rsink *r, bool key, char **owned)
+{
+    const size_t s0 = d->i;
     const char *s;
     size_t n;
     bool esc;
     mf_status st;
-    if ((st = lex_str(d, &s, &n, &esc)) || !b)
+    if ((st = lex_str(d, &s, &n, &esc)) || !r)
         return st;
-    if (!esc) {
-        /* no escapes: nothing in it needs one, it prints as written */
-        if (mf_buf_append(b, s - 1, n + 2))
-            return nomem(d);
+    if (!esc) { /* nothing in it needs an escape: it prints as written */
         if (key)
             mfw_push_keyn(&d->w, s, n);
         return MF_OK;
@@ -416,10 +468,12 @@ static mf_status raw_string(dd *d, mf_buf *b, bool key, char **owned)
     if (!t)
         return nomem(d);
     size_t k = unescape(t, s, n);
-    if (mfw_buf_put_string(b, t, k)) {
+    if (mf_buf_append(&r->b, d->p + r->from, s0 - r->from) || mfw_buf_put_string(&r->b, t, k)) {
         free(t);
         return nomem(d);
     }
+    r->from = d->i;
+    r->dirty = true;
     if (key) {
         mfw_push_keyn(&d->w, t, k);
         *owned = t;
@@ -429,124 +483,103 @@ static mf_status raw_string(dd *d, mf_buf *b, bool key, char **owned)
     return MF_OK;
 }
 
-static mf_status raw_number(dd *d, mf_buf *b)
+static mf_status raw_number(dd *d, rsink *r)
 {
     const size_t s = d->i;
     num x;
     char tmp[32];
-    mf_status st = lex_num(d, b ? &x : NULL);
-    if (st || !b)
+    mf_status st = lex_num(d, r ? &x : NULL);
+    if (st || !r)
         return st;
     if (!isfinite(x.v))
         return mfw_fail(&d->w, MF_ERR_RANGE, "expected a finite number, found one too large for a double");
-    if (x.canon)
-        st = mf_buf_append(b, d->p + s, d->i - s);
-    else
-        st = mf_buf_append(b, tmp, mfw_fmt_double(tmp, x.v));
-    return st ? nomem(d) : MF_OK;
+    return x.canon ? MF_OK : replace(d, r, s, tmp, mfw_fmt_double(tmp, x.v), d->i);
 }
 
-/* One member (name, ':' and value) or item of a raw container; with b, its
+/* One member (name, ':' and value) or item of a raw container; with r, its
  * frame is pushed around the value. */
-static mf_status raw_entry(dd *d, mf_buf *b, bool obj, size_t idx)
+static mf_status raw_entry(dd *d, rsink *r, bool obj, size_t idx)
 {
     char *owned = NULL;
     mf_status st = MF_OK;
     if (obj) {
         if (at(d, d->i) != '"')
             return syn(d, d->i, "expected a member name");
-        if ((st = raw_string(d, b, true, &owned)))
+        if ((st = raw_string(d, r, true, &owned)))
             return st;
-        ws(d);
-        if (at(d, d->i) != ':')
-            st = syn(d, d->i, "expected ':'");
-        else if (d->i++, b && mf_buf_append_char(b, ':'))
-            st = nomem(d);
-    } else if (b) {
+        if (!(st = rws(d, r))) {
+            if (at(d, d->i) != ':')
+                st = syn(d, d->i, "expected ':'");
+            else
+                d->i++;
+        }
+    } else if (r) {
         mfw_push_idx(&d->w, idx);
     }
-    if (!st) {
-        ws(d);
-        st = raw_value(d, b);
-    }
-    if (b)
+    if (!st && !(st = rws(d, r)))
+        st = raw_value(d, r);
+    if (r)
         mfw_pop(&d->w);
     free(owned);
     return st;
 }
 
 /* The container whose opening byte is at d->i. */
-static mf_status raw_container(dd *d, mf_buf *b)
+static mf_status raw_container(dd *d, rsink *r)
 {
     const bool obj = d->p[d->i] == '{';
     const unsigned char close = obj ? '}' : ']';
     mf_status st;
     if ((st = enter(d)))
         return st;
-    if (b && mf_buf_append_char(b, (char)d->p[d->i]))
-        return nomem(d);
     d->i++;
-    ws(d);
+    if ((st = rws(d, r)))
+        return st;
     if (at(d, d->i) != close) {
         for (size_t idx = 0;; idx++) {
-            if ((st = raw_entry(d, b, obj, idx)))
+            if ((st = raw_entry(d, r, obj, idx)) || (st = rws(d, r)))
                 return st;
-            ws(d);
             unsigned char c = at(d, d->i);
             if (c == close)
                 break;
             if (c != ',')
                 return syn(d, d->i, obj ? "expected ',' or '}'" : "expected ',' or ']'");
             d->i++;
-            ws(d);
-            if (b && mf_buf_append_char(b, ','))
-                return nomem(d);
+            if ((st = rws(d, r)))
+                return st;
         }
     }
     d->i++;
     d->depth--;
-    if (b && mf_buf_append_char(b, (char)close))
-        return nomem(d);
     return MF_OK;
 }
 
 /*
- * Any JSON value at d->i: appended to b as the reference prints raw values
+ * Any JSON value at d->i: with r, as the reference prints raw values
  * (compact; strings re-escaped; numbers by mfw_fmt_double, non-finite ones
- * refused with MF_ERR_RANGE at their pointer), or, when b is NULL, only
- * checked and skipped.
+ * refused with MF_ERR_RANGE at their pointer); without, only checked and
+ * skipped.
  */
-static mf_status raw_value(dd *d, mf_buf *b)
+static mf_status raw_value(dd *d, rsink *r)
 {
-    const char *lit;
-    size_t n;
-    mf_status st;
     unsigned char c = at(d, d->i);
     switch (c) {
     case '{':
     case '[':
-        return raw_container(d, b);
+        return raw_container(d, r);
     case '"':
-        return raw_string(d, b, false, NULL);
+        return raw_string(d, r, false, NULL);
     case 't':
-        lit = "true", n = 4;
-        break;
+        return lex_lit(d, "true", 4);
     case 'f':
-        lit = "false", n = 5;
-        break;
+        return lex_lit(d, "false", 5);
     case 'n':
-        lit = "null", n = 4;
-        break;
+        return lex_lit(d, "null", 4);
     default:
         if (c == '-' || (c >= '0' && c <= '9'))
-            return raw_number(d, b);
+            return raw_number(d, r);
         return syn(d, d->i, "expected a value");
     }
-    if ((st = lex_lit(d, lit, n)))
-        return st;
-    if (b && mf_buf_append(b, lit, n))
-        return nomem(d);
-    return MF_OK;
 }
 
 static inline mf_status skip_value(dd *d)
@@ -670,18 +703,28 @@ static mf_status denum(dd *d, const mf_type *t, int *dst)
 
 static mf_status draw(dd *d, const mf_type *t, char **dst)
 {
-    mf_buf b = MF_BUF_INIT;
+    rsink r = {MF_BUF_INIT, d->i, false};
     mf_status st;
     if ((t->flags & MF_TF_RAW_OBJECT) && at(d, d->i) != '{')
         return type_error(d, t);
-    if (mf_buf_reserve(&b, 64))
-        return nomem(d);
-    if ((st = raw_value(d, &b))) {
-        mf_buf_free(&b);
-        return st;
+    if ((st = raw_value(d, &r)))
+        goto out;
+    if (!r.dirty) { /* compact already: the input as it is */
+        const size_t n = d->i - r.from;
+        char *o = malloc(n + 1);
+        if (!o) {
+            st = nomem(d);
+            goto out;
+        }
+        memcpy(o, d->p + r.from, n);
+        o[n] = '\0';
+        *dst = o;
+    } else if ((st = replace(d, &r, d->i, NULL, 0, d->i)) == MF_OK) {
+        *dst = mf_buf_detach(&r.b, NULL);
     }
-    *dst = mf_buf_detach(&b, NULL);
-    return MF_OK;
+out:
+    mf_buf_free(&r.b);
+    return st;
 }
 
 /* ----------------------------------------------------------------- objects */

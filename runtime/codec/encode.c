@@ -1,27 +1,39 @@
 /*
  * encode.c - C value -> compact JSON, driven by mf_type descriptors.
  *
- * mf_encode validates first (mf_validate, so a value that would not decode
- * back is never written), then emits members in schema order straight into
- * the caller's mf_buf: one generous reservation up front, then appends that
- * check the capacity inline and grow the buffer only when it is full. No
- * allocation per member, no intermediate tree.
+ * mf_encode checks and writes in one walk: each value is checked by the rules
+ * of mf_validate, in mf_validate's order (check.c holds the rules; the
+ * checks that need more than the value at hand - unions, `not`, raw text -
+ * call the validator on that value), then written, straight into the
+ * caller's mf_buf. A value that fails a check is never written: the buffer is
+ * restored and err is what mf_validate reports. One generous reservation up
+ * front; appends check the capacity inline and grow the buffer only when it
+ * is full. No allocation per member, no intermediate tree.
  *
  * Strings are escaped per RFC 8259: '"' '\\' and the control characters
  * U+0000..U+001F (\b \f \n \r \t in short form, the others as \u00XX);
- * everything else, UTF-8 included, is copied as is. Doubles use the shortest
- * of %.15g/%.16g/%.17g that reads back to the same value (check.c), integers
- * a hand-written formatter, raw members their text verbatim.
+ * everything else, UTF-8 included, is copied as is, and checked to be
+ * well-formed UTF-8 on the way (16 bytes at a time while they are plain
+ * ASCII). Doubles use the shortest of %.15g/%.16g/%.17g that reads back to
+ * the same value (check.c), integers a hand-written formatter, raw members
+ * their text verbatim.
  */
 #include <math.h>
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "codec/walk.h"
 
 typedef struct enc {
     mf_buf *b;
-    size_t end; /* usable capacity: min(cap, limit + 1) */
-    mf_status st;
+    size_t end;    /* usable capacity: min(cap, limit + 1) */
+    mf_status st;  /* the first failure: of the buffer, or of a check (then failed_check) */
+    bool check;    /* check values while writing them (mf_validate's rules) */
+    bool failed_check;
+    mfw w;         /* frames and the error of the checks */
 } enc;
 
 static inline void set_end(enc *e)
@@ -31,6 +43,16 @@ static inline void set_end(enc *e)
     if (b->limit && b->limit < end - (end > 0)) /* never above cap (0 while data is NULL) */
         end = b->limit + 1;
     e->end = end;
+}
+
+static void enc_init(enc *e, mf_buf *b, bool check, mf_error *err)
+{
+    e->b = b;
+    e->end = 0;
+    e->st = MF_OK;
+    e->check = check;
+    e->failed_check = false;
+    mfw_init(&e->w, err);
 }
 
 /* room for n more bytes plus the NUL, within the buffer's limit */
@@ -44,6 +66,16 @@ static inline bool room(enc *e, size_t n)
     e->st = mf_buf_reserve(b, n);
     set_end(e);
     return e->st == MF_OK;
+}
+
+/* A check's verdict: false (and the walk stops) when it failed. */
+static inline bool checked(enc *e, mf_status st)
+{
+    if (st && !e->st) {
+        e->st = st;
+        e->failed_check = true;
+    }
+    return st == MF_OK;
 }
 
 static inline void put(enc *e, const char *s, size_t n)
@@ -78,86 +110,105 @@ static void put_int(enc *e, int64_t v)
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
-/* nonzero when some byte of x is < 0x20, '"' or '\\' */
-static inline uint64_t esc8(uint64_t x)
+/* nonzero when some byte of x is < 0x20, '"', '\\' or >= 0x80 */
+static inline uint64_t special8(uint64_t x)
 {
     uint64_t lt20 = (x - ONES * 0x20) & ~x;
     uint64_t q = x ^ (ONES * '"');
     uint64_t b = x ^ (ONES * '\\');
-    return (lt20 | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+    return (x | lt20 | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
 }
 
-/* bytes that need an escape: controls, '"' and '\\' */
-static const unsigned char needs_esc[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+/* bytes that end a plain run: controls, '"', '\\' and >= 0x80 */
+static const unsigned char special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+/* Copies the plain run at s[*i..n) to o (16 or 8 bytes at a time while the
+ * allocation, which ends at lim, has room for the whole store); returns the
+ * new o. */
+static inline char *copy_plain(char *o, const char *lim, const char *s, size_t n, size_t *i)
+{
+    size_t k = *i;
+#ifdef __SSE2__
+    while (k + 16 <= n && lim - o >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                               _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                  _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+        unsigned m = (unsigned)_mm_movemask_epi8(sp);
+        _mm_storeu_si128((__m128i *)(void *)o, x);
+        if (m) {
+            unsigned z = (unsigned)__builtin_ctz(m);
+            *i = k + z;
+            return o + z;
+        }
+        k += 16;
+        o += 16;
+    }
+#endif
+    while (k + 8 <= n && lim - o >= 8) {
+        uint64_t x;
+        memcpy(&x, s + k, 8);
+        memcpy(o, &x, 8);
+        if (special8(x))
+            break;
+        k += 8;
+        o += 8;
+    }
+    while (k < n && !special[(unsigned char)s[k]])
+        *o++ = s[k++];
+    *i = k;
+    return o;
+}
+
 /*
- * '"' + s[0..n) escaped + '"'. Plain runs are copied while they are scanned:
- * 8 bytes at a time (one load, the esc8 test, one store), then byte by byte
- * up to the next byte that needs an escape. One reservation covers the
- * common case of no escapes; each escape reserves for itself and the rest.
+ * '"' + s[0..n) escaped + '"'. With `check`, s must be well-formed UTF-8
+ * (mf_utf8_valid's rules; a failure is MF_ERR_UTF8 at the current pointer).
+ * One reservation covers the common case of no escapes; each escape
+ * reserves for itself and the rest.
  */
-static void put_str(enc *e, const char *s, size_t n)
+static void put_text(enc *e, const char *s, size_t n, bool check)
 {
     static const char hex[] = "0123456789abcdef";
     mf_buf *b = e->b;
+    const size_t slack = b->limit ? 0 : 16; /* room for whole 16-byte stores, where no limit is near */
     size_t i = 0;
-    if (!room(e, n + 2))
+    if (!room(e, n + 2 + slack))
         return;
     char *o = b->data + b->len;
     *o++ = '"';
     for (;;) {
-        while (i + 8 <= n) {
-            uint64_t x;
-            memcpy(&x, s + i, 8);
-            if (esc8(x))
-                break;
-            memcpy(o, &x, 8);
-            o += 8;
-            i += 8;
-        }
-        size_t k = n - i;
-        if (k < 8 && k > 0) {
-            /* the tail: two overlapping 4-byte loads, or the last 8 bytes of
-             * a longer string (already written at the same places when they
-             * needed no escape) */
-            if (k >= 4) {
-                uint32_t lo, hi;
-                memcpy(&lo, s + i, 4);
-                memcpy(&hi, s + n - 4, 4);
-                if (!esc8((uint64_t)lo | (uint64_t)hi << 32)) {
-                    memcpy(o, &lo, 4);
-                    memcpy(o + k - 4, &hi, 4);
-                    o += k;
-                    break;
-                }
-            } else if (n >= 8) {
-                uint64_t x;
-                memcpy(&x, s + n - 8, 8);
-                if (!esc8(x)) {
-                    memcpy(o - (8 - k), &x, 8);
-                    o += k;
-                    break;
-                }
-            }
-        }
-        while (i < n && !needs_esc[(unsigned char)s[i]])
-            *o++ = s[i++];
+        o = copy_plain(o, b->data + b->cap, s, n, &i);
         if (i >= n)
             break;
-        unsigned char c = (unsigned char)s[i++];
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            size_t k = check ? mfw_utf8_seq((const unsigned char *)s + i, n - i) : 1;
+            if (!k) {
+                b->len = (size_t)(o - b->data);
+                checked(e, mfw_fail(&e->w, MF_ERR_UTF8, "expected a string of valid UTF-8, found invalid bytes"));
+                return;
+            }
+            memcpy(o, s + i, k);
+            o += k;
+            i += k;
+            continue;
+        }
+        i++;
         char sh = c == '"' ? '"' : c == '\\' ? '\\' : c == '\b' ? 'b' : c == '\f' ? 'f'
                 : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : 0;
         b->len = (size_t)(o - b->data);
-        /* exactly the escape, the rest and the closing quote: a buffer limit
-         * of exactly the output size must work */
-        if (!room(e, (sh ? 2 : 6) + (n - i) + 1))
+        /* exactly the escape, the rest and the closing quote (and the slack):
+         * a buffer limit of exactly the output size must work */
+        if (!room(e, (sh ? 2 : 6) + (n - i) + 1 + slack))
             return;
         o = b->data + b->len;
         *o++ = '\\';
@@ -176,7 +227,19 @@ static void put_str(enc *e, const char *s, size_t n)
     b->len = (size_t)(o - b->data);
 }
 
+static inline void put_str(enc *e, const char *s, size_t n)
+{
+    put_text(e, s, n, false);
+}
+
 static void emit(enc *e, const mf_type *t, const char *v);
+
+static mf_status enter(enc *e)
+{
+    if (++e->w.depth > MF_MAX_DEPTH)
+        return mfw_fail(&e->w, MF_ERR_SYNTAX, "nesting deeper than %d", MF_MAX_DEPTH);
+    return MF_OK;
+}
 
 static void emit_obj(enc *e, const mf_type *t, const char *v)
 {
@@ -184,46 +247,176 @@ static void emit_obj(enc *e, const mf_type *t, const char *v)
     put_c(e, '{');
     for (uint32_t i = 0; i < t->field_count && !e->st; i++) {
         const mf_field *f = &t->fields[i];
-        if (f->has_offset >= 0 && !*(const bool *)(v + f->has_offset))
+        if (f->has_offset >= 0 && !*(const bool *)(v + f->has_offset)) {
+            if (e->check && f->required) /* a generated struct has no flag for these; be safe */
+                checked(e, mfw_fail_member(&e->w, MF_ERR_REQUIRED, f->name, "missing required member \"%s\"",
+                                           f->name));
             continue;
+        }
         if (!first)
             put_c(e, ',');
         first = false;
         put_str(e, f->name, strlen(f->name));
         put_c(e, ':');
-        if (f->null_offset >= 0 && *(const bool *)(v + f->null_offset))
+        if (f->null_offset >= 0 && *(const bool *)(v + f->null_offset)) {
             put(e, "null", 4);
-        else
+        } else {
+            mfw_push_key(&e->w, f->name);
             emit(e, f->type, v + f->offset);
+            mfw_pop(&e->w);
+        }
     }
     put_c(e, '}');
 }
 
+static void emit_arr(enc *e, const mf_type *t, const mf_array *a)
+{
+    if (e->check) {
+        if (a->count && !a->items) {
+            checked(e, mfw_fail(&e->w, MF_ERR_INVALID_ARG, "expected an array: count is %zu but items is NULL",
+                                a->count));
+            return;
+        }
+        if (!checked(e, mfw_check_count(&e->w, t, a->count)))
+            return;
+    }
+    put_c(e, '[');
+    for (size_t i = 0; i < a->count && !e->st; i++) {
+        if (i)
+            put_c(e, ',');
+        mfw_push_idx(&e->w, i);
+        emit(e, t->item, (const char *)a->items + i * t->item->size);
+        mfw_pop(&e->w);
+    }
+    put_c(e, ']');
+    if (e->check && !e->st && (t->flags & MF_TF_UNIQUE))
+        checked(e, mfw_check_unique(&e->w, t, a));
+}
+
+/* A map's count and keys, checked before its values (mf_validate's order). */
+static bool check_map_keys(enc *e, const mf_type *t, const mf_map *m)
+{
+    char ec[MFW_ECHO_CAP];
+    mf_status st;
+    if (m->count && (!m->keys || !m->values))
+        return checked(e, mfw_fail(&e->w, MF_ERR_INVALID_ARG,
+                                   "expected a map: count is %zu but keys or values is NULL", m->count));
+    if (!checked(e, mfw_check_count(&e->w, t, m->count)))
+        return false;
+    for (size_t i = 0; i < m->count; i++) {
+        const char *k = m->keys[i];
+        if (!k)
+            return checked(e, mfw_fail(&e->w, MF_ERR_REQUIRED, "map key %zu is a NULL pointer", i));
+        if (!mf_utf8_valid(k, strlen(k)))
+            return checked(e, mfw_fail(&e->w, MF_ERR_UTF8, "map key %zu is not valid UTF-8", i));
+    }
+    const char *d = mfw_dup_key((const char *const *)m->keys, m->count, &st);
+    if (st)
+        return checked(e, mfw_fail(&e->w, st, "out of memory"));
+    if (d)
+        return checked(e, mfw_fail_member(&e->w, MF_ERR_DUPLICATE, d, "duplicate member \"%s\"",
+                                          mfw_echo(ec, sizeof ec, d, strlen(d))));
+    return true;
+}
+
+static void emit_map(enc *e, const mf_type *t, const mf_map *m)
+{
+    if (e->check && !check_map_keys(e, t, m))
+        return;
+    put_c(e, '{');
+    for (size_t i = 0; i < m->count && !e->st; i++) {
+        if (i)
+            put_c(e, ',');
+        put_str(e, m->keys[i], strlen(m->keys[i]));
+        put_c(e, ':');
+        mfw_push_key(&e->w, m->keys[i]);
+        emit(e, t->item, (const char *)m->values + i * t->item->size);
+        mfw_pop(&e->w);
+    }
+    put_c(e, '}');
+}
+
+static void emit_str(enc *e, const mf_type *t, const char *s)
+{
+    if (!s) {
+        checked(e, mfw_fail(&e->w, MF_ERR_REQUIRED, "expected %s, found a NULL pointer", mfw_kind_name(t)));
+        return;
+    }
+    size_t n = strlen(s);
+    put_text(e, s, n, e->check);
+    if (e->check && !e->st &&
+        ((t->min_len | t->max_len | (uint32_t)t->format | (t->flags & MF_TF_HAS_CONST)) || t->pattern))
+        checked(e, mfw_check_str(&e->w, t, s, n));
+}
+
+/* Containers: one nesting level each. */
+static void emit_container(enc *e, const mf_type *t, const char *v)
+{
+    if (e->check && !checked(e, enter(e))) {
+        e->w.depth--;
+        return;
+    }
+    if (t->kind == MF_K_OBJ)
+        emit_obj(e, t, v);
+    else if (t->kind == MF_K_ARR)
+        emit_arr(e, t, (const mf_array *)v);
+    else
+        emit_map(e, t, (const mf_map *)v);
+    if (e->check)
+        e->w.depth--;
+}
+
+/* A value whose checks need more than the value at hand (a union: its
+ * branch, the discriminator, the other branches; `not`; raw text): the
+ * validator checks it, then it is written without checks. */
+static void emit_validated(enc *e, const mf_type *t, const char *v)
+{
+    if (!checked(e, mfw_validate_at(&e->w, t, v)))
+        return;
+    e->check = false;
+    emit(e, t, v);
+    e->check = true;
+}
+
 static void emit(enc *e, const mf_type *t, const char *v)
 {
+    if (e->check && (t->not_type || t->kind == MF_K_UNION || t->kind == MF_K_RAW)) {
+        emit_validated(e, t, v);
+        return;
+    }
     switch (t->kind) {
     case MF_K_BOOL:
+        if (e->check && (t->flags & MF_TF_HAS_CONST) && !checked(e, mfw_check_bool(&e->w, t, *(const bool *)v)))
+            return;
         if (*(const bool *)v)
             put(e, "true", 4);
         else
             put(e, "false", 5);
         return;
     case MF_K_INT:
+        if (e->check && !checked(e, mfw_check_int(&e->w, t, *(const int64_t *)v)))
+            return;
         put_int(e, *(const int64_t *)v);
         return;
     case MF_K_NUM: {
         char tmp[32];
+        if (e->check && !checked(e, mfw_check_num(&e->w, t, *(const double *)v)))
+            return;
         size_t n = mfw_fmt_double(tmp, *(const double *)v);
         put(e, tmp, n);
         return;
     }
-    case MF_K_STR: {
-        const char *s = *(char *const *)v;
-        put_str(e, s, strlen(s));
+    case MF_K_STR:
+        emit_str(e, t, *(char *const *)v);
         return;
-    }
     case MF_K_ENUM: {
-        const char *s = t->enum_values[*(const int *)v - 1];
+        int x = *(const int *)v;
+        if (e->check && (x < 1 || (uint32_t)x > t->enum_count)) {
+            checked(e, mfw_fail(&e->w, MF_ERR_ENUM, "expected an enum value of %s in 1..%u, found %d",
+                                t->name ? t->name : "the enum", (unsigned)t->enum_count, x));
+            return;
+        }
+        const char *s = t->enum_values[x - 1];
         put_str(e, s, strlen(s));
         return;
     }
@@ -233,36 +426,17 @@ static void emit(enc *e, const mf_type *t, const char *v)
         return;
     }
     case MF_K_OBJ:
-        emit_obj(e, t, v);
+    case MF_K_ARR:
+    case MF_K_MAP:
+        emit_container(e, t, v);
         return;
-    case MF_K_ARR: {
-        const mf_array *a = (const mf_array *)v;
-        put_c(e, '[');
-        for (size_t i = 0; i < a->count && !e->st; i++) {
-            if (i)
-                put_c(e, ',');
-            emit(e, t->item, (const char *)a->items + i * t->item->size);
-        }
-        put_c(e, ']');
-        return;
-    }
-    case MF_K_MAP: {
-        const mf_map *m = (const mf_map *)v;
-        put_c(e, '{');
-        for (size_t i = 0; i < m->count && !e->st; i++) {
-            if (i)
-                put_c(e, ',');
-            put_str(e, m->keys[i], strlen(m->keys[i]));
-            put_c(e, ':');
-            emit(e, t->item, (const char *)m->values + i * t->item->size);
-        }
-        put_c(e, '}');
-        return;
-    }
     case MF_K_UNION:
         emit(e, t->branches[*(const int *)v - 1], v + t->branch_offset);
         return;
     }
+    if (e->check)
+        checked(e, mfw_fail(&e->w, MF_ERR_INVALID_ARG, "descriptor %s has an unknown kind %d",
+                            t->name ? t->name : "?", (int)t->kind));
 }
 
 /* ------------------------------------------------ raw values for decode.c */
@@ -308,7 +482,8 @@ static void emit_node(enc *e, const cJSON *n)
 mf_status mfw_print_raw(const cJSON *n, char **out)
 {
     mf_buf b = MF_BUF_INIT;
-    enc e = {&b, 0, MF_OK};
+    enc e;
+    enc_init(&e, &b, false, NULL);
     *out = NULL;
     e.st = mf_buf_reserve(&b, 64);
     if (!e.st) {
@@ -326,7 +501,8 @@ mf_status mfw_print_raw(const cJSON *n, char **out)
 
 mf_status mfw_buf_put_string(mf_buf *b, const char *s, size_t n)
 {
-    enc e = {b, 0, MF_OK};
+    enc e;
+    enc_init(&e, b, false, NULL);
     set_end(&e);
     put_str(&e, s, n);
     if (!e.st)
@@ -337,7 +513,8 @@ mf_status mfw_buf_put_string(mf_buf *b, const char *s, size_t n)
 mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out)
 {
     mf_buf b = MF_BUF_INIT;
-    enc e = {&b, 0, MF_OK};
+    enc e;
+    enc_init(&e, &b, false, NULL);
     *out = NULL;
     e.st = mf_buf_reserve(&b, 256);
     if (!e.st) {
@@ -352,18 +529,14 @@ mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out)
 
 mf_status mf_encode(const mf_type *t, const void *value, mf_buf *out, mf_error *err)
 {
-    mf_status st;
     enc e;
     size_t old;
 
     mf_error_clear(err);
     if (!t || !value || !out)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "mf_encode: NULL descriptor, value or buffer");
-    if ((st = mf_validate(t, value, err)))
-        return st;
     old = out->len;
-    e.b = out;
-    e.st = MF_OK;
+    enc_init(&e, out, true, err);
     /* one generous reservation; a buffer with a small limit grows as needed */
     if (out->cap < old + 1024 && (!out->limit || out->limit >= old + 1024))
         e.st = mf_buf_reserve(out, 1024);
@@ -371,15 +544,20 @@ mf_status mf_encode(const mf_type *t, const void *value, mf_buf *out, mf_error *
         set_end(&e);
         emit(&e, t, value);
     }
-    if (e.st) {
-        out->len = old;
-        if (out->data)
-            out->data[old] = '\0';
-        return mf_error_set(err, e.st, "", "cannot encode: %s (needed more than %zu bytes)",
-                            e.st == MF_ERR_LIMIT ? "the buffer's size limit was reached"
-                                                 : "out of memory",
-                            out->limit ? out->limit : out->cap);
+    if (!e.st) {
+        out->data[out->len] = '\0';
+        return MF_OK;
     }
-    out->data[out->len] = '\0';
-    return MF_OK;
+    out->len = old;
+    if (out->data)
+        out->data[old] = '\0';
+    if (e.failed_check)
+        return e.st; /* err says which value */
+    /* the buffer failed first: a value that does not validate is still the error to report */
+    mf_status st = mf_validate(t, value, err);
+    if (st)
+        return st;
+    return mf_error_set(err, e.st, "", "cannot encode: %s (needed more than %zu bytes)",
+                        e.st == MF_ERR_LIMIT ? "the buffer's size limit was reached" : "out of memory",
+                        out->limit ? out->limit : out->cap);
 }

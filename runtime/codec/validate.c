@@ -375,6 +375,11 @@ static mf_status val_value(mfw *w, const mf_type *t, const char *v)
                     t->name ? t->name : "?", (int)t->kind);
 }
 
+mf_status mfw_validate_at(mfw *w, const mf_type *t, const void *v)
+{
+    return val(w, t, v);
+}
+
 mf_status mf_validate(const mf_type *t, const void *value, mf_error *err)
 {
     mfw w;

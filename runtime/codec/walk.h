@@ -214,6 +214,10 @@ mf_status mfw_not_error(mfw *w, const mf_type *t);
 /* `not`: MF_OK when n is not a valid t->not_type. */
 mf_status mfw_check_not(mfw *w, const mf_type *t, cJSON *n);
 
+/* mf_validate of the value v of t, under w's frames and depth (validate.c;
+ * the encoder checks unions, `not` and raw text with it). */
+mf_status mfw_validate_at(mfw *w, const mf_type *t, const void *v);
+
 /* The JSON tree of a valid value of t (the encoder's output, parsed back). */
 mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out);
 

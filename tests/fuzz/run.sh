@@ -5,6 +5,8 @@
 #
 # Harnesses (tests/fuzz/fuzz_<name>.c, seeds in tests/fuzz/corpus/<name>/):
 #   decode    the descriptor-driven JSON codec on the unit-test fixtures' types
+#   decode_diff  the direct decoder against the reference decoder (mf_decode_tree),
+#             and mf_encode's checks against mf_validate (seeds: corpus/decode/)
 #   messages  every generated message decoder, through the generated registry, and the
 #             channel subject helpers
 #   proto     the NATS protocol parser, both sides, with CONNECT/INFO records
@@ -27,7 +29,7 @@ repo="$(cd "$here/../.." && pwd)"
 cc="${CC:-clang}"
 jobs="${FUZZ_JOBS:-1}"
 maxlen="${FUZZ_MAX_LEN:-4096}"
-all=(decode messages proto ws)
+all=(decode decode_diff messages proto ws)
 
 if ! command -v "$cc" >/dev/null 2>&1; then
   echo "fuzz: $cc not found (apt-get install clang; scripts/deps.sh installs it)" >&2
@@ -35,7 +37,7 @@ if ! command -v "$cc" >/dev/null 2>&1; then
 fi
 case "$which" in
   all) harnesses=("${all[@]}") ;;
-  decode|messages|proto|ws) harnesses=("$which") ;;
+  decode|decode_diff|messages|proto|ws) harnesses=("$which") ;;
   *) echo "usage: $0 [all|${all[*]// /|}] [SECONDS]" >&2; exit 2 ;;
 esac
 
@@ -57,7 +59,7 @@ proto=("$repo"/runtime/nats/proto.c "$repo"/runtime/nats/proto_json.c)
 build_one() {
   local name="$1" out="$build/fuzz_$1" src=("$here/fuzz_$1.c")
   case "$name" in
-    decode) src+=("$repo/tests/unit/fixtures.c" "${codec[@]}") ;;
+    decode|decode_diff) src+=("$repo/tests/unit/fixtures.c" "${codec[@]}") ;;
     messages) src+=("$repo"/generated/src/*.c "${codec[@]}") ;;
     proto) src+=("${proto[@]}" "${codec[@]}") ;;
     ws) src+=("$repo"/runtime/ws/*.c "${proto[@]}" "${codec[@]}") ;;
@@ -69,8 +71,10 @@ failed=0
 for name in "${harnesses[@]}"; do
   build_one "$name"
   corpus="$work/corpus-$name"
+  seeddir="$here/corpus/$name"
+  [ "$name" = decode_diff ] && seeddir="$here/corpus/decode" # the same inputs, another question
   mkdir -p "$corpus" "$work/artifacts-$name"
-  cp "$here/corpus/$name"/* "$corpus/" 2>/dev/null || true
+  cp "$seeddir"/* "$corpus/" 2>/dev/null || true
   rm -f "$corpus/README.md" "$corpus/LICENSE"
   seeds=$(ls "$corpus" | wc -l)
   log="$work/fuzz-$name.log"
@@ -82,19 +86,19 @@ for name in "${harnesses[@]}"; do
   set -e
   execs=$(grep -h "stat::number_of_executed_units" "$log" "$work"/fuzz-*.log 2>/dev/null | awk '{s+=$2} END {print s+0}')
   inputs=$(ls "$corpus" | wc -l)
-  if ls "$work/artifacts-$name/"* >/dev/null 2>&1 || grep -q "ERROR: \|runtime error:" "$log"; then
+  if ls "$work/artifacts-$name/"* >/dev/null 2>&1 || grep -q "ERROR: \|runtime error:\|^DIFF " "$log"; then
     keep=1
     failed=1
     echo "fuzz $name: CRASH after $execs executions (exit $rc); artifacts and log kept in $work" >&2
-    grep -m5 -E "ERROR:|runtime error:|SUMMARY" "$log" >&2 || true
+    grep -m5 -E "ERROR:|runtime error:|SUMMARY|^DIFF " "$log" >&2 || true
     continue
   fi
   echo "fuzz $name: $execs executions in ${secs} s ($((execs / (secs > 0 ? secs : 1)))/s), corpus $seeds -> $inputs inputs, no crash"
   if [ "${FUZZ_MERGE:-0}" = 1 ]; then
     mkdir -p "$work/merged-$name"
-    "$build/fuzz_$name" -merge=1 -max_len="$maxlen" "$work/merged-$name" "$here/corpus/$name" "$corpus" >/dev/null 2>&1
-    cp -n "$work/merged-$name"/* "$here/corpus/$name/" 2>/dev/null || true
-    echo "fuzz $name: merged into tests/fuzz/corpus/$name ($(ls "$here/corpus/$name" | wc -l) files)"
+    "$build/fuzz_$name" -merge=1 -max_len="$maxlen" "$work/merged-$name" "$seeddir" "$corpus" >/dev/null 2>&1
+    cp -n "$work/merged-$name"/* "$seeddir/" 2>/dev/null || true
+    echo "fuzz $name: merged into ${seeddir#$repo/} ($(ls "$seeddir" | wc -l) files)"
   fi
 done
 exit $failed

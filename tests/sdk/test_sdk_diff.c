@@ -6,7 +6,9 @@
  *     its mutations (every prefix, every byte deleted or replaced by an
  *     interesting byte, neighbours swapped), each through its own message;
  *   - every case of tests/sdk/cases.json (each constraint broken once);
- *   - every example through every other message (wrong shapes).
+ *   - every example through every other message (wrong shapes);
+ * and mf_encode against mf_validate on every example with each of its parts
+ * broken in turn (tests/unit/encode_diff.h).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -20,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "decode_diff.h"
+#include "encode_diff.h"
 #include "mf_sdk/sdk.h"
 
 static size_t failures, checked;
@@ -130,10 +133,39 @@ static void contract_cases(void **state)
     assert_int_equal(failures, 0);
 }
 
+static void encode_checks(void **state)
+{
+    (void)state;
+    DIR *d = opendir(MF_EXAMPLES_DIR);
+    size_t n = 0;
+    assert_non_null(d);
+    failures = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const mf_message_desc *m = message_of(e->d_name);
+        char path[2048];
+        size_t len;
+        if (!m || !strstr(e->d_name, ".json"))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", MF_EXAMPLES_DIR, e->d_name);
+        char *json = slurp(path, &len);
+        void *v = calloc(1, m->size);
+        assert_int_equal(mf_decode(m->type, json, len, v, NULL), MF_OK);
+        n += enc_diff_value(m->type, v, report, NULL);
+        mf_free(m->type, v);
+        free(v);
+        free(json);
+    }
+    closedir(d);
+    print_message("%zu encodes compared, %zu differences\n", n, failures);
+    assert_true(n > 500);
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(contract_cases),
+        cmocka_unit_test(encode_checks),
         cmocka_unit_test(examples_and_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
