@@ -286,6 +286,7 @@ export async function startBroker(opts = {}) {
   if (opts.pingInterval) extra.push('--ping-interval', String(opts.pingInterval), '--max-pings-out', '2');
   if (opts.tls) extra.push('--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key);
   const scheme = opts.tls ? 'wss' : 'ws';
+  if (opts.extraArgs) extra.push(...opts.extraArgs); // e.g. the benchmark's --broker-arg
   let lastErr;
   for (let attempt = 0; attempt < (opts.port ? 20 : 5); attempt++) {
     const port = opts.port || await freePort();

@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+// bench-natsws: mf-broker against nats-server 2.x (websocket listener) with the
+// npm nats.ws client on Node, the client a browser or a Node program uses:
+// bench-transport's measurements, driven by a third-party client.
+//
+// Both servers run for the whole measurement, on free loopback ports, started
+// with tests/interop's harness (which also loads nats.ws from tests/interop's
+// node_modules: `npm ci` there, scripts/deps.sh does it).
+//
+//   1->1 throughput  one nats.ws connection publishes N messages of SIZE bytes
+//                    (a flush, i.e. a PING/PONG, every 1000), another one in the
+//                    same process receives them; rate from the first publish to
+//                    the last delivery. Measured in PAIRS back-to-back pairs, one
+//                    server then the other, the order alternating from pair to
+//                    pair: a burst of load from the neighbours falls on both
+//                    members of a pair, so the ratio within a pair is the cleanest
+//                    sample on a shared machine; the table shows the medians. The
+//                    V8 JIT is warmed up on both servers first. Every message must
+//                    arrive, in order, or the run fails.
+//   request/reply    a nats.ws requester and a nats.ws responder (echo); the
+//                    requests alternate between the servers in blocks of 100.
+//   CPU              the server's run time (the scheduler's per-thread figures,
+//                    ns, /proc/PID/task/*/schedstat) and this process's CPU
+//                    (process.cpuUsage), divided by the messages or requests.
+//
+// usage: node bench/natsws/bench_natsws.mjs [--pairs P] [--count N] [--requests M]
+//        [--size BYTES] [--quick] [--json FILE] [--broker-arg ARG]...
+// Environment: MF_BROKER (mf-broker binary, default build/bin/mf-broker),
+// NATS_SERVER (nats-server binary).
+import fs from 'node:fs';
+import { loadNats, startBroker, startNatsServer, within } from '../../tests/interop/harness.mjs';
+
+function parseArgs(argv) {
+  const o = { pairs: 15, count: 20000, requests: 3000, size: 300, quick: false, json: null, brokerArgs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`${a} needs a positive integer`);
+      return v;
+    };
+    if (a === '--pairs') o.pairs = num();
+    else if (a === '--count') o.count = num();
+    else if (a === '--requests') o.requests = num();
+    else if (a === '--size') o.size = num();
+    else if (a === '--json') o.json = argv[++i];
+    else if (a === '--broker-arg') o.brokerArgs.push(argv[++i]);
+    else if (a === '--quick') Object.assign(o, { quick: true, pairs: 2, count: 2000, requests: 200 });
+    else if (a === '--help' || a === '-h') {
+      console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//'))
+        .map((l) => l.slice(3)).join('\n'));
+      process.exit(0);
+    } else throw new Error(`unknown option ${a} (--help)`);
+  }
+  if (o.size < 8) throw new Error('--size must be at least 8 (the sequence number)');
+  return o;
+}
+
+// Run time of every thread of a process, in ns (the scheduler's own figures).
+function runTimeNs(pid) {
+  let ns = 0;
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch { /* thread gone */ }
+  }
+  return ns;
+}
+
+const cpuNs = () => { const c = process.cpuUsage(); return (c.user + c.system) * 1000; };
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
+const quantile = (s, p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+
+// One 1->1 throughput measurement of n messages.
+async function throughput(nats, server, n, size) {
+  const sub = await nats.connect({ servers: server.url, name: 'bench-sub' });
+  const pub = await nats.connect({ servers: server.url, name: 'bench-pub' });
+  const subject = `bench.tp.${process.pid}`;
+  let got = 0;
+  let bad = null;
+  let finish;
+  const done = new Promise((r) => { finish = r; });
+  sub.subscribe(subject, {
+    callback: (err, m) => {
+      if (err) bad = bad || err;
+      else if (new DataView(m.data.buffer, m.data.byteOffset).getUint32(0) !== got) bad = bad || new Error(`message ${got} out of order`);
+      if (++got === n) finish();
+    },
+  });
+  await sub.flush();
+  // nats.ws keeps a reference to the payload until it writes it (at the latest at the
+  // flush): a ring of 1000 payloads, each rewritten only after the flush that sent it
+  const ring = Array.from({ length: 1000 }, () => new Uint8Array(size).fill(120));
+  const s0 = runTimeNs(server.proc.child.pid), c0 = cpuNs(), t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const payload = ring[i % 1000];
+    new DataView(payload.buffer).setUint32(0, i);
+    pub.publish(subject, payload);
+    if (i % 1000 === 999) await pub.flush();
+  }
+  await within(done, 120000, `${n} messages through ${server.name} (got ${got})`);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const serverNs = runTimeNs(server.proc.child.pid) - s0, clientNs = cpuNs() - c0;
+  await pub.close();
+  await sub.close();
+  if (bad) throw bad;
+  return { rate: n / secs, mbs: n * size / secs / 1e6, serverUs: serverNs / n / 1000, clientUs: clientNs / n / 1000 };
+}
+
+// Request/reply on both servers, alternating blocks of 100; returns per-server stats.
+async function requestReply(nats, servers, requests, size) {
+  const sides = [];
+  for (const s of servers) {
+    const resp = await nats.connect({ servers: s.url, name: 'bench-resp' });
+    const req = await nats.connect({ servers: s.url, name: 'bench-req' });
+    resp.subscribe('bench.rr', { callback: (_e, m) => m.respond(m.data) });
+    await resp.flush();
+    sides.push({ server: s, resp, req, lat: [], serverNs: 0, clientNs: 0 });
+  }
+  const payload = new Uint8Array(size).fill(120);
+  for (const x of sides) for (let i = 0; i < 200; i++) await x.req.request('bench.rr', payload, { timeout: 5000 });
+  for (let done = 0, b = 0; done < requests; b++) {
+    const k = Math.min(100, requests - done);
+    for (const x of b % 2 ? [...sides].reverse() : sides) {
+      const s0 = runTimeNs(x.server.proc.child.pid), c0 = cpuNs();
+      for (let i = 0; i < k; i++) {
+        const t = process.hrtime.bigint();
+        await x.req.request('bench.rr', payload, { timeout: 5000 });
+        x.lat.push(Number(process.hrtime.bigint() - t) / 1000);
+      }
+      x.serverNs += runTimeNs(x.server.proc.child.pid) - s0;
+      x.clientNs += cpuNs() - c0;
+    }
+    done += k;
+  }
+  const out = {};
+  for (const x of sides) {
+    const s = x.lat.sort((a, b) => a - b);
+    out[x.server.name] = {
+      p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), p999: quantile(s, 0.999),
+      max: s[s.length - 1], mean: s.reduce((a, v) => a + v, 0) / s.length,
+      serverUs: x.serverNs / s.length / 1000, clientUs: x.clientNs / s.length / 1000,
+    };
+    await x.req.close();
+    await x.resp.close();
+  }
+  return out;
+}
+
+function row(label, unit, a, b, better) {
+  const r = a / b;
+  const f = (v) => (v >= 1000 ? v.toFixed(0) : v.toFixed(2)).padStart(12);
+  return `  ${label.padEnd(30)} ${unit.padEnd(6)} ${f(a)} ${f(b)}   ${r.toFixed(2)}${better ? ` (${better} good)` : ''}`;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const nats = await loadNats();
+  const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const version = JSON.parse(fs.readFileSync(new URL('../../tests/interop/node_modules/nats.ws/package.json',
+    import.meta.url), 'utf8')).version;
+  console.log(`bench-natsws: nats.ws ${version} on Node ${process.version}; ${o.count} messages of ` +
+    `${o.size} bytes x ${o.runs} runs, ${o.requests} requests per server; load average ${load}`);
+  const mf = await startBroker({ extraArgs: o.brokerArgs });
+  const ns = await startNatsServer();
+  const servers = [mf, ns];
+  const runs = [];
+  try {
+    for (const s of servers) await throughput(nats, s, 20000, o.size); // JIT warm-up
+    for (let r = 0; r < o.pairs; r++) {
+      const res = {};
+      for (const s of r % 2 ? [ns, mf] : [mf, ns]) res[s.name] = await throughput(nats, s, o.count, o.size);
+      runs.push(res);
+    }
+    const rr = await requestReply(nats, servers, o.requests, o.size);
+    const med = (srv, k) => median(runs.map((x) => x[srv][k]));
+    const ratios = runs.map((x) => x['mf-broker'].rate / x['nats-server'].rate).sort((x, y) => x - y);
+    const q1 = ratios[Math.floor(ratios.length / 4)], q3 = ratios[Math.floor(3 * ratios.length / 4)];
+    console.log(`\n                                          mf-broker  nats-server   ratio mf/nats`);
+    console.log(row('throughput 1->1 (median)', 'msg/s', med('mf-broker', 'rate'), med('nats-server', 'rate')));
+    console.log(`  ${'  median of the pair ratios'.padEnd(30)} ${''.padEnd(6)} ${''.padStart(12)} ${''.padStart(12)}   ` +
+      `${median(ratios).toFixed(2)} (>=1.1 good; quartiles ${q1.toFixed(2)}-${q3.toFixed(2)}, ${ratios.length} pairs)`);
+    console.log(row('throughput 1->1 (median)', 'MB/s', med('mf-broker', 'mbs'), med('nats-server', 'mbs')));
+    console.log(row('  server CPU per message', 'us', med('mf-broker', 'serverUs'), med('nats-server', 'serverUs'), '<=1'));
+    console.log(row('  client CPU per message', 'us', med('mf-broker', 'clientUs'), med('nats-server', 'clientUs')));
+    for (const k of ['p50', 'p90', 'p99', 'p999', 'max', 'mean'])
+      console.log(row(`request/reply ${k}`, 'us', rr['mf-broker'][k], rr['nats-server'][k], k === 'p99' ? '<=1' : ''));
+    console.log(row('  server CPU per request', 'us', rr['mf-broker'].serverUs, rr['nats-server'].serverUs, '<=1'));
+    console.log(row('  client CPU per request', 'us', rr['mf-broker'].clientUs, rr['nats-server'].clientUs));
+    const tpRatio = median(ratios), p99Ratio = rr['mf-broker'].p99 / rr['nats-server'].p99;
+    console.log(`\ntargets (issue 11, nats.ws): throughput 1->1 median ratio ${tpRatio.toFixed(2)} >= 1.1: ` +
+      `${tpRatio >= 1.1 ? 'MET' : 'MISSED'}; request/reply p99 ratio ${p99Ratio.toFixed(2)} <= 1: ` +
+      `${p99Ratio <= 1 ? 'MET' : 'MISSED'}`);
+    if (o.json) fs.writeFileSync(o.json, JSON.stringify({ load, options: o, runs, rr }, null, 1));
+  } finally {
+    await mf.stop();
+    await ns.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench-natsws: ${e.stack || e.message}`);
+  process.exit(1);
+});
