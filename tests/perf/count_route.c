@@ -9,7 +9,8 @@
  * subscribers' queues are drained in frames as the writeable callback does
  * (mfb_outq_next_chunk / mfb_outq_consume; the lws_write itself is not
  * counted). The conn.c functions route.c calls are stubs with conn.c's
- * queueing logic and no lws.
+ * queueing logic and no lws; the connections have no user (no accounts), so
+ * the permission checks pass as on a broker without --accounts.
  *
  * Each scenario is one callgrind dump "<scenario> <messages>":
  *   route1    PUB of 300 bytes to 1 subscriber
@@ -36,9 +37,9 @@ void mfb_conn_want_write(mfb_conn *c)
     c->write_requested = true;
 }
 
-void mfb_conn_queued(mfb_conn *c)
+void mfb_conn_queued(mfb_conn *c, bool msg, uint64_t pbytes)
 {
-    mfb_outq_commit(&c->out);
+    mfb_outq_commit(&c->out, msg, pbytes);
     if (mfb_outq_pending(&c->out) > c->b->cfg->max_pending) {
         fprintf(stderr, "unexpected slow consumer\n");
         exit(1);
@@ -57,6 +58,12 @@ void mfb_conn_close(mfb_conn *c, const char *err_text, const char *reason)
     fprintf(stderr, "unexpected close of cid %llu: %s (%s)\n", (unsigned long long)c->cid, reason,
             err_text ? err_text : "");
     exit(1);
+}
+
+/* authwork.c's, for accounts.c (no accounts are loaded here) */
+void mfb_auth_worker_free(struct mfb_auth_worker *w)
+{
+    (void)w;
 }
 
 /* ---- the harness ---- */
@@ -131,8 +138,9 @@ static size_t drain(world *w)
         mfb_outq *q = &w->conns[i].out;
         while (mfb_outq_pending(q)) {
             bool ends;
+            uint64_t msgs = 0, pbytes = 0;
             size_t n = mfb_outq_next_chunk(q, MF_BROKER_FRAME_MAX, &ends);
-            mfb_outq_consume(q, n, ends);
+            mfb_outq_consume(q, n, ends, &msgs, &pbytes);
             bytes += n;
         }
         w->conns[i].write_requested = false;
