@@ -12,6 +12,13 @@ for b in bench-codec bench-transport bench-services bench-campaign-logic; do
   fi
 done
 here=$(cd "$(dirname "$0")/.." && pwd)
+if [ -x "$bin/mf-broker" ] && [ -d "$here/tests/interop/node_modules/nats.ws" ]; then
+  echo "== bench/natsws/bench_natsws.mjs (the npm nats.ws client)"
+  MF_BROKER="$bin/mf-broker" node "$here/bench/natsws/bench_natsws.mjs"
+  echo
+else
+  echo "== bench/natsws/bench_natsws.mjs: not run (needs $bin/mf-broker and \`npm ci\` in tests/interop)"
+fi
 if [ -x "$bin/campaign-service" ]; then
   echo "== bench/campaign/bench_campaign.py"
   python3 "$here/bench/campaign/bench_campaign.py" --build "$build"

@@ -23,15 +23,22 @@
 //                    ns, /proc/PID/task/*/schedstat) and this process's CPU
 //                    (process.cpuUsage), divided by the messages or requests.
 //
+//   --frames         instead of the figures above: the wire, per server. A
+//                    counting proxy (wsframes.mjs) between the clients and the
+//                    server reports WebSocket frames per message in each
+//                    direction, bytes per frame, and TCP reads per frame (the
+//                    rates are not measured: the proxy runs in this process).
+//
 // usage: node bench/natsws/bench_natsws.mjs [--pairs P] [--count N] [--requests M]
-//        [--size BYTES] [--quick] [--json FILE] [--broker-arg ARG]...
+//        [--size BYTES] [--quick] [--frames] [--json FILE] [--broker-arg ARG]...
 // Environment: MF_BROKER (mf-broker binary, default build/bin/mf-broker),
 // NATS_SERVER (nats-server binary).
 import fs from 'node:fs';
+import { startFrameProxy } from './wsframes.mjs';
 import { loadNats, startBroker, startNatsServer, within } from '../../tests/interop/harness.mjs';
 
 function parseArgs(argv) {
-  const o = { pairs: 15, count: 20000, requests: 3000, size: 300, quick: false, json: null, brokerArgs: [] };
+  const o = { pairs: 15, count: 20000, requests: 3000, size: 300, quick: false, frames: false, json: null, brokerArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -44,6 +51,7 @@ function parseArgs(argv) {
     else if (a === '--requests') o.requests = num();
     else if (a === '--size') o.size = num();
     else if (a === '--json') o.json = argv[++i];
+    else if (a === '--frames') o.frames = true;
     else if (a === '--broker-arg') o.brokerArgs.push(argv[++i]);
     else if (a === '--quick') Object.assign(o, { quick: true, pairs: 2, count: 2000, requests: 200 });
     else if (a === '--help' || a === '-h') {
@@ -147,6 +155,50 @@ async function requestReply(nats, servers, requests, size) {
   return out;
 }
 
+// --frames: the wire seen through a counting proxy, for 1->1 and request/reply.
+async function frames(nats, servers, o) {
+  const rows = [];
+  for (const s of servers) {
+    const proxy = await startFrameProxy(s.port);
+    const via = { ...s, url: proxy.url };
+    try {
+      await throughput(nats, via, 2000, o.size); // connections and JIT settled
+      proxy.reset();
+      await throughput(nats, via, o.count, o.size);
+      const tp = { up: proxy.up, down: proxy.down };
+      const resp = await nats.connect({ servers: proxy.url, name: 'frames-resp' });
+      resp.subscribe('bench.rr', { callback: (_e, m) => m.respond(m.data) });
+      await resp.flush();
+      const req = await nats.connect({ servers: proxy.url, name: 'frames-req' });
+      const payload = new Uint8Array(o.size).fill(120);
+      await req.request('bench.rr', payload, { timeout: 5000 });
+      proxy.reset();
+      for (let i = 0; i < o.requests; i++) await req.request('bench.rr', payload, { timeout: 5000 });
+      const rr = { up: proxy.up, down: proxy.down };
+      await req.close();
+      await resp.close();
+      rows.push({ name: s.name, tp, rr });
+    } finally {
+      await proxy.close();
+    }
+  }
+  const f = (v) => v.toFixed(v >= 100 ? 0 : 3).padStart(10);
+  console.log(`\nthe wire through a counting proxy (${o.count} messages of ${o.size} bytes 1->1; ` +
+    `${o.requests} requests); up = clients to server, down = server to clients, both connections summed`);
+  console.log(`  ${'server'.padEnd(12)} ${'case'.padEnd(6)} ${'dir'.padEnd(5)} ${'frames/msg'.padStart(10)} ` +
+    `${'bytes/frame'.padStart(10)} ${'reads/frame'.padStart(10)} ${'bytes/msg'.padStart(10)}`);
+  for (const r of rows) {
+    for (const [k, n] of [['tp', o.count], ['rr', o.requests]]) {
+      for (const d of ['up', 'down']) {
+        const c = r[k][d];
+        console.log(`  ${r.name.padEnd(12)} ${(k === 'tp' ? '1->1' : 'req').padEnd(6)} ${d.padEnd(5)} ` +
+          `${f(c.frames / n)} ${f(c.bytes / Math.max(1, c.frames))} ${f(c.chunks / Math.max(1, c.frames))} ` +
+          `${f(c.bytes / n)}`);
+      }
+    }
+  }
+}
+
 function row(label, unit, a, b, better) {
   const r = a / b;
   const f = (v) => (v >= 1000 ? v.toFixed(0) : v.toFixed(2)).padStart(12);
@@ -160,12 +212,16 @@ async function main() {
   const version = JSON.parse(fs.readFileSync(new URL('../../tests/interop/node_modules/nats.ws/package.json',
     import.meta.url), 'utf8')).version;
   console.log(`bench-natsws: nats.ws ${version} on Node ${process.version}; ${o.count} messages of ` +
-    `${o.size} bytes x ${o.runs} runs, ${o.requests} requests per server; load average ${load}`);
+    `${o.size} bytes x ${o.pairs} pairs, ${o.requests} requests per server; load average ${load}`);
   const mf = await startBroker({ extraArgs: o.brokerArgs });
   const ns = await startNatsServer();
   const servers = [mf, ns];
   const runs = [];
   try {
+    if (o.frames) {
+      await frames(nats, servers, o);
+      return;
+    }
     for (const s of servers) await throughput(nats, s, 20000, o.size); // JIT warm-up
     for (let r = 0; r < o.pairs; r++) {
       const res = {};

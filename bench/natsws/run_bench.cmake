@@ -1,0 +1,20 @@
+# ctest runner of bench_natsws.mjs (cmake -P, so that a missing node is reported):
+#   cmake -DMF_NODE=<node or empty> -DMF_DIR=<tests/interop> -DMF_SCRIPT=<bench_natsws.mjs>
+#         -DMF_ARGS=<a;list> -P run_bench.cmake
+set(hint "run `npm ci` in tests/interop (scripts/deps.sh does it: it installs nodejs/npm and runs npm ci)")
+if(NOT MF_NODE OR NOT EXISTS "${MF_NODE}")
+  unset(MF_NODE)
+  find_program(MF_NODE NAMES node nodejs)
+endif()
+if(NOT MF_NODE)
+  message(FATAL_ERROR "bench-natsws: node (Node.js >= 18) not found. Install nodejs, then ${hint}.")
+endif()
+foreach(pkg nats.ws ws)
+  if(NOT EXISTS "${MF_DIR}/node_modules/${pkg}/package.json")
+    message(FATAL_ERROR "bench-natsws: the npm package '${pkg}' is not installed in ${MF_DIR}/node_modules: ${hint}.")
+  endif()
+endforeach()
+execute_process(COMMAND "${MF_NODE}" "${MF_SCRIPT}" ${MF_ARGS} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bench-natsws: node ${MF_SCRIPT} ${MF_ARGS} failed (${rc})")
+endif()
