@@ -121,6 +121,14 @@ class Env:
             return x if st == 200 and x["status"] == status else None
         return wait_until(reached, f"execution {execution_id} to be {status}", timeout)
 
+    def wait_status_msg(self, execution_id: str, status: str) -> None:
+        """Waits for the campaign.status message that announces status. The service publishes it
+        after the notifications it reports, on the same connection, so once it is here every
+        push before it is here too (the HTTP view can be ahead of the subscriber)."""
+        self.sub.wait_count(1, lambda m: m[0] == "campaign.status" and isinstance(m[1], dict)
+                            and m[1].get("execution_id") == execution_id and m[1].get("status") == status,
+                            timeout=h.DEADLINE * 2)
+
     def pushes(self, execution_id: str) -> List[Tuple[str, Dict[str, Any]]]:
         return [m for m in self.sub.snapshot() if m[0].startswith("notification.user.") and isinstance(m[1], dict)
                 and m[1].get("data", {}).get("execution_id") == execution_id]
@@ -231,6 +239,7 @@ def check_pushes(env: Env, execution_id: str, want: Set[str], sample: int = 15) 
 
 def check_progress(env: Env, execution_id: str, total: int, sent: int, failed: int) -> None:
     """campaign.status: valid, progress never goes back, the last one says completed with the exact counts."""
+    env.wait_status_msg(execution_id, "completed")
     sts = env.statuses(execution_id)
     check(len(sts) >= 3, f"only {len(sts)} status updates")
     last_sent = last_failed = -1
@@ -282,7 +291,8 @@ def targeting_matches_independent_computation(env: Env) -> None:
         check(x["sent"] == len(want) and x["failed"] == 0 and x["skipped"] == 0, f"counts {x}")
         check_pushes(env, xid, want)
         check_progress(env, xid, len(want), len(want), 0)
-        check(len(env.analytics(ids[k], "notification_sent")) >= len(want), "notification_sent events")
+        wait_until(lambda: len(env.analytics(ids[k], "notification_sent")) >= len(want), "notification_sent events")
+        wait_until(lambda: env.analytics(ids[k], "campaign_completed"), "campaign_completed")
         check(len(env.analytics(ids[k], "campaign_completed")) == 1, "campaign_completed once")
 
 
@@ -466,6 +476,7 @@ def pause_resume_cancel(env: Env) -> None:
     st, x = env.campaign.http("POST", f"/executions/{xid}/pause")
     check(st == 200, f"pause: {st} {x}")
     x = env.wait_status(xid, "paused")
+    env.wait_status_msg(xid, "paused")
     n = len(env.pushes(xid))
     check(n == x["sent"], f"paused with {x['sent']} sent but {n} pushed")
     st, _ = env.campaign.http("POST", f"/executions/{xid}/pause")
@@ -476,6 +487,7 @@ def pause_resume_cancel(env: Env) -> None:
     st, _ = env.campaign.http("POST", f"/executions/{xid}/cancel")
     check(st == 200, "cancel")
     x = env.wait_status(xid, "cancelled")
+    env.wait_status_msg(xid, "cancelled")
     check(x["sent"] < len(people), f"cancelled after everything was sent: {x}")
     st, _ = env.campaign.http("POST", f"/executions/{xid}/resume")
     check(st == 409, "resuming a cancelled execution: 409")
