@@ -446,6 +446,14 @@ static void on_timer(mfb_conn *c)
         mfb_conn_drop(c);
         return;
     }
+    if (!c->connected && c->auth_pending) {
+        /* Its CONNECT is here and waits for the password check (bcrypt, on the worker thread):
+         * the client was on time, the check is late (a loaded machine, a high cost). Give it
+         * another period; --max-connecting still bounds how many can wait like this. */
+        MF_LOGI("cid=%llu CONNECT still being checked after %ds", (unsigned long long)c->cid, b->cfg->auth_timeout);
+        mfb_conn_arm_timer(c);
+        return;
+    }
     if (!c->connected) {
         MF_LOGE("cid=%llu no CONNECT within %ds", (unsigned long long)c->cid, b->cfg->auth_timeout);
         b->auth_failures++;

@@ -39,19 +39,19 @@ def free_port():
 _HASHES = {}
 
 
-def bcrypt_hash(password):
-    """A bcrypt hash ($2b$, cost 4: tests need no work factor) from libcrypt, as mf-broker
-    --hash-password makes them; nats-server takes the same. Cached per password."""
-    if password not in _HASHES:
+def bcrypt_hash(password, cost=4):
+    """A bcrypt hash ($2b$, cost 4 unless asked: tests need no work factor) from libcrypt, as
+    mf-broker --hash-password makes them; nats-server takes the same. Cached per password."""
+    if (password, cost) not in _HASHES:
         lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
         lib.crypt_gensalt.restype = ctypes.c_char_p
         lib.crypt.restype = ctypes.c_char_p
-        salt = lib.crypt_gensalt(b"$2b$", 4, None, 0)
+        salt = lib.crypt_gensalt(b"$2b$", cost, None, 0)
         h = lib.crypt(password.encode(), salt) if salt else None
         if not h or not h.startswith(b"$2b$"):
             raise RuntimeError("libcrypt cannot make bcrypt hashes")
-        _HASHES[password] = h.decode()
-    return _HASHES[password]
+        _HASHES[(password, cost)] = h.decode()
+    return _HASHES[(password, cost)]
 
 
 def make_cert(workdir):
@@ -98,8 +98,9 @@ class Server:
         users = []
         for u in self.config["accounts"]:
             e = {k: v for k, v in u.items() if k not in ("password", "token")}
+            e.pop("cost", None)
             if "password" in u:
-                e["password"] = bcrypt_hash(u["password"])
+                e["password"] = bcrypt_hash(u["password"], u.get("cost", 4))
             if "token" in u:
                 e["token"] = bcrypt_hash(u["token"])
             users.append(e)
