@@ -145,16 +145,24 @@ class Env:
 # ---- populations and the independent computations ----
 
 def population(n: int, now: dt.datetime, seed: int, **over: Any) -> List[Dict[str, Any]]:
-    """n users with random language/zone, plan, registration (some exactly on the 30-day edge),
-    activity (some never) and default preferences; `over` fixes fields for everyone."""
+    """n users with random language/zone, plan, registration (some just inside and just outside
+    the 30-day edge), activity (some never) and default preferences; `over` fixes fields for
+    everyone.
+
+    The service's --clock starts at `now` and then runs at the real rate, so by the time it
+    counts, its now is later than the test's by the seconds the case has taken. A user just
+    outside an edge stays outside; a user "just inside" is 10 minutes inside (no case takes
+    that long), and no random instant falls within an hour of a 30-day edge."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
         lang = rng.choice(sorted(LOCALES))
-        reg = now - dt.timedelta(seconds=rng.randrange(400 * 86400))
-        if i % 25 == 0:
-            reg = now - 30 * DAY + dt.timedelta(seconds=1)
-        act: Optional[dt.datetime] = now - dt.timedelta(seconds=rng.randrange(90 * 86400))
+        reg = off_edge(now, now - dt.timedelta(seconds=rng.randrange(400 * 86400)))
+        if i % 50 == 0:
+            reg = now - 30 * DAY + dt.timedelta(minutes=10)
+        elif i % 50 == 25:
+            reg = now - 30 * DAY - dt.timedelta(seconds=1)
+        act: Optional[dt.datetime] = off_edge(now, now - dt.timedelta(seconds=rng.randrange(90 * 86400)))
         if i % 7 == 0:
             act = None
         u = {"user_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "email": f"user{i}@example.com",
@@ -167,6 +175,11 @@ def population(n: int, now: dt.datetime, seed: int, **over: Any) -> List[Dict[st
         u.update(over)
         out.append(u)
     return out
+
+
+def off_edge(now: dt.datetime, t: dt.datetime) -> dt.datetime:
+    """t, moved two hours earlier when it lies within an hour of the 30-day edge."""
+    return t - 2 * dt.timedelta(hours=1) if abs((now - t) - 30 * DAY) < dt.timedelta(hours=1) else t
 
 
 def selects(aud: Dict[str, Any], u: Dict[str, Any], now: dt.datetime, new_days: int = 30, active_days: int = 30) -> bool:
