@@ -22,6 +22,10 @@
 //   CPU              the server's run time (the scheduler's per-thread figures,
 //                    ns, /proc/PID/task/*/schedstat) and this process's CPU
 //                    (process.cpuUsage), divided by the messages or requests.
+//   switches         the server's context switches per message or request
+//                    (/proc/PID/task/*/status): "sleeps" are voluntary (each is
+//                    followed by a wakeup, whose scheduling delay a busy machine
+//                    adds to the latency), "preempted" involuntary.
 //
 //   --frames         instead of the figures above: the wire, per server. A
 //                    counting proxy (wsframes.mjs) between the clients and the
@@ -75,6 +79,20 @@ function runTimeNs(pid) {
   return ns;
 }
 
+// Context switches of every thread of a process: [voluntary (it slept: a wakeup
+// follows), involuntary (it was preempted)], from /proc/PID/task/*/status.
+function switches(pid) {
+  let v = 0, nv = 0;
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+      v += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)[1]);
+      nv += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)[1]);
+    } catch { /* thread gone */ }
+  }
+  return [v, nv];
+}
+
 const cpuNs = () => { const c = process.cpuUsage(); return (c.user + c.system) * 1000; };
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
 const quantile = (s, p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
@@ -99,6 +117,7 @@ async function throughput(nats, server, n, size) {
   // nats.ws keeps a reference to the payload until it writes it (at the latest at the
   // flush): a ring of 1000 payloads, each rewritten only after the flush that sent it
   const ring = Array.from({ length: 1000 }, () => new Uint8Array(size).fill(120));
+  const w0 = switches(server.proc.child.pid);
   const s0 = runTimeNs(server.proc.child.pid), c0 = cpuNs(), t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const payload = ring[i % 1000];
@@ -109,10 +128,12 @@ async function throughput(nats, server, n, size) {
   await within(done, 120000, `${n} messages through ${server.name} (got ${got})`);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const serverNs = runTimeNs(server.proc.child.pid) - s0, clientNs = cpuNs() - c0;
+  const w1 = switches(server.proc.child.pid);
   await pub.close();
   await sub.close();
   if (bad) throw bad;
-  return { rate: n / secs, mbs: n * size / secs / 1e6, serverUs: serverNs / n / 1000, clientUs: clientNs / n / 1000 };
+  return { rate: n / secs, mbs: n * size / secs / 1e6, serverUs: serverNs / n / 1000, clientUs: clientNs / n / 1000,
+    wakeups: (w1[0] - w0[0]) / n, preempted: (w1[1] - w0[1]) / n };
 }
 
 // Request/reply on both servers, alternating blocks of 100; returns per-server stats.
@@ -123,13 +144,14 @@ async function requestReply(nats, servers, requests, size) {
     const req = await nats.connect({ servers: s.url, name: 'bench-req' });
     resp.subscribe('bench.rr', { callback: (_e, m) => m.respond(m.data) });
     await resp.flush();
-    sides.push({ server: s, resp, req, lat: [], serverNs: 0, clientNs: 0 });
+    sides.push({ server: s, resp, req, lat: [], serverNs: 0, clientNs: 0, wakeups: 0, preempted: 0 });
   }
   const payload = new Uint8Array(size).fill(120);
   for (const x of sides) for (let i = 0; i < 200; i++) await x.req.request('bench.rr', payload, { timeout: 5000 });
   for (let done = 0, b = 0; done < requests; b++) {
     const k = Math.min(100, requests - done);
     for (const x of b % 2 ? [...sides].reverse() : sides) {
+      const w0 = switches(x.server.proc.child.pid);
       const s0 = runTimeNs(x.server.proc.child.pid), c0 = cpuNs();
       for (let i = 0; i < k; i++) {
         const t = process.hrtime.bigint();
@@ -137,6 +159,9 @@ async function requestReply(nats, servers, requests, size) {
         x.lat.push(Number(process.hrtime.bigint() - t) / 1000);
       }
       x.serverNs += runTimeNs(x.server.proc.child.pid) - s0;
+      const w1 = switches(x.server.proc.child.pid);
+      x.wakeups += w1[0] - w0[0];
+      x.preempted += w1[1] - w0[1];
       x.clientNs += cpuNs() - c0;
     }
     done += k;
@@ -148,6 +173,7 @@ async function requestReply(nats, servers, requests, size) {
       p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), p999: quantile(s, 0.999),
       max: s[s.length - 1], mean: s.reduce((a, v) => a + v, 0) / s.length,
       serverUs: x.serverNs / s.length / 1000, clientUs: x.clientNs / s.length / 1000,
+      wakeups: x.wakeups / s.length, preempted: x.preempted / s.length,
     };
     await x.req.close();
     await x.resp.close();
@@ -239,10 +265,14 @@ async function main() {
     console.log(row('throughput 1->1 (median)', 'MB/s', med('mf-broker', 'mbs'), med('nats-server', 'mbs')));
     console.log(row('  server CPU per message', 'us', med('mf-broker', 'serverUs'), med('nats-server', 'serverUs'), '<=1'));
     console.log(row('  client CPU per message', 'us', med('mf-broker', 'clientUs'), med('nats-server', 'clientUs')));
+    console.log(row('  server sleeps per message', '', med('mf-broker', 'wakeups'), med('nats-server', 'wakeups')));
+    console.log(row('  server preempted per message', '', med('mf-broker', 'preempted'), med('nats-server', 'preempted')));
     for (const k of ['p50', 'p90', 'p99', 'p999', 'max', 'mean'])
       console.log(row(`request/reply ${k}`, 'us', rr['mf-broker'][k], rr['nats-server'][k], k === 'p99' ? '<=1' : ''));
     console.log(row('  server CPU per request', 'us', rr['mf-broker'].serverUs, rr['nats-server'].serverUs, '<=1'));
     console.log(row('  client CPU per request', 'us', rr['mf-broker'].clientUs, rr['nats-server'].clientUs));
+    console.log(row('  server sleeps per request', '', rr['mf-broker'].wakeups, rr['nats-server'].wakeups));
+    console.log(row('  server preempted per request', '', rr['mf-broker'].preempted, rr['nats-server'].preempted));
     const tpRatio = median(ratios), p99Ratio = rr['mf-broker'].p99 / rr['nats-server'].p99;
     console.log(`\ntargets (issue 11, nats.ws): throughput 1->1 median ratio ${tpRatio.toFixed(2)} >= 1.1: ` +
       `${tpRatio >= 1.1 ? 'MET' : 'MISSED'}; request/reply p99 ratio ${p99Ratio.toFixed(2)} <= 1: ` +
