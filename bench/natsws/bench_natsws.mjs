@@ -27,6 +27,11 @@
 //                    followed by a wakeup, whose scheduling delay a busy machine
 //                    adds to the latency), "preempted" involuntary.
 //
+//   --split          1->1 with the publisher in a Node process of its own
+//                    (publisher.mjs): each side of the pair gets its own event
+//                    loop, as a browser publishing to another program would; the
+//                    client CPU is then the sum of both processes.
+//
 //   --frames         instead of the figures above: the wire, per server. A
 //                    counting proxy (wsframes.mjs) between the clients and the
 //                    server reports WebSocket frames per message in each
@@ -34,15 +39,16 @@
 //                    rates are not measured: the proxy runs in this process).
 //
 // usage: node bench/natsws/bench_natsws.mjs [--pairs P] [--count N] [--requests M]
-//        [--size BYTES] [--quick] [--frames] [--json FILE] [--broker-arg ARG]...
+//        [--size BYTES] [--quick] [--split] [--frames] [--json FILE] [--broker-arg ARG]...
 // Environment: MF_BROKER (mf-broker binary, default build/bin/mf-broker),
 // NATS_SERVER (nats-server binary).
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import { startFrameProxy } from './wsframes.mjs';
 import { loadNats, startBroker, startNatsServer, within } from '../../tests/interop/harness.mjs';
 
 function parseArgs(argv) {
-  const o = { pairs: 15, count: 20000, requests: 3000, size: 300, quick: false, frames: false, json: null, brokerArgs: [] };
+  const o = { pairs: 15, count: 20000, requests: 3000, size: 300, quick: false, frames: false, split: false, json: null, brokerArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -56,6 +62,7 @@ function parseArgs(argv) {
     else if (a === '--size') o.size = num();
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--frames') o.frames = true;
+    else if (a === '--split') o.split = true;
     else if (a === '--broker-arg') o.brokerArgs.push(argv[++i]);
     else if (a === '--quick') Object.assign(o, { quick: true, pairs: 2, count: 2000, requests: 200 });
     else if (a === '--help' || a === '-h') {
@@ -97,10 +104,36 @@ const cpuNs = () => { const c = process.cpuUsage(); return (c.user + c.system) *
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
 const quantile = (s, p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
 
-// One 1->1 throughput measurement of n messages.
-async function throughput(nats, server, n, size) {
+// The --split publisher process: run(url, subject, n, size) resolves once it is
+// connected, with go() that starts the publishing and resolves to its CPU in ns.
+async function startPublisher() {
+  const child = fork(new URL('./publisher.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise((resolve, reject) => {
+    const onExit = (code) => reject(new Error(`the publisher process exited (${code})`));
+    child.once('exit', onExit);
+    child.once('message', (m) => {
+      child.off('exit', onExit);
+      if (m.error) reject(new Error(`publisher: ${m.error}`));
+      else resolve(m);
+    });
+  });
+  await next(); // started
+  return {
+    async run(url, subject, n, size) {
+      const ready = next();
+      child.send({ url, subject, n, size });
+      await ready;
+      return () => { const done = next(); child.send('go'); return done.then((m) => m.cpuNs); };
+    },
+    stop() { child.kill(); },
+  };
+}
+
+// One 1->1 throughput measurement of n messages; with publisher (--split) the
+// messages come from that process.
+async function throughput(nats, server, n, size, publisher = null) {
   const sub = await nats.connect({ servers: server.url, name: 'bench-sub' });
-  const pub = await nats.connect({ servers: server.url, name: 'bench-pub' });
+  const pub = publisher ? null : await nats.connect({ servers: server.url, name: 'bench-pub' });
   const subject = `bench.tp.${process.pid}`;
   let got = 0;
   let bad = null;
@@ -117,23 +150,29 @@ async function throughput(nats, server, n, size) {
   // nats.ws keeps a reference to the payload until it writes it (at the latest at the
   // flush): a ring of 1000 payloads, each rewritten only after the flush that sent it
   const ring = Array.from({ length: 1000 }, () => new Uint8Array(size).fill(120));
+  const go = publisher ? await publisher.run(server.url, subject, n, size) : null;
   const w0 = switches(server.proc.child.pid);
   const s0 = runTimeNs(server.proc.child.pid), c0 = cpuNs(), t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) {
-    const payload = ring[i % 1000];
-    new DataView(payload.buffer).setUint32(0, i);
-    pub.publish(subject, payload);
-    if (i % 1000 === 999) await pub.flush();
+  let pubNs = 0;
+  if (go) {
+    pubNs = await go();
+  } else {
+    for (let i = 0; i < n; i++) {
+      const payload = ring[i % 1000];
+      new DataView(payload.buffer).setUint32(0, i);
+      pub.publish(subject, payload);
+      if (i % 1000 === 999) await pub.flush();
+    }
   }
   await within(done, 120000, `${n} messages through ${server.name} (got ${got})`);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const serverNs = runTimeNs(server.proc.child.pid) - s0, clientNs = cpuNs() - c0;
+  const serverNs = runTimeNs(server.proc.child.pid) - s0, clientNs = cpuNs() - c0 + pubNs;
   const w1 = switches(server.proc.child.pid);
-  await pub.close();
+  if (pub) await pub.close();
   await sub.close();
   if (bad) throw bad;
   return { rate: n / secs, mbs: n * size / secs / 1e6, serverUs: serverNs / n / 1000, clientUs: clientNs / n / 1000,
-    wakeups: (w1[0] - w0[0]) / n, preempted: (w1[1] - w0[1]) / n };
+    pubUs: pubNs / n / 1000, subUs: (clientNs - pubNs) / n / 1000, wakeups: (w1[0] - w0[0]) / n, preempted: (w1[1] - w0[1]) / n };
 }
 
 // Request/reply on both servers, alternating blocks of 100; returns per-server stats.
@@ -238,20 +277,22 @@ async function main() {
   const version = JSON.parse(fs.readFileSync(new URL('../../tests/interop/node_modules/nats.ws/package.json',
     import.meta.url), 'utf8')).version;
   console.log(`bench-natsws: nats.ws ${version} on Node ${process.version}; ${o.count} messages of ` +
-    `${o.size} bytes x ${o.pairs} pairs, ${o.requests} requests per server; load average ${load}`);
+    `${o.size} bytes x ${o.pairs} pairs${o.split ? ' (publisher in its own process)' : ''}, ${o.requests} ` +
+    `requests per server; load average ${load}`);
   const mf = await startBroker({ extraArgs: o.brokerArgs });
   const ns = await startNatsServer();
   const servers = [mf, ns];
   const runs = [];
+  const publisher = o.split ? await startPublisher() : null;
   try {
     if (o.frames) {
       await frames(nats, servers, o);
       return;
     }
-    for (const s of servers) await throughput(nats, s, 20000, o.size); // JIT warm-up
+    for (const s of servers) await throughput(nats, s, 20000, o.size, publisher); // JIT warm-up
     for (let r = 0; r < o.pairs; r++) {
       const res = {};
-      for (const s of r % 2 ? [ns, mf] : [mf, ns]) res[s.name] = await throughput(nats, s, o.count, o.size);
+      for (const s of r % 2 ? [ns, mf] : [mf, ns]) res[s.name] = await throughput(nats, s, o.count, o.size, publisher);
       runs.push(res);
     }
     const rr = await requestReply(nats, servers, o.requests, o.size);
@@ -265,6 +306,10 @@ async function main() {
     console.log(row('throughput 1->1 (median)', 'MB/s', med('mf-broker', 'mbs'), med('nats-server', 'mbs')));
     console.log(row('  server CPU per message', 'us', med('mf-broker', 'serverUs'), med('nats-server', 'serverUs'), '<=1'));
     console.log(row('  client CPU per message', 'us', med('mf-broker', 'clientUs'), med('nats-server', 'clientUs')));
+    if (o.split) {
+      console.log(row('    publisher process', 'us', med('mf-broker', 'pubUs'), med('nats-server', 'pubUs')));
+      console.log(row('    subscriber process', 'us', med('mf-broker', 'subUs'), med('nats-server', 'subUs')));
+    }
     console.log(row('  server sleeps per message', '', med('mf-broker', 'wakeups'), med('nats-server', 'wakeups')));
     console.log(row('  server preempted per message', '', med('mf-broker', 'preempted'), med('nats-server', 'preempted')));
     for (const k of ['p50', 'p90', 'p99', 'p999', 'max', 'mean'])
@@ -279,6 +324,7 @@ async function main() {
       `${p99Ratio <= 1 ? 'MET' : 'MISSED'}`);
     if (o.json) fs.writeFileSync(o.json, JSON.stringify({ load, options: o, runs, rr }, null, 1));
   } finally {
+    if (publisher) publisher.stop();
     await mf.stop();
     await ns.stop();
   }
