@@ -404,7 +404,7 @@ static void refresh_users(svc_http_req *rq, void *ctx)
     }
     int code;
     mf_error err;
-    if (cs_republish_request(a->user_service, 5000, &code, &err) != MF_OK)
+    if (cs_republish_request_auth(a->user_service, a->user_service_token, 5000, &code, &err) != MF_OK)
         svc_http_error(rq, 502, "USER_SERVICE_UNAVAILABLE", NULL, "%s", err.message);
     else
         svc_http_reply(rq, 202, "{\"requested\":true}", 18);

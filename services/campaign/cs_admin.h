@@ -34,6 +34,7 @@ extern "C" {
 typedef struct cs_admin_ctx {
     cs_service *svc;            /* NULL until the service started: routes answer 503 */
     const char *user_service;   /* base URL of the User Service's admin API, "" = none */
+    const char *user_service_token; /* its bearer token, or NULL */
 } cs_admin_ctx;
 
 extern const svc_http_route cs_admin_routes[];

@@ -136,6 +136,12 @@ static mf_status read_status(int fd, int64_t deadline, int *code, mf_error *err)
 
 mf_status cs_republish_request(const char *base_url, int timeout_ms, int *http_status, mf_error *err)
 {
+    return cs_republish_request_auth(base_url, NULL, timeout_ms, http_status, err);
+}
+
+mf_status cs_republish_request_auth(const char *base_url, const char *token, int timeout_ms, int *http_status,
+                                    mf_error *err)
+{
     url u;
     *http_status = 0;
     mf_status st = parse_url(base_url, &u, err);
@@ -145,12 +151,18 @@ mf_status cs_republish_request(const char *base_url, int timeout_ms, int *http_s
     int fd = connect_to(&u, deadline, err);
     if (fd < 0)
         return MF_ERR_IO;
-    char req[1024];
+    char req[3072];
     int n = snprintf(req, sizeof req,
                      "POST %s/republish HTTP/1.1\r\nHost: %s:%s\r\nContent-Length: 0\r\n"
-                     "User-Agent: campaign-service\r\nConnection: close\r\n\r\n",
-                     u.path, u.host, u.port);
+                     "User-Agent: campaign-service\r\n%s%s%sConnection: close\r\n\r\n",
+                     u.path, u.host, u.port, token ? "Authorization: Bearer " : "", token ? token : "",
+                     token ? "\r\n" : "");
+    if (n < 0 || n >= (int)sizeof req) {
+        close(fd);
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "the request does not fit in %zu bytes", sizeof req);
+    }
     st = send_all(fd, req, (size_t)n, deadline, err);
+    memset(req, 0, sizeof req);
     if (st == MF_OK)
         st = read_status(fd, deadline, http_status, err);
     close(fd);

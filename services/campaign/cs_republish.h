@@ -25,6 +25,11 @@ extern "C" {
  */
 mf_status cs_republish_request(const char *base_url, int timeout_ms, int *http_status, mf_error *err);
 
+/* The same with "Authorization: Bearer <token>" when token is non-NULL (a User Service whose
+ * admin API requires a token, svc_token.h). The token is not logged nor put in err. */
+mf_status cs_republish_request_auth(const char *base_url, const char *token, int timeout_ms, int *http_status,
+                                    mf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cs_admin.h"
@@ -13,11 +14,13 @@
 #include "cs_time.h"
 #include "svc_app.h"
 #include "svc_log.h"
+#include "svc_token.h"
 
 typedef struct cs_options {
     long long new_days, active_days, request_timeout_ms;
     char *clock;        /* --clock: a fixed start for the service's clock (tests) */
     char *user_service; /* --user-service: the User Service's admin API, for republish */
+    char *user_service_token_file; /* its bearer token (or $MF_USER_SERVICE_TOKEN) */
 } cs_options;
 
 /* The hooks and the admin routes get the same ctx: the routes' cs_admin_ctx comes first. */
@@ -25,6 +28,7 @@ typedef struct cs_main {
     cs_admin_ctx admin;
     cs_options opt;
     cs_service *svc;
+    char *user_service_token; /* never logged */
 } cs_main;
 
 static cs_main g_main;
@@ -63,6 +67,10 @@ static const svc_opt cs_opts[] = {
      .def = "http://127.0.0.1:4281", .env = "MF_USER_SERVICE", .metavar = "URL", .check = check_url,
      .help = "the User Service's admin API: asked to republish every user when the view is empty at start; "
              "\"\" = never ask"},
+    {.name = "user-service-token-file", .type = SVC_OPT_STR, .offset = offsetof(cs_options, user_service_token_file),
+     .env = "MF_USER_SERVICE_TOKEN_FILE", .metavar = "PATH",
+     .help = "file holding the User Service's admin token (or the token itself in $MF_USER_SERVICE_TOKEN), "
+             "when its admin API requires one"},
 };
 
 static void log_line(void *ctx, const char *level, const char *msg)
@@ -98,7 +106,7 @@ static void refresh_empty_view(svc_app *app, cs_main *m)
     }
     int code;
     mf_error err;
-    if (cs_republish_request(m->opt.user_service, 5000, &code, &err) == MF_OK)
+    if (cs_republish_request_auth(m->opt.user_service, m->user_service_token, 5000, &code, &err) == MF_OK)
         SVC_INFO("the user view is empty: asked the User Service to republish url=%s", m->opt.user_service);
     else
         SVC_WARN("the user view is empty and the User Service did not republish: %s (POST /users/refresh to "
@@ -111,6 +119,10 @@ static mf_status start(svc_app *app, void *ctx, mf_error *err)
     int64_t clock = 0;
     if (*m->opt.clock)
         cs_time_parse(m->opt.clock, &clock, NULL);
+    mf_status tst = svc_token_load(m->opt.user_service_token_file, getenv("MF_USER_SERVICE_TOKEN"),
+                                   "MF_USER_SERVICE_TOKEN", &m->user_service_token, err);
+    if (tst != MF_OK)
+        return tst;
     cs_service_config cfg = {
         .engine = {.new_days = (int)m->opt.new_days, .active_days = (int)m->opt.active_days,
                    .request_timeout_ms = (int)m->opt.request_timeout_ms},
@@ -126,6 +138,7 @@ static mf_status start(svc_app *app, void *ctx, mf_error *err)
         return st;
     m->admin.svc = m->svc;
     m->admin.user_service = m->opt.user_service;
+    m->admin.user_service_token = m->user_service_token;
     if (clock)
         SVC_WARN("the clock starts at %s (--clock), not at the real time", m->opt.clock);
     refresh_empty_view(app, m);
@@ -147,6 +160,9 @@ static void close_service(svc_app *app, void *ctx)
     m->admin.svc = NULL;
     cs_service_close(m->svc);
     m->svc = NULL;
+    m->admin.user_service_token = NULL;
+    svc_token_free(m->user_service_token);
+    m->user_service_token = NULL;
 }
 
 int main(int argc, char **argv)

@@ -12,11 +12,12 @@
 #include <unistd.h>
 
 #include "svc_time.h"
+#include "svc_token.h"
 
 #define OUTBOX_STOP_MS 3000
 #define DRAIN_MS 2000
 
-#define N_COMMON 5
+#define N_COMMON 6
 
 struct svc_app {
     const svc_service *svc;
@@ -32,6 +33,7 @@ struct svc_app {
     int sigfd;
     int signals;
     bool started;
+    char *admin_token;  /* from --admin-token-file or $MF_ADMIN_TOKEN; never logged */
 };
 
 /* One service per process: the health route and the client callbacks find it here. */
@@ -56,6 +58,10 @@ static const svc_opt common_opts[N_COMMON] = {
      .env = "MF_LOG_LEVEL", .metavar = "LEVEL", .choices = svc_log_level_names, .help = "most verbose log level"},
     {.name = "token", .type = SVC_OPT_STR, .offset = offsetof(svc_config, token), .env = "MF_TOKEN",
      .metavar = "TOKEN", .flags = SVC_OPT_SECRET, .help = "authentication token for the server"},
+    {.name = "admin-token-file", .type = SVC_OPT_STR, .offset = offsetof(svc_config, admin_token_file),
+     .env = "MF_ADMIN_TOKEN_FILE", .metavar = "PATH",
+     .help = "file holding the bearer token the admin API requires (or the token itself in $MF_ADMIN_TOKEN); "
+             "needed when --http is not a loopback address"},
 };
 
 /* ------------------------------------------------------------ accessors */
@@ -227,16 +233,15 @@ static mf_status start_http(svc_app *app, mf_error *err)
     app->routes[0] = (svc_http_route){SVC_HTTP_GET, "/healthz", health, NULL, NULL, 0};
     if (s->n_routes)
         memcpy(app->routes + 1, s->routes, s->n_routes * sizeof *app->routes);
-    svc_http_opts ho = {app->cfg.http, app->routes, s->n_routes + 1, s->ctx, 0};
+    svc_http_opts ho = {app->cfg.http, app->routes, s->n_routes + 1, s->ctx, 0, app->admin_token};
     mf_status st = svc_http_create(&ho, &app->http, err);
     if (st == MF_OK)
         st = svc_http_watch_fd(app->http, app->sigfd, on_signal, app);
     if (st)
         return st;
     app->sigfd = -1; /* the server owns it now */
-    if (!svc_http_listen_is_loopback(app->cfg.http))
-        SVC_WARN("the admin API listens on a non-loopback address and has no authentication http=%s",
-                 app->cfg.http);
+    if (app->admin_token)
+        SVC_INFO("the admin API requires a bearer token http=%s", app->cfg.http);
     return MF_OK;
 }
 
@@ -282,6 +287,8 @@ static int shut_down(svc_app *app, int rc)
     if (app->sigfd >= 0)
         close(app->sigfd);
     free(app->routes);
+    svc_token_free(app->admin_token);
+    app->admin_token = NULL;
     SVC_INFO("stopped status=%d", rc);
     svc_opts_free(app->groups, app->n_groups);
     return rc;
@@ -301,6 +308,25 @@ static int parse_options(svc_app *app, int argc, char **argv)
     return r == SVC_OPTS_OK ? -1 : r == SVC_OPTS_HELP ? 0 : 2;
 }
 
+/* The admin token, and the refusal of a non-loopback admin API without one. */
+static int load_admin_token(svc_app *app)
+{
+    mf_error err;
+    mf_error_clear(&err);
+    if (svc_token_load(app->cfg.admin_token_file, getenv("MF_ADMIN_TOKEN"), "MF_ADMIN_TOKEN", &app->admin_token,
+                       &err) != MF_OK) {
+        SVC_ERROR("cannot start: %s", err.message);
+        return 2;
+    }
+    if (!app->admin_token && !svc_http_listen_is_loopback(app->cfg.http)) {
+        SVC_ERROR("cannot start: --http %s is not a loopback address, and the admin API then requires a token: "
+                  "give one with --admin-token-file PATH or MF_ADMIN_TOKEN",
+                  app->cfg.http);
+        return 2;
+    }
+    return -1;
+}
+
 int svc_main(const svc_service *svc, int argc, char **argv)
 {
     static svc_app app;
@@ -314,6 +340,12 @@ int svc_main(const svc_service *svc, int argc, char **argv)
     svc_log_init(svc->name, (svc_log_level)(app.cfg.log_level + 1));
     SVC_INFO("starting pid=%ld", (long)getpid());
     svc_opts_log(app.groups, app.n_groups);
+    rc = load_admin_token(&app);
+    if (rc >= 0) {
+        SVC_INFO("stopped status=%d", rc);
+        svc_opts_free(app.groups, app.n_groups);
+        return rc;
+    }
     mf_error err;
     mf_error_clear(&err);
     if (start(&app, &err) != MF_OK) {

@@ -18,7 +18,11 @@
  *      is down and catches up when it comes;
  *   6. the outbox publisher thread;
  *   7. the admin HTTP server on --http (GET /healthz built in, then the
- *      service's routes); a non-loopback address is logged as a warning;
+ *      service's routes). With an admin token (--admin-token-file, or
+ *      $MF_ADMIN_TOKEN; svc_token.h) every request needs
+ *      "Authorization: Bearer <token>" (401 otherwise). An --http address
+ *      that is not loopback without a token is refused before anything
+ *      starts (exit 2): the admin API can change every user;
  *   8. the service's start hook (subscribe handlers, open its stores);
  *   9. serve until SIGTERM/SIGINT. Then: stop taking work (new HTTP requests
  *      get 503, the service's stop hook unsubscribes its handlers, which waits
@@ -66,6 +70,7 @@ typedef struct svc_config {
     char *http;         /* --http ADDR:PORT */
     int log_level;      /* --log-level: index into svc_log_level_names (0 = error) */
     char *token;        /* --token (secret; $MF_TOKEN): the server's auth token */
+    char *admin_token_file; /* --admin-token-file ($MF_ADMIN_TOKEN_FILE): the admin API's bearer token */
 } svc_config;
 
 typedef struct svc_app svc_app;

@@ -32,6 +32,7 @@
 #include "svc_http_int.h"
 #include "svc_log.h"
 #include "svc_time.h"
+#include "svc_token.h"
 
 #define WRITE_CHUNK (16 * 1024)
 #define PATH_MAX_LEN 1024
@@ -59,6 +60,7 @@ struct svc_http {
     size_t active;          /* requests not yet answered and written */
     lws_sorted_usec_list_t tick;
     watch *watches;
+    const char *token;      /* bearer token required of every request, or NULL */
 };
 
 struct svc_http_req {
@@ -193,6 +195,10 @@ static int write_headers(svc_http_req *rq)
                                         (int)strlen(allow), &p, end))
             return -1;
     }
+    if (rq->status == 401 && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+                                                          (const unsigned char *)"Bearer realm=\"admin\"", 20, &p,
+                                                          end))
+        return -1;
     if (rq->close_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
                                                         &p, end))
         return -1;
@@ -286,6 +292,20 @@ static int transfer_coding(struct lws *wsi)
     return strcasecmp(te, "chunked") == 0 ? 1 : -1;
 }
 
+/* With a token configured: does the request carry it? (The header is wiped from our copy.) */
+static bool authorized(const svc_http *h, struct lws *wsi)
+{
+    if (!h->token)
+        return true;
+    char v[SVC_TOKEN_MAX + 64];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n <= 0 || n >= (int)sizeof v || lws_hdr_copy(wsi, v, sizeof v, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
+        return false;
+    bool ok = svc_token_check_bearer(h->token, v);
+    memset(v, 0, sizeof v);
+    return ok;
+}
+
 static void run_handler(svc_http_req *rq)
 {
     if (rq->answered)
@@ -321,6 +341,11 @@ static int on_request(svc_http_req *rq, svc_http *h, struct lws *wsi, const char
     if (coding < 0) {
         rq->close_after = true;
         svc_http_error(rq, 400, "UNSUPPORTED_CODING", "", "only the chunked transfer coding is supported");
+        return 0;
+    }
+    if (!authorized(h, wsi)) {
+        rq->close_after |= body;
+        svc_http_error(rq, 401, "UNAUTHORIZED", "", "this API needs the header Authorization: Bearer <admin token>");
         return 0;
     }
     if (h->stopping) {
@@ -610,6 +635,7 @@ mf_status svc_http_create(const svc_http_opts *o, svc_http **out, mf_error *err)
     }
     h->uctx = o->ctx;
     h->grace_ms = o->grace_ms > 0 ? o->grace_ms : 10000;
+    h->token = o->bearer_token;
     mf_status st = svc_router_build(o->routes, o->n_routes, &h->router, err);
     if (st) {
         free(h);

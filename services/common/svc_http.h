@@ -26,6 +26,10 @@
  *     exactly once when the request is over in any way (answered, connection
  *     lost, server stopping) to free it.
  *   - While the server is stopping, new requests get 503 SHUTTING_DOWN.
+ *   - With a bearer token (svc_http_opts.bearer_token), a request without
+ *     "Authorization: Bearer <token>" or with another token is answered 401
+ *     UNAUTHORIZED (with WWW-Authenticate: Bearer) before routing, its body
+ *     unread; the header's value is never logged.
  *
  * Responses: exactly one per request, from the handler or from on_body (an
  * early answer; the rest of the body is then not read and the connection is
@@ -94,6 +98,8 @@ typedef struct svc_http_opts {
     size_t n_routes;
     void *ctx;                     /* passed to every handler */
     int grace_ms;                  /* how long svc_http_stop lets requests in flight finish (default 10000) */
+    const char *bearer_token;      /* non-NULL: every request needs "Authorization: Bearer <it>" (svc_token.h);
+                                    * without it or with another: 401 UNAUTHORIZED. Must outlive the server. */
 } svc_http_opts;
 
 /*

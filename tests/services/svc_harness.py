@@ -109,8 +109,12 @@ class Service:
     """One user-service process with its own admin port."""
 
     def __init__(self, binary: str, server_url: str, workdir: str, db: Optional[str] = None,
-                 name: str = "user", extra: Optional[List[str]] = None) -> None:
+                 name: str = "user", extra: Optional[List[str]] = None,
+                 env: Optional[Dict[str, str]] = None, http_host: str = HOST) -> None:
         self.binary, self.server_url, self.workdir = binary, server_url, workdir
+        self.env = env  # added to the environment of the process
+        self.http_host = http_host  # the --http address (requests still go to 127.0.0.1)
+        self.auth: Optional[str] = None  # bearer token sent with every request of http()
         self.db = db or os.path.join(workdir, f"{name}.db")
         self.name = name
         self.extra = extra or []
@@ -120,10 +124,11 @@ class Service:
         self.returncode: Optional[int] = None
 
     def start(self, wait_connected: bool = True) -> "Service":
-        args = [self.binary, "--server", self.server_url, "--db", self.db, "--http", f"{HOST}:{self.http_port}",
-                "--log-level", "debug"] + self.extra
+        args = [self.binary, "--server", self.server_url, "--db", self.db, "--http",
+                f"{self.http_host}:{self.http_port}", "--log-level", "debug"] + self.extra
+        env = dict(os.environ, **self.env) if self.env else None
         with open(self.log, "ab") as logf:
-            self.proc = subprocess.Popen(args, stdout=logf, stderr=logf)
+            self.proc = subprocess.Popen(args, stdout=logf, stderr=logf, env=env)
         wait_until(self._listening, f"{self.name} admin port {self.http_port}")
         if wait_connected:
             wait_until(lambda: self.health()[1].get("broker", {}).get("connected"), f"{self.name} broker connection")
@@ -148,6 +153,8 @@ class Service:
         try:
             data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
             h = {"Content-Type": "application/json"}
+            if self.auth:
+                h["Authorization"] = f"Bearer {self.auth}"
             h.update(headers or {})
             conn.request(method, path, body=data, headers=h)
             r = conn.getresponse()
