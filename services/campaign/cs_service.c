@@ -10,7 +10,9 @@
 #include "cs_db.h"
 #include "cs_host.h"
 #include "cs_tz.h"
+#include "svc_js.h"
 #include "mf_sdk/campaign_service.h"
+#include "mf_sdk/channels.h"
 
 /* One user view event waiting for the host. */
 typedef struct view_event {
@@ -32,6 +34,7 @@ struct cs_service {
     cs_engine *engine;
     cs_userview *view;
     mf_api_sub *subs[5];
+    svc_js *js;                /* cfg.jetstream: the notifications' publisher */
     int64_t mono0;
     /* view events: appended on the client thread, applied on the host */
     pthread_mutex_t lock;
@@ -150,10 +153,33 @@ static mf_status sink_request(void *ctx, const char *user_id, int timeout_ms, cs
     return st;
 }
 
+/* JetStream: the same validation, encoding and subject as the typed send, then a publish that
+ * the stream acknowledges, de-duplicated by the notification_id. */
+static mf_status push_jetstream(cs_service *s, const mf_push_notification *m, mf_error *err)
+{
+    char subject[256];
+    mf_notification_user_push_params p = {.user_id = m->user_id};
+    mf_status st = mf_push_notification_validate(m, err);
+    if (st == MF_OK)
+        st = mf_notification_user_push_address(&p, subject, sizeof subject, err);
+    if (st != MF_OK)
+        return st;
+    mf_buf b;
+    mf_buf_init(&b);
+    st = mf_push_notification_encode(m, &b, err);
+    if (st == MF_OK)
+        st = svc_js_publish(s->js, subject, m->notification_id, b.data, b.len, err);
+    mf_buf_free(&b);
+    return st;
+}
+
 static mf_status sink_push(void *ctx, const char *user_id, const mf_push_notification *m, mf_error *err)
 {
     (void)user_id; /* the channel takes it from the payload (m->user_id) */
-    return campaign_service_send_push_notification(((cs_service *)ctx)->client, m, err);
+    cs_service *s = ctx;
+    if (s->js)
+        return push_jetstream(s, m, err);
+    return campaign_service_send_push_notification(s->client, m, err);
 }
 
 static mf_status sink_status(void *ctx, const mf_campaign_status_update *m, mf_error *err)
@@ -169,6 +195,8 @@ static mf_status sink_analytics(void *ctx, const mf_campaign_analytics_event *m,
 static mf_status sink_flush(void *ctx, mf_error *err)
 {
     cs_service *s = ctx;
+    if (s->js)
+        return svc_js_wait(s->js, s->cfg.flush_timeout_ms, err);
     mf_status st = mf_client_flush(s->client, s->cfg.flush_timeout_ms);
     return st == MF_OK ? MF_OK : mf_error_set(err, st, "", "flush: %s", mf_status_str(st));
 }
@@ -399,6 +427,8 @@ mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_confi
                     .publish_push = sink_push, .publish_status = sink_status, .publish_analytics = sink_analytics,
                     .flush = sink_flush, .ready = sink_ready, .log = sink_log};
     mf_status st = cs_host_create(on_timer, s, &s->host, err);
+    if (st == MF_OK && s->cfg.jetstream)
+        st = svc_js_open(client, 2000, &s->js, err);
     if (st == MF_OK)
         st = cs_userview_open(db, &s->view, err);
     if (st == MF_OK)
@@ -407,6 +437,8 @@ mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_confi
         st = subscribe(s, err);
     if (st != MF_OK) {
         unsubscribe(s);
+        svc_js_close(s->js, true);
+        s->js = NULL;
         cs_service_close(s);
         return st;
     }
@@ -436,7 +468,12 @@ bool cs_service_stop(cs_service *s, int grace_ms)
     int64_t deadline = mono_ms() + grace_ms;
     while (!cs_engine_idle(s->engine) && mono_ms() < deadline)
         cs_host_wait(s->host, 50);
-    return cs_engine_idle(s->engine);
+    bool idle = cs_engine_idle(s->engine);
+    if (idle) { /* no batch will publish any more: the ack subscription can go while the client is there */
+        svc_js_close(s->js, true);
+        s->js = NULL;
+    }
+    return idle;
 }
 
 void cs_service_close(cs_service *s)
@@ -449,6 +486,7 @@ void cs_service_close(cs_service *s)
             cs_host_run(s->host); /* replies posted by the client's destroy, view events */
     }
     cs_engine_close(s->engine);
+    svc_js_close(s->js, false); /* the client is gone (svc_app destroys it before the close hook) */
     cs_userview_close(s->view);
     cs_host_close(s->host);
     pthread_mutex_lock(&s->lock);

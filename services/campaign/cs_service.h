@@ -42,6 +42,10 @@ typedef struct cs_service_config {
     int64_t clock_start_ms;    /* 0: real time; else the fixed start of a running clock */
     int view_batch;            /* user view events per transaction (default 2000) */
     int flush_timeout_ms;      /* confirmation of a batch's notifications (default 5000) */
+    /* true: notifications are JetStream publishes (svc_js.h) with Nats-Msg-Id = notification_id,
+     * and a batch is confirmed when the stream acknowledged every one of them (a stream must take
+     * notification.>); false: core publishes confirmed by a flush (PING/PONG) */
+    bool jetstream;
     /* the log, for the engine's and the service's lines (level "info", "warn", "error") */
     void (*log)(void *ctx, const char *level, const char *message);
     void *log_ctx;

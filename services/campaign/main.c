@@ -21,6 +21,7 @@ typedef struct cs_options {
     char *clock;        /* --clock: a fixed start for the service's clock (tests) */
     char *user_service; /* --user-service: the User Service's admin API, for republish */
     char *user_service_token_file; /* its bearer token (or $MF_USER_SERVICE_TOKEN) */
+    bool jetstream;     /* --jetstream: notifications as JetStream publishes, acknowledged */
 } cs_options;
 
 /* The hooks and the admin routes get the same ctx: the routes' cs_admin_ctx comes first. */
@@ -71,6 +72,10 @@ static const svc_opt cs_opts[] = {
      .env = "MF_USER_SERVICE_TOKEN_FILE", .metavar = "PATH",
      .help = "file holding the User Service's admin token (or the token itself in $MF_USER_SERVICE_TOKEN), "
              "when its admin API requires one"},
+    {.name = "jetstream", .type = SVC_OPT_FLAG, .offset = offsetof(cs_options, jetstream), .env = "MF_JETSTREAM",
+     .help = "publish notifications to a JetStream stream (nats-server; a stream must take notification.>) with "
+             "Nats-Msg-Id = notification_id, a batch confirmed by the stream's acknowledgements: stored exactly "
+             "once within the stream's duplicate window, also across crashes and node failures"},
 };
 
 static void log_line(void *ctx, const char *level, const char *msg)
@@ -127,6 +132,7 @@ static mf_status start(svc_app *app, void *ctx, mf_error *err)
         .engine = {.new_days = (int)m->opt.new_days, .active_days = (int)m->opt.active_days,
                    .request_timeout_ms = (int)m->opt.request_timeout_ms},
         .clock_start_ms = clock,
+        .jetstream = m->opt.jetstream,
         .log = log_line,
     };
     mf_status st = cs_service_open(svc_app_client(app), svc_app_db(app), &cfg, &m->svc, err);
