@@ -122,10 +122,54 @@ static void gaps(const counter *c, int *runs, int *first)
 
 /* --------------------------------------------------------- publishing */
 
-static mf_client *connect_to(const char *const *urls, size_t n, e2e_events *ev, const char *name)
+/* Events counted (e2e_events) and the time of each reconnection, for reconnect times. */
+typedef struct watch {
+    e2e_events ev;
+    pthread_mutex_t mu;
+    int64_t reconnected_at[256];
+    int n;
+} watch;
+
+static void watch_init(watch *w)
 {
-    mf_client_opts o;
-    e2e_opts(&o, urls, n, ev);
+    memset(w, 0, sizeof *w);
+    e2e_events_init(&w->ev);
+    pthread_mutex_init(&w->mu, NULL);
+}
+
+static void watch_cb(mf_client *c, const mf_client_event *ev, void *ctx)
+{
+    watch *w = ctx;
+    if (ev->type == MF_CLIENT_RECONNECTED) {
+        pthread_mutex_lock(&w->mu);
+        if (w->n < (int)(sizeof w->reconnected_at / sizeof *w->reconnected_at))
+            w->reconnected_at[w->n++] = e2e_now_ms();
+        pthread_mutex_unlock(&w->mu);
+    }
+    e2e_events_cb(c, ev, &w->ev);
+}
+
+/* The k-th reconnection's time (0-based), -1 when there was none. */
+static int64_t watch_at(watch *w, int k)
+{
+    pthread_mutex_lock(&w->mu);
+    int64_t t = k < w->n ? w->reconnected_at[k] : -1;
+    pthread_mutex_unlock(&w->mu);
+    return t;
+}
+
+/* The client's default reconnect policy (100 ms doubling to 5 s, jitter 100 ms), as an
+ * application would have it; the e2e tests' fast one would flatter the reconnect times. */
+static mf_client *connect_to(const char *const *urls, size_t n, watch *w, const char *name)
+{
+    mf_client_opts o, d;
+    e2e_opts(&o, urls, n, NULL);
+    mf_client_opts_init(&d);
+    o.reconnect_wait_ms = d.reconnect_wait_ms;
+    o.reconnect_wait_max_ms = d.reconnect_wait_max_ms;
+    o.reconnect_jitter_ms = d.reconnect_jitter_ms;
+    o.on_event = watch_cb;
+    o.event_ctx = w;
     o.name = name;
     o.pending_limit = 64u << 20; /* buffer a whole outage */
     return e2e_connect(&o);
@@ -163,13 +207,14 @@ static int broker_restart(const opts *o)
         fprintf(stderr, "faults: cannot start %s\n", o->server);
         return 2;
     }
-    e2e_events pev, sev;
-    e2e_events_init(&pev);
-    e2e_events_init(&sev);
+    watch pw, sw;
+    watch_init(&pw);
+    watch_init(&sw);
+    int64_t restarted_at[64];
     const char *urls[] = {s.url};
     counter cnt;
     counter_init(&cnt, o->msgs);
-    mf_client *sub = connect_to(urls, 1, &sev, "faults-sub"), *pub = connect_to(urls, 1, &pev, "faults-pub");
+    mf_client *sub = connect_to(urls, 1, &sw, "faults-sub"), *pub = connect_to(urls, 1, &pw, "faults-pub");
     if (!sub || !pub || mf_client_subscribe(sub, SUBJECT, NULL, on_msg, &cnt, NULL) != MF_OK ||
         mf_client_flush(sub, 5000) != MF_OK) {
         fprintf(stderr, "faults: clients did not connect\n");
@@ -180,8 +225,8 @@ static int broker_restart(const opts *o)
     for (int i = 0; i < o->msgs; i++) {
         if (kills < o->kills && i == (int)((int64_t)o->msgs * (kills + 1) / (o->kills + 1))) {
             /* the previous restart is behind both clients before the next kill */
-            if (kills && (!e2e_events_wait(&pev, MF_CLIENT_RECONNECTED, kills, 30000) ||
-                          !e2e_events_wait(&sev, MF_CLIENT_RECONNECTED, kills, 30000))) {
+            if (kills && (!e2e_events_wait(&pw.ev, MF_CLIENT_RECONNECTED, kills, 30000) ||
+                          !e2e_events_wait(&sw.ev, MF_CLIENT_RECONNECTED, kills, 30000))) {
                 fprintf(stderr, "faults: the clients did not reconnect within 30 s\n");
                 return 1;
             }
@@ -193,6 +238,8 @@ static int broker_restart(const opts *o)
                 return 2;
             }
             outage_total += e2e_now_ms() - k0;
+            if (kills < 64)
+                restarted_at[kills] = e2e_now_ms();
             kills++;
         }
         pace(t0, i, o->rate);
@@ -203,6 +250,20 @@ static int broker_restart(const opts *o)
     }
     mf_status fst = mf_client_flush(pub, 30000);
     counter_settle(&cnt, 3000, 60000);
+    /* reconnect time: from the restart (the server accepting again) to the client's RECONNECTED */
+    int64_t rec_max = 0, rec_sum = 0;
+    int rec_n = 0;
+    for (int k = 0; k < kills && k < 64; k++)
+        for (int c = 0; c < 2; c++) {
+            int64_t at = watch_at(c ? &sw : &pw, k);
+            if (at < 0)
+                continue;
+            int64_t d = at - restarted_at[k];
+            rec_sum += d;
+            rec_n++;
+            if (d > rec_max)
+                rec_max = d;
+        }
     mf_client_stats ps, ss;
     mf_client_stats_get(pub, &ps);
     mf_client_stats_get(sub, &ss);
@@ -211,10 +272,10 @@ static int broker_restart(const opts *o)
     long lost = o->msgs - cnt.unique;
     printf("test=broker-restart server=%s msgs=%d kills=%d outage_ms_total=%lld delivered=%ld unique=%ld lost=%ld "
            "lost_pct=%.2f duplicated=%ld gaps=%d first_lost=%d pub_reconnects=%" PRIu64 " sub_reconnects=%" PRIu64
-           " pub_dropped=%" PRIu64 " flush=%s seconds=%.1f\n",
+           " pub_dropped=%" PRIu64 " reconnect_ms_mean=%lld reconnect_ms_max=%lld flush=%s seconds=%.1f\n",
            o->server, o->msgs, kills, (long long)outage_total, (long)cnt.delivered, (long)cnt.unique, lost,
            100.0 * (double)lost / o->msgs, (long)cnt.dups, runs, first, ps.reconnects, ss.reconnects, ps.dropped_msgs,
-           mf_status_str(fst), (double)(e2e_now_ms() - t0) / 1000.0);
+           (long long)(rec_n ? rec_sum / rec_n : -1), (long long)rec_max, mf_status_str(fst), (double)(e2e_now_ms() - t0) / 1000.0);
     fflush(stdout);
     int rc = cnt.dups || cnt.bad || ps.reconnects < (uint64_t)kills || ss.reconnects < (uint64_t)kills ||
              (o->max_lost >= 0 && lost > o->max_lost);
@@ -482,10 +543,10 @@ static int cluster_run(const opts *o)
     counter core, stored;
     counter_init(&core, o->msgs);
     counter_init(&stored, o->msgs);
-    e2e_events pev, sev;
-    e2e_events_init(&pev);
-    e2e_events_init(&sev);
-    mf_client *sub = connect_to(sub_urls, 3, &sev, "faults-sub"), *pub = connect_to(pub_urls, 3, &pev, "faults-pub");
+    watch pw, sw;
+    watch_init(&pw);
+    watch_init(&sw);
+    mf_client *sub = connect_to(sub_urls, 3, &sw, "faults-sub"), *pub = connect_to(pub_urls, 3, &pw, "faults-pub");
     const char *subject = o->jetstream ? JS_SUBJECT : SUBJECT;
     if (!sub || !pub || mf_client_subscribe(sub, subject, NULL, on_msg, &core, NULL) != MF_OK ||
         mf_client_flush(sub, 5000) != MF_OK) {

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""The services through faults, with counts (docs/RELIABILITY.md).
+
+    services_kill.py --build build --mode campaign [--rounds 20] [--users 2000] [--seed N]
+    services_kill.py --build build --mode import   [--rounds 20] [--users 5000] [--seed N]
+    services_kill.py --build build --mode broker   [--rounds 20] [--users 400]  [--seed N]
+                     [--server mf-broker|nats-server] [--broker PATH]
+
+campaign: user-service and campaign-service on one broker, a population imported. Each
+  round executes a new campaign to everyone, SIGKILLs campaign-service once a random number
+  of its notifications has arrived (1..90 % of them), restarts it on the same database and
+  waits until the execution is completed. Counted per round at a subscriber that stays
+  connected: notifications missing (users without one; must be 0) and raw duplicates (sent
+  again after the restart; 0 after de-duplication by notification_id).
+import: user-service alone. Each round imports `users` new users (chunks of 250), SIGKILLs
+  the service once a random number of them is committed, restarts it on the same database
+  and sends the whole import again (the users already stored are refused: email taken).
+  Counted: users missing from the database (must be 0), users stored twice (must be 0),
+  stored users never announced with user.info.update (must be 0), raw duplicate
+  announcements.
+broker: user-service and campaign-service; users are created over HTTP at a steady pace
+  while the broker is SIGKILLed and restarted `rounds` times (0.5 s down). Counted: the
+  User Service's outbox (every committed event published: backlog 0), the reconnect time
+  of both services after each restart, users missing from the Campaign Service's view
+  (core NATS delivers at most once: what was published while it was not yet subscribed
+  again is lost), then after POST /users/refresh (republish: must be 0).
+
+One line of results (key=value) at the end. Exit status 0 when every "must" held, 1 when
+one did not or a process could not be started (a test that cannot run fails).
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from typing import Any, Dict, List, Tuple
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "services"))
+sys.path.insert(0, os.path.join(HERE, "..", "services", "campaign"))
+import svc_harness as h  # noqa: E402
+import campaign_cases as cc  # noqa: E402
+from svc_harness import check, wait_until  # noqa: E402
+
+
+def result(fields: Dict[str, Any]) -> None:
+    print(" ".join(f"{k}={v}" for k, v in fields.items()), flush=True)
+
+
+# ------------------------------------------------------------------ campaign
+
+def campaign_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> Dict[str, Any]:
+    people = cc.population(args.users, dt.datetime.now(dt.timezone.utc), seed=args.seed)
+    env.start_users()
+    env.start_campaign()
+    env.import_users(people)
+    env.wait_view(len(people))
+    pushes = h.Subscriber(env.broker.port, "notification.user.>")
+    missing_total = dups_total = after_done = 0
+    kill_points: List[int] = []
+    try:
+        for r in range(args.rounds):
+            cid, xid = cc.new_id(), cc.new_id()
+            env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
+                                   respect_quiet_hours=False))
+            start = len(pushes.snapshot())
+            k = rng.randint(1, max(1, args.users * 9 // 10))
+            env.execute(xid, cid)
+
+            def mine() -> List[Dict[str, Any]]:
+                return [p for _, p in pushes.snapshot()[start:]
+                        if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid]
+            wait_until(lambda: len(mine()) >= k, f"round {r}: {k} notifications")
+            env.campaign.signal(signal.SIGKILL)
+            env.campaign.wait()
+            sent = env.campaign.db_query("SELECT sent FROM cs_executions WHERE execution_id = ?", (xid,))
+            committed = sent[0][0] if sent else 0
+            kill_points.append(committed)
+            after_done += committed >= args.users
+            env.start_campaign()  # same database
+            x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
+            wait_until(lambda: len({p["notification_id"] for p in mine()}) >= args.users or None,
+                       f"round {r}: every notification", timeout=h.DEADLINE)
+            got = mine()
+            ids = [p["notification_id"] for p in got]
+            users = {p["user_id"] for p in got}
+            missing = args.users - len(users)
+            dups = len(ids) - len(set(ids))
+            missing_total += missing
+            dups_total += dups
+            print(f"round {r + 1}: killed after {k} seen / {committed} committed; sent={x['sent']} "
+                  f"missing={missing} raw_duplicates={dups} after_dedup={len(set(ids)) - len(users)}", flush=True)
+            check(missing == 0 and x["sent"] == args.users, f"round {r + 1}: {missing} missing")
+            check(len(set(ids)) == len(users), f"round {r + 1}: two notification_ids for one user")
+    finally:
+        pushes.close()
+    return {"missing": missing_total, "raw_duplicates": dups_total, "duplicates_after_dedup": 0,
+            "kills_after_completion": after_done, "committed_at_kill_min": min(kill_points),
+            "committed_at_kill_max": max(kill_points)}
+
+
+# -------------------------------------------------------------------- import
+
+def user_lines(n: int, tag: str) -> bytes:
+    return b"".join(json.dumps({"email": f"{tag}-{i}@example.com", "name": f"{tag} {i}"}).encode() + b"\n"
+                    for i in range(n))
+
+
+def post_import(svc: h.Service, body: bytes) -> Tuple[int, Any]:
+    return svc.http("POST", "/users/import", raw=body, headers={"Content-Type": "application/x-ndjson"},
+                    timeout=h.DEADLINE * 5)
+
+
+def import_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> Dict[str, Any]:
+    chunk = 250
+    svc = h.Service(os.path.join(env.bin, "user-service"), env.broker.url, env.workdir, name="user",
+                    extra=["--import-chunk", str(chunk)])
+    env.services.append(svc)
+    svc.start()
+    events = h.Subscriber(env.broker.port, "user.info.update")
+    missing_total = twice_total = unannounced_total = dup_ann_total = after_done = 0
+    try:
+        for r in range(args.rounds):
+            tag = f"k{r}"
+            body = user_lines(args.users, tag)
+            like = f"{tag}-%@example.com"
+
+            def stored() -> int:
+                return svc.db_query("SELECT count(*) FROM users WHERE email LIKE ?", (like,))[0][0]
+            k = rng.randint(1, max(1, args.users * 9 // 10))
+            answer: Dict[str, Any] = {}
+
+            def send() -> None:
+                try:
+                    answer["r"] = post_import(svc, body)
+                except (OSError, ValueError) as e:
+                    answer["e"] = e
+            t = threading.Thread(target=send, daemon=True)
+            t.start()
+            wait_until(lambda: stored() >= k or "r" in answer, f"round {r + 1}: {k} users committed", step=0.005)
+            svc.signal(signal.SIGKILL)
+            svc.wait()
+            t.join(h.DEADLINE)
+            committed = stored()
+            after_done += committed >= args.users
+            check(svc.db_query("PRAGMA integrity_check") == [("ok",)], f"round {r + 1}: integrity_check")
+            svc = h.Service(os.path.join(env.bin, "user-service"), env.broker.url, env.workdir, db=svc.db,
+                            name="user", extra=["--import-chunk", str(chunk)])
+            env.services.append(svc)
+            svc.start()
+            st, ans = post_import(svc, body)
+            check(st == 200 and ans["created"] + ans["rejected"] == args.users and ans["created"] ==
+                  args.users - committed, f"round {r + 1}: the import again: {st} {str(ans)[:300]}")
+            svc.wait_outbox_empty()
+            rows = svc.db_query("SELECT user_id, email FROM users WHERE email LIKE ?", (like,))
+            emails = Counter(e for _, e in rows)
+            missing = args.users - len(emails)
+            twice = sum(1 for c in emails.values() if c > 1)
+            ids = {u for u, _ in rows}
+
+            def announced() -> Counter:
+                return Counter(p.get("user_id") for _, p in events.snapshot()
+                               if isinstance(p, dict) and p.get("user_id") in ids)
+            wait_until(lambda: len(announced()) >= len(ids) or None, f"round {r + 1}: every user announced")
+            ann = announced()
+            unannounced = len(ids - set(ann))
+            dup_ann = sum(c - 1 for c in ann.values())
+            missing_total += missing
+            twice_total += twice
+            unannounced_total += unannounced
+            dup_ann_total += dup_ann
+            print(f"round {r + 1}: killed with {committed} of {args.users} committed; missing={missing} "
+                  f"stored_twice={twice} unannounced={unannounced} raw_duplicate_announcements={dup_ann}",
+                  flush=True)
+            check(missing == 0 and twice == 0 and unannounced == 0, f"round {r + 1}: users lost or doubled")
+    finally:
+        events.close()
+    return {"missing": missing_total, "stored_twice": twice_total, "unannounced": unannounced_total,
+            "raw_duplicate_announcements": dup_ann_total, "kills_after_completion": after_done}
+
+
+# -------------------------------------------------------------------- broker
+
+def broker_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> Dict[str, Any]:
+    users = env.start_users()
+    camp = env.start_campaign()
+    created: List[str] = []
+    stop = threading.Event()
+    failures: List[str] = []
+
+    def creator() -> None:
+        i = 0
+        while not stop.is_set() and i < args.users:
+            try:
+                st, body = users.http("POST", "/users", {"email": f"b{i}@example.com", "name": f"B {i}"}, timeout=30)
+            except OSError as e:
+                failures.append(repr(e))
+                return
+            if st == 201 or st == 200:
+                created.append(body["user_id"])
+            else:
+                failures.append(f"{st} {body}")
+                return
+            i += 1
+            time.sleep(0.01)  # a steady pace (not synchronisation: nothing waits on it)
+    t = threading.Thread(target=creator, daemon=True)
+    t.start()
+    reconnect_ms: List[float] = []
+    try:
+        for r in range(args.rounds):
+            n0 = len(created)
+            wait_until(lambda: len(created) >= n0 + 5 or not t.is_alive(), f"round {r + 1}: users created")
+            env.broker.stop(signal.SIGKILL)
+            down = time.monotonic()
+            wait_until(lambda: not users.health()[1].get("broker", {}).get("connected", True) and
+                       not camp.health()[1].get("broker", {}).get("connected", True), "the services see the outage")
+            time.sleep(max(0.0, 0.5 - (time.monotonic() - down)))  # the outage lasts 0.5 s at least
+            env.broker.start()  # the same port
+            up = time.monotonic()
+            wait_until(lambda: users.health()[1].get("broker", {}).get("connected") and
+                       camp.health()[1].get("broker", {}).get("connected"), f"round {r + 1}: reconnected")
+            reconnect_ms.append((time.monotonic() - up) * 1000)
+        stop.set()
+        t.join(h.DEADLINE)
+        check(not failures, f"user creation failed: {failures[:3]}")
+        n = len(created)
+        users.wait_outbox_empty()
+        st, hz = users.health()
+        check(st == 200 and hz["outbox"]["backlog"] == 0, f"outbox not empty: {hz}")
+        stored = users.db_query("SELECT count(*) FROM users")[0][0]
+        check(stored == n, f"{stored} users stored, {n} created")
+
+        def view() -> Dict[str, Any]:
+            return camp.http("GET", "/stats")[1]
+        # what arrived without help: wait until the view stops growing
+        last, since = -1, time.monotonic()
+        while time.monotonic() - since < 3:
+            u = view()["users"]
+            if u != last:
+                last, since = u, time.monotonic()
+            if u >= n:
+                break
+            time.sleep(0.1)
+        before = view()
+        missing_before = n - before["users"]
+        st, _ = camp.http("POST", "/users/refresh")
+        check(200 <= st < 300, f"POST /users/refresh: {st}")
+        wait_until(lambda: view()["users"] >= n, "the view to hold every user after the republish")
+        missing_after = n - view()["users"]
+        check(missing_after == 0, f"{missing_after} users missing after the republish")
+    finally:
+        stop.set()
+    reconnect_ms.sort()
+    return {"server": args.server, "users": len(created), "outbox_backlog": 0,
+            "outbox_published": hz["outbox"]["published"], "view_missing_before_refresh": missing_before,
+            "view_missing_after_refresh": missing_after,
+            "reconnect_ms_median": round(reconnect_ms[len(reconnect_ms) // 2]),
+            "reconnect_ms_max": round(reconnect_ms[-1])}
+
+
+# ---------------------------------------------------------------------- main
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--mode", choices=("campaign", "import", "broker"), required=True)
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--users", type=int)
+    ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
+    ap.add_argument("--server", choices=("mf-broker", "nats-server"), default="mf-broker")
+    ap.add_argument("--broker", help="the broker binary (default: build/bin/mf-broker or nats-server on PATH)")
+    args = ap.parse_args()
+    if args.users is None:
+        args.users = {"campaign": 2000, "import": 5000, "broker": 400}[args.mode]
+    if args.rounds < 1 or args.users < 2:
+        ap.error("--rounds >= 1 and --users >= 2")
+    binary = args.broker or (os.path.join(args.build, "bin", "mf-broker") if args.server == "mf-broker"
+                             else shutil.which("nats-server") or "/usr/sbin/nats-server")
+    for b in (binary, os.path.join(args.build, "bin", "user-service"), os.path.join(args.build, "bin", "campaign-service"),
+              os.path.join(args.build, "bin", "mf-validate")):
+        if not (os.path.isfile(b) and os.access(b, os.X_OK)):
+            print(f"FAIL: {b} is not an executable: cannot run the test")
+            return 1
+    print(f"services_kill: mode={args.mode} rounds={args.rounds} users={args.users} seed={args.seed}", flush=True)
+    top = tempfile.mkdtemp(prefix="mf-faults-")
+    broker = h.Broker(args.server, binary, top)
+    ok = False
+    t0 = time.monotonic()
+    try:
+        broker.start()
+        env = cc.Env(broker, args.build, top)
+        try:
+            run = {"campaign": campaign_rounds, "import": import_rounds, "broker": broker_rounds}[args.mode]
+            figures = run(env, args, random.Random(args.seed))
+            env.stop_services()
+            ok = True
+        finally:
+            env.close()
+        result(dict({"test": f"services-{args.mode}", "rounds": args.rounds, "seed": args.seed},
+                    **figures, seconds=round(time.monotonic() - t0, 1)))
+    except AssertionError as e:
+        print(f"FAIL: {e}; logs in {top}", flush=True)
+    finally:
+        broker.stop()
+        if ok and not os.environ.get("MF_E2E_KEEP"):
+            shutil.rmtree(top, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
