@@ -6,7 +6,8 @@
 # broker/nats: 30,000 numbered messages at 2,000/s, the server SIGKILLed 5 times (1 s down).
 # cluster/jetstream: 30,000 at 2,000/s to a three-node nats-server cluster, a node SIGKILLed
 # every 3 s (1 s down), round robin; jetstream: stream with 3 replicas, Nats-Msg-Id publishes.
-# services: tests/faults/services_kill.py, 20 rounds of each kind.
+# services: tests/faults/services_kill.py, 20 rounds of each kind (the broker outage on
+# mf-broker and on nats-server).
 # Exit status: 1 when a run failed its assertion (see each line), else 0.
 set -u
 build=${1:-build}
@@ -24,9 +25,11 @@ for w in $what; do
     jetstream) "$faults" cluster --jetstream --msgs 30000 --rate 2000 --kill-every-ms 3000 --outage-ms 1000 \
                    --min-kills 3 || rc=1 ;;
     services)
-        for mode in broker campaign import; do
+        for mode in campaign import; do
             python3 "$here/services_kill.py" --build "$build" --mode "$mode" --rounds 20 || rc=1
-        done ;;
+        done
+        python3 "$here/services_kill.py" --build "$build" --mode broker --rounds 20 || rc=1
+        python3 "$here/services_kill.py" --build "$build" --mode broker --rounds 20 --server nats-server || rc=1 ;;
     *) echo "run.sh: unknown run '$w'" >&2; exit 2 ;;
     esac
 done
