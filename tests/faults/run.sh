@@ -7,7 +7,7 @@
 # cluster/jetstream: 30,000 at 2,000/s to a three-node nats-server cluster, a node SIGKILLed
 # every 3 s (1 s down), round robin; jetstream: stream with 3 replicas, Nats-Msg-Id publishes.
 # services: tests/faults/services_kill.py, 20 rounds of each kind (the broker outage on
-# mf-broker and on nats-server).
+# mf-broker and on nats-server; the cluster with core publishes and with --jetstream).
 # Exit status: 1 when a run failed its assertion (see each line), else 0.
 set -u
 build=${1:-build}
@@ -29,7 +29,9 @@ for w in $what; do
             python3 "$here/services_kill.py" --build "$build" --mode "$mode" --rounds 20 || rc=1
         done
         python3 "$here/services_kill.py" --build "$build" --mode broker --rounds 20 || rc=1
-        python3 "$here/services_kill.py" --build "$build" --mode broker --rounds 20 --server nats-server || rc=1 ;;
+        python3 "$here/services_kill.py" --build "$build" --mode broker --rounds 20 --server nats-server || rc=1
+        python3 "$here/services_kill.py" --build "$build" --mode cluster --rounds 20 || rc=1
+        python3 "$here/services_kill.py" --build "$build" --mode cluster --jetstream --rounds 20 || rc=1 ;;
     *) echo "run.sh: unknown run '$w'" >&2; exit 2 ;;
     esac
 done

@@ -25,6 +25,14 @@ broker: user-service and campaign-service; users are created over HTTP at a stea
   (core NATS delivers at most once: what was published while it was not yet subscribed
   again is lost), then after POST /users/refresh (republish: must be 0).
 
+cluster: a three-node nats-server cluster with JetStream (streams NOTIFY for notification.>
+  and CAMPAIGN for campaign.>, 3 replicas), both services connected to all nodes. Each round
+  executes a campaign while nodes 1 and 2 are SIGKILLed in turn (1 s down) until it
+  completes. Counted at a core subscriber on node 0 (missing, raw duplicates) and, with
+  --jetstream (campaign-service publishes with Nats-Msg-Id = notification_id and waits for
+  the stream's acknowledgements), in the NOTIFY stream: users without a stored
+  notification (must be 0) and stored twice (must be 0).
+
 One line of results (key=value) at the end. Exit status 0 when every "must" held, 1 when
 one did not or a process could not be started (a test that cannot run fails).
 """
@@ -36,6 +44,8 @@ import os
 import random
 import shutil
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +60,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "services", "campaign"))
 import svc_harness as h  # noqa: E402
 import campaign_cases as cc  # noqa: E402
 from svc_harness import check, wait_until  # noqa: E402
+from wsnats import WsNats  # noqa: E402
 
 
 def result(fields: Dict[str, Any]) -> None:
@@ -267,12 +278,190 @@ def broker_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> 
             "reconnect_ms_max": round(reconnect_ms[-1])}
 
 
+# ------------------------------------------------------------------- cluster
+
+class Node:
+    """One nats-server of a three-node cluster with JetStream (file store), restartable."""
+
+    def __init__(self, binary: str, workdir: str, i: int) -> None:
+        self.binary, self.i = binary, i
+        self.dir = os.path.join(workdir, f"n{i}")
+        os.makedirs(self.dir)
+        self.port, self.cport = h.free_port(), h.free_port()
+        self.url = f"ws://{h.HOST}:{self.port}"
+        self.conf = os.path.join(self.dir, "nats.conf")
+        self.log = os.path.join(self.dir, "nats.log")
+        self.proc: Any = None
+
+    def write(self, routes: List[int]) -> None:
+        r = "\n".join(f'    "nats://{h.HOST}:{p}"' for p in routes)
+        with open(self.conf, "w") as f:
+            f.write(f"host: {h.HOST}\nport: -1\nserver_name: n{self.i}\n"
+                    f"websocket {{ listen: \"{h.HOST}:{self.port}\", no_tls: true }}\n"
+                    f"cluster {{\n  name: mfc\n  listen: \"{h.HOST}:{self.cport}\"\n  routes: [\n{r}\n  ]\n}}\n"
+                    f"jetstream {{ store_dir: \"{self.dir}/js\", max_memory_store: 64MB, max_file_store: 512MB }}\n")
+
+    def start(self) -> None:
+        with open(self.log, "ab") as logf:
+            self.proc = subprocess.Popen([self.binary, "-c", self.conf], stdout=logf, stderr=logf)
+
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"nats-server n{self.i} exited; see {self.log}")
+            try:
+                socket.create_connection((h.HOST, self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+        wait_until(up, f"nats-server n{self.i}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def js_request(nodes: List[Node], subject: str, body: Dict[str, Any]) -> Dict[str, Any]:
+    """A JetStream API request through any node that answers, retried while there is no leader."""
+    last = "no answer"
+    deadline = time.monotonic() + h.DEADLINE * 2
+    while time.monotonic() < deadline:
+        for n in nodes:
+            try:
+                r = h.Requester(n.port)
+            except OSError as e:
+                last = repr(e)
+                continue
+            try:
+                op = r.request_raw(subject, json.dumps(body).encode(), timeout=5)
+                ans = json.loads(op.data) if op.data else {}
+                if op.data and "error" not in ans:
+                    return ans
+                last = str(ans.get("error", op.hdr))
+            except (OSError, TimeoutError, ValueError) as e:
+                last = repr(e)
+            finally:
+                r.close()
+        time.sleep(0.25)  # between rounds of retries while a leader is elected
+    raise AssertionError(f"{subject}: {last}")
+
+
+def read_stream(nodes: List[Node], xid: str) -> Counter:
+    """Every stored notification of the execution xid, read through a pull consumer: user -> times."""
+    name = f"r{xid[:8]}"
+    js_request(nodes, f"$JS.API.CONSUMER.DURABLE.CREATE.NOTIFY.{name}",
+               {"stream_name": "NOTIFY", "config": {"durable_name": name, "ack_policy": "explicit",
+                                                    "deliver_policy": "all", "filter_subject": "notification.user.>",
+                                                    "max_ack_pending": 100000}})
+    c = WsNats(h.HOST, nodes[0].port, timeout=h.DEADLINE)
+    c.connect(headers=True, no_responders=True)  # the 408 that ends a pull is a header-only status
+    got: Counter = Counter()
+    try:
+        c.sub("_INBOX.read.*", "1")
+        c.flush()
+        k = 0
+        while True:
+            k += 1
+            c.pub(f"$JS.API.CONSUMER.MSG.NEXT.NOTIFY.{name}",
+                  json.dumps({"batch": 1000, "expires": 2_000_000_000}).encode(), reply=f"_INBOX.read.{k}")
+            n = 0
+            while True:
+                op = c.next_op(h.DEADLINE)
+                if op.kind not in ("MSG", "HMSG"):
+                    continue
+                if not op.data and op.hdr and op.hdr.startswith(b"NATS/1.0 "):
+                    if op.hdr[9:12] in (b"404", b"408", b"409"):
+                        break  # no more messages (a status, no payload)
+                    continue  # 100 (heartbeat) and the like
+                if op.reply and op.reply.startswith("$JS.ACK."):
+                    n += 1
+                    p = json.loads(op.data)
+                    if p.get("data", {}).get("execution_id") == xid:
+                        got[p["user_id"]] += 1
+                    if n == 1000:
+                        break
+            if n < 1000:
+                return got
+    finally:
+        c.close()
+
+
+def cluster_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random, nodes: List[Node]) -> Dict[str, Any]:
+    for stream, subj in (("NOTIFY", "notification.>"), ("CAMPAIGN", "campaign.>")):
+        js_request(nodes, f"$JS.API.STREAM.CREATE.{stream}",
+                   {"name": stream, "subjects": [subj], "num_replicas": 3, "storage": "file",
+                    "duplicate_window": 120_000_000_000})
+    # the services on nodes 1 and 2 (the ones killed), node 0 last; the test's clients on node 0
+    more = [a for n in (nodes[2], nodes[0]) for a in ("--server", n.url)]
+    env.users = h.Service(os.path.join(env.bin, "user-service"), nodes[1].url, env.workdir, name="user", extra=more)
+    env.services.append(env.users)
+    env.users.start()
+    js = ["--jetstream"] if args.jetstream else []
+    env.campaign = h.Service(os.path.join(env.bin, "campaign-service"), nodes[1].url, env.workdir, name="campaign",
+                             extra=["--user-service", f"http://{h.HOST}:{env.users.http_port}"] + more + js)
+    env.services.append(env.campaign)
+    env.campaign.start()
+    people = cc.population(args.users, dt.datetime.now(dt.timezone.utc), seed=args.seed)
+    env.import_users(people)
+    env.wait_view(len(people))
+    core = h.Subscriber(nodes[0].port, "notification.user.>")
+    totals: Counter = Counter()
+    kills = 0
+    try:
+        for r in range(args.rounds):
+            cid, xid = cc.new_id(), cc.new_id()
+            env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
+                                   respect_quiet_hours=False))
+            start = len(core.snapshot())
+            kills_before = kills
+            env.execute(xid, cid)
+            victim = nodes[(r % 2) + 1]  # never node 0: the test's own clients are there
+
+            def done() -> bool:
+                st, x = env.execution(xid)
+                return st == 200 and x["status"] == "completed"
+
+            def seen_now() -> int:
+                return sum(1 for _, p in core.snapshot()[start:]
+                           if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid)
+            # a node killed once a random number of notifications went out, 1 s down, again
+            # (the other node) while the execution runs
+            k = rng.randint(1, max(1, args.users // 2))
+            wait_until(lambda: seen_now() >= k or done(), f"round {r + 1}: {k} notifications")
+            while not done():
+                victim.kill()
+                kills += 1
+                time.sleep(1.0)  # the outage lasts 1 s (not synchronisation)
+                victim.start()
+                victim = nodes[3 - nodes.index(victim)]
+            x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
+            stored = read_stream(nodes, xid) if args.jetstream else Counter()
+            seen = Counter(p["user_id"] for _, p in core.snapshot()
+                           if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid)
+            row = {"sent": x["sent"], "kills": kills - kills_before, "core_missing": args.users - len(seen), "core_raw_dups": sum(seen.values()) - len(seen),
+                   "stream_missing": args.users - len(stored) if args.jetstream else -1,
+                   "stream_dups": sum(stored.values()) - len(stored)}
+            totals.update(row)
+            print(f"round {r + 1}: " + " ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+            check(x["sent"] == args.users, f"round {r + 1}: sent {x['sent']}")
+            if args.jetstream:
+                check(row["stream_missing"] == 0 and row["stream_dups"] == 0,
+                      f"round {r + 1}: the stream holds {len(stored)} users, {row['stream_dups']} twice")
+    finally:
+        core.close()
+    return {"jetstream": int(args.jetstream), "users": args.users, "node_kills": kills,
+            "core_missing": totals["core_missing"], "core_raw_duplicates": totals["core_raw_dups"],
+            "stream_missing": totals["stream_missing"] if args.jetstream else "n/a",
+            "stream_duplicates": totals["stream_dups"] if args.jetstream else "n/a"}
+
+
 # ---------------------------------------------------------------------- main
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=("campaign", "import", "broker"), required=True)
+    ap.add_argument("--mode", choices=("campaign", "import", "broker", "cluster"), required=True)
+    ap.add_argument("--jetstream", action="store_true", help="cluster: campaign-service --jetstream")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--users", type=int)
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100000)
@@ -280,9 +469,11 @@ def main() -> int:
     ap.add_argument("--broker", help="the broker binary (default: build/bin/mf-broker or nats-server on PATH)")
     args = ap.parse_args()
     if args.users is None:
-        args.users = {"campaign": 2000, "import": 5000, "broker": 400}[args.mode]
+        args.users = {"campaign": 2000, "import": 5000, "broker": 400, "cluster": 2000}[args.mode]
     if args.rounds < 1 or args.users < 2:
         ap.error("--rounds >= 1 and --users >= 2")
+    if args.mode == "cluster":
+        args.server = "nats-server"
     binary = args.broker or (os.path.join(args.build, "bin", "mf-broker") if args.server == "mf-broker"
                              else shutil.which("nats-server") or "/usr/sbin/nats-server")
     for b in (binary, os.path.join(args.build, "bin", "user-service"), os.path.join(args.build, "bin", "campaign-service"),
@@ -293,14 +484,27 @@ def main() -> int:
     print(f"services_kill: mode={args.mode} rounds={args.rounds} users={args.users} seed={args.seed}", flush=True)
     top = tempfile.mkdtemp(prefix="mf-faults-")
     broker = h.Broker(args.server, binary, top)
+    nodes: List[Node] = []
     ok = False
     t0 = time.monotonic()
     try:
-        broker.start()
+        if args.mode == "cluster":
+            nodes = [Node(binary, top, i) for i in range(3)]
+            for n in nodes:
+                n.write([m.cport for m in nodes if m is not n])
+            for n in nodes:
+                n.start()
+            broker.port, broker.url = nodes[0].port, nodes[0].url  # the Env's own clients use node 0
+        else:
+            broker.start()
         env = cc.Env(broker, args.build, top)
         try:
-            run = {"campaign": campaign_rounds, "import": import_rounds, "broker": broker_rounds}[args.mode]
-            figures = run(env, args, random.Random(args.seed))
+            rng = random.Random(args.seed)
+            if args.mode == "cluster":
+                figures = cluster_rounds(env, args, rng, nodes)
+            else:
+                run = {"campaign": campaign_rounds, "import": import_rounds, "broker": broker_rounds}[args.mode]
+                figures = run(env, args, rng)
             env.stop_services()
             ok = True
         finally:
@@ -311,6 +515,8 @@ def main() -> int:
         print(f"FAIL: {e}; logs in {top}", flush=True)
     finally:
         broker.stop()
+        for n in nodes:
+            n.kill()
         if ok and not os.environ.get("MF_E2E_KEEP"):
             shutil.rmtree(top, ignore_errors=True)
     return 0 if ok else 1
