@@ -5,21 +5,25 @@
  * the C client (mf_client) on both ends.
  *
  *   faults broker-restart [--server mf-broker|nats-server] [--msgs N] [--kills K] [--rate R]
- *   faults cluster [--msgs N] [--kill-every-ms MS] [--rate R] [--jetstream] [--min-kills K]
+ *   faults cluster [--msgs N] [--kill-every-ms MS] [--rate R] [--jetstream] [--min-kills K] [--max-kills K]
  *
  * Every message carries its number; the subscriber counts each number it gets, so
  * "lost" (numbers never delivered) and "duplicated" (numbers delivered more than once)
  * are exact. One line of results (key=value) on stdout. Exit status: 0 when nothing
  * was duplicated (and, with --jetstream, nothing lost from the stream; with --min-kills,
  * at least K nodes killed while publishing), 1 otherwise,
- * 2 for bad usage or when a server cannot be started. Core NATS delivers at most once,
+ * 2 for bad usage or when a server cannot be started (77 for a server not installed
+ * when MF_ALLOW_SKIP=1). Core NATS delivers at most once,
  * so "lost" is reported, not failed on, except with --max-lost.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <cmocka.h> /* not a cmocka program: e2e_util.h includes mf_skip.h, which needs it */
 
 #include "e2e_util.h"
 #include "svc_js.h"
@@ -36,7 +41,7 @@
 
 typedef struct opts {
     const char *mode, *server;
-    int msgs, kills, rate, kill_every_ms, outage_ms, min_kills;
+    int msgs, kills, rate, kill_every_ms, outage_ms, min_kills, max_kills;
     long max_lost;
     bool jetstream;
 } opts;
@@ -118,6 +123,15 @@ static void gaps(const counter *c, int *runs, int *first)
             if (*first < 0)
                 *first = i;
         }
+}
+
+/* A server that is not installed: a failure (2), or skipped (77) when MF_ALLOW_SKIP=1
+ * (tests/README.md). */
+static int missing_server(const char *what)
+{
+    bool skip = mf_skip_allowed();
+    fprintf(stderr, "faults: %s not found: %s\n", what, skip ? "skipped (MF_ALLOW_SKIP=1)" : "cannot run the test");
+    return skip ? MF_SKIP_EXIT : 2;
 }
 
 /* --------------------------------------------------------- publishing */
@@ -203,7 +217,9 @@ static int broker_restart(const opts *o)
 {
     e2e_server s;
     e2e_kind kind = strcmp(o->server, "nats-server") == 0 ? E2E_NATS : E2E_BROKER;
-    if (e2e_server_missing(kind) || !e2e_server_start(&s, kind, 0)) {
+    if (e2e_server_missing(kind))
+        return missing_server(o->server);
+    if (!e2e_server_start(&s, kind, 0)) {
         fprintf(stderr, "faults: cannot start %s\n", o->server);
         return 2;
     }
@@ -347,7 +363,7 @@ static void cluster_stop(cluster *cl)
 
 typedef struct killer {
     cluster *cl;
-    int every_ms, down_ms;
+    int every_ms, down_ms, max_kills; /* max_kills 0: no limit */
     atomic_bool stop, idle, quit;
     atomic_int kills, failed_restarts;
     pthread_t th;
@@ -363,7 +379,7 @@ static void *killer_main(void *arg)
 {
     killer *k = arg;
     int next = 0;
-    while (!k->stop) {
+    while (!k->stop && (k->max_kills == 0 || k->kills < k->max_kills)) {
         int64_t until = e2e_now_ms() + k->every_ms;
         while (!k->stop && e2e_now_ms() < until)
             e2e_sleep_ms(20);
@@ -541,7 +557,9 @@ static bool js_read_all(mf_client *c, counter *cnt, long *stream_msgs)
 static int cluster_run(const opts *o)
 {
     cluster cl;
-    if (e2e_server_missing(E2E_NATS) || !cluster_start(&cl, o->jetstream)) {
+    if (e2e_server_missing(E2E_NATS))
+        return missing_server("nats-server");
+    if (!cluster_start(&cl, o->jetstream)) {
         fprintf(stderr, "faults: cannot start the nats-server cluster\n");
         cluster_stop(&cl);
         return 2;
@@ -572,7 +590,7 @@ static int cluster_run(const opts *o)
     mf_client_subscribe(sub, "faults.probe", NULL, e2e_col_cb, &probe, NULL);
     mf_client_flush(sub, 5000);
     e2e_wait_interest(pub, "faults.probe", &probe, 15000);
-    killer k = {.cl = &cl, .every_ms = o->kill_every_ms, .down_ms = o->outage_ms};
+    killer k = {.cl = &cl, .every_ms = o->kill_every_ms, .down_ms = o->outage_ms, .max_kills = o->max_kills};
     pthread_create(&k.th, NULL, killer_main, &k);
     int64_t t0 = e2e_now_ms();
     svc_js_stats js = {0};
@@ -652,7 +670,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: faults broker-restart [--server mf-broker|nats-server] [--msgs N] [--kills K] [--rate R]\n"
                "                             [--outage-ms MS] [--max-lost N]\n"
                "       faults cluster [--msgs N] [--kill-every-ms MS] [--outage-ms MS] [--rate R] [--jetstream]\n"
-               "                      [--max-lost N] [--min-kills K]\n");
+               "                      [--max-lost N] [--min-kills K] [--max-kills K]\n");
 }
 
 int main(int argc, char **argv)
@@ -688,6 +706,8 @@ int main(int argc, char **argv)
             o.kill_every_ms = atoi(v);
         else if (!strcmp(a, "--outage-ms"))
             o.outage_ms = atoi(v);
+        else if (!strcmp(a, "--max-kills"))
+            o.max_kills = atoi(v);
         else if (!strcmp(a, "--min-kills"))
             o.min_kills = atoi(v);
         else if (!strcmp(a, "--max-lost"))
