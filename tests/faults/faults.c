@@ -63,6 +63,13 @@ static void counter_init(counter *c, int n)
     c->n = n;
 }
 
+static void counter_free(counter *c)
+{
+    free(c->seen);
+    c->seen = NULL;
+    pthread_mutex_destroy(&c->mu);
+}
+
 static void counter_add(counter *c, const void *data, size_t len)
 {
     char b[24];
@@ -149,6 +156,12 @@ static void watch_init(watch *w)
     memset(w, 0, sizeof *w);
     e2e_events_init(&w->ev);
     pthread_mutex_init(&w->mu, NULL);
+}
+
+static void watch_free(watch *w)
+{
+    e2e_events_free(&w->ev);
+    pthread_mutex_destroy(&w->mu);
 }
 
 static void watch_cb(mf_client *c, const mf_client_event *ev, void *ctx)
@@ -298,6 +311,9 @@ static int broker_restart(const opts *o)
     mf_client_destroy(pub);
     mf_client_destroy(sub);
     e2e_server_cleanup(&s);
+    counter_free(&cnt);
+    watch_free(&pw);
+    watch_free(&sw);
     return rc;
 }
 
@@ -627,6 +643,7 @@ static int cluster_run(const opts *o)
         mf_client *rd = connect_to(cl.urls, 3, &rw, "faults-read");
         read_ok = rd && js_read_all(rd, &stored, &stream_msgs);
         mf_client_destroy(rd);
+        watch_free(&rw);
     }
     int runs, first;
     gaps(&core, &runs, &first);
@@ -660,6 +677,11 @@ static int cluster_run(const opts *o)
     cluster_stop(&cl);
     k.quit = true;
     pthread_join(k.th, NULL);
+    e2e_col_free(&probe);
+    watch_free(&pw);
+    watch_free(&sw);
+    counter_free(&core);
+    counter_free(&stored);
     return rc;
 }
 
