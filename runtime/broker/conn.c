@@ -231,6 +231,13 @@ static void evict_oldest_connecting(mfb_broker *b)
     MF_LOGE("cid=%llu dropped: %zu connections have not completed CONNECT (--max-connecting), this is the oldest",
             (unsigned long long)old->cid, b->cfg->max_connecting);
     not_connecting(old);
+    if (old->counted_ws) {
+        /* Its slot is free now, not when its close has finished: a silent peer keeps the close
+         * waiting for CLOSE_GRACE_SECS, and hundreds of those held --max-connections against
+         * correct clients on a loaded machine. */
+        old->counted_ws = false;
+        b->nws--;
+    }
     if (old->phase == MFB_PHASE_WS)
         mfb_conn_close(old, "Authentication Timeout", "evicted before CONNECT");
     else

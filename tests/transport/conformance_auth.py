@@ -166,13 +166,25 @@ def raise_nofile(want):
 
 
 def open_silent_websockets(port, n):
-    """n sockets that upgrade to WebSocket and then never send CONNECT (or anything)."""
+    """n sockets that upgrade to WebSocket and then never send CONNECT (or anything). Each
+    upgrade is complete (its 101 read) before the next socket opens, so the server has every
+    one of them as a WebSocket connection, whatever the machine's load: a server may refuse
+    the upgrade (the socket is then closed: also counted as opened)."""
     socks = []
     req = (f"GET / HTTP/1.1\r\nHost: {HOST}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
     for _ in range(n):
-        s = socket.create_connection((HOST, port), timeout=5)
+        s = socket.create_connection((HOST, port), timeout=10)
         s.sendall(req)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            try:
+                chunk = s.recv(4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            head += chunk
         socks.append(s)
     return socks
 
