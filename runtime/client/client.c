@@ -126,16 +126,6 @@ bool mf_client_fifo_push_locked(mf_client *c, uint64_t tag)
     return true;
 }
 
-bool mf_client_fifo_push_front_locked(mf_client *c, uint64_t tag)
-{
-    if (!fifo_grow(c))
-        return false;
-    c->fifo_head = (c->fifo_head + c->fifo_cap - 1) % c->fifo_cap;
-    c->fifo[c->fifo_head] = tag;
-    c->fifo_n++;
-    return true;
-}
-
 bool mf_client_fifo_pop_locked(mf_client *c, uint64_t *tag)
 {
     if (!c->fifo_n)

@@ -239,7 +239,6 @@ int64_t mf_now_us(void);
 /* Appends a PING with tag to the queue (mu held, can_send). */
 mf_status mf_client_queue_ping_locked(mf_client *c, uint64_t tag);
 bool mf_client_fifo_push_locked(mf_client *c, uint64_t tag);
-bool mf_client_fifo_push_front_locked(mf_client *c, uint64_t tag);
 bool mf_client_fifo_pop_locked(mf_client *c, uint64_t *tag);
 /* Validates and queues a PUB/HPUB record (mu held). hdr may be NULL. */
 mf_status mf_client_publish_locked(mf_client *c, const char *subject, size_t slen, const char *reply, size_t rlen,
@@ -260,8 +259,6 @@ int mf_wire_start(mf_client *c, struct lws *wsi);
 /* RAW_RX / RAW_WRITEABLE of the current connection. 0, or -1 to close now. */
 int mf_wire_receive(mf_client *c, struct lws *wsi, unsigned char *in, size_t len);
 int mf_wire_writeable(mf_client *c, struct lws *wsi);
-/* Fails the current connection with a WebSocket status (MF_CLIENT_ERROR first). */
-void mf_wire_fail(mf_client *c, unsigned code, const char *why);
 /* Writes bytes to the current connection (through TLS for wss://). false when it failed. */
 bool mf_wire_write(mf_client *c, struct lws *wsi, const unsigned char *p, size_t n);
 

@@ -113,12 +113,6 @@ static void fail(mf_client *c, struct lws *wsi, unsigned code, const char *why)
         mf_client_kill_wsi(c, (int)code);
 }
 
-void mf_wire_fail(mf_client *c, unsigned code, const char *why)
-{
-    if (c->wsi)
-        fail(c, c->wsi, code, why);
-}
-
 /* The server's close frame. 0, or -1: close the socket now. */
 static int on_close(mf_client *c, struct lws *wsi, const mf_ws_event *ev)
 {

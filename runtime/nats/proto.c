@@ -708,22 +708,12 @@ mf_status mf_proto_write_hmsg(mf_buf *b, const char *subject, size_t subject_len
     return write_op(b, "HMSG", a, 3, nums, 2, hdr, hdr_len, data, len, true);
 }
 
-static mf_status write_json_op(mf_buf *b, const char *verb, const char *json)
+mf_status mf_proto_write_info(mf_buf *b, const char *json)
 {
     if (!b || !json || !*json)
         return MF_ERR_INVALID_ARG;
     piece a[1] = {{json, strlen(json)}};
-    return write_op(b, verb, a, 1, NULL, 0, NULL, 0, NULL, 0, false);
-}
-
-mf_status mf_proto_write_connect_json(mf_buf *b, const char *json)
-{
-    return write_json_op(b, "CONNECT", json);
-}
-
-mf_status mf_proto_write_info(mf_buf *b, const char *json)
-{
-    return write_json_op(b, "INFO", json);
+    return write_op(b, "INFO", a, 1, NULL, 0, NULL, 0, NULL, 0, false);
 }
 
 mf_status mf_proto_write_ping(mf_buf *b)

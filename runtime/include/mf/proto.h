@@ -181,8 +181,7 @@ mf_status mf_proto_write_msg(mf_buf *b, const char *subject, size_t subject_len,
 mf_status mf_proto_write_hmsg(mf_buf *b, const char *subject, size_t subject_len, const char *sid, size_t sid_len,
                               const char *reply, size_t reply_len, const void *hdr, size_t hdr_len,
                               const void *data, size_t len);
-/* "CONNECT <json>\r\n" / "INFO <json>\r\n" with caller-made JSON. */
-mf_status mf_proto_write_connect_json(mf_buf *b, const char *json);
+/* "INFO <json>\r\n" with caller-made JSON (not empty). */
 mf_status mf_proto_write_info(mf_buf *b, const char *json);
 mf_status mf_proto_write_ping(mf_buf *b);
 mf_status mf_proto_write_pong(mf_buf *b);
