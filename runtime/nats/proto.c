@@ -314,183 +314,214 @@ static int parse_size(mf_proto_parser *p, mf_error *err, const char *opname, con
     return 1;
 }
 
-/* Parses the control line [pos, pos+n) (n excludes the line end, which is at pos+n). */
-static int parse_line(mf_proto_parser *p, size_t n, size_t line_total, mf_proto_op *op, mf_error *err)
+/* ------------------------------------------------------------ control lines */
+
+/* What an op's handler made of its control line. */
+enum { LINE_DONE = 0, LINE_PAYLOAD = 1 };
+
+/* Which side reads an op (a bit set: PING and PONG go both ways). */
+enum { READ_BY_SERVER = 1u, READ_BY_CLIENT = 2u };
+
+typedef struct op_spec op_spec;
+
+/* One control line being parsed: [text, text + n) in the parser's buffer, line end excluded. */
+typedef struct {
+    char *text;
+    size_t n;
+    size_t oplen; /* bytes of the op name */
+    args_t a;     /* blank-separated arguments, for ops with args_max > 0 */
+    const op_spec *spec;
+} line_t;
+
+/* Fills op from the line. LINE_DONE, LINE_PAYLOAD (op->total_len bytes and CRLF follow), or -1 (failed). */
+typedef int (*op_handler)(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err);
+
+struct op_spec {
+    const char *name; /* upper case, as mf_proto_kind_str; matched case-insensitively */
+    mf_proto_kind kind;
+    unsigned readers;     /* READ_BY_SERVER | READ_BY_CLIENT */
+    int args_min, args_max; /* 0, 0: no split arguments (nothing, or the rest of the line) */
+    op_handler parse;
+};
+
+static int parse_bare(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err);
+static int parse_json(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err);
+static int parse_err(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err);
+static int parse_sub(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err);
+static int parse_unsub(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err);
+static int parse_data(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err);
+
+/* Every operation of the protocol:
+ *   PUB     <subject> [reply] <#bytes>                 HPUB <subject> [reply] <#hdr> <#total>
+ *   MSG     <subject> <sid> [reply] <#bytes>           HMSG <subject> <sid> [reply] <#hdr> <#total>
+ *   SUB     <subject> [queue] <sid>                    UNSUB <sid> [max_msgs]
+ *   CONNECT <json>   INFO <json>   -ERR '<text>'       PING  PONG  +OK */
+static const op_spec OPS[] = {
+    {"PING", MF_OP_PING, READ_BY_SERVER | READ_BY_CLIENT, 0, 0, parse_bare},
+    {"PONG", MF_OP_PONG, READ_BY_SERVER | READ_BY_CLIENT, 0, 0, parse_bare},
+    {"PUB", MF_OP_PUB, READ_BY_SERVER, 2, 3, parse_data},
+    {"HPUB", MF_OP_HPUB, READ_BY_SERVER, 3, 4, parse_data},
+    {"SUB", MF_OP_SUB, READ_BY_SERVER, 2, 3, parse_sub},
+    {"UNSUB", MF_OP_UNSUB, READ_BY_SERVER, 1, 2, parse_unsub},
+    {"CONNECT", MF_OP_CONNECT, READ_BY_SERVER, 0, 0, parse_json},
+    {"MSG", MF_OP_MSG, READ_BY_CLIENT, 3, 4, parse_data},
+    {"HMSG", MF_OP_HMSG, READ_BY_CLIENT, 4, 5, parse_data},
+    {"INFO", MF_OP_INFO, READ_BY_CLIENT, 0, 0, parse_json},
+    {"+OK", MF_OP_OK, READ_BY_CLIENT, 0, 0, parse_bare},
+    {"-ERR", MF_OP_ERR, READ_BY_CLIENT, 0, 0, parse_err},
+};
+
+/* The op named s[0, n) that this side reads, or NULL. */
+static const op_spec *find_op(mf_proto_side side, const char *s, size_t n)
 {
-    char *line = p->buf + p->pos;
-    size_t oplen = 0;
-    while (oplen < n && !is_ws(line[oplen]))
-        oplen++;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if (c == '\r' || c == '\n' || c == '\0') {
+    unsigned reader = side == MF_PROTO_SERVER_SIDE ? READ_BY_SERVER : READ_BY_CLIENT;
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
+        if ((OPS[i].readers & reader) && op_is(s, n, OPS[i].name))
+            return &OPS[i];
+    return NULL;
+}
+
+/* PING PONG +OK: nothing to read; nats-server ignores whatever follows (the op name must end). */
+static int parse_bare(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err)
+{
+    (void)p, (void)l, (void)op, (void)err;
+    return LINE_DONE;
+}
+
+/* CONNECT INFO: the rest of the line is the JSON object. */
+static int parse_json(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err)
+{
+    mf_proto_str rest = rest_of_line(l->text, l->oplen, l->n);
+    if (rest.len == 0)
+        return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s needs a JSON argument", l->spec->name);
+    op->json = rest;
+    op->text = rest;
+    return LINE_DONE;
+}
+
+/* -ERR: the rest of the line, without its single quotes. */
+static int parse_err(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err)
+{
+    (void)p, (void)err;
+    mf_proto_str rest = rest_of_line(l->text, l->oplen, l->n);
+    if (rest.len >= 2 && rest.ptr[0] == '\'' && rest.ptr[rest.len - 1] == '\'') {
+        rest.ptr++;
+        rest.len -= 2;
+        ((char *)rest.ptr)[rest.len] = '\0';
+    }
+    op->text = rest;
+    return LINE_DONE;
+}
+
+static int parse_sub(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err)
+{
+    (void)p, (void)err;
+    op->subject = arg_str(l->text, &l->a, 0);
+    if (l->a.n == 3)
+        op->queue = arg_str(l->text, &l->a, 1);
+    op->sid = arg_str(l->text, &l->a, l->a.n - 1);
+    return LINE_DONE;
+}
+
+static int parse_unsub(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err)
+{
+    op->sid = arg_str(l->text, &l->a, 0);
+    if (l->a.n == 2) {
+        mf_proto_str max = arg_str(l->text, &l->a, 1);
+        if (!mf_proto_parse_u64(max.ptr, max.len, &op->max_msgs)) {
             char snip[48];
-            snippet(line, n, snip, sizeof snip);
-            return fail(p, err, MF_PROTO_E_BAD_LINE, MF_ERR_PROTOCOL, "bad control line '%s'", snip);
+            snippet(max.ptr, max.len, snip, sizeof snip);
+            return fail(p, err, MF_PROTO_E_SIZE, MF_ERR_PROTOCOL, "UNSUB: bad max_msgs '%s'", snip);
         }
+        op->has_max_msgs = true;
     }
-    bool server = p->side == MF_PROTO_SERVER_SIDE;
-    mf_proto_kind kind = MF_OP_NONE;
-    if (op_is(line, oplen, "PING"))
-        kind = MF_OP_PING;
-    else if (op_is(line, oplen, "PONG"))
-        kind = MF_OP_PONG;
-    else if (server) {
-        if (op_is(line, oplen, "PUB"))
-            kind = MF_OP_PUB;
-        else if (op_is(line, oplen, "HPUB"))
-            kind = MF_OP_HPUB;
-        else if (op_is(line, oplen, "SUB"))
-            kind = MF_OP_SUB;
-        else if (op_is(line, oplen, "UNSUB"))
-            kind = MF_OP_UNSUB;
-        else if (op_is(line, oplen, "CONNECT"))
-            kind = MF_OP_CONNECT;
-    } else {
-        if (op_is(line, oplen, "MSG"))
-            kind = MF_OP_MSG;
-        else if (op_is(line, oplen, "HMSG"))
-            kind = MF_OP_HMSG;
-        else if (op_is(line, oplen, "INFO"))
-            kind = MF_OP_INFO;
-        else if (op_is(line, oplen, "+OK"))
-            kind = MF_OP_OK;
-        else if (op_is(line, oplen, "-ERR"))
-            kind = MF_OP_ERR;
-    }
-    if (kind == MF_OP_NONE) {
-        char snip[48];
-        snippet(line, oplen, snip, sizeof snip);
-        return fail(p, err, MF_PROTO_E_UNKNOWN_OP, MF_ERR_PROTOCOL, "unknown protocol operation '%s'", snip);
-    }
-    const char *name = mf_proto_kind_str(kind);
-    memset(op, 0, sizeof *op);
-    op->kind = kind;
+    return LINE_DONE;
+}
 
-    switch (kind) {
-    case MF_OP_PING:
-    case MF_OP_PONG:
-    case MF_OP_OK:
-        /* nats-server ignores whatever follows these (but the op name must end here) */
-        p->pos += line_total;
-        p->scan = p->pos;
-        p->ops++;
-        return 1;
-    case MF_OP_INFO:
-    case MF_OP_CONNECT:
-    case MF_OP_ERR: {
-        mf_proto_str rest = rest_of_line(line, oplen, n);
-        if (kind == MF_OP_ERR) {
-            if (rest.len >= 2 && rest.ptr[0] == '\'' && rest.ptr[rest.len - 1] == '\'') {
-                rest.ptr++;
-                rest.len -= 2;
-                ((char *)rest.ptr)[rest.len] = '\0';
-            }
-            op->text = rest;
-        } else {
-            if (rest.len == 0)
-                return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s needs a JSON argument", name);
-            op->json = rest;
-            op->text = rest;
-        }
-        p->pos += line_total;
-        p->scan = p->pos;
-        p->ops++;
-        return 1;
-    }
-    default:
-        break;
-    }
-
-    args_t a;
-    split_args(line, oplen, n, &a);
-    int min = 0, max = 0;
-    switch (kind) {
-    case MF_OP_PUB: min = 2; max = 3; break;
-    case MF_OP_HPUB: min = 3; max = 4; break;
-    case MF_OP_SUB: min = 2; max = 3; break;
-    case MF_OP_UNSUB: min = 1; max = 2; break;
-    case MF_OP_MSG: min = 3; max = 4; break;
-    case MF_OP_HMSG: min = 4; max = 5; break;
-    default: break;
-    }
-    if (a.n < min || a.n > max) {
-        if (a.n > MAX_ARGS)
-            return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s: too many arguments", name);
-        return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s: wrong number of arguments (%d, expected %d to %d)",
-                    name, a.n, min, max);
-    }
+/* PUB HPUB MSG HMSG: subject, the sid (MSG, HMSG), the optional reply, the sizes last. */
+static int parse_data(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *err)
+{
+    const args_t *a = &l->a;
+    const char *name = l->spec->name;
+    bool has_sid = op->kind == MF_OP_MSG || op->kind == MF_OP_HMSG;
+    bool has_hdr = op->kind == MF_OP_HPUB || op->kind == MF_OP_HMSG;
     size_t hdr = 0, total = 0;
-    switch (kind) {
-    case MF_OP_SUB:
-        op->subject = arg_str(line, &a, 0);
-        if (a.n == 3)
-            op->queue = arg_str(line, &a, 1);
-        op->sid = arg_str(line, &a, a.n - 1);
-        p->pos += line_total;
-        p->scan = p->pos;
-        p->ops++;
-        return 1;
-    case MF_OP_UNSUB:
-        op->sid = arg_str(line, &a, 0);
-        if (a.n == 2) {
-            if (!mf_proto_parse_u64(line + a.off[1], a.len[1], &op->max_msgs)) {
-                char snip[48];
-                snippet(line + a.off[1], a.len[1], snip, sizeof snip);
-                return fail(p, err, MF_PROTO_E_SIZE, MF_ERR_PROTOCOL, "UNSUB: bad max_msgs '%s'", snip);
-            }
-            op->has_max_msgs = true;
-        }
-        p->pos += line_total;
-        p->scan = p->pos;
-        p->ops++;
-        return 1;
-    case MF_OP_PUB:
-    case MF_OP_MSG: {
-        int si = kind == MF_OP_PUB ? 0 : 1; /* index of the first arg after the subject/sid */
-        op->subject = arg_str(line, &a, 0);
-        if (kind == MF_OP_MSG)
-            op->sid = arg_str(line, &a, 1);
-        if (a.n == max)
-            op->reply = arg_str(line, &a, si + 1);
-        if (parse_size(p, err, name, line + a.off[a.n - 1], a.len[a.n - 1], &total) < 0)
-            return -1;
-        break;
-    }
-    case MF_OP_HPUB:
-    case MF_OP_HMSG: {
-        int si = kind == MF_OP_HPUB ? 0 : 1;
-        op->subject = arg_str(line, &a, 0);
-        if (kind == MF_OP_HMSG)
-            op->sid = arg_str(line, &a, 1);
-        if (a.n == max)
-            op->reply = arg_str(line, &a, si + 1);
-        if (parse_size(p, err, name, line + a.off[a.n - 2], a.len[a.n - 2], &hdr) < 0)
-            return -1;
-        if (parse_size(p, err, name, line + a.off[a.n - 1], a.len[a.n - 1], &total) < 0)
-            return -1;
-        if (hdr > total)
-            return fail(p, err, MF_PROTO_E_SIZE, MF_ERR_PROTOCOL,
-                        "%s: header size %zu larger than total size %zu", name, hdr, total);
-        break;
-    }
-    default:
-        break;
-    }
+    op->subject = arg_str(l->text, a, 0);
+    if (has_sid)
+        op->sid = arg_str(l->text, a, 1);
+    if (a->n == l->spec->args_max)
+        op->reply = arg_str(l->text, a, has_sid ? 2 : 1);
+    if (has_hdr && parse_size(p, err, name, l->text + a->off[a->n - 2], a->len[a->n - 2], &hdr) < 0)
+        return -1;
+    if (parse_size(p, err, name, l->text + a->off[a->n - 1], a->len[a->n - 1], &total) < 0)
+        return -1;
+    if (hdr > total)
+        return fail(p, err, MF_PROTO_E_SIZE, MF_ERR_PROTOCOL, "%s: header size %zu larger than total size %zu", name,
+                    hdr, total);
     if (total > p->max_payload)
         return fail(p, err, MF_PROTO_E_PAYLOAD_TOO_BIG, MF_ERR_PAYLOAD_TOO_BIG,
                     "%s: payload of %zu bytes exceeds the maximum of %zu", name, total, p->max_payload);
     op->hdr_len = hdr;
     op->total_len = total;
-    /* Keep the op with offsets relative to pos; the payload follows the line. */
+    return LINE_PAYLOAD;
+}
+
+/* Splits the arguments of l and checks their number against its op. 0, or -1 (failed). */
+static int split_checked(mf_proto_parser *p, line_t *l, mf_error *err)
+{
+    const op_spec *s = l->spec;
+    split_args(l->text, l->oplen, l->n, &l->a);
+    if (l->a.n >= s->args_min && l->a.n <= s->args_max)
+        return 0;
+    if (l->a.n > MAX_ARGS)
+        return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s: too many arguments", s->name);
+    return fail(p, err, MF_PROTO_E_ARGS, MF_ERR_PROTOCOL, "%s: wrong number of arguments (%d, expected %d to %d)",
+                s->name, l->a.n, s->args_min, s->args_max);
+}
+
+/* Keeps op with offsets relative to pos (feeding may move the buffer) until its payload is in. */
+static int await_payload(mf_proto_parser *p, const line_t *l, size_t line_total, mf_proto_op *op, mf_error *err)
+{
     p->pending = *op;
-    p->pend_subject = op->subject.ptr ? (size_t)(op->subject.ptr - line) : NO_OFF;
-    p->pend_reply = op->reply.ptr ? (size_t)(op->reply.ptr - line) : NO_OFF;
-    p->pend_queue = op->queue.ptr ? (size_t)(op->queue.ptr - line) : NO_OFF;
-    p->pend_sid = op->sid.ptr ? (size_t)(op->sid.ptr - line) : NO_OFF;
+    p->pend_subject = op->subject.ptr ? (size_t)(op->subject.ptr - l->text) : NO_OFF;
+    p->pend_reply = op->reply.ptr ? (size_t)(op->reply.ptr - l->text) : NO_OFF;
+    p->pend_queue = op->queue.ptr ? (size_t)(op->queue.ptr - l->text) : NO_OFF;
+    p->pend_sid = op->sid.ptr ? (size_t)(op->sid.ptr - l->text) : NO_OFF;
     p->pend_start = line_total;
     p->state = ST_PAYLOAD;
     return finish_payload(p, op, err);
+}
+
+/* Parses the control line [pos, pos+n); line_total counts its line end too. As mf_proto_next. */
+static int parse_line(mf_proto_parser *p, size_t n, size_t line_total, mf_proto_op *op, mf_error *err)
+{
+    line_t l = {.text = p->buf + p->pos, .n = n};
+    if (memchr(l.text, '\r', n) || memchr(l.text, '\n', n) || memchr(l.text, '\0', n)) {
+        char snip[48];
+        snippet(l.text, n, snip, sizeof snip);
+        return fail(p, err, MF_PROTO_E_BAD_LINE, MF_ERR_PROTOCOL, "bad control line '%s'", snip);
+    }
+    while (l.oplen < n && !is_ws(l.text[l.oplen]))
+        l.oplen++;
+    l.spec = find_op(p->side, l.text, l.oplen);
+    if (!l.spec) {
+        char snip[48];
+        snippet(l.text, l.oplen, snip, sizeof snip);
+        return fail(p, err, MF_PROTO_E_UNKNOWN_OP, MF_ERR_PROTOCOL, "unknown protocol operation '%s'", snip);
+    }
+    memset(op, 0, sizeof *op);
+    op->kind = l.spec->kind;
+    if (l.spec->args_max > 0 && split_checked(p, &l, err) < 0)
+        return -1;
+    int r = l.spec->parse(p, &l, op, err);
+    if (r == LINE_PAYLOAD)
+        return await_payload(p, &l, line_total, op, err);
+    if (r < 0)
+        return -1;
+    p->pos += line_total;
+    p->scan = p->pos;
+    p->ops++;
+    return 1;
 }
 
 int mf_proto_next(mf_proto_parser *p, mf_proto_op *op, mf_error *err)
