@@ -22,15 +22,30 @@ int64_t mf_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void deadline_ts(struct timespec *ts, int timeout_ms)
+void mf_deadline_after(struct timespec *ts, int64_t us)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    ts->tv_sec += (time_t)(us / 1000000);
+    ts->tv_nsec += (long)(us % 1000000) * 1000;
     if (ts->tv_nsec >= 1000000000L) {
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
+}
+
+/* The deadline of a public call's timeout_ms (< 0: none, the wait is forever). */
+static void deadline_ms(struct timespec *ts, int timeout_ms)
+{
+    mf_deadline_after(ts, timeout_ms < 0 ? 0 : (int64_t)timeout_ms * 1000);
+}
+
+uint64_t mf_xorshift64(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
 }
 
 /* Waits on cv until *flag-like predicate is checked by the caller; returns false on timeout. */
@@ -89,13 +104,38 @@ void mf_client_wake_locked(mf_client *c)
          * unless there is work only EVENT_WAIT_CANCELLED does */
         if (c->wsi && c->can_send && !c->kill_conn)
             lws_callback_on_writable(c->wsi);
-        if (!c->dropped_event_pending && !c->req_timer_dirty && !c->close_req && !c->destroy_req)
+        if (!c->dropped_event_pending && !c->req_timer_dirty && mf_client_life(c) < MF_LIFE_CLOSE_ASKED &&
+            !c->destroy_req)
             return;
     }
     if (!c->wake_pending && c->ctx) {
         c->wake_pending = true;
         lws_cancel_service(c->ctx);
     }
+}
+
+/* ----------------------------------------------------------- lifecycle */
+
+mf_life mf_client_life(const mf_client *c)
+{
+    return (mf_life)atomic_load_explicit(&c->life, memory_order_acquire);
+}
+
+bool mf_client_life_to_locked(mf_client *c, mf_life to)
+{
+    if (to <= mf_client_life(c))
+        return false;
+    atomic_store_explicit(&c->life, (int)to, memory_order_release);
+    pthread_cond_broadcast(&c->cv);
+    return true;
+}
+
+bool mf_client_life_to(mf_client *c, mf_life to)
+{
+    pthread_mutex_lock(&c->mu);
+    bool moved = mf_client_life_to_locked(c, to);
+    pthread_mutex_unlock(&c->mu);
+    return moved;
 }
 
 /* ---------------------------------------------------------- PING FIFO */
@@ -164,12 +204,9 @@ static void random_bytes(void *p, size_t n)
                 continue;
             /* fall back to something unique enough for inbox names */
             uint64_t x = (uint64_t)mf_now_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)p;
-            for (; n; n--) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b++ = (unsigned char)x;
-            }
+            x |= 1;
+            for (; n; n--)
+                *b++ = (unsigned char)mf_xorshift64(&x);
             return;
         }
         b += r;
@@ -206,12 +243,9 @@ static mf_status check_len(mf_error *err, const char *what, const char *s, size_
     return MF_OK;
 }
 
-mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error *err)
+/* The options a client cannot start with: MF_ERR_INVALID_ARG and why in err. */
+static mf_status check_opts(const mf_client_opts *opts, mf_error *err)
 {
-    mf_error_clear(err);
-    if (!opts || !out)
-        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "opts and out are required");
-    *out = NULL;
     if (!opts->servers || !opts->n_servers)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "at least one server URL is required");
     mf_status st;
@@ -231,38 +265,15 @@ mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error
                                !mf_subject_valid(opts->inbox_prefix, strlen(opts->inbox_prefix), false)))
         return mf_error_set(err, MF_ERR_INVALID_ARG, "",
                             "inbox_prefix must be a subject without wildcards, at most 120 bytes");
+    return MF_OK;
+}
 
+/* A client with its lock, condition, parser and buffers set up; NULL when out of memory. */
+static mf_client *client_new(void)
+{
     mf_client *c = calloc(1, sizeof *c);
     if (!c)
-        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
-    c->o = *opts;
-    mf_client_opts def;
-    mf_client_opts_init(&def);
-    if (!c->o.pending_limit)
-        c->o.pending_limit = def.pending_limit;
-    if (!c->o.outbound_limit)
-        c->o.outbound_limit = def.outbound_limit;
-    if (!c->o.frame_size)
-        c->o.frame_size = def.frame_size;
-    if (!c->o.ws_max_message)
-        c->o.ws_max_message = def.ws_max_message;
-    if (!c->o.connect_timeout_ms)
-        c->o.connect_timeout_ms = def.connect_timeout_ms;
-    if (!c->o.reconnect_wait_max_ms)
-        c->o.reconnect_wait_max_ms = def.reconnect_wait_max_ms;
-    if (!c->o.max_pings_out)
-        c->o.max_pings_out = def.max_pings_out;
-    c->o.servers = NULL;
-    c->name = dup_opt(opts->name);
-    c->token = dup_opt(opts->token);
-    c->user = dup_opt(opts->user);
-    c->pass = dup_opt(opts->pass);
-    c->ca_file = dup_opt(opts->tls_ca_file);
-    c->o.name = c->name;
-    c->o.token = c->token;
-    c->o.user = c->user;
-    c->o.pass = c->pass;
-    c->o.tls_ca_file = c->ca_file;
+        return NULL;
     pthread_mutex_init(&c->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -272,22 +283,59 @@ mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error
     mf_proto_parser_init(&c->parser, MF_PROTO_CLIENT_SIDE, 0, 0);
     mf_buf_init(&c->q.buf);
     mf_buf_init(&c->hs);
+    atomic_init(&c->life, MF_LIFE_OPEN);
     c->maskpos = sizeof c->maskpool; /* drawn at the first frame */
+    c->next_sid = 1;
+    c->next_req = 1;
+    c->req_timer_at = INT64_MAX;
+    c->max_payload = MF_PROTO_DEFAULT_MAX_PAYLOAD;
+    c->server_headers = true;
+    c->state = MF_CS_IDLE;
+    random_bytes(&c->rng, sizeof c->rng);
+    c->rng |= 1;
+    return c;
+}
 
-    if ((opts->name && !c->name) || (opts->token && !c->token) || (opts->user && !c->user) ||
-        (opts->pass && !c->pass) || (opts->tls_ca_file && !c->ca_file))
-        goto nomem;
+/* c->o: the caller's options, zeros replaced by the defaults, the strings copied (the
+ * server list and the inbox prefix are not kept). false when out of memory. */
+static bool copy_opts(mf_client *c, const mf_client_opts *opts)
+{
+    mf_client_opts def;
+    mf_client_opts_init(&def);
+    c->o = *opts;
+#define DEFAULT(f) (c->o.f = c->o.f ? c->o.f : def.f)
+    DEFAULT(pending_limit);
+    DEFAULT(outbound_limit);
+    DEFAULT(frame_size);
+    DEFAULT(ws_max_message);
+    DEFAULT(connect_timeout_ms);
+    DEFAULT(reconnect_wait_max_ms);
+    DEFAULT(max_pings_out);
+#undef DEFAULT
+    c->o.servers = NULL;
+    c->o.inbox_prefix = NULL; /* the copy is in c->inbox_prefix */
+    c->o.name = c->name = dup_opt(opts->name);
+    c->o.token = c->token = dup_opt(opts->token);
+    c->o.user = c->user = dup_opt(opts->user);
+    c->o.pass = c->pass = dup_opt(opts->pass);
+    c->o.tls_ca_file = c->ca_file = dup_opt(opts->tls_ca_file);
+    return !((opts->name && !c->name) || (opts->token && !c->token) || (opts->user && !c->user) ||
+             (opts->pass && !c->pass) || (opts->tls_ca_file && !c->ca_file));
+}
+
+/* The server pool: every URL parsed (an error names the bad one), duplicates dropped,
+ * shuffled when opts->randomize. */
+static mf_status build_pool(mf_client *c, const mf_client_opts *opts, mf_error *err)
+{
     c->pool = calloc(opts->n_servers, sizeof *c->pool);
     if (!c->pool)
-        goto nomem;
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     c->pool_cap = opts->n_servers;
     for (size_t i = 0; i < opts->n_servers; i++) {
         mf_server s;
-        st = mf_server_parse(opts->servers[i], &s, err);
-        if (st) {
-            free_client(c);
+        mf_status st = mf_server_parse(opts->servers[i], &s, err);
+        if (st)
             return st;
-        }
         bool dup = false;
         for (size_t j = 0; j < c->n_pool; j++)
             dup = dup || !strcmp(c->pool[j].url, s.url);
@@ -296,64 +344,78 @@ mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error
         else
             c->pool[c->n_pool++] = s;
     }
-    random_bytes(&c->rng, sizeof c->rng);
-    c->rng |= 1;
-    if (opts->randomize) {
-        for (size_t i = c->n_pool; i > 1; i--) {
-            size_t j = (size_t)(c->rng % i);
-            c->rng ^= c->rng << 13;
-            c->rng ^= c->rng >> 7;
-            c->rng ^= c->rng << 17;
-            mf_server t = c->pool[i - 1];
-            c->pool[i - 1] = c->pool[j];
-            c->pool[j] = t;
-        }
+    for (size_t i = c->n_pool; opts->randomize && i > 1; i--) {
+        size_t j = (size_t)(mf_xorshift64(&c->rng) % i);
+        mf_server t = c->pool[i - 1];
+        c->pool[i - 1] = c->pool[j];
+        c->pool[j] = t;
     }
-    {
-        static const char al[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        unsigned char rb[22];
-        random_bytes(rb, sizeof rb);
-        char tok[23];
-        for (int i = 0; i < 22; i++)
-            tok[i] = al[rb[i] % 62];
-        tok[22] = '\0';
-        c->inbox_prefix_len = (size_t)snprintf(c->inbox_prefix, sizeof c->inbox_prefix, "%s.%s.",
-                                               opts->inbox_prefix ? opts->inbox_prefix : "_INBOX", tok);
-        c->o.inbox_prefix = NULL; /* not kept: the copy is in inbox_prefix */
-    }
-    c->frame = malloc(LWS_PRE + c->o.frame_size);
-    if (!c->frame)
-        goto nomem;
-    c->next_sid = 1;
-    c->next_req = 1;
-    c->req_timer_at = INT64_MAX;
-    c->max_payload = MF_PROTO_DEFAULT_MAX_PAYLOAD;
-    c->server_headers = true;
-    c->state = MF_CS_IDLE;
+    return MF_OK;
+}
 
-    if (pthread_create(&c->thread, NULL, mf_client_service_main, c)) {
-        free_client(c);
+/* c->inbox_prefix: "<prefix or _INBOX>.<22 random base62 characters>." */
+static void make_inbox_prefix(mf_client *c, const char *prefix)
+{
+    static const char al[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    unsigned char rb[22];
+    random_bytes(rb, sizeof rb);
+    char tok[23];
+    for (int i = 0; i < 22; i++)
+        tok[i] = al[rb[i] % 62];
+    tok[22] = '\0';
+    c->inbox_prefix_len =
+        (size_t)snprintf(c->inbox_prefix, sizeof c->inbox_prefix, "%s.%s.", prefix ? prefix : "_INBOX", tok);
+}
+
+/* Starts the service thread and waits until it has its lws context (or failed to). */
+static mf_status start_service(mf_client *c, mf_error *err)
+{
+    if (pthread_create(&c->thread, NULL, mf_client_service_main, c))
         return mf_error_set(err, MF_ERR_IO, "", "cannot start the service thread");
-    }
     c->thread_started = true;
     pthread_mutex_lock(&c->mu);
     while (!c->start_status)
         pthread_cond_wait(&c->cv, &c->mu);
     int ok = c->start_status;
     pthread_mutex_unlock(&c->mu);
-    if (ok < 0) {
-        pthread_join(c->thread, NULL);
-        if (err)
-            *err = c->start_err;
-        st = c->start_err.code ? c->start_err.code : MF_ERR_IO;
+    if (ok > 0)
+        return MF_OK;
+    pthread_join(c->thread, NULL);
+    if (err)
+        *err = c->start_err;
+    return c->start_err.code ? c->start_err.code : MF_ERR_IO;
+}
+
+mf_status mf_client_create(const mf_client_opts *opts, mf_client **out, mf_error *err)
+{
+    mf_error_clear(err);
+    if (!opts || !out)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "opts and out are required");
+    *out = NULL;
+    mf_status st = check_opts(opts, err);
+    if (st)
+        return st;
+    mf_client *c = client_new();
+    if (!c)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    if (!copy_opts(c, opts))
+        st = mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    if (!st)
+        st = build_pool(c, opts, err);
+    if (!st) {
+        make_inbox_prefix(c, opts->inbox_prefix);
+        c->frame = malloc(LWS_PRE + c->o.frame_size);
+        if (!c->frame)
+            st = mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    }
+    if (!st)
+        st = start_service(c, err);
+    if (st) {
         free_client(c);
         return st;
     }
     *out = c;
     return MF_OK;
-nomem:
-    free_client(c);
-    return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
 }
 
 void mf_client_destroy(mf_client *c)
@@ -379,16 +441,16 @@ mf_status mf_client_wait_connected(mf_client *c, int timeout_ms)
     if (!c || mf_client_on_service_thread(c))
         return MF_ERR_INVALID_ARG;
     struct timespec ts;
-    deadline_ts(&ts, timeout_ms < 0 ? 0 : timeout_ms);
+    deadline_ms(&ts, timeout_ms);
     pthread_mutex_lock(&c->mu);
     mf_status st = MF_OK;
     while (c->state != MF_CS_CONNECTED) {
-        if (c->closed) {
+        if (mf_client_life(c) >= MF_LIFE_CLOSED) {
             st = MF_ERR_CLOSED;
             break;
         }
         if (!wait_until(c, &ts, timeout_ms < 0) && c->state != MF_CS_CONNECTED) {
-            st = c->closed ? MF_ERR_CLOSED : MF_ERR_TIMEOUT;
+            st = mf_client_life(c) >= MF_LIFE_CLOSED ? MF_ERR_CLOSED : MF_ERR_TIMEOUT;
             break;
         }
     }
@@ -411,7 +473,7 @@ static size_t digits(size_t v)
 mf_status mf_client_publish_locked(mf_client *c, const char *subject, size_t slen, const char *reply, size_t rlen,
                                    const char *hdr, size_t hlen, const void *data, size_t len)
 {
-    if (c->closed || c->pub_closed)
+    if (mf_client_life(c) >= MF_LIFE_DRAINING_PUBS)
         return MF_ERR_CLOSED;
     if (hlen + len > c->max_payload)
         return MF_ERR_PAYLOAD_TOO_BIG;
@@ -493,7 +555,7 @@ mf_status mf_client_respond(mf_client *c, const mf_msg *req, const void *data, s
 static mf_status flush_until(mf_client *c, const struct timespec *ts, bool forever)
 {
     pthread_mutex_lock(&c->mu);
-    if (c->closed) {
+    if (mf_client_life(c) >= MF_LIFE_CLOSED) {
         pthread_mutex_unlock(&c->mu);
         return MF_ERR_CLOSED;
     }
@@ -508,12 +570,12 @@ static mf_status flush_until(mf_client *c, const struct timespec *ts, bool forev
     } /* else: the reconnect sends a PING for the newest flush */
     mf_status st = MF_OK;
     while (c->flush_done < tag) {
-        if (c->closed) {
+        if (mf_client_life(c) >= MF_LIFE_CLOSED) {
             st = MF_ERR_CLOSED;
             break;
         }
         if (!wait_until(c, ts, forever) && c->flush_done < tag) {
-            st = c->closed ? MF_ERR_CLOSED : MF_ERR_TIMEOUT;
+            st = mf_client_life(c) >= MF_LIFE_CLOSED ? MF_ERR_CLOSED : MF_ERR_TIMEOUT;
             break;
         }
     }
@@ -526,7 +588,7 @@ mf_status mf_client_flush(mf_client *c, int timeout_ms)
     if (!c || mf_client_on_service_thread(c))
         return MF_ERR_INVALID_ARG;
     struct timespec ts;
-    deadline_ts(&ts, timeout_ms < 0 ? 0 : timeout_ms);
+    deadline_ms(&ts, timeout_ms);
     return flush_until(c, &ts, timeout_ms < 0);
 }
 
@@ -536,13 +598,13 @@ mf_status mf_client_drain(mf_client *c, int timeout_ms)
         return MF_ERR_INVALID_ARG;
     bool forever = timeout_ms < 0;
     struct timespec ts;
-    deadline_ts(&ts, forever ? 0 : timeout_ms);
+    deadline_ms(&ts, timeout_ms);
     pthread_mutex_lock(&c->mu);
-    if (c->closed || c->draining) {
+    if (mf_client_life(c) >= MF_LIFE_DRAINING_SUBS) {
         pthread_mutex_unlock(&c->mu);
         return MF_ERR_CLOSED;
     }
-    c->draining = true;
+    mf_client_life_to_locked(c, MF_LIFE_DRAINING_SUBS);
     mf_client_subs_drain_locked(c);
     pthread_mutex_unlock(&c->mu);
 
@@ -550,18 +612,18 @@ mf_status mf_client_drain(mf_client *c, int timeout_ms)
     mf_status st = flush_until(c, &ts, forever);
     pthread_mutex_lock(&c->mu);
     mf_client_subs_remove_drained_locked(c);
-    c->pub_closed = true;
+    mf_client_life_to_locked(c, MF_LIFE_DRAINING_PUBS);
     pthread_mutex_unlock(&c->mu);
     /* 2: everything published (also by the callbacks above) reached the server */
     if (st == MF_OK)
         st = flush_until(c, &ts, forever);
 
     pthread_mutex_lock(&c->mu);
-    c->close_req = true;
+    mf_client_life_to_locked(c, MF_LIFE_CLOSE_ASKED);
     mf_client_wake_locked(c);
     /* the close itself is bounded by the service thread (1 s grace); the CLOSED
      * event and the MF_ERR_CLOSED completions have run when this returns */
-    while (!c->close_done)
+    while (mf_client_life(c) < MF_LIFE_CLOSE_DONE)
         pthread_cond_wait(&c->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
     return st == MF_ERR_CLOSED ? MF_ERR_TIMEOUT : st;
@@ -612,10 +674,9 @@ void mf_client_finish_close(mf_client *c, mf_status why)
         return;
     }
     c->state = MF_CS_CLOSED;
-    c->closed = true;
     c->can_send = false;
     c->close_status = why;
-    pthread_cond_broadcast(&c->cv);
+    mf_client_life_to_locked(c, MF_LIFE_CLOSED); /* wakes the waiters */
     pthread_mutex_unlock(&c->mu);
     lws_sul_cancel(&c->sul_reconnect);
     lws_sul_cancel(&c->sul_ping);
@@ -623,8 +684,5 @@ void mf_client_finish_close(mf_client *c, mf_status why)
     lws_sul_cancel(&c->sul_req);
     mf_client_reqs_fail_all(c, MF_ERR_CLOSED);
     mf_client_emit(c, MF_CLIENT_CLOSED, why, why ? mf_status_str(why) : "", 0, 0, c->cur_url);
-    pthread_mutex_lock(&c->mu);
-    c->close_done = true;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    mf_client_life_to(c, MF_LIFE_CLOSE_DONE);
 }

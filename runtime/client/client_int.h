@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
@@ -127,6 +128,28 @@ typedef enum mf_conn_state {
     MF_CS_CLOSED         /* final */
 } mf_conn_state;
 
+/*
+ * Where the client is in its life, apart from the connection (mf_conn_state): how far a
+ * drain, a close and the service thread's end have gone. It only moves forward
+ * (mf_client_life_to_locked). Written under `mu`; read anywhere (an atomic).
+ *
+ *   OPEN -> DRAINING_SUBS -> DRAINING_PUBS -> CLOSE_ASKED   mf_client_drain (user thread)
+ *        -> CLOSING -> CLOSED -> CLOSE_DONE -> STOPPED      service thread
+ *
+ * mf_client_destroy asks for the close and the end of the service thread from any stage
+ * (destroy_req); giving up reconnecting goes from any stage before CLOSING to CLOSED.
+ */
+typedef enum mf_life {
+    MF_LIFE_OPEN = 0,
+    MF_LIFE_DRAINING_SUBS, /* UNSUBs queued: subscribe and request refused, messages still delivered */
+    MF_LIFE_DRAINING_PUBS, /* the drained subscriptions are gone: publish refused, the queue is flushed */
+    MF_LIFE_CLOSE_ASKED,   /* drain asked the service thread to close */
+    MF_LIFE_CLOSING,       /* the service thread closes the connection: no more reconnects */
+    MF_LIFE_CLOSED,        /* final: everything refused with MF_ERR_CLOSED */
+    MF_LIFE_CLOSE_DONE,    /* ...and the CLOSED event and the MF_ERR_CLOSED completions have run */
+    MF_LIFE_STOPPED        /* the service loop ends; callbacks are ignored */
+} mf_life;
+
 #define MF_TAG_KEEPALIVE 0u
 #define MF_TAG_CONNECT UINT64_MAX
 
@@ -148,14 +171,10 @@ struct mf_client {
     mf_error start_err;
 
     mf_conn_state state;
+    atomic_int life;          /* mf_life: written under mu, by mf_client_life_to_locked only */
     bool can_send;            /* CONNECT prefix is in the queue: SUB/UNSUB/PING may be appended */
     bool ever_connected;
-    bool closed;              /* final CLOSED reached (or being reached) */
-    bool close_done;          /* ...and its CLOSED event / MF_ERR_CLOSED completions have run */
-    bool draining;            /* subscribe/request refused */
-    bool pub_closed;          /* publish refused */
-    bool destroy_req;
-    bool close_req;           /* drain asked the service thread to close */
+    bool destroy_req;         /* mf_client_destroy: close, then end the service thread */
     bool wake_pending;
     bool dropped_event_pending;
 
@@ -194,9 +213,6 @@ struct mf_client {
     mf_server *pool;
     size_t n_pool, pool_cap, cur;
     int attempts;             /* consecutive failed attempts */
-    bool stop;
-    bool closing;             /* close requested (drain/destroy): no more reconnects */
-    bool destroying;          /* destroy_req seen: stop the loop once closed */
     bool attempt_live;        /* a connection attempt/connection exists and was not reported lost */
     bool kill_conn;           /* close the current wsi: our close frame at the next WRITEABLE */
     int kill_code;
@@ -235,7 +251,19 @@ void mf_client_emit(mf_client *c, mf_client_event_type type, mf_status st, const
                     uint64_t bytes, const char *url);
 /* Wakes the service thread (mu held). */
 void mf_client_wake_locked(mf_client *c);
+/* The lifecycle stage (any thread, with or without mu). */
+mf_life mf_client_life(const mf_client *c);
+/* The one transition of the lifecycle (mu held): moves to `to` if that is forward, wakes the
+ * waiters on cv. true when it moved. */
+bool mf_client_life_to_locked(mf_client *c, mf_life to);
+/* The same, taking mu. */
+bool mf_client_life_to(mf_client *c, mf_life to);
+/* Monotonic microseconds. */
 int64_t mf_now_us(void);
+/* *ts = CLOCK_MONOTONIC now + us (for pthread_cond_timedwait on cv). */
+void mf_deadline_after(struct timespec *ts, int64_t us);
+/* The next value of a xorshift64 generator (*state never 0): jitter, shuffles, mask keys. */
+uint64_t mf_xorshift64(uint64_t *state);
 /* Appends a PING with tag to the queue (mu held, can_send). */
 mf_status mf_client_queue_ping_locked(mf_client *c, uint64_t tag);
 bool mf_client_fifo_push_locked(mf_client *c, uint64_t tag);

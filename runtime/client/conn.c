@@ -24,16 +24,29 @@ static void on_lost(mf_client *c, const char *why);
  * have run this from a timer and would otherwise go on polling). */
 static void request_stop(mf_client *c)
 {
-    c->stop = true;
+    mf_client_life_to(c, MF_LIFE_STOPPED);
     lws_cancel_service(c->ctx);
 }
 
-static uint64_t rnd(mf_client *c)
+/* The close has completed (closed, CLOSED event run): the loop ends if the owner destroys. */
+static void stop_if_destroying(mf_client *c)
 {
-    c->rng ^= c->rng << 13;
-    c->rng ^= c->rng >> 7;
-    c->rng ^= c->rng << 17;
-    return c->rng;
+    pthread_mutex_lock(&c->mu);
+    bool destroy = c->destroy_req;
+    pthread_mutex_unlock(&c->mu);
+    if (destroy)
+        request_stop(c);
+}
+
+/* Closing: the connection goes, no reconnect follows. */
+static bool closing(const mf_client *c)
+{
+    return mf_client_life(c) >= MF_LIFE_CLOSING;
+}
+
+static bool stopped(const mf_client *c)
+{
+    return mf_client_life(c) >= MF_LIFE_STOPPED;
 }
 
 static const char *cur_server_url(mf_client *c)
@@ -103,8 +116,7 @@ static void sul_close_cb(lws_sorted_usec_list_t *sul)
     c->wsi = NULL;
     c->attempt_live = false;
     mf_client_finish_close(c, c->close_status);
-    if (c->destroying)
-        request_stop(c);
+    stop_if_destroying(c);
 }
 
 /* ---------------------------------------------------------- connection */
@@ -117,13 +129,13 @@ static int64_t backoff_us(mf_client *c)
     if (ms > c->o.reconnect_wait_max_ms)
         ms = c->o.reconnect_wait_max_ms;
     if (c->o.reconnect_jitter_ms > 0)
-        ms += (int64_t)(rnd(c) % (uint64_t)(c->o.reconnect_jitter_ms + 1));
+        ms += (int64_t)(mf_xorshift64(&c->rng) % (uint64_t)(c->o.reconnect_jitter_ms + 1));
     return ms * 1000;
 }
 
 static void connect_attempt(mf_client *c)
 {
-    if (c->closing || c->state == MF_CS_CLOSED || c->wsi)
+    if (closing(c) || c->state == MF_CS_CLOSED || c->wsi)
         return;
     mf_server *s = &c->pool[c->cur];
     pthread_mutex_lock(&c->mu);
@@ -185,10 +197,10 @@ static void on_lost(mf_client *c, const char *why)
         atomic_fetch_add_explicit(&c->dropped_bytes, db, memory_order_relaxed);
     }
 
-    if (was_connected && !c->closing) {
+    if (was_connected && !closing(c)) {
         mf_client_log(c, MF_LOG_WARN, "disconnected from %s (%s)", cur_server_url(c), why);
         mf_client_emit(c, MF_CLIENT_DISCONNECTED, MF_ERR_IO, why, 0, 0, cur_server_url(c));
-    } else if (!was_connected && !c->closing) {
+    } else if (!was_connected && !closing(c)) {
         /* the first failure of a series is a warning, the retries are info */
         mf_client_log(c, c->attempts ? MF_LOG_INFO : MF_LOG_WARN, "connection to %s failed (%s)",
                       cur_server_url(c), why);
@@ -196,11 +208,10 @@ static void on_lost(mf_client *c, const char *why)
     if (dm)
         mf_client_emit(c, MF_CLIENT_DROPPED, MF_ERR_FULL, "pending_limit", dm, db, cur_server_url(c));
 
-    if (c->closing) {
+    if (closing(c)) {
         lws_sul_cancel(&c->sul_close);
         mf_client_finish_close(c, c->close_status);
-        if (c->destroying)
-            request_stop(c);
+        stop_if_destroying(c);
         return;
     }
     if (c->state == MF_CS_CLOSED)
@@ -222,7 +233,7 @@ static void on_lost(mf_client *c, const char *why)
 
 static void begin_close(mf_client *c)
 {
-    c->closing = true;
+    mf_client_life_to(c, MF_LIFE_CLOSING);
     lws_sul_cancel(&c->sul_reconnect);
     if (c->wsi) {
         if (c->state >= MF_CS_WAIT_INFO && c->state != MF_CS_CLOSED)
@@ -234,8 +245,7 @@ static void begin_close(mf_client *c)
     }
     c->attempt_live = false;
     mf_client_finish_close(c, c->close_status);
-    if (c->destroying)
-        request_stop(c);
+    stop_if_destroying(c);
 }
 
 /* ------------------------------------------------------------ protocol */
@@ -494,7 +504,7 @@ static void on_cancelled(mf_client *c)
 {
     pthread_mutex_lock(&c->mu);
     c->wake_pending = false;
-    bool destroy = c->destroy_req, close = c->close_req;
+    bool destroy = c->destroy_req, close = mf_client_life(c) >= MF_LIFE_CLOSE_ASKED;
     bool timers = c->req_timer_dirty;
     uint64_t dm = 0, db = 0;
     if (c->dropped_event_pending) {
@@ -505,13 +515,11 @@ static void on_cancelled(mf_client *c)
     }
     bool data = c->can_send && c->q.sent < c->q.buf.len;
     pthread_mutex_unlock(&c->mu);
-    if (destroy)
-        c->destroying = true;
     if (dm)
         mf_client_emit(c, MF_CLIENT_DROPPED, MF_ERR_FULL, "pending_limit", dm, db, cur_server_url(c));
     if (timers)
         mf_client_req_timer_update(c);
-    if ((destroy || close) && !c->closing) {
+    if ((destroy || close) && !closing(c)) {
         begin_close(c);
         return;
     }
@@ -530,7 +538,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        if (!c->stop)
+        if (!stopped(c))
             on_cancelled(c);
         break;
     case LWS_CALLBACK_RAW_CONNECTED:
@@ -540,7 +548,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->state = MF_CS_UPGRADING;
         pthread_mutex_unlock(&c->mu);
         mf_client_log(c, MF_LOG_DEBUG, "connected to %s, upgrading", cur_server_url(c));
-        if (c->closing)
+        if (closing(c))
             return -1;
         return c->pool[c->cur].tls ? mf_tls_start(c, wsi) : mf_wire_start(c, wsi);
     case LWS_CALLBACK_RAW_RX:
@@ -552,7 +560,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return 0;
         return mf_wire_writeable(c, wsi);
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-        if (c->stop || !(wsi == c->wsi || !c->wsi))
+        if (stopped(c) || !(wsi == c->wsi || !c->wsi))
             break;
         char why[160];
         snprintf(why, sizeof why, "%s", in ? (const char *)in : "connection error");
@@ -560,11 +568,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     }
     case LWS_CALLBACK_RAW_CLOSE:
-        if (!c->stop && wsi == c->wsi)
+        if (!stopped(c) && wsi == c->wsi)
             on_lost(c, c->lost_why[0] ? c->lost_why : "connection closed");
         break;
     case LWS_CALLBACK_WSI_DESTROY:
-        if (!c->stop && wsi == c->wsi)
+        if (!stopped(c) && wsi == c->wsi)
             on_lost(c, "connection destroyed");
         break;
     default:
@@ -618,13 +626,13 @@ void *mf_client_service_main(void *arg)
     }
 
     connect_attempt(c);
-    while (!c->stop) {
+    while (!stopped(c)) {
         if (lws_service(cx, 0) < 0)
             break;
     }
-    c->closing = true;
+    mf_client_life_to(c, MF_LIFE_CLOSING);
     mf_client_finish_close(c, c->close_status);
-    c->stop = true; /* callbacks during context destruction are ignored */
+    mf_client_life_to(c, MF_LIFE_STOPPED); /* callbacks during context destruction are ignored */
     c->wsi = NULL;
     pthread_mutex_lock(&c->mu);
     c->ctx = NULL;

@@ -118,7 +118,7 @@ static mf_status req_register(mf_client *c, const char *subject, const void *dat
         return MF_ERR_NOMEM;
     pthread_mutex_lock(&c->mu);
     mf_status st = MF_OK;
-    if (c->closed || c->draining) {
+    if (mf_client_life(c) >= MF_LIFE_DRAINING_SUBS) {
         st = MF_ERR_CLOSED;
         goto out;
     }
@@ -186,17 +186,6 @@ static void sync_cb(mf_client *c, mf_status st, const mf_msg *m, void *ctx)
     pthread_mutex_unlock(&c->mu);
 }
 
-static void abs_deadline(struct timespec *ts, int64_t us_from_now)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(us_from_now / 1000000);
-    ts->tv_nsec += (long)(us_from_now % 1000000) * 1000;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 mf_status mf_client_request(mf_client *c, const char *subject, const void *data, size_t len, int timeout_ms,
                             mf_msg_owned **reply)
 {
@@ -212,7 +201,7 @@ mf_status mf_client_request(mf_client *c, const char *subject, const void *data,
         return st;
     /* the service thread's timer answers; this deadline is only a safety net */
     struct timespec ts;
-    abs_deadline(&ts, (int64_t)timeout_ms * 1000 + 2000000);
+    mf_deadline_after(&ts, (int64_t)timeout_ms * 1000 + 2000000);
     pthread_mutex_lock(&c->mu);
     while (!w.done) {
         if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT && !w.done) {

@@ -72,7 +72,7 @@ mf_status mf_client_subscribe(mf_client *c, const char *subject, const char *que
         return MF_ERR_INVALID_ARG;
     pthread_mutex_lock(&c->mu);
     mf_status st;
-    if (c->closed || c->draining)
+    if (mf_client_life(c) >= MF_LIFE_DRAINING_SUBS)
         st = MF_ERR_CLOSED;
     else
         st = mf_client_sub_add_locked(c, subject, queue, cb, ctx, false, sid);
@@ -101,7 +101,7 @@ mf_status mf_client_unsubscribe(mf_client *c, uint64_t sid, uint64_t max_msgs)
     pthread_mutex_lock(&c->mu);
     mf_status st = MF_OK;
     mf_sub *s = mf_u64map_get(&c->subs, sid);
-    if (c->closed) {
+    if (mf_client_life(c) >= MF_LIFE_CLOSED) {
         st = MF_ERR_CLOSED;
     } else if (!s || s->internal || s->draining) {
         st = MF_ERR_NOT_FOUND;

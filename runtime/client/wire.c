@@ -38,12 +38,8 @@ static void next_mask(mf_client *c, unsigned char key[4])
         while (r < 0 && errno == EINTR);
         if (r != (ssize_t)sizeof c->maskpool) {
             /* no entropy: still different keys (masking is about proxies, not secrecy) */
-            for (size_t i = 0; i < sizeof c->maskpool; i++) {
-                c->rng ^= c->rng << 13;
-                c->rng ^= c->rng >> 7;
-                c->rng ^= c->rng << 17;
-                c->maskpool[i] = (unsigned char)c->rng;
-            }
+            for (size_t i = 0; i < sizeof c->maskpool; i++)
+                c->maskpool[i] = (unsigned char)mf_xorshift64(&c->rng);
         }
         c->maskpos = 0;
     }
