@@ -4,8 +4,10 @@
 #   1. cmake --install <build> --prefix <tmp>/prefix          (the documented install)
 #   2. checks of the installed packages: the CMake package and mf-sdk.pc both point into
 #      the prefix; `pkg-config --cflags --libs mf-sdk` alone is enough to link
+#   2b. only the public headers (runtime/include/mf) are installed, each compiles on its own
 #   3. builds examples/ against the prefix twice: with CMake (find_package(mf-sdk),
-#      CMAKE_PREFIX_PATH) and with examples/Makefile (pkg-config), warnings as errors
+#      CMAKE_PREFIX_PATH) and with examples/Makefile (pkg-config), warnings as errors; and
+#      generated/ itself, which finds the installed runtime and links it as mf::runtime
 #   4. runs both programs: --help (exit 0), a bad option (exit 2), no server (exit 1),
 #      --invalid (exit 1, the JSON pointer printed), and against a real mf-broker on a free
 #      loopback port: the campaign is published, the user-info request reports
@@ -93,6 +95,23 @@ grep -q 'INTERFACE_LINK_LIBRARIES "mf::runtime"' "$LIBDIR/cmake/mf-sdk/mf-sdk-ta
     pass "CMake packages: mf::sdk -> mf::runtime" ||
     fail "CMake packages: mf::sdk should link the exported target mf::runtime"
 
+# Only the API a user includes is installed (runtime/include/mf); the headers shared inside the
+# repository (runtime/internal/mf: the NATS protocol, WebSocket, subject trie) are not, and each
+# installed header compiles on its own from the prefix (it includes nothing that is not there).
+for h in "$MF_SOURCE_DIR"/runtime/internal/mf/*.h; do
+    [ -e "$PREFIX/include/mf/${h##*/}" ] && fail "installed: the internal header mf/${h##*/}"
+done
+for h in "$PREFIX"/include/mf/*.h; do
+    if [ ! -e "$MF_SOURCE_DIR/runtime/include/mf/${h##*/}" ]; then
+        fail "installed: mf/${h##*/} is not a public header of runtime/include/mf"
+    elif ! "$MF_CC" -std=c11 -fsyntax-only -Wall -Werror -I"$PREFIX/include" $(pkg-config --cflags libcjson) \
+        -x c "$h" >"$TMP/header.log" 2>&1; then
+        fail "installed: mf/${h##*/} does not compile on its own from the prefix"
+        sed 's/^/    | /' "$TMP/header.log" | tail -10
+    fi
+done
+pass "installed headers: the public ones only ($(ls "$PREFIX/include/mf" | tr '\n' ' '))"
+
 export PKG_CONFIG_PATH=$PCDIR${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 # Every .pc must point into the prefix it was installed to (cmake --install --prefix): the
 # include and library directories it names must hold the installed files.
@@ -136,6 +155,30 @@ if run "$TMP/cmake.log" "$MF_CMAKE" -S "$MF_SOURCE_DIR/examples" -B "$TMP/build-
     fi
 else
     fail "examples: CMake configure/build against the prefix"
+fi
+# The generated project itself (generated/, a standalone CMake project) against the installed
+# runtime: find_package(mflow-runtime) from the prefix and a link through mf::runtime, the one
+# name the runtime exports (CMake refuses an unknown name with "::"); its validate tool runs.
+if run "$TMP/sdk.log" "$MF_CMAKE" -S "$MF_SOURCE_DIR/generated" -B "$TMP/build-sdk" \
+    -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_C_COMPILER="$MF_CC" -DMF_SDK_INSTALL=OFF \
+    -DCMAKE_C_FLAGS="$SAN_FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$SAN_FLAGS" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF &&
+    run "$TMP/sdk-build.log" "$MF_CMAKE" --build "$TMP/build-sdk"; then
+    found=$(sed -n 's/^mflow-runtime_DIR:[A-Z]*=//p' "$TMP/build-sdk/CMakeCache.txt")
+    if [ "$found" -ef "$LIBDIR/cmake/mflow-runtime" ] &&
+        grep -q 'target_link_libraries(mf_sdk PUBLIC mf::runtime)' "$MF_SOURCE_DIR/generated/CMakeLists.txt"; then
+        pass "generated/ built against the installed runtime, linked through mf::runtime"
+    else
+        fail "generated/: find_package(mflow-runtime) used ${found:-nothing}, not the prefix, or its link is not mf::runtime"
+    fi
+    if timeout 30 "$TMP/build-sdk/mf-validate" --list >"$TMP/sdk-validate.out" 2>&1 &&
+        grep -q "^CampaignCreate " "$TMP/sdk-validate.out"; then
+        pass "generated/: its mf-validate --list runs"
+    else
+        fail "generated/: mf-validate --list"
+        sed 's/^/    | /' "$TMP/sdk-validate.out" | tail -10
+    fi
+else
+    fail "generated/: CMake configure/build against the installed runtime"
 fi
 mkdir -p "$TMP/build-make"
 if run "$TMP/make.log" "$MF_MAKE" -C "$TMP/build-make" -f "$MF_SOURCE_DIR/examples/Makefile" \

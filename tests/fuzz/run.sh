@@ -50,7 +50,7 @@ mkdir -p "$build"
 
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I"$repo/runtime/include" -I"$repo/runtime" -I"$repo/tests/unit" -I"$repo/generated/include")
+       -I"$repo/runtime/include" -I"$repo/runtime/internal" -I"$repo/runtime" -I"$repo/tests/unit" -I"$repo/generated/include")
 cjson=($(pkg-config --cflags --libs libcjson))
 ssl=($(pkg-config --cflags --libs libssl libcrypto))
 codec=("$repo"/runtime/codec/*.c)

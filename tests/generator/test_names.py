@@ -69,9 +69,13 @@ class SnakeTest(unittest.TestCase):
 
 class ReservedTest(unittest.TestCase):
     def test_reserved_list_covers_runtime_headers(self) -> None:
-        """Every mf_/MF_ identifier in runtime/include/mf/*.h must be in names.RUNTIME_RESERVED."""
+        """Every mf_/MF_ identifier in runtime/{include,internal}/mf/*.h must be in names.RUNTIME_RESERVED.
+
+        The internal headers count too: code in this repository includes them next to generated ones."""
         found = set()
-        for h in sorted(glob.glob(os.path.join(RUNTIME, "include", "mf", "*.h"))):
+        headers = glob.glob(os.path.join(RUNTIME, "include", "mf", "*.h"))
+        headers += glob.glob(os.path.join(RUNTIME, "internal", "mf", "*.h"))
+        for h in sorted(headers):
             with open(h, encoding="utf-8") as f:
                 found |= set(re.findall(r"\b(?:mf|MF)_[A-Za-z0-9_]*", f.read()))
         self.assertTrue(found, "no runtime headers found")
