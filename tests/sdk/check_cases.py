@@ -11,6 +11,7 @@ with tempfile.TemporaryDirectory() as d:
     fresh = os.path.join(d, "cases.json")
     subprocess.run([sys.executable, os.path.join(here, "make_cases.py"), spec, fresh], check=True)
     if open(fresh, "rb").read() != open(committed, "rb").read():
-        print("tests/sdk/cases.json is stale: run tests/sdk/make_cases.py asyncapi.yaml tests/sdk/cases.json")
+        print("tests/sdk/cases.json is stale: build (make, or make regen) or run "
+              "tests/sdk/make_cases.py asyncapi.yaml tests/sdk/cases.json, and commit it")
         sys.exit(1)
 print("cases.json is current")

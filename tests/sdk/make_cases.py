@@ -10,7 +10,8 @@ test tests/sdk/test_sdk_cases.c replays them through the generated SDK.
 This reads the YAML itself (with its own small $ref resolver) on purpose: a bug in the
 generator's model cannot hide by being repeated here.
 
-Usage: make_cases.py SPEC OUT.json       (tests check that the committed file is current)
+Usage: make_cases.py SPEC OUT.json       (the build runs it when the spec changes, writing
+                                          OUT only when it differs; sdk.cases_current checks it)
 """
 from __future__ import annotations
 
@@ -172,9 +173,16 @@ def main(argv: List[str]) -> int:
         cases.extend(cases_for(spec, key, spec.deref(doc["components"]["messages"][key])))
     text = json.dumps({"generated_by": "tests/sdk/make_cases.py", "cases": cases},
                       ensure_ascii=False, indent=1) + "\n"
-    with open(argv[2], "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"{len(cases)} cases for {len(doc['components']['messages'])} messages -> {argv[2]}")
+    try:
+        with open(argv[2], encoding="utf-8") as f:
+            same = f.read() == text
+    except FileNotFoundError:
+        same = False
+    if not same:  # an unchanged file keeps its time stamp (the build runs this on every spec change)
+        with open(argv[2], "w", encoding="utf-8") as f:
+            f.write(text)
+    print(f"{len(cases)} cases for {len(doc['components']['messages'])} messages -> {argv[2]}"
+          f"{' (unchanged)' if same else ''}")
     return 0
 
 
