@@ -137,7 +137,9 @@ typedef enum mf_conn_state {
  *        -> CLOSING -> CLOSED -> CLOSE_DONE -> STOPPED      service thread
  *
  * mf_client_destroy asks for the close and the end of the service thread from any stage
- * (destroy_req); giving up reconnecting goes from any stage before CLOSING to CLOSED.
+ * (destroy_req): from CLOSING on, publish, subscribe and request are refused (a callback
+ * during the close would only add to a queue that is never sent). Giving up reconnecting
+ * goes from any stage before CLOSING to CLOSED.
  */
 typedef enum mf_life {
     MF_LIFE_OPEN = 0,
