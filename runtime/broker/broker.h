@@ -48,7 +48,7 @@
 
 /* ---------------------------------------------------------------- config */
 
-enum { MF_LOG_QUIET = 0, MF_LOG_INFO = 1, MF_LOG_DEBUG = 2 };
+enum { MFB_LOG_QUIET = 0, MFB_LOG_INFO = 1, MFB_LOG_DEBUG = 2 };
 
 typedef struct mfb_accounts mfb_accounts; /* accounts.c */
 typedef struct mfb_conn mfb_conn;
@@ -97,10 +97,10 @@ void mfb_log(int level, const char *fmt, ...)
 #endif
     ;
 void mfb_log_set_level(int level);
-#define MF_LOGI(...) mfb_log(MF_LOG_INFO, __VA_ARGS__)
-#define MF_LOGD(...) mfb_log(MF_LOG_DEBUG, __VA_ARGS__)
+#define MFB_LOGI(...) mfb_log(MFB_LOG_INFO, __VA_ARGS__)
+#define MFB_LOGD(...) mfb_log(MFB_LOG_DEBUG, __VA_ARGS__)
 /* errors are logged even with --quiet */
-#define MF_LOGE(...) mfb_log(MF_LOG_QUIET, __VA_ARGS__)
+#define MFB_LOGE(...) mfb_log(MFB_LOG_QUIET, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- outq */
 
@@ -305,6 +305,8 @@ void mfb_conn_close(mfb_conn *c, const char *err_text, const char *reason);
 void mfb_conn_close_ws(mfb_conn *c, unsigned code, const char *text, const char *reason);
 /* Queues "-ERR '<text>'" without closing. */
 void mfb_conn_send_err(mfb_conn *c, const char *text);
+/* +OK when the client asked for verbose mode (and the connection is not closing). */
+void mfb_conn_send_ok(mfb_conn *c);
 /* Asks lws for a WRITEABLE callback (once until it comes). */
 void mfb_conn_want_write(mfb_conn *c);
 /* Call after appending to c->out: commits the boundary, enforces max_pending, asks to write.

@@ -253,7 +253,7 @@ static void defaults(mfb_broker_config *cfg)
     cfg->auth_timeout = 2;
     cfg->ping_interval = 120;
     cfg->max_pings_out = 2;
-    cfg->log_level = MF_LOG_INFO;
+    cfg->log_level = MFB_LOG_INFO;
 }
 
 /* An environment variable as if its flag had been given (flags given later win). */
@@ -367,10 +367,10 @@ int mfb_broker_config_parse(mfb_broker_config *cfg, int argc, char **argv, FILE 
             mfb_broker_config_free(cfg);
             return hash_password(out, err);
         } else if (!strcmp(name, "--quiet") || !strcmp(name, "-q")) {
-            cfg->log_level = MF_LOG_QUIET;
+            cfg->log_level = MFB_LOG_QUIET;
             continue;
         } else if (!strcmp(name, "--verbose") || !strcmp(name, "-v")) {
-            cfg->log_level = MF_LOG_DEBUG;
+            cfg->log_level = MFB_LOG_DEBUG;
             continue;
         }
         const opt *o = find_opt(name);

@@ -102,7 +102,7 @@ static void slow_consumer(mfb_conn *c)
     size_t dropped = mfb_outq_drop_unstarted(&c->out, &msgs);
     b->slow_consumers++;
     b->dropped_msgs += msgs;
-    MF_LOGE("cid=%llu slow consumer: more than %zu bytes pending, dropped %zu queued bytes (%llu messages), "
+    MFB_LOGE("cid=%llu slow consumer: more than %zu bytes pending, dropped %zu queued bytes (%llu messages), "
             "disconnecting",
             (unsigned long long)c->cid, b->cfg->max_pending, dropped, (unsigned long long)msgs);
     mfb_conn_close(c, "Slow Consumer", "slow consumer");
@@ -120,8 +120,14 @@ void mfb_conn_queued(mfb_conn *c, bool msg, uint64_t pbytes)
 
 void mfb_conn_send_err(mfb_conn *c, const char *text)
 {
-    MF_LOGI("cid=%llu -ERR '%s'", (unsigned long long)c->cid, text);
+    MFB_LOGI("cid=%llu -ERR '%s'", (unsigned long long)c->cid, text);
     if (mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_err(&c->out.buf, text) == MF_OK)
+        mfb_conn_queued(c, false, 0);
+}
+
+void mfb_conn_send_ok(mfb_conn *c)
+{
+    if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
         mfb_conn_queued(c, false, 0);
 }
 
@@ -198,9 +204,9 @@ void mfb_conn_upgraded(mfb_conn *c)
     c->counted_ws = true;
     b->nws++;
     b->total_connections++;
-    MF_LOGI("cid=%llu websocket from %s (%zu connections)", (unsigned long long)c->cid, c->ip, b->nws);
+    MFB_LOGI("cid=%llu websocket from %s (%zu connections)", (unsigned long long)c->cid, c->ip, b->nws);
     if (b->nws > b->cfg->max_connections) {
-        MF_LOGE("cid=%llu refused: maximum connections (%zu) exceeded", (unsigned long long)c->cid,
+        MFB_LOGE("cid=%llu refused: maximum connections (%zu) exceeded", (unsigned long long)c->cid,
                 b->cfg->max_connections);
         mfb_conn_close(c, "maximum connections exceeded", "maximum connections exceeded");
         return;
@@ -228,7 +234,7 @@ static void evict_oldest_connecting(mfb_broker *b)
     if (!old)
         return;
     b->evicted++;
-    MF_LOGE("cid=%llu dropped: %zu connections have not completed CONNECT (--max-connecting), this is the oldest",
+    MFB_LOGE("cid=%llu dropped: %zu connections have not completed CONNECT (--max-connecting), this is the oldest",
             (unsigned long long)old->cid, b->cfg->max_connecting);
     not_connecting(old);
     if (old->counted_ws) {
@@ -293,12 +299,12 @@ static void conn_destroy(mfb_conn *c)
     /* messages queued but never written are dropped, not sent */
     b->dropped_msgs += mfb_outq_unsent_msgs(&c->out);
     if (c->phase == MFB_PHASE_WS)
-        MF_LOGI("cid=%llu disconnected (%s) after %llds: in %llu msgs/%llu bytes, out %llu msgs/%llu bytes",
+        MFB_LOGI("cid=%llu disconnected (%s) after %llds: in %llu msgs/%llu bytes, out %llu msgs/%llu bytes",
                 (unsigned long long)c->cid, c->close_reason ? c->close_reason : "client closed",
                 (long long)(time(NULL) - c->started), (unsigned long long)c->in_msgs,
                 (unsigned long long)c->in_bytes, (unsigned long long)c->out_msgs, (unsigned long long)c->out_bytes);
     else if (c->close_reason)
-        MF_LOGI("cid=%llu %s closed (%s)", (unsigned long long)c->cid, c->ip, c->close_reason);
+        MFB_LOGI("cid=%llu %s closed (%s)", (unsigned long long)c->cid, c->ip, c->close_reason);
     mf_buf_free(&c->http);
     mf_proto_parser_free(&c->parser);
     mfb_outq_free(&c->out);
@@ -340,7 +346,7 @@ static bool write_raw(mfb_conn *c, unsigned char *p, size_t n)
 {
     int w = lws_write(c->wsi, p, n, LWS_WRITE_RAW);
     if (w < (int)n) {
-        MF_LOGE("cid=%llu write failed", (unsigned long long)c->cid);
+        MFB_LOGE("cid=%llu write failed", (unsigned long long)c->cid);
         c->close_reason = "write error";
         return false;
     }
@@ -429,7 +435,7 @@ static void close_tick(mfb_conn *c)
 {
     lws_usec_t now = lws_now_usecs();
     if (now >= c->close_deadline) {
-        MF_LOGI("cid=%llu closing: not finished within %ds (%s), dropping the connection",
+        MFB_LOGI("cid=%llu closing: not finished within %ds (%s), dropping the connection",
                 (unsigned long long)c->cid, CLOSE_GRACE_SECS,
                 c->close_sent ? "no close frame from the peer" : "queued bytes not taken");
         mfb_conn_drop(c);
@@ -447,7 +453,7 @@ static void on_timer(mfb_conn *c)
         return;
     }
     if (c->phase != MFB_PHASE_WS) {
-        MF_LOGI("cid=%llu %s: no complete HTTP request within %ds, dropping it", (unsigned long long)c->cid, c->ip,
+        MFB_LOGI("cid=%llu %s: no complete HTTP request within %ds, dropping it", (unsigned long long)c->cid, c->ip,
                 b->cfg->handshake_timeout);
         c->close_reason = "handshake timeout";
         mfb_conn_drop(c);
@@ -457,12 +463,12 @@ static void on_timer(mfb_conn *c)
         /* Its CONNECT is here and waits for the password check (bcrypt, on the worker thread):
          * the client was on time, the check is late (a loaded machine, a high cost). Give it
          * another period; --max-connecting still bounds how many can wait like this. */
-        MF_LOGI("cid=%llu CONNECT still being checked after %ds", (unsigned long long)c->cid, b->cfg->auth_timeout);
+        MFB_LOGI("cid=%llu CONNECT still being checked after %ds", (unsigned long long)c->cid, b->cfg->auth_timeout);
         mfb_conn_arm_timer(c);
         return;
     }
     if (!c->connected) {
-        MF_LOGE("cid=%llu no CONNECT within %ds", (unsigned long long)c->cid, b->cfg->auth_timeout);
+        MFB_LOGE("cid=%llu no CONNECT within %ds", (unsigned long long)c->cid, b->cfg->auth_timeout);
         b->auth_failures++;
         mfb_conn_close(c, "Authentication Timeout", "connect timeout");
         return;
@@ -471,7 +477,7 @@ static void on_timer(mfb_conn *c)
         c->activity = false;
         c->pings_out = 0;
     } else if (c->pings_out >= b->cfg->max_pings_out) {
-        MF_LOGE("cid=%llu stale connection: %d PINGs unanswered", (unsigned long long)c->cid, c->pings_out);
+        MFB_LOGE("cid=%llu stale connection: %d PINGs unanswered", (unsigned long long)c->cid, c->pings_out);
         mfb_conn_close(c, "Stale Connection", "stale connection");
         return;
     } else {
@@ -495,11 +501,11 @@ int mfb_broker_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, v
         memset(pss, 0, sizeof *pss);
         c = conn_new(b, wsi);
         if (!c) {
-            MF_LOGE("out of memory accepting a connection");
+            MFB_LOGE("out of memory accepting a connection");
             return -1;
         }
         pss->conn = c;
-        MF_LOGD("cid=%llu accepted from %s (%zu sockets, %zu connecting)", (unsigned long long)c->cid, c->ip,
+        MFB_LOGD("cid=%llu accepted from %s (%zu sockets, %zu connecting)", (unsigned long long)c->cid, c->ip,
                 b->nconns, b->nconnecting);
         mfb_conn_arm_timer(c);
         return 0;
@@ -547,7 +553,7 @@ void mfb_broker_begin_shutdown(mfb_broker *b)
     if (b->shutting_down)
         return;
     b->shutting_down = true;
-    MF_LOGI("shutting down: closing %zu connections", b->nws);
+    MFB_LOGI("shutting down: closing %zu connections", b->nws);
     for (mfb_conn *c = b->conns; c; c = c->next) {
         if (c->phase == MFB_PHASE_WS)
             conn_close(c, NULL, MF_WS_CLOSE_NORMAL, "Server Shutdown", "server shutdown");

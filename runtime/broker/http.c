@@ -114,7 +114,7 @@ static void plain_request(mfb_conn *c, const mf_ws_request *req)
         reply(c, 405, "Allow: GET, HEAD\r\n", "{\"error\":\"method not allowed\"}\n", true, false);
         return;
     }
-    MF_LOGD("cid=%llu http %s %s", (unsigned long long)c->cid, req->method, req->path);
+    MFB_LOGD("cid=%llu http %s %s", (unsigned long long)c->cid, req->method, req->path);
     if (!strcmp(req->path, "/healthz")) {
         reply(c, 200, NULL, "{\"status\":\"ok\"}\n", true, head);
     } else if (!strcmp(req->path, "/varz")) {
@@ -141,7 +141,7 @@ static bool origin_allowed(const mfb_broker_config *cfg, const mf_ws_request *re
 
 static void refuse(mfb_conn *c, int status, const char *extra, const char *why)
 {
-    MF_LOGE("cid=%llu %s: websocket upgrade refused (%d): %s", (unsigned long long)c->cid, c->ip, status, why);
+    MFB_LOGE("cid=%llu %s: websocket upgrade refused (%d): %s", (unsigned long long)c->cid, c->ip, status, why);
     char body[160];
     snprintf(body, sizeof body, "%s\n", why);
     reply(c, status, extra, body, false, false);

@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <sys/time.h>
 
-static int g_level = MF_LOG_INFO;
+static int g_level = MFB_LOG_INFO;
 
 void mfb_log_set_level(int level)
 {

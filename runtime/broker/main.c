@@ -43,7 +43,7 @@ static void grace_expired(lws_sorted_usec_list_t *sul)
 {
     mfb_broker *b = lws_container_of(sul, mfb_broker, grace_sul);
     if (b->nconns)
-        MF_LOGI("shutdown: %zu connections did not close in time", b->nconns);
+        MFB_LOGI("shutdown: %zu connections did not close in time", b->nconns);
     b->done = true;
 }
 
@@ -58,7 +58,7 @@ static int signal_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         struct signalfd_siginfo si;
         ssize_t n;
         while ((n = read(b->sigfd, &si, sizeof si)) == (ssize_t)sizeof si) {
-            MF_LOGI("received %s", strsignal((int)si.ssi_signo));
+            MFB_LOGI("received %s", strsignal((int)si.ssi_signo));
             if (b->shutting_down) {
                 b->done = true; /* second signal: stop waiting */
             } else {
@@ -191,7 +191,7 @@ static void raise_fd_limit(size_t want)
         return;
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need)
-        MF_LOGE("warning: file descriptor limit %llu is below --max-connections", (unsigned long long)rl.rlim_cur);
+        MFB_LOGE("warning: file descriptor limit %llu is below --max-connections", (unsigned long long)rl.rlim_cur);
 }
 
 int main(int argc, char **argv)
@@ -210,7 +210,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     if (sigprocmask(SIG_BLOCK, &sigs, NULL) != 0) {
-        MF_LOGE("sigprocmask: %s", strerror(errno));
+        MFB_LOGE("sigprocmask: %s", strerror(errno));
         mfb_broker_config_free(&cfg);
         return 1;
     }
@@ -226,16 +226,16 @@ int main(int argc, char **argv)
     mf_sublist_result_init(&b.res);
     mf_sublist_result_init(&b.res2);
     if (b.sigfd < 0 || !b.sl) {
-        MF_LOGE("startup failed: %s", b.sigfd < 0 ? strerror(errno) : "out of memory");
+        MFB_LOGE("startup failed: %s", b.sigfd < 0 ? strerror(errno) : "out of memory");
         rc = 1;
         goto out;
     }
     raise_fd_limit(cfg.max_connections + cfg.max_connecting);
 
     int lws_levels = LLL_ERR | LLL_WARN;
-    if (cfg.log_level >= MF_LOG_DEBUG)
+    if (cfg.log_level >= MFB_LOG_DEBUG)
         lws_levels |= LLL_NOTICE;
-    g_lws_quiet = cfg.log_level == MF_LOG_QUIET;
+    g_lws_quiet = cfg.log_level == MFB_LOG_QUIET;
     lws_set_log_level(lws_levels, lws_log);
 
     struct lws_context_creation_info info;
@@ -250,19 +250,19 @@ int main(int argc, char **argv)
     info.pt_serv_buf_size = 64 * 1024; /* the service thread's read buffer: lws' default is 4 KiB */
     b.ctx = lws_create_context(&info);
     if (!b.ctx) {
-        MF_LOGE("cannot create the libwebsockets context");
+        MFB_LOGE("cannot create the libwebsockets context");
         rc = 1;
         goto out;
     }
 
     char bind_addr[256], why[128];
     if (!resolve_host(cfg.host, bind_addr, sizeof bind_addr)) {
-        MF_LOGE("cannot resolve --host %s", cfg.host);
+        MFB_LOGE("cannot resolve --host %s", cfg.host);
         rc = 1;
         goto out;
     }
     if (!bindable(bind_addr, cfg.port, why, sizeof why)) {
-        MF_LOGE("cannot listen on %s:%d: %s", cfg.host, cfg.port, why);
+        MFB_LOGE("cannot listen on %s:%d: %s", cfg.host, cfg.port, why);
         rc = 1;
         goto out;
     }
@@ -283,7 +283,7 @@ int main(int argc, char **argv)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     b.vhost = lws_create_vhost(b.ctx, &info);
     if (!b.vhost) {
-        MF_LOGE("cannot listen on %s:%d%s", cfg.host, cfg.port,
+        MFB_LOGE("cannot listen on %s:%d%s", cfg.host, cfg.port,
                 cfg.tls_cert ? " (or the TLS certificate and key are not usable)" : "");
         rc = 1;
         goto out;
@@ -296,13 +296,13 @@ int main(int argc, char **argv)
     lws_sock_file_fd_type fd;
     fd.filefd = b.sigfd;
     if (!sigvh || !lws_adopt_descriptor_vhost(sigvh, LWS_ADOPT_RAW_FILE_DESC, fd, "mf-signal", NULL)) {
-        MF_LOGE("cannot watch the signal descriptor");
+        MFB_LOGE("cannot watch the signal descriptor");
         rc = 1;
         goto out;
     }
     sigfd_adopted = true; /* lws closes it with the context */
 
-    MF_LOGI("version %s, server_id %s, max_payload %zu, max_connections %zu, max_pending %zu%s%s%s",
+    MFB_LOGI("version %s, server_id %s, max_payload %zu, max_connections %zu, max_pending %zu%s%s%s",
             MF_BROKER_VERSION, b.server_id, cfg.max_payload, cfg.max_connections, cfg.max_pending,
             cfg.auth_token ? ", token auth" : "", cfg.accounts ? ", accounts" : "", cfg.tls_cert ? ", TLS" : "");
     bool v6 = strchr(cfg.host, ':') != NULL;
@@ -314,7 +314,7 @@ int main(int argc, char **argv)
         if (lws_service(b.ctx, 0) < 0)
             break;
     rc = 0;
-    MF_LOGI("stopped: %llu connections served, %llu messages in, %llu out",
+    MFB_LOGI("stopped: %llu connections served, %llu messages in, %llu out",
             (unsigned long long)b.total_connections, (unsigned long long)b.in_msgs, (unsigned long long)b.out_msgs);
 
 out:

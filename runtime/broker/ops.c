@@ -29,15 +29,9 @@ static bool token_equal(const char *a, const char *b)
     return diff == 0;
 }
 
-static void send_ok(mfb_conn *c)
-{
-    if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
-        mfb_conn_queued(c, false, 0);
-}
-
 static void auth_violation(mfb_conn *c, const char *why)
 {
-    MF_LOGE("cid=%llu authorization violation (%s)", (unsigned long long)c->cid, why);
+    MFB_LOGE("cid=%llu authorization violation (%s)", (unsigned long long)c->cid, why);
     c->b->auth_failures++;
     mfb_conn_close(c, "Authorization Violation", "authorization violation");
 }
@@ -59,12 +53,12 @@ static void accept_connect(mfb_conn *c, const mf_proto_connect *o, const mfb_use
         c->user = user;
     if (!c->connected) {
         /* names can be long (nats-server accepts any length): the log shows 64 bytes */
-        MF_LOGI("cid=%llu CONNECT name='%.64s%s' lang='%.32s' version='%.32s'%s%s", (unsigned long long)c->cid,
+        MFB_LOGI("cid=%llu CONNECT name='%.64s%s' lang='%.32s' version='%.32s'%s%s", (unsigned long long)c->cid,
                 o->name, strlen(o->name) > 64 ? "..." : "", o->lang, o->version, c->user ? " user=" : "",
                 c->user ? mfb_user_name(c->user) : "");
         mfb_conn_connected(c);
     }
-    send_ok(c);
+    mfb_conn_send_ok(c);
 }
 
 /* Accounts: finishes a CONNECT whose check ran on the worker (auth.c calls this). */
@@ -96,7 +90,7 @@ static void handle_connect(mfb_conn *c, const mf_proto_op *op)
         return;
     }
     if (st != MF_OK && st != MF_ERR_LIMIT) {
-        MF_LOGE("cid=%llu bad CONNECT: %s", (unsigned long long)c->cid, err.message);
+        MFB_LOGE("cid=%llu bad CONNECT: %s", (unsigned long long)c->cid, err.message);
         mfb_conn_close(c, "Unknown Protocol Operation", "bad CONNECT");
         return;
     }
@@ -125,8 +119,8 @@ static void handle_connect(mfb_conn *c, const mf_proto_op *op)
 
 void mfb_ops_handle(mfb_conn *c, const mf_proto_op *op)
 {
-    if (c->b->cfg->log_level >= MF_LOG_DEBUG)
-        MF_LOGD("cid=%llu <- %s%s%.*s", (unsigned long long)c->cid, mf_proto_kind_str(op->kind),
+    if (c->b->cfg->log_level >= MFB_LOG_DEBUG)
+        MFB_LOGD("cid=%llu <- %s%s%.*s", (unsigned long long)c->cid, mf_proto_kind_str(op->kind),
                 op->subject.len ? " " : "", (int)op->subject.len, op->subject.ptr ? op->subject.ptr : "");
     /* With authentication on, the first op must be a CONNECT (as nats-server). */
     if (!c->connected && mfb_auth_required(c->b->cfg) && op->kind != MF_OP_CONNECT) {
@@ -149,7 +143,7 @@ void mfb_ops_handle(mfb_conn *c, const mf_proto_op *op)
     case MF_OP_HPUB:
         if (!c->headers) {
             /* nats-server: headers must be announced in CONNECT first */
-            MF_LOGE("cid=%llu HPUB without headers support in CONNECT", (unsigned long long)c->cid);
+            MFB_LOGE("cid=%llu HPUB without headers support in CONNECT", (unsigned long long)c->cid);
             mfb_conn_close(c, "Unknown Protocol Operation", "protocol error");
             break;
         }
@@ -190,7 +184,7 @@ void mfb_ops_protocol_error(mfb_conn *c, const mf_error *err)
     case MF_PROTO_E_LINE_TOO_LONG: text = "maximum control line exceeded"; break; /* nats-server's case */
     default: text = "Unknown Protocol Operation"; break;
     }
-    MF_LOGE("cid=%llu protocol error: %s", (unsigned long long)c->cid, err->message);
+    MFB_LOGE("cid=%llu protocol error: %s", (unsigned long long)c->cid, err->message);
     if (!c->connected && mfb_auth_required(c->b->cfg)) {
         c->b->auth_failures++;
         text = "Authorization Violation";

@@ -24,7 +24,7 @@ static void on_data(mfb_conn *c, const unsigned char *p, size_t n)
     if (c->closing || n == 0)
         return;
     if (mf_proto_feed(&c->parser, p, n) != MF_OK) {
-        MF_LOGE("cid=%llu out of memory buffering input", (unsigned long long)c->cid);
+        MFB_LOGE("cid=%llu out of memory buffering input", (unsigned long long)c->cid);
         mfb_conn_close(c, NULL, "out of memory");
         return;
     }
@@ -45,7 +45,7 @@ static int on_close(mfb_conn *c, const mf_ws_event *ev)
     c->peer_closed = true;
     if (c->close_sent)
         return mfb_conn_finish(c); /* it answers ours: the handshake is complete */
-    MF_LOGD("cid=%llu close frame from the client (%u)", (unsigned long long)c->cid, ev->close_code);
+    MFB_LOGD("cid=%llu close frame from the client (%u)", (unsigned long long)c->cid, ev->close_code);
     if (!c->closing) {
         /* answer with the same status (none for none); what is still queued is dropped */
         uint64_t msgs = 0;
@@ -64,7 +64,7 @@ static int on_ws_error(mfb_conn *c)
     const mf_ws_parser *w = &c->ws;
     if (c->closing && w->error_code != MF_WS_CLOSE_TOO_BIG)
         return -1; /* garbage while closing: no close frame will be found in it */
-    MF_LOGE("cid=%llu websocket protocol error: %s, closing %u", (unsigned long long)c->cid, w->error_text,
+    MFB_LOGE("cid=%llu websocket protocol error: %s, closing %u", (unsigned long long)c->cid, w->error_text,
             w->error_code);
     if (w->error_code == MF_WS_CLOSE_TOO_BIG) {
         /* the framing is intact: the peer's close frame can still be read after the message */
@@ -83,7 +83,7 @@ static int ws_receive(mfb_conn *c, unsigned char *in, size_t len)
     if (c->closing) {
         c->discarded += len;
         if (c->discarded > c->b->cfg->ws_max_message) {
-            MF_LOGI("cid=%llu closing: more than %zu bytes received after the error, dropping the connection",
+            MFB_LOGI("cid=%llu closing: more than %zu bytes received after the error, dropping the connection",
                     (unsigned long long)c->cid, c->b->cfg->ws_max_message);
             c->discard_over = true;
             return -1;
@@ -141,7 +141,7 @@ static int http_receive(mfb_conn *c, unsigned char *in, size_t len)
     if (r == 0)
         return 0;
     if (r < 0) {
-        MF_LOGI("cid=%llu %s: bad HTTP request (%s), answering %d", (unsigned long long)c->cid, c->ip, why, status);
+        MFB_LOGI("cid=%llu %s: bad HTTP request (%s), answering %d", (unsigned long long)c->cid, c->ip, why, status);
         mfb_http_reply(c, status, why);
         return 0;
     }

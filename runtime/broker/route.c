@@ -22,21 +22,12 @@
  * responses_expires_ms), whatever its publish permissions say.
  */
 #include "broker/broker.h"
+#include "mf/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const char NO_RESPONDERS_HDR[] = "NATS/1.0 503\r\n\r\n";
-
-static uint64_t hash_sid(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 static uint64_t next_rand(mfb_broker *b)
 {
@@ -53,7 +44,7 @@ static mfb_sub *sid_find(const mfb_conn *c, const char *sid, size_t n)
 {
     if (!c->nsids_buckets)
         return NULL;
-    for (mfb_sub *s = c->sids[hash_sid(sid, n) & (c->nsids_buckets - 1)]; s; s = s->next)
+    for (mfb_sub *s = c->sids[mf_fnv1a64(sid, n) & (c->nsids_buckets - 1)]; s; s = s->next)
         if (s->sid_len == n && memcmp(s->sid, sid, n) == 0)
             return s;
     return NULL;
@@ -70,7 +61,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
             mfb_sub *x = c->sids[i];
             while (x) {
                 mfb_sub *nx = x->next;
-                size_t j = hash_sid(x->sid, x->sid_len) & (nb - 1);
+                size_t j = mf_fnv1a64(x->sid, x->sid_len) & (nb - 1);
                 x->next = t[j];
                 t[j] = x;
                 x = nx;
@@ -80,7 +71,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
         c->sids = t;
         c->nsids_buckets = nb;
     }
-    size_t j = hash_sid(s->sid, s->sid_len) & (c->nsids_buckets - 1);
+    size_t j = mf_fnv1a64(s->sid, s->sid_len) & (c->nsids_buckets - 1);
     s->next = c->sids[j];
     c->sids[j] = s;
     c->nsubs++;
@@ -89,7 +80,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
 
 static void sid_unlink(mfb_conn *c, mfb_sub *s)
 {
-    mfb_sub **pp = &c->sids[hash_sid(s->sid, s->sid_len) & (c->nsids_buckets - 1)];
+    mfb_sub **pp = &c->sids[mf_fnv1a64(s->sid, s->sid_len) & (c->nsids_buckets - 1)];
     while (*pp && *pp != s)
         pp = &(*pp)->next;
     if (*pp) {
@@ -124,12 +115,6 @@ static char *dup_n(const char *p, size_t n)
     return d;
 }
 
-static void ok(mfb_conn *c)
-{
-    if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
-        mfb_conn_queued(c, false, 0);
-}
-
 /* "<subject>" quoted as Go's %q does for the texts nats-server sends. */
 static void quote_go(mf_buf *b, const char *s, size_t n)
 {
@@ -161,7 +146,7 @@ static void permission_violation(mfb_conn *c, const char *what, const char *subj
         quote_go(&t, queue, strlen(queue));
     }
     c->b->permission_violations++;
-    MF_LOGE("cid=%llu user '%s': %s", (unsigned long long)c->cid, mfb_user_name(c->user), t.data ? t.data : what);
+    MFB_LOGE("cid=%llu user '%s': %s", (unsigned long long)c->cid, mfb_user_name(c->user), t.data ? t.data : what);
     if (t.data)
         mfb_conn_send_err(c, t.data);
     mf_buf_free(&t);
@@ -248,11 +233,11 @@ void mfb_route_sub(mfb_conn *c, const mf_proto_op *op)
     }
     if (sid_find(c, op->sid.ptr, op->sid.len)) {
         /* nats-server ignores a SUB that reuses a live sid */
-        ok(c);
+        mfb_conn_send_ok(c);
         return;
     }
     if (b->cfg->max_subs && c->nsubs >= b->cfg->max_subs) {
-        MF_LOGE("cid=%llu maximum subscriptions (%zu) exceeded", (unsigned long long)c->cid, b->cfg->max_subs);
+        MFB_LOGE("cid=%llu maximum subscriptions (%zu) exceeded", (unsigned long long)c->cid, b->cfg->max_subs);
         mfb_conn_send_err(c, "maximum subscriptions exceeded");
         return;
     }
@@ -274,12 +259,12 @@ void mfb_route_sub(mfb_conn *c, const mf_proto_op *op)
         mf_sublist_remove(b->sl, s->subject, s->queue, s);
         goto nomem;
     }
-    ok(c);
+    mfb_conn_send_ok(c);
     return;
 nomem:
     if (s)
         sub_free(s);
-    MF_LOGE("cid=%llu out of memory adding a subscription", (unsigned long long)c->cid);
+    MFB_LOGE("cid=%llu out of memory adding a subscription", (unsigned long long)c->cid);
     mfb_conn_send_err(c, "Server Error");
 }
 
@@ -292,7 +277,7 @@ void mfb_route_unsub(mfb_conn *c, const mf_proto_op *op)
         else
             sub_remove(c, s);
     }
-    ok(c);
+    mfb_conn_send_ok(c);
 }
 
 void mfb_route_drop_conn(mfb_conn *c)
@@ -456,7 +441,7 @@ void mfb_route_pub(mfb_conn *c, const mf_proto_op *op)
     c->in_bytes += op->total_len;
     b->in_msgs++;
     b->in_bytes += op->total_len;
-    ok(c); /* as nats-server: the +OK comes before the message reaches the publisher's own subscriptions */
+    mfb_conn_send_ok(c); /* as nats-server: the +OK comes before the message reaches the publisher's own subscriptions */
     size_t delivered = 0;
     mf_status st = literal ? mf_sublist_match(b->sl, op->subject.ptr, op->subject.len, &b->res)
                            : match_wildcard_subject(b, op->subject.ptr, op->subject.len, &b->res);

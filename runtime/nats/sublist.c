@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mf/hash.h"
 #include "mf/proto.h"
 
 typedef struct qgroup {
@@ -61,16 +62,6 @@ struct mf_sublist {
     uint64_t matches, hits, inserts, removes;
     mf_sublist_result scratch;
 };
-
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
@@ -242,7 +233,7 @@ static node *child(mf_sublist *sl, node *parent, const char *tok, size_t len)
         }
         return parent->fwc;
     }
-    uint64_t h = fnv(tok, len);
+    uint64_t h = mf_fnv1a64(tok, len);
     node *k = find_literal(parent, tok, len, h);
     if (k)
         return k;
@@ -267,7 +258,7 @@ static node *lookup(node *parent, const char *tok, size_t len)
         return parent->pwc;
     if (len == 1 && tok[0] == '>')
         return parent->fwc;
-    return find_literal(parent, tok, len, fnv(tok, len));
+    return find_literal(parent, tok, len, mf_fnv1a64(tok, len));
 }
 
 static bool node_empty(const node *n)
@@ -490,7 +481,7 @@ static void match_level(collect *c, const node *n, const tok *toks, size_t ntok,
             add_node(c, n->fwc);
         if (n->pwc)
             match_level(c, n->pwc, toks, ntok, i + 1);
-        n = n->nbuckets ? find_literal(n, toks[i].p, toks[i].n, fnv(toks[i].p, toks[i].n)) : NULL;
+        n = n->nbuckets ? find_literal(n, toks[i].p, toks[i].n, mf_fnv1a64(toks[i].p, toks[i].n)) : NULL;
         i++;
     }
 }
@@ -604,7 +595,7 @@ mf_status mf_sublist_match(mf_sublist *sl, const char *subject, size_t len, mf_s
     sl->matches++;
     if (!mf_subject_valid(subject, len, false))
         return MF_OK;
-    uint64_t h = fnv(subject, len);
+    uint64_t h = mf_fnv1a64(subject, len);
     cslot *s = &sl->cache[h & (sl->cache_slots - 1)];
     if (s->gen == sl->gen && s->hash == h && s->slen == len && memcmp(s->subject, subject, len) == 0) {
         sl->hits++;

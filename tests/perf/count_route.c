@@ -53,6 +53,12 @@ void mfb_conn_send_err(mfb_conn *c, const char *text)
     exit(1);
 }
 
+void mfb_conn_send_ok(mfb_conn *c)
+{
+    if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
+        mfb_conn_queued(c, false, 0);
+}
+
 void mfb_conn_close(mfb_conn *c, const char *err_text, const char *reason)
 {
     fprintf(stderr, "unexpected close of cid %llu: %s (%s)\n", (unsigned long long)c->cid, reason,
@@ -203,7 +209,7 @@ int main(int argc, char **argv)
             return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
         }
     }
-    mfb_log_set_level(MF_LOG_QUIET);
+    mfb_log_set_level(MFB_LOG_QUIET);
     scenario("route1", 1, NULL, NULL, msgs);
     scenario("route10", 10, NULL, NULL, msgs);
     scenario("request", 3, "workers", "_INBOX.abc.1", msgs);
