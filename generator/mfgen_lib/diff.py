@@ -174,6 +174,7 @@ class Differ:
                 self.add("channel.parameter-added", pp, subj, "added", "channel parameter",
                          f"parameter '{name}' was added: the address has another shape", BOTH, self.side(p, BOTH))
             else:
+                self.location(pp, subj, name, pa[name], pb[name], p)
                 SchemaDiff(self, subj, None, p, f"parameter '{name}'").run(pa[name], pb[name], pp, "")
         # reply messages go to the requester's inbox, not to this address: the operations' reply
         # lines report them
@@ -188,6 +189,31 @@ class Differ:
                      f"message {m} is no longer part of '{b['address']}': senders that still send it "
                      "are refused", SENDERS, self.side(p, SENDERS), message=m, old=m)
         self.doc(base, subj, "channel", a, b, ("title", "description"))
+
+    def location(self, pp: str, subj: str, name: str, a: Dict[str, Any], b: Dict[str, Any], p: Parties) -> None:
+        """A parameter's `location` (its value is the payload's member there). Receivers check that
+        the subject's value equals the payload's; senders take it from the payload. Snapshots of
+        format 1 recorded no locations: nothing to compare."""
+        if self.old.get("mflowContract", 2) < 2 or self.new.get("mflowContract", 2) < 2:
+            return
+        la, lb = a.get("location"), b.get("location")
+        if la == lb:
+            return
+        path = join(pp, "location")
+        if la is None:
+            self.add("channel.parameter-location-added", path, subj, "added", "parameter location",
+                     f"parameter '{name}' now comes from the payload's {lb}: receivers drop a message whose "
+                     "subject says otherwise, so old senders that give another value are refused", SENDERS,
+                     self.side(p, SENDERS), new=lb)
+        elif lb is None:
+            self.add("channel.parameter-location-removed", path, subj, "removed", "parameter location",
+                     f"parameter '{name}' no longer comes from the payload's {la}: new senders may give a value "
+                     "that differs from the payload, which old receivers drop (and the typed send takes it as "
+                     "an argument again)", RECEIVERS, self.side(p, RECEIVERS), old=la)
+        else:
+            self.add("channel.parameter-location-changed", path, subj, "changed", "parameter location",
+                     f"parameter '{name}' comes from the payload's {lb} instead of {la}: old and new parties "
+                     "compare the subject with different members", BOTH, self.side(p, BOTH), old=la, new=lb)
 
     # -- operations ---------------------------------------------------------------------------
     def operations(self) -> None:

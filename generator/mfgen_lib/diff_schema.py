@@ -15,9 +15,9 @@ def stype(s: Dict[str, Any]) -> str:
     map, free-object, array, union, any."""
     if "oneOf" in s:
         return "union"
-    if "enum" in s:
-        return "enum"
     t = s.get("type")
+    if "enum" in s and t != "integer":  # an integer enum stays an integer (its values: enum())
+        return "enum"
     if t is None:
         return "any"
     if t == "object":
@@ -100,8 +100,10 @@ class SchemaDiff:
         self.flags(a, b, path, w)
         self.formats(a, b, path, w, ta)
         self.bounds(a, b, path, w)
-        if ta == "enum":
+        if ta == "enum" or (ta == "integer" and "enum" in a and "enum" in b):
             self.enum(a, b, path, w)
+        elif ta == "integer":
+            self.keyword(a, b, path, w, "enum", "enum", BOTH)  # an enum of integers added / removed
         elif ta == "object":
             self.obj(a, b, path, dpath)
         elif ta == "array":
@@ -189,10 +191,21 @@ class SchemaDiff:
             if v not in va:
                 self.emit("enum.value-added", join(path, "enum"), "added", "enum value", w,
                           f"value {_q(v)} added" + _why(WIDEN), WIDEN, None, v)
+        # A removed value narrows what is accepted: old senders may still send it (wire). A string
+        # enum of a payload also loses its generated C constant, so receiver code that names the
+        # value no longer builds (source): both sides have to change. Integer enums and channel
+        # parameters have no C constants: senders only.
+        source = a.get("type") == "string" and not self.root.startswith("parameter")
         for v in va:
             if v not in vb:
-                self.emit("enum.value-removed", join(path, "enum"), "removed", "enum value", w,
-                          f"value {_q(v)} removed" + _why(NARROW), NARROW, v, None)
+                if source:
+                    text = (f"value {_q(v)} removed: messages valid before may now be refused (senders), and "
+                            "its generated C constant disappears, so code that names it no longer builds "
+                            "(receivers)")
+                else:
+                    text = f"value {_q(v)} removed" + _why(NARROW)
+                self.emit("enum.value-removed", join(path, "enum"), "removed", "enum value", w, text,
+                          BOTH if source else NARROW, v, None)
 
     def obj(self, a: Dict[str, Any], b: Dict[str, Any], path: str, dpath: str) -> None:
         pa, pb = a.get("properties", {}), b.get("properties", {})

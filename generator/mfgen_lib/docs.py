@@ -50,7 +50,7 @@ def read_snapshot(path: str) -> Optional[Dict[str, Any]]:
 
 
 def is_contract(c: Any) -> bool:
-    return isinstance(c, dict) and c.get("mflowContract") == normalise.FORMAT_VERSION and \
+    return isinstance(c, dict) and c.get("mflowContract") in normalise.READABLE_VERSIONS and \
         all(isinstance(c.get(k), dict) for k in ("services", "channels", "operations", "messages"))
 
 

@@ -7,12 +7,16 @@ files, YAML style) normalise to the same value.
 
 Shape (the snapshot is this, pretty-printed with sorted keys):
 
-    {"mflowContract": 1, "asyncapi": "3.0.0",
+    {"mflowContract": 2, "asyncapi": "3.0.0",
      "info": {"title", "version", "description"},
      "services":   {id: {"title", "description"}},
-     "channels":   {key: {"address", "parameters": {name: schema}, "messages": [keys], "title", "description"}},
+     "channels":   {key: {"address", "parameters": {name: schema + "location"?}, "messages": [keys], "title", "description"}},
      "operations": {key: {"action", "service", "channel", "messages": [keys], "reply": {"messages": [keys]}, "summary", "description"}},
      "messages":   {key: {"name", "contentType", "title", "summary", "description", "payload": schema}}}
+
+A parameter's "location" is the JSON pointer into the payload its value comes from (absent: the
+sender gives it). An integer schema with an enum carries it. Format 1 (before these were
+recorded) is still read: diff.py does not compare locations with it.
 
 A schema is JSON Schema restricted to what the runtime enforces, with effective values:
 "type", "properties" (each property's schema carries its own "nullable"/"default"/"description"),
@@ -36,7 +40,8 @@ from . import names
 from .model import NO_VALUE, CType, Field, Sdk
 from .resolve import N
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # snapshots this version reads (1: no locations)
 EMPTY: Dict[str, Any] = {"mflowContract": FORMAT_VERSION, "asyncapi": "", "info": {"title": "", "version": ""},
                          "services": {}, "channels": {}, "operations": {}, "messages": {}}
 
@@ -122,6 +127,8 @@ def _channel(c: Any, docs: bool) -> Dict[str, Any]:
 
 def _param(p: Any, docs: bool) -> Dict[str, Any]:
     s = schema(p.type, docs) if p.type is not None else {"type": "string"}
+    if p.location is not None:
+        s["location"] = p.location
     if docs:
         s["description"] = p.description or ""
     return s
@@ -208,6 +215,8 @@ def _numeric(t: CType) -> Dict[str, Any]:
         out["exclusiveMaximum" if t.excl_max else "maximum"] = hi
     if t.spec_format:
         out["format"] = t.spec_format
+    if t.int_values:
+        out["enum"] = list(t.int_values)
     return out
 
 

@@ -108,6 +108,8 @@ def at(root: str, *path: str) -> Spec:
 
 
 ORDER = ("Order", "properties")
+REGION = ("channels", "orders", "parameters", "region")
+LOCATION = "$message.payload#/region"
 
 # (name, mutation, expected {(code, breaks)}, expected exit status with --check-compat)
 CASES: List[Tuple[str, Mutation, Set[Tuple[str, str]], int]] = [
@@ -141,6 +143,8 @@ CASES: List[Tuple[str, Mutation, Set[Tuple[str, str]], int]] = [
      {("enum.value-added", "receivers")}, 1),
     ("channel parameter value removed", set_(at("main", "channels", "orders", "parameters", "region"), "enum", ["eu"]),
      {("enum.value-removed", "senders")}, 1),
+    ("parameter location added", set_(at("main", "channels", "orders", "parameters", "region"), "location", LOCATION),
+     {("channel.parameter-location-added", "senders")}, 1),
     ("reply added", add_reply,
      {("operation.reply-added", "receivers"), ("message.added", "neither")}, 1),
     ("reply removed", remove_reply,
@@ -186,8 +190,17 @@ CASES: List[Tuple[str, Mutation, Set[Tuple[str, str]], int]] = [
     # enums
     ("enum value added", set_(at("common", *ORDER, "status"), "enum", ["new", "paid", "shipped", "lost"]),
      {("enum.value-added", "receivers")}, 1),
+    # a removed string value: old senders may still send it (wire), and its C constant disappears,
+    # so receiver code naming it no longer builds (source): both
     ("enum value removed", set_(at("common", *ORDER, "status"), "enum", ["new", "paid"]),
+     {("enum.value-removed", "both")}, 1),
+    # an integer enum has no C constants: a removed value breaks senders only
+    ("integer enum value added", set_(at("common", *ORDER, "rating"), "enum", [1, 2, 3, 4]),
+     {("enum.value-added", "receivers")}, 1),
+    ("integer enum value removed", set_(at("common", *ORDER, "rating"), "enum", [1, 2]),
      {("enum.value-removed", "senders")}, 1),
+    ("integer enum dropped", set_(at("common", *ORDER, "rating"), "enum", _DELETE),
+     {("enum.removed", "receivers")}, 1),
     ("enum reordered", set_(at("common", *ORDER, "status"), "enum", ["paid", "new", "shipped"]), set(), 0),
     # formats and patterns
     ("format added", set_(at("common", *ORDER, "note"), "format", "email"), {("format.added", "senders")}, 1),
@@ -306,6 +319,26 @@ class DiffCase(unittest.TestCase):
         code, report, _ = self.run_diff(new)
         self.assertEqual((code, report["changes"]), (0, []))
         self.assertEqual(report["old"]["hash"], report["new"]["hash"])
+
+    def test_parameter_location(self) -> None:
+        """A parameter's location removed or moved to another member (the old contract has one)."""
+        main, common = load(BASE), load(COMMON)
+        set_(at("main", *REGION), "location", LOCATION)(main, common)
+        self.old = self.write("old", main, common)
+        for name, value, expected in (("removed", _DELETE, ("channel.parameter-location-removed", "receivers")),
+                                      ("changed", "$message.payload#/note",
+                                       ("channel.parameter-location-changed", "both"))):
+            with self.subTest(location=name):
+                new = self.mutated(lambda m, c: (set_(at("main", *REGION), "location", LOCATION)(m, c),
+                                                 set_(at("main", *REGION), "location", value)(m, c)))
+                code, report, _ = self.run_diff(new)
+                self.assertEqual([(c["code"], c["breaks"]) for c in report["changes"]], [expected])
+                (c,) = report["changes"]
+                self.assertEqual(c["path"], "/channels/orders/parameters/region/location")
+                self.assertEqual(code, 1)
+        # unchanged: nothing reported, and the snapshot records it
+        code, report, _ = self.run_diff(self.old)
+        self.assertEqual((code, report["changes"]), (0, []))
 
     def test_major_bump(self) -> None:
         breaking = set_(at("common", *ORDER, "status"), "enum", ["new", "paid"])
