@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from . import keyword_types
 from .errors import Diagnostics, Failed, Reported, SpecError
 from .examples import check_examples
 from .load import DocStore
@@ -41,6 +42,7 @@ def build_model(spec: str, prefix: str, diag: Diagnostics, service: Optional[str
     try:
         main = store.load_main(spec)
         res = Resolver(store, main)
+        keyword_types.check_outline(res.root())
         res.check_all(diag)
         diag.check()
         plan = DocValidator(res, diag, service).run()

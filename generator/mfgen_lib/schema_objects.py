@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from . import names
+from . import keyword_types, names
 from .errors import Diagnostics, SpecError
 from .model import NO_VALUE, CType, Field
 from .resolve import N, Resolver
@@ -153,6 +153,7 @@ class ObjectsMixin:
                      "only a single type or [TYPE, \"null\"] (nullable); use oneOf for unions")
 
     def check_keywords(self, n: N) -> None:
+        keyword_types.check(n, keyword_types.SCHEMA_KEYWORDS, "schema keyword")
         for k, c in n.items():
             if k in SUPPORTED or k in ANNOTATIONS:
                 continue

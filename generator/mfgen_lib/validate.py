@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from . import names
+from . import keyword_types, names
 from .errors import Diagnostics, Reported, SpecError
 from .payload import HINT as PAYLOAD_HINT
 from .payload import foreign_schema_format, is_json_content, schema_format_name
@@ -101,6 +101,7 @@ class DocValidator:
         root = self.res.root()
         if not root.is_map:
             raise root.err("the document must be a mapping (an AsyncAPI object)")
+        keyword_types.check_object(root, "document")
         ver = root.at("asyncapi")
         if ver.v is None:
             raise root.err("missing 'asyncapi' version", "add `asyncapi: 3.0.0` at the top")
@@ -110,6 +111,7 @@ class DocValidator:
         info = root.at("info")
         if not info.is_map:
             raise (info if info.v is not None else root).err("missing 'info' object")
+        keyword_types.check_object(info, "info")
         title, version = info.at("title"), info.at("version")
         for x, nm in ((title, "title"), (version, "version")):
             if not isinstance(x.v, str) or not x.v.strip():
@@ -121,6 +123,7 @@ class DocValidator:
         plan.app = self.guard(lambda: self.application(root, plan.title)) or "app"
         comps = root.get("components")
         if comps is not None:
+            keyword_types.check_object(comps, "components")
             sch = comps.get("schemas")
             if sch is not None:
                 if not sch.is_map:
@@ -183,6 +186,9 @@ class DocValidator:
     def check_message(self, plan: Plan, m: N, key_hint: str) -> PMessage:
         if not m.is_map:
             raise m.err("a message must be an object")
+        keyword_types.check_object(m, "message")
+        for e in m.at("examples").elems():
+            keyword_types.check_object(e, "example")
         # its key: the components/messages key, else (inline in a channel) the channel's key
         key = m.name if (m.ptr.startswith("/components/messages/") and m.ptr.count("/") == 3) or \
             m.doc is not self.res.main else key_hint
@@ -244,6 +250,7 @@ class DocValidator:
         c = self.res.deref(n) if n.is_ref else n
         if not c.is_map:
             raise c.err("a channel must be an object")
+        keyword_types.check_object(c, "channel")
         msgs: List[PMessage] = []
         mnode = c.get("messages")
         if mnode is not None:
@@ -297,6 +304,7 @@ class DocValidator:
                 raise addr.err(f"address parameter '{{{p}}}' has no entry in the channel's parameters",
                                f"add parameters: {{{p}: {{description: ...}}}} to channel '{key}'")
             pn = declared[p]
+            keyword_types.check_object(self.res.deref(pn) if pn.is_ref else pn, "parameter")
             params.append((p, self.res.deref(pn) if pn.is_ref else pn))
         for p, pn in declared.items():
             if p not in seen:
@@ -309,6 +317,7 @@ class DocValidator:
         o = self.res.deref(n) if n.is_ref else n
         if not o.is_map:
             raise o.err("an operation must be an object")
+        keyword_types.check_object(o, "operation")
         action = o.at("action")
         if action.v not in ("send", "receive"):
             raise (action if action.v is not None else o).err(
@@ -332,6 +341,7 @@ class DocValidator:
         r = self.res.deref(rn) if rn.is_ref else rn
         if not r.is_map:
             raise r.err(f"operation '{key}' reply must be an object")
+        keyword_types.check_object(r, "reply")
         rch = ch
         if r.get("channel") is not None:
             rch = self.channel_ref(r.at("channel"), chans, key)
