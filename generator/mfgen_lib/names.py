@@ -62,6 +62,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_api_invalid_handler mf_api_reply_cb mf_api_request mf_api_request_async
     mf_api_request_async_to mf_api_request_to mf_api_send mf_api_send_to mf_api_sub mf_api_sub_opts
     mf_api_sub_stats mf_api_sub_stats_get mf_api_subscribe mf_api_subscribe_ex mf_api_subscribe_to
+    mf_api_subscribe_to_ex mf_queue_mode MF_QUEUE_DEFAULT MF_QUEUE_NONE MF_QUEUE_GROUP
     mf_api_unsubscribe mf_array mf_buf mf_buf_append
     mf_buf_append_char mf_buf_append_str mf_buf_detach mf_buf_free mf_buf_init mf_buf_printf
     mf_buf_reserve mf_buf_reset mf_channel_address mf_channel_desc mf_channel_parse mf_client

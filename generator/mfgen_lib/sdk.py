@@ -119,7 +119,7 @@ class SdkBuilder:
             else:
                 op.handler = f"{op.fn}_handler"
                 self.sym.claim(op.handler, op.node, f"handler type of operation '{op.key}'")
-                extra = ["__tramp"]
+                extra = ["__tramp", "_ex"]
             self.sym.claim(op.fn, op.node, f"typed function of operation '{op.key}'")
             for suffix in extra:
                 self.sym.claim(op.fn + suffix, op.node, f"typed API of operation '{op.key}'")

@@ -381,28 +381,76 @@ mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_han
     return mf_api_subscribe_ex(c, op, h, fn, ctx, NULL, out, err);
 }
 
-mf_status mf_api_subscribe_ex(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
-                              void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err)
+/* The queue group a subscription of op joins under opts (NULL: none). */
+static mf_status queue_of(const mf_operation_desc *op, const mf_api_sub_opts *opts, const char **queue,
+                          mf_error *err)
+{
+    *queue = op->queue_group;
+    if (!opts || opts->queue == MF_QUEUE_DEFAULT)
+        return MF_OK;
+    if (opts->queue == MF_QUEUE_NONE) {
+        *queue = NULL;
+        return MF_OK;
+    }
+    if (opts->queue != MF_QUEUE_GROUP)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "/queue", "unknown queue mode %d", (int)opts->queue);
+    const char *g = opts->queue_group;
+    size_t n = g ? strlen(g) : 0;
+    if (!n || n > 255)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "/queue_group", "a queue group of 1..255 bytes is required");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)g[i] <= ' ' || g[i] == 0x7f)
+            return mf_error_set(err, MF_ERR_INVALID_ARG, "/queue_group",
+                                "queue group '%s' contains white space or a control character", g);
+    *queue = g;
+    return MF_OK;
+}
+
+/* The checks every mf_api_subscribe* makes of its operation and handler. */
+static mf_status check_receive(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_sub **out,
+                               mf_error *err)
 {
     if (!c || !op || !h || !out || !op->channel || !op->message)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, operation, handler and out are required");
     *out = NULL;
     if (op->action != MF_ACTION_RECEIVE)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a receive operation", op->key);
+    return MF_OK;
+}
+
+mf_status mf_api_subscribe_ex(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
+                              void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err)
+{
+    const char *queue;
+    mf_status st = check_receive(c, op, h, out, err);
+    if (st == MF_OK)
+        st = queue_of(op, opts, &queue, err);
+    if (st)
+        return st;
     const mf_api_route r = {op, h, fn};
-    return subscribe_channel(c, &r, 1, NULL, op->queue_group, ctx, opts, out, err);
+    return subscribe_channel(c, &r, 1, NULL, queue, ctx, opts, out, err);
 }
 
 mf_status mf_api_subscribe_to(mf_client *c, const mf_operation_desc *op, const char *subject, mf_api_handler h,
                               mf_api_fn fn, void *ctx, mf_api_sub **out, mf_error *err)
 {
-    if (!c || !op || !h || !out || !op->channel || !op->message)
-        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, operation, handler and out are required");
-    *out = NULL;
-    if (op->action != MF_ACTION_RECEIVE)
-        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a receive operation", op->key);
+    return mf_api_subscribe_to_ex(c, op, subject, h, fn, ctx, NULL, out, err);
+}
+
+mf_status mf_api_subscribe_to_ex(mf_client *c, const mf_operation_desc *op, const char *subject, mf_api_handler h,
+                                 mf_api_fn fn, void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out,
+                                 mf_error *err)
+{
+    const char *queue;
+    mf_status st = check_receive(c, op, h, out, err);
+    if (st == MF_OK)
+        st = queue_of(op, opts, &queue, err);
+    if (st)
+        return st;
+    if (!subject || !subject[0] || strlen(subject) >= SUBJECT_MAX)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a subject of 1..%d bytes is required", SUBJECT_MAX - 1);
     const mf_api_route r = {op, h, fn};
-    return mf_api_subscribe_channel_to(c, &r, 1, subject, op->queue_group, ctx, out, err);
+    return subscribe(c, &r, 1, subject, true, queue, ctx, opts, out, err);
 }
 
 void mf_api_unsubscribe(mf_api_sub *s)

@@ -383,13 +383,17 @@ static void on_timer(void *ctx)
     cs_engine_on_timer(s->engine);
 }
 
+/* Every replica keeps its own view of the users (its database): the user events reach every
+ * replica (no queue group), while campaign.create and campaign.execute go to one of them (the
+ * operations' queue group, the default). */
 static mf_status subscribe(cs_service *s, mf_error *err)
 {
-    mf_status st = campaign_service_receive_user_info_update(s->client, on_info, s, &s->subs[0], err);
+    const mf_api_sub_opts every_replica = {.queue = MF_QUEUE_NONE};
+    mf_status st = campaign_service_receive_user_info_update_ex(s->client, on_info, s, &every_replica, &s->subs[0], err);
     if (st == MF_OK)
-        st = campaign_service_receive_user_analytics(s->client, on_analytics, s, &s->subs[1], err);
+        st = campaign_service_receive_user_analytics_ex(s->client, on_analytics, s, &every_replica, &s->subs[1], err);
     if (st == MF_OK)
-        st = campaign_service_receive_preferences_update(s->client, on_prefs, s, &s->subs[2], err);
+        st = campaign_service_receive_preferences_update_ex(s->client, on_prefs, s, &every_replica, &s->subs[2], err);
     if (st == MF_OK)
         st = campaign_service_receive_campaign_create(s->client, on_create, s, &s->subs[3], err);
     if (st == MF_OK)

@@ -8,7 +8,7 @@
  *
  * A request that fails validation never reaches that handler; instead of the
  * runtime's generic error reply (Nats-Service-Error headers) it goes to
- * on_invalid (mf_api_subscribe_ex), which answers a UserInfoReply with
+ * on_invalid (user_service_reply_user_info_ex's options), which answers a UserInfoReply with
  * error {code: "INVALID_REQUEST"} and the request's user_id when it has a
  * valid one, else the nil UUID (UserInfoReply requires a UUID there).
  */
@@ -84,10 +84,9 @@ static mf_status on_invalid(void *ctx, const mf_msg *raw, const mf_error *why, v
 
 mf_status us_request_start(us_ctx *c, mf_error *err)
 {
-    user_service_reply_user_info_handler handler = on_user_info;
-    mf_api_sub_opts opts = {on_invalid, c};
-    return mf_api_subscribe_ex(svc_app_client(c->app), &mf_op_reply_user_info_desc,
-                               user_service_reply_user_info__tramp, (mf_api_fn)handler, c, &opts, &c->sub, err);
+    /* the default queue group: replicas share the requests */
+    const mf_api_sub_opts opts = {.on_invalid = on_invalid, .invalid_ctx = c, .queue = MF_QUEUE_DEFAULT};
+    return user_service_reply_user_info_ex(svc_app_client(c->app), on_user_info, c, &opts, &c->sub, err);
 }
 
 void us_request_stop(us_ctx *c)

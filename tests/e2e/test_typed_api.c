@@ -187,6 +187,114 @@ static char *example(const char *file)
     return buf;
 }
 
+/* ---- who gets an event: queue groups chosen with the _ex functions (mf_api_sub_opts) ---- */
+
+static void on_info_update(void *ctx, const mf_user_info_update *msg, const mf_api_info *info)
+{
+    (void)msg;
+    (void)info;
+    __atomic_fetch_add((int *)ctx, 1, __ATOMIC_RELAXED);
+}
+
+/* Publishes n valid user.info.update events (the contract's example) from a User Service client. */
+static void send_info_updates(mf_client *user, int n)
+{
+    mf_user_info_update msg;
+    mf_error err;
+    const char *json = example("UserInfoUpdate.full.json");
+    assert_int_equal(mf_user_info_update_decode(json, strlen(json), &msg, &err), MF_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(user_service_send_user_info_update(user, &msg, &err), MF_OK);
+    mf_user_info_update_free(&msg);
+    assert_int_equal(mf_client_flush(user, 5000), MF_OK);
+}
+
+/* Waits until every subscription has taken `want` messages in total between them (handled or
+ * not); returns false at the deadline. */
+static bool await_received(mf_api_sub *const *subs, size_t n, uint64_t want)
+{
+    int64_t deadline = e2e_now_ms() + 10000;
+    for (;;) {
+        uint64_t got = 0;
+        for (size_t i = 0; i < n; i++) {
+            mf_api_sub_stats st;
+            mf_api_sub_stats_get(subs[i], &st);
+            got += st.handled + st.invalid;
+        }
+        if (got >= want)
+            return got == want;
+        if (e2e_now_ms() > deadline)
+            return false;
+        e2e_sleep_ms(10);
+    }
+}
+
+/* Campaign Service replicas each keep their own view of the users: with MF_QUEUE_NONE every
+ * replica gets every user event. With the default (the operation's queue group) each event goes
+ * to exactly one of them; MF_QUEUE_GROUP names another group, shared the same way. */
+static void test_events_reach_every_replica(void **state)
+{
+    (void)state;
+    mf_client *user = connect_or_skip();
+    enum { REPLICAS = 6, N = 50 };
+    mf_client *c[REPLICAS];
+    mf_api_sub *sub[REPLICAS];
+    int seen[REPLICAS] = {0};
+    const mf_api_sub_opts every = {.queue = MF_QUEUE_NONE};
+    const mf_api_sub_opts group = {.queue = MF_QUEUE_GROUP, .queue_group = "view-builders"};
+    const mf_api_sub_opts *opts[REPLICAS] = {&every, &every, NULL, NULL, &group, &group};
+    mf_error err;
+    for (int i = 0; i < REPLICAS; i++) {
+        c[i] = connect_or_skip();
+        assert_int_equal(campaign_service_receive_user_info_update_ex(c[i], on_info_update, &seen[i], opts[i],
+                                                                      &sub[i], &err), MF_OK);
+        assert_int_equal(mf_client_flush(c[i], 5000), MF_OK);
+    }
+    send_info_updates(user, N);
+    assert_true(await_received(&sub[0], 1, N)); /* MF_QUEUE_NONE: all of them, each */
+    assert_true(await_received(&sub[1], 1, N));
+    assert_true(await_received(&sub[2], 2, N)); /* default group: one of the two each time */
+    assert_true(await_received(&sub[4], 2, N)); /* the named group: the same */
+    /* a flush round trip of each subscriber: nothing else was on its way */
+    for (int i = 0; i < REPLICAS; i++)
+        assert_int_equal(mf_client_flush(c[i], 5000), MF_OK);
+    assert_true(await_received(&sub[2], 2, N));
+    assert_true(await_received(&sub[4], 2, N));
+    assert_int_equal(__atomic_load_n(&seen[0], __ATOMIC_RELAXED), N);
+    assert_int_equal(__atomic_load_n(&seen[1], __ATOMIC_RELAXED), N);
+    assert_int_equal(__atomic_load_n(&seen[2], __ATOMIC_RELAXED) + __atomic_load_n(&seen[3], __ATOMIC_RELAXED), N);
+    assert_int_equal(__atomic_load_n(&seen[4], __ATOMIC_RELAXED) + __atomic_load_n(&seen[5], __ATOMIC_RELAXED), N);
+    for (int i = 0; i < REPLICAS; i++) {
+        mf_api_unsubscribe(sub[i]);
+        mf_client_destroy(c[i]);
+    }
+    mf_client_destroy(user);
+}
+
+/* Bad options are refused before anything is subscribed, naming the option. */
+static void test_bad_queue_options(void **state)
+{
+    (void)state;
+    mf_client *c = connect_or_skip();
+    int seen = 0;
+    mf_api_sub *sub = (mf_api_sub *)&seen; /* set to NULL on every error */
+    mf_error err;
+    const mf_api_sub_opts bad[] = {
+        {.queue = (mf_queue_mode)42},
+        {.queue = MF_QUEUE_GROUP},
+        {.queue = MF_QUEUE_GROUP, .queue_group = ""},
+        {.queue = MF_QUEUE_GROUP, .queue_group = "two words"},
+    };
+    const char *pointer[] = {"/queue", "/queue_group", "/queue_group", "/queue_group"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(campaign_service_receive_user_info_update_ex(c, on_info_update, &seen, &bad[i], &sub, &err),
+                         MF_ERR_INVALID_ARG);
+        assert_null(sub);
+        assert_string_equal(err.pointer, pointer[i]);
+    }
+    mf_client_destroy(c);
+}
+
 static void test_receive_validates(void **state)
 {
     (void)state;
@@ -480,6 +588,8 @@ int main(void)
         cmocka_unit_test(test_no_responders),
         cmocka_unit_test(test_replicas_share_requests),
         cmocka_unit_test(test_receive_validates),
+        cmocka_unit_test(test_events_reach_every_replica),
+        cmocka_unit_test(test_bad_queue_options),
         cmocka_unit_test(test_send_takes_parameter_from_payload),
         cmocka_unit_test(test_async_request),
         cmocka_unit_test(test_handler_errors),

@@ -7,12 +7,15 @@
  *   request    campaign_service_<operation>(client, [channel parameters,] &req, timeout_ms, &reply, &err)
  *              and campaign_service_<operation>_async(client, ..., callback, ctx, &err)
  *   receive    campaign_service_<operation>(client, handler, ctx, &sub, &err)
+ *              and campaign_service_<operation>_ex(client, handler, ctx, &opts, &sub, &err)
  * Channel parameters with a location (`$message.payload#/...`) are no arguments: their value is the
  * payload's. Outgoing messages are validated before they are sent (an invalid one returns the
  * codec's error with err->pointer naming the field, and nothing is sent). Incoming messages are decoded
  * and validated before a handler sees them (a located parameter must equal the payload's value);
  * invalid ones are logged, counted and dropped, and an invalid request is answered with an error.
- * Receivers join the queue group "campaign-service", so replicas share the load. Handlers run on the
+ * Receivers join the queue group "campaign-service", so replicas share the load; the _ex functions
+ * choose otherwise (mf_api_sub_opts: no queue group, for events every replica must see). The
+ * __tramp functions are internal (they adapt a typed handler to mf/api.h). Handlers run on the
  * client's service thread (mf/client.h): they may publish and send async requests, not block.
  * Everything here is a thin wrapper over mf/api.h.
  */
@@ -40,12 +43,30 @@ static inline mf_status campaign_service_receive_campaign_create__tramp(mf_api_f
     return MF_OK;
 }
 
-static inline mf_status campaign_service_receive_campaign_create(mf_client *client, campaign_service_receive_campaign_create_handler handler, void *ctx, mf_api_sub **sub,
-    mf_error *err)
+/* Subscribes handler to receiveCampaignCreate: *sub is the caller's, ended with mf_api_unsubscribe before
+ * mf_client_destroy; ctx must stay valid until then. opts (NULL: the defaults, as campaign_service_receive_campaign_create)
+ * is read during the call only:
+ *   opts->queue        who gets a message when several subscribers listen: MF_QUEUE_DEFAULT,
+ *                      the queue group "campaign-service" (one replica per message); MF_QUEUE_NONE, every
+ *                      subscriber (each replica applies it to its own state); MF_QUEUE_GROUP,
+ *                      the group opts->queue_group.
+ *   opts->on_invalid   unused (no reply to answer with).
+ * The handler runs on the client's service thread. MF_ERR_INVALID_ARG (no handler, a bad queue
+ * mode or group: err->pointer "/queue", "/queue_group"), MF_ERR_NOMEM, the client's errors. */
+static inline mf_status campaign_service_receive_campaign_create_ex(mf_client *client, campaign_service_receive_campaign_create_handler handler, void *ctx,
+    const mf_api_sub_opts *opts, mf_api_sub **sub, mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_receive_campaign_create_desc, campaign_service_receive_campaign_create__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe_ex(client, &mf_op_receive_campaign_create_desc, campaign_service_receive_campaign_create__tramp, (mf_api_fn)handler, ctx,
+                               opts, sub, err);
+}
+
+/* campaign_service_receive_campaign_create_ex with the defaults (opts NULL). */
+static inline mf_status campaign_service_receive_campaign_create(mf_client *client, campaign_service_receive_campaign_create_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    return campaign_service_receive_campaign_create_ex(client, handler, ctx, NULL, sub, err);
 }
 
 /* ---- receiveCampaignExecute: receive on campaign.execute */
@@ -61,12 +82,30 @@ static inline mf_status campaign_service_receive_campaign_execute__tramp(mf_api_
     return MF_OK;
 }
 
-static inline mf_status campaign_service_receive_campaign_execute(mf_client *client, campaign_service_receive_campaign_execute_handler handler, void *ctx, mf_api_sub **sub,
-    mf_error *err)
+/* Subscribes handler to receiveCampaignExecute: *sub is the caller's, ended with mf_api_unsubscribe before
+ * mf_client_destroy; ctx must stay valid until then. opts (NULL: the defaults, as campaign_service_receive_campaign_execute)
+ * is read during the call only:
+ *   opts->queue        who gets a message when several subscribers listen: MF_QUEUE_DEFAULT,
+ *                      the queue group "campaign-service" (one replica per message); MF_QUEUE_NONE, every
+ *                      subscriber (each replica applies it to its own state); MF_QUEUE_GROUP,
+ *                      the group opts->queue_group.
+ *   opts->on_invalid   unused (no reply to answer with).
+ * The handler runs on the client's service thread. MF_ERR_INVALID_ARG (no handler, a bad queue
+ * mode or group: err->pointer "/queue", "/queue_group"), MF_ERR_NOMEM, the client's errors. */
+static inline mf_status campaign_service_receive_campaign_execute_ex(mf_client *client, campaign_service_receive_campaign_execute_handler handler, void *ctx,
+    const mf_api_sub_opts *opts, mf_api_sub **sub, mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_receive_campaign_execute_desc, campaign_service_receive_campaign_execute__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe_ex(client, &mf_op_receive_campaign_execute_desc, campaign_service_receive_campaign_execute__tramp, (mf_api_fn)handler, ctx,
+                               opts, sub, err);
+}
+
+/* campaign_service_receive_campaign_execute_ex with the defaults (opts NULL). */
+static inline mf_status campaign_service_receive_campaign_execute(mf_client *client, campaign_service_receive_campaign_execute_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    return campaign_service_receive_campaign_execute_ex(client, handler, ctx, NULL, sub, err);
 }
 
 /* ---- receivePreferencesUpdate: receive on notification.preferences.update */
@@ -82,12 +121,30 @@ static inline mf_status campaign_service_receive_preferences_update__tramp(mf_ap
     return MF_OK;
 }
 
-static inline mf_status campaign_service_receive_preferences_update(mf_client *client, campaign_service_receive_preferences_update_handler handler, void *ctx, mf_api_sub **sub,
-    mf_error *err)
+/* Subscribes handler to receivePreferencesUpdate: *sub is the caller's, ended with mf_api_unsubscribe before
+ * mf_client_destroy; ctx must stay valid until then. opts (NULL: the defaults, as campaign_service_receive_preferences_update)
+ * is read during the call only:
+ *   opts->queue        who gets a message when several subscribers listen: MF_QUEUE_DEFAULT,
+ *                      the queue group "campaign-service" (one replica per message); MF_QUEUE_NONE, every
+ *                      subscriber (each replica applies it to its own state); MF_QUEUE_GROUP,
+ *                      the group opts->queue_group.
+ *   opts->on_invalid   unused (no reply to answer with).
+ * The handler runs on the client's service thread. MF_ERR_INVALID_ARG (no handler, a bad queue
+ * mode or group: err->pointer "/queue", "/queue_group"), MF_ERR_NOMEM, the client's errors. */
+static inline mf_status campaign_service_receive_preferences_update_ex(mf_client *client, campaign_service_receive_preferences_update_handler handler, void *ctx,
+    const mf_api_sub_opts *opts, mf_api_sub **sub, mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_receive_preferences_update_desc, campaign_service_receive_preferences_update__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe_ex(client, &mf_op_receive_preferences_update_desc, campaign_service_receive_preferences_update__tramp, (mf_api_fn)handler, ctx,
+                               opts, sub, err);
+}
+
+/* campaign_service_receive_preferences_update_ex with the defaults (opts NULL). */
+static inline mf_status campaign_service_receive_preferences_update(mf_client *client, campaign_service_receive_preferences_update_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    return campaign_service_receive_preferences_update_ex(client, handler, ctx, NULL, sub, err);
 }
 
 /* ---- receiveUserAnalytics: receive on user.analytics */
@@ -103,12 +160,30 @@ static inline mf_status campaign_service_receive_user_analytics__tramp(mf_api_fn
     return MF_OK;
 }
 
-static inline mf_status campaign_service_receive_user_analytics(mf_client *client, campaign_service_receive_user_analytics_handler handler, void *ctx, mf_api_sub **sub,
-    mf_error *err)
+/* Subscribes handler to receiveUserAnalytics: *sub is the caller's, ended with mf_api_unsubscribe before
+ * mf_client_destroy; ctx must stay valid until then. opts (NULL: the defaults, as campaign_service_receive_user_analytics)
+ * is read during the call only:
+ *   opts->queue        who gets a message when several subscribers listen: MF_QUEUE_DEFAULT,
+ *                      the queue group "campaign-service" (one replica per message); MF_QUEUE_NONE, every
+ *                      subscriber (each replica applies it to its own state); MF_QUEUE_GROUP,
+ *                      the group opts->queue_group.
+ *   opts->on_invalid   unused (no reply to answer with).
+ * The handler runs on the client's service thread. MF_ERR_INVALID_ARG (no handler, a bad queue
+ * mode or group: err->pointer "/queue", "/queue_group"), MF_ERR_NOMEM, the client's errors. */
+static inline mf_status campaign_service_receive_user_analytics_ex(mf_client *client, campaign_service_receive_user_analytics_handler handler, void *ctx,
+    const mf_api_sub_opts *opts, mf_api_sub **sub, mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_receive_user_analytics_desc, campaign_service_receive_user_analytics__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe_ex(client, &mf_op_receive_user_analytics_desc, campaign_service_receive_user_analytics__tramp, (mf_api_fn)handler, ctx,
+                               opts, sub, err);
+}
+
+/* campaign_service_receive_user_analytics_ex with the defaults (opts NULL). */
+static inline mf_status campaign_service_receive_user_analytics(mf_client *client, campaign_service_receive_user_analytics_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    return campaign_service_receive_user_analytics_ex(client, handler, ctx, NULL, sub, err);
 }
 
 /* ---- receiveUserInfoUpdate: receive on user.info.update */
@@ -124,12 +199,30 @@ static inline mf_status campaign_service_receive_user_info_update__tramp(mf_api_
     return MF_OK;
 }
 
-static inline mf_status campaign_service_receive_user_info_update(mf_client *client, campaign_service_receive_user_info_update_handler handler, void *ctx, mf_api_sub **sub,
-    mf_error *err)
+/* Subscribes handler to receiveUserInfoUpdate: *sub is the caller's, ended with mf_api_unsubscribe before
+ * mf_client_destroy; ctx must stay valid until then. opts (NULL: the defaults, as campaign_service_receive_user_info_update)
+ * is read during the call only:
+ *   opts->queue        who gets a message when several subscribers listen: MF_QUEUE_DEFAULT,
+ *                      the queue group "campaign-service" (one replica per message); MF_QUEUE_NONE, every
+ *                      subscriber (each replica applies it to its own state); MF_QUEUE_GROUP,
+ *                      the group opts->queue_group.
+ *   opts->on_invalid   unused (no reply to answer with).
+ * The handler runs on the client's service thread. MF_ERR_INVALID_ARG (no handler, a bad queue
+ * mode or group: err->pointer "/queue", "/queue_group"), MF_ERR_NOMEM, the client's errors. */
+static inline mf_status campaign_service_receive_user_info_update_ex(mf_client *client, campaign_service_receive_user_info_update_handler handler, void *ctx,
+    const mf_api_sub_opts *opts, mf_api_sub **sub, mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_receive_user_info_update_desc, campaign_service_receive_user_info_update__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe_ex(client, &mf_op_receive_user_info_update_desc, campaign_service_receive_user_info_update__tramp, (mf_api_fn)handler, ctx,
+                               opts, sub, err);
+}
+
+/* campaign_service_receive_user_info_update_ex with the defaults (opts NULL). */
+static inline mf_status campaign_service_receive_user_info_update(mf_client *client, campaign_service_receive_user_info_update_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    return campaign_service_receive_user_info_update_ex(client, handler, ctx, NULL, sub, err);
 }
 
 /* ---- requestUserInfo: send on user.info.request */

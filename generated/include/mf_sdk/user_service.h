@@ -7,12 +7,15 @@
  *   request    user_service_<operation>(client, [channel parameters,] &req, timeout_ms, &reply, &err)
  *              and user_service_<operation>_async(client, ..., callback, ctx, &err)
  *   receive    user_service_<operation>(client, handler, ctx, &sub, &err)
+ *              and user_service_<operation>_ex(client, handler, ctx, &opts, &sub, &err)
  * Channel parameters with a location (`$message.payload#/...`) are no arguments: their value is the
  * payload's. Outgoing messages are validated before they are sent (an invalid one returns the
  * codec's error with err->pointer naming the field, and nothing is sent). Incoming messages are decoded
  * and validated before a handler sees them (a located parameter must equal the payload's value);
  * invalid ones are logged, counted and dropped, and an invalid request is answered with an error.
- * Receivers join the queue group "user-service", so replicas share the load. Handlers run on the
+ * Receivers join the queue group "user-service", so replicas share the load; the _ex functions
+ * choose otherwise (mf_api_sub_opts: no queue group, for events every replica must see). The
+ * __tramp functions are internal (they adapt a typed handler to mf/api.h). Handlers run on the
  * client's service thread (mf/client.h): they may publish and send async requests, not block.
  * Everything here is a thin wrapper over mf/api.h.
  */
@@ -41,12 +44,31 @@ static inline mf_status user_service_reply_user_info__tramp(mf_api_fn fn, void *
     return ((user_service_reply_user_info_handler)fn)(ctx, (const mf_user_info_request *)msg, (mf_user_info_reply *)reply, info);
 }
 
-static inline mf_status user_service_reply_user_info(mf_client *client, user_service_reply_user_info_handler handler, void *ctx, mf_api_sub **sub,
-    mf_error *err)
+/* Subscribes handler to replyUserInfo: *sub is the caller's, ended with mf_api_unsubscribe before
+ * mf_client_destroy; ctx must stay valid until then. opts (NULL: the defaults, as user_service_reply_user_info)
+ * is read during the call only:
+ *   opts->queue        who gets a message when several subscribers listen: MF_QUEUE_DEFAULT,
+ *                      the queue group "user-service" (one replica per message); MF_QUEUE_NONE, every
+ *                      subscriber (each replica applies it to its own state); MF_QUEUE_GROUP,
+ *                      the group opts->queue_group.
+ *   opts->on_invalid   answers a request that fails to decode or validate (fill the reply and
+ *                      return MF_OK) instead of the 400 error reply; opts->invalid_ctx is its ctx.
+ * The handler runs on the client's service thread. MF_ERR_INVALID_ARG (no handler, a bad queue
+ * mode or group: err->pointer "/queue", "/queue_group"), MF_ERR_NOMEM, the client's errors. */
+static inline mf_status user_service_reply_user_info_ex(mf_client *client, user_service_reply_user_info_handler handler, void *ctx,
+    const mf_api_sub_opts *opts, mf_api_sub **sub, mf_error *err)
 {
     if (!handler)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a handler is required");
-    return mf_api_subscribe(client, &mf_op_reply_user_info_desc, user_service_reply_user_info__tramp, (mf_api_fn)handler, ctx, sub, err);
+    return mf_api_subscribe_ex(client, &mf_op_reply_user_info_desc, user_service_reply_user_info__tramp, (mf_api_fn)handler, ctx,
+                               opts, sub, err);
+}
+
+/* user_service_reply_user_info_ex with the defaults (opts NULL). */
+static inline mf_status user_service_reply_user_info(mf_client *client, user_service_reply_user_info_handler handler, void *ctx, mf_api_sub **sub,
+    mf_error *err)
+{
+    return user_service_reply_user_info_ex(client, handler, ctx, NULL, sub, err);
 }
 
 /* ---- sendPreferencesUpdate: send on notification.preferences.update */

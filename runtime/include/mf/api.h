@@ -170,20 +170,42 @@ mf_status mf_api_subscribe(mf_client *c, const mf_operation_desc *op, mf_api_han
 typedef mf_status (*mf_api_invalid_handler)(void *ctx, const mf_msg *raw, const mf_error *why, void *reply,
                                             const mf_api_info *info);
 
-/* Options of mf_api_subscribe_ex. */
+/* Who gets a message when several subscribers of one receive operation listen (replicas of a
+ * service, or several subscriptions of one program). */
+typedef enum mf_queue_mode {
+    MF_QUEUE_DEFAULT = 0, /* the operation's queue group (op->queue_group: its service id): one of
+                             the replicas gets each message - right for requests and work items */
+    MF_QUEUE_NONE,        /* no queue group: every subscriber gets every message - right for events
+                             that each replica applies to its own state (a local view, a cache) */
+    MF_QUEUE_GROUP        /* the queue group named in mf_api_sub_opts.queue_group */
+} mf_queue_mode;
+
+/* Options of a subscription (mf_api_subscribe_ex, mf_api_subscribe_to_ex and the generated
+ * <service>_<operation>_ex functions). A zeroed struct, like opts == NULL, means the defaults.
+ * The struct is read during the call only: it need not outlive it. */
 typedef struct mf_api_sub_opts {
-    mf_api_invalid_handler on_invalid; /* NULL: invalid requests get the 400 error reply (the default) */
-    void *invalid_ctx;
+    mf_api_invalid_handler on_invalid; /* request/reply only (ignored otherwise); NULL: invalid
+                                          requests get the 400 error reply (the default) */
+    void *invalid_ctx;                 /* passed to on_invalid */
+    mf_queue_mode queue;               /* MF_QUEUE_DEFAULT: op->queue_group */
+    const char *queue_group;           /* with MF_QUEUE_GROUP: the group (a NATS queue name:
+                                          1..255 bytes, no white space); copied */
 } mf_api_sub_opts;
 
 /*
- * mf_api_subscribe with options (opts may be NULL). A service whose reply
- * message can carry an error (UserInfoReply's `error`) uses on_invalid to
- * answer invalid requests in the contract's terms. Invalid requests still count
- * in stats.invalid; an answer sent counts in stats.replies.
+ * mf_api_subscribe with options (opts may be NULL: the defaults). A service whose reply
+ * message can carry an error (UserInfoReply's `error`) uses on_invalid to answer invalid
+ * requests in the contract's terms; invalid requests still count in stats.invalid, an answer
+ * sent counts in stats.replies. opts->queue chooses the queue group. MF_ERR_INVALID_ARG also
+ * for an unknown queue mode or a bad queue_group (err->pointer "/queue_group").
  */
 mf_status mf_api_subscribe_ex(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
                               void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err);
+
+/* mf_api_subscribe_to with options, as mf_api_subscribe_ex. */
+mf_status mf_api_subscribe_to_ex(mf_client *c, const mf_operation_desc *op, const char *subject, mf_api_handler h,
+                                 mf_api_fn fn, void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out,
+                                 mf_error *err);
 
 /* One message a subscription takes: a RECEIVE descriptor (operation or channel
  * endpoint) and the typed handler behind its trampoline. A route whose fn is

@@ -310,6 +310,24 @@ def targeting_matches_independent_computation(env: Env) -> None:
 
 
 @case
+def replicas_each_build_the_whole_view(env: Env) -> None:
+    """Every Campaign Service replica keeps its own view of the users, so the user events reach
+    every replica (its receivers join no queue group): two replicas with their own databases
+    both end up holding every user. In one queue group each would hold about half."""
+    now = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+    people = population(60, now, seed=11)
+    env.start_users()
+    replicas = [env.start_campaign(clock=stamp(now), db=os.path.join(env.workdir, f"campaign-{k}.db"))
+                for k in ("a", "b")]
+    env.import_users(people)
+    for replica in replicas:
+        env.campaign = replica
+        env.wait_view(len(people))
+        st, stats = replica.http("GET", "/stats")
+        check(st == 200 and stats["users"] == len(people), f"{replica.db}: {stats}")
+
+
+@case
 def preferences_and_quiet_hours_across_dst(env: Env) -> None:
     # 2024-03-31 00:59:40Z: Berlin is at 01:59:40 CET and jumps to 03:00 CEST at 01:00:00Z
     now = dt.datetime(2024, 3, 31, 0, 59, 40, tzinfo=dt.timezone.utc)
