@@ -70,9 +70,7 @@ SCHEMA_KEYWORDS: Dict[str, Check] = {
 }
 
 _DOC: Dict[str, Check] = {"title": STRING, "summary": STRING, "description": STRING}
-_TAGS: Check = (lambda v: isinstance(v, list) and all(isinstance(t, dict) and ("$ref" in t or _str(t.get("name")))
-                                                      for t in v),
-                "a list of tags (objects with a string 'name')")
+_TAGS: Check = (lambda v: isinstance(v, list) and all(isinstance(t, dict) for t in v), "a list of tag objects")
 _EXAMPLES: Check = (lambda v: isinstance(v, list) and all(isinstance(e, dict) for e in v),
                     "a list of example objects (name, summary, payload, headers)")
 
@@ -96,6 +94,7 @@ OBJECTS: Dict[str, Dict[str, Check]] = {
                 "examples": _EXAMPLES, "tags": _TAGS, "correlationId": OBJECT, "traits": LIST,
                 "bindings": OBJECT},
     "example": {"name": STRING, "summary": STRING, "headers": OBJECT},
+    "tag": {"name": STRING, "description": STRING, "x-service": STRING},
     "operation": {**_DOC, "action": STRING, "channel": REF, "messages": (lambda v: isinstance(v, list) and all(
         isinstance(x, dict) and "$ref" in x for x in v), "a list of $refs to the channel's messages"),
         "reply": OBJECT, "tags": _TAGS, "x-service": STRING, "traits": LIST, "bindings": OBJECT,
@@ -137,6 +136,9 @@ def check(n: N, table: Dict[str, Check], what: str) -> None:
 def check_object(n: N, kind: str) -> None:
     """The members of an AsyncAPI object of that kind ("channel", "message", ...)."""
     check(n, OBJECTS[kind], f"{kind} member")
+    if "tags" in OBJECTS[kind] and kind != "components":
+        for tag in n.at("tags").elems():
+            check(tag, OBJECTS["tag"], "tag member")
 
 
 def check_outline(root: N) -> None:

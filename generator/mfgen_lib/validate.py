@@ -415,5 +415,9 @@ class DocValidator:
         for t in info_tags.elems():
             t = self.res.deref(t) if t.is_ref else t
             if isinstance(t.v, dict) and t.v.get("name") == name and isinstance(t.v.get("x-service"), str):
+                if not SERVICE_RE.match(t.v["x-service"]):
+                    raise t.at("x-service").err("x-service must be a service id (letters, digits, '-' and '_', "
+                                                "starting with a letter or digit)",
+                                                "for example `x-service: account-service`")
                 return t.v["x-service"]
         return names.slug(name)

@@ -94,7 +94,7 @@ channels:
 # where each kind is (its JSON path).
 GOOD: Dict[str, Any] = {
     "asyncapi": "3.0.0",
-    "info": {"title": "T", "version": "1.0.0"},
+    "info": {"title": "T", "version": "1.0.0", "tags": [{"name": "Desk", "x-service": "svc"}]},
     "channels": {
         "c": {"address": "a.{p}", "parameters": {"p": {"description": "d"}},
               "messages": {"M": {"$ref": "#/components/messages/M"}}},
@@ -111,7 +111,7 @@ GOOD: Dict[str, Any] = {
     },
 }
 KIND_AT: Dict[str, List[Any]] = {
-    "document": [], "info": ["info"], "components": ["components"], "channel": ["channels", "c"],
+    "document": [], "info": ["info"], "tag": ["info", "tags", 0], "components": ["components"], "channel": ["channels", "c"],
     "parameter": ["channels", "c", "parameters", "p"], "message": ["components", "messages", "M"],
     "example": ["components", "messages", "M", "examples", 0], "operation": ["operations", "o"],
     "reply": ["operations", "o", "reply"], "schema": ["components", "schemas", "S", "properties", "s"],
