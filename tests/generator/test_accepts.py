@@ -141,7 +141,7 @@ class AddressTest(unittest.TestCase):
         self.assertIn("return mf_api_send_to(client, &mf_op_send_root_desc, subject, msg, err);", h)
         self.assertIn("account_service_on_unknown(mf_client *client, const char *subject, "
                       "account_service_on_unknown_handler handler", h)
-        self.assertIn("mf_api_subscribe_to(client, &mf_op_on_unknown_desc, subject,", h)
+        self.assertIn("mf_api_subscribe_to_ex(client, &mf_op_on_unknown_desc, subject,", h)
         api = files["include/mf_sdk/channels_api.h"]
         self.assertIn("mf_api_send_to(client, &", api)
         self.assertRegex(api, r"mf_unknown_channel_subscribe\(mf_client \*client, const char \*subject,")
