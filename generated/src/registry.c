@@ -13,6 +13,8 @@ const mf_message_desc mf_msg_campaign_analytics_event_desc = {
     .content_type = "application/json",
     .type = &mf_campaign_analytics_event_desc,
     .size = sizeof(mf_campaign_analytics_event),
+    .headers = &mf_campaign_analytics_event_headers_desc,
+    .headers_size = sizeof(mf_campaign_analytics_event_headers),
 };
 
 const mf_message_desc mf_msg_campaign_create_desc = {

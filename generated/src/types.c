@@ -185,6 +185,28 @@ const mf_type mf_campaign_analytics_event_desc = {
     .field_count = 8,
 };
 
+/* mf_campaign_analytics_event_headers.mflow_error_code */
+static mf_pattern mf_campaign_analytics_event_headers__mflow_error_code_pattern = { "^[A-Z][A-Z0-9_]*$", "^[A-Z][0-9A-Z_]*$", 0, NULL };
+static const mf_type mf_campaign_analytics_event_headers__mflow_error_code = {
+    .kind = MF_K_STR,
+    .name = "mf_campaign_analytics_event_headers.mflow_error_code",
+    .size = sizeof(char *),
+    .max_len = 64,
+    .pattern = &mf_campaign_analytics_event_headers__mflow_error_code_pattern,
+};
+
+/* mf_campaign_analytics_event_headers: /components/messages/CampaignAnalyticsEvent/headers */
+static const mf_field mf_campaign_analytics_event_headers__fields[] = {
+    { .name = "Mflow-Error-Code", .type = &mf_campaign_analytics_event_headers__mflow_error_code, .offset = offsetof(mf_campaign_analytics_event_headers, mflow_error_code), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event_headers, has_mflow_error_code), .null_offset = -1, .required = false },
+};
+const mf_type mf_campaign_analytics_event_headers_desc = {
+    .kind = MF_K_OBJ,
+    .name = "mf_campaign_analytics_event_headers",
+    .size = sizeof(mf_campaign_analytics_event_headers),
+    .fields = mf_campaign_analytics_event_headers__fields,
+    .field_count = 1,
+};
+
 /* mf_campaign_create.campaign_id */
 static const mf_type mf_campaign_create__campaign_id = {
     .kind = MF_K_STR,

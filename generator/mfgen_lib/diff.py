@@ -379,10 +379,17 @@ class Differ:
         self.doc(base, subj, "message", a, b, ("title", "summary", "description"), message=nk)
         SchemaDiff(self, subj, nk, p, "payload").run(a.get("payload", {}), b.get("payload", {}),
                                                      join(base, "payload"), "")
+        if "headers" in a or "headers" in b:  # none declared: no header is read, as an empty object
+            SchemaDiff(self, subj, nk, p, "headers").run(a.get("headers", NO_HEADERS), b.get("headers", NO_HEADERS),
+                                                         join(base, "headers"), "")
+
+
+NO_HEADERS: Dict[str, Any] = {"type": "object", "properties": {}}
 
 
 def _wire_sig(m: Dict[str, Any]) -> Tuple[Any, str]:
-    return (m.get("contentType"), json.dumps(strip_schema(m.get("payload", {})), sort_keys=True))
+    return (m.get("contentType"), json.dumps([strip_schema(m.get("payload", {})),
+                                              strip_schema(m.get("headers", NO_HEADERS))], sort_keys=True))
 
 
 def diff(old: Optional[Dict[str, Any]], new: Dict[str, Any]) -> List[Change]:

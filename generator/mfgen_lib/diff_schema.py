@@ -86,7 +86,7 @@ class SchemaDiff:
                    self.message, old, new)
 
     def where(self, dpath: str) -> str:
-        return f"field '{dpath}'" if dpath else self.root
+        return f"{'header' if self.root == 'headers' else 'field'} '{dpath}'" if dpath else self.root
 
     def run(self, a: Dict[str, Any], b: Dict[str, Any], path: str, dpath: str) -> None:
         ta, tb = stype(a), stype(b)
@@ -231,7 +231,7 @@ class SchemaDiff:
                 if (name in ra) != (name in rb):
                     req = name in rb
                     self.emit("field.required" if req else "field.optional", fp, "changed",
-                              "required" if req else "optional", f"field '{fd}'",
+                              "required" if req else "optional", self.where(fd),
                               ("became required: senders that omit it now send invalid messages" if req else
                                "became optional: new senders may omit it, receivers that require it refuse that"),
                               NARROW if req else WIDEN, not req, req)
@@ -247,7 +247,7 @@ class SchemaDiff:
             breaks = NEITHER if was_open else WIDEN
             why = ("an optional field was added: old receivers ignore it" if was_open else
                    "an optional field was added to a closed object: receivers that predate it refuse it")
-        self.emit("field.added", fp, "added", "field", f"field '{fd}'", why, breaks, None, fd)
+        self.emit("field.added", fp, "added", "field", self.where(fd), why, breaks, None, fd)
 
     def field_removed(self, fp: str, fd: str, required: bool, now_open: bool) -> None:
         if required:
@@ -259,7 +259,7 @@ class SchemaDiff:
             breaks = NEITHER if now_open else NARROW
             why = ("an optional field was removed: receivers ignore it when old senders still send it" if now_open
                    else "an optional field was removed from a closed object: senders that still send it are refused")
-        self.emit("field.removed", fp, "removed", "field", f"field '{fd}'", why, breaks, fd, None)
+        self.emit("field.removed", fp, "removed", "field", self.where(fd), why, breaks, fd, None)
 
     def union(self, a: Dict[str, Any], b: Dict[str, Any], path: str, dpath: str) -> None:
         w = self.where(dpath)

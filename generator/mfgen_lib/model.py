@@ -187,6 +187,7 @@ class Message:
     desc: str
     examples: List[Example] = field(default_factory=list)
     channels: List["Channel"] = field(default_factory=list)
+    headers: Optional[CType] = None  # the message's `headers` schema: an object of string members
 
 
 @dataclass(eq=False)

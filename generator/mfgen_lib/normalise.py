@@ -12,10 +12,12 @@ Shape (the snapshot is this, pretty-printed with sorted keys):
      "services":   {id: {"title", "description"}},
      "channels":   {key: {"address", "parameters": {name: schema + "location"?}, "messages": [keys], "title", "description"}},
      "operations": {key: {"action", "service", "channel", "messages": [keys], "reply": {"messages": [keys]}, "summary", "description"}},
-     "messages":   {key: {"name", "contentType", "title", "summary", "description", "payload": schema}}}
+     "messages":   {key: {"name", "contentType", "title", "summary", "description", "payload": schema,
+                          "headers": schema?}}}
 
 A parameter's "location" is the JSON pointer into the payload its value comes from (absent: the
-sender gives it). An integer schema with an enum carries it. Format 1 (before these were
+sender gives it). An integer schema with an enum carries it. "headers" (the NATS headers a
+message declares, an object of string members) is there only for messages that declare them. Format 1 (before these were
 recorded) is still read: diff.py does not compare locations with it.
 
 A schema is JSON Schema restricted to what the runtime enforces, with effective values:
@@ -145,6 +147,8 @@ def _operation(o: Any, docs: bool) -> Dict[str, Any]:
 
 def _message(m: Any, docs: bool) -> Dict[str, Any]:
     out: Dict[str, Any] = {"contentType": m.content_type, "payload": schema(m.payload, docs)}
+    if m.headers is not None:
+        out["headers"] = schema(m.headers, docs)
     if docs:
         out["name"] = m.name
     _doc(out, docs, title=m.title, summary=m.summary, description=m.description)

@@ -115,7 +115,7 @@ class SdkBuilder:
                 continue
             op.fn = f"{svc.snake}_{names.type_part(op.key)}"
             if op.action == "send":
-                extra = ["__tramp", "_async", "_cb"] if op.reply else []
+                extra = ["__tramp", "_async", "_cb"] if op.reply else ["_with_headers"]
             else:
                 op.handler = f"{op.fn}_handler"
                 self.sym.claim(op.handler, op.node, f"handler type of operation '{op.key}'")
@@ -162,7 +162,44 @@ class SdkBuilder:
                       description=text_of(m.get("description")), content_type=ct, payload=got.type,
                       node=m, desc=desc)
         msg.examples = self.examples(key, m)
+        msg.headers = self.headers(key, m)
         return msg
+
+    def headers(self, key: str, m: N) -> Optional[CType]:
+        """The C struct of a message's `headers` schema (<p>_<key>_headers) when it is an object of
+        string members (NATS headers are text: string, enum, format, pattern, lengths). Headers of
+        another shape (an object or a number in a header) are not generated: a warning names the
+        first such header, and the message is generated without them."""
+        hn = m.get("headers")
+        if hn is None:
+            return None
+        why = self.headers_unsupported(key, hn)
+        if why:
+            self.diag.warn(hn.err(why, "NATS headers are text: give every header property type: string "
+                                       "(an enum, format or pattern may narrow it)"))
+            return None
+        cname = f"{key}Headers"
+        got = self.sb.use(hn, Hint(f"{self.prefix}_{names.type_part(cname)}")) if hn.is_ref else \
+            self.sb.named(hn, cname)
+        return got.type
+
+    def headers_unsupported(self, key: str, hn: N) -> str:
+        """Why a `headers` schema has no C struct ("" when it can have one)."""
+        h = self.res.deref(hn) if hn.is_ref else hn
+        props = h.get("properties")
+        if not isinstance(h.v, dict) or h.v.get("type", "object") != "object" or props is None or not props.v \
+                or any(k in h.v for k in ("allOf", "oneOf", "anyOf", "additionalProperties")):
+            return f"the headers of message '{key}' are not generated: only an object with properties is"
+        for name, p in props.items():
+            p = self.res.deref(p) if p.is_ref else p
+            v = p.v if isinstance(p.v, dict) else {}
+            enum = v.get("enum")
+            text = v.get("type") == "string" or ("type" not in v and isinstance(enum, list) and enum and
+                                                all(isinstance(e, str) for e in enum))
+            if not text or any(k in v for k in ("allOf", "oneOf", "anyOf", "not")):
+                return (f"the headers of message '{key}' are not generated: header '{name}' is not a string "
+                        "(its value in a NATS header would be text)")
+        return ""
 
     def payload_key(self, key: str, payload: N) -> str:
         """The type name of an inline payload: the message key, or `<key>Payload` when a component

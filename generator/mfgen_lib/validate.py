@@ -217,8 +217,6 @@ class DocValidator:
             payload = target.at("schema")  # a Multi Format Schema Object holding JSON Schema
             if payload.v is None:
                 raise payload.err(f"message '{key}': a multi-format schema needs 'schema'")
-        if m.get("headers") is not None:
-            self.diag.warn(m.at("headers").err("message headers are not generated (payload only)"))
         return PMessage(key, m, payload)
 
     # -- channels -----------------------------------------------------------------------

@@ -6,6 +6,8 @@
  */
 #include "mf/api.h"
 
+#include "api/headers.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +208,19 @@ static void dispatch(mf_api_sub *s, const route *r, const mf_msg *m, mf_api_info
     count(&s->stats.handled);
 }
 
+/* Says that an invalid value was a header ("header /Mflow-Error-Code: ..."). */
+static mf_error *header_error(mf_error *err)
+{
+    static const char prefix[] = "header: ";
+    size_t k = sizeof prefix - 1, n = strnlen(err->message, sizeof err->message - 1);
+    if (n > sizeof err->message - 1 - k)
+        n = sizeof err->message - 1 - k;
+    memmove(err->message + k, err->message, n);
+    memcpy(err->message, prefix, k);
+    err->message[k + n] = '\0';
+    return err;
+}
+
 static void on_message(mf_client *c, const mf_msg *m, void *ctx)
 {
     (void)c;
@@ -238,11 +253,26 @@ static void on_message(mf_client *c, const mf_msg *m, void *ctx)
             drop_invalid(s, m, what, &err);
         return;
     }
-    if (!s->to && mf_channel_check_payload(ch, r->op->message, s->msg, info.params, &err) != MF_OK)
-        drop_invalid(s, m, r->op->message->key, &err);
-    else
+    const mf_message_desc *md = r->op->message;
+    void *hdrs = NULL;
+    if (!s->to && mf_channel_check_payload(ch, md, s->msg, info.params, &err) != MF_OK)
+        drop_invalid(s, m, md->key, &err);
+    else if (md->headers && !(hdrs = calloc(1, md->headers_size ? md->headers_size : 1))) {
+        mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
+        drop_invalid(s, m, md->key, &err);
+    } else if (hdrs && mf_api_headers_in(md->headers, m, hdrs, &err) != MF_OK) {
+        free(hdrs);
+        hdrs = NULL;
+        drop_invalid(s, m, md->key, header_error(&err));
+    } else {
+        info.headers = hdrs;
         dispatch(s, r, m, &info);
-    mf_free(r->op->message->type, s->msg);
+    }
+    if (hdrs) {
+        mf_free(md->headers, hdrs);
+        free(hdrs);
+    }
+    mf_free(md->type, s->msg);
 }
 
 /* ---- subscribe ----------------------------------------------------------- */

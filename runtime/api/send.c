@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/headers.h"
 #include "mf/buf.h"
 #include "mf/codec.h"
 
@@ -50,12 +51,18 @@ static mf_status prepare(const mf_operation_desc *op, const char *const *params,
 }
 
 static mf_status send_op(mf_client *c, const mf_operation_desc *op, const char *const *params, const char *to,
-                         const void *msg, mf_error *err);
+                         const void *msg, const void *headers, mf_error *err);
 
 mf_status mf_api_send(mf_client *c, const mf_operation_desc *op, const char *const *params, const void *msg,
                       mf_error *err)
 {
-    return send_op(c, op, params, NULL, msg, err);
+    return send_op(c, op, params, NULL, msg, NULL, err);
+}
+
+mf_status mf_api_send_with_headers(mf_client *c, const mf_operation_desc *op, const char *const *params,
+                                   const void *msg, const void *headers, mf_error *err)
+{
+    return send_op(c, op, params, NULL, msg, headers, err);
 }
 
 mf_status mf_api_send_to(mf_client *c, const mf_operation_desc *op, const char *subject, const void *msg,
@@ -63,25 +70,36 @@ mf_status mf_api_send_to(mf_client *c, const mf_operation_desc *op, const char *
 {
     if (!subject)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "a subject is required");
-    return send_op(c, op, NULL, subject, msg, err);
+    return send_op(c, op, NULL, subject, msg, NULL, err);
 }
 
 static mf_status send_op(mf_client *c, const mf_operation_desc *op, const char *const *params, const char *to,
-                         const void *msg, mf_error *err)
+                         const void *msg, const void *headers, mf_error *err)
 {
     if (!c || !op)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client and operation are required");
     if (op->action != MF_ACTION_SEND)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a send operation", op->key);
+    if (headers && (!op->message || !op->message->headers))
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "message %s declares no headers",
+                            op->message ? op->message->key : "(none)");
     char subject[SUBJECT_MAX];
     mf_buf body = MF_BUF_INIT;
+    mf_header hdrs[MF_API_MAX_HEADERS];
+    size_t n_hdrs = 0;
+    char *storage = NULL;
     mf_status st = prepare(op, params, to, msg, subject, &body, err);
+    if (st == MF_OK && headers)
+        st = mf_api_headers_out(op->message->headers, headers, hdrs, MF_API_MAX_HEADERS, &n_hdrs, &storage, err);
     if (st == MF_OK) {
-        st = mf_client_publish(c, subject, NULL, body.data ? body.data : "", body.len);
+        const char *data = body.data ? body.data : "";
+        st = n_hdrs ? mf_client_publish_hdrs(c, subject, NULL, hdrs, n_hdrs, data, body.len)
+                    : mf_client_publish(c, subject, NULL, data, body.len);
         if (st)
             mf_error_set(err, st, "", "publishing %s on %s failed: %s", op->message->key, subject,
                          mf_status_str(st));
     }
+    free(storage);
     mf_buf_free(&body);
     return st;
 }

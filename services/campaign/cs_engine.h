@@ -97,7 +97,10 @@ typedef struct cs_sink {
                                    mf_error *err);
     mf_status (*publish_push)(void *ctx, const char *user_id, const mf_push_notification *msg, mf_error *err);
     mf_status (*publish_status)(void *ctx, const mf_campaign_status_update *msg, mf_error *err);
-    mf_status (*publish_analytics)(void *ctx, const mf_campaign_analytics_event *msg, mf_error *err);
+    /* error_code: with campaign_failed, why (CAMPAIGN_NOT_FOUND, ...), sent as the message's
+     * Mflow-Error-Code header (the payload has no member for it); NULL otherwise. */
+    mf_status (*publish_analytics)(void *ctx, const mf_campaign_analytics_event *msg, const char *error_code,
+                                   mf_error *err);
     /* Returns MF_OK once everything published so far has reached the server (the mflow client:
      * mf_client_flush). Called before a batch with sent notifications is committed; on an error
      * the batch's notifications stay pending and go again later. May be NULL (no such check). */

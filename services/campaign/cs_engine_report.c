@@ -60,12 +60,13 @@ void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type,
     m.has_user_id = user_id != NULL;
     m.user_id = (char *)user_id;
     m.timestamp = (char *)cs_eng_now_text(e);
-    /* CampaignAnalyticsEvent has no error member (the contract follows the Message Flow
-     * document): the code goes to the log and, for refused campaigns, to cs_engine_refusals */
-    (void)code;
+    /* CampaignAnalyticsEvent's payload has no error member (the contract follows the Message
+     * Flow document): a failure's code travels in the Mflow-Error-Code header; its text goes to
+     * the log and, for refused campaigns, to cs_engine_refusals */
     (void)message;
+    const char *error_code = type == MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED ? code : NULL;
     mf_error err;
-    if (e->sink.publish_analytics(e->sink.ctx, &m, &err) != MF_OK)
+    if (e->sink.publish_analytics(e->sink.ctx, &m, error_code, &err) != MF_OK)
         cs_eng_log(e, "warn", "campaign %s: %s not published: %s", campaign_id, kind, err.message);
 }
 

@@ -187,9 +187,13 @@ static mf_status sink_status(void *ctx, const mf_campaign_status_update *m, mf_e
     return campaign_service_send_campaign_status(((cs_service *)ctx)->client, m, err);
 }
 
-static mf_status sink_analytics(void *ctx, const mf_campaign_analytics_event *m, mf_error *err)
+static mf_status sink_analytics(void *ctx, const mf_campaign_analytics_event *m, const char *error_code,
+                                mf_error *err)
 {
-    return campaign_service_send_campaign_analytics(((cs_service *)ctx)->client, m, err);
+    mf_campaign_analytics_event_headers h = {.has_mflow_error_code = error_code != NULL,
+                                             .mflow_error_code = (char *)error_code};
+    return campaign_service_send_campaign_analytics_with_headers(((cs_service *)ctx)->client, m,
+                                                                 error_code ? &h : NULL, err);
 }
 
 static mf_status sink_flush(void *ctx, mf_error *err)

@@ -295,6 +295,107 @@ static void test_bad_queue_options(void **state)
     mf_client_destroy(c);
 }
 
+/* ---- typed headers: campaign.analytics carries a failure's code in Mflow-Error-Code ---- */
+
+typedef struct analytics_seen {
+    pthread_mutex_t mu;
+    int n;
+    char code[64]; /* the last event's header, "" when absent */
+} analytics_seen;
+
+static void on_analytics(void *ctx, const mf_campaign_analytics_event *msg, const mf_api_info *info)
+{
+    (void)msg;
+    analytics_seen *a = ctx;
+    const mf_campaign_analytics_event_headers *h = info->headers;
+    pthread_mutex_lock(&a->mu);
+    snprintf(a->code, sizeof a->code, "%s", h && h->has_mflow_error_code ? h->mflow_error_code : "");
+    a->n++;
+    pthread_mutex_unlock(&a->mu);
+}
+
+static bool await_analytics(analytics_seen *a, int n, char *code, size_t cap)
+{
+    int64_t deadline = e2e_now_ms() + 10000;
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        int got = a->n;
+        snprintf(code, cap, "%s", a->code);
+        pthread_mutex_unlock(&a->mu);
+        if (got >= n)
+            return got == n;
+        if (e2e_now_ms() > deadline)
+            return false;
+        e2e_sleep_ms(10);
+    }
+}
+
+static void test_typed_headers(void **state)
+{
+    (void)state;
+    mf_client *svc = connect_or_skip(), *watcher = connect_or_skip();
+    analytics_seen seen = {PTHREAD_MUTEX_INITIALIZER, 0, ""};
+    mf_api_sub *sub;
+    mf_error err;
+    e2e_col raw;
+    e2e_col_init(&raw);
+    uint64_t sid;
+    assert_int_equal(mf_campaign_analytics_channel_subscribe(watcher, on_analytics, &seen, NULL, &sub, &err), MF_OK);
+    assert_int_equal(mf_client_subscribe(watcher, "campaign.analytics", NULL, e2e_col_cb, &raw, &sid), MF_OK);
+    assert_int_equal(mf_client_flush(watcher, 5000), MF_OK);
+
+    mf_campaign_analytics_event ev;
+    const char *json = example("CampaignAnalyticsEvent.minimal.json");
+    assert_int_equal(mf_campaign_analytics_event_decode(json, strlen(json), &ev, &err), MF_OK);
+    ev.event_type = MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED;
+    mf_campaign_analytics_event_headers h = {.has_mflow_error_code = true, .mflow_error_code = "CAMPAIGN_NOT_FOUND"};
+    char code[64];
+    /* sent with the header: on the wire as a NATS header, typed for the receiver */
+    assert_int_equal(campaign_service_send_campaign_analytics_with_headers(svc, &ev, &h, &err), MF_OK);
+    assert_int_equal(mf_client_flush(svc, 5000), MF_OK);
+    assert_true(await_analytics(&seen, 1, code, sizeof code));
+    assert_string_equal(code, "CAMPAIGN_NOT_FOUND");
+    assert_true(e2e_col_wait(&raw, 1, 10000));
+    size_t len = 0;
+    const char *v = mf_msg_header(&raw.kept[0]->msg, "Mflow-Error-Code", &len);
+    assert_non_null(v);
+    assert_int_equal(len, strlen("CAMPAIGN_NOT_FOUND"));
+    assert_memory_equal(v, "CAMPAIGN_NOT_FOUND", len);
+    /* without headers: the receiver's struct has no code */
+    assert_int_equal(campaign_service_send_campaign_analytics(svc, &ev, &err), MF_OK);
+    assert_int_equal(mf_client_flush(svc, 5000), MF_OK);
+    assert_true(await_analytics(&seen, 2, code, sizeof code));
+    assert_string_equal(code, "");
+    /* a header the contract refuses is not sent (its pattern), naming it */
+    h.mflow_error_code = "not found";
+    assert_int_equal(campaign_service_send_campaign_analytics_with_headers(svc, &ev, &h, &err), MF_ERR_PATTERN);
+    assert_string_equal(err.pointer, "/Mflow-Error-Code");
+    /* and one that arrives anyway (a raw publish) is dropped as invalid, the payload being fine */
+    mf_buf body = MF_BUF_INIT;
+    assert_int_equal(mf_campaign_analytics_event_encode(&ev, &body, &err), MF_OK);
+    const mf_header bad = {"Mflow-Error-Code", "not found"};
+    assert_int_equal(mf_client_publish_hdrs(svc, "campaign.analytics", NULL, &bad, 1, body.data, body.len), MF_OK);
+    mf_buf_free(&body);
+    assert_int_equal(mf_client_flush(svc, 5000), MF_OK);
+    assert_true(e2e_col_wait(&raw, 3, 10000)); /* the watcher's connection has all three sent */
+    mf_api_sub_stats st;
+    int64_t deadline = e2e_now_ms() + 10000;
+    do {
+        mf_api_sub_stats_get(sub, &st);
+        if (st.handled + st.invalid >= 3)
+            break;
+        e2e_sleep_ms(10);
+    } while (e2e_now_ms() < deadline);
+    assert_int_equal(st.handled, 2);
+    assert_int_equal(st.invalid, 1);
+    ev.event_type = MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_CREATED;
+    mf_campaign_analytics_event_free(&ev);
+    mf_api_unsubscribe(sub);
+    mf_client_destroy(watcher);
+    mf_client_destroy(svc);
+    e2e_col_free(&raw);
+}
+
 static void test_receive_validates(void **state)
 {
     (void)state;
@@ -512,7 +613,8 @@ static void test_handler_errors(void **state)
 /* A request the responder finds invalid is answered with code 400 naming the field. A requester
  * built from another contract is simulated with a descriptor whose request type takes any JSON. */
 static const mf_type any_json = {.kind = MF_K_RAW, .name = "any", .size = sizeof(char *)};
-static const mf_message_desc loose_request = {"Loose", "Loose", "", "application/json", &any_json, sizeof(char *)};
+static const mf_message_desc loose_request = {"Loose", "Loose", "", "application/json", &any_json, sizeof(char *),
+                                              NULL, 0};
 static const mf_operation_desc loose_op = {.key = "looseRequest", .service = "test", .action = MF_ACTION_SEND,
                                            .channel = &mf_ch_user_info_request_desc, .message = &loose_request,
                                            .reply = &mf_msg_user_info_reply_desc};
@@ -590,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_receive_validates),
         cmocka_unit_test(test_events_reach_every_replica),
         cmocka_unit_test(test_bad_queue_options),
+        cmocka_unit_test(test_typed_headers),
         cmocka_unit_test(test_send_takes_parameter_from_payload),
         cmocka_unit_test(test_async_request),
         cmocka_unit_test(test_handler_errors),

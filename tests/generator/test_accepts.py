@@ -151,6 +151,53 @@ class AddressTest(unittest.TestCase):
         self.assertNotIn("MF_ROOT_ADDRESS", files["include/mf_sdk/channels.h"])
 
 
+class HeaderTest(unittest.TestCase):
+    SPEC = """
+        channels:
+          audit: {address: shop.audit, messages: {Audit: {$ref: '#/components/messages/Audit'}}}
+        operations:
+          sendAudit: {action: send, channel: {$ref: '#/channels/audit'}}
+          takeAudit: {action: receive, channel: {$ref: '#/channels/audit'}}
+        components:
+          messages:
+            Audit:
+              headers:
+                type: object
+                properties:
+                  Trace-Id: {type: string, format: uuid}
+                  Level: {enum: [info, warn]}
+                  HEADER2
+              payload: {type: object, properties: {what: {type: string}}}
+        """
+
+    def test_string_headers_are_typed(self) -> None:
+        """An object of string headers: a struct, the descriptor's headers, a send with headers."""
+        rc, err, files = gen(self.SPEC.replace("HEADER2", "Note: {type: string, maxLength: 80}"))
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("warning", err)
+        types = files["include/mf_sdk/types.h"]
+        self.assertIn("struct mf_audit_headers {", types)
+        self.assertIn("char *trace_id;", types)
+        self.assertIn(".headers = &mf_audit_headers_desc,", files["src/registry.c"])
+        h = files["include/mf_sdk/account_service.h"]
+        self.assertIn("account_service_send_audit_with_headers(mf_client *client, const mf_audit *msg,\n"
+                      "    const mf_audit_headers *headers, mf_error *err)", h)
+        self.assertIn("info->headers is a const mf_audit_headers *", h)
+
+    def test_headers_that_are_not_text_are_a_warning(self) -> None:
+        """A header that is not a string (an object, a number) cannot be a NATS header: the message
+        is generated without its headers, and a warning names the header."""
+        for header in ("Retry-Count: {type: integer}", "MQMD: {type: object, properties: {a: {type: string}}}"):
+            with self.subTest(header=header):
+                rc, err, files = gen(self.SPEC.replace("HEADER2", header))
+                self.assertEqual(rc, 0, err)
+                name = header.split(":")[0]
+                self.assertIn(f"warning: the headers of message 'Audit' are not generated: header '{name}' is not "
+                              "a string", err)
+                self.assertNotIn("mf_audit_headers", files["include/mf_sdk/types.h"])
+                self.assertNotIn("_with_headers", files["include/mf_sdk/account_service.h"])
+
+
 class ParameterNameTest(unittest.TestCase):
     def test_parameter_named_like_an_argument(self) -> None:
         rc, err, files = gen("""

@@ -233,6 +233,14 @@ CASES: List[Tuple[str, Mutation, Set[Tuple[str, str]], int]] = [
      {("union.branch-added", "receivers")}, 1),
     ("oneOf branch removed", set_(at("common", *ORDER, "ref_code"), "oneOf", [{"type": "string"}, {"type": "boolean"}]),
      {("union.branch-removed", "senders"), ("union.branch-added", "receivers")}, 1),
+    # typed headers: a message without any reads none, like an empty object
+    ("optional header added", set_(at("main", "components", "messages", "Order"), "headers",
+                                   {"type": "object", "properties": {"Trace-Id": {"type": "string"}}}),
+     {("field.added", "neither")}, 0),
+    ("required header added", set_(at("main", "components", "messages", "Order"), "headers",
+                                   {"type": "object", "required": ["Trace-Id"],
+                                    "properties": {"Trace-Id": {"type": "string"}}}),
+     {("field.added", "senders")}, 1),
     ("const added", set_(at("common", *ORDER, "note"), "const", "gift"), {("const.added", "senders")}, 1),
 ]
 

@@ -208,10 +208,10 @@ class Service:
 class Nats(WsNats):
     """WsNats with a parser that walks the stream by offset (no copy per message)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, headers: bool = False) -> None:
         self.pos = 0
         super().__init__(HOST, port, timeout=DEADLINE)
-        self.connect()
+        self.connect(headers=headers)  # headers: the server sends HMSG with a message's headers
 
     def _parse_one(self) -> Optional[Op]:  # type: ignore[override]
         s, p = self.stream, self.pos
@@ -241,10 +241,11 @@ class Subscriber:
     """Collects every message on `subject` from a background thread: (subject, payload dict or text)."""
 
     def __init__(self, port: int, subject: str = ">") -> None:
-        self.c = Nats(port)
+        self.c = Nats(port, headers=True)
         self.c.sub(subject, "1")
         self.c.flush()
         self.msgs: List[Tuple[str, Any]] = []
+        self.headers: List[Tuple[str, Any, bytes]] = []  # the messages that had NATS headers
         self.cv = threading.Condition()
         self.stopping = False
         self.error: Optional[BaseException] = None
@@ -266,6 +267,8 @@ class Subscriber:
                     payload = op.data.decode(errors="replace")
                 with self.cv:
                     self.msgs.append((op.subject, payload))
+                    if op.kind == "HMSG":
+                        self.headers.append((op.subject, payload, op.hdr or b""))
                     self.cv.notify_all()
         except BaseException as e:  # noqa: BLE001 - reported by wait_count
             if not self.stopping:

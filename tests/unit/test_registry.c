@@ -19,9 +19,9 @@
 static const mf_type str_t = {.kind = MF_K_STR, .name = "Str", .size = sizeof(char *)};
 static const mf_type obj_t = {.kind = MF_K_OBJ, .name = "Empty", .size = 1};
 
-static const mf_message_desc msg_alpha = {"Alpha", "AlphaMessage", "", "application/json", &obj_t, 1};
-static const mf_message_desc msg_beta = {"Beta", "BetaMessage", "Beta", "application/json", &obj_t, 1};
-static const mf_message_desc msg_gamma = {"Gamma", "GammaMsg", "", "application/json", &obj_t, 1};
+static const mf_message_desc msg_alpha = {"Alpha", "AlphaMessage", "", "application/json", &obj_t, 1, NULL, 0};
+static const mf_message_desc msg_beta = {"Beta", "BetaMessage", "Beta", "application/json", &obj_t, 1, NULL, 0};
+static const mf_message_desc msg_gamma = {"Gamma", "GammaMsg", "", "application/json", &obj_t, 1, NULL, 0};
 static const mf_message_desc *const messages[] = {&msg_alpha, &msg_beta, &msg_gamma};
 
 static const mf_type uuid_t = {.kind = MF_K_STR, .name = "Uuid", .size = sizeof(char *),
@@ -309,7 +309,7 @@ static const mf_field loc_fields[] = {
 };
 static const mf_type loc_t = {.kind = MF_K_OBJ, .name = "LocMsg", .size = sizeof(loc_msg), .fields = loc_fields,
                               .field_count = 6};
-static const mf_message_desc msg_loc = {"Loc", "Loc", "", "application/json", &loc_t, sizeof(loc_msg)};
+static const mf_message_desc msg_loc = {"Loc", "Loc", "", "application/json", &loc_t, sizeof(loc_msg), NULL, 0};
 
 /* l.{user_id}.{n}.{x}: user_id and n from the payload, x explicit */
 static const mf_param_desc l_params[] = {{"user_id", &uuid_t, "/user_id"}, {"n", NULL, "/n"}, {"x", NULL, NULL}};

@@ -35,11 +35,11 @@ static const mf_type ping_t = {.kind = MF_K_OBJ, .name = "ping", .size = sizeof(
                                .flags = MF_TF_CLOSED, .fields = ping_fields, .field_count = 2};
 
 static const mf_message_desc m_ping = {"Ping", "PingMessage", "", "application/json", &ping_t,
-                                       sizeof(ping)};
+                                       sizeof(ping), NULL, 0};
 static const mf_message_desc m_zed = {"Zed", "ZedMessage", "", "application/json", &ping_t,
-                                      sizeof(ping)};
+                                      sizeof(ping), NULL, 0};
 static const mf_message_desc m_apple = {"Apple", "AppleMessage", "", "application/json", &ping_t,
-                                        sizeof(ping)};
+                                        sizeof(ping), NULL, 0};
 /* sorted by key, as the generator emits them */
 static const mf_message_desc *const msgs[] = {&m_apple, &m_ping, &m_zed};
 static const mf_registry reg = {"Test", "1.2.3", msgs, 3, NULL, 0, NULL, 0, NULL, 0};

@@ -260,6 +260,14 @@ static inline mf_status campaign_service_send_campaign_analytics(mf_client *clie
     return mf_api_send(client, &mf_op_send_campaign_analytics_desc, NULL, msg, err);
 }
 
+/* campaign_service_send_campaign_analytics with the message's headers (NULL: none), validated like the payload and sent as
+ * NATS headers: Mflow-Error-Code. */
+static inline mf_status campaign_service_send_campaign_analytics_with_headers(mf_client *client, const mf_campaign_analytics_event *msg,
+    const mf_campaign_analytics_event_headers *headers, mf_error *err)
+{
+    return mf_api_send_with_headers(client, &mf_op_send_campaign_analytics_desc, NULL, msg, headers, err);
+}
+
 /* ---- sendCampaignStatus: send on campaign.status */
 /* Publish the status and progress of a campaign execution. */
 static inline mf_status campaign_service_send_campaign_status(mf_client *client, const mf_campaign_status_update *msg, mf_error *err)

@@ -69,7 +69,7 @@ extern const mf_registry mf_sdk_registry;
  * text (titles, descriptions) left out. Two SDKs with the same hash speak the same contract;
  * services log both at start. `mfgen diff` compares two contracts in detail. */
 #define MF_CONTRACT_VERSION "1.0.0"
-#define MF_CONTRACT_HASH "3adb7fd441f8137db77123f66474f4b7d68ce34ae43ef61dd563816fc2a57da5"
+#define MF_CONTRACT_HASH "fd2adc36514ffc0731b8e9886f8214ec54b6be336ec6159c3eabe6c7e30e948e"
 extern const char mf_contract_version[];
 extern const char mf_contract_hash[];
 

@@ -24,6 +24,7 @@ extern "C" {
 /* ---- forward declarations ---------------------------------------------------------------- */
 
 typedef struct mf_campaign_analytics_event mf_campaign_analytics_event;
+typedef struct mf_campaign_analytics_event_headers mf_campaign_analytics_event_headers;
 typedef struct mf_campaign_create mf_campaign_create;
 typedef struct mf_campaign_create_schedule mf_campaign_create_schedule;
 typedef struct mf_campaign_create_schedule_recurring mf_campaign_create_schedule_recurring;
@@ -194,6 +195,20 @@ struct mf_campaign_analytics_event {
     /* Where and how a message originated. [optional] */
     bool has_metadata;
     mf_metadata metadata;
+};
+
+/*
+ * NATS message headers. The payload keeps the shape of the Message Flow document; what it has
+ * no member for travels here.
+ */
+struct mf_campaign_analytics_event_headers {
+    /*
+     * With campaign_failed, why it failed: CAMPAIGN_NOT_FOUND, CAMPAIGN_CONFLICT,
+     * INVALID_CAMPAIGN, ... (the code of the campaign.status update or of the refused
+     * campaign.create). [optional; length <= 64; pattern ^[A-Z][A-Z0-9_]*$]
+     */
+    bool has_mflow_error_code;
+    char *mflow_error_code;
 };
 
 /* A range of calendar dates; either bound may be left open. */
@@ -586,6 +601,7 @@ extern const mf_type mf_metadata_platform_desc;
 extern const mf_type mf_metadata_environment_desc;
 extern const mf_type mf_metadata_desc;
 extern const mf_type mf_campaign_analytics_event_desc;
+extern const mf_type mf_campaign_analytics_event_headers_desc;
 extern const mf_type mf_campaign_create_target_audience_user_segments_item_desc;
 extern const mf_type mf_date_range_desc;
 extern const mf_type mf_date_time_range_desc;
@@ -708,6 +724,19 @@ static inline mf_status mf_campaign_analytics_event_validate(const mf_campaign_a
 static inline bool mf_campaign_analytics_event_equal(const mf_campaign_analytics_event *a, const mf_campaign_analytics_event *b) { return mf_equal(&mf_campaign_analytics_event_desc, a, b); }
 static inline mf_status mf_campaign_analytics_event_copy(mf_campaign_analytics_event *dst, const mf_campaign_analytics_event *src, mf_error *err)
 { return mf_copy(&mf_campaign_analytics_event_desc, dst, src, err); }
+
+/* mf_campaign_analytics_event_headers */
+static inline void mf_campaign_analytics_event_headers_init(mf_campaign_analytics_event_headers *v) { mf_init(&mf_campaign_analytics_event_headers_desc, v); }
+static inline void mf_campaign_analytics_event_headers_free(mf_campaign_analytics_event_headers *v) { mf_free(&mf_campaign_analytics_event_headers_desc, v); }
+static inline mf_status mf_campaign_analytics_event_headers_decode(const char *json, size_t len, mf_campaign_analytics_event_headers *out, mf_error *err)
+{ return mf_decode(&mf_campaign_analytics_event_headers_desc, json, len, out, err); }
+static inline mf_status mf_campaign_analytics_event_headers_encode(const mf_campaign_analytics_event_headers *v, mf_buf *out, mf_error *err)
+{ return mf_encode(&mf_campaign_analytics_event_headers_desc, v, out, err); }
+static inline mf_status mf_campaign_analytics_event_headers_validate(const mf_campaign_analytics_event_headers *v, mf_error *err)
+{ return mf_validate(&mf_campaign_analytics_event_headers_desc, v, err); }
+static inline bool mf_campaign_analytics_event_headers_equal(const mf_campaign_analytics_event_headers *a, const mf_campaign_analytics_event_headers *b) { return mf_equal(&mf_campaign_analytics_event_headers_desc, a, b); }
+static inline mf_status mf_campaign_analytics_event_headers_copy(mf_campaign_analytics_event_headers *dst, const mf_campaign_analytics_event_headers *src, mf_error *err)
+{ return mf_copy(&mf_campaign_analytics_event_headers_desc, dst, src, err); }
 
 /* mf_campaign_create_target_audience_user_segments_item */
 static inline void mf_campaign_create_target_audience_user_segments_item_init(mf_campaign_create_target_audience_user_segments_item *v) { mf_init(&mf_campaign_create_target_audience_user_segments_item_desc, v); }

@@ -69,6 +69,9 @@ typedef struct mf_api_info {
     const char *params[MF_API_MAX_PARAMS]; /* parameter values, in the channel's parameter order */
     mf_error *error;                /* request handlers that fail may describe why here (mf_error_set);
                                        its message is sent to the requester. Cleared before each call. */
+    const void *headers;            /* a struct of message->headers: the declared headers that
+                                       arrived, decoded and validated (members absent when not sent);
+                                       NULL when the message declares none. Valid during the call. */
 } mf_api_info;
 
 /*
@@ -115,6 +118,16 @@ typedef struct mf_api_sub_stats {
  */
 mf_status mf_api_send(mf_client *c, const mf_operation_desc *op, const char *const *params, const void *msg,
                       mf_error *err);
+
+/*
+ * mf_api_send with the message's typed headers: `headers` is a struct of
+ * op->message->headers (NULL: none sent). It is validated like the payload
+ * (err->pointer names the header, nothing is sent on error); its present
+ * members are sent as NATS headers named after them. MF_ERR_INVALID_ARG also
+ * for headers given to a message that declares none.
+ */
+mf_status mf_api_send_with_headers(mf_client *c, const mf_operation_desc *op, const char *const *params,
+                                   const void *msg, const void *headers, mf_error *err);
 
 /*
  * Sends a request and waits up to timeout_ms for the reply, decoded into

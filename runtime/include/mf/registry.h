@@ -26,6 +26,9 @@ typedef struct mf_message_desc {
     const char *content_type;/* e.g. "application/json" */
     const mf_type *type;     /* payload descriptor */
     size_t size;             /* sizeof the payload struct */
+    const mf_type *headers;  /* the contract's `headers` (an object of string members, sent as NATS
+                                headers named after them), NULL when the message declares none */
+    size_t headers_size;     /* sizeof the headers struct (0 without) */
 } mf_message_desc;
 
 typedef struct mf_param_desc {

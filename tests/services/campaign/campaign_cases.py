@@ -137,6 +137,20 @@ class Env:
         return [m[1] for m in self.sub.snapshot() if m[0] == "campaign.status" and isinstance(m[1], dict)
                 and m[1].get("execution_id") == execution_id]
 
+    def error_code_header(self, campaign_id: str, event_type: str) -> List[str]:
+        """The Mflow-Error-Code headers of the campaign's analytics events of that type."""
+        with self.sub.cv:
+            got = list(self.sub.headers)
+        out = []
+        for subject, payload, head in got:
+            if subject == "campaign.analytics" and isinstance(payload, dict) and \
+                    payload.get("campaign_id") == campaign_id and payload.get("event_type") == event_type:
+                for line in head.decode(errors="replace").split("\r\n")[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "mflow-error-code":
+                        out.append(value.strip())
+        return out
+
     def analytics(self, campaign_id: str, event_type: str) -> List[Dict[str, Any]]:
         return [m[1] for m in self.sub.snapshot() if m[0] == "campaign.analytics" and isinstance(m[1], dict)
                 and m[1].get("campaign_id") == campaign_id and m[1].get("event_type") == event_type]
@@ -417,6 +431,11 @@ def refusals_and_unknown_campaign(env: Env) -> None:
     other = campaign(cid, {"user_segments": ["premium_users"]})
     env.publish("campaign.create", other)
     wait_until(lambda: len(env.analytics(cid, "campaign_failed")) == 1, "campaign_failed for the conflict")
+    # its code travels in the Mflow-Error-Code header (the payload has no member for it)
+    check(env.error_code_header(cid, "campaign_failed") == ["CAMPAIGN_CONFLICT"],
+          f"headers {env.error_code_header(cid, 'campaign_failed')}")
+    env.validator.check("CampaignAnalyticsEvent", env.analytics(cid, "campaign_failed")[0])
+    check(env.error_code_header(cid, "campaign_created") == [], "campaign_created carries no error code")
     bad = campaign(new_id(), {"user_segments": ["all_users"]}, max_retries=1)
     bad["settings"]["a_b_testing"] = {"enabled": True, "traffic_split": [0.5, 0.4], "variants": [
         {"title_template": "a", "body_template": "a"}, {"title_template": "b", "body_template": "b"}]}
@@ -435,6 +454,8 @@ def refusals_and_unknown_campaign(env: Env) -> None:
     env.execute(xid, unknown)
     s = wait_until(lambda: [x for x in env.statuses(xid) if x["status"] == "failed"], "a failed status")[0]
     check(s["error"]["code"] == "CAMPAIGN_NOT_FOUND", f"status {s}")
+    wait_until(lambda: env.error_code_header(unknown, "campaign_failed") == ["CAMPAIGN_NOT_FOUND"],
+               "campaign_failed with Mflow-Error-Code: CAMPAIGN_NOT_FOUND")
     env.validator.check("CampaignStatusUpdate", s)
     check(env.execution(xid)[1]["status"] == "failed", "the failed execution is recorded")
     check(env.execution(new_id())[0] == 404, "unknown execution: 404")

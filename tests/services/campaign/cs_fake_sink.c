@@ -20,6 +20,7 @@ void fake_init(fake *f, int64_t now)
     f->pushes = calloc(FAKE_MAX_MSGS, sizeof *f->pushes);
     f->statuses = calloc(FAKE_MAX_MSGS, sizeof *f->statuses);
     f->events = calloc(FAKE_MAX_MSGS, sizeof *f->events);
+    f->event_codes = calloc(FAKE_MAX_MSGS, sizeof *f->event_codes);
     assert_non_null(f->pushes);
     assert_non_null(f->statuses);
     assert_non_null(f->events);
@@ -36,6 +37,7 @@ void fake_free(fake *f)
     free(f->pushes);
     free(f->statuses);
     free(f->events);
+    free(f->event_codes);
 }
 
 fake_user *fake_user_get(fake *f, const char *id)
@@ -107,11 +109,13 @@ static mf_status f_status(void *ctx, const mf_campaign_status_update *m, mf_erro
     return MF_OK;
 }
 
-static mf_status f_analytics(void *ctx, const mf_campaign_analytics_event *m, mf_error *err)
+static mf_status f_analytics(void *ctx, const mf_campaign_analytics_event *m, const char *error_code,
+                             mf_error *err)
 {
     (void)err;
     fake *f = ctx;
     assert_true(f->n_events < FAKE_MAX_MSGS);
+    snprintf(f->event_codes[f->n_events], sizeof f->event_codes[0], "%s", error_code ? error_code : "");
     RECORD(mf_campaign_analytics_event, m, &f->events[f->n_events++]);
     return MF_OK;
 }

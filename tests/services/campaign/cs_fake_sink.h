@@ -57,6 +57,7 @@ typedef struct fake {
     mf_campaign_status_update *statuses;
     int n_statuses;
     mf_campaign_analytics_event *events;
+    char (*event_codes)[40]; /* events[i]'s error code (its Mflow-Error-Code header), "" for none */
     int n_events;
     int push_full;        /* the next this-many pushes fail with MF_ERR_FULL */
     int flush_fail;       /* the next this-many flushes fail with MF_ERR_TIMEOUT */

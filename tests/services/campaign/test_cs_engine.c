@@ -386,6 +386,8 @@ static void refusals(void **state)
     assert_string_equal(rej.code, "CAMPAIGN_CONFLICT");
     const mf_campaign_analytics_event *ev = &w->f.events[w->f.n_events - 1];
     assert_int_equal(ev->event_type, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED);
+    assert_string_equal(w->f.event_codes[w->f.n_events - 1], "CAMPAIGN_CONFLICT");
+    assert_string_equal(w->f.event_codes[0], ""); /* campaign_created: no code */
     assert_string_equal(ev->campaign_id, CAMPAIGN);
     /* invalid: refused with the code and the pointer */
     c.settings.a_b_testing.traffic_split.items[1] = 0.4;
@@ -395,6 +397,7 @@ static void refusals(void **state)
     assert_string_equal(rej.code, "INVALID_AB_TEST");
     ev = &w->f.events[w->f.n_events - 1];
     assert_int_equal(ev->event_type, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED);
+    assert_string_equal(w->f.event_codes[w->f.n_events - 1], "INVALID_AB_TEST");
     /* the codes, for the admin API: newest first */
     refusal_list got = {0};
     cs_engine_refusals(w->e, collect_refusal, &got);
@@ -415,6 +418,7 @@ static void refusals(void **state)
     assert_string_equal(s->error.code, "CAMPAIGN_NOT_FOUND");
     assert_int_equal(get_exec(w, other).status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED);
     assert_int_equal(fake_count_events(&w->f, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED), 3);
+    assert_string_equal(w->f.event_codes[w->f.n_events - 1], "CAMPAIGN_NOT_FOUND");
 
     /* a second execute of a running execution: refused, reported, the execution goes on */
     w->f.latency_ms = 1000;
