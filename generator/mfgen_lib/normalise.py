@@ -260,8 +260,14 @@ def strip_docs(c: Dict[str, Any]) -> Dict[str, Any]:
     out["services"] = {k: {} for k in c.get("services", {})}
     out["channels"] = {k: _strip_channel(v) for k, v in c.get("channels", {}).items()}
     out["operations"] = {k: {x: y for x, y in v.items() if x not in _DOC_KEYS} for k, v in c.get("operations", {}).items()}
-    out["messages"] = {k: {"contentType": v.get("contentType"), "payload": strip_schema(v.get("payload", {}))}
-                       for k, v in c.get("messages", {}).items()}
+    out["messages"] = {k: _strip_message(v) for k, v in c.get("messages", {}).items()}
+    return out
+
+
+def _strip_message(m: Dict[str, Any]) -> Dict[str, Any]:
+    out = {"contentType": m.get("contentType"), "payload": strip_schema(m.get("payload", {}))}
+    if "headers" in m:
+        out["headers"] = strip_schema(m["headers"])
     return out
 
 

@@ -348,6 +348,21 @@ class DiffCase(unittest.TestCase):
         code, report, _ = self.run_diff(self.old)
         self.assertEqual((code, report["changes"]), (0, []))
 
+    def test_headers_count_in_the_hash(self) -> None:
+        """Headers are wire: declaring one changes the contract hash (also as computed from a
+        normalised snapshot, the form `mfgen diff` and the docs compare)."""
+        new = self.mutated(set_(at("main", "components", "messages", "Order"), "headers",
+                                {"type": "object", "properties": {"Trace-Id": {"type": "string"}}}))
+        _, report, _ = self.run_diff(new)
+        self.assertNotEqual(report["old"]["hash"], report["new"]["hash"])
+        from mfgen_lib import normalise
+        from mfgen_lib.errors import Diagnostics
+        from mfgen_lib.pipeline import build_model
+        model = build_model(new, "mf", Diagnostics())
+        assert model is not None
+        docs = normalise.contract(model.sdk, {}, docs=True)
+        self.assertEqual(normalise.hash_of(docs), model.sdk.contract_hash)
+
     def test_major_bump(self) -> None:
         breaking = set_(at("common", *ORDER, "status"), "enum", ["new", "paid"])
         main, common = load(BASE), load(COMMON)
