@@ -60,7 +60,8 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     MF_TF_EXCL_MIN MF_TF_HAS_CONST MF_TF_HAS_MAX MF_TF_HAS_MIN MF_TF_RAW_OBJECT MF_TF_ANY_OF MF_TF_UNIQUE
     MF_VALIDATE_MAX_INPUT MF_VALIDATE_TOOL_H mf_action mf_api_fn mf_api_handler mf_api_info
     mf_api_invalid_handler mf_api_reply_cb mf_api_request mf_api_request_async
-    mf_api_request_async_to mf_api_request_to mf_api_send mf_api_send_to mf_api_sub mf_api_sub_opts
+    mf_api_request_async_to mf_api_request_to mf_api_send mf_api_send_to mf_api_send_with_headers
+    mf_api_sub mf_api_sub_opts
     mf_api_sub_stats mf_api_sub_stats_get mf_api_subscribe mf_api_subscribe_ex mf_api_subscribe_to
     mf_api_subscribe_to_ex mf_queue_mode MF_QUEUE_DEFAULT MF_QUEUE_NONE MF_QUEUE_GROUP
     mf_api_unsubscribe mf_array mf_buf mf_buf_append
