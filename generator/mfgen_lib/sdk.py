@@ -81,8 +81,6 @@ class SdkBuilder:
                 node=po.node, desc=desc)
             ops.append(op)
             (ch.senders if op.action == "send" else ch.receivers).append(op.service)
-            if op.action == "receive" and op.reply:
-                pass
         for ch in chans.values():
             ch.senders = sorted(set(ch.senders))
             ch.receivers = sorted(set(ch.receivers))
