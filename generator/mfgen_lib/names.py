@@ -64,7 +64,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_api_sub mf_api_sub_opts
     mf_api_sub_stats mf_api_sub_stats_get mf_api_subscribe mf_api_subscribe_ex mf_api_subscribe_to
     mf_api_subscribe_to_ex mf_queue_mode MF_QUEUE_DEFAULT MF_QUEUE_NONE MF_QUEUE_GROUP
-    mf_api_unsubscribe mf_array mf_buf mf_buf_append
+    mf_api_unsubscribe mf_array mf_buf mf_buf_append MF_HASH_H mf_fnv1a64
     mf_buf_append_char mf_buf_append_str mf_buf_detach mf_buf_free mf_buf_init mf_buf_printf
     mf_buf_reserve mf_buf_reset mf_channel_address mf_channel_desc mf_channel_parse mf_client
     mf_client_create mf_client_destroy mf_client_drain mf_client_event mf_client_event_cb

@@ -6,8 +6,8 @@
  * keyed: the tables it serves bound their chains by growing, and hold what
  * their own clients put there.
  */
-#ifndef MF_INTERNAL_HASH_H
-#define MF_INTERNAL_HASH_H
+#ifndef MF_HASH_H
+#define MF_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
