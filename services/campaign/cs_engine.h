@@ -46,6 +46,13 @@
  *                         analytics notification_sent. A push that cannot be published (the
  *                         client's buffer is full, the connection is closed) leaves the target
  *                         pending for a later batch.
+ *                     Two batches in flight: once every target of a batch is decided, the next
+ *                     batch is taken (its targets screened, its requests sent) before the batch
+ *                     is flushed and committed, so user-service answers meanwhile - only when
+ *                     the finished batch had no held target and left none pending (the ledger's
+ *                     query skips its seqs: cs_ledger_batch_after), no pause, cancel, stop,
+ *                     rate-limit wait or publish failure is in the way. Its notifications are
+ *                     published only after that commit (one thread).
  *                     After every batch: outcomes committed (cs_ledger_commit) and campaign.status
  *                     running with progress {total_targets, sent, failed, success_rate =
  *                     sent / (sent + failed), when anything was attempted}.
@@ -57,7 +64,9 @@
  *
  * Crash and restart: see cs_ledger.h for the guarantee (missing 0; duplicates after
  * de-duplication by notification_id 0; raw duplicates at most one batch per crash). "Sent" is
- * committed only after the sink's flush said the batch's notifications reached the server.
+ * committed only after the sink's flush said the batch's notifications reached the server; the
+ * batch taken ahead has published nothing before that commit, so at most one batch is
+ * published and not committed at any time.
  * cs_engine_open resumes every pending, running and paused execution from the ledger.
  *
  * Threads: all functions on one thread. Ownership: the engine borrows db and the sink for its

@@ -295,7 +295,10 @@ static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
     free(which);
 }
 
-static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, size_t n, int64_t now)
+/* Takes rows as the batch in hand and sends its profile requests. A batch decided from the view
+ * alone ends at once, unless `ahead` (taken while the previous batch is being finished): then
+ * the timer ends it (cs_eng_step), after the previous batch's commit. */
+static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, size_t n, int64_t now, bool ahead)
 {
     r->slots = calloc(n, sizeof *r->slots);
     if (!r->slots) {
@@ -320,8 +323,15 @@ static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, size_t n, 
     for (size_t i = 0; i < n; i++)
         if (r->slots[i].phase != SLOT_DONE)
             ask(e, r, i);
-    if (r->open == 0)
+    if (r->open == 0 && !ahead)
         batch_end(e, r);
+}
+
+static void free_slots(slot *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cs_user_free(&slots[i].view);
+    free(slots);
 }
 
 void cs_eng_drop_batch(cs_engine *e, cs_run *r)
@@ -341,41 +351,94 @@ void cs_eng_drop_batch(cs_engine *e, cs_run *r)
             q->prev = q->next = NULL;
         }
     }
-    for (size_t i = 0; i < r->n_slots; i++)
-        cs_user_free(&r->slots[i].view);
-    free(r->slots);
+    free_slots(r->slots, r->n_slots);
     r->slots = NULL;
     r->n_slots = r->open = 0;
     r->in_batch = false;
 }
 
+/* Targets per second: the pause after a batch that sent `sent` notifications. */
+static int64_t pace_of(const cs_run *r, int64_t sent)
+{
+    return r->settings.rate_limit > 0 ? (sent * 1000 + r->settings.rate_limit - 1) / r->settings.rate_limit : 0;
+}
+
+/*
+ * The next batch, taken while the batch just answered (outs, n) is flushed and committed, so that
+ * user-service answers its requests meanwhile. Only when the finished batch held no held target
+ * and left none pending (nothing of it can come back in the ledger's query: the query skips its
+ * seqs), and the run may go on at once. Its notifications are published only once the finished
+ * batch is committed (one thread), so published but uncommitted notifications stay one batch.
+ */
+static void batch_ahead(cs_engine *e, cs_run *r, const cs_outcome *outs, size_t n, int64_t ready_at, int64_t now)
+{
+    int64_t after = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (outs[i].before != CS_TARGET_PENDING || outs[i].after == CS_TARGET_PENDING)
+            return;
+        after = outs[i].seq > after ? outs[i].seq : after;
+    }
+    if (r->publish_failed || r->pause_requested || r->cancel_requested || e->stopping || ready_at > now ||
+        r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING || !ready(e))
+        return;
+    cs_target_row *rows = calloc((size_t)r->cap, sizeof *rows);
+    size_t m = 0;
+    if (rows && cs_ledger_batch_after(e->ledger, r->x.execution_id, now, after, rows, (size_t)r->cap, &m, NULL) == MF_OK &&
+        m > 0)
+        batch_begin(e, r, rows, m, now, true);
+    free(rows);
+}
+
+/* When the batch in hand (taken ahead) wants the timer: now when it is decided, else its first retry. */
+static int64_t batch_wake(const cs_run *r, int64_t now)
+{
+    if (r->open == 0)
+        return now;
+    int64_t at = CS_NO_TIME;
+    for (size_t i = 0; i < r->n_slots; i++)
+        if (r->slots[i].phase == SLOT_RETRY_WAIT && (at == CS_NO_TIME || r->slots[i].retry_at < at))
+            at = r->slots[i].retry_at;
+    return at;
+}
+
 static void batch_end(cs_engine *e, cs_run *r)
 {
     int64_t now = cs_eng_now(e);
-    cs_outcome *outs = malloc((r->n_slots ? r->n_slots : 1) * sizeof *outs);
+    size_t n = r->n_slots;
+    cs_outcome *outs = malloc((n ? n : 1) * sizeof *outs);
     int64_t sent = 0;
-    for (size_t i = 0; outs && i < r->n_slots; i++) {
+    for (size_t i = 0; outs && i < n; i++) {
         outs[i] = r->slots[i].out;
         sent += outs[i].after == CS_TARGET_SENT;
     }
+    /* the finished batch leaves the run (outs' reasons point into its slots until the commit) */
+    slot *done_slots = r->slots;
+    bool publish_failed = r->publish_failed;
+    int64_t started = r->batch_started;
+    r->slots = NULL;
+    r->n_slots = r->open = 0;
+    r->in_batch = false;
+    if (outs)
+        batch_ahead(e, r, outs, n, started + pace_of(r, sent), now);
     mf_error err;
     if (outs && sent > 0 && e->sink.flush && e->sink.flush(e->sink.ctx, &err) != MF_OK) {
         /* not known to have reached the server: record nothing as sent, send them again later */
         cs_eng_log(e, "warn", "execution %s: %lld notifications not confirmed by the server (%s); they go again",
                    r->x.execution_id, (long long)sent, err.message);
-        for (size_t i = 0; i < r->n_slots; i++)
+        for (size_t i = 0; i < n; i++)
             if (outs[i].after == CS_TARGET_SENT)
                 outs[i].after = CS_TARGET_PENDING;
-        r->publish_failed = true;
+        publish_failed = r->publish_failed = true; /* the batch taken ahead ends with a pause too */
         sent = 0;
     }
-    mf_status st = outs ? cs_ledger_commit(e->ledger, r->x.execution_id, outs, r->n_slots, now, &err)
+    mf_status st = outs ? cs_ledger_commit(e->ledger, r->x.execution_id, outs, n, now, &err)
                         : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
     free(outs);
-    bool publish_failed = r->publish_failed;
-    cs_eng_drop_batch(e, r);
+    free_slots(done_slots, n);
     if (st != MF_OK) {
         cs_eng_log(e, "error", "execution %s: batch not recorded: %s", r->x.execution_id, err.message);
+        if (r->in_batch)
+            cs_eng_drop_batch(e, r); /* the batch taken ahead: its targets stay pending */
         r->cancel_requested = false;
         cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED, "STORAGE_ERROR", err.message);
         r->wake_at = CS_NO_TIME;
@@ -384,11 +447,13 @@ static void batch_end(cs_engine *e, cs_run *r)
     e->stats.batches++;
     cs_eng_refresh(e, r);
     cs_eng_status(e, &r->x, NULL, NULL);
-    int64_t pace = r->settings.rate_limit > 0 ? (sent * 1000 + r->settings.rate_limit - 1) / r->settings.rate_limit : 0;
-    r->next_batch_at = r->batch_started + pace;
+    r->next_batch_at = started + pace_of(r, sent);
     if (publish_failed && r->next_batch_at < now + e->cfg.publish_retry_ms)
         r->next_batch_at = now + e->cfg.publish_retry_ms;
-    r->wake_at = r->next_batch_at > now ? r->next_batch_at : now;
+    if (r->in_batch)
+        r->wake_at = batch_wake(r, now); /* the batch taken ahead: its replies drive it */
+    else
+        r->wake_at = r->next_batch_at > now ? r->next_batch_at : now;
 }
 
 /* ---- the run's state machine ---- */
@@ -421,7 +486,7 @@ static bool next_batch(cs_engine *e, cs_run *r, int64_t now)
     mf_status st = rows ? cs_ledger_batch(e->ledger, r->x.execution_id, now, rows, (size_t)r->cap, &n, &err)
                         : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
     if (st == MF_OK && n > 0) {
-        batch_begin(e, r, rows, n, now);
+        batch_begin(e, r, rows, n, now, false);
         free(rows);
         return true;
     }

@@ -47,7 +47,7 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
                               "state = 3 AND release_at <= ?2 ORDER BY release_at, seq LIMIT ?3", &l->held_due, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT seq, user_id, state, attempts FROM cs_targets WHERE execution_id = ?1 AND "
-                              "state = 0 ORDER BY seq LIMIT ?2", &l->pending, err);
+                              "state = 0 AND seq > ?3 ORDER BY seq LIMIT ?2", &l->pending, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "UPDATE cs_targets SET state = ?3, release_at = ?4, reason = ?5, variant = ?6, "
                               "attempts = ?7, updated_at = ?8 WHERE execution_id = ?1 AND seq = ?2", &l->update_target,
@@ -200,6 +200,12 @@ static mf_status read_rows(cs_ledger *l, sqlite3_stmt *st, cs_target_row *rows, 
 mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms, cs_target_row *rows, size_t max,
                           size_t *n, mf_error *err)
 {
+    return cs_ledger_batch_after(l, execution_id, now_ms, 0, rows, max, n, err);
+}
+
+mf_status cs_ledger_batch_after(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
+                                cs_target_row *rows, size_t max, size_t *n, mf_error *err)
+{
     *n = 0;
     sqlite3_bind_text(l->held_due, 1, execution_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(l->held_due, 2, now_ms);
@@ -209,6 +215,7 @@ mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms
         return s;
     sqlite3_bind_text(l->pending, 1, execution_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(l->pending, 2, (sqlite3_int64)(max - *n));
+    sqlite3_bind_int64(l->pending, 3, after_seq);
     return read_rows(l, l->pending, rows, max, n, err);
 }
 

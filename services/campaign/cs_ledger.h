@@ -107,6 +107,15 @@ mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms
                           size_t *n, mf_error *err);
 
 /*
+ * As cs_ledger_batch, but only the pending targets with seq > after_seq: the next batch taken
+ * while the batch in hand (pending targets up to seq after_seq, not yet committed) is being
+ * finished. Held targets are returned as by cs_ledger_batch, so the batch in hand must hold
+ * none of them.
+ */
+mf_status cs_ledger_batch_after(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
+                                cs_target_row *rows, size_t max, size_t *n, mf_error *err);
+
+/*
  * Records a batch's outcomes and the execution's counters in one transaction. Outcomes whose
  * `after` is pending are not written (the target stays pending). MF_ERR_IO rolls everything back.
  */
