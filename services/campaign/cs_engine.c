@@ -245,6 +245,8 @@ void cs_engine_close(cs_engine *e)
     free(e->runs);
     cs_ledger_close(e->ledger);
     cs_userview_close(e->view);
+    mf_buf_free(&e->title);
+    mf_buf_free(&e->body);
     free(e);
 }
 

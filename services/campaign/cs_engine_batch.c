@@ -142,12 +142,14 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
     const mf_notification_template *t = cs_campaign_variant(&r->campaign, v);
     const char *title_t, *body_t;
     cs_template_localize(t, u->language, &title_t, &body_t);
-    mf_buf title = MF_BUF_INIT, body = MF_BUF_INIT;
+    mf_buf *title = &e->title, *body = &e->body;
     mf_error err;
     char nid[CS_UUID_TEXT], reason[256];
-    mf_status st = cs_template_render(title_t, u, &r->data[v], &title, &err);
+    mf_buf_reset(title);
+    mf_buf_reset(body);
+    mf_status st = cs_template_render(title_t, u, &r->data[v], title, &err);
     if (st == MF_OK)
-        st = cs_template_render(body_t, u, &r->data[v], &body, &err);
+        st = cs_template_render(body_t, u, &r->data[v], body, &err);
     if (st != MF_OK) {
         snprintf(reason, sizeof reason, "template: %.150s", err.message);
         decide(r, s, CS_TARGET_FAILED, reason);
@@ -157,8 +159,8 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
         mf_push_notification_init(&m);
         m.notification_id = nid;
         m.user_id = s->row.user_id;
-        m.title = title.data ? title.data : "";
-        m.body = body.data ? body.data : "";
+        m.title = title->data ? title->data : "";
+        m.body = body->data ? body->data : "";
         m.has_priority = true;
         m.priority = priority_of(r, t);
         m.has_data = true;
@@ -181,8 +183,6 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
             decide(r, s, CS_TARGET_FAILED, reason);
         }
     }
-    mf_buf_free(&title);
-    mf_buf_free(&body);
 }
 
 /* A reply that carries a profile: merge with the view, re-check quiet hours, deliver. */

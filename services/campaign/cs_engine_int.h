@@ -10,6 +10,7 @@
 #include "cs_engine.h"
 #include "cs_ledger.h"
 #include "cs_userview.h"
+#include "mf/buf.h"
 
 #define CS_MAX_VARIANTS 5
 
@@ -80,6 +81,7 @@ struct cs_engine {
     bool in_timer;               /* re-entrancy guard: arm the timer once at the end */
     int64_t armed_at;
     cs_engine_stats stats;
+    mf_buf title, body;          /* a notification's rendered title and body, reused (storage kept) */
     int64_t text_ms;             /* cs_eng_now_text's cache */
     char text[32];
 };

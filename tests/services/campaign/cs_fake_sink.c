@@ -65,6 +65,7 @@ static mf_status f_request(void *ctx, const char *user_id, int timeout_ms, cs_us
     if (f->n_reqs == FAKE_MAX_REQS)
         return mf_error_set(err, MF_ERR_FULL, "", "fake: too many requests");
     fake_req *q = &f->reqs[f->n_reqs++];
+    f->requests++;
     snprintf(q->user_id, sizeof q->user_id, "%s", user_id);
     q->cb = cb;
     q->ctx = cb_ctx;
@@ -123,6 +124,10 @@ static mf_status f_analytics(void *ctx, const mf_campaign_analytics_event *m, co
 static mf_status f_flush(void *ctx, mf_error *err)
 {
     fake *f = ctx;
+    if (f->flushes < 8) {
+        f->reqs_at_flush[f->flushes] = f->requests;
+        f->pushes_at_flush[f->flushes] = f->n_pushes;
+    }
     f->flushes++;
     if (f->flush_fail > 0) {
         f->flush_fail--;

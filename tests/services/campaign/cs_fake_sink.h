@@ -62,6 +62,8 @@ typedef struct fake {
     int push_full;        /* the next this-many pushes fail with MF_ERR_FULL */
     int flush_fail;       /* the next this-many flushes fail with MF_ERR_TIMEOUT */
     int flushes;
+    int requests;         /* requests sent in all */
+    int reqs_at_flush[8], pushes_at_flush[8]; /* requests and n_pushes when flush n (0-based, < 8) ran */
     bool down;            /* the transport is disconnected: requests time out, ready() false */
     int latency_ms;       /* the User Service answers this long after a request */
     bool quiet_log;

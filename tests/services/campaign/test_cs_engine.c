@@ -589,6 +589,38 @@ static void unconfirmed_batch_goes_again(void **state)
     world_free(w);
 }
 
+/* The next batch's requests go out before the finished batch is flushed and committed; its
+ * notifications only after that commit: never more than one batch published and uncommitted. */
+static void next_batch_asked_while_committing(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    for (int i = 0; i < 12; i++)
+        add_user(w, i, &PLAIN);
+    engine_start(w);
+    create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
+              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
+              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");
+    assert_int_equal(execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    fake_run(&w->f, T0 + 60000);
+    cs_execution x = get_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 12);
+    assert_int_equal(x.batches, 3);
+    assert_int_equal(w->f.flushes, 3);
+    assert_int_equal(w->f.reqs_at_flush[0], 10);  /* batch 2 asked before batch 1's flush */
+    assert_int_equal(w->f.pushes_at_flush[0], 5); /* ... and published nothing yet */
+    assert_int_equal(w->f.reqs_at_flush[1], 12);
+    assert_int_equal(w->f.pushes_at_flush[1], 10);
+    assert_int_equal(w->f.reqs_at_flush[2], 12);
+    assert_int_equal(w->f.pushes_at_flush[2], 12);
+    int raw, unique;
+    count_pushes(&w->f, &raw, &unique);
+    assert_int_equal(raw, 12);
+    assert_int_equal(unique, 12);
+    world_free(w);
+}
+
 static void broker_outage_fails_no_target(void **state)
 {
     (void)state;
@@ -711,6 +743,7 @@ int main(void)
         cmocka_unit_test(crash_mid_batch_and_resume),
         cmocka_unit_test(publish_failures_retry_later),
         cmocka_unit_test(unconfirmed_batch_goes_again),
+        cmocka_unit_test(next_batch_asked_while_committing),
         cmocka_unit_test(broker_outage_fails_no_target),
         cmocka_unit_test(schedules_fire_after_restart),
         cmocka_unit_test(scheduled_execution_waits),
