@@ -27,7 +27,8 @@
  *                     running with analytics campaign_executed.
  *   schedules         scheduled/recurring campaigns fire by themselves (cs_schedule.h).
  *   batches           at most batch_size targets (the execute's, else the campaign's), and
- *                     never more than rate_limit per second: a batch of n sends is followed by
+ *                     never more than rate_limit per second (the targets and their view rows
+ *                     read in one statement, cs_ledger_batch_view): a batch of n sends is followed by
  *                     a pause so that batches start at most rate_limit targets per second
  *                     (batch size is capped at rate_limit). Per target:
  *                       deleted user / push off / the campaign's category off -> skipped (reason);
@@ -50,7 +51,7 @@
  *                     batch is taken (its targets screened, its requests sent) before the batch
  *                     is flushed and committed, so user-service answers meanwhile - only when
  *                     the finished batch had no held target and left none pending (the ledger's
- *                     query skips its seqs: cs_ledger_batch_after), no pause, cancel, stop,
+ *                     query skips its seqs: cs_ledger_batch_view), no pause, cancel, stop,
  *                     rate-limit wait or publish failure is in the way. Its notifications are
  *                     published only after that commit (one thread).
  *                     After every batch: outcomes committed (cs_ledger_commit) and campaign.status

@@ -13,7 +13,6 @@
 #include "cs_tz.h"
 #include "cs_uuid.h"
 #include "cs_variant.h"
-#include "svc_db.h"
 #include "mf/buf.h"
 
 static void batch_end(cs_engine *e, cs_run *r);
@@ -246,16 +245,15 @@ static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply
 
 /* ---- a batch ---- */
 
-/* First decisions from the view alone: skipped, or a quiet-hours candidate. */
-static void screen(cs_engine *e, cs_run *r, slot *s)
+/* First decisions from the view alone (s->view, read with the batch): skipped, or a
+ * quiet-hours candidate. */
+static void screen(cs_run *r, slot *s)
 {
-    bool found;
-    mf_error err;
     s->out = (cs_outcome){.seq = s->row.seq, .before = s->row.state, .after = CS_TARGET_PENDING, .variant = -1,
                           .attempts = s->row.attempts};
     s->phase = SLOT_FETCHING; /* not decided yet */
     r->open++;
-    if (cs_userview_get(e->view, s->row.user_id, &s->view, &found, &err) != MF_OK || !found || !s->view.live)
+    if (!s->row.in_view || !s->view.live)
         decide(r, s, CS_TARGET_SKIPPED, "deleted");
     else if (!s->view.push_enabled)
         decide(r, s, CS_TARGET_SKIPPED, "push_disabled");
@@ -295,14 +293,18 @@ static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
     free(which);
 }
 
-/* Takes rows as the batch in hand and sends its profile requests. A batch decided from the view
- * alone ends at once, unless `ahead` (taken while the previous batch is being finished): then
- * the timer ends it (cs_eng_step), after the previous batch's commit. */
-static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, size_t n, int64_t now, bool ahead)
+/* Takes rows and their view rows (moved into the slots) as the batch in hand and sends its
+ * profile requests. A batch decided from the view alone ends at once, unless `ahead` (taken
+ * while the previous batch is being finished): then the timer ends it (cs_eng_step), after the
+ * previous batch's commit. */
+static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, cs_user *users, size_t n, int64_t now,
+                        bool ahead)
 {
     r->slots = calloc(n, sizeof *r->slots);
     if (!r->slots) {
         cs_eng_log(e, "error", "execution %s: out of memory for a batch; trying later", r->x.execution_id);
+        for (size_t i = 0; i < n; i++)
+            cs_user_free(&users[i]);
         r->wake_at = now + e->cfg.publish_retry_ms;
         return;
     }
@@ -311,20 +313,35 @@ static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, size_t n, 
     r->open = 0;
     r->batch_started = now;
     r->publish_failed = false;
-    /* one read transaction for the batch's look-ups: one lock instead of one per user */
-    bool tx = sqlite3_get_autocommit(e->db) && svc_db_exec(e->db, "BEGIN", NULL) == MF_OK;
     for (size_t i = 0; i < n; i++) {
         r->slots[i].row = rows[i];
-        screen(e, r, &r->slots[i]);
+        r->slots[i].view = users[i];
+        screen(r, &r->slots[i]);
     }
-    if (tx)
-        svc_db_exec(e->db, "COMMIT", NULL);
     hold_quiet(e, r, now);
     for (size_t i = 0; i < n; i++)
         if (r->slots[i].phase != SLOT_DONE)
             ask(e, r, i);
     if (r->open == 0 && !ahead)
         batch_end(e, r);
+}
+
+/* Reads the next batch (after_seq: see cs_ledger_batch_view) and begins it; *n = 0 when there is
+ * nothing to do now. */
+static mf_status take_batch(cs_engine *e, cs_run *r, int64_t now, int64_t after_seq, bool ahead, size_t *n,
+                            mf_error *err)
+{
+    cs_target_row *rows = calloc((size_t)r->cap, sizeof *rows);
+    cs_user *users = calloc((size_t)r->cap, sizeof *users);
+    *n = 0;
+    mf_status st = rows && users ? cs_ledger_batch_view(e->ledger, r->x.execution_id, now, after_seq, rows, users,
+                                                        (size_t)r->cap, n, err)
+                                 : mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    if (st == MF_OK && *n > 0)
+        batch_begin(e, r, rows, users, *n, now, ahead);
+    free(rows);
+    free(users);
+    return st;
 }
 
 static void free_slots(slot *slots, size_t n)
@@ -381,12 +398,9 @@ static void batch_ahead(cs_engine *e, cs_run *r, const cs_outcome *outs, size_t 
     if (r->publish_failed || r->pause_requested || r->cancel_requested || e->stopping || ready_at > now ||
         r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING || !ready(e))
         return;
-    cs_target_row *rows = calloc((size_t)r->cap, sizeof *rows);
-    size_t m = 0;
-    if (rows && cs_ledger_batch_after(e->ledger, r->x.execution_id, now, after, rows, (size_t)r->cap, &m, NULL) == MF_OK &&
-        m > 0)
-        batch_begin(e, r, rows, m, now, true);
-    free(rows);
+    size_t m;
+    mf_error err;
+    take_batch(e, r, now, after, true, &m, &err); /* an error: the run's next batch finds it again */
 }
 
 /* When the batch in hand (taken ahead) wants the timer: now when it is decided, else its first retry. */
@@ -480,17 +494,16 @@ static void retries(cs_engine *e, cs_run *r, int64_t now)
 /* Starts a batch or finds out there is nothing left now. Returns false when the run ended. */
 static bool next_batch(cs_engine *e, cs_run *r, int64_t now)
 {
-    cs_target_row *rows = calloc((size_t)r->cap, sizeof *rows);
-    size_t n = 0;
+    size_t n;
     mf_error err;
-    mf_status st = rows ? cs_ledger_batch(e->ledger, r->x.execution_id, now, rows, (size_t)r->cap, &n, &err)
-                        : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
-    if (st == MF_OK && n > 0) {
-        batch_begin(e, r, rows, n, now, false);
-        free(rows);
+    mf_status st = take_batch(e, r, now, 0, false, &n, &err);
+    if (st == MF_OK && n > 0)
+        return true;
+    if (st == MF_ERR_NOMEM) {
+        cs_eng_log(e, "error", "execution %s: out of memory for a batch; trying later", r->x.execution_id);
+        r->wake_at = now + e->cfg.publish_retry_ms;
         return true;
     }
-    free(rows);
     bool none = true, pending = false;
     int64_t release = 0;
     if (st == MF_OK)

@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cs_db.h"
+#include "cs_userview.h"
 
 struct cs_ledger {
     sqlite3 *db;
     sqlite3_stmt *insert, *set_total, *get, *status, *held_due, *pending, *update_target, *counters, *next_release,
-        *has_pending, *active, *breakdown;
+        *has_pending, *active, *breakdown, *held_due_u, *pending_u;
 };
 
 static const char *const SELECT_EXEC =
@@ -62,6 +63,16 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT 1 FROM cs_targets WHERE execution_id = ?1 AND state = 0 LIMIT 1", &l->has_pending,
                           err);
+    /* the same two, each target with its user's view row (cs_ledger_batch_view) */
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT t.seq, t.user_id, t.state, t.attempts, " CS_USERVIEW_COLUMNS " FROM cs_targets AS t "
+                              "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.execution_id = ?1 AND "
+                              "t.state = 3 AND t.release_at <= ?2 ORDER BY t.release_at, t.seq LIMIT ?3", &l->held_due_u,
+                          err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT t.seq, t.user_id, t.state, t.attempts, " CS_USERVIEW_COLUMNS " FROM cs_targets AS t "
+                              "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.execution_id = ?1 AND "
+                              "t.state = 0 AND t.seq > ?3 ORDER BY t.seq LIMIT ?2", &l->pending_u, err);
     snprintf(sql, sizeof sql, "%s WHERE status IN (1, 2, 5) ORDER BY created_at, execution_id", SELECT_EXEC);
     if (s == MF_OK)
         s = cs_db_prepare(db, sql, &l->active, err);
@@ -82,7 +93,7 @@ void cs_ledger_close(cs_ledger *l)
     if (!l)
         return;
     sqlite3_stmt *all[] = {l->insert, l->set_total, l->get, l->status, l->held_due, l->pending, l->update_target, l->counters,
-                           l->next_release, l->has_pending, l->active, l->breakdown};
+                           l->next_release, l->has_pending, l->active, l->breakdown, l->held_due_u, l->pending_u};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         sqlite3_finalize(all[i]);
     free(l);
@@ -183,40 +194,57 @@ mf_status cs_ledger_set_status(cs_ledger *l, const char *execution_id, mf_campai
     return step_write(l, st, "update execution status", err);
 }
 
-static mf_status read_rows(cs_ledger *l, sqlite3_stmt *st, cs_target_row *rows, size_t max, size_t *n, mf_error *err)
+/* Reads up to max rows (and, when users is not NULL, each target's view row at column 4). */
+static mf_status read_rows(cs_ledger *l, sqlite3_stmt *st, cs_target_row *rows, cs_user *users, size_t max, size_t *n,
+                           mf_error *err)
 {
-    int rc;
-    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cs_target_row *r = &rows[(*n)++];
+    int rc = SQLITE_DONE;
+    mf_status s = MF_OK;
+    while (s == MF_OK && *n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cs_target_row *r = &rows[*n];
         r->seq = sqlite3_column_int64(st, 0);
         snprintf(r->user_id, sizeof r->user_id, "%s", (const char *)sqlite3_column_text(st, 1));
         r->state = (cs_target_state)sqlite3_column_int(st, 2);
         r->attempts = sqlite3_column_int(st, 3);
+        r->in_view = false;
+        if (users)
+            s = cs_userview_row(st, 4, &users[*n], &r->in_view, err);
+        if (s == MF_OK)
+            (*n)++;
     }
     done(st);
+    if (s != MF_OK)
+        return s;
     return (*n == max || rc == SQLITE_DONE) ? MF_OK : svc_db_status(l->db, rc, "read targets", err);
 }
 
 mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms, cs_target_row *rows, size_t max,
                           size_t *n, mf_error *err)
 {
-    return cs_ledger_batch_after(l, execution_id, now_ms, 0, rows, max, n, err);
+    return cs_ledger_batch_view(l, execution_id, now_ms, 0, rows, NULL, max, n, err);
 }
 
-mf_status cs_ledger_batch_after(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
-                                cs_target_row *rows, size_t max, size_t *n, mf_error *err)
+mf_status cs_ledger_batch_view(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
+                               cs_target_row *rows, cs_user *users, size_t max, size_t *n, mf_error *err)
 {
     *n = 0;
-    sqlite3_bind_text(l->held_due, 1, execution_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(l->held_due, 2, now_ms);
-    sqlite3_bind_int64(l->held_due, 3, (sqlite3_int64)max);
-    mf_status s = read_rows(l, l->held_due, rows, max, n, err);
-    if (s != MF_OK || *n == max)
-        return s;
-    sqlite3_bind_text(l->pending, 1, execution_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(l->pending, 2, (sqlite3_int64)(max - *n));
-    sqlite3_bind_int64(l->pending, 3, after_seq);
-    return read_rows(l, l->pending, rows, max, n, err);
+    sqlite3_stmt *held = users ? l->held_due_u : l->held_due, *pending = users ? l->pending_u : l->pending;
+    sqlite3_bind_text(held, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(held, 2, now_ms);
+    sqlite3_bind_int64(held, 3, (sqlite3_int64)max);
+    mf_status s = read_rows(l, held, rows, users, max, n, err);
+    if (s == MF_OK && *n < max) {
+        sqlite3_bind_text(pending, 1, execution_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(pending, 2, (sqlite3_int64)(max - *n));
+        sqlite3_bind_int64(pending, 3, after_seq);
+        s = read_rows(l, pending, rows, users, max, n, err);
+    }
+    if (s != MF_OK && users) { /* nothing half-read is handed out */
+        for (size_t i = 0; i < *n; i++)
+            cs_user_free(&users[i]);
+        *n = 0;
+    }
+    return s;
 }
 
 mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 #include "cs_target.h"
+#include "cs_userview.h"
 #include "mf/status.h"
 #include "mf_sdk/types.h"
 
@@ -66,6 +67,7 @@ typedef struct cs_target_row {
     char user_id[37];
     cs_target_state state; /* pending, or held (due) */
     int attempts;
+    bool in_view;          /* cs_ledger_batch_view with users: the view has a row for user_id */
 } cs_target_row;
 
 typedef struct cs_outcome {
@@ -107,13 +109,17 @@ mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms
                           size_t *n, mf_error *err);
 
 /*
- * As cs_ledger_batch, but only the pending targets with seq > after_seq: the next batch taken
- * while the batch in hand (pending targets up to seq after_seq, not yet committed) is being
- * finished. Held targets are returned as by cs_ledger_batch, so the batch in hand must hold
- * none of them.
+ * As cs_ledger_batch, with two additions for the engine:
+ *   after_seq  only the pending targets with seq > after_seq (0: all): the next batch taken
+ *              while the batch in hand (pending targets up to seq after_seq, not yet
+ *              committed) is being finished. Held targets are returned as by cs_ledger_batch,
+ *              so the batch in hand must hold none of them;
+ *   users      when not NULL (max entries), users[i] receives rows[i]'s row of the user view
+ *              (cs_userview.h; rows[i].in_view false when the view has none), read in the same
+ *              statement. The caller frees them (cs_user_free); on an error none are left.
  */
-mf_status cs_ledger_batch_after(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
-                                cs_target_row *rows, size_t max, size_t *n, mf_error *err);
+mf_status cs_ledger_batch_view(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
+                               cs_target_row *rows, cs_user *users, size_t max, size_t *n, mf_error *err);
 
 /*
  * Records a batch's outcomes and the execution's counters in one transaction. Outcomes whose

@@ -111,10 +111,7 @@ static char *deleted_sql(void)
     return sql;
 }
 
-static const char *const GET_SQL =
-    "SELECT user_id, name, email, language, timezone, plan, registered_at, last_activity, " CS_USER_LIVE ", "
-    "push_enabled, email_enabled, sms_enabled, cat_marketing, cat_updates, cat_security, quiet_enabled, "
-    "quiet_start, quiet_end FROM cs_users WHERE user_id = ?1";
+static const char *const GET_SQL = "SELECT " CS_USERVIEW_COLUMNS " FROM cs_users AS u WHERE u.user_id = ?1";
 
 mf_status cs_userview_open(sqlite3 *db, cs_userview **out, mf_error *err)
 {
@@ -342,28 +339,28 @@ static int64_t col_time(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? CS_NO_TIME : sqlite3_column_int64(st, i);
 }
 
-static mf_status read_user(sqlite3_stmt *st, cs_user *u, mf_error *err)
+static mf_status read_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *err)
 {
     memset(u, 0, sizeof *u);
-    snprintf(u->user_id, sizeof u->user_id, "%s", (const char *)sqlite3_column_text(st, 0));
-    bool ok = cs_db_column_dup(st, 1, &u->name) && cs_db_column_dup(st, 2, &u->email) &&
-              cs_db_column_dup(st, 3, &u->language) && cs_db_column_dup(st, 4, &u->timezone) &&
-              cs_db_column_dup(st, 5, &u->plan);
-    u->registered_at = col_time(st, 6);
-    u->last_activity = col_time(st, 7);
-    u->live = sqlite3_column_int(st, 8) != 0;
-    u->push_enabled = sqlite3_column_int(st, 9);
-    u->email_enabled = sqlite3_column_int(st, 10);
-    u->sms_enabled = sqlite3_column_int(st, 11);
-    u->cat_marketing = sqlite3_column_int(st, 12);
-    u->cat_updates = sqlite3_column_int(st, 13);
-    u->cat_security = sqlite3_column_int(st, 14);
+    snprintf(u->user_id, sizeof u->user_id, "%s", (const char *)sqlite3_column_text(st, c + 0));
+    bool ok = cs_db_column_dup(st, c + 1, &u->name) && cs_db_column_dup(st, c + 2, &u->email) &&
+              cs_db_column_dup(st, c + 3, &u->language) && cs_db_column_dup(st, c + 4, &u->timezone) &&
+              cs_db_column_dup(st, c + 5, &u->plan);
+    u->registered_at = col_time(st, c + 6);
+    u->last_activity = col_time(st, c + 7);
+    u->live = sqlite3_column_int(st, c + 8) != 0;
+    u->push_enabled = sqlite3_column_int(st, c + 9);
+    u->email_enabled = sqlite3_column_int(st, c + 10);
+    u->sms_enabled = sqlite3_column_int(st, c + 11);
+    u->cat_marketing = sqlite3_column_int(st, c + 12);
+    u->cat_updates = sqlite3_column_int(st, c + 13);
+    u->cat_security = sqlite3_column_int(st, c + 14);
     mf_notification_preferences_quiet_hours q = {
-        .enabled = sqlite3_column_int(st, 15) != 0,
-        .has_start = sqlite3_column_type(st, 16) != SQLITE_NULL,
-        .start = (char *)sqlite3_column_text(st, 16),
-        .has_end = sqlite3_column_type(st, 17) != SQLITE_NULL,
-        .end = (char *)sqlite3_column_text(st, 17),
+        .enabled = sqlite3_column_int(st, c + 15) != 0,
+        .has_start = sqlite3_column_type(st, c + 16) != SQLITE_NULL,
+        .start = (char *)sqlite3_column_text(st, c + 16),
+        .has_end = sqlite3_column_type(st, c + 17) != SQLITE_NULL,
+        .end = (char *)sqlite3_column_text(st, c + 17),
     };
     /* a stored time that does not parse (it passed the codec, so it cannot) means no quiet hours */
     if (cs_quiet_from_prefs(&q, &u->quiet, NULL) != MF_OK)
@@ -373,6 +370,13 @@ static mf_status read_user(sqlite3_stmt *st, cs_user *u, mf_error *err)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     }
     return MF_OK;
+}
+
+mf_status cs_userview_row(sqlite3_stmt *st, int first, cs_user *out, bool *found, mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    *found = sqlite3_column_type(st, first) != SQLITE_NULL;
+    return *found ? read_user(st, first, out, err) : MF_OK;
 }
 
 mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, bool *found, mf_error *err)
@@ -386,7 +390,7 @@ mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, boo
     sqlite3_bind_text(v->get, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(v->get);
     if (rc == SQLITE_ROW) {
-        s = read_user(v->get, out, err);
+        s = read_user(v->get, 0, out, err);
         *found = s == MF_OK;
     } else if (rc != SQLITE_DONE) {
         s = svc_db_status(v->db, rc, "read user", err);

@@ -84,6 +84,18 @@ mf_status cs_userview_apply_preferences(cs_userview *v, const mf_preferences_upd
 /* Reads one user (any case of id). *found false when the view has no row for it. */
 mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, bool *found, mf_error *err);
 
+/* The view's columns for a SELECT that joins cs_users AS u (the ledger reads a batch's targets
+ * and their users in one statement), read with cs_userview_row. */
+#define CS_USERVIEW_COLUMNS                                                                                      \
+    "u.user_id, u.name, u.email, u.language, u.timezone, u.plan, u.registered_at, u.last_activity, "          \
+    "(u.profile_at IS NOT NULL AND (u.deleted_at IS NULL OR u.profile_at > u.deleted_at)), u.push_enabled, "  \
+    "u.email_enabled, u.sms_enabled, u.cat_marketing, u.cat_updates, u.cat_security, u.quiet_enabled, "       \
+    "u.quiet_start, u.quiet_end"
+
+/* Reads the CS_USERVIEW_COLUMNS that start at column `first` of st's current row. *found false
+ * (and *out empty) when they are NULL: a LEFT JOIN found no user. MF_ERR_NOMEM. */
+mf_status cs_userview_row(sqlite3_stmt *st, int first, cs_user *out, bool *found, mf_error *err);
+
 /* Number of live users. */
 mf_status cs_userview_count(cs_userview *v, int64_t *live, mf_error *err);
 

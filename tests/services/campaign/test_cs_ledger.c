@@ -132,11 +132,11 @@ static void lifecycle(void **state)
     assert_int_equal(rows[0].seq, 11);
     /* the batch taken ahead while batch 2 is finished: only the pending targets after it */
     cs_target_row ahead[16];
-    assert_int_equal(cs_ledger_batch_after(l, EXEC, 1, rows[n - 1].seq, ahead, 10, &n, NULL), MF_OK);
+    assert_int_equal(cs_ledger_batch_view(l, EXEC, 1, rows[n - 1].seq, ahead, NULL, 10, &n, NULL), MF_OK);
     assert_int_equal(n, 5);
     assert_int_equal(ahead[0].seq, 21);
     assert_int_equal(ahead[4].seq, 25);
-    assert_int_equal(cs_ledger_batch_after(l, EXEC, 1, 25, ahead, 10, &n, NULL), MF_OK);
+    assert_int_equal(cs_ledger_batch_view(l, EXEC, 1, 25, ahead, NULL, 10, &n, NULL), MF_OK);
     assert_int_equal(n, 0);
     close_all(db, l);
 
