@@ -78,6 +78,41 @@ typedef struct mfb_broker_config {
     int log_level;
 } mfb_broker_config;
 
+/* The kinds of option values (config.c). */
+typedef enum mfb_opt_kind {
+    MFB_OPT_SIZE,   /* size_t: digits with an optional K, M or G suffix, within [lo, hi] */
+    MFB_OPT_INT,    /* int within [lo, hi] */
+    MFB_OPT_STR,    /* owned char * (server_name: the fixed array) of lo..hi bytes */
+    MFB_OPT_FILE,   /* owned char *: a path, not empty */
+    MFB_OPT_HOST,   /* the host array: an address or a host name */
+    MFB_OPT_ORIGIN, /* one more entry of origins (repeatable) */
+    MFB_OPT_LOG,    /* no value: log_level = lo */
+    MFB_OPT_ACTION  /* no value: --help, --version, --hash-password do their job and exit */
+} mfb_opt_kind;
+
+/* One command-line option: the parser, --help, the defaults and the environment all come
+ * from the table mfb_options (config.c). */
+typedef struct mfb_option {
+    const char *name;     /* "--max-payload" */
+    const char *alias;    /* "-q", or NULL */
+    const char *arg;      /* the value's name in --help ("BYTES"); NULL for LOG and ACTION */
+    mfb_opt_kind kind;
+    size_t off;           /* offsetof the member of mfb_broker_config it sets */
+    long long lo, hi;     /* SIZE/INT bounds; STR length bounds; LOG: the level */
+    const char *def;      /* default as written on the command line, applied through the same
+                           * checks before anything else; NULL = none or derived (def_text) */
+    const char *def_text; /* what --help says the default is when def is NULL (derived), or NULL */
+    const char *env;      /* environment variable read like the flag (a flag wins), or NULL */
+    bool secret;          /* never echo a refused value */
+    const char *help;
+} mfb_option;
+
+extern const mfb_option mfb_options[];
+extern const size_t mfb_noptions;
+
+/* Writes --help (every option of mfb_options with its default and variable) to out. */
+void mfb_broker_config_usage(FILE *out);
+
 /*
  * Parses the command line (and MF_BROKER_AUTH_TOKEN, MF_BROKER_TLS_CERT,
  * MF_BROKER_TLS_KEY from the environment, checked like their flags) and loads

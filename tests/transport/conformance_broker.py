@@ -4,6 +4,7 @@ close codes, the lingering close, shutdown), not run against nats-server.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -295,6 +296,47 @@ def process_cases(binary, workdir):
             check("t" * 100 not in r.stderr, "a refused token is not echoed")
         r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
         check(r.returncode == 0 and r.stdout.startswith("mf-broker "), f"--version: {r.stdout}")
+        for args in (["--port", "x"], ["--max-pending=1"], ["--server-name", ""], ["--host", "a/b"],
+                     ["--config", ""], ["--allow-origin="], ["--quiet=1"], ["--max-subs"]):
+            r = subprocess.run([binary] + args, capture_output=True, text=True, timeout=10)
+            name = args[0].split("=")[0]
+            check(r.returncode == 2 and name in r.stderr, f"the error names {name}: {r.returncode} {r.stderr}")
+
+    def help_defaults_are_run():
+        """Each default --help states is the value a broker started without that flag runs with."""
+        r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+        check(r.returncode == 0, f"--help: {r.returncode}")
+        text = re.sub(r"\n {20,}", " ", r.stdout)  # wrapped lines joined
+        defaults = dict(re.findall(r"^  (?:-\w, )?(--[\w-]+)(?: [A-Z]+)? .*?\(default ([^)]*)\)", text, re.M))
+        varz_keys = {"--max-payload": "max_payload", "--max-control-line": "max_control_line",
+                     "--max-connections": "max_connections", "--max-subs": "max_subscriptions",
+                     "--max-pending": "max_pending", "--ping-interval": "ping_interval",
+                     "--max-pings-out": "max_pings_out", "--auth-timeout": "auth_timeout",
+                     "--server-name": "server_name"}
+        check(set(varz_keys) <= set(defaults), f"--help states no default for {set(varz_keys) - set(defaults)}")
+        srv = Server("mf-broker", binary, {}, workdir).start()  # --host and --port only
+        try:
+            st, _, body = http_get(HOST, srv.port, "/varz")
+            check(st == 200, f"/varz status {st}")
+            v = json.loads(body)
+        finally:
+            srv.stop()
+        units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+        for flag, key in sorted(varz_keys.items()):
+            d = defaults[flag]
+            want = int(d[:-1]) * units[d[-1]] if d[-1] in units else int(d) if d.isdigit() else d
+            check(v[key] == want, f"{flag}: --help says {d}, the broker runs with {key}={v[key]}")
+        # the derived ones, as --help describes them
+        check(v["max_connecting"] == v["max_connections"] // 4, f"max_connecting {v['max_connecting']}")
+        check(v["ws_max_message"] == max(4 << 20, 2 * v["max_payload"] + (64 << 10)), f"{v['ws_max_message']}")
+        check(defaults["--host"] == HOST and defaults["--port"] == "4280", f"{defaults}")
+        # docs/broker.md's table of flags states the same defaults
+        doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "broker.md")
+        with open(doc, encoding="utf-8") as f:
+            rows = re.findall(r"^\| `(--[\w-]+)[^|]*\| `([^`]+)` \|", f.read(), re.M)
+        check(len(rows) >= 12, f"docs/broker.md: {len(rows)} flags with a default found")
+        for flag, d in rows:
+            check(defaults.get(flag) == d, f"docs/broker.md: {flag} default {d}, --help says {defaults.get(flag)}")
 
     def shutdown_grace_expires():
         """A client that never answers the close frame does not hold the shutdown up for long."""
@@ -397,6 +439,7 @@ def process_cases(binary, workdir):
     run("sigterm_closes_1000_exit_0", sigterm)
     run("sigint_exit_0", sigint_idle)
     run("command_line", cli)
+    run("help_defaults_are_run", help_defaults_are_run)
     run("shutdown_grace_expires", shutdown_grace_expires)
     run("startup_errors", startup_errors)
     run("environment_and_files", environment_and_files)
