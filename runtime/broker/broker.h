@@ -3,8 +3,10 @@
  *
  *   config.c  command line (and environment) -> mfb_broker_config, --help
  *   log.c     one-line logging to stderr
- *   outq.c    per-connection outbound byte queue (headroom for frame headers,
- *             message boundaries for coalescing and for counting)
+ *   frameq.c  per-connection outbound queue: frames written in place (headroom
+ *             for their headers), cut at message boundaries, which it marks for
+ *             coalescing, dropping a backlog and counting (why it is not the
+ *             client's queue: mf/reclaim.h)
  *   conn.c    one connection's life on an lws raw socket: accept, the budget of
  *             connections still connecting, timers, writing, the lingering close
  *   recv.c    bytes in: the HTTP request head, then WebSocket frames (mf/ws.h)
@@ -137,53 +139,55 @@ void mfb_log_set_level(int level);
 /* errors are logged even with --quiet */
 #define MFB_LOGE(...) mfb_log(MFB_LOG_QUIET, __VA_ARGS__)
 
-/* ---------------------------------------------------------------- outq */
+/* ---------------------------------------------------------------- frameq */
 
 /*
- * A byte queue of whole protocol messages. `buf.data[0, LWS_PRE)` is always
- * headroom and in front of `head` there are always at least LWS_PRE bytes that
- * are headroom or already sent, so a frame header can be written right in
- * front of the bytes it carries. The unsent bytes are [head, buf.len). Writers
- * append with the mf_proto_write_* functions straight into `buf`, then call
- * mfb_outq_commit so the queue can remember message boundaries (coarsely: one
- * mark per ~4 KiB), which lets it cut frames at a message end, drop a backlog
- * cleanly, and count the MSGs and payload bytes that actually went out.
+ * A byte queue of whole protocol messages, sent as WebSocket frames straight from
+ * its buffer. `buf.data[0, LWS_PRE)` is always headroom and in front of `head`
+ * there are always at least LWS_PRE bytes that are headroom or already sent, so
+ * a frame header can be written right in front of the bytes it carries. The
+ * unsent bytes are [head, buf.len). Writers append with the mf_proto_write_*
+ * functions straight into `buf`, then call mfb_frameq_commit so the queue can
+ * remember message boundaries (coarsely: one mark per ~4 KiB), which lets it cut
+ * frames at a message end, drop a backlog cleanly, and count the MSGs and
+ * payload bytes that actually went out. Unlike the client's queue (mf/reclaim.h
+ * says why there are two), nothing in it is ever sent twice.
  */
-typedef struct mfb_outq_mark {
+typedef struct mfb_frameq_mark {
     uint64_t off;            /* stream offset just past a message */
     uint64_t msgs, pbytes;   /* MSG records and their payload bytes up to there */
-} mfb_outq_mark;
+} mfb_frameq_mark;
 
-typedef struct mfb_outq {
+typedef struct mfb_frameq {
     mf_buf buf;
     size_t head;
     uint64_t head_abs;       /* stream offset of buf.data[head] */
     uint64_t last_mark;      /* stream offset of the newest mark */
-    mfb_outq_mark *marks;    /* ring of marks, ascending */
+    mfb_frameq_mark *marks;  /* ring of marks, ascending */
     size_t mfirst, mcount, mcap;
     bool mid_message;        /* the last frame ended inside a message */
     uint64_t msgs, pbytes;   /* MSG records / payload bytes committed so far */
     uint64_t msgs_out, pbytes_out; /* ... of which fully sent */
-    mfb_outq_mark chunk_end; /* the boundary the chunk from next_chunk ends at */
-} mfb_outq;
+    mfb_frameq_mark chunk_end; /* the boundary the chunk from next_chunk ends at */
+} mfb_frameq;
 
-void mfb_outq_init(mfb_outq *q);
-void mfb_outq_free(mfb_outq *q);
+void mfb_frameq_init(mfb_frameq *q);
+void mfb_frameq_free(mfb_frameq *q);
 /* Makes sure the headroom exists and reclaims sent bytes; call before appending. */
-mf_status mfb_outq_prepare(mfb_outq *q);
+mf_status mfb_frameq_prepare(mfb_frameq *q);
 /* Records that buf.len now ends a message: `msg` says whether it was a MSG/HMSG
  * (counted in /varz out_msgs when it goes out) with `pbytes` payload bytes. */
-void mfb_outq_commit(mfb_outq *q, bool msg, uint64_t pbytes);
-size_t mfb_outq_pending(const mfb_outq *q);
+void mfb_frameq_commit(mfb_frameq *q, bool msg, uint64_t pbytes);
+size_t mfb_frameq_pending(const mfb_frameq *q);
 /* The next frame: up to `max` bytes, ending at a message boundary when one is in range. */
-size_t mfb_outq_next_chunk(mfb_outq *q, size_t max, bool *ends_message);
+size_t mfb_frameq_next_chunk(mfb_frameq *q, size_t max, bool *ends_message);
 /* After a frame of n bytes went out; adds the MSGs / payload bytes it completed. */
-void mfb_outq_consume(mfb_outq *q, size_t n, bool ended_message, uint64_t *msgs, uint64_t *pbytes);
+void mfb_frameq_consume(mfb_frameq *q, size_t n, bool ended_message, uint64_t *msgs, uint64_t *pbytes);
 /* Drops every queued message that has not started going out; returns bytes dropped,
  * and the MSGs among them in *msgs. */
-size_t mfb_outq_drop_unstarted(mfb_outq *q, uint64_t *msgs);
+size_t mfb_frameq_drop_unstarted(mfb_frameq *q, uint64_t *msgs);
 /* MSGs committed but not (fully) sent. */
-uint64_t mfb_outq_unsent_msgs(const mfb_outq *q);
+uint64_t mfb_frameq_unsent_msgs(const mfb_frameq *q);
 
 /* ---------------------------------------------------------------- accounts */
 
@@ -262,7 +266,7 @@ struct mfb_conn {
     size_t http_sent;
     mf_ws_parser ws;
     mf_proto_parser parser;
-    mfb_outq out;
+    mfb_frameq out;
     /* pending control frame: the pong for the last ping */
     unsigned char pong[MF_WS_MAX_CONTROL];
     size_t pong_len;

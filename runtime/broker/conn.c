@@ -99,7 +99,7 @@ static void slow_consumer(mfb_conn *c)
     mfb_broker *b = c->b;
     c->slow = true; /* first: the -ERR queued below must not come back here */
     uint64_t msgs = 0;
-    size_t dropped = mfb_outq_drop_unstarted(&c->out, &msgs);
+    size_t dropped = mfb_frameq_drop_unstarted(&c->out, &msgs);
     b->slow_consumers++;
     b->dropped_msgs += msgs;
     MFB_LOGE("cid=%llu slow consumer: more than %zu bytes pending, dropped %zu queued bytes (%llu messages), "
@@ -110,8 +110,8 @@ static void slow_consumer(mfb_conn *c)
 
 void mfb_conn_queued(mfb_conn *c, bool msg, uint64_t pbytes)
 {
-    mfb_outq_commit(&c->out, msg, pbytes);
-    if (!c->closing && !c->slow && mfb_outq_pending(&c->out) > c->b->cfg->max_pending) {
+    mfb_frameq_commit(&c->out, msg, pbytes);
+    if (!c->closing && !c->slow && mfb_frameq_pending(&c->out) > c->b->cfg->max_pending) {
         slow_consumer(c);
         return;
     }
@@ -121,13 +121,13 @@ void mfb_conn_queued(mfb_conn *c, bool msg, uint64_t pbytes)
 void mfb_conn_send_err(mfb_conn *c, const char *text)
 {
     MFB_LOGI("cid=%llu -ERR '%s'", (unsigned long long)c->cid, text);
-    if (mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_err(&c->out.buf, text) == MF_OK)
+    if (mfb_frameq_prepare(&c->out) == MF_OK && mf_proto_write_err(&c->out.buf, text) == MF_OK)
         mfb_conn_queued(c, false, 0);
 }
 
 void mfb_conn_send_ok(mfb_conn *c)
 {
-    if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
+    if (c->verbose && !c->closing && mfb_frameq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
         mfb_conn_queued(c, false, 0);
 }
 
@@ -182,7 +182,7 @@ static void send_info(mfb_conn *c)
 {
     mfb_broker *b = c->b;
     const mfb_broker_config *cfg = b->cfg;
-    if (mfb_outq_prepare(&c->out) != MF_OK)
+    if (mfb_frameq_prepare(&c->out) != MF_OK)
         return;
     mf_buf *o = &c->out.buf;
     mf_status st = mf_buf_printf(o,
@@ -269,7 +269,7 @@ static mfb_conn *conn_new(mfb_broker *b, struct lws *wsi)
     mf_buf_init(&c->http);
     mf_ws_parser_init(&c->ws, MF_WS_SERVER, b->cfg->ws_max_message);
     mf_proto_parser_init(&c->parser, MF_PROTO_SERVER_SIDE, b->cfg->max_control, b->cfg->max_payload);
-    mfb_outq_init(&c->out);
+    mfb_frameq_init(&c->out);
     lws_get_peer_simple(wsi, c->ip, sizeof c->ip);
     c->counted_connecting = true;
     b->nconnecting++;
@@ -297,7 +297,7 @@ static void conn_destroy(mfb_conn *c)
         c->next->prev = c->prev;
     b->nconns--;
     /* messages queued but never written are dropped, not sent */
-    b->dropped_msgs += mfb_outq_unsent_msgs(&c->out);
+    b->dropped_msgs += mfb_frameq_unsent_msgs(&c->out);
     if (c->phase == MFB_PHASE_WS)
         MFB_LOGI("cid=%llu disconnected (%s) after %llds: in %llu msgs/%llu bytes, out %llu msgs/%llu bytes",
                 (unsigned long long)c->cid, c->close_reason ? c->close_reason : "client closed",
@@ -307,7 +307,7 @@ static void conn_destroy(mfb_conn *c)
         MFB_LOGI("cid=%llu %s closed (%s)", (unsigned long long)c->cid, c->ip, c->close_reason);
     mf_buf_free(&c->http);
     mf_proto_parser_free(&c->parser);
-    mfb_outq_free(&c->out);
+    mfb_frameq_free(&c->out);
     free(c);
     if (b->shutting_down && b->nconns == 0 && !b->done) {
         b->done = true;
@@ -366,7 +366,7 @@ static bool write_control(mfb_conn *c, mf_ws_opcode op, const unsigned char *bod
 static bool write_data(mfb_conn *c)
 {
     bool ends;
-    size_t n = mfb_outq_next_chunk(&c->out, MF_BROKER_FRAME_MAX, &ends);
+    size_t n = mfb_frameq_next_chunk(&c->out, MF_BROKER_FRAME_MAX, &ends);
     unsigned char *p = (unsigned char *)c->out.buf.data + c->out.head;
     unsigned char hdr[MF_WS_MAX_HEADER];
     size_t h = mf_ws_write_header(hdr, MF_WS_OP_BINARY, true, n, NULL);
@@ -374,7 +374,7 @@ static bool write_data(mfb_conn *c)
     if (!write_raw(c, p - h, n + h))
         return false;
     uint64_t msgs, pbytes;
-    mfb_outq_consume(&c->out, n, ends, &msgs, &pbytes);
+    mfb_frameq_consume(&c->out, n, ends, &msgs, &pbytes);
     c->out_msgs += msgs;
     c->out_bytes += pbytes;
     c->b->out_msgs += msgs;
@@ -408,10 +408,10 @@ static int on_writeable(mfb_conn *c)
         mfb_conn_want_write(c);
         return 0;
     }
-    if (mfb_outq_pending(&c->out) && !c->peer_closed) {
+    if (mfb_frameq_pending(&c->out) && !c->peer_closed) {
         if (!write_data(c))
             return -1;
-        if (mfb_outq_pending(&c->out) || c->closing || c->pong_pending)
+        if (mfb_frameq_pending(&c->out) || c->closing || c->pong_pending)
             mfb_conn_want_write(c);
         return 0;
     }
@@ -482,7 +482,7 @@ static void on_timer(mfb_conn *c)
         return;
     } else {
         c->pings_out++;
-        if (mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ping(&c->out.buf) == MF_OK)
+        if (mfb_frameq_prepare(&c->out) == MF_OK && mf_proto_write_ping(&c->out.buf) == MF_OK)
             mfb_conn_queued(c, false, 0);
     }
     mfb_conn_arm_timer(c);

@@ -134,7 +134,7 @@ void mfb_ops_handle(mfb_conn *c, const mf_proto_op *op)
         handle_connect(c, op);
         break;
     case MF_OP_PING:
-        if (mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_pong(&c->out.buf) == MF_OK)
+        if (mfb_frameq_prepare(&c->out) == MF_OK && mf_proto_write_pong(&c->out.buf) == MF_OK)
             mfb_conn_queued(c, false, 0);
         break;
     case MF_OP_PONG:

@@ -49,7 +49,7 @@ static int on_close(mfb_conn *c, const mf_ws_event *ev)
     if (!c->closing) {
         /* answer with the same status (none for none); what is still queued is dropped */
         uint64_t msgs = 0;
-        mfb_outq_drop_unstarted(&c->out, &msgs);
+        mfb_frameq_drop_unstarted(&c->out, &msgs);
         c->b->dropped_msgs += msgs;
         unsigned code = ev->close_code == MF_WS_CLOSE_NO_STATUS ? 0 : ev->close_code;
         mfb_conn_close_ws(c, code, "", "client closed");

@@ -318,7 +318,7 @@ static bool deliver(mfb_conn *pub, mfb_sub *s, const mf_proto_op *op)
     }
     if (c->user && !mfb_user_may_receive(c->user, op->subject.ptr, op->subject.len))
         return false; /* its subscribe deny list, through a wider wildcard subscription */
-    mf_status st = mfb_outq_prepare(&c->out);
+    mf_status st = mfb_frameq_prepare(&c->out);
     if (!st) {
         mf_buf *o = &c->out.buf;
         if (op->kind == MF_OP_HPUB && c->headers)
@@ -337,7 +337,7 @@ static bool deliver(mfb_conn *pub, mfb_sub *s, const mf_proto_op *op)
         resp_add(c, op->reply.ptr, op->reply.len);
     /* counted in out_msgs / out_bytes when it is written (conn.c), or as dropped */
     mfb_conn_queued(c, true, op->total_len);
-    if (!c->slow && mfb_outq_pending(&c->out) > b->cfg->max_pending / 4)
+    if (!c->slow && mfb_frameq_pending(&c->out) > b->cfg->max_pending / 4)
         pub->congested = true; /* the publisher pauses a little (conn.c) */
     if (s->max && s->delivered >= s->max)
         sub_remove(c, s);
@@ -418,7 +418,7 @@ static void no_responders(mfb_conn *pub, const mf_proto_op *op)
             if (s->conn == pub)
                 mine = s;
         }
-    if (!mine || pub->closing || mfb_outq_prepare(&pub->out) != MF_OK)
+    if (!mine || pub->closing || mfb_frameq_prepare(&pub->out) != MF_OK)
         return;
     if (mf_proto_write_hmsg(&pub->out.buf, op->reply.ptr, op->reply.len, mine->sid, mine->sid_len, NULL, 0,
                             NO_RESPONDERS_HDR, sizeof NO_RESPONDERS_HDR - 1, NULL, 0) == MF_OK)

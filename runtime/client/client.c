@@ -221,7 +221,7 @@ static void free_client(mf_client *c)
     free(c->pool);
     mf_client_subs_free_all(c);
     mf_client_reqs_free_all(c);
-    mf_outq_clear(&c->q);
+    mf_replayq_clear(&c->q);
     free(c->fifo);
     mf_proto_parser_free(&c->parser);
     free(c->frame);
@@ -483,7 +483,7 @@ mf_status mf_client_publish_locked(mf_client *c, const char *subject, size_t sle
     size_t rec = (hdr ? 5 + digits(hlen) + 1 : 4) + slen + (rlen ? rlen + 1 : 0) + 1 + digits(hlen + len) + 2 +
                  hlen + len + 2;
     size_t limit = c->can_send ? c->o.outbound_limit : c->o.pending_limit;
-    if (mf_outq_pending(&c->q) + rec > limit) {
+    if (mf_replayq_pending(&c->q) + rec > limit) {
         if (c->can_send) {
             atomic_fetch_add_explicit(&c->refused_full, 1, memory_order_relaxed);
         } else {
@@ -645,7 +645,7 @@ mf_status mf_client_stats_get(mf_client *c, mf_client_stats *s)
     s->dropped_bytes = atomic_load_explicit(&c->dropped_bytes, memory_order_relaxed);
     s->refused_full = atomic_load_explicit(&c->refused_full, memory_order_relaxed);
     pthread_mutex_lock(&c->mu);
-    s->queued_bytes = mf_outq_pending(&c->q);
+    s->queued_bytes = mf_replayq_pending(&c->q);
     s->connected = c->state == MF_CS_CONNECTED;
     memcpy(s->server_url, c->cur_url, sizeof s->server_url);
     pthread_mutex_unlock(&c->mu);

@@ -55,35 +55,36 @@ typedef struct mf_server {
 mf_status mf_server_parse(const char *url, mf_server *out, mf_error *err);
 void mf_server_free(mf_server *s);
 
-/* -------------------------------------------------------- outbound queue */
+/* -------------------------------------------------------- outbound queue (replayq.c) */
 
 /*
- * The outbound byte stream: complete protocol records appended under `mu`;
- * [sent, buf.len) not yet handed to lws; `rec` <= sent is the start of the
- * record that contains `sent` (== sent at a record boundary).
+ * The outbound byte stream, replayable after a disconnect: complete protocol
+ * records appended under `mu`; [sent, buf.len) not yet handed to lws; `rec` <=
+ * sent is the start of the record that contains `sent` (== sent at a record
+ * boundary), where a replay starts. Why the broker's queue differs: mf/reclaim.h.
  */
-typedef struct mf_outq {
+typedef struct mf_replayq {
     mf_buf buf;
     size_t sent;
     size_t rec;
     size_t rec_end;  /* end of the record starting at rec (valid when rec < sent) */
-} mf_outq;
+} mf_replayq;
 
 /* Unsent bytes (counted from rec, what a disconnect would keep). */
-size_t mf_outq_pending(const mf_outq *q);
+size_t mf_replayq_pending(const mf_replayq *q);
 /* Copies up to max unsent bytes into dst, advancing sent/rec. Returns the count. */
-size_t mf_outq_take(mf_outq *q, char *dst, size_t max);
+size_t mf_replayq_take(mf_replayq *q, char *dst, size_t max);
 /* Length of the record at p (n bytes available); 0 if incomplete/garbage. Sets *is_pub for PUB/HPUB. */
-size_t mf_outq_record_len(const char *p, size_t n, bool *is_pub, size_t *payload_total);
+size_t mf_replayq_record_len(const char *p, size_t n, bool *is_pub, size_t *payload_total);
 /*
  * Keeps only the unsent PUB/HPUB records (from rec), in order, with a payload
  * total <= max_payload (0 = no check), up to `limit` bytes in total; the rest is
  * dropped and counted in *dmsgs / *dbytes (PUB records only). Resets sent/rec.
  */
-mf_status mf_outq_salvage(mf_outq *q, size_t limit, size_t max_payload, uint64_t *dmsgs, uint64_t *dbytes);
+mf_status mf_replayq_salvage(mf_replayq *q, size_t limit, size_t max_payload, uint64_t *dmsgs, uint64_t *dbytes);
 /* Puts `prefix` in front of the unsent bytes. */
-mf_status mf_outq_prepend(mf_outq *q, const mf_buf *prefix);
-void mf_outq_clear(mf_outq *q);
+mf_status mf_replayq_prepend(mf_replayq *q, const mf_buf *prefix);
+void mf_replayq_clear(mf_replayq *q);
 
 /* ------------------------------------------------------- subscriptions */
 
@@ -180,7 +181,7 @@ struct mf_client {
     bool wake_pending;
     bool dropped_event_pending;
 
-    mf_outq q;
+    mf_replayq q;
     uint64_t *fifo;           /* tags of PINGs in the queue / in flight, oldest first */
     size_t fifo_head, fifo_n, fifo_cap;
     uint64_t flush_seq, flush_done;

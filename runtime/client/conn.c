@@ -186,7 +186,7 @@ static void on_lost(mf_client *c, const char *why)
         c->state = MF_CS_IDLE;
     c->can_send = false;
     /* keep the unsent publishes (bounded by pending_limit); SUB/UNSUB/PING are rebuilt */
-    mf_outq_salvage(&c->q, c->o.pending_limit, 0, &dm, &db);
+    mf_replayq_salvage(&c->q, c->o.pending_limit, 0, &dm, &db);
     c->fifo_n = 0;
     c->fifo_head = 0;
     pthread_cond_broadcast(&c->cv);
@@ -362,10 +362,10 @@ static int handle_info(mf_client *c, const mf_proto_op *op)
     if (c->state == MF_CS_WAIT_INFO) {
         mf_buf prefix = MF_BUF_INIT;
         /* only PUB/HPUB survive: SUBs come from the table, PINGs are re-issued */
-        mf_outq_salvage(&c->q, SIZE_MAX, c->max_payload, &dm, &db);
+        mf_replayq_salvage(&c->q, SIZE_MAX, c->max_payload, &dm, &db);
         st = build_prefix_locked(c, &prefix);
         if (!st)
-            st = mf_outq_prepend(&c->q, &prefix);
+            st = mf_replayq_prepend(&c->q, &prefix);
         mf_buf_free(&prefix);
         c->fifo_n = 0;
         c->fifo_head = 0;

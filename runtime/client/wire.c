@@ -215,7 +215,7 @@ static int write_data(mf_client *c, struct lws *wsi)
 {
     unsigned char *p = (unsigned char *)c->frame + LWS_PRE;
     pthread_mutex_lock(&c->mu);
-    size_t n = c->can_send ? mf_outq_take(&c->q, (char *)p, c->o.frame_size) : 0;
+    size_t n = c->can_send ? mf_replayq_take(&c->q, (char *)p, c->o.frame_size) : 0;
     bool more = c->can_send && c->q.sent < c->q.buf.len;
     pthread_mutex_unlock(&c->mu);
     if (!n)

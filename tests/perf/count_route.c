@@ -1,13 +1,13 @@
 /*
  * count_route.c - the broker's cost of one message, for callgrind.
  *
- * Runs mf-broker's own routing code (runtime/broker/route.c and outq.c,
+ * Runs mf-broker's own routing code (runtime/broker/route.c and frameq.c,
  * compiled into this program) without sockets: a publisher's PUB operations
  * are parsed from the bytes a client sends (mf_proto parser, server side, 16
  * KiB at a time as lws hands them over), routed (mfb_route_pub: sublist
  * match, MSG written into each subscriber's queue, mfb_conn_queued), and the
  * subscribers' queues are drained in frames as the writeable callback does
- * (mfb_outq_next_chunk / mfb_outq_consume; the lws_write itself is not
+ * (mfb_frameq_next_chunk / mfb_frameq_consume; the lws_write itself is not
  * counted). The conn.c functions route.c calls are stubs with conn.c's
  * queueing logic and no lws; the connections have no user (no accounts), so
  * the permission checks pass as on a broker without --accounts.
@@ -39,8 +39,8 @@ void mfb_conn_want_write(mfb_conn *c)
 
 void mfb_conn_queued(mfb_conn *c, bool msg, uint64_t pbytes)
 {
-    mfb_outq_commit(&c->out, msg, pbytes);
-    if (mfb_outq_pending(&c->out) > c->b->cfg->max_pending) {
+    mfb_frameq_commit(&c->out, msg, pbytes);
+    if (mfb_frameq_pending(&c->out) > c->b->cfg->max_pending) {
         fprintf(stderr, "unexpected slow consumer\n");
         exit(1);
     }
@@ -55,7 +55,7 @@ void mfb_conn_send_err(mfb_conn *c, const char *text)
 
 void mfb_conn_send_ok(mfb_conn *c)
 {
-    if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
+    if (c->verbose && !c->closing && mfb_frameq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
         mfb_conn_queued(c, false, 0);
 }
 
@@ -99,7 +99,7 @@ static void world_init(world *w, size_t nsubs)
         c->b = &w->b;
         c->cid = i + 1;
         c->connected = c->headers = c->no_responders = c->echo = true;
-        mfb_outq_init(&c->out);
+        mfb_frameq_init(&c->out);
         mf_proto_parser_init(&c->parser, MF_PROTO_SERVER_SIDE, w->cfg.max_control, w->cfg.max_payload);
     }
 }
@@ -108,7 +108,7 @@ static void world_free(world *w)
 {
     for (size_t i = 0; i < w->nconns; i++) {
         mfb_route_drop_conn(&w->conns[i]);
-        mfb_outq_free(&w->conns[i].out);
+        mfb_frameq_free(&w->conns[i].out);
         mf_proto_parser_free(&w->conns[i].parser);
     }
     mf_sublist_result_free(&w->b.res);
@@ -141,12 +141,12 @@ static size_t drain(world *w)
 {
     size_t bytes = 0;
     for (size_t i = 0; i < w->nconns; i++) {
-        mfb_outq *q = &w->conns[i].out;
-        while (mfb_outq_pending(q)) {
+        mfb_frameq *q = &w->conns[i].out;
+        while (mfb_frameq_pending(q)) {
             bool ends;
             uint64_t msgs = 0, pbytes = 0;
-            size_t n = mfb_outq_next_chunk(q, MF_BROKER_FRAME_MAX, &ends);
-            mfb_outq_consume(q, n, ends, &msgs, &pbytes);
+            size_t n = mfb_frameq_next_chunk(q, MF_BROKER_FRAME_MAX, &ends);
+            mfb_frameq_consume(q, n, ends, &msgs, &pbytes);
             bytes += n;
         }
         w->conns[i].write_requested = false;

@@ -1,6 +1,6 @@
 /*
  * test_broker_route.c - mf-broker's routing of one message (runtime/broker/route.c with
- * outq.c), without sockets: connections are plain mfb_conn structures whose input goes
+ * frameq.c), without sockets: connections are plain mfb_conn structures whose input goes
  * through the server-side NATS parser into mfb_route_sub / mfb_route_pub, as ops.c does,
  * and whose output is read back from their queues. What conn.c provides to route.c is
  * faked below with conn.c's queueing and no lws; -ERR texts are recorded.
@@ -32,7 +32,7 @@ void mfb_conn_want_write(mfb_conn *c)
 
 void mfb_conn_queued(mfb_conn *c, bool msg, uint64_t pbytes)
 {
-    mfb_outq_commit(&c->out, msg, pbytes);
+    mfb_frameq_commit(&c->out, msg, pbytes);
     mfb_conn_want_write(c);
 }
 
@@ -45,7 +45,7 @@ void mfb_conn_send_err(mfb_conn *c, const char *text)
 
 void mfb_conn_send_ok(mfb_conn *c)
 {
-    if (c->verbose && !c->closing && mfb_outq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
+    if (c->verbose && !c->closing && mfb_frameq_prepare(&c->out) == MF_OK && mf_proto_write_ok(&c->out.buf) == MF_OK)
         mfb_conn_queued(c, false, 0);
 }
 
@@ -93,19 +93,19 @@ static void input(mfb_conn *c, const char *bytes)
 /* The bytes queued for c, taken out of its queue as the writeable callback does. */
 static char *drain(mfb_conn *c, uint64_t *msgs, uint64_t *pbytes)
 {
-    mfb_outq *q = &c->out;
-    size_t n = mfb_outq_pending(q);
+    mfb_frameq *q = &c->out;
+    size_t n = mfb_frameq_pending(q);
     char *s = malloc(n + 1);
     assert_non_null(s);
     memcpy(s, q->buf.data ? q->buf.data + q->head : "", n);
     s[n] = '\0';
     *msgs = *pbytes = 0;
-    while (mfb_outq_pending(q)) {
+    while (mfb_frameq_pending(q)) {
         bool ends;
         uint64_t m, p;
-        size_t k = mfb_outq_next_chunk(q, MF_BROKER_FRAME_MAX, &ends);
+        size_t k = mfb_frameq_next_chunk(q, MF_BROKER_FRAME_MAX, &ends);
         assert_true(k > 0);
-        mfb_outq_consume(q, k, ends, &m, &p);
+        mfb_frameq_consume(q, k, ends, &m, &p);
         *msgs += m;
         *pbytes += p;
     }
@@ -132,7 +132,7 @@ static int setup(void **state)
         c->b = &w->b;
         c->cid = i + 1;
         c->connected = c->headers = c->no_responders = c->echo = true;
-        mfb_outq_init(&c->out);
+        mfb_frameq_init(&c->out);
         mf_proto_parser_init(&c->parser, MF_PROTO_SERVER_SIDE, w->cfg.max_control, w->cfg.max_payload);
     }
     input(&w->c[PUB], "SUB orders.created 9\r\n");        /* the publisher's own: echo off below */
@@ -143,7 +143,7 @@ static int setup(void **state)
     w->c[PUB].echo = false;
     g_errs = 0;
     for (size_t i = 0; i < NCONNS; i++)
-        assert_int_equal(mfb_outq_pending(&w->c[i].out), 0); /* not verbose: no +OK */
+        assert_int_equal(mfb_frameq_pending(&w->c[i].out), 0); /* not verbose: no +OK */
     assert_int_equal(mfb_route_total_subs(&w->b), 6);
     *state = w;
     return 0;
@@ -154,7 +154,7 @@ static int teardown(void **state)
     world *w = *state;
     for (size_t i = 0; i < NCONNS; i++) {
         mfb_route_drop_conn(&w->c[i]);
-        mfb_outq_free(&w->c[i].out);
+        mfb_frameq_free(&w->c[i].out);
         mf_proto_parser_free(&w->c[i].parser);
     }
     assert_int_equal(mfb_route_total_subs(&w->b), 0);
@@ -234,8 +234,8 @@ static void queue_group_spreads_over_members(void **state)
     size_t got[2] = {0, 0};
     for (int i = 0; i < 200; i++) {
         input(&w->c[PUB], "PUB orders.created 1\r\nx\r\n");
-        got[0] += mfb_outq_pending(&w->c[Q1].out) ? 1 : 0;
-        got[1] += mfb_outq_pending(&w->c[Q2].out) ? 1 : 0;
+        got[0] += mfb_frameq_pending(&w->c[Q1].out) ? 1 : 0;
+        got[1] += mfb_frameq_pending(&w->c[Q2].out) ? 1 : 0;
         uint64_t m, p;
         for (int k = WILD; k <= Q2; k++)
             free(drain(&w->c[k], &m, &p));
@@ -268,7 +268,7 @@ static void verbose_echo_and_no_match(void **state)
     assert_string_equal(got, "+OK\r\nHMSG _INBOX.me 7 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
     free(got);
     for (int k = WILD; k < NCONNS; k++)
-        assert_int_equal(mfb_outq_pending(&w->c[k].out), 0);
+        assert_int_equal(mfb_frameq_pending(&w->c[k].out), 0);
     assert_int_equal(g_errs, 0);
 }
 

@@ -1,27 +1,35 @@
 /*
- * outq.c - the outbound byte stream of a client.
+ * replayq.c - the outbound byte stream of a client, replayable after a
+ * disconnect.
  *
  * Producers append complete protocol records (PUB, HPUB, SUB, UNSUB, PING,
  * PONG, CONNECT) under the client lock; the service thread copies up to one
  * frame of bytes at a time out of it. Frames may cut records anywhere (the
  * server parses a byte stream), so the queue remembers where the record being
  * sent started: after a disconnect, that record and everything after it is
- * still here, and the PUB/HPUB records among them can be sent again.
+ * still here, and the PUB/HPUB records among them are replayed on the next
+ * connection.
  *
- * Only records this client wrote are ever scanned, so the scanner trusts
- * their shape ("VERB args\r\n" and, for PUB/HPUB, the last argument is the
- * number of bytes that follow before the final "\r\n").
+ * Why it is not the broker's queue (broker/frameq.c, mf/reclaim.h): several
+ * threads append, so frames are copied out under the lock rather than written
+ * from the buffer; and the record starts it needs for a replay are found by
+ * re-reading its own records as they go out, so a publish pays for no
+ * per-record bookkeeping. Only records this client wrote are ever scanned, so
+ * the scanner trusts their shape ("VERB args\r\n" and, for PUB/HPUB, the last
+ * argument is the number of bytes that follow before the final "\r\n"). Sent
+ * bytes are given back by the rule both queues share (mf_buf_reclaim).
  */
 #include <string.h>
 
 #include "client/client_int.h"
+#include "mf/reclaim.h"
 
-size_t mf_outq_pending(const mf_outq *q)
+size_t mf_replayq_pending(const mf_replayq *q)
 {
     return q->buf.len - q->rec;
 }
 
-size_t mf_outq_record_len(const char *p, size_t n, bool *is_pub, size_t *payload_total)
+size_t mf_replayq_record_len(const char *p, size_t n, bool *is_pub, size_t *payload_total)
 {
     *is_pub = false;
     *payload_total = 0;
@@ -49,13 +57,13 @@ size_t mf_outq_record_len(const char *p, size_t n, bool *is_pub, size_t *payload
     return line + total + 2;
 }
 
-static void advance_rec(mf_outq *q)
+static void advance_rec(mf_replayq *q)
 {
     while (q->rec < q->sent) {
         if (q->rec_end <= q->rec) {
             bool pub;
             size_t tot;
-            size_t l = mf_outq_record_len(q->buf.data + q->rec, q->buf.len - q->rec, &pub, &tot);
+            size_t l = mf_replayq_record_len(q->buf.data + q->rec, q->buf.len - q->rec, &pub, &tot);
             if (!l) { /* cannot happen with our own records; resynchronise at sent */
                 q->rec = q->rec_end = q->sent;
                 return;
@@ -69,29 +77,19 @@ static void advance_rec(mf_outq *q)
     }
 }
 
-static void compact(mf_outq *q)
+/* A client has one queue: it keeps a burst's buffer up to this size once it is empty. */
+#define SHRINK_CAP (4u * 1024u * 1024u)
+
+/* Gives back the bytes before the record being sent (mf/reclaim.h). */
+static void compact(mf_replayq *q)
 {
-    if (q->rec == q->buf.len) {
-        if (q->buf.cap > 4u * 1024u * 1024u)
-            mf_buf_free(&q->buf); /* give a burst's memory back */
-        q->buf.len = q->sent = q->rec = q->rec_end = 0;
-        if (q->buf.data)
-            q->buf.data[0] = '\0';
-        return;
-    }
-    /* move only when the dead prefix is large and at least half the buffer */
-    if (q->rec < 64 * 1024 || q->rec < q->buf.len / 2)
-        return;
-    size_t off = q->rec;
-    memmove(q->buf.data, q->buf.data + off, q->buf.len - off);
-    q->buf.len -= off;
-    q->buf.data[q->buf.len] = '\0';
-    q->sent -= off;
-    q->rec_end = q->rec_end > off ? q->rec_end - off : 0;
-    q->rec = 0;
+    size_t moved = mf_buf_reclaim(&q->buf, 0, q->rec, SHRINK_CAP);
+    q->sent -= moved;
+    q->rec -= moved;
+    q->rec_end = q->rec_end > moved ? q->rec_end - moved : 0;
 }
 
-size_t mf_outq_take(mf_outq *q, char *dst, size_t max)
+size_t mf_replayq_take(mf_replayq *q, char *dst, size_t max)
 {
     size_t avail = q->buf.len - q->sent;
     size_t n = avail < max ? avail : max;
@@ -104,14 +102,14 @@ size_t mf_outq_take(mf_outq *q, char *dst, size_t max)
     return n;
 }
 
-mf_status mf_outq_salvage(mf_outq *q, size_t limit, size_t max_payload, uint64_t *dmsgs, uint64_t *dbytes)
+mf_status mf_replayq_salvage(mf_replayq *q, size_t limit, size_t max_payload, uint64_t *dmsgs, uint64_t *dbytes)
 {
     char *d = q->buf.data;
     size_t r = q->rec, w = 0, len = q->buf.len;
     while (r < len) {
         bool pub;
         size_t tot;
-        size_t l = mf_outq_record_len(d + r, len - r, &pub, &tot);
+        size_t l = mf_replayq_record_len(d + r, len - r, &pub, &tot);
         if (!l)
             break;
         if (pub) {
@@ -133,7 +131,7 @@ mf_status mf_outq_salvage(mf_outq *q, size_t limit, size_t max_payload, uint64_t
     return MF_OK;
 }
 
-mf_status mf_outq_prepend(mf_outq *q, const mf_buf *prefix)
+mf_status mf_replayq_prepend(mf_replayq *q, const mf_buf *prefix)
 {
     if (!prefix->len)
         return MF_OK;
@@ -151,7 +149,7 @@ mf_status mf_outq_prepend(mf_outq *q, const mf_buf *prefix)
     return MF_OK;
 }
 
-void mf_outq_clear(mf_outq *q)
+void mf_replayq_clear(mf_replayq *q)
 {
     mf_buf_free(&q->buf);
     q->sent = q->rec = q->rec_end = 0;

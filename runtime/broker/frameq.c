@@ -1,13 +1,19 @@
 /*
- * outq.c - the per-connection outbound queue.
+ * frameq.c - a connection's outbound queue: frames written in place, cut at
+ * message boundaries.
+ *
+ * Why it is not the client's queue (client/replayq.c, mf/reclaim.h): one
+ * thread fills and empties it, so frames go out of the buffer itself with the
+ * WebSocket header written in front of them (no copy); a broker never sends a
+ * message again, but it must end frames at a message, drop a slow consumer's
+ * backlog without cutting a message in half, and count the MSGs that went out.
  *
  * Layout of buf.data: [0, LWS_PRE) headroom | sent bytes | [head, len) unsent.
  * lws writes the websocket frame header into the LWS_PRE bytes in front of
  * the pointer it is given; in front of `head` there are always at least
  * LWS_PRE bytes that are headroom or already sent, so nothing live is
- * overwritten. Sent bytes are reclaimed by resetting (queue empty) or by
- * moving the unsent tail down once the dead prefix outweighs it, so every
- * byte is moved O(1) times on average.
+ * overwritten. Sent bytes are given back by the rule both queues share
+ * (mf_buf_reclaim, mf/reclaim.h), with the headroom kept.
  *
  * Message boundaries: every commit that lands 4 KiB or more past the last
  * mark records a mark (a stream offset, with the MSG count and payload bytes
@@ -18,79 +24,67 @@
  * /varz counts as sent) and how many a drop threw away.
  */
 #include "broker/broker.h"
+#include "mf/reclaim.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MARK_GRAIN 4096u
+/* A queue that held a burst gives back a buffer larger than this once it is empty: a broker
+ * has up to --max-connections of them. */
 #define SHRINK_CAP (1024u * 1024u)
 
-void mfb_outq_init(mfb_outq *q)
+void mfb_frameq_init(mfb_frameq *q)
 {
     memset(q, 0, sizeof *q);
     mf_buf_init(&q->buf);
 }
 
-void mfb_outq_free(mfb_outq *q)
+void mfb_frameq_free(mfb_frameq *q)
 {
     mf_buf_free(&q->buf);
     free(q->marks);
     memset(q, 0, sizeof *q);
 }
 
-size_t mfb_outq_pending(const mfb_outq *q)
+size_t mfb_frameq_pending(const mfb_frameq *q)
 {
     return q->buf.len > q->head ? q->buf.len - q->head : 0;
 }
 
-mf_status mfb_outq_prepare(mfb_outq *q)
+mf_status mfb_frameq_prepare(mfb_frameq *q)
 {
-    if (q->buf.len == 0) {
-        static const char zero[LWS_PRE];
-        mf_status st = mf_buf_append(&q->buf, zero, LWS_PRE);
-        if (st)
-            return st;
-        q->head = LWS_PRE;
-        return MF_OK;
+    if (q->buf.len) {
+        q->head -= mf_buf_reclaim(&q->buf, LWS_PRE, q->head, SHRINK_CAP);
+        if (q->buf.len)
+            return MF_OK;
+        q->head = 0; /* a big buffer was given back: the headroom again */
     }
-    if (q->head == q->buf.len) {
-        /* everything sent: start over, and give a big buffer back */
-        if (q->buf.cap > SHRINK_CAP) {
-            mf_buf_free(&q->buf);
-            q->head = 0;
-            return mfb_outq_prepare(q);
-        }
-        q->buf.len = LWS_PRE;
-        q->head = LWS_PRE;
-        return MF_OK;
-    }
-    size_t dead = q->head - LWS_PRE, live = q->buf.len - q->head;
-    if (dead >= 64 * 1024 && dead >= live) {
-        memmove(q->buf.data + LWS_PRE, q->buf.data + q->head, live);
-        q->buf.len = LWS_PRE + live;
-        q->buf.data[q->buf.len] = '\0';
-        q->head = LWS_PRE;
-    }
+    static const char zero[LWS_PRE];
+    mf_status st = mf_buf_append(&q->buf, zero, LWS_PRE);
+    if (st)
+        return st;
+    q->head = LWS_PRE;
     return MF_OK;
 }
 
-static const mfb_outq_mark *mark_at(const mfb_outq *q, size_t i)
+static const mfb_frameq_mark *mark_at(const mfb_frameq *q, size_t i)
 {
     return &q->marks[(q->mfirst + i) % q->mcap];
 }
 
 /* The boundary at the end of the queue. */
-static mfb_outq_mark tail_mark(const mfb_outq *q)
+static mfb_frameq_mark tail_mark(const mfb_frameq *q)
 {
-    mfb_outq_mark m = {q->head_abs + mfb_outq_pending(q), q->msgs, q->pbytes};
+    mfb_frameq_mark m = {q->head_abs + mfb_frameq_pending(q), q->msgs, q->pbytes};
     return m;
 }
 
-static void add_mark(mfb_outq *q, mfb_outq_mark m)
+static void add_mark(mfb_frameq *q, mfb_frameq_mark m)
 {
     if (q->mcount == q->mcap) {
         size_t ncap = q->mcap ? q->mcap * 2 : 16;
-        mfb_outq_mark *nm = malloc(ncap * sizeof *nm);
+        mfb_frameq_mark *nm = malloc(ncap * sizeof *nm);
         if (!nm)
             return; /* marks are an optimisation; frames just end elsewhere */
         for (size_t i = 0; i < q->mcount; i++)
@@ -105,20 +99,20 @@ static void add_mark(mfb_outq *q, mfb_outq_mark m)
     q->last_mark = m.off;
 }
 
-void mfb_outq_commit(mfb_outq *q, bool msg, uint64_t pbytes)
+void mfb_frameq_commit(mfb_frameq *q, bool msg, uint64_t pbytes)
 {
     if (msg) {
         q->msgs++;
         q->pbytes += pbytes;
     }
-    mfb_outq_mark t = tail_mark(q);
+    mfb_frameq_mark t = tail_mark(q);
     if (t.off - q->last_mark >= MARK_GRAIN)
         add_mark(q, t);
 }
 
-size_t mfb_outq_next_chunk(mfb_outq *q, size_t max, bool *ends_message)
+size_t mfb_frameq_next_chunk(mfb_frameq *q, size_t max, bool *ends_message)
 {
-    size_t pending = mfb_outq_pending(q);
+    size_t pending = mfb_frameq_pending(q);
     if (pending <= max) {
         *ends_message = true;
         q->chunk_end = tail_mark(q);
@@ -126,9 +120,9 @@ size_t mfb_outq_next_chunk(mfb_outq *q, size_t max, bool *ends_message)
     }
     /* the newest mark in (head_abs, head_abs + max] */
     uint64_t limit = q->head_abs + max;
-    const mfb_outq_mark *best = NULL;
+    const mfb_frameq_mark *best = NULL;
     for (size_t i = 0; i < q->mcount; i++) {
-        const mfb_outq_mark *m = mark_at(q, i);
+        const mfb_frameq_mark *m = mark_at(q, i);
         if (m->off > limit)
             break;
         if (m->off > q->head_abs)
@@ -143,7 +137,7 @@ size_t mfb_outq_next_chunk(mfb_outq *q, size_t max, bool *ends_message)
     return max;
 }
 
-void mfb_outq_consume(mfb_outq *q, size_t n, bool ended_message, uint64_t *msgs, uint64_t *pbytes)
+void mfb_frameq_consume(mfb_frameq *q, size_t n, bool ended_message, uint64_t *msgs, uint64_t *pbytes)
 {
     q->head += n;
     q->head_abs += n;
@@ -161,15 +155,15 @@ void mfb_outq_consume(mfb_outq *q, size_t n, bool ended_message, uint64_t *msgs,
     }
 }
 
-uint64_t mfb_outq_unsent_msgs(const mfb_outq *q)
+uint64_t mfb_frameq_unsent_msgs(const mfb_frameq *q)
 {
     return q->msgs - q->msgs_out;
 }
 
-size_t mfb_outq_drop_unstarted(mfb_outq *q, uint64_t *msgs)
+size_t mfb_frameq_drop_unstarted(mfb_frameq *q, uint64_t *msgs)
 {
-    size_t pending = mfb_outq_pending(q);
-    mfb_outq_mark keep = {q->head_abs, q->msgs_out, q->pbytes_out};
+    size_t pending = mfb_frameq_pending(q);
+    mfb_frameq_mark keep = {q->head_abs, q->msgs_out, q->pbytes_out};
     if (q->mid_message) {
         /* finish the message that is half out: keep up to the first boundary */
         keep = q->mcount ? *mark_at(q, 0) : tail_mark(q);

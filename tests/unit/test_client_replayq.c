@@ -1,5 +1,5 @@
 /*
- * test_client_outq.c - the client's outbound queue (runtime/client/outq.c): the record
+ * test_client_replayq.c - the client's outbound queue (runtime/client/replayq.c): the record
  * scanner on every record the client writes (and on incomplete ones), frames that cut
  * records anywhere and still give back the stream byte for byte, the pending count from the
  * record being sent, what a disconnect keeps (salvage: the unsent PUB/HPUB records in order,
@@ -18,14 +18,14 @@
 #include "client/client_int.h"
 #include "mf_skip.h"
 
-static void init(mf_outq *q)
+static void init(mf_replayq *q)
 {
     memset(q, 0, sizeof *q);
     mf_buf_init(&q->buf);
 }
 
 /* Appends a PUB of n bytes of `fill` and returns the record's length. */
-static size_t add_pub(mf_outq *q, const char *subject, const char *reply, size_t n, char fill)
+static size_t add_pub(mf_replayq *q, const char *subject, const char *reply, size_t n, char fill)
 {
     char *data = malloc(n ? n : 1);
     assert_non_null(data);
@@ -36,19 +36,19 @@ static size_t add_pub(mf_outq *q, const char *subject, const char *reply, size_t
     return q->buf.len - before;
 }
 
-static size_t add_raw(mf_outq *q, const char *s)
+static size_t add_raw(mf_replayq *q, const char *s)
 {
     assert_int_equal(mf_buf_append_str(&q->buf, s), MF_OK);
     return strlen(s);
 }
 
 /* Takes exactly n bytes in frames of `frame` bytes, appending them to out. */
-static void take_n(mf_outq *q, mf_buf *out, size_t n, size_t frame)
+static void take_n(mf_replayq *q, mf_buf *out, size_t n, size_t frame)
 {
     char tmp[8192];
     assert_true(frame <= sizeof tmp);
     while (n) {
-        size_t got = mf_outq_take(q, tmp, n < frame ? n : frame);
+        size_t got = mf_replayq_take(q, tmp, n < frame ? n : frame);
         assert_true(got > 0);
         assert_int_equal(mf_buf_append(out, tmp, got), MF_OK);
         n -= got;
@@ -61,29 +61,29 @@ static void test_record_len(void **state)
     bool pub;
     size_t tot;
     const char *sub = "SUB a.b q 12\r\nPING\r\n";
-    assert_int_equal(mf_outq_record_len(sub, strlen(sub), &pub, &tot), 14);
+    assert_int_equal(mf_replayq_record_len(sub, strlen(sub), &pub, &tot), 14);
     assert_false(pub);
     assert_int_equal(tot, 0);
     const char *p = "PUB a.b _INBOX.x 5\r\nhello\r\nPING\r\n";
-    assert_int_equal(mf_outq_record_len(p, strlen(p), &pub, &tot), 27);
+    assert_int_equal(mf_replayq_record_len(p, strlen(p), &pub, &tot), 27);
     assert_true(pub);
     assert_int_equal(tot, 5);
     const char *h = "HPUB a 12 14\r\nNATS/1.0\r\n\r\nhi\r\n";
-    assert_int_equal(mf_outq_record_len(h, strlen(h), &pub, &tot), strlen(h));
+    assert_int_equal(mf_replayq_record_len(h, strlen(h), &pub, &tot), strlen(h));
     assert_true(pub);
     assert_int_equal(tot, 14);
     const char *empty = "PUB a 0\r\n\r\n";
-    assert_int_equal(mf_outq_record_len(empty, strlen(empty), &pub, &tot), 11);
+    assert_int_equal(mf_replayq_record_len(empty, strlen(empty), &pub, &tot), 11);
     assert_true(pub);
     assert_int_equal(tot, 0);
     /* incomplete: no line end, or the payload (and its CRLF) not all there */
-    assert_int_equal(mf_outq_record_len("PING\r", 5, &pub, &tot), 0);
-    assert_int_equal(mf_outq_record_len(p, 25, &pub, &tot), 0);
+    assert_int_equal(mf_replayq_record_len("PING\r", 5, &pub, &tot), 0);
+    assert_int_equal(mf_replayq_record_len(p, 25, &pub, &tot), 0);
     assert_false(pub);
     /* a PUB line without a size is not a record */
-    assert_int_equal(mf_outq_record_len("PUB a\r\n", 7, &pub, &tot), 0);
+    assert_int_equal(mf_replayq_record_len("PUB a\r\n", 7, &pub, &tot), 0);
     /* "PUBLISH" is not PUB: a plain line */
-    assert_int_equal(mf_outq_record_len("PUBX a 5\r\n", 10, &pub, &tot), 10);
+    assert_int_equal(mf_replayq_record_len("PUBX a 5\r\n", 10, &pub, &tot), 10);
     assert_false(pub);
 }
 
@@ -93,7 +93,7 @@ static void test_take_in_pieces(void **state)
 {
     (void)state;
     for (size_t frame = 1; frame <= 9; frame++) {
-        mf_outq q;
+        mf_replayq q;
         init(&q);
         size_t starts[8], n = 0, len = 0;
         starts[n++] = len, len += add_raw(&q, "SUB a 1\r\n");
@@ -104,7 +104,7 @@ static void test_take_in_pieces(void **state)
         starts[n] = len;
         mf_buf want = MF_BUF_INIT, got = MF_BUF_INIT;
         assert_int_equal(mf_buf_append(&want, q.buf.data, q.buf.len), MF_OK);
-        assert_int_equal(mf_outq_pending(&q), len);
+        assert_int_equal(mf_replayq_pending(&q), len);
         size_t sent = 0;
         while (sent < len) {
             size_t step = len - sent < frame ? len - sent : frame;
@@ -116,23 +116,23 @@ static void test_take_in_pieces(void **state)
             for (size_t i = 0; i < n; i++)
                 if (starts[i] <= sent)
                     rec = starts[i];
-            assert_int_equal(mf_outq_pending(&q), len - rec);
+            assert_int_equal(mf_replayq_pending(&q), len - rec);
         }
         assert_int_equal(got.len, want.len);
         assert_memory_equal(got.data, want.data, want.len);
-        assert_int_equal(mf_outq_pending(&q), 0);
+        assert_int_equal(mf_replayq_pending(&q), 0);
         char tmp[8];
-        assert_int_equal(mf_outq_take(&q, tmp, sizeof tmp), 0);
+        assert_int_equal(mf_replayq_take(&q, tmp, sizeof tmp), 0);
         mf_buf_free(&want);
         mf_buf_free(&got);
-        mf_outq_clear(&q);
+        mf_replayq_clear(&q);
     }
 }
 
 static void test_salvage_keeps_the_cut_pub(void **state)
 {
     (void)state;
-    mf_outq q;
+    mf_replayq q;
     init(&q);
     size_t l_sub = add_raw(&q, "SUB a 1\r\n");
     size_t l_pub1 = add_pub(&q, "a", NULL, 10, '1');
@@ -144,7 +144,7 @@ static void test_salvage_keeps_the_cut_pub(void **state)
     mf_buf out = MF_BUF_INIT;
     take_n(&q, &out, l_sub + 4, 3); /* the connection dies inside the first PUB */
     uint64_t dm = 0, db = 0;
-    assert_int_equal(mf_outq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
+    assert_int_equal(mf_replayq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
     assert_int_equal(dm, 0);
     assert_int_equal(db, 0);
     /* the cut PUB whole, then the second; SUB, PING and UNSUB are rebuilt by the reconnect */
@@ -152,30 +152,30 @@ static void test_salvage_keeps_the_cut_pub(void **state)
     assert_memory_equal(q.buf.data, pub1, l_pub1);
     assert_memory_equal(q.buf.data + l_pub1, pub2, l_pub2);
     assert_int_equal(q.sent, 0);
-    assert_int_equal(mf_outq_pending(&q), l_pub1 + l_pub2);
+    assert_int_equal(mf_replayq_pending(&q), l_pub1 + l_pub2);
 
     /* sent past the first PUB: only the second is kept */
     take_n(&q, &out, l_pub1 + 1, 5);
-    assert_int_equal(mf_outq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
+    assert_int_equal(mf_replayq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
     assert_int_equal(q.buf.len, l_pub2);
     assert_memory_equal(q.buf.data, pub2, l_pub2);
     assert_int_equal(dm, 0);
 
     /* everything sent: nothing is kept */
     take_n(&q, &out, l_pub2, 64);
-    assert_int_equal(mf_outq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
+    assert_int_equal(mf_replayq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
     assert_int_equal(q.buf.len, 0);
-    assert_int_equal(mf_outq_pending(&q), 0);
+    assert_int_equal(mf_replayq_pending(&q), 0);
     free(pub1);
     free(pub2);
     mf_buf_free(&out);
-    mf_outq_clear(&q);
+    mf_replayq_clear(&q);
 }
 
 static void test_salvage_limits(void **state)
 {
     (void)state;
-    mf_outq q;
+    mf_replayq q;
     init(&q);
     size_t l1 = add_pub(&q, "a", NULL, 10, '1');
     add_raw(&q, "PING\r\n");
@@ -184,7 +184,7 @@ static void test_salvage_limits(void **state)
     char *keep3 = strndup(q.buf.data + l1 + 6 + l2, l3);
     uint64_t dm = 0, db = 0;
     /* room for the first and the third only: the second is dropped, the order kept */
-    assert_int_equal(mf_outq_salvage(&q, l1 + l3 + 5, 0, &dm, &db), MF_OK);
+    assert_int_equal(mf_replayq_salvage(&q, l1 + l3 + 5, 0, &dm, &db), MF_OK);
     assert_int_equal(dm, 1);
     assert_int_equal(db, 100);
     assert_int_equal(q.buf.len, l1 + l3);
@@ -192,30 +192,30 @@ static void test_salvage_limits(void **state)
     assert_int_equal(q.buf.data[q.buf.len], '\0');
 
     /* a smaller max_payload (the new server's) drops the 20-byte one, counted */
-    assert_int_equal(mf_outq_salvage(&q, SIZE_MAX, 15, &dm, &db), MF_OK);
+    assert_int_equal(mf_replayq_salvage(&q, SIZE_MAX, 15, &dm, &db), MF_OK);
     assert_int_equal(dm, 2);
     assert_int_equal(db, 120);
     assert_int_equal(q.buf.len, l1);
     /* a limit of 0 keeps nothing */
-    assert_int_equal(mf_outq_salvage(&q, 0, 0, &dm, &db), MF_OK);
+    assert_int_equal(mf_replayq_salvage(&q, 0, 0, &dm, &db), MF_OK);
     assert_int_equal(dm, 3);
     assert_int_equal(db, 130);
     assert_int_equal(q.buf.len, 0);
     free(keep3);
-    mf_outq_clear(&q);
+    mf_replayq_clear(&q);
 
     /* an empty queue */
     init(&q);
-    assert_int_equal(mf_outq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
+    assert_int_equal(mf_replayq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
     assert_int_equal(q.buf.len, 0);
     assert_int_equal(dm, 3);
-    mf_outq_clear(&q);
+    mf_replayq_clear(&q);
 }
 
 static void test_prepend(void **state)
 {
     (void)state;
-    mf_outq q;
+    mf_replayq q;
     init(&q);
     size_t l_ping = add_raw(&q, "PING\r\n");
     size_t l_pub = add_pub(&q, "a", NULL, 4, 'p');
@@ -223,23 +223,23 @@ static void test_prepend(void **state)
     take_n(&q, &out, l_ping + 2, 4); /* PING sent, the PUB cut */
     assert_int_equal(mf_buf_append(&want, q.buf.data + l_ping, l_pub), MF_OK);
 
-    assert_int_equal(mf_outq_prepend(&q, &prefix), MF_OK); /* empty: nothing changes */
+    assert_int_equal(mf_replayq_prepend(&q, &prefix), MF_OK); /* empty: nothing changes */
     assert_int_equal(q.sent, l_ping + 2);
 
     assert_int_equal(mf_buf_append_str(&prefix, "CONNECT {}\r\nSUB a 1\r\n"), MF_OK);
-    assert_int_equal(mf_outq_prepend(&q, &prefix), MF_OK);
+    assert_int_equal(mf_replayq_prepend(&q, &prefix), MF_OK);
     /* the prefix, then the unsent bytes from the start of the cut record */
     assert_int_equal(q.buf.len, prefix.len + l_pub);
     assert_memory_equal(q.buf.data, prefix.data, prefix.len);
     assert_memory_equal(q.buf.data + prefix.len, want.data, l_pub);
     assert_int_equal(q.sent, 0);
-    assert_int_equal(mf_outq_pending(&q), prefix.len + l_pub);
+    assert_int_equal(mf_replayq_pending(&q), prefix.len + l_pub);
     mf_buf_free(&out);
     mf_buf_free(&prefix);
     mf_buf_free(&want);
-    mf_outq_clear(&q);
+    mf_replayq_clear(&q);
     assert_null(q.buf.data);
-    assert_int_equal(mf_outq_pending(&q), 0);
+    assert_int_equal(mf_replayq_pending(&q), 0);
 }
 
 /* A long stream with appends between frames: first the frames are smaller than what is
@@ -249,7 +249,7 @@ static void test_prepend(void **state)
 static void test_compaction_keeps_the_stream(void **state)
 {
     (void)state;
-    mf_outq q;
+    mf_replayq q;
     init(&q);
     mf_buf want = MF_BUF_INIT, got = MF_BUF_INIT;
     uint64_t x = 88172645463325252ULL;
@@ -275,10 +275,10 @@ static void test_compaction_keeps_the_stream(void **state)
     assert_int_equal(got.len, want.len);
     assert_memory_equal(got.data, want.data, want.len);
     assert_int_equal(q.buf.len, 0);
-    assert_int_equal(mf_outq_pending(&q), 0);
+    assert_int_equal(mf_replayq_pending(&q), 0);
     mf_buf_free(&want);
     mf_buf_free(&got);
-    mf_outq_clear(&q);
+    mf_replayq_clear(&q);
 }
 
 int main(void)
