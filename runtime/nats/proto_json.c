@@ -144,7 +144,8 @@ static void put_cut(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-#define PUT(rec, w, m) put((rec)->m, sizeof (rec)->m, (w).has_##m && !(w).null_##m ? (w).m : NULL, #m, err)
+#define PUT_E(rec, w, m, e) put((rec)->m, sizeof (rec)->m, (w).has_##m && !(w).null_##m ? (w).m : NULL, #m, e)
+#define PUT(rec, w, m) PUT_E(rec, w, m, err)
 #define PUT_CUT(rec, w, m) put_cut((rec)->m, sizeof (rec)->m, (w).has_##m && !(w).null_##m ? (w).m : NULL)
 #define FLAG(rec, w, m)                       \
     do {                                      \
@@ -183,9 +184,14 @@ mf_status mf_proto_parse_connect(const char *json, size_t len, mf_proto_connect 
     PUT_CUT(out, w, name);
     PUT_CUT(out, w, lang);
     PUT_CUT(out, w, version);
-    /* credentials that do not fit are an error, but the rest of the record is filled */
-    mf_status s1 = PUT(out, w, auth_token), s2 = PUT(out, w, user), s3 = PUT(out, w, pass);
-    st = s1 ? s1 : s2 ? s2 : s3;
+    /* credentials that do not fit are an error, but the rest of the record is filled;
+     * err describes the first one (a later one goes to `later`) */
+    mf_error later;
+    st = PUT(out, w, auth_token);
+    mf_status s = PUT_E(out, w, user, st ? &later : err);
+    st = st ? st : s;
+    s = PUT_E(out, w, pass, st ? &later : err);
+    st = st ? st : s;
     mf_free(&connect_type, &w);
     return st;
 }
