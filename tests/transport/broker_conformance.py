@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conformance_shared  # noqa: E402,F401
 import conformance_auth  # noqa: E402,F401
 import conformance_ws  # noqa: E402,F401
+import conformance_edges  # noqa: E402,F401
 from conformance_broker import process_cases  # noqa: E402
 from conformance_lib import CASES, Server  # noqa: E402
 
