@@ -380,3 +380,39 @@ def edges_second_signal(srv):
         log = f.read()
     check(rc == 0, f"exit status after two signals: {rc}")
     check("received Terminated" in log and "received Interrupt" in log, f"both signals logged: {log[-300:]}")
+
+
+@case(shared=False)
+def edges_file_descriptor_limit(srv):
+    """--max-connections above the soft limit of open files: the broker raises the soft limit
+    (up to the hard one) and, when the hard limit is too low, says so in its log."""
+    import resource
+
+    def limited(soft, hard):
+        def pre():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        return pre
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for soft, hard_lim, warned in ((128, hard, False), (128, 128, True)):
+        if hard != resource.RLIM_INFINITY and hard < 1000 and not warned:
+            continue  # this machine's hard limit is too low to see the raise
+        port = free_port()
+        log = os.path.join(srv.workdir, f"fd-{port}.log")
+        with open(log, "wb") as lf:
+            p = subprocess.Popen([srv.binary, "--host", HOST, "--port", str(port), "--max-connections", "500"],
+                                 stdout=subprocess.PIPE, stderr=lf, preexec_fn=limited(soft, hard_lim))
+            try:
+                line = p.stdout.readline().decode()
+                check(line.startswith("mf-broker listening on"), f"started: {line!r}")
+                st, _, _ = http_get(HOST, port, "/healthz")
+                check(st == 200, "serving")
+            finally:
+                p.terminate()
+                rc = p.wait(10)
+                p.stdout.close()
+        check(rc == 0, f"exit status {rc}")
+        with open(log, errors="replace") as f:
+            text = f.read()
+        check(("file descriptor limit 128 is below --max-connections" in text) == warned,
+              f"soft {soft}, hard {hard_lim}: log {text[-300:]!r}")
