@@ -10,7 +10,9 @@ from .payload import foreign_schema_format, schema_format_name
 from .model import Channel, CType, Example, Message, Operation, Param, Pattern, Sdk, Service
 from .regex import RegexError, ecma_to_ere
 from .resolve import N, Resolver
-from .schema import STRING_FORMATS, Hint, SchemaBuilder, Symbols, text_of
+from .schema import SchemaBuilder
+from .schema_keywords import STRING_FORMATS, text_of
+from .symbols import Hint, Symbols
 from .validate import PChannel, PMessage, Plan
 
 

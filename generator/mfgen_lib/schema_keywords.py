@@ -1,13 +1,10 @@
-"""What the schema builder (schema.py) works with: the JSON Schema keywords it knows, the
-formats and numeric limits it maps to C, the intermediate results (Built, Norm) and small
-helpers on schema values.
+"""The JSON Schema vocabulary of the schema builder (schema.py): the keywords it knows, refuses
+or passes over, the formats and numeric limits it maps to C, and predicates on keyword values.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Optional
 
-from .model import NO_VALUE, CType
 from .resolve import N
 
 SUPPORTED = frozenset("""
@@ -44,32 +41,11 @@ FLT_MAX = 3.4028234663852886e38
 NAMED_CONTAINERS = ("/components/schemas/", "/definitions/", "/$defs/")
 
 
-@dataclass
-class Built:
-    type: CType
-    nullable: bool = False
-    default: Any = NO_VALUE
-    description: str = ""
-
-
-@dataclass
-class Norm:
-    """A schema with allOf merged and `type` split into (type, nullable)."""
-
-    n: N
-    kw: Dict[str, N]
-    props: Dict[str, N]
-    required: List[Tuple[str, N]]
-    type: Optional[str]
-    nullable: bool
-    closed: bool
-
-
-def _num(v: Any) -> bool:
+def is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _int_like(v: Any) -> bool:
+def is_int_like(v: Any) -> bool:
     return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
 
 
