@@ -18,7 +18,7 @@ from . import names
 from .errors import Diagnostics, UsageError
 from .pipeline import build_model
 from .render import GENERATED, render_all
-from .validate import SERVICE_RE
+from .spec_check import SERVICE_RE
 
 MANIFEST = ".mfgen-manifest"
 DEFAULT_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),

@@ -4,7 +4,7 @@ A keyword of the wrong type (`format: []`, `required: id`, `minimum: "1"`, `prop
 is refused with the file, line, column and JSON path of the value, like every other error; no
 later stage sees it, so none of them can crash on it. Two tables: the keywords of a schema
 (checked by schema_norm.check_keywords on every schema it reads) and the members of the
-AsyncAPI objects (checked by validate.DocValidator on every object it reads). A value that has the
+AsyncAPI objects (checked by spec_check.SpecChecker on every object it reads). A value that has the
 right type but a wrong content (an unknown format, a negative length) is refused where it is read.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The front half every subcommand shares: load -> resolve -> validate -> model.
+"""The front half every subcommand shares: load -> resolve -> check the document (spec_check.py) -> model.
 
 `build_model` runs it once and returns the Sdk model together with what the document checks
 found (the Plan) and the Resolver, so `generate`, `docs` and `diff` all read a spec the same way.
@@ -16,7 +16,7 @@ from .load import DocStore
 from .model import CType, Sdk
 from .resolve import N, Resolver
 from .sdk import build_sdk
-from .validate import DocValidator, Plan
+from .spec_check import Plan, SpecChecker
 
 
 @dataclass
@@ -45,7 +45,7 @@ def build_model(spec: str, prefix: str, diag: Diagnostics, service: Optional[str
         keyword_types.check_outline(res.root())
         res.check_all(diag)
         diag.check()
-        plan = DocValidator(res, diag, service).run()
+        plan = SpecChecker(res, diag, service).run()
         diag.check()
         sdk, aliases = build_sdk(plan, res, prefix, os.path.basename(spec), diag)
         diag.check()

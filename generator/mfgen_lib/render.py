@@ -410,7 +410,7 @@ def render_all(sdk: Sdk, aliases: List[Tuple[str, CType, N]], templates: str) ->
         "src/types.c": "types.c.j2",
         "src/channels.c": "channels.c.j2",
         "src/registry.c": "registry.c.j2",
-        "tools/validate.c": "validate.c.j2",
+        f"tools/{p}-validate.c": "tools/validate_cli.c.j2",
         "CMakeLists.txt": "CMakeLists.txt.j2",
         f"cmake/{p}-sdk-config.cmake.in": "sdk-config.cmake.in.j2",
         f"cmake/{p}-sdk.pc.in": "sdk.pc.in.j2",

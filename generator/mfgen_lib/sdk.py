@@ -1,4 +1,4 @@
-"""Plan (validated document) -> Sdk model: types, messages, channels, operations, C names."""
+"""Plan (the checked document) -> Sdk model: types, messages, channels, operations, C names."""
 from __future__ import annotations
 
 import re
@@ -12,8 +12,8 @@ from .regex import RegexError, ecma_to_ere
 from .resolve import N, Resolver
 from .schema import SchemaBuilder
 from .schema_keywords import STRING_FORMATS, text_of
+from .spec_check import PChannel, PMessage, Plan
 from .symbols import Hint, Symbols
-from .validate import PChannel, PMessage, Plan
 
 
 

@@ -15,7 +15,7 @@ from typing import Dict, List, Tuple
 
 from helpers import run_mfgen
 
-from mfgen_lib.validate import address_to_subject
+from mfgen_lib.spec_check import address_to_subject
 
 HEAD = "asyncapi: 3.0.0\ninfo: {title: Account Service, version: 1.0.0}\n"
 

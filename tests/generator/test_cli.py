@@ -100,7 +100,7 @@ class CliTest(unittest.TestCase):
                 self.assertNotIn(leak, text, f"{path} contains {leak!r}")
         for want in ("include/mf_sdk/types.h", "include/mf_sdk/channels.h", "include/mf_sdk/registry.h",
                      "include/mf_sdk/sdk.h", "src/types.c", "src/channels.c", "src/registry.c",
-                     "tools/validate.c", "CMakeLists.txt", "cmake/mf-sdk.pc.in",
+                     "tools/mf-validate.c", "CMakeLists.txt", "cmake/mf-sdk.pc.in",
                      "cmake/mf-sdk-config.cmake.in", "docs/messages.md", "examples/CampaignCreate.full.json"):
             self.assertIn(want, tree)
 

@@ -121,13 +121,13 @@ def python_models(spec: str, prefix: str, options: List[str]) -> Dict[str, Any]:
     from mfgen_lib.load import DocStore
     from mfgen_lib.resolve import Resolver
     from mfgen_lib.sdk import build_sdk
-    from mfgen_lib.validate import DocValidator
+    from mfgen_lib.spec_check import SpecChecker
 
     diag = Diagnostics()
     store = DocStore()
     res = Resolver(store, store.load_main(spec))
     res.check_all(diag)
-    plan = DocValidator(res, diag, service).run()
+    plan = SpecChecker(res, diag, service).run()
     sdk, _ = build_sdk(plan, res, prefix, os.path.basename(spec), diag)
     assert not diag.errors, [str(e) for e in diag.errors]
     return {m.key: m.payload for m in sdk.messages}

@@ -90,7 +90,9 @@ class Plan:
     schemas: List[Tuple[str, N]] = field(default_factory=list)  # components/schemas (key, node)
 
 
-class DocValidator:
+class SpecChecker:
+    """Checks the document above the schemas and gathers what the model is built from (run)."""
+
     def __init__(self, res: Resolver, diag: Diagnostics, service: Optional[str] = None) -> None:
         self.res = res
         self.diag = diag
