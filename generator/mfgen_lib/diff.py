@@ -1,15 +1,7 @@
 """Deep comparison of two normalised contracts (normalise.py), classified by who it breaks.
 
-The rule (docs/compatibility.md has the reasoning and an example per case): producers must
-produce what consumers accept. A change *breaks senders* when messages that senders built
-against the old contract may be refused under the new one (the accepted set narrowed: a new
-required field, a removed enum value, a tighter bound...), so senders must change first. It
-*breaks receivers* when the new contract lets senders produce messages that receivers built
-against the old one refuse (the set widened: a new enum value, a field no longer required, a
-looser bound...), so receivers must change first. *Both* when neither set contains the other
-(a changed address, type, pattern or format). *Neither* when every old party still works with
-every new one. Senders and receivers are those of the message concerned: for a reply, the
-replying service sends and the requester receives.
+Whom a change breaks follows the rule stated in compat.py (docs/compatibility.md has the
+reasoning and an example per case): producers must produce what consumers accept.
 """
 from __future__ import annotations
 

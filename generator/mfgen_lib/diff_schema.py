@@ -40,6 +40,23 @@ _SHAPE_WORDS = {"free-object": "free-form object", "any": "any JSON value", "uni
                 "map": "map (object with additionalProperties)"}
 
 # bounds: (lower key, exclusive lower key) etc.
+# (added or removed, required, the object open in the contract without the field) -> whom it breaks, why
+_FIELD_CHANGES: Dict[Tuple[str, bool, bool], Tuple[str, str]] = {
+    ("added", True, True): (NARROW, "a required field was added: senders that do not send it are refused"),
+    ("added", True, False): (BOTH, "a required field was added: senders that do not send it are refused, "
+                                   "and receivers of the closed object refuse it"),
+    ("added", False, True): (NEITHER, "an optional field was added: old receivers ignore it"),
+    ("added", False, False): (WIDEN, "an optional field was added to a closed object: receivers that predate "
+                                     "it refuse it"),
+    ("removed", True, True): (WIDEN, "a required field was removed: receivers that require it refuse new "
+                                     "messages"),
+    ("removed", True, False): (BOTH, "a required field was removed: receivers that require it refuse new "
+                                     "messages, and the closed object refuses it from old senders"),
+    ("removed", False, True): (NEITHER, "an optional field was removed: receivers ignore it when old senders "
+                                        "still send it"),
+    ("removed", False, False): (NARROW, "an optional field was removed from a closed object: senders that "
+                                        "still send it are refused"),
+}
 _LOWER = (("minimum", "exclusiveMinimum"), ("minLength", None), ("minItems", None), ("minProperties", None))
 _UPPER = (("maximum", "exclusiveMaximum"), ("maxLength", None), ("maxItems", None), ("maxProperties", None))
 
@@ -224,9 +241,9 @@ class SchemaDiff:
             fp = join(path, "properties", name)
             fd = f"{dpath}.{name}" if dpath else name
             if name not in pa:
-                self.field_added(fp, fd, name in rb, open_a)
+                self.field_change("added", fp, fd, name in rb, bool(open_a))
             elif name not in pb:
-                self.field_removed(fp, fd, name in ra, open_b)
+                self.field_change("removed", fp, fd, name in ra, bool(open_b))
             else:
                 if (name in ra) != (name in rb):
                     req = name in rb
@@ -237,29 +254,12 @@ class SchemaDiff:
                               NARROW if req else WIDEN, not req, req)
                 self.run(pa[name], pb[name], fp, fd)
 
-    def field_added(self, fp: str, fd: str, required: bool, was_open: bool) -> None:
-        if required:
-            breaks = NARROW if was_open else BOTH
-            why = "a required field was added: senders that do not send it are refused"
-            if not was_open:
-                why += ", and receivers of the closed object refuse it"
-        else:
-            breaks = NEITHER if was_open else WIDEN
-            why = ("an optional field was added: old receivers ignore it" if was_open else
-                   "an optional field was added to a closed object: receivers that predate it refuse it")
-        self.emit("field.added", fp, "added", "field", self.where(fd), why, breaks, None, fd)
-
-    def field_removed(self, fp: str, fd: str, required: bool, now_open: bool) -> None:
-        if required:
-            breaks = WIDEN if now_open else BOTH
-            why = "a required field was removed: receivers that require it refuse new messages"
-            if not now_open:
-                why += ", and the closed object refuses it from old senders"
-        else:
-            breaks = NEITHER if now_open else NARROW
-            why = ("an optional field was removed: receivers ignore it when old senders still send it" if now_open
-                   else "an optional field was removed from a closed object: senders that still send it are refused")
-        self.emit("field.removed", fp, "removed", "field", self.where(fd), why, breaks, fd, None)
+    def field_change(self, change: str, fp: str, fd: str, required: bool, is_open: bool) -> None:
+        """A field "added" to or "removed" from an object that is open (additionalProperties)
+        in the contract that lacks the field."""
+        breaks, why = _FIELD_CHANGES[(change, required, is_open)]
+        before, after = (None, fd) if change == "added" else (fd, None)
+        self.emit(f"field.{change}", fp, change, "field", self.where(fd), why, breaks, before, after)
 
     def union(self, a: Dict[str, Any], b: Dict[str, Any], path: str, dpath: str) -> None:
         w = self.where(dpath)

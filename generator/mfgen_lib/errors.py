@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, TextIO
+from typing import Callable, List, Optional, TextIO, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -59,6 +61,17 @@ class Diagnostics:
         if key not in self._seen:
             self._seen.add(key)
             self.warnings.append(err)
+
+    def guard(self, fn: Callable[[], T]) -> Optional[T]:
+        """fn(); when it raises a SpecError, the error is recorded and None returned (None too
+        for Reported: that error is already recorded)."""
+        try:
+            return fn()
+        except SpecError as e:
+            self.error(e)
+            return None
+        except Reported:
+            return None
 
     @property
     def failed(self) -> bool:

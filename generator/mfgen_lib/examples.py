@@ -19,6 +19,7 @@ from .formats import format_ok
 from .load import escape_segment
 from .model import NO_VALUE, CType, Message
 from .resolve import N
+from .schema_keywords import is_num
 
 MAX_SAFE_INT = 2 ** 53
 
@@ -44,12 +45,8 @@ def _json_type(v: Any) -> str:
     return "an object"
 
 
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _integral(v: Any) -> bool:
-    return _is_num(v) and math.isfinite(v) and float(v).is_integer() and abs(v) < MAX_SAFE_INT
+    return is_num(v) and math.isfinite(v) and float(v).is_integer() and abs(v) < MAX_SAFE_INT
 
 
 def _multiple(v: float, m: float) -> bool:
@@ -83,7 +80,7 @@ class Checker:
         self._const(t, v, ptr)
 
     def _int(self, t: CType, v: Any, ptr: str) -> None:
-        if not _is_num(v):
+        if not is_num(v):
             raise self._type(t, v, ptr)
         if not _integral(v):
             raise Invalid(ptr, f"expected an integer of magnitude below 2^53, found {v!r}")
@@ -96,7 +93,7 @@ class Checker:
             raise Invalid(ptr, f"expected a multiple of {t.multiple_of!r}, found {v}")
 
     def _num(self, t: CType, v: Any, ptr: str) -> None:
-        if not _is_num(v):
+        if not is_num(v):
             raise self._type(t, v, ptr)
         if not math.isfinite(v):
             raise Invalid(ptr, "expected a finite number")
@@ -196,7 +193,7 @@ class Checker:
         pick: Optional[int] = None
         if isinstance(v, bool):
             pick = next((i for i, k in enumerate(kinds) if k == "bool"), None)
-        elif _is_num(v):
+        elif is_num(v):
             want = "int" if _integral(v) else "num"
             pick = next((i for i, k in enumerate(kinds) if k == want), None)
             if pick is None:

@@ -13,16 +13,9 @@ import json
 from typing import Any, Callable, Dict, Tuple
 
 from .resolve import N
+from .schema_keywords import is_int_like, is_num
 
 Check = Tuple[Callable[[Any], bool], str]
-
-
-def _int(v: Any) -> bool:
-    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
-
-
-def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _str(v: Any) -> bool:
@@ -38,8 +31,8 @@ OBJECT: Check = (lambda v: isinstance(v, dict), "an object")
 LIST: Check = (lambda v: isinstance(v, list), "a list")
 BOOLEAN: Check = (lambda v: isinstance(v, bool), "a boolean (true or false)")
 SCHEMA: Check = (lambda v: isinstance(v, (dict, bool)), "a schema (an object, or true)")
-COUNT: Check = (lambda v: _int(v) and v >= 0, "a non-negative integer")
-NUMBER: Check = (_num, "a number")
+COUNT: Check = (lambda v: is_int_like(v) and v >= 0, "a non-negative integer")
+NUMBER: Check = (is_num, "a number")
 SCHEMAS: Check = (lambda v: isinstance(v, list) and all(isinstance(x, (dict, bool)) for x in v), "a list of schemas")
 REF: Check = (lambda v: isinstance(v, dict) and "$ref" in v, "a $ref object ({$ref: '#/...'})")
 
@@ -58,8 +51,8 @@ SCHEMA_KEYWORDS: Dict[str, Check] = {
     "minLength": COUNT, "maxLength": COUNT, "minItems": COUNT, "maxItems": COUNT,
     "minProperties": COUNT, "maxProperties": COUNT,
     "minimum": NUMBER, "maximum": NUMBER, "multipleOf": NUMBER,
-    "exclusiveMinimum": (lambda v: isinstance(v, bool) or _num(v), "a number (or, as in draft 4, a boolean)"),
-    "exclusiveMaximum": (lambda v: isinstance(v, bool) or _num(v), "a number (or, as in draft 4, a boolean)"),
+    "exclusiveMinimum": (lambda v: isinstance(v, bool) or is_num(v), "a number (or, as in draft 4, a boolean)"),
+    "exclusiveMaximum": (lambda v: isinstance(v, bool) or is_num(v), "a number (or, as in draft 4, a boolean)"),
     "discriminator": (lambda v: _str(v) or (isinstance(v, dict) and _str(v.get("propertyName"))),
                       "a property name (or an object with a propertyName)"),
     "nullable": BOOLEAN, "uniqueItems": BOOLEAN, "deprecated": BOOLEAN, "readOnly": BOOLEAN, "writeOnly": BOOLEAN,

@@ -178,17 +178,16 @@ class _Builder:
         raise self.err(node, f"unsupported YAML tag {tag} for value '{v}'", ptr)
 
 
-def _json_fallback(text: str, display: str) -> Doc:
-    """For JSON that PyYAML rejects (tabs...): values without positions (line 1 col 1)."""
+def _strict_json(text: str, display: str) -> Any:
+    """The value of strict JSON text (a key twice is refused); SpecError at the syntax error."""
     try:
-        root = json.loads(text, object_pairs_hook=_no_dup_pairs)
+        return json.loads(text, object_pairs_hook=_no_dup_pairs)
     except json.JSONDecodeError as e:
         raise SpecError(f"JSON syntax error: {e.msg}", display, e.lineno, e.colno, None,
-                        "a .json spec must be strict JSON")
+                        "a .json spec must be strict JSON (no comments, no trailing commas)")
     except SpecError as e:
         e.file, e.line, e.col = display, 1, 1
         raise
-    return Doc(path="", display=display, root=root, marks={})
 
 
 def _no_dup_pairs(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
@@ -206,20 +205,12 @@ def parse_text(text: str, display: str, is_json: bool = False) -> Doc:
     A .json file must be strict JSON (checked with the json module first); its positions come
     from the YAML composer, which reads JSON too.
     """
-    if is_json:
-        try:
-            json.loads(text, object_pairs_hook=_no_dup_pairs)
-        except json.JSONDecodeError as e:
-            raise SpecError(f"JSON syntax error: {e.msg}", display, e.lineno, e.colno, None,
-                            "a .json spec must be strict JSON (no comments, no trailing commas)")
-        except SpecError as e:
-            e.file, e.line, e.col = display, 1, 1
-            raise
+    json_root = _strict_json(text, display) if is_json else None
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
-        if is_json:
-            return _json_fallback(text, display)
+        if is_json:  # JSON that PyYAML rejects (tabs...): values without positions (line 1 col 1)
+            return Doc(path="", display=display, root=json_root, marks={})
         m = e.problem_mark or e.context_mark
         problem = e.problem or "syntax error"
         ctx = f" ({e.context})" if e.context else ""

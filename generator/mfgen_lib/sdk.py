@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Dict, List, Optional, Set, Tuple
 
 from . import channel_api, location, names
-from .errors import Diagnostics, Reported, SpecError
+from .errors import Diagnostics
 from .payload import foreign_schema_format, schema_format_name
 from .model import Channel, CType, Example, Message, Operation, Param, Pattern, Sdk, Service
 from .regex import RegexError, ecma_to_ere
@@ -30,15 +31,6 @@ class SdkBuilder:
                        description=plan.description, asyncapi=plan.asyncapi)
         self.aliases: List[Tuple[str, CType, N]] = []
 
-    def guard(self, fn):  # type: ignore[no-untyped-def]
-        try:
-            return fn()
-        except SpecError as e:
-            self.diag.error(e)
-            return None
-        except Reported:
-            return None
-
     def build(self) -> Sdk:
         root = self.plan.root
         p, up = self.prefix, self.up
@@ -50,10 +42,10 @@ class SdkBuilder:
                             (f"{up}_SDK_CHANNELS_API_H", "an include guard")):
             self.sym.claim(ident, root, what)
         for key, node in self.plan.schemas:
-            self.guard(lambda key=key, node=node: self.named_schema(key, node))
+            self.diag.guard(partial(self.named_schema, key, node))
         msgs: Dict[Tuple[str, str], Message] = {}
         for pm in sorted(self.plan.messages.values(), key=lambda m: m.key):
-            m = self.guard(lambda pm=pm: self.message(pm))
+            m = self.diag.guard(partial(self.message, pm))
             if m is not None:
                 msgs[pm.node.key] = m
         self.sdk.messages = sorted(msgs.values(), key=lambda m: m.key)
@@ -64,7 +56,7 @@ class SdkBuilder:
                 continue  # a dynamic reply address (an inbox): no descriptor
             if any(pm.node.key not in msgs for pm in pc.messages):
                 continue  # a message failed: its error is reported already
-            c = self.guard(lambda pc=pc: self.channel(pc, msgs))
+            c = self.diag.guard(partial(self.channel, pc, msgs))
             if c is not None:
                 chans[pc.key] = c
         self.sdk.channels = sorted(chans.values(), key=lambda c: c.key)

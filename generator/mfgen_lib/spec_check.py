@@ -10,6 +10,7 @@ channel is skipped quietly (errors.Reported).
 from __future__ import annotations
 
 import re
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -122,7 +123,7 @@ class SpecChecker:
         plan = Plan(root=root, asyncapi=ver.v, title=str(title.v or ""), version=str(version.v or ""),
                     description=(info.v.get("description") or "").strip() if isinstance(info.v.get("description"), str) else "",
                     default_content_type=dct.v if isinstance(dct.v, str) else "application/json")
-        plan.app = self.guard(lambda: self.application(root, plan.title)) or "app"
+        plan.app = self.diag.guard(partial(self.application, root, plan.title)) or "app"
         comps = root.get("components")
         if comps is not None:
             keyword_types.check_object(comps, "components")
@@ -134,26 +135,17 @@ class SpecChecker:
             msgs = comps.get("messages")
             if msgs is not None:
                 for k, m in msgs.items():
-                    self.guard(lambda k=k, m=m: self.message(plan, m, k))
+                    self.diag.guard(partial(self.message, plan, m, k))
         by_key = self.channels(plan, root.get("channels"))
         ops = root.get("operations")
         if ops is not None:
             if not ops.is_map:
                 raise ops.err("operations must be an object")
             for k, o in ops.items():
-                op = self.guard(lambda k=k, o=o: self.operation(plan, k, o, by_key))
+                op = self.diag.guard(partial(self.operation, plan, k, o, by_key))
                 if op is not None:
                     plan.operations.append(op)
         return plan
-
-    def guard(self, fn):  # type: ignore[no-untyped-def]
-        try:
-            return fn()
-        except SpecError as e:
-            self.diag.error(e)
-            return None
-        except Reported:
-            return None
 
     # -- the application -----------------------------------------------------------------
     def application(self, root: N, title: str) -> str:
@@ -230,7 +222,7 @@ class SpecChecker:
             raise chans.err("channels must be an object")
         seen_subject: Dict[str, str] = {}
         for k, c in chans.items():
-            ch = self.guard(lambda k=k, c=c: self.channel(plan, k, c))
+            ch = self.diag.guard(partial(self.channel, plan, k, c))
             if ch is None:
                 self.failed.add(("channel", k))
                 continue
@@ -258,7 +250,7 @@ class SpecChecker:
                 raise mnode.err("channel messages must be an object (key -> message)")
             bad = False
             for mk, mn in mnode.items():
-                pm = self.guard(lambda mk=mk, mn=mn: self.message(plan, mn, mk))
+                pm = self.diag.guard(partial(self.message, plan, mn, mk))
                 if pm is None:
                     bad = True
                 else:
