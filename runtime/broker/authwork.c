@@ -85,6 +85,7 @@ static const mfb_user *verify(const mfb_accounts *a, const mf_proto_connect *cn,
 static void *worker_main(void *arg)
 {
     struct mfb_auth_worker *w = arg;
+    mfb_sched_default(); /* bcrypt is throughput work: not the service thread's latency hint */
     struct crypt_data *cd = calloc(1, sizeof *cd);
     for (;;) {
         pthread_mutex_lock(&w->mu);

@@ -16,6 +16,7 @@
  *             PUB/HPUB routing, queue groups, no-responders
  *   http.c    the HTTP side of the port: the WebSocket upgrade, GET /healthz, /varz
  *   main.c    lws context, TLS, signals (signalfd), main loop, clean shutdown
+ *   sched.c   the service thread's scheduling hint (a short slice: woken, it runs at once)
  *
  * libwebsockets carries bytes only (sockets, TLS, the event loop, timers): every
  * accepted socket is an lws "raw" connection, and the HTTP upgrade and the
@@ -138,6 +139,15 @@ void mfb_log_set_level(int level);
 #define MFB_LOGD(...) mfb_log(MFB_LOG_DEBUG, __VA_ARGS__)
 /* errors are logged even with --quiet */
 #define MFB_LOGE(...) mfb_log(MFB_LOG_QUIET, __VA_ARGS__)
+
+/* ---------------------------------------------------------------- scheduling (sched.c) */
+
+/* Asks the kernel for a short scheduler slice for the calling thread (the service
+ * thread), so that it runs as soon as it wakes rather than after the running task's
+ * slice; nice and CPU share are unchanged. Best effort: logged at debug level. */
+void mfb_sched_latency_hint(void);
+/* Gives the calling thread the default slice back (threads inherit the hint). */
+void mfb_sched_default(void);
 
 /* ---------------------------------------------------------------- frameq */
 

@@ -310,6 +310,7 @@ int main(int argc, char **argv)
            v6 ? "]" : "", cfg.port);
     fflush(stdout);
 
+    mfb_sched_latency_hint();
     while (!b.done)
         if (lws_service(b.ctx, 0) < 0)
             break;
