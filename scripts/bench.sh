@@ -13,7 +13,12 @@ for b in bench-codec bench-transport bench-services bench-campaign-logic; do
 done
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ -x "$bin/mf-broker" ] && [ -d "$here/tests/interop/node_modules/nats.ws" ]; then
-  echo "== bench/natsws/bench_natsws.mjs (the npm nats.ws client)"
+  # the headline figures: publisher and subscriber in Node processes of their own (as a
+  # browser publishing to another program); then both in one process, the client's limit
+  echo "== bench/natsws/bench_natsws.mjs --split (the npm nats.ws client, publisher in its own process)"
+  MF_BROKER="$bin/mf-broker" node "$here/bench/natsws/bench_natsws.mjs" --split
+  echo
+  echo "== bench/natsws/bench_natsws.mjs (the npm nats.ws client, publisher and subscriber in one process)"
   MF_BROKER="$bin/mf-broker" node "$here/bench/natsws/bench_natsws.mjs"
   echo
 else
