@@ -25,6 +25,29 @@ def http_healthz(srv):
     check(st == 404, f"unknown path: {st}")
 
 
+def _kernel_version():
+    """(major, minor) of the running Linux kernel, (0, 0) when it cannot be read."""
+    try:
+        major, minor = os.uname().release.split(".")[:2]
+        return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+    except ValueError:
+        return (0, 0)
+
+
+@case(shared=False)
+def service_thread_short_slice(srv):
+    """The service thread runs with a 0.1 ms scheduler slice (docs/broker.md, Scheduling) where
+    the kernel has custom slices (Linux >= 6.12, shown as se.slice in /proc/PID/sched)."""
+    c = srv.client()
+    c.flush()  # the service loop has started
+    with open(f"/proc/{srv.proc.pid}/sched") as f:  # the main thread is the service thread
+        fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in f if line.count(":") == 1)}
+    slice_ns = fields.get("se.slice", "")
+    if _kernel_version() >= (6, 12):
+        check(slice_ns == "100000", f"service thread se.slice {slice_ns!r}, expected 100000 (0.1 ms)")
+    c.close()
+
+
 @case(shared=False)
 def http_varz_counters(srv):
     def varz():
