@@ -51,8 +51,8 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
                               "state = 0 AND seq > ?3 ORDER BY seq LIMIT ?2", &l->pending, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "UPDATE cs_targets SET state = ?3, release_at = ?4, reason = ?5, variant = ?6, "
-                              "attempts = ?7, updated_at = ?8 WHERE execution_id = ?1 AND seq = ?2", &l->update_target,
-                          err);
+                              "attempts = ?7, updated_at = ?8 WHERE execution_id = ?1 AND seq BETWEEN ?2 AND ?9",
+                          &l->update_target, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "UPDATE cs_executions SET sent = sent + ?2, failed = failed + ?3, skipped = skipped + ?4, "
                               "held = held + ?5, ever_held = ever_held + ?6, batches = batches + 1, updated_at = ?7 "
@@ -247,32 +247,55 @@ mf_status cs_ledger_batch_view(cs_ledger *l, const char *execution_id, int64_t n
     return s;
 }
 
+/* Whether b is written like a (state, release time, reason, variant, attempts) and follows it (seq + 1). */
+static bool same_write(const cs_outcome *a, const cs_outcome *b)
+{
+    return b->seq == a->seq + 1 && b->after == a->after && b->variant == a->variant && b->attempts == a->attempts &&
+           (a->after != CS_TARGET_HELD || b->release_at == a->release_at) &&
+           (a->reason == b->reason || (a->reason && b->reason && strcmp(a->reason, b->reason) == 0));
+}
+
+/* Writes o[0] and the n - 1 outcomes after it (each same_write as the one before): one UPDATE of the
+ * seq range o[0].seq .. o[n-1].seq, which holds exactly these targets (seqs are unique, consecutive). */
+static mf_status write_run(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
+                           mf_error *err)
+{
+    sqlite3_stmt *st = l->update_target;
+    sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, o->seq);
+    sqlite3_bind_int(st, 3, (int)o->after);
+    if (o->after == CS_TARGET_HELD)
+        sqlite3_bind_int64(st, 4, o->release_at);
+    cs_db_bind_text(st, 5, o->reason);
+    if (o->variant >= 0)
+        sqlite3_bind_int(st, 6, o->variant);
+    sqlite3_bind_int(st, 7, o->attempts);
+    sqlite3_bind_int64(st, 8, now_ms);
+    sqlite3_bind_int64(st, 9, o[n - 1].seq);
+    return step_write(l, st, "update target", err);
+}
+
+/* One statement per run of consecutive seqs written alike: a batch of pending targets all sent is one
+ * UPDATE instead of one per target (the commit was 14 % of the engine's time with one per target). */
 mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
                            mf_error *err)
 {
     int64_t d_sent = 0, d_failed = 0, d_skipped = 0, d_held = 0, d_ever = 0;
     mf_status s = svc_db_begin(l->db, err);
-    for (size_t i = 0; s == MF_OK && i < n; i++) {
+    for (size_t i = 0, run = 0; s == MF_OK && i < n; i++) {
         const cs_outcome *x = &o[i];
         if (x->after == CS_TARGET_PENDING)
             continue;
-        sqlite3_stmt *st = l->update_target;
-        sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, x->seq);
-        sqlite3_bind_int(st, 3, (int)x->after);
-        if (x->after == CS_TARGET_HELD)
-            sqlite3_bind_int64(st, 4, x->release_at);
-        cs_db_bind_text(st, 5, x->reason);
-        if (x->variant >= 0)
-            sqlite3_bind_int(st, 6, x->variant);
-        sqlite3_bind_int(st, 7, x->attempts);
-        sqlite3_bind_int64(st, 8, now_ms);
-        s = step_write(l, st, "update target", err);
         d_sent += x->after == CS_TARGET_SENT;
         d_failed += x->after == CS_TARGET_FAILED;
         d_skipped += x->after == CS_TARGET_SKIPPED;
         d_held += (x->after == CS_TARGET_HELD) - (x->before == CS_TARGET_HELD);
         d_ever += x->after == CS_TARGET_HELD && x->before != CS_TARGET_HELD;
+        run++;
+        if (i + 1 == n || !same_write(x, &o[i + 1])) {
+            s = write_run(l, execution_id, x - (run - 1), run, now_ms, err);
+            run = 0;
+        }
     }
     if (s == MF_OK) {
         sqlite3_stmt *st = l->counters;

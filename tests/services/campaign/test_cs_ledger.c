@@ -203,6 +203,88 @@ static void lifecycle(void **state)
     close_all(db, l);
 }
 
+#define EXEC2 "2b4e28ba-2fa1-41d2-883f-0016d3cca427" /* a second execution in the same file */
+
+/* One target's row as the commit wrote it: "state/release_at/reason/variant/attempts/updated_at". */
+static void row_of(sqlite3 *db, int64_t seq, char *out, size_t cap)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, coalesce(release_at, -1), coalesce(reason, '-'), "
+                                            "coalesce(variant, -1), attempts, coalesce(updated_at, -1) FROM cs_targets "
+                                            "WHERE execution_id = ?1 AND seq = ?2", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, EXEC2, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, seq);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, cap, "%d/%lld/%s/%d/%d/%lld", sqlite3_column_int(st, 0), (long long)sqlite3_column_int64(st, 1),
+             (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
+             (long long)sqlite3_column_int64(st, 5));
+    sqlite3_finalize(st);
+}
+
+/* The commit writes runs of consecutive seqs alike with one statement: every target must still get
+ * exactly its own outcome, across gaps, changes of state, reason, variant, attempts and release time,
+ * outcomes out of seq order and targets left pending. */
+static void commit_writes_each_target(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    cs_ledger *l;
+    open_all(&db, &l);
+    mf_campaign_create c;
+    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
+                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
+                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
+                     &c);
+    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
+    cs_execution e = {.execution_id = EXEC2, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
+                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = N, .created_at = 5};
+    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    char r1[] = "push_disabled", r2[] = "push_disabled"; /* equal reasons at different addresses */
+    cs_outcome out[] = {
+        {.seq = 1, .after = CS_TARGET_SENT, .variant = 0, .attempts = 1},
+        {.seq = 2, .after = CS_TARGET_SENT, .variant = 0, .attempts = 1},
+        {.seq = 3, .after = CS_TARGET_SENT, .variant = 1, .attempts = 1},
+        {.seq = 4, .after = CS_TARGET_SENT, .variant = 1, .attempts = 2},
+        {.seq = 5, .after = CS_TARGET_PENDING, .variant = -1, .attempts = 1},
+        {.seq = 6, .after = CS_TARGET_SENT, .variant = 1, .attempts = 2},
+        {.seq = 8, .after = CS_TARGET_SENT, .variant = 1, .attempts = 2}, /* 7 is not in the batch */
+        {.seq = 9, .after = CS_TARGET_SKIPPED, .reason = r1, .variant = -1},
+        {.seq = 10, .after = CS_TARGET_SKIPPED, .reason = r2, .variant = -1},
+        {.seq = 11, .after = CS_TARGET_SKIPPED, .reason = "deleted", .variant = -1},
+        {.seq = 12, .after = CS_TARGET_HELD, .release_at = 100, .variant = -1},
+        {.seq = 13, .after = CS_TARGET_HELD, .release_at = 100, .variant = -1},
+        {.seq = 14, .after = CS_TARGET_HELD, .release_at = 200, .variant = -1},
+        {.seq = 16, .after = CS_TARGET_FAILED, .reason = "user_not_found", .variant = -1, .attempts = 1},
+        {.seq = 15, .after = CS_TARGET_FAILED, .reason = "user_not_found", .variant = -1, .attempts = 1},
+        {.seq = 17, .after = CS_TARGET_SENT, .variant = 0, .attempts = 1},
+    };
+    size_t n = sizeof out / sizeof *out;
+    assert_int_equal(cs_ledger_commit(l, EXEC2, out, n, 7, NULL), MF_OK);
+    const char *want[] = {
+        "1/-1/-/0/1/7", "1/-1/-/0/1/7", "1/-1/-/1/1/7", "1/-1/-/1/2/7", "0/-1/-/-1/0/-1", "1/-1/-/1/2/7",
+        "0/-1/-/-1/0/-1", "1/-1/-/1/2/7", "2/-1/push_disabled/-1/0/7", "2/-1/push_disabled/-1/0/7",
+        "2/-1/deleted/-1/0/7", "3/100/-/-1/0/7", "3/100/-/-1/0/7", "3/200/-/-1/0/7",
+        "4/-1/user_not_found/-1/1/7", "4/-1/user_not_found/-1/1/7", "1/-1/-/0/1/7", "0/-1/-/-1/0/-1",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        char got[128];
+        row_of(db, (int64_t)i + 1, got, sizeof got);
+        assert_string_equal(got, want[i]);
+    }
+    cs_execution x;
+    bool found;
+    assert_int_equal(cs_ledger_get(l, EXEC2, &x, &found, NULL), MF_OK);
+    assert_true(found);
+    assert_int_equal(x.sent, 7);
+    assert_int_equal(x.skipped, 3);
+    assert_int_equal(x.held, 3);
+    assert_int_equal(x.ever_held, 3);
+    assert_int_equal(x.failed, 2);
+    mf_campaign_create_free(&c);
+    close_all(db, l);
+}
+
 static void campaigns_are_never_overwritten(void **state)
 {
     (void)state;
@@ -240,6 +322,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lifecycle),
+        cmocka_unit_test(commit_writes_each_target),
         cmocka_unit_test(campaigns_are_never_overwritten),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
