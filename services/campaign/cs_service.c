@@ -98,7 +98,8 @@ typedef struct reply_box {
     mf_status st;
     mf_error err;
     bool has_reply;
-    mf_user_info_reply reply;
+    mf_user_info_reply reply; /* its strings point into text */
+    char *text;
 } reply_box;
 
 static void reply_run(void *ctx, void *arg)
@@ -111,9 +112,35 @@ static void reply_run(void *ctx, void *arg)
 static void reply_free(void *arg)
 {
     reply_box *b = arg;
-    if (b->has_reply)
-        mf_user_info_reply_free(&b->reply);
+    free(b->text);
     free(b);
+}
+
+/* The reply's strings (every member of UserInfoReply) copied into one allocation: one malloc per
+ * reply instead of one per string and a walk of the type's descriptor (mf_user_info_reply_copy). */
+static mf_status reply_keep(reply_box *b, const mf_user_info_reply *r)
+{
+    const char *src[7] = {r->user_id,
+                          r->has_name ? r->name : NULL,
+                          r->has_email ? r->email : NULL,
+                          r->has_language ? r->language : NULL,
+                          r->has_timezone ? r->timezone : NULL,
+                          r->has_error ? r->error.code : NULL,
+                          r->has_error ? r->error.message : NULL};
+    char **dst[7] = {&b->reply.user_id, &b->reply.name, &b->reply.email, &b->reply.language, &b->reply.timezone,
+                     &b->reply.error.code, &b->reply.error.message};
+    size_t len[7], total = 0;
+    for (int i = 0; i < 7; i++)
+        total += len[i] = src[i] ? strlen(src[i]) + 1 : 0;
+    char *p = b->text = malloc(total ? total : 1);
+    if (!p)
+        return mf_error_set(&b->err, MF_ERR_NOMEM, "", "out of memory keeping a user.info reply");
+    b->reply = *r; /* the has_ flags */
+    for (int i = 0; i < 7; i++) {
+        *dst[i] = src[i] ? memcpy(p, src[i], len[i]) : NULL;
+        p += len[i];
+    }
+    return MF_OK;
 }
 
 /* Client thread: the reply (or the failure) goes to the host. */
@@ -126,8 +153,7 @@ static void on_user_info(void *ctx, mf_status st, const mf_user_info_reply *repl
     else
         mf_error_clear(&b->err);
     if (st == MF_OK && reply) {
-        mf_user_info_reply_init(&b->reply);
-        if (mf_user_info_reply_copy(&b->reply, reply, &b->err) == MF_OK)
+        if (reply_keep(b, reply) == MF_OK)
             b->has_reply = true;
         else
             b->st = b->err.code;
@@ -142,10 +168,10 @@ static mf_status sink_request(void *ctx, const char *user_id, int timeout_ms, cs
                               mf_error *err)
 {
     cs_service *s = ctx;
-    reply_box *b = calloc(1, sizeof *b);
+    reply_box *b = malloc(sizeof *b);
     if (!b)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
-    *b = (reply_box){.s = s, .cb = cb, .cb_ctx = cb_ctx};
+    b->s = s, b->cb = cb, b->cb_ctx = cb_ctx, b->has_reply = false, b->text = NULL;
     mf_user_info_request req = {.user_id = (char *)user_id};
     mf_status st = campaign_service_request_user_info_async(s->client, &req, timeout_ms, on_user_info, b, err);
     if (st != MF_OK)
