@@ -59,7 +59,8 @@ extern "C" {
 /* One user as the view knows it. Strings are owned (cs_user_free), NULL when unknown. */
 typedef struct cs_user {
     char user_id[37];
-    char *name, *email, *language, *timezone, *plan;
+    char *name, *email, *language, *timezone, *plan; /* NULL or into text */
+    char *text;                                        /* owns the five strings: one block */
     int64_t registered_at, last_activity; /* ms or CS_NO_TIME */
     bool live;
     bool push_enabled, email_enabled, sms_enabled;
