@@ -24,13 +24,13 @@ static mf_status start(svc_app *app, void *ctx, mf_error *err)
     mf_status st = us_store_sqlite_open(db, &c->store, err);
     if (st == MF_OK)
         st = us_store_sqlite_open(db, &c->req_store, err);
-    int64_t n = 0;
+    int64_t n = 0, gone = 0;
     if (st == MF_OK && us_store_count(c->store, &n, err) == MF_OK)
         SVC_INFO("users stored=%lld", (long long)n);
     if (st == MF_OK)
         st = us_request_start(c, err);
     if (st == MF_OK && c->opt.republish)
-        st = us_op_republish(c, &n, err);
+        st = us_op_republish(c, NULL, &n, &gone, err);
     return st;
 }
 

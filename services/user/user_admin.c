@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "svc_id.h"
+#include "svc_time.h"
 #include "user_service.h"
 
 #define PAGE_DEFAULT 100
@@ -239,18 +240,26 @@ static void delete_user(svc_http_req *rq, void *ctx)
         reply_error(rq, st, &err);
 }
 
+/* POST /republish[?since=DATE-TIME]: everyone, or what changed at or after `since`. */
 static void republish(svc_http_req *rq, void *ctx)
 {
-    int64_t n = 0;
+    int64_t n = 0, gone = 0;
     mf_error err;
-    mf_status st = us_op_republish(ctx, &n, &err);
+    char v[64], since[SVC_TIME_LEN];
+    bool has_since = svc_http_req_query(rq, "since", v, sizeof v);
+    if (has_since && !svc_time_normalize(v, since)) {
+        svc_http_error(rq, 400, "INVALID_PARAMETER", "", "since must be an RFC 3339 date-time (2026-12-05T21:20:41Z)");
+        return;
+    }
+    mf_status st = us_op_republish(ctx, has_since ? since : NULL, &n, &gone, &err);
     if (st) {
         reply_error(rq, st, &err);
         return;
     }
     cJSON *root = cJSON_CreateObject();
     cJSON_AddNumberToObject(root, "users", (double)n);
-    cJSON_AddNumberToObject(root, "events", (double)(n * 2));
+    cJSON_AddNumberToObject(root, "deleted", (double)gone);
+    cJSON_AddNumberToObject(root, "events", (double)(n * 2 + gone));
     svc_http_reply_json(rq, 202, root);
 }
 

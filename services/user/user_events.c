@@ -119,6 +119,15 @@ mf_status us_events_deleted(us_store *s, const char *user_id, const char *now, m
     return st;
 }
 
+mf_status us_events_tombstone(us_store *s, const char *user_id, const char *now, mf_error *err)
+{
+    us_user ch;
+    us_user_init(&ch);
+    ch.has_deleted = true;
+    ch.deleted = true;
+    return emit_info(s, user_id, &ch, now, err);
+}
+
 mf_status us_events_snapshot(us_store *s, const us_user *u, const char *now, mf_error *err)
 {
     us_user ch;

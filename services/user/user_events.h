@@ -55,6 +55,10 @@ mf_status us_events_change(us_store *s, const us_user *old, const us_user *nw, u
 /* A deletion: user.info.update {"deleted": true}, user.analytics account_deleted. */
 mf_status us_events_deleted(us_store *s, const char *user_id, const char *now, mf_error *err);
 
+/* A republish of a deletion: user.info.update {"deleted": true} alone (the account_deleted
+ * analytics event went out with the deletion). */
+mf_status us_events_tombstone(us_store *s, const char *user_id, const char *now, mf_error *err);
+
 /* A republish of a stored user: user.info.update with the full profile, and its preferences. */
 mf_status us_events_snapshot(us_store *s, const us_user *u, const char *now, mf_error *err);
 

@@ -181,7 +181,7 @@ mf_status us_op_delete(us_ctx *c, const char *id, mf_error *err)
 typedef struct republish_ctx {
     us_store *s;
     const char *now;
-    int64_t n;
+    int64_t n, deleted;
 } republish_ctx;
 
 static mf_status republish_one(const us_user *u, void *arg, mf_error *err)
@@ -191,18 +191,30 @@ static mf_status republish_one(const us_user *u, void *arg, mf_error *err)
     return us_events_snapshot(r->s, u, r->now, err);
 }
 
-mf_status us_op_republish(us_ctx *c, int64_t *users, mf_error *err)
+static mf_status republish_deleted(const char *user_id, void *arg, mf_error *err)
+{
+    republish_ctx *r = arg;
+    r->deleted++;
+    return us_events_tombstone(r->s, user_id, r->now, err);
+}
+
+mf_status us_op_republish(us_ctx *c, const char *since, int64_t *users, int64_t *deleted, mf_error *err)
 {
     char now[SVC_TIME_LEN];
     svc_time_format(svc_now_ms(), now);
-    republish_ctx r = {c->store, now, 0};
+    republish_ctx r = {c->store, now, 0, 0};
     mf_status st = us_store_begin(c->store, err);
     if (st)
         return st;
-    st = finish(c, us_store_each(c->store, republish_one, &r, err), err);
-    *users = st == MF_OK ? r.n : 0;
+    st = us_store_each(c->store, since, republish_one, &r, err);
     if (st == MF_OK)
-        SVC_INFO("republish queued users=%lld events=%lld", (long long)r.n, (long long)r.n * 2);
+        st = us_store_each_deleted(c->store, since, republish_deleted, &r, err);
+    st = finish(c, st, err);
+    *users = st == MF_OK ? r.n : 0;
+    *deleted = st == MF_OK ? r.deleted : 0;
+    if (st == MF_OK)
+        SVC_INFO("republish queued since=%s users=%lld deleted=%lld events=%lld", since ? since : "(all)",
+                 (long long)r.n, (long long)r.deleted, (long long)(r.n * 2 + r.deleted));
     return st;
 }
 

@@ -54,8 +54,11 @@ mf_status us_op_preferences(us_ctx *c, const char *id, const mf_notification_pre
 /* last_activity = now. */
 mf_status us_op_login(us_ctx *c, const char *id, us_user *out, mf_error *err);
 mf_status us_op_delete(us_ctx *c, const char *id, mf_error *err);
-/* Every stored user as user.info.update (full profile) + notification.preferences.update. */
-mf_status us_op_republish(us_ctx *c, int64_t *users, mf_error *err);
+/* Every stored user as user.info.update (full profile) + notification.preferences.update,
+ * then every recorded deletion as user.info.update {"deleted": true}. With `since` (a
+ * normalised "YYYY-MM-DDTHH:MM:SS.mmmZ", NULL = all) only the users changed (updated_at) and
+ * deleted at or after it. *users and *deleted receive the counts. */
+mf_status us_op_republish(us_ctx *c, const char *since, int64_t *users, int64_t *deleted, mf_error *err);
 
 /* ---- inside a transaction the caller holds (import) ---- */
 

@@ -40,6 +40,8 @@ typedef enum us_get_what {
 
 /* Called for each user by us_store_each; a non-MF_OK status stops the walk and is returned. */
 typedef mf_status (*us_store_each_fn)(const us_user *u, void *ctx, mf_error *err);
+/* Called for each deleted user's id by us_store_each_deleted; the same contract. */
+typedef mf_status (*us_store_deleted_fn)(const char *user_id, void *ctx, mf_error *err);
 
 typedef struct us_store_ops {
     void (*close)(us_store *s);
@@ -51,7 +53,8 @@ typedef struct us_store_ops {
     void (*rollback_to)(us_store *s);
     mf_status (*get)(us_store *s, const char *user_id, us_get_what what, us_user *out, mf_error *err);
     mf_status (*list)(us_store *s, const char *after, size_t limit, us_user_page *out, mf_error *err);
-    mf_status (*each)(us_store *s, us_store_each_fn fn, void *ctx, mf_error *err);
+    mf_status (*each)(us_store *s, const char *since, us_store_each_fn fn, void *ctx, mf_error *err);
+    mf_status (*each_deleted)(us_store *s, const char *since, us_store_deleted_fn fn, void *ctx, mf_error *err);
     mf_status (*count)(us_store *s, int64_t *n, mf_error *err);
     mf_status (*insert)(us_store *s, const us_user *u, mf_error *err);
     mf_status (*update)(us_store *s, const us_user *u, mf_error *err);
@@ -87,9 +90,16 @@ static inline mf_status us_store_get(us_store *s, const char *id, us_get_what w,
 static inline mf_status us_store_list(us_store *s, const char *after, size_t limit, us_user_page *out, mf_error *e)
 { return s->ops->list(s, after, limit, out, e); }
 
-/* Every user, by user_id (inside a transaction for a consistent snapshot). */
-static inline mf_status us_store_each(us_store *s, us_store_each_fn fn, void *ctx, mf_error *e)
-{ return s->ops->each(s, fn, ctx, e); }
+/* Every user, by user_id (inside a transaction for a consistent snapshot); with `since` (a
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ" time, NULL = all) only those whose updated_at >= since. */
+static inline mf_status us_store_each(us_store *s, const char *since, us_store_each_fn fn, void *ctx, mf_error *e)
+{ return s->ops->each(s, since, fn, ctx, e); }
+
+/* The ids of the users deleted at or after `since` (NULL: every deletion recorded), by
+ * user_id: the tombstones left by a delete and removed when the id is created again. */
+static inline mf_status us_store_each_deleted(us_store *s, const char *since, us_store_deleted_fn fn, void *ctx,
+                                              mf_error *e)
+{ return s->ops->each_deleted(s, since, fn, ctx, e); }
 
 static inline mf_status us_store_count(us_store *s, int64_t *n, mf_error *e) { return s->ops->count(s, n, e); }
 

@@ -28,12 +28,27 @@ const svc_migration us_store_sqlite_migrations[] = {
      " preferences TEXT NOT NULL,"
      " updated_at TEXT NOT NULL"
      ") WITHOUT ROWID;"},
+    /* A deleted user leaves a tombstone, so that a republish "since" a time can announce the
+     * deletions too (POST /republish?since=). Kept by triggers: every path that deletes or
+     * (re-)creates a user keeps it right, in the same transaction. */
+    {2, "tombstones of deleted users",
+     "CREATE TABLE deleted_users ("
+     " user_id TEXT PRIMARY KEY,"
+     " deleted_at TEXT NOT NULL" /* the users.updated_at format: YYYY-MM-DDTHH:MM:SS.mmmZ */
+     ") WITHOUT ROWID;"
+     "CREATE INDEX deleted_users_at ON deleted_users(deleted_at);"
+     "CREATE TRIGGER users_tombstone AFTER DELETE ON users BEGIN"
+     " INSERT OR REPLACE INTO deleted_users VALUES (old.user_id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));"
+     " END;"
+     "CREATE TRIGGER users_untombstone AFTER INSERT ON users BEGIN"
+     " DELETE FROM deleted_users WHERE user_id = new.user_id;"
+     " END;"},
 };
 const size_t us_store_sqlite_migration_count = sizeof us_store_sqlite_migrations / sizeof us_store_sqlite_migrations[0];
 
 #define COLUMNS "user_id, email, name, language, timezone, plan, registered_at, last_activity, preferences, updated_at"
 
-enum { Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
+enum { Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_EACH_SINCE, Q_DELETED_SINCE, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
 
 static const char *const SQL[Q_N] = {
     [Q_PROFILE] = "SELECT user_id, email, name, language, timezone FROM users WHERE user_id = ?",
@@ -41,6 +56,8 @@ static const char *const SQL[Q_N] = {
     [Q_LIST] = "SELECT " COLUMNS " FROM users ORDER BY user_id LIMIT ?",
     [Q_LIST_AFTER] = "SELECT " COLUMNS " FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?",
     [Q_EACH] = "SELECT " COLUMNS " FROM users ORDER BY user_id",
+    [Q_EACH_SINCE] = "SELECT " COLUMNS " FROM users WHERE updated_at >= ? ORDER BY user_id",
+    [Q_DELETED_SINCE] = "SELECT user_id FROM deleted_users WHERE deleted_at >= ? ORDER BY user_id",
     [Q_COUNT] = "SELECT count(*) FROM users",
     [Q_INSERT] = "INSERT INTO users (" COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_UPDATE] = "UPDATE users SET email = ?2, name = ?3, language = ?4, timezone = ?5, plan = ?6,"
@@ -154,11 +171,13 @@ static mf_status st_list(us_store *s, const char *after, size_t limit, us_user_p
     return st;
 }
 
-static mf_status st_each(us_store *s, us_store_each_fn fn, void *ctx, mf_error *err)
+static mf_status st_each(us_store *s, const char *since, us_store_each_fn fn, void *ctx, mf_error *err)
 {
     sqlite_store *ss = SS(s);
-    sqlite3_stmt *q = ss->q[Q_EACH];
+    sqlite3_stmt *q = ss->q[since ? Q_EACH_SINCE : Q_EACH];
     sqlite3_reset(q);
+    if (since)
+        sqlite3_bind_text(q, 1, since, -1, SQLITE_STATIC);
     int rc;
     mf_status st = MF_OK;
     while (st == MF_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -170,6 +189,22 @@ static mf_status st_each(us_store *s, us_store_each_fn fn, void *ctx, mf_error *
     }
     if (st == MF_OK && rc != SQLITE_DONE)
         st = svc_db_status(ss->db, rc, "reading users", err);
+    sqlite3_reset(q);
+    return st;
+}
+
+static mf_status st_each_deleted(us_store *s, const char *since, us_store_deleted_fn fn, void *ctx, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[Q_DELETED_SINCE];
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, since ? since : "", -1, SQLITE_STATIC);
+    int rc;
+    mf_status st = MF_OK;
+    while (st == MF_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        st = fn((const char *)sqlite3_column_text(q, 0), ctx, err);
+    if (st == MF_OK && rc != SQLITE_DONE)
+        st = svc_db_status(ss->db, rc, "reading deleted users", err);
     sqlite3_reset(q);
     return st;
 }
@@ -296,7 +331,7 @@ static void st_close(us_store *s)
 
 static const us_store_ops sqlite_ops = {
     st_close, st_begin,  st_commit, st_rollback, st_savepoint, st_release, st_rollback_to, st_get,
-    st_list,  st_each,   st_count,  st_insert,   st_update,    st_remove,  st_emit,
+    st_list,  st_each,   st_each_deleted, st_count,  st_insert,   st_update,    st_remove,  st_emit,
 };
 
 mf_status us_store_sqlite_open(const char *path, us_store **out, mf_error *err)

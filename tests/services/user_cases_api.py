@@ -327,16 +327,33 @@ def republish_announces_every_user(env) -> None:
     for u in users:
         check_created_events(env, u)
     st, body = svc.http("POST", "/republish")
-    check(st == 202 and body == {"users": 3, "events": 6}, f"POST /republish: {st} {body}")
+    check(st == 202 and body == {"users": 3, "deleted": 0, "events": 6}, f"POST /republish: {st} {body}")
     for u in users:
         ev = events_after(env, u["user_id"], 3, 2)
         check([s for s, _ in ev] == ["user.info.update", "notification.preferences.update"], f"{ev}")
         check({k: ev[0][1]["changes"][k] for k in PROFILE} == {k: u[k] for k in PROFILE}, "full profile")
         check(ev[1][1]["preferences"] == u["preferences"], "preferences republished")
+    # since: only what changed (updated_at) or was deleted at or after it
+    st, _ = svc.http("PATCH", f"/users/{users[1]['user_id']}", {"name": "R1 renamed"})
+    check(st == 200, f"PATCH: {st}")
+    st, _ = svc.http("DELETE", f"/users/{users[2]['user_id']}")
+    check(st == 204, f"DELETE: {st}")
+    st, u1 = svc.http("GET", f"/users/{users[1]['user_id']}")
+    st, body = svc.http("POST", "/republish?since=" + u1["updated_at"])
+    check(st == 202 and body == {"users": 1, "deleted": 1, "events": 3}, f"POST /republish?since=: {st} {body}")
+    ev = events_after(env, users[1]["user_id"], 7, 2)
+    check(ev[0][1]["changes"]["name"] == "R1 renamed", f"{ev}")
+    gone = events_after(env, users[2]["user_id"], 7, 1)
+    check(gone[-1][0] == "user.info.update" and gone[-1][1]["changes"] == {"deleted": True}, f"{gone}")
+    st, body = svc.http("POST", "/republish?since=2999-01-01T00:00:00Z")
+    check(st == 202 and body == {"users": 0, "deleted": 0, "events": 0}, f"since in the future: {st} {body}")
+    st, body = svc.http("POST", "/republish")
+    check(st == 202 and body == {"users": 2, "deleted": 1, "events": 5}, f"everyone: {st} {body}")
+    expect_error(svc.http("POST", "/republish?since=yesterday"), 400, "INVALID_PARAMETER")
     svc.stop()
     svc2 = env.service(name="user2", db=svc.db, extra=["--republish"])
-    for u in users:
-        events_after(env, u["user_id"], 5, 2)
+    for u in users[:2]:
+        events_after(env, u["user_id"], 11 if u is users[1] else 7, 2)
     check(svc2.alive(), "--republish keeps serving")
 
 
