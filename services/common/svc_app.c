@@ -150,6 +150,8 @@ static void on_client_event(mf_client *c, const mf_client_event *ev, void *ctx)
         SVC_INFO("broker discovered url=%s", url);
         break;
     }
+    if (app->svc->on_broker)
+        app->svc->on_broker(app, ev, app->svc->ctx);
 }
 
 static void on_client_log(mf_log_level level, const char *line, void *ctx)

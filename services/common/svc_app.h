@@ -102,6 +102,11 @@ typedef struct svc_service {
     void (*stop)(svc_app *app, void *ctx);
     /* Main thread, after HTTP, outbox and client have stopped: release. May be NULL. */
     void (*close)(svc_app *app, void *ctx);
+    /* The client's service thread, after the log line of each broker event (connected,
+     * disconnected, reconnected...): a service that must catch up after an outage (core NATS
+     * delivers nothing published while it was away) learns of it here. Must not block. May be
+     * NULL. Events may come before the start hook has run. */
+    void (*on_broker)(svc_app *app, const mf_client_event *ev, void *ctx);
     void *ctx;                 /* passed to the hooks and to every route handler */
 } svc_service;
 
