@@ -84,7 +84,8 @@ static const mf_type refusal_list_t = OBJ("Refused", refusal_list, refusal_list_
 
 typedef struct stats_view {
     int64_t users, view_events, view_rejected, creates, executes, requests, retries, pushes, batches,
-        publish_failures, active_executions, tz_switches;
+        publish_failures, active_executions, tz_switches, refresh_requested, refresh_since, refresh_full,
+        refresh_failures;
     char *now;
 } stats_view;
 static const mf_field stats_fields[] = {
@@ -92,7 +93,9 @@ static const mf_field stats_fields[] = {
     REQ(stats_view, creates, int_t), REQ(stats_view, executes, int_t), REQ(stats_view, requests, int_t),
     REQ(stats_view, retries, int_t), REQ(stats_view, pushes, int_t), REQ(stats_view, batches, int_t),
     REQ(stats_view, publish_failures, int_t), REQ(stats_view, active_executions, int_t),
-    REQ(stats_view, tz_switches, int_t), REQ(stats_view, now, str_t),
+    REQ(stats_view, tz_switches, int_t), REQ(stats_view, refresh_requested, int_t),
+    REQ(stats_view, refresh_since, int_t), REQ(stats_view, refresh_full, int_t),
+    REQ(stats_view, refresh_failures, int_t), REQ(stats_view, now, str_t),
 };
 static const mf_type stats_t = OBJ("Stats", stats_view, stats_fields);
 
@@ -388,7 +391,9 @@ static void get_stats(svc_http_req *rq, void *ctx)
                     .creates = (int64_t)s.creates, .executes = (int64_t)s.executes, .requests = (int64_t)e.requests,
                     .retries = (int64_t)e.retries, .pushes = (int64_t)e.pushes, .batches = (int64_t)e.batches,
                     .publish_failures = (int64_t)e.publish_failures, .active_executions = (int64_t)e.active_runs,
-                    .tz_switches = (int64_t)cs_tz_switches(), .now = dup_time(cs_service_now(svc))};
+                    .tz_switches = (int64_t)cs_tz_switches(), .refresh_requested = s.refresh_requested,
+                    .refresh_since = s.refresh_since, .refresh_full = s.refresh_full,
+                    .refresh_failures = s.refresh_failures, .now = dup_time(cs_service_now(svc))};
     reply_value(rq, 200, &stats_t, &v);
     free(v.now);
 }

@@ -76,6 +76,13 @@ const svc_migration cs_db_migrations[] = {
     ") WITHOUT ROWID;"
     "CREATE INDEX cs_targets_pending ON cs_targets(execution_id, seq) WHERE state = 0;"
     "CREATE INDEX cs_targets_held ON cs_targets(execution_id, release_at) WHERE state = 3;"},
+    {2, "execution leases: replicas sharing the database (cs_lease.h)",
+    "CREATE TABLE cs_leases ("
+    "  execution_id TEXT PRIMARY KEY,"
+    "  owner TEXT NOT NULL,"                /* host/pid/random of the replica running it */
+    "  pid INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"         /* ms, real time */
+    ") WITHOUT ROWID;"},
 };
 const size_t cs_db_migration_count = sizeof cs_db_migrations / sizeof *cs_db_migrations;
 

@@ -101,6 +101,22 @@ static mf_status prepare_run(cs_run *r, mf_error *err)
     return s;
 }
 
+/* With leases: takes the execution's, or says who runs it. */
+static bool take_lease(cs_engine *e, cs_run *r)
+{
+    if (!e->lease)
+        return true;
+    char holder[64];
+    mf_error err;
+    int got = cs_lease_claim(e->lease, r->x.execution_id, holder, &err);
+    if (got < 0)
+        cs_eng_log(e, "error", "execution %s: lease not taken: %s", r->x.execution_id, err.message);
+    else if (got == 0)
+        cs_eng_log(e, "info", "execution %s: run by the replica %s", r->x.execution_id, holder);
+    r->lease_renewed = cs_lease_now();
+    return got == 1;
+}
+
 cs_run *cs_eng_add_run(cs_engine *e, const cs_execution *x)
 {
     cs_run *r = calloc(1, sizeof *r);
@@ -112,6 +128,10 @@ cs_run *cs_eng_add_run(cs_engine *e, const cs_execution *x)
     r->wake_at = CS_NO_TIME;
     bool found = false;
     mf_error err;
+    if (!take_lease(e, r)) {
+        free(r);
+        return NULL;
+    }
     mf_status s = cs_campaigns_get(e->db, x->campaign_id, &r->campaign, &found, &err);
     if (s == MF_OK && !found)
         s = mf_error_set(&err, MF_ERR_NOT_FOUND, "", "campaign %s is not stored", x->campaign_id);
@@ -129,6 +149,8 @@ cs_run *cs_eng_add_run(cs_engine *e, const cs_execution *x)
     }
     if (s != MF_OK) {
         cs_eng_log(e, "error", "execution %s: cannot load: %s", x->execution_id, err.message);
+        if (e->lease)
+            cs_lease_release(e->lease, x->execution_id);
         free_run(r);
         return NULL;
     }
@@ -148,6 +170,8 @@ void cs_eng_remove_run(cs_engine *e, cs_run *r)
     }
     e->stats.active_runs = e->n_runs;
     cs_eng_drop_batch(e, r);
+    if (e->lease)
+        cs_lease_release(e->lease, r->x.execution_id);
     free_run(r);
 }
 
@@ -158,6 +182,14 @@ void cs_eng_refresh(cs_engine *e, cs_run *r)
     mf_error err;
     if (cs_ledger_get(e->ledger, r->x.execution_id, &x, &found, &err) == MF_OK && found)
         r->x = x;
+    /* after a batch: renew the lease once half of it is gone (a write: not after every batch) */
+    if (e->lease && cs_lease_now() - r->lease_renewed >= cs_lease_ttl(e->lease) / 2) {
+        int ok = cs_lease_renew(e->lease, r->x.execution_id, &err);
+        if (ok == 1)
+            r->lease_renewed = cs_lease_now();
+        else if (ok == 0)
+            cs_eng_log(e, "warn", "execution %s: lease lost to another replica", r->x.execution_id);
+    }
 }
 
 void cs_eng_sched_refresh(cs_engine *e)
@@ -181,22 +213,83 @@ void cs_eng_rearm(cs_engine *e)
     }
     if (!e->stopping && !e->sched_none && (at == CS_NO_TIME || e->sched_at < at))
         at = e->sched_at;
+    if (!e->stopping && e->lease && (at == CS_NO_TIME || e->lease_tick_at < at))
+        at = e->lease_tick_at;
     if (at != e->armed_at) {
         e->armed_at = at;
         e->sink.timer(e->sink.ctx, at);
     }
 }
 
-static void resume_cb(void *ctx, const cs_execution *x)
+static void resume(cs_engine *e, const cs_execution *x, const char *how)
 {
-    cs_engine *e = ctx;
     cs_run *r = cs_eng_add_run(e, x);
     if (r) {
         r->wake_at = x->status == MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED ? CS_NO_TIME : 0;
-        cs_eng_log(e, "info", "execution %s: resumed (%s, %lld of %lld targets done)", x->execution_id,
+        cs_eng_log(e, "info", "execution %s: %s (%s, %lld of %lld targets done)", x->execution_id, how,
                    mf_campaign_status_update_status_to_string(x->status),
                    (long long)(x->sent + x->failed + x->skipped), (long long)x->total);
     }
+}
+
+typedef struct exec_list {
+    cs_execution *v;
+    size_t n, cap;
+    bool oom;
+} exec_list;
+
+static void collect_cb(void *ctx, const cs_execution *x)
+{
+    exec_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        cs_execution *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *x;
+}
+
+/* Resumes the active executions of the ledger not running here (with leases: those whose lease
+ * is free). Collected first: taking a lease writes, which is not done while a read steps. */
+static mf_status adopt(cs_engine *e, const char *how, mf_error *err)
+{
+    exec_list l = {0};
+    mf_status s = cs_ledger_active(e->ledger, collect_cb, &l, err);
+    if (s == MF_OK && l.oom)
+        s = mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    for (size_t i = 0; s == MF_OK && i < l.n; i++)
+        if (!cs_eng_find(e, l.v[i].execution_id))
+            resume(e, &l.v[i], how);
+    free(l.v);
+    return s;
+}
+
+/* Every lease_ms / 3: keep our leases, adopt the orphans, learn the other replicas' schedules. */
+static void lease_tick(cs_engine *e, int64_t now)
+{
+    mf_error err;
+    for (size_t i = 0; i < e->n_runs;) {
+        cs_run *r = e->runs[i];
+        int ok = cs_lease_renew(e->lease, r->x.execution_id, &err);
+        if (ok == 1)
+            r->lease_renewed = cs_lease_now();
+        if (ok == 0) { /* it expired (this process was stopped for too long) and another took it */
+            cs_eng_log(e, "warn", "execution %s: lease lost to another replica; it runs there now",
+                       r->x.execution_id);
+            cs_eng_remove_run(e, r);
+            continue;
+        }
+        i++;
+    }
+    if (adopt(e, "adopted: its replica stopped", &err) != MF_OK)
+        cs_eng_log(e, "error", "active executions not read: %s", err.message);
+    cs_eng_sched_refresh(e);
+    e->lease_tick_at = now + cs_lease_ttl(e->lease) / 3;
 }
 
 mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_config *cfg, cs_engine **out,
@@ -218,8 +311,15 @@ mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_confi
     mf_status s = cs_userview_open(db, &e->view, err);
     if (s == MF_OK)
         s = cs_ledger_open(db, &e->ledger, err);
+    if (s == MF_OK && e->cfg.lease_ms > 0)
+        s = cs_lease_open(db, e->cfg.lease_ms, &e->lease, err);
+    if (s == MF_OK && e->lease) {
+        cs_eng_log(e, "info", "execution leases of %d ms, this replica is %s", e->cfg.lease_ms,
+                   cs_lease_owner(e->lease));
+        e->lease_tick_at = cs_eng_now(e) + e->cfg.lease_ms / 3;
+    }
     if (s == MF_OK)
-        s = cs_ledger_active(e->ledger, resume_cb, e, err);
+        s = adopt(e, "resumed", err);
     if (s == MF_OK)
         cs_eng_sched_refresh(e);
     if (s != MF_OK) {
@@ -243,6 +343,7 @@ void cs_engine_close(cs_engine *e)
     while (e->n_runs)
         cs_eng_remove_run(e, e->runs[e->n_runs - 1]);
     free(e->runs);
+    cs_lease_close(e->lease); /* after the runs: removing one releases its lease */
     cs_ledger_close(e->ledger);
     cs_userview_close(e->view);
     mf_buf_free(&e->title);
@@ -255,6 +356,8 @@ void cs_engine_on_timer(cs_engine *e)
     e->in_timer = true;
     e->armed_at = CS_NO_TIME; /* it fired */
     int64_t now = cs_eng_now(e);
+    if (!e->stopping && e->lease && now >= e->lease_tick_at)
+        lease_tick(e, now);
     if (!e->stopping)
         cs_eng_fire_schedules(e, now);
     for (size_t i = 0; i < e->n_runs;) {

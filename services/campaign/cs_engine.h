@@ -128,6 +128,12 @@ typedef struct cs_engine_config {
     int request_timeout_ms; /* one profile request (default 2000) */
     int retry_backoff_ms;   /* before retry n: backoff * 2^(n-1), at most 5 s (default 100) */
     int publish_retry_ms;   /* after a push could not be published (default 1000) */
+    /* > 0: executions are leased (cs_lease.h), for replicas sharing the database: an execution
+     * runs only while this engine holds its lease (lease_ms long, renewed after a batch when half
+     * of it is gone, and on the lease tick); every lease_ms / 3 the tick renews, adopts the
+     * active executions whose lease is free (their replica stopped or was killed) and re-reads
+     * the schedules (other replicas add campaigns). 0 (the default): no leases. */
+    int lease_ms;
 } cs_engine_config;
 
 /* Defaults for every field left 0. */

@@ -8,6 +8,7 @@
 #include "cs_campaign.h"
 #include "cs_data.h"
 #include "cs_engine.h"
+#include "cs_lease.h"
 #include "cs_ledger.h"
 #include "cs_userview.h"
 #include "mf/buf.h"
@@ -60,6 +61,7 @@ struct cs_run {
     size_t n_slots, open;        /* open: slots not yet SLOT_DONE */
     int64_t batch_started;
     bool publish_failed;
+    int64_t lease_renewed;       /* real time (cs_lease_now) of the last taking or renewal */
 };
 
 #define CS_REFUSALS_KEPT 64
@@ -72,6 +74,8 @@ struct cs_engine {
     cs_engine_config cfg;
     cs_userview *view;
     cs_ledger *ledger;
+    cs_lease *lease;             /* cfg.lease_ms > 0 */
+    int64_t lease_tick_at;       /* engine time of the next lease tick */
     cs_run **runs;
     size_t n_runs, cap_runs;
     cs_req *reqs;                /* requests out, for orphaning at close */

@@ -227,8 +227,18 @@ static void fire(cs_engine *e, const cs_due *d, int64_t now)
         st = cs_recurrence_from(&c, &rec, &err);
     if (st == MF_OK && found)
         st = cs_recurrence_next(&rec, now, &next, &none, &err); /* missed firings are coalesced */
+    bool claimed = false;
     if (st == MF_OK)
         st = svc_db_begin(e->db, &err);
+    if (st == MF_OK) /* first: a replica sharing the database may have fired it already */
+        st = cs_schedule_claim(e->db, d->campaign_id, d->fire_ms, found && !none, next, &claimed, &err);
+    if (st == MF_OK && !claimed) {
+        svc_db_rollback(e->db);
+        cs_eng_log(e, "info", "campaign %s: schedule fired by another replica", d->campaign_id);
+        if (found)
+            mf_campaign_create_free(&c);
+        return;
+    }
     if (st == MF_OK && found) {
         cs_settings s;
         cs_campaign_settings(&c, &s);
@@ -238,8 +248,6 @@ static void fire(cs_engine *e, const cs_due *d, int64_t now)
         if (st == MF_ERR_DUPLICATE)
             st = MF_OK; /* fired before a crash: the execution exists and resumes by itself */
     }
-    if (st == MF_OK)
-        st = cs_schedule_fired(e->db, d->campaign_id, d->fire_ms, !none, next, &err);
     if (st == MF_OK)
         st = svc_db_commit(e->db, &err);
     if (st != MF_OK) {

@@ -142,6 +142,12 @@ mf_status cs_republish_request(const char *base_url, int timeout_ms, int *http_s
 mf_status cs_republish_request_auth(const char *base_url, const char *token, int timeout_ms, int *http_status,
                                     mf_error *err)
 {
+    return cs_republish_request_since(base_url, token, NULL, timeout_ms, http_status, err);
+}
+
+mf_status cs_republish_request_since(const char *base_url, const char *token, const char *since, int timeout_ms,
+                                     int *http_status, mf_error *err)
+{
     url u;
     *http_status = 0;
     mf_status st = parse_url(base_url, &u, err);
@@ -153,9 +159,9 @@ mf_status cs_republish_request_auth(const char *base_url, const char *token, int
         return MF_ERR_IO;
     char req[3072];
     int n = snprintf(req, sizeof req,
-                     "POST %s/republish HTTP/1.1\r\nHost: %s:%s\r\nContent-Length: 0\r\n"
+                     "POST %s/republish%s%s HTTP/1.1\r\nHost: %s:%s\r\nContent-Length: 0\r\n"
                      "User-Agent: campaign-service\r\n%s%s%sConnection: close\r\n\r\n",
-                     u.path, u.host, u.port, token ? "Authorization: Bearer " : "", token ? token : "",
+                     u.path, since ? "?since=" : "", since ? since : "", u.host, u.port, token ? "Authorization: Bearer " : "", token ? token : "",
                      token ? "\r\n" : "");
     if (n < 0 || n >= (int)sizeof req) {
         close(fd);

@@ -30,6 +30,12 @@ mf_status cs_republish_request(const char *base_url, int timeout_ms, int *http_s
 mf_status cs_republish_request_auth(const char *base_url, const char *token, int timeout_ms, int *http_status,
                                     mf_error *err);
 
+/* The same for what changed at or after `since` (an RFC 3339 date-time without blanks, such as
+ * "2026-12-05T21:20:41.582Z", sent as ?since=; NULL = everyone): the User Service republishes
+ * the users whose updated_at >= since and the deletions made since then. */
+mf_status cs_republish_request_since(const char *base_url, const char *token, const char *since, int timeout_ms,
+                                     int *http_status, mf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -67,6 +67,12 @@ mf_status cs_schedule_put(sqlite3 *db, const char *campaign_id, int64_t next_ms,
 mf_status cs_schedule_fired(sqlite3 *db, const char *campaign_id, int64_t fired_ms, bool has_next, int64_t next_ms,
                             mf_error *err);
 
+/* The same, only if the schedule is still due at fired_ms (next_fire_at = fired_ms): inside the
+ * caller's IMMEDIATE transaction this claims the firing, so that replicas sharing the database
+ * fire it once. *claimed false: another replica fired it (nothing changed). */
+mf_status cs_schedule_claim(sqlite3 *db, const char *campaign_id, int64_t fired_ms, bool has_next, int64_t next_ms,
+                            bool *claimed, mf_error *err);
+
 typedef struct cs_due {
     char campaign_id[37];
     int64_t fire_ms;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include "cs_db.h"
 #include "cs_host.h"
+#include "cs_refresh.h"
 #include "cs_tz.h"
 #include "svc_js.h"
 #include "mf_sdk/campaign_service.h"
@@ -35,6 +36,7 @@ struct cs_service {
     cs_userview *view;
     mf_api_sub *subs[5];
     svc_js *js;                /* cfg.jetstream: the notifications' publisher */
+    cs_refresh *refresh;       /* cfg.user_service: republish requests after gaps */
     int64_t mono0;
     /* view events: appended on the client thread, applied on the host */
     pthread_mutex_t lock;
@@ -385,6 +387,17 @@ static void queue_view(cs_service *s, view_event *v)
     }
 }
 
+/* Client thread: the events that carry a state (not analytics) move the refresh cursor. */
+static void view_seen(cs_service *s, const view_event *v)
+{
+    if (!s->refresh)
+        return;
+    if (v->kind == 1)
+        cs_refresh_seen(s->refresh, v->m.info.updated_at);
+    else if (v->kind == 3 && v->m.prefs.has_updated_at)
+        cs_refresh_seen(s->refresh, v->m.prefs.updated_at);
+}
+
 #define VIEW_HANDLER(fn, T, kind_, member)                                                \
     static void fn(void *ctx, const T *msg, const mf_api_info *info)                      \
     {                                                                                     \
@@ -398,6 +411,7 @@ static void queue_view(cs_service *s, view_event *v)
             return;                                                                       \
         }                                                                                 \
         v->kind = kind_;                                                                  \
+        view_seen(s, v);                                                                  \
         queue_view(s, v);                                                                 \
     }
 
@@ -415,10 +429,13 @@ static void on_timer(void *ctx)
 
 /* Every replica keeps its own view of the users (its database): the user events reach every
  * replica (no queue group), while campaign.create and campaign.execute go to one of them (the
- * operations' queue group, the default). */
+ * operations' queue group, the default). Replicas sharing one database share the view too:
+ * then one replica of CS_VIEW_QUEUE applies each user event. */
 static mf_status subscribe(cs_service *s, mf_error *err)
 {
-    const mf_api_sub_opts every_replica = {.queue = MF_QUEUE_NONE};
+    const mf_api_sub_opts every_replica = s->cfg.shared_db
+                                              ? (mf_api_sub_opts){.queue = MF_QUEUE_GROUP, .queue_group = CS_VIEW_QUEUE}
+                                              : (mf_api_sub_opts){.queue = MF_QUEUE_NONE};
     mf_status st = campaign_service_receive_user_info_update_ex(s->client, on_info, s, &every_replica, &s->subs[0], err);
     if (st == MF_OK)
         st = campaign_service_receive_user_analytics_ex(s->client, on_analytics, s, &every_replica, &s->subs[1], err);
@@ -437,6 +454,31 @@ static void unsubscribe(cs_service *s)
         mf_api_unsubscribe(s->subs[i]);
         s->subs[i] = NULL;
     }
+}
+
+static void refresh_log(void *ctx, const char *level, const char *msg)
+{
+    cs_service *s = ctx;
+    if (s->cfg.log)
+        s->cfg.log(s->cfg.log_ctx, level, msg);
+}
+
+/* After subscribing: events from now on move the cursor; the first request covers the time
+ * the service was not running. */
+static mf_status open_refresh(cs_service *s, mf_error *err)
+{
+    cs_refresh_config rc = {.url = s->cfg.user_service, .token = s->cfg.user_service_token, .client = s->client,
+                            .log = refresh_log, .log_ctx = s};
+    mf_status st = cs_refresh_open(&rc, &s->refresh, err);
+    if (st == MF_OK)
+        st = cs_refresh_start(s->refresh, s->db, err);
+    return st;
+}
+
+void cs_service_on_broker(cs_service *s, const mf_client_event *ev)
+{
+    if (s->refresh)
+        cs_refresh_on_event(s->refresh, ev);
 }
 
 mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_config *cfg, cs_service **out,
@@ -469,6 +511,8 @@ mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_confi
         st = cs_engine_open(db, &sink, &s->cfg.engine, &s->engine, err);
     if (st == MF_OK)
         st = subscribe(s, err);
+    if (st == MF_OK && s->cfg.user_service && *s->cfg.user_service)
+        st = open_refresh(s, err);
     if (st != MF_OK) {
         unsubscribe(s);
         svc_js_close(s->js, true);
@@ -498,6 +542,7 @@ void cs_service_run(cs_service *s)
 bool cs_service_stop(cs_service *s, int grace_ms)
 {
     unsubscribe(s);
+    cs_refresh_stop(s->refresh); /* its thread uses the client, which goes before cs_service_close */
     cs_engine_stop(s->engine);
     int64_t deadline = mono_ms() + grace_ms;
     while (!cs_engine_idle(s->engine) && mono_ms() < deadline)
@@ -519,6 +564,8 @@ void cs_service_close(cs_service *s)
         while (cs_host_pending(s->host))
             cs_host_run(s->host); /* replies posted by the client's destroy, view events */
     }
+    cs_refresh_close(s->refresh); /* when cs_service_stop did not run */
+    s->refresh = NULL;
     cs_engine_close(s->engine);
     svc_js_close(s->js, false); /* the client is gone (svc_app destroys it before the close hook) */
     cs_userview_close(s->view);
@@ -554,4 +601,12 @@ void cs_service_stats_get(cs_service *s, cs_service_stats *out)
     int64_t n = 0;
     if (cs_userview_count(s->view, &n, NULL) == MF_OK)
         out->users = n;
+    if (s->refresh) {
+        cs_refresh_stats r;
+        cs_refresh_stats_get(s->refresh, &r);
+        out->refresh_requested = r.requested;
+        out->refresh_since = r.since_done;
+        out->refresh_full = r.full_done;
+        out->refresh_failures = r.failures;
+    }
 }

@@ -37,6 +37,9 @@
 extern "C" {
 #endif
 
+/* The queue group of the user events when replicas share the database (shared_db). */
+#define CS_VIEW_QUEUE "campaign-service-view"
+
 typedef struct cs_service_config {
     cs_engine_config engine;
     int64_t clock_start_ms;    /* 0: real time; else the fixed start of a running clock */
@@ -46,6 +49,14 @@ typedef struct cs_service_config {
      * and a batch is confirmed when the stream acknowledged every one of them (a stream must take
      * notification.>); false: core publishes confirmed by a flush (PING/PONG) */
     bool jetstream;
+    /* the User Service's admin API ("http://host:port"; NULL or "" = none) and its bearer token
+     * (NULL = none): asked to republish at start and after every reconnect (cs_refresh.h) */
+    const char *user_service;
+    const char *user_service_token;
+    /* true: several replicas share this database; the user events are received in the queue
+     * group CS_VIEW_QUEUE (each applied once, by one replica, to the shared view) instead of by
+     * every replica. Executions are leased whatever this says (engine.lease_ms). */
+    bool shared_db;
     /* the log, for the engine's and the service's lines (level "info", "warn", "error") */
     void (*log)(void *ctx, const char *level, const char *message);
     void *log_ctx;
@@ -80,11 +91,16 @@ cs_userview *cs_service_view(cs_service *s);
 sqlite3 *cs_service_db(cs_service *s);
 int64_t cs_service_now(cs_service *s);
 
+/* The client's service thread: a broker event (svc_service.on_broker): after a reconnect the
+ * user view asks for what it missed (cs_refresh.h). */
+void cs_service_on_broker(cs_service *s, const mf_client_event *ev);
+
 typedef struct cs_service_stats {
     uint64_t view_events;      /* applied to the user view */
     uint64_t view_rejected;    /* refused by the view (bad changes) */
     uint64_t creates, executes;
     int64_t users;             /* live users in the view */
+    int64_t refresh_requested, refresh_since, refresh_full, refresh_failures; /* cs_refresh_stats */
 } cs_service_stats;
 void cs_service_stats_get(cs_service *s, cs_service_stats *out);
 

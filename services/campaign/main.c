@@ -22,6 +22,8 @@ typedef struct cs_options {
     char *user_service; /* --user-service: the User Service's admin API, for republish */
     char *user_service_token_file; /* its bearer token (or $MF_USER_SERVICE_TOKEN) */
     bool jetstream;     /* --jetstream: notifications as JetStream publishes, acknowledged */
+    bool shared_db;     /* --shared-db: replicas share --db; user events in a queue group */
+    long long lease_ms; /* --lease: how long an execution's lease lasts without renewal */
 } cs_options;
 
 /* The hooks and the admin routes get the same ctx: the routes' cs_admin_ctx comes first. */
@@ -66,8 +68,8 @@ static const svc_opt cs_opts[] = {
              "quiet hours and schedules; \"\" = the real time"},
     {.name = "user-service", .type = SVC_OPT_STR, .offset = offsetof(cs_options, user_service),
      .def = "http://127.0.0.1:4281", .env = "MF_USER_SERVICE", .metavar = "URL", .check = check_url,
-     .help = "the User Service's admin API: asked to republish every user when the view is empty at start; "
-             "\"\" = never ask"},
+     .help = "the User Service's admin API: asked to republish what changed since the view's newest event at "
+             "start and after every reconnect to the broker (everyone when the view is empty); \"\" = never ask"},
     {.name = "user-service-token-file", .type = SVC_OPT_STR, .offset = offsetof(cs_options, user_service_token_file),
      .env = "MF_USER_SERVICE_TOKEN_FILE", .metavar = "PATH",
      .help = "file holding the User Service's admin token (or the token itself in $MF_USER_SERVICE_TOKEN), "
@@ -76,6 +78,13 @@ static const svc_opt cs_opts[] = {
      .help = "publish notifications to a JetStream stream (nats-server; a stream must take notification.>) with "
              "Nats-Msg-Id = notification_id, a batch confirmed by the stream's acknowledgements: stored exactly "
              "once within the stream's duplicate window, also across crashes and node failures"},
+    {.name = "shared-db", .type = SVC_OPT_FLAG, .offset = offsetof(cs_options, shared_db), .env = "MF_SHARED_DB",
+     .help = "several replicas use this --db file (same machine): each user event is applied by one replica "
+             "(queue group " CS_VIEW_QUEUE ") instead of by every one; executions are leased anyway"},
+    {.name = "lease", .type = SVC_OPT_INT, .offset = offsetof(cs_options, lease_ms), .def = "10000", .min = 1000,
+     .max = 600000, .metavar = "MS",
+     .help = "an execution's lease: a replica that stops renewing it (killed, frozen) loses the execution to "
+             "another one sharing the database after this long (at once when its process is gone)"},
 };
 
 static void log_line(void *ctx, const char *level, const char *msg)
@@ -95,27 +104,14 @@ static void on_ready(svc_http *h, int fd, void *ctx)
         cs_service_run(m->svc);
 }
 
-/* An empty view at start: ask the User Service to publish everyone again, once our
- * subscriptions are known to the server (else the events would pass us by). */
-static void refresh_empty_view(svc_app *app, cs_main *m)
+/* Client thread: after a reconnect the view asks for what it missed (cs_refresh.h). m->svc is
+ * published by start once the service is open, and cleared only after the client is gone. */
+static void on_broker(svc_app *app, const mf_client_event *ev, void *ctx)
 {
-    cs_service_stats s;
-    cs_service_stats_get(m->svc, &s);
-    SVC_INFO("user view users=%lld", (long long)s.users);
-    if (s.users > 0 || !*m->opt.user_service)
-        return;
-    mf_client *c = svc_app_client(app);
-    if (mf_client_wait_connected(c, 5000) != MF_OK || mf_client_flush(c, 5000) != MF_OK) {
-        SVC_WARN("the user view is empty and the broker is not reachable yet; POST /users/refresh once it is");
-        return;
-    }
-    int code;
-    mf_error err;
-    if (cs_republish_request_auth(m->opt.user_service, m->user_service_token, 5000, &code, &err) == MF_OK)
-        SVC_INFO("the user view is empty: asked the User Service to republish url=%s", m->opt.user_service);
-    else
-        SVC_WARN("the user view is empty and the User Service did not republish: %s (POST /users/refresh to "
-                 "try again)", err.message);
+    (void)app;
+    cs_service *svc = __atomic_load_n(&((cs_main *)ctx)->svc, __ATOMIC_ACQUIRE);
+    if (svc)
+        cs_service_on_broker(svc, ev);
 }
 
 static mf_status start(svc_app *app, void *ctx, mf_error *err)
@@ -130,12 +126,18 @@ static mf_status start(svc_app *app, void *ctx, mf_error *err)
         return tst;
     cs_service_config cfg = {
         .engine = {.new_days = (int)m->opt.new_days, .active_days = (int)m->opt.active_days,
-                   .request_timeout_ms = (int)m->opt.request_timeout_ms},
+                   .request_timeout_ms = (int)m->opt.request_timeout_ms, .lease_ms = (int)m->opt.lease_ms},
         .clock_start_ms = clock,
         .jetstream = m->opt.jetstream,
+        .user_service = m->opt.user_service,
+        .user_service_token = m->user_service_token,
+        .shared_db = m->opt.shared_db,
         .log = log_line,
     };
-    mf_status st = cs_service_open(svc_app_client(app), svc_app_db(app), &cfg, &m->svc, err);
+    cs_service *svc = NULL;
+    mf_status st = cs_service_open(svc_app_client(app), svc_app_db(app), &cfg, &svc, err);
+    if (st == MF_OK)
+        __atomic_store_n(&m->svc, svc, __ATOMIC_RELEASE);
     if (st == MF_OK)
         st = svc_http_watch_fd(svc_app_http(app), cs_service_event_fd(m->svc), on_ready, m);
     if (st == MF_OK)
@@ -147,7 +149,12 @@ static mf_status start(svc_app *app, void *ctx, mf_error *err)
     m->admin.user_service_token = m->user_service_token;
     if (clock)
         SVC_WARN("the clock starts at %s (--clock), not at the real time", m->opt.clock);
-    refresh_empty_view(app, m);
+    cs_service_stats s;
+    cs_service_stats_get(m->svc, &s);
+    SVC_INFO("user view users=%lld", (long long)s.users);
+    if (!*m->opt.user_service)
+        SVC_WARN("no --user-service: the user view is not caught up after outages (POST /users/refresh cannot "
+                 "help either)");
     return MF_OK;
 }
 
@@ -193,6 +200,7 @@ int main(int argc, char **argv)
         .start = start,
         .stop = stop,
         .close = close_service,
+        .on_broker = on_broker,
         .ctx = &g_main,
     };
     return svc_main(&svc, argc, argv);

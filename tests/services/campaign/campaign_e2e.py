@@ -32,6 +32,7 @@ import svc_harness as h  # noqa: E402
 
 def run(args: argparse.Namespace) -> int:
     import campaign_cases as cc  # registers the cases
+    import campaign_cases_dist  # noqa: F401 - registers the outage and replica cases
     top = tempfile.mkdtemp(prefix="mf-campaign-e2e-")
     broker = h.Broker(args.server, args.broker, top)
     try:
