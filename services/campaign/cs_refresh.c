@@ -23,6 +23,7 @@ struct cs_refresh {
     bool stopping;
     bool joined;           /* the thread is gone */
     bool pending;          /* a request waits */
+    bool again;            /* the pending request goes once more, settle_ms after it succeeded */
     int64_t since;         /* of the pending request (CS_REFRESH_ALL: everyone) */
     char why[160];         /* of the pending request */
     int64_t last_full_ms;  /* monotonic time of the last full republish answered; 0 = none */
@@ -95,7 +96,7 @@ static bool attempt(cs_refresh *r, int64_t since, const char *why)
 }
 
 /* Takes the pending request once it may run (lock held): false when stopping. */
-static bool take(cs_refresh *r, int64_t *since, char *why, size_t cap)
+static bool take(cs_refresh *r, int64_t *since, char *why, size_t cap, bool *again)
 {
     for (;;) {
         while (!r->pending && !r->stopping)
@@ -109,13 +110,15 @@ static bool take(cs_refresh *r, int64_t *since, char *why, size_t cap)
     }
     *since = r->since;
     snprintf(why, cap, "%s", r->why);
-    r->pending = false;
+    *again = r->again;
+    r->pending = r->again = false;
     return true;
 }
 
 /* Merges a request into the pending one (lock held): the older since wins. */
-static void merge(cs_refresh *r, int64_t since, const char *why)
+static void merge(cs_refresh *r, int64_t since, const char *why, bool again)
 {
+    r->again |= again;
     if (!r->pending || since < r->since) {
         r->since = since;
         snprintf(r->why, sizeof r->why, "%s", why);
@@ -125,14 +128,23 @@ static void merge(cs_refresh *r, int64_t since, const char *why)
     r->pending = true;
 }
 
+/* Waits ms unless stopping (lock held). */
+static void pause_ms(cs_refresh *r, int64_t ms)
+{
+    int64_t until = mono_ms() + ms;
+    while (!r->stopping && mono_ms() < until)
+        wait_until(r, until);
+}
+
 static void *run(void *arg)
 {
     cs_refresh *r = arg;
     int64_t backoff = 1000;
     char why[sizeof r->why];
     int64_t since;
+    bool again;
     pthread_mutex_lock(&r->lock);
-    while (take(r, &since, why, sizeof why)) {
+    while (take(r, &since, why, sizeof why, &again)) {
         pthread_mutex_unlock(&r->lock);
         bool ok = broker_ready(r) && attempt(r, since, why);
         pthread_mutex_lock(&r->lock);
@@ -144,15 +156,17 @@ static void *run(void *arg)
             } else {
                 r->stats.since_done++;
             }
+            if (again) { /* once more when the cluster has settled: see cs_refresh.h */
+                pause_ms(r, r->cfg.settle_ms);
+                merge(r, since, "the same request again, the cluster settled", false);
+            }
             continue;
         }
         r->stats.failures++;
         int64_t rs = r->stats.requested;
-        merge(r, since, why);
+        merge(r, since, why, again);
         r->stats.requested = rs; /* the same request, again */
-        int64_t until = mono_ms() + backoff;
-        while (!r->stopping && mono_ms() < until)
-            wait_until(r, until);
+        pause_ms(r, backoff);
         backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
     }
     pthread_mutex_unlock(&r->lock);
@@ -174,6 +188,8 @@ mf_status cs_refresh_open(const cs_refresh_config *cfg, cs_refresh **out, mf_err
         r->cfg.full_interval_ms = 30000;
     if (r->cfg.timeout_ms <= 0)
         r->cfg.timeout_ms = 5000;
+    if (r->cfg.settle_ms <= 0)
+        r->cfg.settle_ms = 2000;
     r->url = strdup(cfg->url);
     r->token = cfg->token ? strdup(cfg->token) : NULL;
     r->lost = -1;
@@ -195,10 +211,18 @@ mf_status cs_refresh_open(const cs_refresh_config *cfg, cs_refresh **out, mf_err
     return MF_OK;
 }
 
+static void want(cs_refresh *r, int64_t since_ms, const char *why, bool again)
+{
+    pthread_mutex_lock(&r->lock);
+    merge(r, since_ms, why, again);
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
 void cs_refresh_want(cs_refresh *r, int64_t since_ms, const char *why)
 {
     pthread_mutex_lock(&r->lock);
-    merge(r, since_ms, why);
+    merge(r, since_ms, why, false);
     pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->lock);
 }
@@ -262,7 +286,7 @@ void cs_refresh_on_event(cs_refresh *r, const mf_client_event *ev)
         else
             snprintf(why, sizeof why, "reconnected to %s; events published meanwhile were lost, the newest "
                      "received was of %s", ev->url ? ev->url : "", cs_time_format(r->lost, text));
-        cs_refresh_want(r, since_of(r, r->lost), why);
+        want(r, since_of(r, r->lost), why, true);
         r->lost = -1;
     }
 }

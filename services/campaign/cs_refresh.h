@@ -17,7 +17,11 @@
  * reason. Requests run on a thread of their own (the HTTP request blocks): they wait for the
  * broker connection and a flush first (so that the server knows the subscriptions again and the
  * republished events reach us), then retry with backoff (1 s doubling to 30 s) until the User
- * Service answers 2xx; requests asked for meanwhile are merged (the oldest `since` wins).
+ * Service answers 2xx; requests asked for meanwhile are merged (the oldest `since` wins). The
+ * request after a reconnect is made once more settle_ms after it succeeded: in a nats-server
+ * cluster our subscriptions reach the other nodes (where the User Service may be connected) a
+ * moment after the node we are on answered the flush, and what the User Service republished
+ * before that would be lost again.
  *
  * Threads: cs_refresh_seen and cs_refresh_on_event on the client's service thread (in the order
  * the client delivers messages and events); the rest from any thread.
@@ -44,6 +48,7 @@ typedef struct cs_refresh_config {
     int margin_ms;         /* since = cursor - margin_ms (default 15000) */
     int full_interval_ms;  /* at least this between two full republishes (default 30000) */
     int timeout_ms;        /* one HTTP request (default 5000) */
+    int settle_ms;         /* after a reconnect, the request again this much later (default 2000) */
     void (*log)(void *ctx, const char *level, const char *message);
     void *log_ctx;
 } cs_refresh_config;

@@ -5,6 +5,7 @@
     services_kill.py --build build --mode import   [--rounds 20] [--users 5000] [--seed N]
     services_kill.py --build build --mode broker   [--rounds 20] [--users 400]  [--seed N]
                      [--server mf-broker|nats-server] [--broker PATH]
+    services_kill.py --build build --mode cluster-view [--rounds 20] [--users 400] [--seed N]
 
 campaign: user-service and campaign-service on one broker, a population imported. Each
   round executes a new campaign to everyone, SIGKILLs campaign-service once a random number
@@ -21,9 +22,13 @@ import: user-service alone. Each round imports `users` new users (chunks of 250)
 broker: user-service and campaign-service; users are created over HTTP at a steady pace
   while the broker is SIGKILLed and restarted `rounds` times (0.5 s down). Counted: the
   User Service's outbox (every committed event published: backlog 0), the reconnect time
-  of both services after each restart, users missing from the Campaign Service's view
-  (core NATS delivers at most once: what was published while it was not yet subscribed
-  again is lost), then after POST /users/refresh (republish: must be 0).
+  of both services after each restart, and users missing from the Campaign Service's view
+  without any POST /users/refresh (must be 0: core NATS delivers at most once, so what was
+  published while it was not subscribed is lost, and after every reconnect it asks the User
+  Service to republish what changed since its newest event).
+cluster-view: the same against a three-node nats-server cluster, the services connected to
+  node 1 first (then 2, 0); node 1 or 2 is SIGKILLed in turn (1 s down) `rounds` times while
+  users are created; the view must equal the User Service's users.
 
 cluster: a three-node nats-server cluster with JetStream (streams NOTIFY for notification.>
   and CAMPAIGN for campaign.>, 3 replicas), both services connected to all nodes. Each round
@@ -202,9 +207,29 @@ def import_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> 
 
 # -------------------------------------------------------------------- broker
 
+def broker_outage(env: cc.Env, users: h.Service, camp: h.Service, r: int) -> float:
+    """SIGKILL the broker, 0.5 s down at least, the same port again; the services' reconnect ms."""
+    env.broker.stop(signal.SIGKILL)
+    down = time.monotonic()
+    wait_until(lambda: not users.health()[1].get("broker", {}).get("connected", True) and
+               not camp.health()[1].get("broker", {}).get("connected", True), "the services see the outage")
+    time.sleep(max(0.0, 0.5 - (time.monotonic() - down)))  # the outage lasts 0.5 s at least
+    env.broker.start()  # the same port
+    up = time.monotonic()
+    wait_until(lambda: users.health()[1].get("broker", {}).get("connected") and
+               camp.health()[1].get("broker", {}).get("connected"), f"round {r + 1}: reconnected")
+    return (time.monotonic() - up) * 1000
+
+
 def broker_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> Dict[str, Any]:
     users = env.start_users()
     camp = env.start_campaign()
+    return view_rounds(env, args, users, camp, lambda r: broker_outage(env, users, camp, r))
+
+
+def view_rounds(env: cc.Env, args: argparse.Namespace, users: h.Service, camp: h.Service,
+                outage: Any) -> Dict[str, Any]:
+    """Users created at a steady pace while outage(round) runs `rounds` times; then the view."""
     created: List[str] = []
     stop = threading.Event()
     failures: List[str] = []
@@ -231,16 +256,7 @@ def broker_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> 
         for r in range(args.rounds):
             n0 = len(created)
             wait_until(lambda: len(created) >= n0 + 5 or not t.is_alive(), f"round {r + 1}: users created")
-            env.broker.stop(signal.SIGKILL)
-            down = time.monotonic()
-            wait_until(lambda: not users.health()[1].get("broker", {}).get("connected", True) and
-                       not camp.health()[1].get("broker", {}).get("connected", True), "the services see the outage")
-            time.sleep(max(0.0, 0.5 - (time.monotonic() - down)))  # the outage lasts 0.5 s at least
-            env.broker.start()  # the same port
-            up = time.monotonic()
-            wait_until(lambda: users.health()[1].get("broker", {}).get("connected") and
-                       camp.health()[1].get("broker", {}).get("connected"), f"round {r + 1}: reconnected")
-            reconnect_ms.append((time.monotonic() - up) * 1000)
+            reconnect_ms.append(outage(r))
         stop.set()
         t.join(h.DEADLINE)
         check(not failures, f"user creation failed: {failures[:3]}")
@@ -251,32 +267,33 @@ def broker_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> 
         stored = users.db_query("SELECT count(*) FROM users")[0][0]
         check(stored == n, f"{stored} users stored, {n} created")
 
-        def view() -> Dict[str, Any]:
-            return camp.http("GET", "/stats")[1]
-        # what arrived without help: wait until the view stops growing
-        last, since = -1, time.monotonic()
-        while time.monotonic() - since < 3:
-            u = view()["users"]
-            if u != last:
-                last, since = u, time.monotonic()
-            if u >= n:
-                break
-            time.sleep(0.1)
-        before = view()
-        missing_before = n - before["users"]
-        st, _ = camp.http("POST", "/users/refresh")
-        check(200 <= st < 300, f"POST /users/refresh: {st}")
-        wait_until(lambda: view()["users"] >= n, "the view to hold every user after the republish")
-        missing_after = n - view()["users"]
-        check(missing_after == 0, f"{missing_after} users missing after the republish")
+        missing, extra = view_gap(env, users, camp)
+        check(missing == 0 and extra == 0, f"{missing} users missing from the view, {extra} too many")
+        st, stats = camp.http("GET", "/stats")
     finally:
         stop.set()
     reconnect_ms.sort()
-    return {"server": args.server, "users": len(created), "outbox_backlog": 0,
-            "outbox_published": hz["outbox"]["published"], "view_missing_before_refresh": missing_before,
-            "view_missing_after_refresh": missing_after,
+    return {"server": args.server if not args.mode.startswith("cluster") else "nats-server cluster",
+            "users": len(created), "outbox_backlog": 0,
+            "outbox_published": hz["outbox"]["published"], "view_missing": missing, "view_extra": extra,
+            "republish_since": stats["refresh_since"], "republish_full": stats["refresh_full"],
             "reconnect_ms_median": round(reconnect_ms[len(reconnect_ms) // 2]),
             "reconnect_ms_max": round(reconnect_ms[-1])}
+
+
+def view_gap(env: cc.Env, users: h.Service, camp: h.Service) -> Tuple[int, int]:
+    """Waits (without POST /users/refresh) until the Campaign Service's live users are the User
+    Service's, or the deadline; returns (missing from the view, in the view but not stored)."""
+    want = {r[0] for r in users.db_query("SELECT user_id FROM users")}
+
+    def have() -> set:
+        return {r[0] for r in camp.db_query("SELECT user_id FROM cs_users WHERE deleted_at IS NULL")}
+    try:
+        wait_until(lambda: have() == want, f"the view to equal the User Service's {len(want)} users", h.DEADLINE * 2)
+    except AssertionError:
+        pass  # counted below
+    got = have()
+    return len(want - got), len(got - want)
 
 
 # ------------------------------------------------------------------- cluster
@@ -456,12 +473,37 @@ def cluster_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random, no
             "stream_duplicates": totals["stream_dups"] if args.jetstream else "n/a"}
 
 
+def cluster_view_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random,
+                        nodes: List[Node]) -> Dict[str, Any]:
+    # the services on node 1 first, then 2 and 0; node 1 or 2 killed in turn
+    more = [a for n in (nodes[2], nodes[0]) for a in ("--server", n.url)]
+    users = env.users = h.Service(os.path.join(env.bin, "user-service"), nodes[1].url, env.workdir, name="user",
+                                  extra=more)
+    env.services.append(users)
+    users.start()
+    camp = env.campaign = h.Service(os.path.join(env.bin, "campaign-service"), nodes[1].url, env.workdir,
+                                    name="campaign", extra=["--user-service", f"http://{h.HOST}:{users.http_port}"] + more)
+    env.services.append(camp)
+    camp.start()
+
+    def node_outage(r: int) -> float:
+        victim = nodes[(r % 2) + 1]
+        victim.kill()
+        time.sleep(1.0)  # the outage lasts 1 s (not synchronisation)
+        victim.start()
+        up = time.monotonic()
+        wait_until(lambda: users.health()[1].get("broker", {}).get("connected") and
+                   camp.health()[1].get("broker", {}).get("connected"), f"round {r + 1}: connected")
+        return (time.monotonic() - up) * 1000
+    return view_rounds(env, args, users, camp, node_outage)
+
+
 # ---------------------------------------------------------------------- main
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=("campaign", "import", "broker", "cluster"), required=True)
+    ap.add_argument("--mode", choices=("campaign", "import", "broker", "cluster", "cluster-view"), required=True)
     ap.add_argument("--jetstream", action="store_true", help="cluster: campaign-service --jetstream")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--users", type=int)
@@ -470,10 +512,10 @@ def main() -> int:
     ap.add_argument("--broker", help="the broker binary (default: build/bin/mf-broker or nats-server on PATH)")
     args = ap.parse_args()
     if args.users is None:
-        args.users = {"campaign": 2000, "import": 5000, "broker": 400, "cluster": 2000}[args.mode]
+        args.users = {"campaign": 2000, "import": 5000, "broker": 400, "cluster": 2000, "cluster-view": 400}[args.mode]
     if args.rounds < 1 or args.users < 2:
         ap.error("--rounds >= 1 and --users >= 2")
-    if args.mode == "cluster":
+    if args.mode.startswith("cluster"):
         args.server = "nats-server"
     binary = args.broker or (os.path.join(args.build, "bin", "mf-broker") if args.server == "mf-broker"
                              else shutil.which("nats-server") or "/usr/sbin/nats-server")
@@ -492,7 +534,7 @@ def main() -> int:
     ok = False
     t0 = time.monotonic()
     try:
-        if args.mode == "cluster":
+        if args.mode.startswith("cluster"):
             nodes = [Node(binary, top, i) for i in range(3)]
             for n in nodes:
                 n.write([m.cport for m in nodes if m is not n])
@@ -506,6 +548,8 @@ def main() -> int:
             rng = random.Random(args.seed)
             if args.mode == "cluster":
                 figures = cluster_rounds(env, args, rng, nodes)
+            elif args.mode == "cluster-view":
+                figures = cluster_view_rounds(env, args, rng, nodes)
             else:
                 run = {"campaign": campaign_rounds, "import": import_rounds, "broker": broker_rounds}[args.mode]
                 figures = run(env, args, rng)

@@ -1,11 +1,15 @@
 """Cases of campaign_e2e.py about outages and replicas: the user view caught up after the
 broker restarts (republish since the last event, services/campaign/cs_refresh.c)."""
 
+import datetime as dt
+import os
 import signal
 import threading
 import time
-from typing import Dict, List, Set, Tuple
+import uuid
+from typing import List, Set, Tuple
 
+import campaign_cases as cc
 import svc_harness as h
 from svc_harness import case, check, wait_until
 from campaign_cases import Env
@@ -99,3 +103,92 @@ def view_converges_after_broker_restarts(env: Env) -> None:
     check(st == 200 and stats["refresh_since"] >= 1 and stats["refresh_failures"] >= 0, f"{stats}")
     print(f"      {churn.done} changes, 3 broker restarts: the view holds exactly the {len(want)} users; "
           f"republish requests since={stats['refresh_since']} full={stats['refresh_full']}")
+
+
+# ---------------------------------------------------------------- replicas on one database
+
+def start_replicas(env: Env, n: int = 2) -> List[h.Service]:
+    """n campaign-service replicas on ONE database file (--shared-db, leases of 3 s)."""
+    shared = os.path.join(env.workdir, "campaign-shared.db")
+    return [env.start_campaign(db=shared, extra=["--shared-db", "--lease", "3000"]) for _ in range(n)]
+
+
+def wait_shared_view(env: Env, n: int) -> None:
+    """The shared view holds n live users (the events are split between the replicas)."""
+    def have() -> bool:
+        return env.campaign.db_query("SELECT count(*) FROM cs_users WHERE deleted_at IS NULL "
+                                     "AND profile_at IS NOT NULL AND prefs_at IS NOT NULL")[0][0] >= n
+    wait_until(have, f"the shared view to hold {n} users")
+
+
+def owner_of(env: Env, replicas: List[h.Service], xid: str) -> h.Service:
+    """The replica whose pid holds the execution's lease."""
+    def held() -> List[h.Service]:
+        rows = env.campaign.db_query("SELECT pid FROM cs_leases WHERE execution_id = ?", (xid,))
+        return [r for r in replicas if rows and r.alive() and r.proc.pid == rows[0][0]]
+    return wait_until(lambda: (held() or [None])[0], f"the lease of {xid}")
+
+
+@case
+def replicas_share_one_database_and_take_over(env: Env) -> None:
+    """Two replicas on one database file: a campaign created through the bus (one replica
+    stores it) is executed by whichever replica gets campaign.execute; that replica holds the
+    execution's lease. SIGKILLed mid-execution, the other replica adopts the execution (its
+    lease's pid is gone) and finishes it: missing 0, duplicates after de-duplication by
+    notification_id 0, raw duplicates at most one batch."""
+    people = cc.population(600, dt.datetime.now(dt.timezone.utc), seed=66)
+    env.start_users()
+    replicas = start_replicas(env)
+    env.import_users(people)
+    wait_shared_view(env, len(people))
+    cid, xid = cc.new_id(), cc.new_id()
+    env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
+                           respect_quiet_hours=False))
+    env.execute(xid, cid)
+    owner = owner_of(env, replicas, xid)
+    other = next(r for r in replicas if r is not owner)
+    env.sub.wait_count(100, lambda m: m[0].startswith("notification.user.") and isinstance(m[1], dict)
+                       and m[1].get("data", {}).get("execution_id") == xid)
+    owner.signal(signal.SIGKILL)
+    owner.wait()
+    env.campaign = other
+    x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
+    want = {u["user_id"] for u in people}
+    wait_until(lambda: {p["user_id"] for _, p in env.pushes(xid)} >= want, "every notification")
+    ids = [p["notification_id"] for _, p in env.pushes(xid)]
+    unique = set(ids)
+    check(x["sent"] == len(people) and len(unique) == len(people), f"missing {len(people) - len(unique)}: {x}")
+    dups = len(ids) - len(unique)
+    check(dups <= 20, f"{dups} raw duplicates, more than one batch (20)")
+    check(not other.db_query("SELECT * FROM cs_leases WHERE execution_id = ?", (xid,)), "the lease is released")
+    print(f"      owner SIGKILLed, the other replica finished: missing 0, raw duplicates {dups} (at most one "
+          f"batch, 20), after de-duplication by notification_id 0")
+
+
+@case
+def replicas_fire_a_schedule_once(env: Env) -> None:
+    """Two replicas on one database, a scheduled campaign: the firing is claimed in one
+    transaction, so exactly one execution runs and every user gets exactly one notification."""
+    people = cc.population(30, dt.datetime.now(dt.timezone.utc), seed=77)
+    env.start_users()
+    start_replicas(env)
+    env.import_users(people)
+    wait_shared_view(env, len(people))
+    cid = cc.new_id()
+    at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=5)
+    c = cc.campaign(cid, {"user_segments": ["all_users"]})
+    c["schedule"] = {"type": "scheduled", "scheduled_at": cc.stamp(at)}
+    env.create(c)
+    xid = str(uuid.uuid5(cc.NS_EXECUTION, f"{cid}/{int(at.timestamp() * 1000)}"))
+    x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 2)
+    env.wait_status_msg(xid, "completed")
+    check(x["sent"] == len(people), f"{x}")
+    got = [p["user_id"] for _, p in env.pushes(xid)]
+    check(sorted(got) == sorted(u["user_id"] for u in people), f"{len(got)} notifications for {len(people)} users")
+    fired = env.campaign.db_query("SELECT fired FROM cs_schedules WHERE campaign_id = ?", (cid,))[0][0]
+    check(fired == 1, f"fired {fired} times")
+    started = [s for s in env.statuses(xid) if s.get("status") == "running"]
+    check(env.campaign.db_query("SELECT count(*) FROM cs_executions WHERE campaign_id = ?", (cid,))[0][0] == 1,
+          "one execution")
+    print(f"      one firing, one execution, {len(got)} notifications for {len(people)} users "
+          f"({len(started)} running statuses)")
