@@ -463,18 +463,6 @@ static void refresh_log(void *ctx, const char *level, const char *msg)
         s->cfg.log(s->cfg.log_ctx, level, msg);
 }
 
-/* After subscribing: events from now on move the cursor; the first request covers the time
- * the service was not running. */
-static mf_status open_refresh(cs_service *s, mf_error *err)
-{
-    cs_refresh_config rc = {.url = s->cfg.user_service, .token = s->cfg.user_service_token, .client = s->client,
-                            .log = refresh_log, .log_ctx = s};
-    mf_status st = cs_refresh_open(&rc, &s->refresh, err);
-    if (st == MF_OK)
-        st = cs_refresh_start(s->refresh, s->db, err);
-    return st;
-}
-
 void cs_service_on_broker(cs_service *s, const mf_client_event *ev)
 {
     if (s->refresh)
@@ -509,10 +497,16 @@ mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_confi
         st = cs_userview_open(db, &s->view, err);
     if (st == MF_OK)
         st = cs_engine_open(db, &sink, &s->cfg.engine, &s->engine, err);
+    bool refresh = s->cfg.user_service && *s->cfg.user_service;
+    if (st == MF_OK && refresh) { /* before the handlers that feed it */
+        cs_refresh_config rc = {.url = s->cfg.user_service, .token = s->cfg.user_service_token,
+                                .client = s->client, .log = refresh_log, .log_ctx = s};
+        st = cs_refresh_open(&rc, &s->refresh, err);
+    }
     if (st == MF_OK)
         st = subscribe(s, err);
-    if (st == MF_OK && s->cfg.user_service && *s->cfg.user_service)
-        st = open_refresh(s, err);
+    if (st == MF_OK && refresh) /* after subscribing: the first request covers the time we were away */
+        st = cs_refresh_start(s->refresh, s->db, err);
     if (st != MF_OK) {
         unsubscribe(s);
         svc_js_close(s->js, true);
