@@ -6,6 +6,7 @@
     services_kill.py --build build --mode broker   [--rounds 20] [--users 400]  [--seed N]
                      [--server mf-broker|nats-server] [--broker PATH]
     services_kill.py --build build --mode cluster-view [--rounds 20] [--users 400] [--seed N]
+    services_kill.py --build build --mode replicas [--rounds 20] [--users 2000] [--seed N]
 
 campaign: user-service and campaign-service on one broker, a population imported. Each
   round executes a new campaign to everyone, SIGKILLs campaign-service once a random number
@@ -26,6 +27,10 @@ broker: user-service and campaign-service; users are created over HTTP at a stea
   without any POST /users/refresh (must be 0: core NATS delivers at most once, so what was
   published while it was not subscribed is lost, and after every reconnect it asks the User
   Service to republish what changed since its newest event).
+replicas: two campaign-service replicas on one database file (--shared-db, 3 s leases). Each
+  round executes a campaign to everyone, SIGKILLs the replica holding the execution's lease
+  once a random number of its notifications arrived, and starts it again; the other replica
+  adopts the execution. Counted as for campaign (missing 0, 0 after de-duplication).
 cluster-view: the same against a three-node nats-server cluster, the services connected to
   node 1 first (then 2, 0); the node the Campaign Service is on is SIGKILLed (1 s down)
   `rounds` times while users are created; the view must equal the User Service's users.
@@ -203,6 +208,67 @@ def import_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> 
         events.close()
     return {"missing": missing_total, "stored_twice": twice_total, "unannounced": unannounced_total,
             "raw_duplicate_announcements": dup_ann_total, "kills_after_completion": after_done}
+
+
+# ------------------------------------------------------------------ replicas
+
+def replicas_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> Dict[str, Any]:
+    """Two campaign-service replicas on one database (--shared-db): each round executes a
+    campaign, SIGKILLs the replica that holds the execution's lease at a random point, and
+    starts it again (two replicas again) while the other one adopts and finishes it."""
+    people = cc.population(args.users, dt.datetime.now(dt.timezone.utc), seed=args.seed)
+    env.start_users()
+    shared = os.path.join(env.workdir, "campaign-shared.db")
+    extra = ["--shared-db", "--lease", "3000"]
+    replicas = [env.start_campaign(db=shared, extra=extra) for _ in range(2)]
+    env.import_users(people)
+    wait_until(lambda: env.campaign.db_query("SELECT count(*) FROM cs_users WHERE deleted_at IS NULL AND "
+                                             "prefs_at IS NOT NULL")[0][0] >= len(people), "the shared view")
+    pushes = h.Subscriber(env.broker.port, "notification.user.>")
+    totals: Counter = Counter()
+    try:
+        for r in range(args.rounds):
+            cid, xid = cc.new_id(), cc.new_id()
+            env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
+                                   respect_quiet_hours=False))
+            start = len(pushes.snapshot())
+            k = rng.randint(1, max(1, args.users * 9 // 10))
+            env.execute(xid, cid)
+
+            def mine() -> List[Dict[str, Any]]:
+                return [p for _, p in pushes.snapshot()[start:]
+                        if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid]
+
+            def owner() -> Any:
+                rows = env.campaign.db_query("SELECT pid FROM cs_leases WHERE execution_id = ?", (xid,))
+                return next((s for s in replicas if rows and s.alive() and s.proc.pid == rows[0][0]), None)
+            wait_until(lambda: len(mine()) >= k, f"round {r + 1}: {k} notifications")
+            victim = owner()
+            if victim is not None:  # else it completed already (lease released)
+                victim.signal(signal.SIGKILL)
+                victim.wait()
+                totals["kills"] += 1
+                survivor = next(s for s in replicas if s is not victim)
+                env.campaign = survivor
+                replicas = [survivor, env.start_campaign(db=shared, extra=extra)]
+                env.campaign = survivor
+            x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
+            wait_until(lambda: len({p["notification_id"] for p in mine()}) >= args.users or None,
+                       f"round {r + 1}: every notification", timeout=h.DEADLINE)
+            got = mine()
+            ids = [p["notification_id"] for p in got]
+            users = {p["user_id"] for p in got}
+            row = {"missing": args.users - len(users), "raw_duplicates": len(ids) - len(set(ids)),
+                   "after_dedup": len(set(ids)) - len(users)}
+            totals.update(row)
+            print(f"round {r + 1}: owner killed after {k} seen; sent={x['sent']} " +
+                  " ".join(f"{a}={b}" for a, b in row.items()), flush=True)
+            check(row["missing"] == 0 and x["sent"] == args.users and row["after_dedup"] == 0,
+                  f"round {r + 1}: {row}")
+    finally:
+        pushes.close()
+    return {"users": args.users, "owner_kills": totals["kills"], "missing": totals["missing"],
+            "raw_duplicates": totals["raw_duplicates"], "duplicates_after_dedup": totals["after_dedup"]}
 
 
 # -------------------------------------------------------------------- broker
@@ -505,7 +571,7 @@ def cluster_view_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Rando
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
-    ap.add_argument("--mode", choices=("campaign", "import", "broker", "cluster", "cluster-view"), required=True)
+    ap.add_argument("--mode", choices=("campaign", "import", "broker", "cluster", "cluster-view", "replicas"), required=True)
     ap.add_argument("--jetstream", action="store_true", help="cluster: campaign-service --jetstream")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--users", type=int)
@@ -514,7 +580,8 @@ def main() -> int:
     ap.add_argument("--broker", help="the broker binary (default: build/bin/mf-broker or nats-server on PATH)")
     args = ap.parse_args()
     if args.users is None:
-        args.users = {"campaign": 2000, "import": 5000, "broker": 400, "cluster": 2000, "cluster-view": 400}[args.mode]
+        args.users = {"campaign": 2000, "import": 5000, "broker": 400, "cluster": 2000, "cluster-view": 400,
+                      "replicas": 2000}[args.mode]
     if args.rounds < 1 or args.users < 2:
         ap.error("--rounds >= 1 and --users >= 2")
     if args.mode.startswith("cluster"):
@@ -553,7 +620,8 @@ def main() -> int:
             elif args.mode == "cluster-view":
                 figures = cluster_view_rounds(env, args, rng, nodes)
             else:
-                run = {"campaign": campaign_rounds, "import": import_rounds, "broker": broker_rounds}[args.mode]
+                run = {"campaign": campaign_rounds, "import": import_rounds, "broker": broker_rounds,
+                       "replicas": replicas_rounds}[args.mode]
                 figures = run(env, args, rng)
             env.stop_services()
             ok = True
