@@ -87,9 +87,10 @@ static void migrations(void **state)
     int v = -1;
     assert_int_equal(svc_db_open(g_path, &db, &err), MF_OK);
     assert_int_equal(svc_db_version(db, "user", &v, &err), MF_OK);
-    assert_int_equal(v, 1);
+    assert_int_equal(v, 2);
     /* again: nothing to do */
-    assert_int_equal(svc_db_migrate(db, "user", us_store_sqlite_migrations, 1, &err), MF_OK);
+    assert_int_equal(svc_db_migrate(db, "user", us_store_sqlite_migrations, us_store_sqlite_migration_count, &err),
+                     MF_OK);
     /* two steps of a new component, each in its own transaction */
     svc_migration two[] = {{1, "t", "CREATE TABLE t (x)"}, {2, "t.y", "ALTER TABLE t ADD COLUMN y"}};
     assert_int_equal(svc_db_migrate(db, "extra", two, 2, &err), MF_OK);
@@ -205,8 +206,51 @@ static void list_pages_and_each(void **state)
     assert_false(page.has_next); /* exactly the rest: no next page */
     mf_free(us_user_page_type, &page);
     int n = 0;
-    assert_int_equal(us_store_each(s, count_each, &n, &err), MF_OK);
+    assert_int_equal(us_store_each(s, NULL, count_each, &n, &err), MF_OK);
     assert_int_equal(n, 25);
+    us_store_close(s);
+}
+
+static mf_status count_deleted(const char *user_id, void *ctx, mf_error *err)
+{
+    (void)err;
+    assert_non_null(user_id);
+    (*(int *)ctx)++;
+    return MF_OK;
+}
+
+/* A republish since a time: the users changed at or after it, and the tombstones of the ones
+ * deleted at or after it (kept by triggers; a re-created id loses its tombstone). */
+static void since_and_tombstones(void **state)
+{
+    (void)state;
+    us_store *s = open_store();
+    mf_error err;
+    put(s, ID(1), "a@example.com", MF_OK, NULL); /* updated_at 2025-01-02T03:04:05.678Z */
+    put(s, ID(2), "b@example.com", MF_OK, NULL);
+    int n = 0;
+    assert_int_equal(us_store_each(s, "2025-01-02T03:04:05.678Z", count_each, &n, &err), MF_OK);
+    assert_int_equal(n, 2); /* at or after */
+    n = 0;
+    assert_int_equal(us_store_each(s, "2025-01-02T03:04:05.679Z", count_each, &n, &err), MF_OK);
+    assert_int_equal(n, 0);
+    n = 0;
+    assert_int_equal(us_store_each_deleted(s, NULL, count_deleted, &n, &err), MF_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(us_store_begin(s, &err), MF_OK);
+    assert_int_equal(us_store_remove(s, ID(2), &err), MF_OK);
+    assert_int_equal(us_store_commit(s, &err), MF_OK);
+    assert_int_equal(us_store_each_deleted(s, NULL, count_deleted, &n, &err), MF_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(us_store_each_deleted(s, "2025-01-01T00:00:00.000Z", count_deleted, &n, &err), MF_OK);
+    assert_int_equal(n, 1); /* deleted now, after 2025 */
+    n = 0;
+    assert_int_equal(us_store_each_deleted(s, "2999-01-01T00:00:00.000Z", count_deleted, &n, &err), MF_OK);
+    assert_int_equal(n, 0);
+    put(s, ID(2), "b@example.com", MF_OK, NULL); /* the id again: no tombstone */
+    assert_int_equal(us_store_each_deleted(s, NULL, count_deleted, &n, &err), MF_OK);
+    assert_int_equal(n, 0);
     us_store_close(s);
 }
 
@@ -360,6 +404,7 @@ int main(void)
         cmocka_unit_test_setup(migrations, setup),
         cmocka_unit_test_setup(insert_get_update_remove, setup),
         cmocka_unit_test_setup(list_pages_and_each, setup),
+        cmocka_unit_test_setup(since_and_tombstones, setup),
         cmocka_unit_test_setup(savepoints_and_events_stay_with_the_transaction, setup),
         cmocka_unit_test(model_rules),
         cmocka_unit_test(helpers),

@@ -82,6 +82,16 @@ static void answers(void **state)
     close(s.fd);
     assert_non_null(strstr(s.request, "POST /admin/republish "));
 
+    /* since: what changed at or after it, with the token */
+    start(&s, "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}");
+    pthread_create(&t, NULL, serve_once, &s);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
+    assert_int_equal(cs_republish_request_since(url, "tok", "2026-12-06T03:25:01.120Z", 5000, &code, &err), MF_OK);
+    pthread_join(t, NULL);
+    close(s.fd);
+    assert_non_null(strstr(s.request, "POST /republish?since=2026-12-06T03:25:01.120Z HTTP/1.1\r\n"));
+    assert_non_null(strstr(s.request, "Authorization: Bearer tok\r\n"));
+
     start(&s, NULL); /* says nothing */
     pthread_create(&t, NULL, serve_once, &s);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
