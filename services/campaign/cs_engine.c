@@ -112,7 +112,7 @@ static bool take_lease(cs_engine *e, cs_run *r)
     if (got < 0)
         cs_eng_log(e, "error", "execution %s: lease not taken: %s", r->x.execution_id, err.message);
     else if (got == 0)
-        cs_eng_log(e, "info", "execution %s: run by the replica %s", r->x.execution_id, holder);
+        cs_eng_log(e, "debug", "execution %s: run by the replica %s", r->x.execution_id, holder); /* every tick */
     r->lease_renewed = cs_lease_now();
     return got == 1;
 }

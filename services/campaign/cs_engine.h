@@ -118,7 +118,7 @@ typedef struct cs_sink {
     /* Whether the transport is connected. While it is not, no batch starts, and a request that
      * fails then does not count as an attempt (a broker outage fails no target). May be NULL. */
     bool (*ready)(void *ctx);
-    /* What happened, for the log ("info", "warn", "error"). May be NULL. */
+    /* What happened, for the log ("debug", "info", "warn", "error"). May be NULL. */
     void (*log)(void *ctx, const char *level, const char *message);
 } cs_sink;
 

@@ -57,7 +57,7 @@ typedef struct cs_service_config {
      * group CS_VIEW_QUEUE (each applied once, by one replica, to the shared view) instead of by
      * every replica. Executions are leased whatever this says (engine.lease_ms). */
     bool shared_db;
-    /* the log, for the engine's and the service's lines (level "info", "warn", "error") */
+    /* the log, for the engine's and the service's lines (level "debug", "info", "warn", "error") */
     void (*log)(void *ctx, const char *level, const char *message);
     void *log_ctx;
 } cs_service_config;

@@ -90,8 +90,10 @@ static const svc_opt cs_opts[] = {
 static void log_line(void *ctx, const char *level, const char *msg)
 {
     (void)ctx;
-    svc_log_level l = strcmp(level, "error") == 0 ? SVC_LOG_ERROR : strcmp(level, "warn") == 0 ? SVC_LOG_WARN
-                                                                                               : SVC_LOG_INFO;
+    svc_log_level l = strcmp(level, "error") == 0  ? SVC_LOG_ERROR
+                      : strcmp(level, "warn") == 0 ? SVC_LOG_WARN
+                      : strcmp(level, "debug") == 0 ? SVC_LOG_DEBUG
+                                                    : SVC_LOG_INFO;
     svc_log(l, "%s", msg);
 }
 
