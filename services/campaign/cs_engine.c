@@ -384,6 +384,11 @@ static mf_status admin_run(cs_engine *e, const char *id, cs_run **out, mf_error 
         return s;
     if (!found)
         return mf_error_set(err, MF_ERR_NOT_FOUND, "", "no execution %s", id);
+    char owner[64];
+    long pid;
+    if (e->lease && cs_lease_holder(e->lease, x.execution_id, owner, &pid)) /* active, run by another replica */
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s on the replica %s (pid %ld): ask it", id,
+                            mf_campaign_status_update_status_to_string(x.status), owner, pid);
     return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", id,
                         mf_campaign_status_update_status_to_string(x.status));
 }

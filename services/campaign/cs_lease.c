@@ -152,3 +152,17 @@ void cs_lease_release(cs_lease *l, const char *execution_id)
     sqlite3_step(l->del);
     sqlite3_reset(l->del);
 }
+
+bool cs_lease_holder(cs_lease *l, const char *execution_id, char owner[64], long *pid)
+{
+    sqlite3_reset(l->get);
+    sqlite3_bind_text(l->get, 1, execution_id, -1, SQLITE_STATIC);
+    bool found = sqlite3_step(l->get) == SQLITE_ROW;
+    if (found) {
+        const char *o = (const char *)sqlite3_column_text(l->get, 0);
+        snprintf(owner, 64, "%s", o ? o : "");
+        *pid = (long)sqlite3_column_int64(l->get, 1);
+    }
+    sqlite3_reset(l->get);
+    return found;
+}

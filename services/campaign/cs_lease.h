@@ -45,6 +45,10 @@ int cs_lease_renew(cs_lease *l, const char *execution_id, mf_error *err);
 /* Deletes ours (the execution ended, or we stop). Errors are ignored: the lease then expires. */
 void cs_lease_release(cs_lease *l, const char *execution_id);
 
+/* Who holds the lease of an execution: true with its owner id and pid when a row exists
+ * (expired or not), false otherwise or on an error. */
+bool cs_lease_holder(cs_lease *l, const char *execution_id, char owner[64], long *pid);
+
 /* The real time now, ms. */
 int64_t cs_lease_now(void);
 

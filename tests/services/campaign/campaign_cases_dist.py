@@ -147,6 +147,10 @@ def replicas_share_one_database_and_take_over(env: Env) -> None:
     env.execute(xid, cid)
     owner = owner_of(env, replicas, xid)
     other = next(r for r in replicas if r is not owner)
+    # an admin action at the other replica names the one that runs it
+    st, body = other.http("POST", f"/executions/{xid}/pause")
+    done = other.http("GET", f"/executions/{xid}")[1]["status"] == "completed"
+    check(st == 409 and (done or f"(pid {owner.proc.pid})" in body["error"]["message"]), f"pause: {st} {body}")
     env.sub.wait_count(100, lambda m: m[0].startswith("notification.user.") and isinstance(m[1], dict)
                        and m[1].get("data", {}).get("execution_id") == xid)
     owner.signal(signal.SIGKILL)

@@ -64,6 +64,12 @@ static void one_holder_at_a_time(void **state)
     assert_int_equal(cs_lease_claim(a, "x1", holder, &err), 1); /* ours: kept */
     assert_int_equal(cs_lease_claim(b, "x1", holder, &err), 0); /* a live other holds it */
     assert_string_equal(holder, cs_lease_owner(a));
+    long pid = 0;
+    char who[64];
+    assert_true(cs_lease_holder(b, "x1", who, &pid));
+    assert_string_equal(who, cs_lease_owner(a));
+    assert_int_equal(pid, (long)getpid());
+    assert_false(cs_lease_holder(b, "nope", who, &pid));
     assert_int_equal(cs_lease_renew(a, "x1", &err), 1);
     assert_int_equal(cs_lease_renew(b, "x1", &err), 0); /* not b's */
     cs_lease_release(b, "x1");                          /* not b's: nothing happens */
