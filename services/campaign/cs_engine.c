@@ -1,7 +1,6 @@
 /* cs_engine.c - the engine's life, its timer and the admin operations. See cs_engine.h. */
 #include "cs_engine_int.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +21,6 @@ void cs_engine_config_defaults(cs_engine_config *c)
         c->retry_backoff_ms = 100;
     if (c->publish_retry_ms <= 0)
         c->publish_retry_ms = 1000;
-}
-
-void cs_eng_log(cs_engine *e, const char *level, const char *fmt, ...)
-{
-    if (!e->sink.log)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    e->sink.log(e->sink.ctx, level, msg);
 }
 
 int64_t cs_eng_now(cs_engine *e)

@@ -85,6 +85,7 @@
 #include "cs_validate.h"
 #include "mf/status.h"
 #include "mf_sdk/types.h"
+#include "cs_log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -119,7 +120,7 @@ typedef struct cs_sink {
      * fails then does not count as an attempt (a broker outage fails no target). May be NULL. */
     bool (*ready)(void *ctx);
     /* What happened, for the log ("debug", "info", "warn", "error"). May be NULL. */
-    void (*log)(void *ctx, const char *level, const char *message);
+    cs_log_fn log;
 } cs_sink;
 
 typedef struct cs_engine_config {

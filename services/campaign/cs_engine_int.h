@@ -90,12 +90,10 @@ struct cs_engine {
     char text[32];
 };
 
+/* What the engine says, to its sink (cs_log.h). */
+#define cs_eng_log(e, level, ...) cs_logf((e)->sink.log, (e)->sink.ctx, level, __VA_ARGS__)
+
 /* cs_engine.c */
-void cs_eng_log(cs_engine *e, const char *level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 int64_t cs_eng_now(cs_engine *e);
 /* The time now as RFC 3339 text (formatted once per millisecond); valid until the next call. */
 const char *cs_eng_now_text(cs_engine *e);

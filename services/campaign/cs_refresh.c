@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include "cs_republish.h"
 #include "cs_time.h"
+#include "svc_time.h"
 
 #define NO_CURSOR 0 /* no event received yet (an updated_at of 1970-01-01T00:00:00Z is not expected) */
 
@@ -33,31 +33,14 @@ struct cs_refresh {
     int64_t lost;          /* the cursor at the last DISCONNECTED, until the RECONNECTED; -1 = none */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void logf_(cs_refresh *r, const char *level, const char *fmt, ...)
-{
-    if (!r->cfg.log)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    r->cfg.log(r->cfg.log_ctx, level, msg);
-}
+#define logf_(r, level, ...) cs_logf((r)->cfg.log, (r)->cfg.log_ctx, level, __VA_ARGS__)
 
 /* Waits on the condition until the monotonic time `until` (or a signal). Lock held. */
 static void wait_until(cs_refresh *r, int64_t until)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t left = until - mono_ms();
+    int64_t left = until - svc_mono_ms();
     if (left <= 0)
         return;
     ts.tv_sec += left / 1000;
@@ -104,7 +87,7 @@ static bool take(cs_refresh *r, int64_t *since, char *why, size_t cap, bool *aga
         if (r->stopping)
             return false;
         int64_t due = r->last_full_ms ? r->last_full_ms + r->cfg.full_interval_ms : 0;
-        if (r->since != CS_REFRESH_ALL || mono_ms() >= due)
+        if (r->since != CS_REFRESH_ALL || svc_mono_ms() >= due)
             break;
         wait_until(r, due); /* a full republish went out a moment ago: not again before due */
     }
@@ -121,7 +104,9 @@ static void merge(cs_refresh *r, int64_t since, const char *why, bool again)
     r->again |= again;
     if (!r->pending || since < r->since) {
         r->since = since;
-        snprintf(r->why, sizeof r->why, "%s", why);
+        size_t n = strnlen(why, sizeof r->why - 1); /* a reason for the log: cut if long */
+        memcpy(r->why, why, n);
+        r->why[n] = '\0';
     }
     if (!r->pending)
         r->stats.requested++;
@@ -131,8 +116,8 @@ static void merge(cs_refresh *r, int64_t since, const char *why, bool again)
 /* Waits ms unless stopping (lock held). */
 static void pause_ms(cs_refresh *r, int64_t ms)
 {
-    int64_t until = mono_ms() + ms;
-    while (!r->stopping && mono_ms() < until)
+    int64_t until = svc_mono_ms() + ms;
+    while (!r->stopping && svc_mono_ms() < until)
         wait_until(r, until);
 }
 
@@ -152,7 +137,7 @@ static void *run(void *arg)
             backoff = 1000;
             if (since == CS_REFRESH_ALL) {
                 r->stats.full_done++;
-                r->last_full_ms = mono_ms();
+                r->last_full_ms = svc_mono_ms();
             } else {
                 r->stats.since_done++;
             }

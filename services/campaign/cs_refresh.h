@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 #include "mf/client.h"
 #include "mf/status.h"
+#include "cs_log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,7 +50,7 @@ typedef struct cs_refresh_config {
     int full_interval_ms;  /* at least this between two full republishes (default 30000) */
     int timeout_ms;        /* one HTTP request (default 5000) */
     int settle_ms;         /* after a reconnect, the request again this much later (default 2000) */
-    void (*log)(void *ctx, const char *level, const char *message);
+    cs_log_fn log;
     void *log_ctx;
 } cs_refresh_config;
 

@@ -1,5 +1,6 @@
 /* cs_republish.c - see cs_republish.h. */
 #include "cs_republish.h"
+#include "svc_time.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -10,13 +11,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 typedef struct url {
     char host[256], port[8], path[512];
@@ -72,7 +66,7 @@ static int connect_to(const url *u, int64_t deadline, mf_error *err)
         if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
             break;
         struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int left = (int)(deadline - mono_ms());
+        int left = (int)(deadline - svc_mono_ms());
         int soerr = 0;
         socklen_t len = sizeof soerr;
         if (errno != EINPROGRESS || left <= 0 || poll(&p, 1, left) != 1 ||
@@ -98,7 +92,7 @@ static mf_status send_all(int fd, const char *buf, size_t n, int64_t deadline, m
             continue;
         }
         struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int left = (int)(deadline - mono_ms());
+        int left = (int)(deadline - svc_mono_ms());
         if (w < 0 && errno != EAGAIN && errno != EINTR)
             return mf_error_set(err, MF_ERR_IO, "", "send: %s", strerror(errno));
         if (left <= 0 || poll(&p, 1, left) == 0)
@@ -121,7 +115,7 @@ static mf_status read_status(int fd, int64_t deadline, int *code, mf_error *err)
         if (r == 0)
             return mf_error_set(err, MF_ERR_IO, "", "connection closed before an answer");
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(deadline - mono_ms());
+        int left = (int)(deadline - svc_mono_ms());
         if (errno != EAGAIN && errno != EINTR)
             return mf_error_set(err, MF_ERR_IO, "", "recv: %s", strerror(errno));
         if (left <= 0 || poll(&p, 1, left) == 0)
@@ -153,7 +147,7 @@ mf_status cs_republish_request_since(const char *base_url, const char *token, co
     mf_status st = parse_url(base_url, &u, err);
     if (st != MF_OK)
         return st;
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = svc_mono_ms() + timeout_ms;
     int fd = connect_to(&u, deadline, err);
     if (fd < 0)
         return MF_ERR_IO;

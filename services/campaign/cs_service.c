@@ -2,7 +2,6 @@
 #include "cs_service.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "svc_js.h"
 #include "mf_sdk/campaign_service.h"
 #include "mf_sdk/channels.h"
+#include "svc_time.h"
 
 /* One user view event waiting for the host. */
 typedef struct view_event {
@@ -47,33 +47,14 @@ struct cs_service {
 
 /* ---- clock and log ---- */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t cs_service_now(cs_service *s)
 {
     if (s->cfg.clock_start_ms)
-        return s->cfg.clock_start_ms + (mono_ms() - s->mono0);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return s->cfg.clock_start_ms + (svc_mono_ms() - s->mono0);
+    return svc_now_ms();
 }
 
-static void logf_(cs_service *s, const char *level, const char *fmt, ...)
-{
-    if (!s->cfg.log)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    s->cfg.log(s->cfg.log_ctx, level, msg);
-}
+#define logf_(s, level, ...) cs_logf((s)->cfg.log, (s)->cfg.log_ctx, level, __VA_ARGS__)
 
 /* ---- the engine's sink ---- */
 
@@ -485,7 +466,7 @@ mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_confi
         s->cfg.view_batch = 2000;
     if (s->cfg.flush_timeout_ms <= 0)
         s->cfg.flush_timeout_ms = 5000;
-    s->mono0 = mono_ms();
+    s->mono0 = svc_mono_ms();
     pthread_mutex_init(&s->lock, NULL);
     cs_sink sink = {.ctx = s, .now = sink_now, .timer = sink_timer, .request_user_info = sink_request,
                     .publish_push = sink_push, .publish_status = sink_status, .publish_analytics = sink_analytics,
@@ -538,8 +519,8 @@ bool cs_service_stop(cs_service *s, int grace_ms)
     unsubscribe(s);
     cs_refresh_stop(s->refresh); /* its thread uses the client, which goes before cs_service_close */
     cs_engine_stop(s->engine);
-    int64_t deadline = mono_ms() + grace_ms;
-    while (!cs_engine_idle(s->engine) && mono_ms() < deadline)
+    int64_t deadline = svc_mono_ms() + grace_ms;
+    while (!cs_engine_idle(s->engine) && svc_mono_ms() < deadline)
         cs_host_wait(s->host, 50);
     bool idle = cs_engine_idle(s->engine);
     if (idle) { /* no batch will publish any more: the ack subscription can go while the client is there */

@@ -32,6 +32,7 @@
 #include "cs_userview.h"
 #include "mf/client.h"
 #include "mf/status.h"
+#include "cs_log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,7 +59,7 @@ typedef struct cs_service_config {
      * every replica. Executions are leased whatever this says (engine.lease_ms). */
     bool shared_db;
     /* the log, for the engine's and the service's lines (level "debug", "info", "warn", "error") */
-    void (*log)(void *ctx, const char *level, const char *message);
+    cs_log_fn log;
     void *log_ctx;
 } cs_service_config;
 

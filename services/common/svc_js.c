@@ -6,6 +6,7 @@
  * batch is recognised and ignored.
  */
 #include "svc_js.h"
+#include "svc_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -40,13 +41,6 @@ struct svc_js {
     char last_error[200];
     svc_js_stats stats;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* 0 stored, 1 duplicate, -1 an error (its text in why). */
 static int parse_ack(const mf_msg *m, char *why, size_t cap)
@@ -91,7 +85,7 @@ static void on_ack(mf_client *c, const mf_msg *m, void *ctx)
         } else {
             js->stats.errors++;
             snprintf(js->last_error, sizeof js->last_error, "%s", why);
-            js->e[i].sent_ms = mono_ms() - js->ack_timeout_ms + 250; /* send again in 250 ms */
+            js->e[i].sent_ms = svc_mono_ms() - js->ack_timeout_ms + 250; /* send again in 250 ms */
             pthread_cond_broadcast(&js->cv);
         }
     }
@@ -162,7 +156,7 @@ static mf_status send_entry(svc_js *js, size_t i, uint64_t batch)
     char reply[96];
     snprintf(reply, sizeof reply, "%s.%" PRIu64 ".%zu", js->inbox, batch, i);
     mf_header h = {"Nats-Msg-Id", e->msg_id};
-    e->sent_ms = mono_ms();
+    e->sent_ms = svc_mono_ms();
     return mf_client_publish_hdrs(js->c, e->subject, reply, &h, 1, e->data, e->len);
 }
 
@@ -218,10 +212,10 @@ mf_status svc_js_wait(svc_js *js, int timeout_ms, mf_error *err)
 {
     if (!js || mf_client_on_service_thread(js->c))
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "svc_js_wait: no svc_js, or on the client's thread");
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = svc_mono_ms() + timeout_ms;
     pthread_mutex_lock(&js->mu);
     while (js->acked < js->n) {
-        int64_t now = mono_ms();
+        int64_t now = svc_mono_ms();
         if (now >= deadline)
             break;
         resend_late(js, now);
