@@ -296,34 +296,29 @@ mf_status mfw_try(const mfw *w, const mf_type *t, cJSON *n, mf_error *e)
     return st;
 }
 
+typedef struct tree_trial {
+    const mfw *w;
+    cJSON *n;
+} tree_trial;
+
+/* mfw_trial_fn over a subtree: mfw_try. */
+static mf_status try_subtree(void *ctx, const mf_type *b, mf_error *e, bool *stop)
+{
+    const tree_trial *tt = ctx;
+    (void)stop;
+    return mfw_try(tt->w, b, tt->n, e);
+}
+
 /* An object for a union whose object branches are told apart by trying
- * them (mfw_union_tries): oneOf needs exactly one to match, anyOf takes the
- * first. The branch is decoded a second time into the value for real. */
+ * them (mfw_union_tries). The branch is decoded a second time into the
+ * value for real. */
 static mf_status dec_union_try(mfw *w, const mf_type *t, cJSON *n, char *base)
 {
-    const bool any = (t->flags & MF_TF_ANY_OF) != 0;
-    int pick = -1, best_i = -1;
-    mf_error best, e;
-    memset(&best, 0, sizeof best);
-    for (uint32_t i = 0; i < t->branch_count; i++) {
-        const mf_type *b = t->branches[i];
-        if (b->kind != MF_K_OBJ && b->kind != MF_K_MAP)
-            continue;
-        mf_status st = mfw_try(w, b, n, &e);
-        if (st == MF_ERR_NOMEM)
-            return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-        if (st) {
-            mfw_keep_closest(&best, &best_i, &e, (int)i);
-            continue;
-        }
-        if (pick >= 0)
-            return mfw_union_two(w, t, pick, (int)i);
-        pick = (int)i;
-        if (any)
-            break;
-    }
-    if (pick < 0)
-        return mfw_union_none(w, t, &best, best_i);
+    tree_trial tt = {w, n};
+    int pick;
+    mf_status st = mfw_union_try(w, t, try_subtree, &tt, &pick);
+    if (st)
+        return st;
     const mf_type *b = t->branches[pick];
     mf_init(b, base + t->branch_offset);
     *(int *)base = pick + 1;
@@ -332,13 +327,8 @@ static mf_status dec_union_try(mfw *w, const mf_type *t, cJSON *n, char *base)
 
 mf_status mfw_check_not(mfw *w, const mf_type *t, cJSON *n)
 {
-    mf_error e;
-    mf_status st = mfw_try(w, t->not_type, n, &e);
-    if (st == MF_ERR_NOMEM)
-        return mfw_fail(w, MF_ERR_NOMEM, "out of memory");
-    if (st == MF_OK)
-        return mfw_not_error(w, t);
-    return MF_OK;
+    tree_trial tt = {w, n};
+    return mfw_not_rule(w, t, try_subtree, &tt);
 }
 
 mf_status mfw_union_recheck(mfw *w, const mf_type *t, uint32_t bi, const void *bv)

@@ -107,18 +107,6 @@ static void put_int(enc *e, int64_t v)
     put(e, tmp + n, sizeof tmp - n);
 }
 
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* nonzero when some byte of x is < 0x20, '"', '\\' or >= 0x80 */
-static inline uint64_t special8(uint64_t x)
-{
-    uint64_t lt20 = (x - ONES * 0x20) & ~x;
-    uint64_t q = x ^ (ONES * '"');
-    uint64_t b = x ^ (ONES * '\\');
-    return (x | lt20 | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
-}
-
 /* bytes that end a plain run: controls, '"', '\\' and >= 0x80 */
 static const unsigned char special[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -158,7 +146,7 @@ static inline char *copy_plain(char *o, const char *lim, const char *s, size_t n
         uint64_t x;
         memcpy(&x, s + k, 8);
         memcpy(o, &x, 8);
-        if (special8(x))
+        if (mfw_special8(x))
             break;
         k += 8;
         o += 8;

@@ -19,6 +19,10 @@
 
 #include <cJSON.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "mf/codec.h"
 
 /* Frames: one per nesting level plus one spare for "missing member" errors. */
@@ -192,24 +196,23 @@ mf_status mfw_union_error(mfw *w, const mf_type *t, const char *found);
 /* MF_ERR_UNION at the discriminator member: `value` selects no branch. */
 mf_status mfw_disc_error(mfw *w, const mf_type *t, const char *value);
 
-/* Keeps the error of the tried branch that got furthest (the longest pointer). */
-static inline void mfw_keep_closest(mf_error *best, int *best_i, const mf_error *e, int i)
-{
-    if (*best_i < 0 || strlen(e->pointer) > strlen(best->pointer)) {
-        *best = *e;
-        *best_i = i;
-    }
-}
+/*
+ * One trial decode of a value as b, for the union and `not` rules of both
+ * decoders (the reference tries a cJSON subtree, the direct decoder the text
+ * at its position): MF_OK when the value is a valid b, else the reason in
+ * *e. Setting *stop ends the rule at once with the returned status (the
+ * direct decoder's syntax errors).
+ */
+typedef mf_status (*mfw_trial_fn)(void *ctx, const mf_type *b, mf_error *e, bool *stop);
 
-/* The end of a union whose branches were tried: no branch matched (the
- * closest error, best_i < 0 when no branch takes objects). */
-mf_status mfw_union_none(mfw *w, const mf_type *t, const mf_error *best, int best_i);
+/* An object for union t whose object branches are told apart by trying
+ * them (mfw_union_tries): oneOf needs exactly one to match, anyOf takes the
+ * first; *pick is that branch. Otherwise MF_ERR_UNION with the closest
+ * branch's error (the longest pointer), or MF_ERR_NOMEM. */
+mf_status mfw_union_try(mfw *w, const mf_type *t, mfw_trial_fn trial, void *ctx, int *pick);
 
-/* oneOf: branches a and b both match. */
-mf_status mfw_union_two(mfw *w, const mf_type *t, int a, int b);
-
-/* `not`: the value is also a valid t->not_type. */
-mf_status mfw_not_error(mfw *w, const mf_type *t);
+/* `not`: MF_OK when the value is not a valid t->not_type (tried with trial). */
+mf_status mfw_not_rule(mfw *w, const mf_type *t, mfw_trial_fn trial, void *ctx);
 
 /* `not`: MF_OK when n is not a valid t->not_type. */
 mf_status mfw_check_not(mfw *w, const mf_type *t, cJSON *n);
@@ -256,6 +259,37 @@ static inline size_t mfw_utf8_seq(const unsigned char *p, size_t avail)
         if ((p[j] & 0xC0) != 0x80)
             return 0;
     return k;
+}
+
+/* The same for the 8 bytes of x (as loaded from memory, by memcpy): nonzero
+ * when one of them is >= 0x80, < 0x20, '"' or '\\'. The lowest flagged byte
+ * is always a true match (borrows only propagate upwards). */
+static inline uint64_t mfw_special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t lt20 = (x - ones * 0x20) & ~x;
+    uint64_t q = x ^ (ones * '"');
+    uint64_t b = x ^ (ones * '\\');
+    return (x | lt20 | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/* The mask of bytes that end a plain run of a JSON string in the 16 bytes
+ * at q (bit k: q[k]): '"', '\\', controls and bytes >= 0x80 (which need the
+ * UTF-8 check). With SSE2, a signed compare flags both of the last two. */
+static inline unsigned mfw_special16(const unsigned char *q)
+{
+#ifdef __SSE2__
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+    __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                           _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                              _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+    return (unsigned)_mm_movemask_epi8(sp);
+#else
+    unsigned m = 0;
+    for (int k = 0; k < 16; k++)
+        m |= (unsigned)(q[k] == '"' || q[k] == '\\' || q[k] < 0x20 || q[k] >= 0x80) << k;
+    return m;
+#endif
 }
 
 /* Value of the 4 hex digits at p[0..4) (avail bytes readable), or -1. */
