@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "mf/codec.h"
+#include "codec/utf8.h"
 
 /*
  * Matches s[0..n) (NUL-terminated at s[n]) against p, compiling p->ere on first
@@ -23,9 +24,6 @@ mf_status mf_pattern_check(mf_pattern *p, const char *s, size_t n, const char *p
  * in which case mf_pattern_check uses regexec. Compiles p on first use.
  */
 int mf_pattern_fast_match(mf_pattern *p, const char *s, size_t n);
-
-/* Number of Unicode code points in valid UTF-8 s[0..n). */
-size_t mf_utf8_count(const char *s, size_t n);
 
 /*
  * The reference decoder (decode_tree.c): the same contract as mf_decode, by

@@ -103,7 +103,7 @@ mf_status mfd_lex_str_at(dd *d, size_t i, const char **s, size_t *n, bool *esc)
         if (c == '\\')
             k = lex_escape(p, len, i), e = true;
         else if (c >= 0x80)
-            k = mfw_utf8_seq(p + i, len - i);
+            k = mf_utf8_seq(p + i, len - i);
         else
             k = 0; /* a control character */
         if (!k)

@@ -179,7 +179,7 @@ static void put_text(enc *e, const char *s, size_t n, bool check)
             break;
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80) {
-            size_t k = check ? mfw_utf8_seq((const unsigned char *)s + i, n - i) : 1;
+            size_t k = check ? mf_utf8_seq((const unsigned char *)s + i, n - i) : 1;
             if (!k) {
                 b->len = (size_t)(o - b->data);
                 checked(e, mfw_fail(&e->w, MF_ERR_UTF8, "expected a string of valid UTF-8, found invalid bytes"));

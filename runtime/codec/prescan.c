@@ -181,7 +181,7 @@ static mf_status scan_string_at(const unsigned char *p, size_t len, size_t open,
             return mf_error_set(err, MF_ERR_SYNTAX, "",
                                 "unescaped control character 0x%02X in a string at byte %zu", c, i);
         case S_HIGH: {
-            size_t k = mfw_utf8_seq(p + i, len - i);
+            size_t k = mf_utf8_seq(p + i, len - i);
             if (!k)
                 return mf_error_set(err, MF_ERR_UTF8, "", "invalid UTF-8 at byte %zu", i);
             i += k;

@@ -3,15 +3,16 @@
  *
  * mf_utf8_valid is on the decoder's hot path: every decoded string goes
  * through it. Runs of ASCII are checked 8 bytes at a time (no byte with the
- * high bit set and no zero byte); multi-byte sequences follow the table of
- * RFC 3629 section 4, which excludes overlong forms, the surrogates
- * U+D800..U+DFFF and everything above U+10FFFF. A NUL byte is rejected too:
- * strings are handed to C as NUL-terminated text.
+ * high bit set and no zero byte); multi-byte sequences are checked by
+ * mf_utf8_seq (utf8.h: the table of RFC 3629 section 4, which excludes
+ * overlong forms, the surrogates U+D800..U+DFFF and everything above
+ * U+10FFFF). A NUL byte is rejected too: strings are handed to C as
+ * NUL-terminated text.
  */
 #include <stdint.h>
 #include <string.h>
 
-#include "codec_int.h"
+#include "codec/utf8.h"
 #include "mf/codec.h"
 
 #define ONES 0x0101010101010101ULL
@@ -49,50 +50,16 @@ bool mf_utf8_valid(const char *str, size_t n)
                 break;
             tail_tried = true;
         }
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if (c == 0)
+        if (s[i] < 0x80) {
+            if (s[i] == 0)
                 return false;
             i++;
             continue;
         }
-        if (c < 0xC2) /* continuation byte, or overlong C0/C1 lead */
+        size_t k = mf_utf8_seq(s + i, n - i);
+        if (!k)
             return false;
-        if (c < 0xE0) {
-            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
-                return false;
-            i += 2;
-            continue;
-        }
-        if (c < 0xF0) {
-            if (i + 2 >= n)
-                return false;
-            unsigned c1 = s[i + 1], c2 = s[i + 2];
-            unsigned lo = 0x80, hi = 0xBF;
-            if (c == 0xE0)
-                lo = 0xA0; /* overlong below U+0800 */
-            else if (c == 0xED)
-                hi = 0x9F; /* surrogates U+D800..U+DFFF */
-            if (c1 < lo || c1 > hi || (c2 & 0xC0) != 0x80)
-                return false;
-            i += 3;
-            continue;
-        }
-        if (c < 0xF5) {
-            if (i + 3 >= n)
-                return false;
-            unsigned c1 = s[i + 1], c2 = s[i + 2], c3 = s[i + 3];
-            unsigned lo = 0x80, hi = 0xBF;
-            if (c == 0xF0)
-                lo = 0x90; /* overlong below U+10000 */
-            else if (c == 0xF4)
-                hi = 0x8F; /* above U+10FFFF */
-            if (c1 < lo || c1 > hi || (c2 & 0xC0) != 0x80 || (c3 & 0xC0) != 0x80)
-                return false;
-            i += 4;
-            continue;
-        }
-        return false; /* F5..FF never appear in UTF-8 */
+        i += k;
     }
     return true;
 }

@@ -24,6 +24,7 @@
 #endif
 
 #include "mf/codec.h"
+#include "codec/utf8.h"
 
 /* Frames: one per nesting level plus one spare for "missing member" errors. */
 #define MFW_MAX_FRAMES (MF_MAX_DEPTH + 8)
@@ -228,38 +229,6 @@ mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out);
 mf_status mfw_check_unique(mfw *w, const mf_type *t, const mf_array *a);
 
 /* --- shared by decode.c, decode_tree.c and validate.c --- */
-
-/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80, `avail`
- * bytes readable), 0 when invalid: no overlongs, no surrogates, nothing above
- * U+10FFFF (the rules of mf_utf8_valid). */
-static inline size_t mfw_utf8_seq(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t k;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        k = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* > U+10FFFF */
-    } else
-        return 0;
-    if (avail < k || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t j = 2; j < k; j++)
-        if ((p[j] & 0xC0) != 0x80)
-            return 0;
-    return k;
-}
 
 /* The same for the 8 bytes of x (as loaded from memory, by memcpy): nonzero
  * when one of them is >= 0x80, < 0x20, '"' or '\\'. The lowest flagged byte
