@@ -53,7 +53,7 @@ flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1
        -I"$repo/runtime/include" -I"$repo/runtime/internal" -I"$repo/runtime" -I"$repo/tests/unit" -I"$repo/generated/include")
 cjson=($(pkg-config --cflags --libs libcjson))
 ssl=($(pkg-config --cflags --libs libssl libcrypto))
-codec=("$repo"/runtime/codec/*.c)
+codec=("$repo"/runtime/core/*.c "$repo"/runtime/codec/*.c "$repo"/runtime/api/registry.c "$repo"/runtime/api/location.c)
 proto=("$repo"/runtime/nats/proto.c "$repo"/runtime/nats/proto_json.c)
 
 build_one() {

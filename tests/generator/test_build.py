@@ -74,8 +74,8 @@ class BuildTest(unittest.TestCase):
     @classmethod
     def cmake_project(cls, name: str, gens: List[Tuple[str, str]], runtime: str, targets: List[str]
                       ) -> subprocess.CompletedProcess:
-        """runtime: "runtime" (add_subdirectory of runtime/), "codec" (a library of
-        runtime/codec/*.c only) or "headers" (an interface target with the headers)."""
+        """runtime: "runtime" (add_subdirectory of runtime/), "codec" (a library of the
+        runtime without transport: core/, codec/, the registry, the validate tool) or "headers" (an interface target with the headers)."""
         lines = ["cmake_minimum_required(VERSION 3.16)", f"project(mfgen_{name} C)",
                  "set(CMAKE_C_STANDARD 11)", "set(CMAKE_C_STANDARD_REQUIRED ON)", "set(CMAKE_C_EXTENSIONS OFF)",
                  "set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)",
@@ -87,7 +87,8 @@ class BuildTest(unittest.TestCase):
         if runtime == "runtime":
             lines.append(f"add_subdirectory({RUNTIME} runtime)")
         elif runtime == "codec":
-            lines += [f"file(GLOB codec_sources {RUNTIME}/codec/*.c)",
+            lines += [f"file(GLOB codec_sources {RUNTIME}/core/*.c {RUNTIME}/codec/*.c {RUNTIME}/api/registry.c "
+                      f"{RUNTIME}/api/location.c {RUNTIME}/tools/*.c)",
                       "add_library(mfgen_codec STATIC ${codec_sources})",
                       f"target_include_directories(mfgen_codec PUBLIC {RUNTIME}/include PRIVATE {RUNTIME})",
                       "target_link_libraries(mfgen_codec PUBLIC PkgConfig::CJSON Threads::Threads m)",

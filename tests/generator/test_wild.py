@@ -3,9 +3,9 @@
 Every document is generated with the prefix its entry in expected.json names; the outcome must
 be the one recorded there: "ok", or "refused" with the expected error text (payload formats
 mfgen does not generate, examples that do not validate, ...). Every SDK that generates is then
-built in one CMake project (with runtime/codec, -O0) with -Wall -Wextra -Werror, its headers
-(the typed API included) compiled in a probe, and its `<prefix>-validate` run on every example
-of the document: each must validate and round-trip. Finally the example checker mfgen runs in
+built in one CMake project (with the runtime minus its transport, -O0) with -Wall -Wextra
+-Werror, its headers (the typed API included) compiled in a probe, and its `<prefix>-validate`
+run on every example of the document: each must validate and round-trip. Finally the example checker mfgen runs in
 Python (generator/mfgen_lib/examples.py) and the generated C validator must agree on variants
 of every example (a member dropped, a member of another JSON type, ...).
 """
@@ -164,15 +164,17 @@ class WildCorpusTest(unittest.TestCase):
 
     @classmethod
     def build(cls, docs: List[Dict[str, str]]) -> subprocess.CompletedProcess:
-        """One CMake project: runtime/codec as the runtime, every SDK, a probe per SDK that
-        compiles all its headers (the typed API included) with -Werror."""
+        """One CMake project: the runtime minus its transport (core, codec, registry, the
+        validate tool), every SDK, a probe per SDK that compiles all its headers (the typed API
+        included) with -Werror."""
         lines = ["cmake_minimum_required(VERSION 3.16)", "project(mfgen_wild C)",
                  "set(CMAKE_C_STANDARD 11)", "set(CMAKE_C_STANDARD_REQUIRED ON)", "set(CMAKE_C_EXTENSIONS OFF)",
                  "set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)",
                  "add_compile_options(-O0 -g0 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)",
                  "find_package(PkgConfig REQUIRED)", "find_package(Threads REQUIRED)",
                  "pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)",
-                 f"file(GLOB codec_sources {RUNTIME}/codec/*.c)",
+                 f"file(GLOB codec_sources {RUNTIME}/core/*.c {RUNTIME}/codec/*.c {RUNTIME}/api/registry.c "
+                 f"{RUNTIME}/api/location.c {RUNTIME}/tools/*.c)",
                  "add_library(wild_codec STATIC ${codec_sources})",
                  f"target_include_directories(wild_codec PUBLIC {RUNTIME}/include PRIVATE {RUNTIME})",
                  "target_link_libraries(wild_codec PUBLIC PkgConfig::CJSON Threads::Threads m)",

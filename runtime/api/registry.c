@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codec_int.h"
+#include "codec/codec_int.h"
 #include "mf/registry.h"
 
 /* ---- lookups ------------------------------------------------------------- */
