@@ -41,7 +41,7 @@
 #include "mf/buf.h"
 #include "mf/proto.h"
 #include "mf/status.h"
-#include "mf/sublist.h"
+#include "broker/sublist.h"
 #include "mf/ws.h"
 
 #define MF_BROKER_VERSION "0.1.0"

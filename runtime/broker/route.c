@@ -22,7 +22,7 @@
  * responses_expires_ms), whatever its publish permissions say.
  */
 #include "broker/broker.h"
-#include "mf/hash.h"
+#include "broker/hash.h"
 
 #include <stdlib.h>
 #include <string.h>

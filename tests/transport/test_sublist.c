@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "mf/proto.h"
-#include "mf/sublist.h"
+#include "broker/sublist.h"
 
 /* Subscriptions are opaque to the sublist: use small distinct addresses. */
 static int SUBS[64];

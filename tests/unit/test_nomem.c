@@ -23,7 +23,7 @@
 #include "fixtures.h"
 #include "mf/codec.h"
 #include "mf/proto.h"
-#include "mf/sublist.h"
+#include "broker/sublist.h"
 
 static long fail_at = -1; /* the allocation to fail (counted from 0), -1 = none */
 static long calls;

@@ -1,5 +1,5 @@
 /*
- * sublist.c - the subject trie with a match cache (see mf/sublist.h).
+ * sublist.c - the subject trie with a match cache (see broker/sublist.h).
  *
  * Each node stands for one token. Literal children live in a small chained
  * hash table (so 10k sibling inboxes cost O(1) per lookup); the "*" and ">"
@@ -10,12 +10,12 @@
  * valid when its generation equals the sublist's; insert and remove bump the
  * generation, which invalidates every slot at once without touching them.
  */
-#include "mf/sublist.h"
+#include "broker/sublist.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "mf/hash.h"
+#include "broker/hash.h"
 #include "mf/proto.h"
 
 typedef struct qgroup {

@@ -1,8 +1,8 @@
 /*
- * mf/hash.h - the one string hash of the runtime's tables (internal, not installed).
+ * broker/hash.h - the one string hash of the broker's tables (private to the broker).
  *
  * FNV-1a, 64 bits: the subject trie's literal tokens and its match cache
- * (nats/sublist.c), the broker's subscriptions by sid (broker/route.c). Not
+ * (broker/sublist.c), the broker's subscriptions by sid (broker/route.c). Not
  * keyed: the tables it serves bound their chains by growing, and hold what
  * their own clients put there.
  */

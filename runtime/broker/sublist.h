@@ -1,5 +1,7 @@
 /*
- * mf/sublist.h - subject -> subscriptions, the broker's routing table.
+ * broker/sublist.h - subject -> subscriptions, the broker's routing table
+ * (private to the broker: sublist.c is compiled into mf-broker, not into
+ * libmflow-runtime; its tests link the object library mfb_sublist).
  *
  * A trie of subject tokens with a "*" child and a ">" child per node, plus a
  * bounded, direct-mapped cache of match results keyed by the published subject.
