@@ -7,7 +7,7 @@
  * The decoder reads the text once, front to back, and writes each value
  * straight into its place in the generated struct: no tree, no copy of
  * member names, one allocation per decoded string (the value owns it). The
- * lexical rules are those of the reference decoder's pre-scan (check.c):
+ * lexical rules are those of the reference decoder's pre-scan (prescan.c):
  * well-formed UTF-8, no raw control bytes or NUL, no \u0000 or lone
  * surrogate escape, the strict number grammar, at most MF_MAX_DEPTH levels;
  * and the grammar is the one cJSON accepts (RFC 8259).

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "codec/walk.h"
+#include "codec/rules.h"
 
 /* The decoder's state: the text, the read position and the walk. */
 typedef struct dd {

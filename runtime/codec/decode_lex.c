@@ -2,7 +2,7 @@
  * decode_lex.c - the direct decoder's tokens: strings (escapes, UTF-8),
  * numbers, and the syntax and memory errors.
  *
- * The lexical rules are those of the pre-scan (check.c): well-formed UTF-8,
+ * The lexical rules are those of the pre-scan (prescan.c): well-formed UTF-8,
  * no raw control bytes or NUL, no \u0000 or lone surrogate escape, the
  * strict number grammar. Plain strings that end within 16 bytes are read by
  * lex_str in decode_int.h; the rest comes here.

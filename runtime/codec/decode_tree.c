@@ -9,7 +9,7 @@
  * branches are tried (mfw_try, mfw_check_not, mfw_union_recheck).
  *
  * Three steps:
- *  1. prescan() (check.c; its scanners are shared with the validator's raw
+ *  1. prescan() (prescan.c; its scanners are shared with the validator's raw
  *     check): one pass over the raw bytes that enforces what cJSON does not:
  *     well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF; the same
  *     rules as mf_utf8_valid), no raw NUL or other control bytes, JSON
@@ -22,7 +22,7 @@
  *     follow the value. The parse end pointer gives the byte offset of a
  *     syntax error (cJSON_GetErrorPtr, a global, is never used).
  *  3. dec() walks tree and descriptor together, checking types, presence and
- *     constraints (check.c) and filling the C value.
+ *     constraints (rules.c) and filling the C value.
  *
  * Ownership: decoded strings and map keys are taken over from the cJSON tree
  * (the node's pointer is set to NULL so cJSON_Delete skips it) instead of
@@ -48,7 +48,7 @@
 #include <string.h>
 
 #include "codec/codec_int.h"
-#include "codec/walk.h"
+#include "codec/rules.h"
 
 /* -------------------------------------------------------------- the walker */
 

@@ -2,7 +2,7 @@
  * encode.c - C value -> compact JSON, driven by mf_type descriptors.
  *
  * mf_encode checks and writes in one walk: each value is checked by the rules
- * of mf_validate, in mf_validate's order (check.c holds the rules; the
+ * of mf_validate, in mf_validate's order (rules.c holds the rules; the
  * checks that need more than the value at hand - unions, `not`, raw text -
  * call the validator on that value), then written, straight into the
  * caller's mf_buf. A value that fails a check is never written: the buffer is
@@ -15,7 +15,7 @@
  * everything else, UTF-8 included, is copied as is, and checked to be
  * well-formed UTF-8 on the way (16 bytes at a time while they are plain
  * ASCII). Doubles use the shortest of %.15g/%.16g/%.17g that reads back to
- * the same value (check.c), integers a hand-written formatter, raw members
+ * the same value (report.c), integers a hand-written formatter, raw members
  * their text verbatim.
  */
 #include <math.h>
@@ -25,7 +25,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "codec/walk.h"
+#include "codec/rules.h"
 
 typedef struct enc {
     mf_buf *b;

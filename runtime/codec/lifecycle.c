@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/walk.h"
+#include "codec/rules.h"
 
 /* true when values of t may own heap memory */
 static bool owns(const mf_type *t)

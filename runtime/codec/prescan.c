@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "codec/walk.h"
+#include "codec/rules.h"
 
 /* ------------------------------------------------------------- the prescan */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/walk.h"
+#include "codec/rules.h"
 
 /* ---------------------------------------------------------------- pointers */
 

@@ -1,7 +1,7 @@
 /*
- * validate.c - mf_validate: the decoder's rules applied to a value built in C.
+ * check_value.c - mf_validate: the decoder's rules applied to a value built in C.
  *
- * The constraint checks themselves live in check.c and are shared with the
+ * The constraint checks themselves live in rules.c and are shared with the
  * decoder. On top of them this file checks what JSON text cannot get wrong but
  * C code can: required pointers left NULL, enum values out of 1..n, arrays with
  * a count but no items, non-finite doubles, strings that are not UTF-8, a
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "codec/codec_int.h"
-#include "codec/walk.h"
+#include "codec/rules.h"
 
 static mf_status val(mfw *w, const mf_type *t, const char *v);
 

@@ -1,16 +1,20 @@
 /*
- * walk.h - private state and constraint checks shared by the decoder, the
- * validator and the encoder (runtime/codec/check.c).
+ * rules.h - the rule walker's private header: the walk state (pointer
+ * frames, the error), the constraint and union rules, the error reports and
+ * the lexical scanners, shared by the decoders, the validator (mf_validate)
+ * and the encoder.
  *
- * Every constraint is written once, in check.c, and called from both the
- * decoder (on freshly decoded values) and the validator (on values built in C).
+ * Every constraint is written once, in rules.c, and called from both the
+ * decoder (on freshly decoded values) and the validator (on values built in
+ * C, check_value.c). Error reports are in report.c, the lexical rules of JSON
+ * text in prescan.c. Names: mfw_ (the walker).
  *
  * JSON pointers are built lazily: the walkers push cheap frames (a member name
  * or an array index) and the pointer text is rendered only when an error is
  * reported.
  */
-#ifndef MF_WALK_H
-#define MF_WALK_H
+#ifndef MF_CODEC_RULES_H
+#define MF_CODEC_RULES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -143,7 +147,7 @@ const char *mfw_dup_key(const char *const *keys, size_t cnt, mf_status *st);
  * numbers give MF_ERR_RANGE. */
 mf_status mfw_print_raw(const cJSON *n, char **out);
 
-/* --- unions without a discriminator, `not` (decode.c, used by validate.c) --- */
+/* --- unions without a discriminator, `not` (decoders; check_value.c) --- */
 
 /* True when t (a union) picks among several object branches by trying them. */
 static inline bool mfw_union_tries(const mf_type *t)
@@ -218,7 +222,7 @@ mf_status mfw_not_rule(mfw *w, const mf_type *t, mfw_trial_fn trial, void *ctx);
 /* `not`: MF_OK when n is not a valid t->not_type. */
 mf_status mfw_check_not(mfw *w, const mf_type *t, cJSON *n);
 
-/* mf_validate of the value v of t, under w's frames and depth (validate.c;
+/* mf_validate of the value v of t, under w's frames and depth (check_value.c;
  * the encoder checks unions, `not` and raw text with it). */
 mf_status mfw_validate_at(mfw *w, const mf_type *t, const void *v);
 
@@ -228,7 +232,7 @@ mf_status mfw_value_tree(const mf_type *t, const void *v, cJSON **out);
 /* uniqueItems: MF_OK when no two of the array's items are equal. */
 mf_status mfw_check_unique(mfw *w, const mf_type *t, const mf_array *a);
 
-/* --- shared by decode.c, decode_tree.c and validate.c --- */
+/* --- shared by the decoders, the encoder and check_value.c --- */
 
 /* The same for the 8 bytes of x (as loaded from memory, by memcpy): nonzero
  * when one of them is >= 0x80, < 0x20, '"' or '\\'. The lowest flagged byte

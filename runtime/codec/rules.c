@@ -1,6 +1,6 @@
 /*
- * check.c - the constraint checks shared by decode.c, validate.c and
- * encode.c, and the rules of unions.
+ * rules.c - the constraint checks shared by the decoders, mf_validate
+ * (check_value.c) and the encoder, and the rules of unions.
  *
  * Each rule of mf/codec.h is written here once. The decoder calls these on
  * values it just read from JSON, the validator on values built in C, so both
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "codec/codec_int.h"
-#include "codec/walk.h"
+#include "codec/rules.h"
 
 /* ------------------------------------------------------------------ unions */
 
