@@ -1,6 +1,6 @@
 /*
  * test_sublist.c - subject trie, wildcards, queue groups, removal, the match
- * cache (runtime/nats/sublist.c).
+ * cache (runtime/broker/sublist.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>

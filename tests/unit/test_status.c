@@ -1,6 +1,6 @@
 /*
  * test_status.c - the names of the status codes and the mf_error helpers
- * (runtime/codec/status.c), as a user prints them: every code has its own name, a value
+ * (runtime/core/status.c), as a user prints them: every code has its own name, a value
  * outside the enum says so, mf_error_set fills the three fields (truncating what is too
  * long, never overflowing) and accepts NULL where its contract says it may.
  */

@@ -1,5 +1,5 @@
 /*
- * test_sublist_edges.c - the broker's subject trie (mf/sublist.h) at its edges: NULL
+ * test_sublist_edges.c - the broker's subject trie (runtime/broker/sublist.h) at its edges: NULL
  * arguments, removing what is not there (another queue, another subscriber, a group among
  * several), and many siblings under one token removed in an order that walks the bucket
  * chains, with every match checked afterwards against what is left.
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mf/sublist.h"
+#include "broker/sublist.h"
 #include "mf_skip.h"
 
 static void test_null_arguments(void **state)
