@@ -56,7 +56,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     MF_PROTO_E_ARGS MF_PROTO_E_BAD_LINE MF_PROTO_E_LINE_TOO_LONG MF_PROTO_E_MISSING_CRLF
     MF_PROTO_E_NONE MF_PROTO_E_PAYLOAD_TOO_BIG MF_PROTO_E_SIZE MF_PROTO_E_UNKNOWN_OP MF_PROTO_H
     MF_PROTO_MAX_URLS MF_PROTO_SERVER_SIDE MF_PROTO_STR_MAX MF_PROTO_TOKEN_MAX MF_REGISTRY_H
-    MF_STATUS_H MF_SUBLIST_DEFAULT_CACHE MF_SUBLIST_H MF_TF_ MF_TF_CLOSED MF_TF_EXCL_MAX
+    MF_STATUS_H MF_TF_ MF_TF_CLOSED MF_TF_EXCL_MAX
     MF_TF_EXCL_MIN MF_TF_HAS_CONST MF_TF_HAS_MAX MF_TF_HAS_MIN MF_TF_RAW_OBJECT MF_TF_ANY_OF MF_TF_UNIQUE
     MF_VALIDATE_MAX_INPUT MF_VALIDATE_TOOL_H mf_action mf_api_fn mf_api_handler mf_api_info
     mf_api_invalid_handler mf_api_reply_cb mf_api_request mf_api_request_async
@@ -64,7 +64,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_api_sub mf_api_sub_opts
     mf_api_sub_stats mf_api_sub_stats_get mf_api_subscribe mf_api_subscribe_ex mf_api_subscribe_to
     mf_api_subscribe_to_ex mf_queue_mode MF_QUEUE_DEFAULT MF_QUEUE_NONE MF_QUEUE_GROUP
-    mf_api_unsubscribe mf_array mf_buf mf_buf_append MF_HASH_H mf_fnv1a64
+    mf_api_unsubscribe mf_array mf_buf mf_buf_append
     mf_buf_append_char mf_buf_append_str mf_buf_detach mf_buf_free mf_buf_init mf_buf_printf
     mf_buf_reserve mf_buf_reset mf_channel_address mf_channel_desc mf_channel_parse mf_client
     mf_client_create mf_client_destroy mf_client_drain mf_client_event mf_client_event_cb
@@ -86,10 +86,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_proto_write_ping mf_proto_write_pong mf_proto_write_pub mf_proto_write_sub
     mf_proto_write_unsub mf_registry mf_registry_channel mf_registry_channel_for_subject
     mf_registry_message mf_registry_operation mf_reply_cb mf_scalar mf_status mf_status_str
-    mf_subject_matches mf_subject_valid mf_sublist mf_sublist_count mf_sublist_free
-    mf_sublist_get_stats mf_sublist_group mf_sublist_has_interest mf_sublist_insert
-    mf_sublist_match mf_sublist_new mf_sublist_remove mf_sublist_result mf_sublist_result_free
-    mf_sublist_result_init mf_sublist_stats mf_type mf_utf8_valid mf_validate
+    mf_subject_matches mf_subject_valid mf_type mf_utf8_valid mf_validate
     mf_validate_tool_main
     MF_API_ERROR_BAD_REQUEST MF_API_ERROR_CODE_HEADER MF_API_ERROR_FAILED MF_API_ERROR_HEADER
     MF_ERR_REFUSED mf_api_route mf_api_subscribe_channel mf_api_subscribe_channel_to mf_channel_check_payload mf_channel_filter

@@ -321,9 +321,9 @@ struct mfb_broker {
     mfb_broker_config *cfg;
     struct lws_context *ctx;
     struct lws_vhost *vhost;
-    mf_sublist *sl;
-    mf_sublist_result res;   /* reused by every publish */
-    mf_sublist_result res2;  /* no-responders lookups */
+    mfb_sublist *sl;
+    mfb_sublist_result res;   /* reused by every publish */
+    mfb_sublist_result res2;  /* no-responders lookups */
     mfb_conn *conns;         /* newest first */
     size_t nconns;           /* sockets, any phase */
     size_t nws;              /* websocket connections (--max-connections) */

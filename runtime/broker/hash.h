@@ -6,14 +6,14 @@
  * keyed: the tables it serves bound their chains by growing, and hold what
  * their own clients put there.
  */
-#ifndef MF_HASH_H
-#define MF_HASH_H
+#ifndef MFB_HASH_H
+#define MFB_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* FNV-1a (64-bit) of the n bytes at s. */
-static inline uint64_t mf_fnv1a64(const char *s, size_t n)
+static inline uint64_t mfb_fnv1a64(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) {

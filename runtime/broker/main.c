@@ -222,9 +222,9 @@ int main(int argc, char **argv)
     b.started = time(NULL);
     b.sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
     make_server_id(&b);
-    b.sl = mf_sublist_new(0);
-    mf_sublist_result_init(&b.res);
-    mf_sublist_result_init(&b.res2);
+    b.sl = mfb_sublist_new(0);
+    mfb_sublist_result_init(&b.res);
+    mfb_sublist_result_init(&b.res2);
     if (b.sigfd < 0 || !b.sl) {
         MFB_LOGE("startup failed: %s", b.sigfd < 0 ? strerror(errno) : "out of memory");
         rc = 1;
@@ -327,9 +327,9 @@ out:
     }
     if (b.sigfd >= 0 && !sigfd_adopted)
         close(b.sigfd);
-    mf_sublist_result_free(&b.res);
-    mf_sublist_result_free(&b.res2);
-    mf_sublist_free(b.sl);
+    mfb_sublist_result_free(&b.res);
+    mfb_sublist_result_free(&b.res2);
+    mfb_sublist_free(b.sl);
     mfb_broker_config_free(&cfg);
     return rc;
 }

@@ -44,7 +44,7 @@ static mfb_sub *sid_find(const mfb_conn *c, const char *sid, size_t n)
 {
     if (!c->nsids_buckets)
         return NULL;
-    for (mfb_sub *s = c->sids[mf_fnv1a64(sid, n) & (c->nsids_buckets - 1)]; s; s = s->next)
+    for (mfb_sub *s = c->sids[mfb_fnv1a64(sid, n) & (c->nsids_buckets - 1)]; s; s = s->next)
         if (s->sid_len == n && memcmp(s->sid, sid, n) == 0)
             return s;
     return NULL;
@@ -61,7 +61,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
             mfb_sub *x = c->sids[i];
             while (x) {
                 mfb_sub *nx = x->next;
-                size_t j = mf_fnv1a64(x->sid, x->sid_len) & (nb - 1);
+                size_t j = mfb_fnv1a64(x->sid, x->sid_len) & (nb - 1);
                 x->next = t[j];
                 t[j] = x;
                 x = nx;
@@ -71,7 +71,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
         c->sids = t;
         c->nsids_buckets = nb;
     }
-    size_t j = mf_fnv1a64(s->sid, s->sid_len) & (c->nsids_buckets - 1);
+    size_t j = mfb_fnv1a64(s->sid, s->sid_len) & (c->nsids_buckets - 1);
     s->next = c->sids[j];
     c->sids[j] = s;
     c->nsubs++;
@@ -80,7 +80,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
 
 static void sid_unlink(mfb_conn *c, mfb_sub *s)
 {
-    mfb_sub **pp = &c->sids[mf_fnv1a64(s->sid, s->sid_len) & (c->nsids_buckets - 1)];
+    mfb_sub **pp = &c->sids[mfb_fnv1a64(s->sid, s->sid_len) & (c->nsids_buckets - 1)];
     while (*pp && *pp != s)
         pp = &(*pp)->next;
     if (*pp) {
@@ -100,7 +100,7 @@ static void sub_free(mfb_sub *s)
 /* Takes a subscription out of the sublist and its connection, and frees it. */
 static void sub_remove(mfb_conn *c, mfb_sub *s)
 {
-    mf_sublist_remove(c->b->sl, s->subject, s->queue, s);
+    mfb_sublist_remove(c->b->sl, s->subject, s->queue, s);
     sid_unlink(c, s);
     sub_free(s);
 }
@@ -253,10 +253,10 @@ void mfb_route_sub(mfb_conn *c, const mf_proto_op *op)
         s->queue = dup_n(op->queue.ptr, op->queue.len);
     if (!s->subject || !s->sid || (op->queue.len && !s->queue))
         goto nomem;
-    if (mf_sublist_insert(b->sl, s->subject, s->queue, s) != MF_OK)
+    if (mfb_sublist_insert(b->sl, s->subject, s->queue, s) != MF_OK)
         goto nomem;
     if (!sid_insert(c, s)) {
-        mf_sublist_remove(b->sl, s->subject, s->queue, s);
+        mfb_sublist_remove(b->sl, s->subject, s->queue, s);
         goto nomem;
     }
     mfb_conn_send_ok(c);
@@ -286,7 +286,7 @@ void mfb_route_drop_conn(mfb_conn *c)
         mfb_sub *s = c->sids[i];
         while (s) {
             mfb_sub *nx = s->next;
-            mf_sublist_remove(c->b->sl, s->subject, s->queue, s);
+            mfb_sublist_remove(c->b->sl, s->subject, s->queue, s);
             sub_free(s);
             s = nx;
         }
@@ -304,7 +304,7 @@ void mfb_route_drop_conn(mfb_conn *c)
 
 size_t mfb_route_total_subs(const mfb_broker *b)
 {
-    return mf_sublist_count(b->sl);
+    return mfb_sublist_count(b->sl);
 }
 
 /* Queues one MSG/HMSG for subscription s. false when it could not be queued. */
@@ -353,7 +353,7 @@ static bool deliver(mfb_conn *pub, mfb_sub *s, const mf_proto_op *op)
  * every candidate's pattern against the original subject, in which "*" and ">"
  * are plain tokens. Leaves r empty when the subject has an empty token.
  */
-static mf_status match_wildcard_subject(mfb_broker *b, const char *subj, size_t len, mf_sublist_result *r)
+static mf_status match_wildcard_subject(mfb_broker *b, const char *subj, size_t len, mfb_sublist_result *r)
 {
     static const char PLACEHOLDER = '\x01';
     char *lit = malloc(len + 1);
@@ -368,7 +368,7 @@ static mf_status match_wildcard_subject(mfb_broker *b, const char *subj, size_t 
             lit[i] = PLACEHOLDER;
     }
     /* an empty token (or anything else invalid) is left as it is: it matches nothing */
-    mf_status st = mf_sublist_match(b->sl, lit, len, r);
+    mf_status st = mfb_sublist_match(b->sl, lit, len, r);
     free(lit);
     if (st != MF_OK)
         return st;
@@ -381,7 +381,7 @@ static mf_status match_wildcard_subject(mfb_broker *b, const char *subj, size_t 
     r->npsubs = n;
     size_t ng = 0;
     for (size_t g = 0; g < r->ngroups; g++) {
-        mf_sublist_group grp = r->groups[g];
+        mfb_sublist_group grp = r->groups[g];
         size_t k = 0;
         for (size_t i = 0; i < grp.n; i++) {
             mfb_sub *s = grp.subs[i];
@@ -404,7 +404,7 @@ static bool eligible(const mfb_sub *s, const mfb_conn *pub)
 static void no_responders(mfb_conn *pub, const mf_proto_op *op)
 {
     mfb_broker *b = pub->b;
-    if (mf_sublist_match(b->sl, op->reply.ptr, op->reply.len, &b->res2) != MF_OK)
+    if (mfb_sublist_match(b->sl, op->reply.ptr, op->reply.len, &b->res2) != MF_OK)
         return;
     mfb_sub *mine = NULL;
     for (size_t i = 0; i < b->res2.npsubs && !mine; i++) {
@@ -443,10 +443,10 @@ void mfb_route_pub(mfb_conn *c, const mf_proto_op *op)
     b->in_bytes += op->total_len;
     mfb_conn_send_ok(c); /* as nats-server: the +OK comes before the message reaches the publisher's own subscriptions */
     size_t delivered = 0;
-    mf_status st = literal ? mf_sublist_match(b->sl, op->subject.ptr, op->subject.len, &b->res)
+    mf_status st = literal ? mfb_sublist_match(b->sl, op->subject.ptr, op->subject.len, &b->res)
                            : match_wildcard_subject(b, op->subject.ptr, op->subject.len, &b->res);
     if (st == MF_OK) {
-        mf_sublist_result *r = &b->res;
+        mfb_sublist_result *r = &b->res;
         for (size_t i = 0; i < r->npsubs; i++) {
             mfb_sub *s = r->psubs[i];
             if (eligible(s, c) && deliver(c, s, op))

@@ -48,11 +48,11 @@ typedef struct cslot {
     size_t slen;
     void **subs;         /* plain subs then the members of each group */
     size_t npsubs, nsubs, subs_cap;
-    mf_sublist_group *groups;
+    mfb_sublist_group *groups;
     size_t ngroups, groups_cap;
 } cslot;
 
-struct mf_sublist {
+struct mfb_sublist {
     node root;
     size_t count;
     size_t nodes;
@@ -60,7 +60,7 @@ struct mf_sublist {
     cslot *cache;
     size_t cache_slots;
     uint64_t matches, hits, inserts, removes;
-    mf_sublist_result scratch;
+    mfb_sublist_result scratch;
 };
 
 static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -78,12 +78,12 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
-mf_sublist *mf_sublist_new(size_t cache_slots)
+mfb_sublist *mfb_sublist_new(size_t cache_slots)
 {
-    mf_sublist *sl = calloc(1, sizeof *sl);
+    mfb_sublist *sl = calloc(1, sizeof *sl);
     if (!sl)
         return NULL;
-    size_t n = cache_slots ? cache_slots : MF_SUBLIST_DEFAULT_CACHE;
+    size_t n = cache_slots ? cache_slots : MFB_SUBLIST_DEFAULT_CACHE;
     size_t p2 = 1;
     while (p2 < n && p2 < ((size_t)1 << 30))
         p2 <<= 1;
@@ -94,7 +94,7 @@ mf_sublist *mf_sublist_new(size_t cache_slots)
     }
     sl->cache_slots = p2;
     sl->gen = 1;
-    mf_sublist_result_init(&sl->scratch);
+    mfb_sublist_result_init(&sl->scratch);
     return sl;
 }
 
@@ -127,7 +127,7 @@ static void node_free_contents(node *n)
     free(n->token);
 }
 
-void mf_sublist_free(mf_sublist *sl)
+void mfb_sublist_free(mfb_sublist *sl)
 {
     if (!sl)
         return;
@@ -138,16 +138,16 @@ void mf_sublist_free(mf_sublist *sl)
         free(sl->cache[i].groups);
     }
     free(sl->cache);
-    mf_sublist_result_free(&sl->scratch);
+    mfb_sublist_result_free(&sl->scratch);
     free(sl);
 }
 
-size_t mf_sublist_count(const mf_sublist *sl)
+size_t mfb_sublist_count(const mfb_sublist *sl)
 {
     return sl ? sl->count : 0;
 }
 
-void mf_sublist_get_stats(const mf_sublist *sl, mf_sublist_stats *st)
+void mfb_sublist_get_stats(const mfb_sublist *sl, mfb_sublist_stats *st)
 {
     memset(st, 0, sizeof *st);
     if (!sl)
@@ -215,7 +215,7 @@ static node *new_node(node *parent, const char *tok, size_t len, uint64_t h)
 }
 
 /* Finds or creates the child for a token. */
-static node *child(mf_sublist *sl, node *parent, const char *tok, size_t len)
+static node *child(mfb_sublist *sl, node *parent, const char *tok, size_t len)
 {
     if (len == 1 && tok[0] == '*') {
         if (!parent->pwc) {
@@ -233,7 +233,7 @@ static node *child(mf_sublist *sl, node *parent, const char *tok, size_t len)
         }
         return parent->fwc;
     }
-    uint64_t h = mf_fnv1a64(tok, len);
+    uint64_t h = mfb_fnv1a64(tok, len);
     node *k = find_literal(parent, tok, len, h);
     if (k)
         return k;
@@ -258,7 +258,7 @@ static node *lookup(node *parent, const char *tok, size_t len)
         return parent->pwc;
     if (len == 1 && tok[0] == '>')
         return parent->fwc;
-    return find_literal(parent, tok, len, mf_fnv1a64(tok, len));
+    return find_literal(parent, tok, len, mfb_fnv1a64(tok, len));
 }
 
 static bool node_empty(const node *n)
@@ -267,7 +267,7 @@ static bool node_empty(const node *n)
 }
 
 /* Unlinks and frees empty nodes from n upwards (the root stays). */
-static void prune(mf_sublist *sl, node *n)
+static void prune(mfb_sublist *sl, node *n)
 {
     while (n->parent && node_empty(n)) {
         node *p = n->parent;
@@ -298,7 +298,7 @@ static void prune(mf_sublist *sl, node *n)
     }
 }
 
-mf_status mf_sublist_insert(mf_sublist *sl, const char *subject, const char *queue, void *sub)
+mf_status mfb_sublist_insert(mfb_sublist *sl, const char *subject, const char *queue, void *sub)
 {
     if (!sl || !subject)
         return MF_ERR_INVALID_ARG;
@@ -362,7 +362,7 @@ mf_status mf_sublist_insert(mf_sublist *sl, const char *subject, const char *que
     return MF_OK;
 }
 
-mf_status mf_sublist_remove(mf_sublist *sl, const char *subject, const char *queue, void *sub)
+mf_status mfb_sublist_remove(mfb_sublist *sl, const char *subject, const char *queue, void *sub)
 {
     if (!sl || !subject)
         return MF_ERR_INVALID_ARG;
@@ -423,12 +423,12 @@ mf_status mf_sublist_remove(mf_sublist *sl, const char *subject, const char *que
 
 /* ---------------------------------------------------------------- matching */
 
-void mf_sublist_result_init(mf_sublist_result *r)
+void mfb_sublist_result_init(mfb_sublist_result *r)
 {
     memset(r, 0, sizeof *r);
 }
 
-void mf_sublist_result_free(mf_sublist_result *r)
+void mfb_sublist_result_free(mfb_sublist_result *r)
 {
     if (!r)
         return;
@@ -439,7 +439,7 @@ void mf_sublist_result_free(mf_sublist_result *r)
 
 /* While matching: plain subs go to r->store, matching queue groups to a list of qgroup pointers. */
 typedef struct {
-    mf_sublist_result *r;
+    mfb_sublist_result *r;
     size_t np;
     const qgroup **gl;
     size_t ng, gcap;
@@ -481,7 +481,7 @@ static void match_level(collect *c, const node *n, const tok *toks, size_t ntok,
             add_node(c, n->fwc);
         if (n->pwc)
             match_level(c, n->pwc, toks, ntok, i + 1);
-        n = n->nbuckets ? find_literal(n, toks[i].p, toks[i].n, mf_fnv1a64(toks[i].p, toks[i].n)) : NULL;
+        n = n->nbuckets ? find_literal(n, toks[i].p, toks[i].n, mfb_fnv1a64(toks[i].p, toks[i].n)) : NULL;
         i++;
     }
 }
@@ -489,7 +489,7 @@ static void match_level(collect *c, const node *n, const tok *toks, size_t ntok,
 /* Turns the collected plain subs + group list into the result layout (groups merged by name). */
 static bool finish_result(collect *c)
 {
-    mf_sublist_result *r = c->r;
+    mfb_sublist_result *r = c->r;
     size_t total = c->np;
     for (size_t i = 0; i < c->ng; i++)
         total += c->gl[i]->n;
@@ -526,7 +526,7 @@ static bool finish_result(collect *c)
     return true;
 }
 
-static void result_clear(mf_sublist_result *r)
+static void result_clear(mfb_sublist_result *r)
 {
     r->psubs = r->store;
     r->npsubs = 0;
@@ -534,7 +534,7 @@ static void result_clear(mf_sublist_result *r)
     r->ngroups = 0;
 }
 
-static bool copy_from_slot(const cslot *s, mf_sublist_result *r)
+static bool copy_from_slot(const cslot *s, mfb_sublist_result *r)
 {
     if (!grow((void **)&r->store, &r->store_cap, s->nsubs ? s->nsubs : 1, sizeof(void *)))
         return false;
@@ -554,8 +554,8 @@ static bool copy_from_slot(const cslot *s, mf_sublist_result *r)
     return true;
 }
 
-static void copy_to_slot(mf_sublist *sl, cslot *s, uint64_t h, const char *subject, size_t len,
-                         const mf_sublist_result *r)
+static void copy_to_slot(mfb_sublist *sl, cslot *s, uint64_t h, const char *subject, size_t len,
+                         const mfb_sublist_result *r)
 {
     size_t nsubs = r->npsubs;
     for (size_t g = 0; g < r->ngroups; g++)
@@ -587,7 +587,7 @@ static void copy_to_slot(mf_sublist *sl, cslot *s, uint64_t h, const char *subje
     s->gen = sl->gen;
 }
 
-mf_status mf_sublist_match(mf_sublist *sl, const char *subject, size_t len, mf_sublist_result *r)
+mf_status mfb_sublist_match(mfb_sublist *sl, const char *subject, size_t len, mfb_sublist_result *r)
 {
     if (!sl || !r || (!subject && len))
         return MF_ERR_INVALID_ARG;
@@ -595,7 +595,7 @@ mf_status mf_sublist_match(mf_sublist *sl, const char *subject, size_t len, mf_s
     sl->matches++;
     if (!mf_subject_valid(subject, len, false))
         return MF_OK;
-    uint64_t h = mf_fnv1a64(subject, len);
+    uint64_t h = mfb_fnv1a64(subject, len);
     cslot *s = &sl->cache[h & (sl->cache_slots - 1)];
     if (s->gen == sl->gen && s->hash == h && s->slen == len && memcmp(s->subject, subject, len) == 0) {
         sl->hits++;
@@ -639,9 +639,9 @@ mf_status mf_sublist_match(mf_sublist *sl, const char *subject, size_t len, mf_s
     return MF_OK;
 }
 
-bool mf_sublist_has_interest(mf_sublist *sl, const char *subject, size_t len)
+bool mfb_sublist_has_interest(mfb_sublist *sl, const char *subject, size_t len)
 {
-    if (mf_sublist_match(sl, subject, len, &sl->scratch) != MF_OK)
+    if (mfb_sublist_match(sl, subject, len, &sl->scratch) != MF_OK)
         return false;
     return sl->scratch.npsubs > 0 || sl->scratch.ngroups > 0;
 }

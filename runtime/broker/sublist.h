@@ -14,13 +14,13 @@
  * A match separates plain subscribers from queue-group members, grouped by
  * queue name, so the caller delivers to every plain subscriber and to one member
  * of each group. Order within a result is unspecified. Results are copied into
- * a caller-owned mf_sublist_result, so the caller may insert/remove (e.g. an
+ * a caller-owned mfb_sublist_result, so the caller may insert/remove (e.g. an
  * auto-unsubscribe) while walking it.
  *
  * Not thread-safe: one owner thread (the broker's service thread).
  */
-#ifndef MF_SUBLIST_H
-#define MF_SUBLIST_H
+#ifndef MFB_SUBLIST_H
+#define MFB_SUBLIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,27 +31,27 @@
 extern "C" {
 #endif
 
-typedef struct mf_sublist mf_sublist;
+typedef struct mfb_sublist mfb_sublist;
 
-typedef struct mf_sublist_group {
+typedef struct mfb_sublist_group {
     const char *queue;  /* the group's name; owned by the sublist, valid until the next insert/remove */
     void **subs;        /* members that match */
     size_t n;
-} mf_sublist_group;
+} mfb_sublist_group;
 
-typedef struct mf_sublist_result {
+typedef struct mfb_sublist_result {
     void **psubs;       /* plain subscribers */
     size_t npsubs;
-    mf_sublist_group *groups;
+    mfb_sublist_group *groups;
     size_t ngroups;
     /* private storage */
     void **store;
     size_t store_cap;
-    mf_sublist_group *gstore;
+    mfb_sublist_group *gstore;
     size_t gstore_cap;
-} mf_sublist_result;
+} mfb_sublist_result;
 
-typedef struct mf_sublist_stats {
+typedef struct mfb_sublist_stats {
     size_t subscriptions; /* inserted and not removed */
     size_t nodes;         /* trie nodes, root excluded */
     size_t cache_entries; /* valid cached results */
@@ -59,34 +59,34 @@ typedef struct mf_sublist_stats {
     uint64_t cache_hits;
     uint64_t inserts;
     uint64_t removes;
-} mf_sublist_stats;
+} mfb_sublist_stats;
 
-#define MF_SUBLIST_DEFAULT_CACHE 1024
+#define MFB_SUBLIST_DEFAULT_CACHE 1024
 
-/* cache_slots 0 -> MF_SUBLIST_DEFAULT_CACHE; other values are rounded up to a power of two.
+/* cache_slots 0 -> MFB_SUBLIST_DEFAULT_CACHE; other values are rounded up to a power of two.
  * Returns NULL when out of memory. */
-mf_sublist *mf_sublist_new(size_t cache_slots);
-void mf_sublist_free(mf_sublist *sl);
+mfb_sublist *mfb_sublist_new(size_t cache_slots);
+void mfb_sublist_free(mfb_sublist *sl);
 
 /* subject may contain wildcards (must satisfy mf_subject_valid(.., true): MF_ERR_INVALID_ARG otherwise).
  * queue NULL or "" = plain subscriber. MF_ERR_NOMEM. */
-mf_status mf_sublist_insert(mf_sublist *sl, const char *subject, const char *queue, void *sub);
+mf_status mfb_sublist_insert(mfb_sublist *sl, const char *subject, const char *queue, void *sub);
 /* MF_ERR_NOT_FOUND when that (subject, queue, sub) is not there. Empty trie nodes are pruned. */
-mf_status mf_sublist_remove(mf_sublist *sl, const char *subject, const char *queue, void *sub);
+mf_status mfb_sublist_remove(mfb_sublist *sl, const char *subject, const char *queue, void *sub);
 
-void mf_sublist_result_init(mf_sublist_result *r);
-void mf_sublist_result_free(mf_sublist_result *r);
+void mfb_sublist_result_init(mfb_sublist_result *r);
+void mfb_sublist_result_free(mfb_sublist_result *r);
 /* Fills r (replacing its previous content) with the subscriptions matching the literal subject.
  * A subject that is not a valid literal subject matches nothing (MF_OK, empty result).
  * MF_ERR_NOMEM leaves r empty. */
-mf_status mf_sublist_match(mf_sublist *sl, const char *subject, size_t len, mf_sublist_result *r);
+mf_status mfb_sublist_match(mfb_sublist *sl, const char *subject, size_t len, mfb_sublist_result *r);
 /* True when at least one subscription (plain or queue) matches the subject. */
-bool mf_sublist_has_interest(mf_sublist *sl, const char *subject, size_t len);
+bool mfb_sublist_has_interest(mfb_sublist *sl, const char *subject, size_t len);
 
-size_t mf_sublist_count(const mf_sublist *sl);
-void mf_sublist_get_stats(const mf_sublist *sl, mf_sublist_stats *st);
+size_t mfb_sublist_count(const mfb_sublist *sl);
+void mfb_sublist_get_stats(const mfb_sublist *sl, mfb_sublist_stats *st);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* MF_SUBLIST_H */
+#endif /* MFB_SUBLIST_H */

@@ -90,9 +90,9 @@ static void world_init(world *w, size_t nsubs)
     w->cfg.max_control = 4096;
     w->cfg.max_pending = 64u * 1024 * 1024;
     w->b.cfg = &w->cfg;
-    w->b.sl = mf_sublist_new(0);
-    mf_sublist_result_init(&w->b.res);
-    mf_sublist_result_init(&w->b.res2);
+    w->b.sl = mfb_sublist_new(0);
+    mfb_sublist_result_init(&w->b.res);
+    mfb_sublist_result_init(&w->b.res2);
     w->nconns = nsubs + 1;
     for (size_t i = 0; i < w->nconns; i++) {
         mfb_conn *c = &w->conns[i];
@@ -111,9 +111,9 @@ static void world_free(world *w)
         mfb_frameq_free(&w->conns[i].out);
         mf_proto_parser_free(&w->conns[i].parser);
     }
-    mf_sublist_result_free(&w->b.res);
-    mf_sublist_result_free(&w->b.res2);
-    mf_sublist_free(w->b.sl);
+    mfb_sublist_result_free(&w->b.res);
+    mfb_sublist_result_free(&w->b.res2);
+    mfb_sublist_free(w->b.sl);
 }
 
 /* Feeds bytes as a connection's input and handles the PUB/SUB operations in them. */

@@ -123,10 +123,10 @@ static int setup(void **state)
     w->cfg.max_subs = 100;
     w->b.cfg = &w->cfg;
     w->b.rng = 0x9e3779b97f4a7c15ULL;
-    w->b.sl = mf_sublist_new(0);
+    w->b.sl = mfb_sublist_new(0);
     assert_non_null(w->b.sl);
-    mf_sublist_result_init(&w->b.res);
-    mf_sublist_result_init(&w->b.res2);
+    mfb_sublist_result_init(&w->b.res);
+    mfb_sublist_result_init(&w->b.res2);
     for (size_t i = 0; i < NCONNS; i++) {
         mfb_conn *c = &w->c[i];
         c->b = &w->b;
@@ -158,9 +158,9 @@ static int teardown(void **state)
         mf_proto_parser_free(&w->c[i].parser);
     }
     assert_int_equal(mfb_route_total_subs(&w->b), 0);
-    mf_sublist_result_free(&w->b.res);
-    mf_sublist_result_free(&w->b.res2);
-    mf_sublist_free(w->b.sl);
+    mfb_sublist_result_free(&w->b.res);
+    mfb_sublist_result_free(&w->b.res2);
+    mfb_sublist_free(w->b.sl);
     free(w);
     return 0;
 }

@@ -211,7 +211,7 @@ static void test_proto(void **state)
 
 static bool sublist_ops(void)
 {
-    mf_sublist *sl = mf_sublist_new(0);
+    mfb_sublist *sl = mfb_sublist_new(0);
     if (!sl)
         return true;
     static const char *subs[] = {"a.b", "a.*", "a.>", "*.b", ">", "x.y.z", "a.b"};
@@ -219,22 +219,22 @@ static bool sublist_ops(void)
     bool ok = true;
     size_t in = 0;
     for (size_t i = 0; i < 7; i++) {
-        mf_status st = mf_sublist_insert(sl, subs[i], i == 6 ? "q" : NULL, &tags[i]);
+        mf_status st = mfb_sublist_insert(sl, subs[i], i == 6 ? "q" : NULL, &tags[i]);
         if (st == MF_OK)
             in++;
         else
             ok = ok && st == MF_ERR_NOMEM;
     }
-    mf_sublist_result r;
-    mf_sublist_result_init(&r);
+    mfb_sublist_result r;
+    mfb_sublist_result_init(&r);
     for (int round = 0; round < 2; round++) /* the second match may come from the cache */
-        if (mf_sublist_match(sl, "a.b", 3, &r) == MF_OK)
+        if (mfb_sublist_match(sl, "a.b", 3, &r) == MF_OK)
             ok = ok && r.npsubs + r.ngroups <= in;
-    mf_sublist_result_free(&r);
+    mfb_sublist_result_free(&r);
     for (size_t i = 0; i < 7; i++)
-        mf_sublist_remove(sl, subs[i], i == 6 ? "q" : NULL, &tags[i]);
-    ok = ok && mf_sublist_count(sl) == 0;
-    mf_sublist_free(sl);
+        mfb_sublist_remove(sl, subs[i], i == 6 ? "q" : NULL, &tags[i]);
+    ok = ok && mfb_sublist_count(sl) == 0;
+    mfb_sublist_free(sl);
     return ok;
 }
 
