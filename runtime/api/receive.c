@@ -437,24 +437,23 @@ static mf_status queue_of(const mf_operation_desc *op, const mf_api_sub_opts *op
 }
 
 /* The checks every mf_api_subscribe* makes of its operation and handler. */
-static mf_status check_receive(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_sub **out,
-                               mf_error *err)
+/* The arguments of a subscribe to a receive operation, checked; *queue set from opts (see queue_of). */
+static mf_status check_receive(mf_client *c, const mf_operation_desc *op, mf_api_handler h,
+                               const mf_api_sub_opts *opts, mf_api_sub **out, const char **queue, mf_error *err)
 {
     if (!c || !op || !h || !out || !op->channel || !op->message)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client, operation, handler and out are required");
     *out = NULL;
     if (op->action != MF_ACTION_RECEIVE)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a receive operation", op->key);
-    return MF_OK;
+    return queue_of(op, opts, queue, err);
 }
 
 mf_status mf_api_subscribe_ex(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
                               void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err)
 {
     const char *queue;
-    mf_status st = check_receive(c, op, h, out, err);
-    if (st == MF_OK)
-        st = queue_of(op, opts, &queue, err);
+    mf_status st = check_receive(c, op, h, opts, out, &queue, err);
     if (st)
         return st;
     const mf_api_route r = {op, h, fn};
@@ -472,9 +471,7 @@ mf_status mf_api_subscribe_to_ex(mf_client *c, const mf_operation_desc *op, cons
                                  mf_error *err)
 {
     const char *queue;
-    mf_status st = check_receive(c, op, h, out, err);
-    if (st == MF_OK)
-        st = queue_of(op, opts, &queue, err);
+    mf_status st = check_receive(c, op, h, opts, out, &queue, err);
     if (st)
         return st;
     if (!subject || !subject[0] || strlen(subject) >= SUBJECT_MAX)

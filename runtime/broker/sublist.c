@@ -298,6 +298,31 @@ static void prune(mfb_sublist *sl, node *n)
     }
 }
 
+/*
+ * The node of the subject's last token (slen bytes of a valid subject). With
+ * create, missing nodes are made on the way; on out of memory what was made is
+ * pruned and NULL is returned. Without create nothing is made and NULL means
+ * the subject has no node.
+ */
+static node *walk(mfb_sublist *sl, const char *subject, size_t slen, bool create)
+{
+    node *n = &sl->root;
+    for (size_t i = 0; i <= slen;) {
+        size_t e = i;
+        while (e < slen && subject[e] != '.')
+            e++;
+        node *k = create ? child(sl, n, subject + i, e - i) : lookup(n, subject + i, e - i);
+        if (!k) {
+            if (create)
+                prune(sl, n);
+            return NULL;
+        }
+        n = k;
+        i = e + 1;
+    }
+    return n;
+}
+
 mf_status mfb_sublist_insert(mfb_sublist *sl, const char *subject, const char *queue, void *sub)
 {
     if (!sl || !subject)
@@ -305,20 +330,9 @@ mf_status mfb_sublist_insert(mfb_sublist *sl, const char *subject, const char *q
     size_t slen = strlen(subject);
     if (!mf_subject_valid(subject, slen, true))
         return MF_ERR_INVALID_ARG;
-    node *n = &sl->root;
-    size_t i = 0;
-    while (i <= slen) {
-        size_t e = i;
-        while (e < slen && subject[e] != '.')
-            e++;
-        node *k = child(sl, n, subject + i, e - i);
-        if (!k) {
-            prune(sl, n);
-            return MF_ERR_NOMEM;
-        }
-        n = k;
-        i = e + 1;
-    }
+    node *n = walk(sl, subject, slen, true);
+    if (!n)
+        return MF_ERR_NOMEM;
     if (queue && *queue) {
         qgroup *g = NULL;
         for (size_t q = 0; q < n->nq; q++)
@@ -369,17 +383,9 @@ mf_status mfb_sublist_remove(mfb_sublist *sl, const char *subject, const char *q
     size_t slen = strlen(subject);
     if (!mf_subject_valid(subject, slen, true))
         return MF_ERR_NOT_FOUND;
-    node *n = &sl->root;
-    size_t i = 0;
-    while (i <= slen) {
-        size_t e = i;
-        while (e < slen && subject[e] != '.')
-            e++;
-        n = lookup(n, subject + i, e - i);
-        if (!n)
-            return MF_ERR_NOT_FOUND;
-        i = e + 1;
-    }
+    node *n = walk(sl, subject, slen, false);
+    if (!n)
+        return MF_ERR_NOT_FOUND;
     bool found = false;
     if (queue && *queue) {
         for (size_t q = 0; q < n->nq && !found; q++) {

@@ -139,12 +139,21 @@ mf_status cs_schedule_put(sqlite3 *db, const char *campaign_id, int64_t next_ms,
     return step_done(db, st, "insert schedule", err);
 }
 
-mf_status cs_schedule_fired(sqlite3 *db, const char *campaign_id, int64_t fired_ms, bool has_next, int64_t next_ms,
-                            mf_error *err)
+/*
+ * Records a firing at fired_ms and the next one (none when !has_next). With
+ * only_if_due the row changes only while its next firing is still fired_ms:
+ * *changed then says whether this call claimed it (another replica may have).
+ */
+static mf_status record_firing(sqlite3 *db, const char *campaign_id, int64_t fired_ms, bool has_next, int64_t next_ms,
+                               bool only_if_due, bool *changed, mf_error *err)
 {
     sqlite3_stmt *st;
-    mf_status s = cs_db_prepare(db, "UPDATE cs_schedules SET last_fire_at = ?2, next_fire_at = ?3, fired = fired + 1 "
-                                    "WHERE campaign_id = ?1", &st, err);
+    *changed = false;
+    mf_status s = cs_db_prepare(db, only_if_due ? "UPDATE cs_schedules SET last_fire_at = ?2, next_fire_at = ?3, "
+                                                  "fired = fired + 1 WHERE campaign_id = ?1 AND next_fire_at = ?2"
+                                                : "UPDATE cs_schedules SET last_fire_at = ?2, next_fire_at = ?3, "
+                                                  "fired = fired + 1 WHERE campaign_id = ?1",
+                                &st, err);
     if (s != MF_OK)
         return s;
     sqlite3_bind_text(st, 1, campaign_id, -1, SQLITE_TRANSIENT);
@@ -153,27 +162,22 @@ mf_status cs_schedule_fired(sqlite3 *db, const char *campaign_id, int64_t fired_
         sqlite3_bind_int64(st, 3, next_ms);
     else
         sqlite3_bind_null(st, 3);
-    return step_done(db, st, "update schedule", err);
+    s = step_done(db, st, only_if_due ? "claim a schedule firing" : "update schedule", err);
+    *changed = s == MF_OK && sqlite3_changes(db) == 1;
+    return s;
+}
+
+mf_status cs_schedule_fired(sqlite3 *db, const char *campaign_id, int64_t fired_ms, bool has_next, int64_t next_ms,
+                            mf_error *err)
+{
+    bool changed;
+    return record_firing(db, campaign_id, fired_ms, has_next, next_ms, false, &changed, err);
 }
 
 mf_status cs_schedule_claim(sqlite3 *db, const char *campaign_id, int64_t fired_ms, bool has_next, int64_t next_ms,
                             bool *claimed, mf_error *err)
 {
-    sqlite3_stmt *st;
-    *claimed = false;
-    mf_status s = cs_db_prepare(db, "UPDATE cs_schedules SET last_fire_at = ?2, next_fire_at = ?3, fired = fired + 1 "
-                                    "WHERE campaign_id = ?1 AND next_fire_at = ?2", &st, err);
-    if (s != MF_OK)
-        return s;
-    sqlite3_bind_text(st, 1, campaign_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, fired_ms);
-    if (has_next)
-        sqlite3_bind_int64(st, 3, next_ms);
-    else
-        sqlite3_bind_null(st, 3);
-    s = step_done(db, st, "claim a schedule firing", err);
-    *claimed = s == MF_OK && sqlite3_changes(db) == 1;
-    return s;
+    return record_firing(db, campaign_id, fired_ms, has_next, next_ms, true, claimed, err);
 }
 
 mf_status cs_schedule_due(sqlite3 *db, int64_t now_ms, cs_due *out, size_t max, size_t *n, mf_error *err)
