@@ -187,7 +187,7 @@ class Checker:
         for k, x in v.items():
             self.check(t.item, x, f"{ptr}/{escape_segment(k)}")
 
-    # -- unions: the decoder's choice (runtime/codec/decode.c, dec_union) -----------------
+    # -- unions: the decoder's choice (runtime/codec/decode_union.c) -----------------
     def _union(self, t: CType, v: Any, ptr: str) -> None:
         kinds = [b.type.kind for b in t.branches]
         pick: Optional[int] = None

@@ -3,7 +3,7 @@
 `location: $message.payload#/user_id` says where a parameter's value is. mfgen accepts payload
 locations whose JSON pointer leads, in every message of the channel, through object members to a
 string, enum or integer member; the runtime then takes the value from the message when sending
-and checks it against the subject when receiving (runtime/codec/location.c).
+and checks it against the subject when receiving (runtime/api/location.c).
 """
 from __future__ import annotations
 

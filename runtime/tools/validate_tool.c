@@ -2,7 +2,7 @@
  * validate_tool.c - the `<prefix>-validate` command (mf/validate_tool.h).
  *
  * The body of a command-line tool, not codec: every generated SDK's
- * tools/validate.c is a main() that calls mf_validate_tool_main, and mfctl
+ * tools/mf-validate.c (generated) is a main() that calls mf_validate_tool_main, and mfctl
  * runs it too. It ships in libmflow-runtime so that an SDK generated and
  * built outside this repository links it from the installed runtime.
  */
