@@ -206,10 +206,9 @@ out:
 
 static mf_status dec_arr(mfw *w, const mf_type *t, cJSON *n, mf_array *a)
 {
-    size_t cnt = 0, i = 0, isz = t->item->size;
+    size_t i = 0, isz = t->item->size;
     mf_status st;
-    for (cJSON *c = n->child; c; c = c->next)
-        cnt++;
+    size_t cnt = (size_t)cJSON_GetArraySize(n);
     if ((st = mfw_check_count(w, t, cnt)))
         return st;
     if (cnt == 0)
@@ -234,11 +233,10 @@ static mf_status dec_arr(mfw *w, const mf_type *t, cJSON *n, mf_array *a)
 
 static mf_status dec_map(mfw *w, const mf_type *t, cJSON *n, mf_map *m)
 {
-    size_t cnt = 0, i = 0, isz = t->item->size;
+    size_t i = 0, isz = t->item->size;
     mf_status st;
     char e[MFW_ECHO_CAP];
-    for (cJSON *c = n->child; c; c = c->next)
-        cnt++;
+    size_t cnt = (size_t)cJSON_GetArraySize(n); /* the members */
     if ((st = mfw_check_count(w, t, cnt)))
         return st;
     if (cnt == 0)
