@@ -17,10 +17,13 @@ echo "== lines per file"
 gcovr -a "$json" -r . --txt --sort-percentage
 echo "== branches per file"
 gcovr -a "$json" -r . --txt --branches --sort-percentage
+# --print-summary needs a report to go with it: a text report into the build
+# directory. Never -o /dev/null: gcovr replaces its output file, and as root that
+# turns /dev/null into a regular file for every process on the machine.
 echo "== runtime/"
-gcovr -a "$json" -r . --filter 'runtime/' --print-summary -o /dev/null
+gcovr -a "$json" -r . --filter 'runtime/' --print-summary -o "$build/coverage-runtime.txt"
 echo "== runtime/ + tools/"
-gcovr -a "$json" -r . --print-summary -o /dev/null
+gcovr -a "$json" -r . --print-summary -o "$build/coverage-all.txt"
 if [ "${COVERAGE_HTML:-0}" = 1 ]; then
   mkdir -p "$build/coverage"
   gcovr -a "$json" -r . --html-details "$build/coverage/index.html"
