@@ -190,6 +190,7 @@ struct mf_client {
     uint64_t next_sid;
     uint64_t inbox_sid;       /* 0 until the first request */
     mf_sub *dispatching;      /* the sub whose callback runs now */
+    bool delivered_in_read;   /* (svc) a message was delivered during this read: on_input_done follows */
 
     mf_u64map reqs;           /* id -> mf_req* */
     uint64_t next_req;

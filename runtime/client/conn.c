@@ -451,6 +451,16 @@ static void protocol_fail(mf_client *c, const char *why)
     c->ws_failed = true; /* the socket closes after our close frame */
 }
 
+/* After a read from the connection: on_input_done, when the read delivered a message. */
+static void input_done(mf_client *c)
+{
+    if (!c->delivered_in_read)
+        return;
+    c->delivered_in_read = false;
+    if (c->o.on_input_done)
+        c->o.on_input_done(c, c->o.input_ctx);
+}
+
 int mf_client_nats_receive(mf_client *c, struct lws *wsi, const void *in, size_t len)
 {
     if (mf_proto_feed(&c->parser, in, len))
@@ -541,7 +551,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!stopped(c))
             on_cancelled(c);
         break;
-    case LWS_CALLBACK_RAW_CONNECTED:
+    case LWS_CALLBACK_RAW_CONNECTED: {
         if (wsi != c->wsi)
             return -1;
         pthread_mutex_lock(&c->mu);
@@ -550,11 +560,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         mf_client_log(c, MF_LOG_DEBUG, "connected to %s, upgrading", cur_server_url(c));
         if (closing(c))
             return -1;
-        return c->pool[c->cur].tls ? mf_tls_start(c, wsi) : mf_wire_start(c, wsi);
-    case LWS_CALLBACK_RAW_RX:
+        int started = c->pool[c->cur].tls ? mf_tls_start(c, wsi) : mf_wire_start(c, wsi);
+        input_done(c); /* the TLS start reads what came with the handshake */
+        return started;
+    }
+    case LWS_CALLBACK_RAW_RX: {
         if (wsi != c->wsi)
             return 0;
-        return c->tls ? mf_tls_receive(c, wsi, in, len) : mf_wire_receive(c, wsi, in, len);
+        int r = c->tls ? mf_tls_receive(c, wsi, in, len) : mf_wire_receive(c, wsi, in, len);
+        input_done(c);
+        return r;
+    }
     case LWS_CALLBACK_RAW_WRITEABLE:
         if (wsi != c->wsi)
             return 0;

@@ -180,6 +180,7 @@ void mf_client_dispatch(mf_client *c, const mf_proto_op *op)
 
     atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->bytes_in, m.len, memory_order_relaxed);
+    c->delivered_in_read = true;
     cb(c, &m, ctx);
 
     pthread_mutex_lock(&c->mu);

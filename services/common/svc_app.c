@@ -161,6 +161,13 @@ static void on_client_log(mf_log_level level, const char *line, void *ctx)
             "client: %s", line);
 }
 
+static void on_client_input_done(mf_client *c, void *ctx)
+{
+    (void)c;
+    svc_app *app = ctx;
+    app->svc->on_input_done(app, app->svc->ctx);
+}
+
 static mf_status create_client(svc_app *app, mf_error *err)
 {
     mf_client_opts o;
@@ -172,6 +179,10 @@ static mf_status create_client(svc_app *app, mf_error *err)
     o.on_event = on_client_event;
     o.event_ctx = app;
     o.on_log = on_client_log;
+    if (app->svc->on_input_done) {
+        o.on_input_done = on_client_input_done;
+        o.input_ctx = app;
+    }
     o.log_level = svc_log_enabled(SVC_LOG_DEBUG) ? MF_LOG_DEBUG : MF_LOG_WARN;
     return mf_client_create(&o, &app->client, err);
 }

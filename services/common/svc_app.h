@@ -107,6 +107,9 @@ typedef struct svc_service {
      * delivers nothing published while it was away) learns of it here. Must not block. May be
      * NULL. Events may come before the start hook has run. */
     void (*on_broker)(svc_app *app, const mf_client_event *ev, void *ctx);
+    /* The client's service thread, after the messages of one read from the broker have been
+     * handled (mf_client_input_cb): where work shared between them ends. May be NULL. */
+    void (*on_input_done)(svc_app *app, void *ctx);
     void *ctx;                 /* passed to the hooks and to every route handler */
 } svc_service;
 

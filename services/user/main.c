@@ -40,10 +40,17 @@ static void stop(svc_app *app, void *ctx)
     us_request_stop(ctx);
 }
 
+static void input_done(svc_app *app, void *ctx)
+{
+    (void)app;
+    us_request_input_done(ctx);
+}
+
 static void close_stores(svc_app *app, void *ctx)
 {
     (void)app;
     us_ctx *c = ctx;
+    us_request_input_done(c); /* the client has stopped: its thread left nothing open */
     us_store_close(c->req_store);
     us_store_close(c->store);
     c->req_store = c->store = NULL;
@@ -73,6 +80,7 @@ int main(int argc, char **argv)
         .start = start,
         .stop = stop,
         .close = close_stores,
+        .on_input_done = input_done,
         .ctx = &g_ctx,
     };
     return svc_main(&svc, argc, argv);

@@ -31,6 +31,28 @@ static mf_status set_error(mf_user_info_reply *r, const char *code, const char *
     return r->error.code && r->error.message ? MF_OK : MF_ERR_NOMEM;
 }
 
+/* The requests of one read from the broker share a read transaction (us_request_input_done
+ * ends it): they had all arrived before its snapshot was taken, at the first of them. Without it
+ * (BEGIN failed) each read is its own transaction, as SQLite does by itself. */
+static void hold_reads(us_ctx *c)
+{
+    mf_error err;
+    if (c->reads_held)
+        return;
+    if (us_store_read_begin(c->req_store, &err) == MF_OK)
+        c->reads_held = true;
+    else
+        SVC_WARN("user.info.request: no shared read transaction error=\"%s\"", err.message);
+}
+
+void us_request_input_done(us_ctx *c)
+{
+    if (!c->reads_held)
+        return;
+    c->reads_held = false;
+    us_store_read_end(c->req_store);
+}
+
 static mf_status on_user_info(void *ctx, const mf_user_info_request *req, mf_user_info_reply *reply,
                               const mf_api_info *info)
 {
@@ -43,6 +65,7 @@ static mf_status on_user_info(void *ctx, const mf_user_info_request *req, mf_use
     svc_uuid_canon(req->user_id, id); /* the codec checked the format */
     us_user u;
     mf_error err;
+    hold_reads(c);
     mf_status st = us_store_get(c->req_store, id, US_GET_PROFILE, &u, &err);
     SVC_DEBUG("user.info.request user_id=%s found=%s", id, st == MF_OK ? "true" : "false");
     if (st == MF_ERR_NOT_FOUND) {

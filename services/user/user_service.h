@@ -37,6 +37,7 @@ typedef struct us_ctx {
     us_store *store;      /* main thread */
     us_store *req_store;  /* the client's service thread */
     mf_api_sub *sub;      /* user.info.request */
+    bool reads_held;      /* (service thread) req_store is in a read transaction until the input is done */
 } us_ctx;
 
 /* What an upsert did. */
@@ -81,6 +82,9 @@ void us_import_end(svc_http_req *rq, void *ctx);
 /* user.info.request (main thread; the handler then runs on the client's thread). */
 mf_status us_request_start(us_ctx *c, mf_error *err);
 void us_request_stop(us_ctx *c);
+/* The client's service thread, after the messages of one read have been handled: ends the read
+ * transaction the requests among them shared (svc_service.on_input_done). */
+void us_request_input_done(us_ctx *c);
 
 #ifdef __cplusplus
 }

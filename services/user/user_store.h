@@ -51,6 +51,8 @@ typedef struct us_store_ops {
     mf_status (*savepoint)(us_store *s, mf_error *err);
     mf_status (*release)(us_store *s, mf_error *err);
     void (*rollback_to)(us_store *s);
+    mf_status (*read_begin)(us_store *s, mf_error *err);
+    void (*read_end)(us_store *s);
     mf_status (*get)(us_store *s, const char *user_id, us_get_what what, us_user *out, mf_error *err);
     mf_status (*list)(us_store *s, const char *after, size_t limit, us_user_page *out, mf_error *err);
     mf_status (*each)(us_store *s, const char *since, us_store_each_fn fn, void *ctx, mf_error *err);
@@ -80,6 +82,12 @@ static inline void us_store_rollback(us_store *s) { s->ops->rollback(s); }
 static inline mf_status us_store_savepoint(us_store *s, mf_error *e) { return s->ops->savepoint(s, e); }
 static inline mf_status us_store_release(us_store *s, mf_error *e) { return s->ops->release(s, e); }
 static inline void us_store_rollback_to(us_store *s) { s->ops->rollback_to(s); }
+
+/* A read transaction: the reads until read_end see one snapshot, taken at the first of them,
+ * and pay the database's locking once instead of once each. Never left open while idle (it
+ * would hold back the WAL's checkpoints). Not for writes. */
+static inline mf_status us_store_read_begin(us_store *s, mf_error *e) { return s->ops->read_begin(s, e); }
+static inline void us_store_read_end(us_store *s) { s->ops->read_end(s); }
 
 /* One user by id (lowercase). *out must hold no memory; MF_ERR_NOT_FOUND. */
 static inline mf_status us_store_get(us_store *s, const char *id, us_get_what w, us_user *out, mf_error *e)

@@ -308,6 +308,8 @@ static mf_status st_emit(us_store *s, const svc_outbox_kind *k, const void *msg,
 static mf_status st_begin(us_store *s, mf_error *err) { return svc_db_begin(SS(s)->db, err); }
 static mf_status st_commit(us_store *s, mf_error *err) { return svc_db_commit(SS(s)->db, err); }
 static void st_rollback(us_store *s) { svc_db_rollback(SS(s)->db); }
+static mf_status st_read_begin(us_store *s, mf_error *err) { return svc_db_exec(SS(s)->db, "BEGIN", err); }
+static void st_read_end(us_store *s) { svc_db_rollback(SS(s)->db); /* nothing written: ends the read */ }
 static mf_status st_savepoint(us_store *s, mf_error *err) { return svc_db_exec(SS(s)->db, "SAVEPOINT line", err); }
 static mf_status st_release(us_store *s, mf_error *err) { return svc_db_exec(SS(s)->db, "RELEASE line", err); }
 
@@ -330,7 +332,7 @@ static void st_close(us_store *s)
 }
 
 static const us_store_ops sqlite_ops = {
-    st_close, st_begin,  st_commit, st_rollback, st_savepoint, st_release, st_rollback_to, st_get,
+    st_close, st_begin,  st_commit, st_rollback, st_savepoint, st_release, st_rollback_to, st_read_begin, st_read_end, st_get,
     st_list,  st_each,   st_each_deleted, st_count,  st_insert,   st_update,    st_remove,  st_emit,
 };
 

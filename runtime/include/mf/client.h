@@ -132,6 +132,15 @@ typedef struct mf_client_event {
 /* Called on the service thread. Pointers in ev are valid during the call only. */
 typedef void (*mf_client_event_cb)(mf_client *c, const mf_client_event *ev, void *ctx);
 
+/*
+ * Called on the service thread after the messages of one read from the connection have all
+ * been delivered to their callbacks (not called when a read delivered none). Every message
+ * delivered since the previous call had arrived before the first of them was delivered: a
+ * service may share work between them, e.g. one database read transaction per read (ended
+ * here, so that nothing stays open while the connection is idle). Must not block.
+ */
+typedef void (*mf_client_input_cb)(mf_client *c, void *ctx);
+
 typedef enum mf_log_level {
     MF_LOG_NONE = 0,
     MF_LOG_ERROR = 1,
@@ -188,6 +197,8 @@ typedef struct mf_client_opts {
 
     mf_client_event_cb on_event; /* NULL = none */
     void *event_ctx;
+    mf_client_input_cb on_input_done; /* NULL = none */
+    void *input_ctx;
     mf_client_log_cb on_log;    /* NULL = lines go to stderr */
     void *log_ctx;
     mf_log_level log_level;     /* default MF_LOG_WARN */
