@@ -2,7 +2,8 @@
  * test_client_pubsub.c - mf_client against a real server process: nats-server
  * (built as test_client_pubsub_nats) or mf-broker (built as test_client_pubsub_broker,
  * with -DE2E_KIND=E2E_BROKER). Publish and subscribe: pub/sub, wildcards, queue
- * groups, unsubscribe with a maximum, max_payload, headers, echo off and verbose.
+ * groups, unsubscribe with a maximum, max_payload, headers, echo off and verbose,
+ * on_input_done.
  * Requests are in test_client_request.c; concurrency, drain, reconnect and the
  * other robustness tests in test_client_robust.c.
  */
@@ -12,15 +13,89 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "e2e_group.h"
 #define MAXP E2E_SHARED_MAX_PAYLOAD
 
 /* ------------------------------------------------------------------ tests */
+
+/* on_input_done: after the messages of one read, on the service thread; never without a
+ * message delivered since the previous call; every delivered message is followed by one. */
+typedef struct input_probe {
+    pthread_mutex_t mu;
+    int msgs, calls, spurious;
+    bool pending; /* a message was delivered and no on_input_done followed yet */
+} input_probe;
+
+static void probe_msg(mf_client *c, const mf_msg *m, void *ctx)
+{
+    (void)c, (void)m;
+    input_probe *p = ctx;
+    pthread_mutex_lock(&p->mu);
+    p->msgs++;
+    p->pending = true;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void probe_input_done(mf_client *c, void *ctx)
+{
+    (void)c;
+    input_probe *p = ctx;
+    pthread_mutex_lock(&p->mu);
+    p->calls++;
+    if (!p->pending)
+        p->spurious++;
+    p->pending = false;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static bool probe_settled(input_probe *p, int msgs)
+{
+    for (int waited = 0; waited < E2E_WAIT_MS; waited += 10) {
+        pthread_mutex_lock(&p->mu);
+        bool done = p->msgs == msgs && !p->pending;
+        pthread_mutex_unlock(&p->mu);
+        if (done)
+            return true;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void test_input_done(void **state)
+{
+    (void)state;
+    REQUIRE_SERVER();
+    input_probe p = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    const char *servers[] = {g_srv.url};
+    mf_client_opts o;
+    e2e_opts(&o, servers, 1, NULL);
+    o.on_input_done = probe_input_done;
+    o.input_ctx = &p;
+    mf_client *c = e2e_connect(&o);
+    assert_non_null(c);
+    assert_int_equal(mf_client_subscribe(c, "t.in", NULL, probe_msg, &p, NULL), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK); /* PONGs alone: no call */
+    pthread_mutex_lock(&p.mu);
+    assert_int_equal(p.calls, 0);
+    pthread_mutex_unlock(&p.mu);
+    for (int i = 0; i < 200; i++)
+        e2e_pub_int(c, "t.in", i);
+    assert_true(probe_settled(&p, 200));
+    pthread_mutex_lock(&p.mu);
+    assert_true(p.calls >= 1 && p.calls <= 200);
+    assert_int_equal(p.spurious, 0);
+    pthread_mutex_unlock(&p.mu);
+    mf_client_destroy(c);
+    pthread_mutex_destroy(&p.mu);
+}
 
 static void test_pubsub(void **state)
 {
@@ -353,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_max_payload),
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_echo_verbose),
+        cmocka_unit_test(test_input_done),
     };
     const char *name = E2E_KIND == E2E_NATS ? "client_pubsub_vs_nats_server" : "client_pubsub_vs_mf_broker";
     return mf_skip_exit(cmocka_run_group_tests_name(name, tests, group_setup, group_teardown));
