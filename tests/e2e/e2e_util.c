@@ -657,6 +657,20 @@ void e2e_opts(mf_client_opts *o, const char *const *servers, size_t n, e2e_event
     }
 }
 
+mf_client *e2e_offline_client(void)
+{
+    static char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", e2e_free_port()); /* nobody listens */
+    const char *servers[] = {url};
+    mf_client_opts o;
+    e2e_opts(&o, servers, 1, NULL);
+    o.reconnect_wait_ms = 1000;
+    mf_client *c = NULL;
+    mf_error err;
+    assert_int_equal(mf_client_create(&o, &c, &err), MF_OK);
+    return c;
+}
+
 mf_client *e2e_connect(const mf_client_opts *o)
 {
     mf_client *c = NULL;

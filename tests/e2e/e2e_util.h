@@ -193,6 +193,9 @@ bool e2e_reply_set_wait(e2e_reply_set *s, int n, int timeout_ms);
 
 /* Options for tests: one or more servers, fast reconnects, quiet logs, events to ev (may be NULL). */
 void e2e_opts(mf_client_opts *o, const char *const *servers, size_t n, e2e_events *ev);
+/* A client of a server url where nobody listens (it keeps trying, once a second); the test fails
+ * if it cannot be created. For the checks a client makes before any connection. */
+mf_client *e2e_offline_client(void);
 /* Creates and waits for the connection; NULL on failure. */
 mf_client *e2e_connect(const mf_client_opts *o);
 

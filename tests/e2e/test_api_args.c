@@ -44,20 +44,6 @@ static void nop_reply(mf_api_fn fn, void *ctx, mf_status st, const void *reply, 
     (void)err;
 }
 
-static mf_client *offline_client(void)
-{
-    static char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d", e2e_free_port()); /* nobody listens */
-    const char *servers[] = {url};
-    mf_client_opts o;
-    e2e_opts(&o, servers, 1, NULL);
-    o.reconnect_wait_ms = 1000;
-    mf_client *c = NULL;
-    mf_error err;
-    assert_int_equal(mf_client_create(&o, &c, &err), MF_OK);
-    return c;
-}
-
 #define REFUSED(call)                                                                                          \
     do {                                                                                                       \
         mf_error_clear(&err);                                                                                  \
@@ -81,7 +67,7 @@ static const mf_operation_desc *send_without_headers(void)
 static void test_send_and_request(void **state)
 {
     (void)state;
-    mf_client *c = offline_client();
+    mf_client *c = e2e_offline_client();
     mf_error err;
     const mf_operation_desc *send = &mf_op_send_campaign_status_desc;
     const mf_operation_desc *recv = &mf_op_receive_campaign_create_desc;
@@ -120,7 +106,7 @@ static void test_send_and_request(void **state)
 static void test_subscriptions(void **state)
 {
     (void)state;
-    mf_client *c = offline_client();
+    mf_client *c = e2e_offline_client();
     mf_error err;
     const mf_operation_desc *recv = &mf_op_receive_campaign_create_desc;
     const mf_operation_desc *send = &mf_op_send_campaign_status_desc;

@@ -31,20 +31,6 @@ static void nop_reply(mf_client *c, mf_status st, const mf_msg *m, void *ctx)
     (void)ctx;
 }
 
-static mf_client *offline_client(void)
-{
-    static char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d", e2e_free_port()); /* nobody listens */
-    const char *servers[] = {url};
-    mf_client_opts o;
-    e2e_opts(&o, servers, 1, NULL);
-    o.reconnect_wait_ms = 1000;
-    mf_client *c = NULL;
-    mf_error err;
-    assert_int_equal(mf_client_create(&o, &c, &err), MF_OK);
-    return c;
-}
-
 static void test_options(void **state)
 {
     (void)state;
@@ -96,7 +82,7 @@ static void test_options(void **state)
 static void test_publish_args(void **state)
 {
     (void)state;
-    mf_client *c = offline_client();
+    mf_client *c = e2e_offline_client();
     const char *bad_subjects[] = {NULL, "", "a..b", "a.*", "a.>", "a b", "a\tb", ".a", "a.", "a\r\nb"};
     for (size_t i = 0; i < sizeof bad_subjects / sizeof bad_subjects[0]; i++)
         assert_int_equal(mf_client_publish(c, bad_subjects[i], NULL, "x", 1), MF_ERR_INVALID_ARG);
@@ -138,7 +124,7 @@ static void test_publish_args(void **state)
 static void test_subscribe_and_request_args(void **state)
 {
     (void)state;
-    mf_client *c = offline_client();
+    mf_client *c = e2e_offline_client();
     uint64_t sid = 0;
     assert_int_equal(mf_client_subscribe(c, NULL, NULL, nop_cb, NULL, &sid), MF_ERR_INVALID_ARG);
     assert_int_equal(mf_client_subscribe(c, "a..b", NULL, nop_cb, NULL, &sid), MF_ERR_INVALID_ARG);

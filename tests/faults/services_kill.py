@@ -62,7 +62,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -80,6 +80,37 @@ def result(fields: Dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------ campaign
 
+def start_round(env: cc.Env, pushes: h.Subscriber, args: argparse.Namespace,
+                rng: random.Random) -> Tuple[str, int, Callable[[], List[Dict[str, Any]]]]:
+    """Creates a campaign to all users and executes it: its execution id, how many of its
+    notifications to see before the kill, and a function listing the notifications seen so far."""
+    cid, xid = cc.new_id(), cc.new_id()
+    env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
+                           respect_quiet_hours=False))
+    start = len(pushes.snapshot())
+    k = rng.randint(1, max(1, args.users * 9 // 10))
+    env.execute(xid, cid)
+
+    def mine() -> List[Dict[str, Any]]:
+        return [p for _, p in pushes.snapshot()[start:]
+                if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid]
+    return xid, k, mine
+
+
+def finish_round(env: cc.Env, xid: str, mine: Callable[[], List[Dict[str, Any]]], args: argparse.Namespace,
+                 n: int) -> Tuple[Dict[str, Any], Dict[str, int]]:
+    """Waits for the execution to complete and every user's notification: the final status and
+    the counts (missing users, raw duplicates, duplicates left after de-duplication by id)."""
+    x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
+    wait_until(lambda: len({p["notification_id"] for p in mine()}) >= args.users or None,
+               f"round {n}: every notification", timeout=h.DEADLINE)
+    got = mine()
+    ids = [p["notification_id"] for p in got]
+    users = {p["user_id"] for p in got}
+    return x, {"missing": args.users - len(users), "raw_duplicates": len(ids) - len(set(ids)),
+               "after_dedup": len(set(ids)) - len(users)}
+
+
 def campaign_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -> Dict[str, Any]:
     people = cc.population(args.users, dt.datetime.now(dt.timezone.utc), seed=args.seed)
     env.start_users()
@@ -91,16 +122,7 @@ def campaign_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -
     kill_points: List[int] = []
     try:
         for r in range(args.rounds):
-            cid, xid = cc.new_id(), cc.new_id()
-            env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
-                                   respect_quiet_hours=False))
-            start = len(pushes.snapshot())
-            k = rng.randint(1, max(1, args.users * 9 // 10))
-            env.execute(xid, cid)
-
-            def mine() -> List[Dict[str, Any]]:
-                return [p for _, p in pushes.snapshot()[start:]
-                        if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid]
+            xid, k, mine = start_round(env, pushes, args, rng)
             wait_until(lambda: len(mine()) >= k, f"round {r}: {k} notifications")
             env.campaign.signal(signal.SIGKILL)
             env.campaign.wait()
@@ -109,20 +131,14 @@ def campaign_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -
             kill_points.append(committed)
             after_done += committed >= args.users
             env.start_campaign()  # same database
-            x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
-            wait_until(lambda: len({p["notification_id"] for p in mine()}) >= args.users or None,
-                       f"round {r}: every notification", timeout=h.DEADLINE)
-            got = mine()
-            ids = [p["notification_id"] for p in got]
-            users = {p["user_id"] for p in got}
-            missing = args.users - len(users)
-            dups = len(ids) - len(set(ids))
+            x, row = finish_round(env, xid, mine, args, r + 1)
+            missing, dups = row["missing"], row["raw_duplicates"]
             missing_total += missing
             dups_total += dups
             print(f"round {r + 1}: killed after {k} seen / {committed} committed; sent={x['sent']} "
-                  f"missing={missing} raw_duplicates={dups} after_dedup={len(set(ids)) - len(users)}", flush=True)
+                  f"missing={missing} raw_duplicates={dups} after_dedup={row['after_dedup']}", flush=True)
             check(missing == 0 and x["sent"] == args.users, f"round {r + 1}: {missing} missing")
-            check(len(set(ids)) == len(users), f"round {r + 1}: two notification_ids for one user")
+            check(row["after_dedup"] == 0, f"round {r + 1}: two notification_ids for one user")
     finally:
         pushes.close()
     return {"missing": missing_total, "raw_duplicates": dups_total, "duplicates_after_dedup": 0,
@@ -228,16 +244,7 @@ def replicas_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -
     totals: Counter = Counter()
     try:
         for r in range(args.rounds):
-            cid, xid = cc.new_id(), cc.new_id()
-            env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
-                                   respect_quiet_hours=False))
-            start = len(pushes.snapshot())
-            k = rng.randint(1, max(1, args.users * 9 // 10))
-            env.execute(xid, cid)
-
-            def mine() -> List[Dict[str, Any]]:
-                return [p for _, p in pushes.snapshot()[start:]
-                        if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid]
+            xid, k, mine = start_round(env, pushes, args, rng)
 
             def owner() -> Any:
                 rows = env.campaign.db_query("SELECT pid FROM cs_leases WHERE execution_id = ?", (xid,))
@@ -252,14 +259,7 @@ def replicas_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random) -
                 env.campaign = survivor
                 replicas = [survivor, env.start_campaign(db=shared, extra=extra)]
                 env.campaign = survivor
-            x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
-            wait_until(lambda: len({p["notification_id"] for p in mine()}) >= args.users or None,
-                       f"round {r + 1}: every notification", timeout=h.DEADLINE)
-            got = mine()
-            ids = [p["notification_id"] for p in got]
-            users = {p["user_id"] for p in got}
-            row = {"missing": args.users - len(users), "raw_duplicates": len(ids) - len(set(ids)),
-                   "after_dedup": len(set(ids)) - len(users)}
+            x, row = finish_round(env, xid, mine, args, r + 1)
             totals.update(row)
             print(f"round {r + 1}: owner killed after {k} seen; sent={x['sent']} " +
                   " ".join(f"{a}={b}" for a, b in row.items()), flush=True)
