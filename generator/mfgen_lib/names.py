@@ -68,7 +68,8 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_buf_append_char mf_buf_append_str mf_buf_detach mf_buf_free mf_buf_init mf_buf_printf
     mf_buf_reserve mf_buf_reset mf_channel_address mf_channel_desc mf_channel_parse mf_client
     mf_client_create mf_client_destroy mf_client_drain mf_client_event mf_client_event_cb mf_client_input_cb
-    mf_client_event_type mf_client_flush mf_client_log_cb mf_client_on_service_thread
+    mf_client_event_type mf_client_flush mf_client_flush_start mf_client_flush_wait mf_client_log_cb
+    mf_client_on_service_thread
     mf_client_opts mf_client_opts_init mf_client_publish mf_client_publish_hdrs
     mf_client_request mf_client_request_async mf_client_respond mf_client_server_info
     mf_client_server_info_get mf_client_stats mf_client_stats_get mf_client_subscribe

@@ -552,33 +552,42 @@ mf_status mf_client_respond(mf_client *c, const mf_msg *req, const void *data, s
 
 /* -------------------------------------------------------- flush, drain */
 
-static mf_status flush_until(mf_client *c, const struct timespec *ts, bool forever)
+/* Queues a PING after everything queued so far; its tag is the flush's ticket. Under c->mu. */
+static mf_status flush_start_locked(mf_client *c, uint64_t *ticket)
 {
-    pthread_mutex_lock(&c->mu);
-    if (mf_client_life(c) >= MF_LIFE_CLOSED) {
-        pthread_mutex_unlock(&c->mu);
+    if (mf_client_life(c) >= MF_LIFE_CLOSED)
         return MF_ERR_CLOSED;
-    }
-    uint64_t tag = ++c->flush_seq;
+    uint64_t tag = c->flush_seq + 1;
     if (c->can_send) {
         mf_status st = mf_client_queue_ping_locked(c, tag);
-        if (st) {
-            pthread_mutex_unlock(&c->mu);
+        if (st)
             return st;
-        }
         mf_client_wake_locked(c);
     } /* else: the reconnect sends a PING for the newest flush */
-    mf_status st = MF_OK;
-    while (c->flush_done < tag) {
-        if (mf_client_life(c) >= MF_LIFE_CLOSED) {
-            st = MF_ERR_CLOSED;
-            break;
-        }
-        if (!wait_until(c, ts, forever) && c->flush_done < tag) {
-            st = mf_client_life(c) >= MF_LIFE_CLOSED ? MF_ERR_CLOSED : MF_ERR_TIMEOUT;
-            break;
-        }
+    c->flush_seq = tag;
+    *ticket = tag;
+    return MF_OK;
+}
+
+/* Waits until the PONG of ticket (or of a later flush: PONGs come in order) arrived. Under c->mu. */
+static mf_status flush_wait_locked(mf_client *c, uint64_t ticket, const struct timespec *ts, bool forever)
+{
+    while (c->flush_done < ticket) {
+        if (mf_client_life(c) >= MF_LIFE_CLOSED)
+            return MF_ERR_CLOSED;
+        if (!wait_until(c, ts, forever) && c->flush_done < ticket)
+            return mf_client_life(c) >= MF_LIFE_CLOSED ? MF_ERR_CLOSED : MF_ERR_TIMEOUT;
     }
+    return MF_OK;
+}
+
+static mf_status flush_until(mf_client *c, const struct timespec *ts, bool forever)
+{
+    uint64_t ticket;
+    pthread_mutex_lock(&c->mu);
+    mf_status st = flush_start_locked(c, &ticket);
+    if (st == MF_OK)
+        st = flush_wait_locked(c, ticket, ts, forever);
     pthread_mutex_unlock(&c->mu);
     return st;
 }
@@ -590,6 +599,29 @@ mf_status mf_client_flush(mf_client *c, int timeout_ms)
     struct timespec ts;
     deadline_ms(&ts, timeout_ms);
     return flush_until(c, &ts, timeout_ms < 0);
+}
+
+mf_status mf_client_flush_start(mf_client *c, uint64_t *ticket)
+{
+    if (!c || !ticket)
+        return MF_ERR_INVALID_ARG;
+    pthread_mutex_lock(&c->mu);
+    mf_status st = flush_start_locked(c, ticket);
+    pthread_mutex_unlock(&c->mu);
+    return st;
+}
+
+mf_status mf_client_flush_wait(mf_client *c, uint64_t ticket, int timeout_ms)
+{
+    if (!c || mf_client_on_service_thread(c))
+        return MF_ERR_INVALID_ARG;
+    struct timespec ts;
+    deadline_ms(&ts, timeout_ms);
+    pthread_mutex_lock(&c->mu);
+    mf_status st = ticket == 0 || ticket > c->flush_seq ? MF_ERR_INVALID_ARG
+                                                        : flush_wait_locked(c, ticket, &ts, timeout_ms < 0);
+    pthread_mutex_unlock(&c->mu);
+    return st;
 }
 
 mf_status mf_client_drain(mf_client *c, int timeout_ms)

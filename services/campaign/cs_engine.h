@@ -116,6 +116,10 @@ typedef struct cs_sink {
      * mf_client_flush). Called before a batch with sent notifications is committed; on an error
      * the batch's notifications stay pending and go again later. May be NULL (no such check). */
     mf_status (*flush)(void *ctx, mf_error *err);
+    /* Starts the confirmation that flush() then waits for, so that other work (the next batch's
+     * reads and requests) overlaps the round trip: flush() after flush_start() answers for
+     * everything published before flush_start(). Never blocks. May be NULL. */
+    void (*flush_start)(void *ctx);
     /* Whether the transport is connected. While it is not, no batch starts, and a request that
      * fails then does not count as an attempt (a broker outage fails no target). May be NULL. */
     bool (*ready)(void *ctx);

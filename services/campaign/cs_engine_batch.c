@@ -432,6 +432,10 @@ static void batch_end(cs_engine *e, cs_run *r)
     r->slots = NULL;
     r->n_slots = r->open = 0;
     r->in_batch = false;
+    /* the PING that confirms this batch's notifications leaves before the batch taken ahead is
+     * read and asked for, so that its round trip overlaps that work (flush() below waits) */
+    if (outs && sent > 0 && e->sink.flush && e->sink.flush_start)
+        e->sink.flush_start(e->sink.ctx);
     if (outs)
         batch_ahead(e, r, outs, n, started + pace_of(r, sent), now);
     mf_error err;

@@ -36,6 +36,7 @@ struct cs_service {
     cs_userview *view;
     mf_api_sub *subs[5];
     svc_js *js;                /* cfg.jetstream: the notifications' publisher */
+    uint64_t flush_ticket;     /* sink_flush_start's, for sink_flush; 0: none (engine thread only) */
     cs_refresh *refresh;       /* cfg.user_service: republish requests after gaps */
     int64_t mono0;
     /* view events: appended on the client thread, applied on the host */
@@ -210,8 +211,19 @@ static mf_status sink_flush(void *ctx, mf_error *err)
     cs_service *s = ctx;
     if (s->js)
         return svc_js_wait(s->js, s->cfg.flush_timeout_ms, err);
-    mf_status st = mf_client_flush(s->client, s->cfg.flush_timeout_ms);
+    uint64_t ticket = s->flush_ticket;
+    s->flush_ticket = 0;
+    mf_status st = ticket ? mf_client_flush_wait(s->client, ticket, s->cfg.flush_timeout_ms)
+                          : mf_client_flush(s->client, s->cfg.flush_timeout_ms);
     return st == MF_OK ? MF_OK : mf_error_set(err, st, "", "flush: %s", mf_status_str(st));
+}
+
+/* With JetStream the wait is for acknowledgements, which need no PING. */
+static void sink_flush_start(void *ctx)
+{
+    cs_service *s = ctx;
+    if (!s->js && mf_client_flush_start(s->client, &s->flush_ticket) != MF_OK)
+        s->flush_ticket = 0; /* closed: sink_flush finds out and says so */
 }
 
 static bool sink_ready(void *ctx)
@@ -470,7 +482,7 @@ mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_confi
     pthread_mutex_init(&s->lock, NULL);
     cs_sink sink = {.ctx = s, .now = sink_now, .timer = sink_timer, .request_user_info = sink_request,
                     .publish_push = sink_push, .publish_status = sink_status, .publish_analytics = sink_analytics,
-                    .flush = sink_flush, .ready = sink_ready, .log = sink_log};
+                    .flush = sink_flush, .flush_start = sink_flush_start, .ready = sink_ready, .log = sink_log};
     mf_status st = cs_host_create(on_timer, s, &s->host, err);
     if (st == MF_OK && s->cfg.jetstream)
         st = svc_js_open(client, 2000, &s->js, err);

@@ -149,6 +149,16 @@ static void test_subscribe_and_request_args(void **state)
     assert_int_equal(mf_client_request_async(c, "a", "x", 1, 100, nop_reply, NULL), MF_OK);
     assert_int_equal(mf_client_flush(c, 50), MF_ERR_TIMEOUT);
     assert_int_equal(mf_client_flush(NULL, 50), MF_ERR_INVALID_ARG);
+    uint64_t t1 = 0, t2 = 0;
+    assert_int_equal(mf_client_flush_start(c, &t1), MF_OK); /* offline: the reconnect's PING answers it */
+    assert_int_equal(mf_client_flush_start(c, &t2), MF_OK);
+    assert_true(t1 > 0 && t2 > t1);
+    assert_int_equal(mf_client_flush_wait(c, t1, 50), MF_ERR_TIMEOUT);
+    assert_int_equal(mf_client_flush_wait(c, 0, 50), MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_client_flush_wait(c, t2 + 1, 50), MF_ERR_INVALID_ARG); /* not handed out */
+    assert_int_equal(mf_client_flush_wait(NULL, t1, 50), MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_client_flush_start(NULL, &t1), MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_client_flush_start(c, NULL), MF_ERR_INVALID_ARG);
     assert_int_equal(mf_client_wait_connected(c, 20), MF_ERR_TIMEOUT);
     assert_int_equal(mf_client_wait_connected(NULL, 20), MF_ERR_INVALID_ARG);
     mf_client_server_info info;
@@ -158,6 +168,8 @@ static void test_subscribe_and_request_args(void **state)
     assert_false(mf_client_on_service_thread(NULL));
     assert_int_equal(mf_client_drain(c, 100), MF_ERR_TIMEOUT); /* nothing can be flushed offline */
     assert_int_equal(mf_client_publish(c, "a", NULL, "x", 1), MF_ERR_CLOSED);
+    assert_int_equal(mf_client_flush_start(c, &t1), MF_ERR_CLOSED);
+    assert_int_equal(mf_client_flush_wait(c, t2, 50), MF_ERR_CLOSED);
     assert_int_equal(mf_client_subscribe(c, "b", NULL, nop_cb, NULL, &sid), MF_ERR_CLOSED);
     assert_int_equal(mf_client_drain(c, 100), MF_ERR_CLOSED);
     mf_client_destroy(c);

@@ -179,9 +179,9 @@ static void test_no_responders(void **state)
 typedef struct cb_checks {
     pthread_mutex_t mu;
     int calls;
-    mf_status req, flush, drain, wait, async, pub, sub, unsub_self;
+    mf_status req, flush, drain, wait, async, pub, sub, unsub_self, flush_start, flush_wait;
     bool on_service_thread;
-    uint64_t self_sid;
+    uint64_t self_sid, ticket;
     char hdr_val[32];
     e2e_reply *ar;
 } cb_checks;
@@ -194,6 +194,8 @@ static void checking_cb(mf_client *c, const mf_msg *m, void *ctx)
     k->calls++;
     k->req = mf_client_request(c, "svc.any", "x", 1, 100, &rep);
     k->flush = mf_client_flush(c, 100);
+    k->flush_start = mf_client_flush_start(c, &k->ticket); /* allowed here: it never blocks */
+    k->flush_wait = mf_client_flush_wait(c, k->ticket, 100);
     k->drain = mf_client_drain(c, 100);
     k->wait = mf_client_wait_connected(c, 100);
     k->async = mf_client_request_async(c, "svc.cbecho", "x", 1, E2E_WAIT_MS, e2e_reply_cb, k->ar);
@@ -241,6 +243,9 @@ static void test_callback_rules(void **state)
     assert_true(k.on_service_thread);
     assert_int_equal(k.req, MF_ERR_INVALID_ARG);
     assert_int_equal(k.flush, MF_ERR_INVALID_ARG);
+    assert_int_equal(k.flush_start, MF_OK);
+    assert_int_equal(k.flush_wait, MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_client_flush_wait(c, k.ticket, E2E_WAIT_MS), MF_OK); /* its PONG, awaited elsewhere */
     assert_int_equal(k.drain, MF_ERR_INVALID_ARG);
     assert_int_equal(k.wait, MF_ERR_INVALID_ARG);
     assert_int_equal(k.async, MF_OK);

@@ -310,6 +310,24 @@ mf_status mf_client_request_async(mf_client *c, const char *subject, const void 
 mf_status mf_client_flush(mf_client *c, int timeout_ms);
 
 /*
+ * mf_client_flush in two halves, so that a thread can do other work while the
+ * PING travels: mf_client_flush_start queues the PING after everything queued
+ * so far and stores its ticket in *ticket; it never blocks and may be called on
+ * any thread, the service thread included. mf_client_flush_wait(c, ticket, ...)
+ * then waits as mf_client_flush does: MF_OK once the server has processed
+ * everything queued before the ticket's PING (a later flush's PONG also
+ * answers it: PONGs come in order). A ticket may be waited for more than once.
+ *
+ * flush_start: MF_OK; MF_ERR_CLOSED (nothing queued, *ticket unchanged);
+ * MF_ERR_INVALID_ARG; MF_ERR_NOMEM. While disconnected it queues nothing: the
+ * reconnect sends one PING for the newest flush, as for mf_client_flush.
+ * flush_wait: MF_OK, MF_ERR_TIMEOUT, MF_ERR_CLOSED; MF_ERR_INVALID_ARG for a
+ * ticket this client did not hand out, or on the service thread.
+ */
+mf_status mf_client_flush_start(mf_client *c, uint64_t *ticket);
+mf_status mf_client_flush_wait(mf_client *c, uint64_t ticket, int timeout_ms);
+
+/*
  * Graceful close: unsubscribes everything, lets messages already in flight reach
  * their callbacks, refuses new subscriptions/requests (MF_ERR_CLOSED), then
  * refuses publishes, flushes what was published and closes (CLOSED event).

@@ -121,6 +121,16 @@ static mf_status f_analytics(void *ctx, const mf_campaign_analytics_event *m, co
     return MF_OK;
 }
 
+static void f_flush_start(void *ctx)
+{
+    fake *f = ctx;
+    if (f->flush_starts < 8) {
+        f->reqs_at_flush_start[f->flush_starts] = f->requests;
+        f->pushes_at_flush_start[f->flush_starts] = f->n_pushes;
+    }
+    f->flush_starts++;
+}
+
 static mf_status f_flush(void *ctx, mf_error *err)
 {
     fake *f = ctx;
@@ -152,7 +162,7 @@ cs_sink fake_sink(fake *f)
 {
     return (cs_sink){.ctx = f, .now = f_now, .timer = f_timer, .request_user_info = f_request,
                      .publish_push = f_push, .publish_status = f_status, .publish_analytics = f_analytics,
-                     .flush = f_flush, .ready = f_ready, .log = f_log};
+                     .flush = f_flush, .flush_start = f_flush_start, .ready = f_ready, .log = f_log};
 }
 
 /* Answers request q now (reply or error), as the user's mode says. */

@@ -64,6 +64,8 @@ typedef struct fake {
     int flushes;
     int requests;         /* requests sent in all */
     int reqs_at_flush[8], pushes_at_flush[8]; /* requests and n_pushes when flush n (0-based, < 8) ran */
+    int flush_starts;
+    int reqs_at_flush_start[8], pushes_at_flush_start[8]; /* the same when flush_start n ran */
     bool down;            /* the transport is disconnected: requests time out, ready() false */
     int latency_ms;       /* the User Service answers this long after a request */
     bool quiet_log;

@@ -589,7 +589,8 @@ static void unconfirmed_batch_goes_again(void **state)
     world_free(w);
 }
 
-/* The next batch's requests go out before the finished batch is flushed and committed; its
+/* The finished batch's flush starts first; then the next batch's requests go out, before the finished
+ * batch's flush is awaited and the batch committed; its
  * notifications only after that commit: never more than one batch published and uncommitted. */
 static void next_batch_asked_while_committing(void **state)
 {
@@ -614,6 +615,12 @@ static void next_batch_asked_while_committing(void **state)
     assert_int_equal(w->f.pushes_at_flush[1], 10);
     assert_int_equal(w->f.reqs_at_flush[2], 12);
     assert_int_equal(w->f.pushes_at_flush[2], 12);
+    /* each flush's PING left before the batch taken ahead was asked for (its round trip overlaps it) */
+    assert_int_equal(w->f.flush_starts, 3);
+    assert_int_equal(w->f.reqs_at_flush_start[0], 5);
+    assert_int_equal(w->f.pushes_at_flush_start[0], 5);
+    assert_int_equal(w->f.reqs_at_flush_start[1], 10);
+    assert_int_equal(w->f.pushes_at_flush_start[1], 10);
     int raw, unique;
     count_pushes(&w->f, &raw, &unique);
     assert_int_equal(raw, 12);
