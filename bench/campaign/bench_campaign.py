@@ -1,26 +1,27 @@
 #!/usr/bin/env python3
-"""bench-campaign: one campaign to N users end to end (default 100,000), with the raw broker
-publish rate measured in the same run as the baseline.
+"""bench-campaign: campaigns to N users end to end (default 100,000), each between two
+measurements of the raw broker publish rate on the same broker (the baseline).
 
-    bench/campaign/bench_campaign.py --build build [--users 100000]
+    bench/campaign/bench_campaign.py --build build [--users 100000] [--runs 3]
 
 Starts mf-broker, user-service and campaign-service on free loopback ports (fresh databases
-in a temporary directory), imports N users into user-service (POST /users/import), waits
-until campaign-service's view holds them (user.info.update, user.analytics,
-notification.preferences.update through the broker), then:
+in a temporary directory), waits until campaign-service is connected and its subscriptions
+settled, imports N users into user-service (POST /users/import), waits until
+campaign-service's view holds them (user.info.update, user.analytics,
+notification.preferences.update through the broker), then runs --runs times:
 
   baseline  bench-transport --only mf --phases tp --repeat 3 against the same broker: 1->1 publish
-            throughput (msg/s, 300-byte payloads), before and after the campaign;
+            throughput (msg/s, 300-byte payloads, median of 3), before and after the campaign;
   campaign  campaign.create (all_users, batches of 1,000, no rate limit, quiet hours not
             respected so that every user is sent to now) and campaign.execute; timed from the
-            execute to status completed (GET /executions/{id}).
+            execute to the arrival of its final campaign.status (completed).
 
-Prints: notifications per second; the messages the campaign made the broker carry
+Prints per run: notifications per second; the messages the campaign made the broker carry
 (user.info.request and replies, pushes, analytics, status: the broker's in_msgs from /varz)
 per second and their ratio to the baseline (goal >= 0.5: the services, not the transport,
-are the limit); the CPU time of campaign-service and user-service per notification
-(/proc/PID/stat). Exit status 1 when something does not run or the campaign does not
-complete with every user sent.
+are the limit); the CPU time of campaign-service, user-service and mf-broker per notification
+and the cores each kept busy (/proc/PID/stat), campaign-service's per thread; then the medians.
+Exit status 1 when something does not run or a campaign does not complete with every user sent.
 """
 
 import argparse
@@ -32,6 +33,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,6 +80,18 @@ def thread_cpu(pid: int) -> Dict[int, float]:
         except OSError:
             pass
     return out
+
+
+def switches(pid: int) -> Tuple[int, int]:
+    """The main thread's (the engine's) voluntary and involuntary context switches."""
+    v = n = 0
+    with open(f"/proc/{pid}/task/{pid}/status") as f:
+        for line in f:
+            if line.startswith("voluntary_ctxt_switches:"):
+                v = int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches:"):
+                n = int(line.split()[1])
+    return v, n
 
 
 def cpu_seconds(pid: int, task: str = "") -> float:
@@ -142,10 +156,87 @@ def varz(port: int) -> Dict[str, Any]:
     return body
 
 
+def campaign_json(cid: str) -> Dict[str, Any]:
+    return {"campaign_id": cid, "name": "bench", "target_audience": {"user_segments": ["all_users"]},
+            "notification_template": {"title_template": "Hello {{name}}", "body_template": "A bench for {{email}}",
+                                      "localization": {"de": {"title": "Hallo {{name}}", "body": "x"},
+                                                       "fr": {"title": "Bonjour {{name}}", "body": "x"}}},
+            "schedule": {"type": "immediate"},
+            "settings": {"max_retries": 3, "batch_size": 1000, "respect_quiet_hours": False}}
+
+
+def await_final_status(c: Any, xid: str, timeout: float) -> None:
+    """Reads campaign.status messages until the execution's completed or failed one (its
+    arrival ends the timed window: polling the admin API every 0.2 s would add up to 10 %)."""
+    end = time.monotonic() + timeout
+    while True:
+        op = c.next_op(timeout=max(0.0, end - time.monotonic()))
+        if op.kind != "MSG":
+            continue
+        status = json.loads(op.data)
+        if status.get("execution_id") == xid and status.get("status") in ("completed", "failed"):
+            return
+
+
+def one_campaign(args: argparse.Namespace, url: str, c: Any, bp: int, cp: int,
+                 procs: Dict[str, "Proc"]) -> Optional[Dict[str, Any]]:
+    """One campaign to every user, between two baselines; None when it does not complete."""
+    base1 = baseline(args.build, url)
+    cid, xid = str(uuid.uuid4()), str(uuid.uuid4())
+    c.pub("campaign.create", json.dumps(campaign_json(cid)).encode())
+    c.flush()
+    wait(lambda: http(cp, "GET", f"/campaigns/{cid}")[0] == 200, "the campaign", 60)
+    camp_pid = procs["campaign-service"].p.pid
+    v0 = varz(bp)
+    cpu0 = {k: cpu_seconds(p.p.pid) for k, p in procs.items()}
+    th0, sw0 = thread_cpu(camp_pid), switches(camp_pid)
+    t1 = time.monotonic()
+    c.pub("campaign.execute", json.dumps({"execution_id": xid, "campaign_id": cid,
+                                          "execution_type": "immediate"}).encode())
+    c.flush()
+    await_final_status(c, xid, 3600)
+    dt = time.monotonic() - t1
+    th1, sw1 = thread_cpu(camp_pid), switches(camp_pid)
+    cpu1 = {k: cpu_seconds(p.p.pid) for k, p in procs.items()}
+    v1 = varz(bp)
+    x = http(cp, "GET", f"/executions?campaign={cid}&limit=1")[1]["executions"][0]
+    base2 = baseline(args.build, url)
+    if x["status"] != "completed" or x["sent"] != args.users:
+        print(f"bench-campaign: the execution ended {x}")
+        return None
+    msgs = v1["in_msgs"] - v0["in_msgs"]
+    base = (base1 + base2) / 2
+    return {"sent": x["sent"], "batches": x["batches"], "seconds": dt, "msgs": msgs, "base": base,
+            "base1": base1, "base2": base2, "ratio": msgs / dt / base,
+            "cpu": {k: cpu1[k] - cpu0[k] for k in procs},
+            "threads": sorted(((th1[t] - th0.get(t, 0.0)) / dt for t in th1), reverse=True),
+            "main_thread": (th1.get(camp_pid, 0.0) - th0.get(camp_pid, 0.0)) / dt,
+            "switches": (sw1[0] - sw0[0], sw1[1] - sw0[1])}
+
+
+def report(run: int, r: Dict[str, Any]) -> None:
+    n, dt = r["sent"], r["seconds"]
+    print(f"run {run}: campaign to {n} users: {dt:.2f} s, {n / dt:.0f} notifications/s, {r['batches']} batches")
+    print(f"  broker messages it caused      {r['msgs']:9d}  ({r['msgs'] / n:.2f} per notification)")
+    print(f"  broker messages per second     {r['msgs'] / dt:9.0f}")
+    print(f"  raw broker publish rate        {r['base']:9.0f}  (bench-transport 1->1 before {r['base1']:.0f}, "
+          f"after {r['base2']:.0f})")
+    print(f"  ratio caused / raw             {r['ratio']:9.3f}  (goal >= 0.5)")
+    print("  CPU per notification           " +
+          ", ".join(f"{k} {v * 1e6 / n:.1f} us" for k, v in r["cpu"].items()))
+    print("  CPU busy during the campaign   " + ", ".join(f"{k} {v / dt:.2f}" for k, v in r["cpu"].items()) + " cores")
+    print("  campaign-service's threads     " + ", ".join(f"{b:.2f}" for b in r["threads"] if b >= 0.01) +
+          f" cores (main thread: the engine, {r['main_thread']:.2f})")
+    print(f"  the engine thread's switches   {r['switches'][0] / n:.3f} voluntary, {r['switches'][1] / n:.3f} "
+          "involuntary per notification")
+
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--users", type=int, default=100000)
+    ap.add_argument("--runs", type=int, default=3, help="campaigns to run, one after the other (default 3)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = ap.parse_args()
     b = os.path.join(args.build, "bin")
@@ -175,6 +266,7 @@ def main() -> int:
         wait(lambda: subs.append(varz(bp)["subscriptions"]) or (len(subs) > 3 and len(set(subs[-4:])) == 1),
              "the subscriptions to settle", 60)
 
+        print(f"pids: mf-broker {procs[0].p.pid}, user-service {user.p.pid}, campaign-service {camp.p.pid}")
         t0 = time.monotonic()
         lines = users_ndjson(args.users, 7)
         for i in range(0, len(lines), 10000):
@@ -188,64 +280,25 @@ def main() -> int:
         print(f"users: {args.users} imported into user-service in {t_import:.1f} s; "
               f"campaign-service's view complete after {t_view:.1f} s")
 
-        base1 = baseline(args.build, url)
-        cid, xid = str(uuid.uuid4()), str(uuid.uuid4())
-        camp_json = {"campaign_id": cid, "name": "bench", "target_audience": {"user_segments": ["all_users"]},
-                     "notification_template": {"title_template": "Hello {{name}}", "body_template": "A bench for {{email}}",
-                                               "localization": {"de": {"title": "Hallo {{name}}", "body": "x"},
-                                                                "fr": {"title": "Bonjour {{name}}", "body": "x"}}},
-                     "schedule": {"type": "immediate"},
-                     "settings": {"max_retries": 3, "batch_size": 1000, "respect_quiet_hours": False}}
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "transport"))
         from wsnats import WsNats  # noqa: E402
         c = WsNats(HOST, bp)
         c.connect()
         c.sub("campaign.status", "1")
-        c.pub("campaign.create", json.dumps(camp_json).encode())
         c.flush()
-        wait(lambda: http(cp, "GET", f"/campaigns/{cid}")[0] == 200, "the campaign", 60)
-        broker = procs[0]
-        v0, cpu_c0, cpu_u0, cpu_b0 = varz(bp), cpu_seconds(camp.p.pid), cpu_seconds(user.p.pid), cpu_seconds(broker.p.pid)
-        th0 = thread_cpu(camp.p.pid)
-        t1 = time.monotonic()
-        c.pub("campaign.execute", json.dumps({"execution_id": xid, "campaign_id": cid,
-                                              "execution_type": "immediate"}).encode())
-        c.flush()
-        # the end is the arrival of the final campaign.status (polling the admin API every 0.2 s
-        # would add up to 10 % to a 2 s campaign)
-        end = time.monotonic() + 3600
-        while True:
-            op = c.next_op(timeout=max(0.0, end - time.monotonic()))
-            if op.kind != "MSG":
-                continue
-            status = json.loads(op.data)
-            if status.get("execution_id") == xid and status.get("status") in ("completed", "failed"):
-                break
-        dt_run = time.monotonic() - t1
-        th1 = thread_cpu(camp.p.pid)
-        x = http(cp, "GET", f"/executions?campaign={cid}&limit=1")[1]["executions"][0]
-        v1, cpu_c1, cpu_u1, cpu_b1 = varz(bp), cpu_seconds(camp.p.pid), cpu_seconds(user.p.pid), cpu_seconds(broker.p.pid)
+        ratios, rates = [], []
+        for run in range(1, args.runs + 1):
+            r = one_campaign(args, url, c, bp, cp, {"campaign-service": camp, "user-service": user,
+                                                    "mf-broker": procs[0]})
+            if r is None:
+                return 1
+            report(run, r)
+            ratios.append(r["ratio"])
+            rates.append(r["sent"] / r["seconds"])
         c.close()
-        base2 = baseline(args.build, url)
-        if x["status"] != "completed" or x["sent"] != args.users:
-            print(f"bench-campaign: the execution ended {x}")
-            return 1
-        msgs = v1["in_msgs"] - v0["in_msgs"]
-        base = (base1 + base2) / 2
-        rate = msgs / dt_run
-        print(f"campaign to {x['sent']} users: {dt_run:.1f} s, {x['sent'] / dt_run:.0f} notifications/s, "
-              f"{x['batches']} batches")
-        print(f"  broker messages it caused      {msgs:9d}  ({msgs / x['sent']:.2f} per notification)")
-        print(f"  broker messages per second     {rate:9.0f}")
-        print(f"  raw broker publish rate        {base:9.0f}  (bench-transport 1->1 before {base1:.0f}, after {base2:.0f})")
-        print(f"  ratio caused / raw             {rate / base:9.3f}  (goal >= 0.5)")
-        print(f"  CPU per notification           campaign-service {(cpu_c1 - cpu_c0) * 1e6 / x['sent']:.1f} us, "
-              f"user-service {(cpu_u1 - cpu_u0) * 1e6 / x['sent']:.1f} us, mf-broker {(cpu_b1 - cpu_b0) * 1e6 / x['sent']:.1f} us")
-        print(f"  CPU busy during the campaign   campaign-service {(cpu_c1 - cpu_c0) / dt_run:.2f}, "
-              f"user-service {(cpu_u1 - cpu_u0) / dt_run:.2f}, mf-broker {(cpu_b1 - cpu_b0) / dt_run:.2f} cores")
-        busy = sorted(((th1[t] - th0.get(t, 0.0)) / dt_run for t in th1), reverse=True)
-        print("  campaign-service's threads     " + ", ".join(f"{b:.2f}" for b in busy if b >= 0.01) +
-              f" cores (main thread {(th1.get(camp.p.pid, 0.0) - th0.get(camp.p.pid, 0.0)) / dt_run:.2f})")
+        met = sum(1 for x in ratios if x >= 0.5)
+        print(f"median of {args.runs} runs: {statistics.median(rates):.0f} notifications/s, ratio "
+              f"{statistics.median(ratios):.3f} (goal >= 0.5 met in {met} of {args.runs})")
         return 0
     finally:
         for p in reversed(procs):

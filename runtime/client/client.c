@@ -99,15 +99,20 @@ void mf_client_emit(mf_client *c, mf_client_event_type type, mf_status st, const
 
 void mf_client_wake_locked(mf_client *c)
 {
+    bool data_only = !c->dropped_event_pending && !c->req_timer_dirty && mf_client_life(c) < MF_LIFE_CLOSE_ASKED &&
+                     !c->destroy_req;
     if (mf_client_on_service_thread(c)) {
         /* inside one of our callbacks: ask for WRITEABLE directly, skip the cancel pipe
          * unless there is work only EVENT_WAIT_CANCELLED does */
-        if (c->wsi && c->can_send && !c->kill_conn)
+        if (c->wsi && c->can_send && !c->kill_conn) {
             lws_callback_on_writable(c->wsi);
-        if (!c->dropped_event_pending && !c->req_timer_dirty && mf_client_life(c) < MF_LIFE_CLOSE_ASKED &&
-            !c->destroy_req)
+            c->writer_armed = true;
+        }
+        if (data_only)
             return;
     }
+    if (data_only && c->writer_armed)
+        return; /* the WRITEABLE already asked for takes this too */
     if (!c->wake_pending && c->ctx) {
         c->wake_pending = true;
         lws_cancel_service(c->ctx);
@@ -707,6 +712,7 @@ void mf_client_finish_close(mf_client *c, mf_status why)
     }
     c->state = MF_CS_CLOSED;
     c->can_send = false;
+    c->writer_armed = false;
     c->close_status = why;
     mf_client_life_to_locked(c, MF_LIFE_CLOSED); /* wakes the waiters */
     pthread_mutex_unlock(&c->mu);

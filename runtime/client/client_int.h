@@ -179,6 +179,11 @@ struct mf_client {
     bool ever_connected;
     bool destroy_req;         /* mf_client_destroy: close, then end the service thread */
     bool wake_pending;
+    /* The service thread has asked for WRITEABLE and will take the queue then (set where it
+     * asks, cleared where it finds the queue empty or the connection gone): a publish needs
+     * no wake meanwhile. Without it every publish between two writes woke the service thread
+     * through the cancel pipe, and the publisher lost its CPU to it each time. Under mu. */
+    bool writer_armed;
     bool dropped_event_pending;
 
     mf_replayq q;

@@ -185,6 +185,7 @@ static void on_lost(mf_client *c, const char *why)
     if (c->state != MF_CS_CLOSED)
         c->state = MF_CS_IDLE;
     c->can_send = false;
+    c->writer_armed = false;
     /* keep the unsent publishes (bounded by pending_limit); SUB/UNSUB/PING are rebuilt */
     mf_replayq_salvage(&c->q, c->o.pending_limit, 0, &dm, &db);
     c->fifo_n = 0;
@@ -523,7 +524,8 @@ static void on_cancelled(mf_client *c)
         c->drop_ev_msgs = c->drop_ev_bytes = 0;
         c->dropped_event_pending = false;
     }
-    bool data = c->can_send && c->q.sent < c->q.buf.len;
+    bool data = c->can_send && c->q.sent < c->q.buf.len && c->wsi && !c->kill_conn;
+    c->writer_armed = data; /* asked for below */
     pthread_mutex_unlock(&c->mu);
     if (dm)
         mf_client_emit(c, MF_CLIENT_DROPPED, MF_ERR_FULL, "pending_limit", dm, db, cur_server_url(c));
@@ -535,7 +537,7 @@ static void on_cancelled(mf_client *c)
     }
     if (destroy && c->state == MF_CS_CLOSED && !c->wsi)
         request_stop(c);
-    if (data && c->wsi && !c->kill_conn)
+    if (data)
         lws_callback_on_writable(c->wsi);
 }
 

@@ -217,6 +217,7 @@ static int write_data(mf_client *c, struct lws *wsi)
     pthread_mutex_lock(&c->mu);
     size_t n = c->can_send ? mf_replayq_take(&c->q, (char *)p, c->o.frame_size) : 0;
     bool more = c->can_send && c->q.sent < c->q.buf.len;
+    c->writer_armed = more; /* asked for below; when false, the next publish wakes us */
     pthread_mutex_unlock(&c->mu);
     if (!n)
         return 0;
