@@ -83,6 +83,38 @@ const svc_migration cs_db_migrations[] = {
     "  pid INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL"         /* ms, real time */
     ") WITHOUT ROWID;"},
+    /* cs_targets again, keyed by a small integer per execution instead of its 36-character id:
+     * shorter keys, no foreign key check per row, and no pending index to maintain (the pending
+     * targets are read by a primary-key range scan from a cursor, cs_ledger.c). An execution in
+     * progress keeps its targets and resumes where it was. */
+    {3, "the ledger keyed by an integer execution key, without the pending index",
+    "CREATE TABLE cs_execution_keys ("
+    "  xk INTEGER PRIMARY KEY,"             /* the execution's key in cs_targets */
+    "  execution_id TEXT NOT NULL UNIQUE REFERENCES cs_executions(execution_id)"
+    ");"
+    "INSERT INTO cs_execution_keys(execution_id) SELECT execution_id FROM cs_executions "
+    "  ORDER BY created_at, execution_id;"
+    /* No foreign key to cs_execution_keys: a key and its targets are written in the transaction
+     * that creates the execution (cs_ledger_create), and neither is ever deleted; the check per
+     * row was a lookup per snapshotted target. */
+    "CREATE TABLE cs_targets_v3 ("
+    "  xk INTEGER NOT NULL,"                /* cs_execution_keys.xk */
+    "  seq INTEGER NOT NULL,"               /* 1.. in user_id order */
+    "  user_id TEXT NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"   /* cs_target_state; never set back to 0 (pending) */
+    "  release_at INTEGER,"                 /* held: when quiet hours end (ms) */
+    "  reason TEXT,"                        /* skipped / failed: why */
+    "  variant INTEGER,"                    /* sent: the A/B variant (0-based) */
+    "  attempts INTEGER NOT NULL DEFAULT 0,"/* profile requests made */
+    "  updated_at INTEGER,"
+    "  PRIMARY KEY (xk, seq)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO cs_targets_v3(xk, seq, user_id, state, release_at, reason, variant, attempts, updated_at) "
+    "  SELECT k.xk, t.seq, t.user_id, t.state, t.release_at, t.reason, t.variant, t.attempts, t.updated_at "
+    "  FROM cs_targets AS t JOIN cs_execution_keys AS k ON k.execution_id = t.execution_id ORDER BY k.xk, t.seq;"
+    "DROP TABLE cs_targets;"                /* and its indexes cs_targets_pending, cs_targets_held */
+    "ALTER TABLE cs_targets_v3 RENAME TO cs_targets;"
+    "CREATE INDEX cs_targets_held ON cs_targets(xk, release_at) WHERE state = 3;"},
 };
 const size_t cs_db_migration_count = sizeof cs_db_migrations / sizeof *cs_db_migrations;
 

@@ -7,10 +7,32 @@
 #include "cs_db.h"
 #include "cs_userview.h"
 
+/*
+ * The targets of an execution are keyed by its integer key xk (cs_execution_keys, cs_db.c). The
+ * ledger remembers the keys of the executions it used last, and with each a cursor `settled`: no
+ * target with seq <= settled is pending. A target never becomes pending again once it is written
+ * (cs_ledger_commit never writes the pending state), so a cursor learned once stays true whoever
+ * commits afterwards (another replica after a lease takeover too). Pending targets are read by a
+ * primary-key range scan (xk, seq > cursor) instead of a partial index that every snapshotted and
+ * every committed target had to update; the cursor keeps that scan from walking an execution's
+ * finished targets again at every batch. Keys are read from committed rows only (a key written
+ * by cs_ledger_create is not remembered: its transaction may still be rolled back).
+ */
+#define KEYS 16
+
+typedef struct exec_key {
+    char execution_id[37]; /* "" when the slot is free */
+    int64_t xk;
+    int64_t settled;       /* no target with seq <= settled is pending */
+} exec_key;
+
 struct cs_ledger {
     sqlite3 *db;
-    sqlite3_stmt *insert, *set_total, *get, *status, *held_due, *pending, *update_target, *counters, *next_release,
-        *has_pending, *active, *breakdown, *held_due_u, *pending_u;
+    sqlite3_stmt *insert, *insert_key, *key, *set_total, *get, *status, *held_due, *pending, *update_target,
+        *counters, *next_release, *has_pending, *active, *breakdown, *held_due_u, *pending_u;
+    exec_key keys[KEYS];
+    exec_key spare;     /* a key not to remember (read inside a transaction) */
+    unsigned next_slot; /* the slot a new key replaces (round robin) */
 };
 
 static const char *const SELECT_EXEC =
@@ -36,6 +58,10 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
                                 "batch_size, start_at, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?8)",
                                 &l->insert, err);
     if (s == MF_OK)
+        s = cs_db_prepare(db, "INSERT INTO cs_execution_keys(execution_id) VALUES (?1)", &l->insert_key, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT xk FROM cs_execution_keys WHERE execution_id = ?1", &l->key, err);
+    if (s == MF_OK)
         s = cs_db_prepare(db, "UPDATE cs_executions SET total = ?2 WHERE execution_id = ?1", &l->set_total, err);
     snprintf(sql, sizeof sql, "%s WHERE execution_id = ?1", SELECT_EXEC);
     if (s == MF_OK)
@@ -44,42 +70,42 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
         s = cs_db_prepare(db, "UPDATE cs_executions SET status = ?2, error_code = ?3, error_message = ?4, "
                               "updated_at = ?5 WHERE execution_id = ?1", &l->status, err);
     if (s == MF_OK)
-        s = cs_db_prepare(db, "SELECT seq, user_id, state, attempts FROM cs_targets WHERE execution_id = ?1 AND "
+        s = cs_db_prepare(db, "SELECT seq, user_id, state, attempts FROM cs_targets WHERE xk = ?1 AND "
                               "state = 3 AND release_at <= ?2 ORDER BY release_at, seq LIMIT ?3", &l->held_due, err);
     if (s == MF_OK)
-        s = cs_db_prepare(db, "SELECT seq, user_id, state, attempts FROM cs_targets WHERE execution_id = ?1 AND "
-                              "state = 0 AND seq > ?3 ORDER BY seq LIMIT ?2", &l->pending, err);
+        s = cs_db_prepare(db, "SELECT seq, user_id, state, attempts FROM cs_targets WHERE xk = ?1 AND "
+                              "seq > ?3 AND state = 0 ORDER BY seq LIMIT ?2", &l->pending, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "UPDATE cs_targets SET state = ?3, release_at = ?4, reason = ?5, variant = ?6, "
-                              "attempts = ?7, updated_at = ?8 WHERE execution_id = ?1 AND seq BETWEEN ?2 AND ?9",
+                              "attempts = ?7, updated_at = ?8 WHERE xk = ?1 AND seq BETWEEN ?2 AND ?9",
                           &l->update_target, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "UPDATE cs_executions SET sent = sent + ?2, failed = failed + ?3, skipped = skipped + ?4, "
                               "held = held + ?5, ever_held = ever_held + ?6, batches = batches + 1, updated_at = ?7 "
                               "WHERE execution_id = ?1", &l->counters, err);
     if (s == MF_OK)
-        s = cs_db_prepare(db, "SELECT min(release_at) FROM cs_targets WHERE execution_id = ?1 AND state = 3",
-                          &l->next_release, err);
-    if (s == MF_OK)
-        s = cs_db_prepare(db, "SELECT 1 FROM cs_targets WHERE execution_id = ?1 AND state = 0 LIMIT 1", &l->has_pending,
+        s = cs_db_prepare(db, "SELECT min(release_at) FROM cs_targets WHERE xk = ?1 AND state = 3", &l->next_release,
                           err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "SELECT seq FROM cs_targets WHERE xk = ?1 AND seq > ?2 AND state = 0 ORDER BY seq "
+                              "LIMIT 1", &l->has_pending, err);
     /* the same two, each target with its user's view row (cs_ledger_batch_view) */
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT t.seq, t.user_id, t.state, t.attempts, " CS_USERVIEW_COLUMNS " FROM cs_targets AS t "
-                              "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.execution_id = ?1 AND "
+                              "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.xk = ?1 AND "
                               "t.state = 3 AND t.release_at <= ?2 ORDER BY t.release_at, t.seq LIMIT ?3", &l->held_due_u,
                           err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT t.seq, t.user_id, t.state, t.attempts, " CS_USERVIEW_COLUMNS " FROM cs_targets AS t "
-                              "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.execution_id = ?1 AND "
-                              "t.state = 0 AND t.seq > ?3 ORDER BY t.seq LIMIT ?2", &l->pending_u, err);
+                              "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.xk = ?1 AND "
+                              "t.seq > ?3 AND t.state = 0 ORDER BY t.seq LIMIT ?2", &l->pending_u, err);
     snprintf(sql, sizeof sql, "%s WHERE status IN (1, 2, 5) ORDER BY created_at, execution_id", SELECT_EXEC);
     if (s == MF_OK)
         s = cs_db_prepare(db, sql, &l->active, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'sent' WHEN 2 THEN 'skipped' "
                               "WHEN 3 THEN 'held' ELSE 'failed' END || coalesce(':' || reason, '') AS label, count(*) "
-                              "FROM cs_targets WHERE execution_id = ?1 GROUP BY label ORDER BY label", &l->breakdown, err);
+                              "FROM cs_targets WHERE xk = ?1 GROUP BY label ORDER BY label", &l->breakdown, err);
     if (s != MF_OK) {
         cs_ledger_close(l);
         return s;
@@ -92,7 +118,7 @@ void cs_ledger_close(cs_ledger *l)
 {
     if (!l)
         return;
-    sqlite3_stmt *all[] = {l->insert, l->set_total, l->get, l->status, l->held_due, l->pending, l->update_target, l->counters,
+    sqlite3_stmt *all[] = {l->insert, l->insert_key, l->key, l->set_total, l->get, l->status, l->held_due, l->pending, l->update_target, l->counters,
                            l->next_release, l->has_pending, l->active, l->breakdown, l->held_due_u, l->pending_u};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         sqlite3_finalize(all[i]);
@@ -110,6 +136,35 @@ static mf_status step_write(cs_ledger *l, sqlite3_stmt *st, const char *what, mf
     int rc = sqlite3_step(st);
     done(st);
     return rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, what, err);
+}
+
+/*
+ * The key of execution_id, remembered or read; *k is NULL when the execution has none (no such
+ * execution). Only a key read outside a transaction is remembered (it is committed).
+ */
+static mf_status key_of(cs_ledger *l, const char *execution_id, exec_key **k, mf_error *err)
+{
+    *k = NULL;
+    for (size_t i = 0; i < KEYS; i++)
+        if (l->keys[i].execution_id[0] && strcmp(l->keys[i].execution_id, execution_id) == 0) {
+            *k = &l->keys[i];
+            return MF_OK;
+        }
+    sqlite3_bind_text(l->key, 1, execution_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(l->key);
+    int64_t xk = rc == SQLITE_ROW ? sqlite3_column_int64(l->key, 0) : 0;
+    done(l->key);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, "read execution key", err);
+    bool keep = sqlite3_get_autocommit(l->db) && strlen(execution_id) < sizeof l->keys[0].execution_id;
+    exec_key *e = keep ? &l->keys[l->next_slot] : &l->spare;
+    if (keep)
+        l->next_slot = (l->next_slot + 1) % KEYS;
+    snprintf(e->execution_id, sizeof e->execution_id, "%s", keep ? execution_id : "");
+    e->xk = xk;
+    e->settled = 0;
+    *k = e;
+    return MF_OK;
 }
 
 static void read_exec(sqlite3_stmt *st, cs_execution *e)
@@ -167,9 +222,14 @@ mf_status cs_ledger_create(cs_ledger *l, cs_execution *e, const mf_campaign_crea
     sqlite3_bind_int64(st, 7, e->start_at);
     sqlite3_bind_int64(st, 8, e->created_at);
     s = step_write(l, st, "insert execution", err);
+    if (s == MF_OK) {
+        sqlite3_bind_text(l->insert_key, 1, e->execution_id, -1, SQLITE_TRANSIENT);
+        s = step_write(l, l->insert_key, "insert execution key", err);
+    }
+    int64_t xk = sqlite3_last_insert_rowid(l->db);
     e->total = 0;
     if (s == MF_OK && a)
-        s = cs_target_snapshot(l->db, a, o, e->execution_id, &e->total, err);
+        s = cs_target_snapshot(l->db, a, o, xk, &e->total, err);
     if (s == MF_OK) {
         sqlite3_bind_text(l->set_total, 1, e->execution_id, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(l->set_total, 2, e->total);
@@ -203,7 +263,13 @@ static mf_status read_rows(cs_ledger *l, sqlite3_stmt *st, cs_target_row *rows, 
     while (s == MF_OK && *n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         cs_target_row *r = &rows[*n];
         r->seq = sqlite3_column_int64(st, 0);
-        snprintf(r->user_id, sizeof r->user_id, "%s", (const char *)sqlite3_column_text(st, 1));
+        const unsigned char *id = sqlite3_column_text(st, 1);
+        size_t len = id ? (size_t)sqlite3_column_bytes(st, 1) : 0;
+        if (len >= sizeof r->user_id)
+            len = sizeof r->user_id - 1;
+        if (len)
+            memcpy(r->user_id, id, len);
+        r->user_id[len] = '\0';
         r->state = (cs_target_state)sqlite3_column_int(st, 2);
         r->attempts = sqlite3_column_int(st, 3);
         r->in_view = false;
@@ -228,16 +294,24 @@ mf_status cs_ledger_batch_view(cs_ledger *l, const char *execution_id, int64_t n
                                cs_target_row *rows, cs_user *users, size_t max, size_t *n, mf_error *err)
 {
     *n = 0;
+    exec_key *k;
+    mf_status s = key_of(l, execution_id, &k, err);
+    if (s != MF_OK || !k)
+        return s;
     sqlite3_stmt *held = users ? l->held_due_u : l->held_due, *pending = users ? l->pending_u : l->pending;
-    sqlite3_bind_text(held, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(held, 1, k->xk);
     sqlite3_bind_int64(held, 2, now_ms);
     sqlite3_bind_int64(held, 3, (sqlite3_int64)max);
-    mf_status s = read_rows(l, held, rows, users, max, n, err);
+    s = read_rows(l, held, rows, users, max, n, err);
     if (s == MF_OK && *n < max) {
-        sqlite3_bind_text(pending, 1, execution_id, -1, SQLITE_TRANSIENT);
+        int64_t from = after_seq > k->settled ? after_seq : k->settled;
+        size_t first = *n;
+        sqlite3_bind_int64(pending, 1, k->xk);
         sqlite3_bind_int64(pending, 2, (sqlite3_int64)(max - *n));
-        sqlite3_bind_int64(pending, 3, after_seq);
+        sqlite3_bind_int64(pending, 3, from);
         s = read_rows(l, pending, rows, users, max, n, err);
+        if (s == MF_OK && from == k->settled) /* the first row read is the lowest pending target */
+            k->settled = *n > first ? rows[first].seq - 1 : INT64_MAX;
     }
     if (s != MF_OK && users) { /* nothing half-read is handed out */
         for (size_t i = 0; i < *n; i++)
@@ -257,11 +331,10 @@ static bool same_write(const cs_outcome *a, const cs_outcome *b)
 
 /* Writes o[0] and the n - 1 outcomes after it (each same_write as the one before): one UPDATE of the
  * seq range o[0].seq .. o[n-1].seq, which holds exactly these targets (seqs are unique, consecutive). */
-static mf_status write_run(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
-                           mf_error *err)
+static mf_status write_run(cs_ledger *l, int64_t xk, const cs_outcome *o, size_t n, int64_t now_ms, mf_error *err)
 {
     sqlite3_stmt *st = l->update_target;
-    sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 1, xk);
     sqlite3_bind_int64(st, 2, o->seq);
     sqlite3_bind_int(st, 3, (int)o->after);
     if (o->after == CS_TARGET_HELD)
@@ -281,7 +354,11 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
                            mf_error *err)
 {
     int64_t d_sent = 0, d_failed = 0, d_skipped = 0, d_held = 0, d_ever = 0;
-    mf_status s = svc_db_begin(l->db, err);
+    exec_key *k;
+    mf_status s = key_of(l, execution_id, &k, err);
+    int64_t xk = k ? k->xk : 0; /* 0: no execution key, no target is written */
+    if (s == MF_OK)
+        s = svc_db_begin(l->db, err);
     for (size_t i = 0, run = 0; s == MF_OK && i < n; i++) {
         const cs_outcome *x = &o[i];
         if (x->after == CS_TARGET_PENDING)
@@ -293,7 +370,7 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
         d_ever += x->after == CS_TARGET_HELD && x->before != CS_TARGET_HELD;
         run++;
         if (i + 1 == n || !same_write(x, &o[i + 1])) {
-            s = write_run(l, execution_id, x - (run - 1), run, now_ms, err);
+            s = write_run(l, xk, x - (run - 1), run, now_ms, err);
             run = 0;
         }
     }
@@ -310,17 +387,25 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
     }
     if (s == MF_OK)
         s = svc_db_commit(l->db, err);
-    if (s != MF_OK)
+    if (s != MF_OK) {
         svc_db_rollback(l->db);
-    return s;
+        return s;
+    }
+    for (size_t i = 0; k && i < n; i++) /* the targets just written right after the cursor */
+        if (o[i].after != CS_TARGET_PENDING && o[i].seq > k->settled && o[i].seq - 1 == k->settled)
+            k->settled++;
+    return MF_OK;
 }
 
 mf_status cs_ledger_next_release(cs_ledger *l, const char *execution_id, int64_t *at_ms, bool *none, mf_error *err)
 {
     *none = true;
-    sqlite3_bind_text(l->next_release, 1, execution_id, -1, SQLITE_TRANSIENT);
+    exec_key *k;
+    mf_status s = key_of(l, execution_id, &k, err);
+    if (s != MF_OK || !k)
+        return s;
+    sqlite3_bind_int64(l->next_release, 1, k->xk);
     int rc = sqlite3_step(l->next_release);
-    mf_status s = MF_OK;
     if (rc == SQLITE_ROW && sqlite3_column_type(l->next_release, 0) != SQLITE_NULL) {
         *none = false;
         *at_ms = sqlite3_column_int64(l->next_release, 0);
@@ -333,9 +418,17 @@ mf_status cs_ledger_next_release(cs_ledger *l, const char *execution_id, int64_t
 
 mf_status cs_ledger_has_pending(cs_ledger *l, const char *execution_id, bool *any, mf_error *err)
 {
-    sqlite3_bind_text(l->has_pending, 1, execution_id, -1, SQLITE_TRANSIENT);
+    *any = false;
+    exec_key *k;
+    mf_status s = key_of(l, execution_id, &k, err);
+    if (s != MF_OK || !k)
+        return s;
+    sqlite3_bind_int64(l->has_pending, 1, k->xk);
+    sqlite3_bind_int64(l->has_pending, 2, k->settled);
     int rc = sqlite3_step(l->has_pending);
     *any = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        k->settled = *any ? sqlite3_column_int64(l->has_pending, 0) - 1 : INT64_MAX;
     done(l->has_pending);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? MF_OK : svc_db_status(l->db, rc, "read pending targets", err);
 }
@@ -376,8 +469,12 @@ mf_status cs_ledger_list(cs_ledger *l, const char *campaign_id, size_t limit, cs
 
 mf_status cs_ledger_breakdown(cs_ledger *l, const char *execution_id, cs_ledger_count_cb cb, void *ctx, mf_error *err)
 {
+    exec_key *k;
+    mf_status s = key_of(l, execution_id, &k, err);
+    if (s != MF_OK || !k)
+        return s;
     int rc;
-    sqlite3_bind_text(l->breakdown, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(l->breakdown, 1, k->xk);
     while ((rc = sqlite3_step(l->breakdown)) == SQLITE_ROW)
         cb(ctx, (const char *)sqlite3_column_text(l->breakdown, 0), sqlite3_column_int64(l->breakdown, 1));
     done(l->breakdown);

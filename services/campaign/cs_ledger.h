@@ -1,6 +1,7 @@
 /*
  * cs_ledger.h - the durable record of executions and of every target's outcome (SQLite tables
- * cs_executions and cs_targets), from which an execution resumes after the service is killed.
+ * cs_executions, cs_execution_keys and cs_targets: cs_db.c), from which an execution resumes after
+ * the service is killed.
  *
  * An execution's targets are snapshotted when it is created (cs_target_snapshot, numbered
  * 1..n in user_id order, in the same transaction as the execution row). Each target is then

@@ -199,16 +199,16 @@ mf_status cs_target_each(sqlite3 *db, const mf_campaign_create_target_audience *
 }
 
 mf_status cs_target_snapshot(sqlite3 *db, const mf_campaign_create_target_audience *a, const cs_target_opts *o,
-                             const char *execution_id, int64_t *count, mf_error *err)
+                             int64_t xk, int64_t *count, mf_error *err)
 {
     sqlite3_stmt *st;
     *count = 0;
-    mf_status s = prepare(db, "INSERT INTO cs_targets(execution_id, seq, user_id) SELECT ?1, "
+    mf_status s = prepare(db, "INSERT INTO cs_targets(xk, seq, user_id) SELECT ?1, "
                               "row_number() OVER (ORDER BY user_id), user_id",
                           "", a, o, 2, &st, err);
     if (s != MF_OK)
         return s;
-    sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 1, xk);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE)
         *count = sqlite3_changes64(db);

@@ -52,11 +52,12 @@ mf_status cs_target_each(sqlite3 *db, const mf_campaign_create_target_audience *
                          cs_target_cb cb, void *ctx, mf_error *err);
 
 /*
- * Inserts the audience into the ledger's table cs_targets for execution_id, numbered 1..n in
- * user_id order, and returns n. Runs inside the caller's transaction.
+ * Inserts the audience into the ledger's table cs_targets under the execution key xk
+ * (cs_execution_keys, cs_db.c), numbered 1..n in user_id order, and returns n. Runs inside the
+ * caller's transaction, which has written the execution and its key (cs_ledger_create).
  */
 mf_status cs_target_snapshot(sqlite3 *db, const mf_campaign_create_target_audience *a, const cs_target_opts *o,
-                             const char *execution_id, int64_t *count, mf_error *err);
+                             int64_t xk, int64_t *count, mf_error *err);
 
 #ifdef __cplusplus
 }

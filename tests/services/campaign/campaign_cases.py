@@ -373,7 +373,8 @@ def preferences_and_quiet_hours_across_dst(env: Env) -> None:
     check(x["status"] == "running" and x["skipped"] == 6, f"after the first batch: {x}")
     check(x["targets"].get("skipped:push_disabled") == 3 and x["targets"].get("skipped:category_disabled") == 3,
           f"skip reasons {x['targets']}")
-    rel = env.campaign.db_query("SELECT DISTINCT release_at FROM cs_targets WHERE execution_id = ? AND state = 3", (xid,))
+    rel = env.campaign.db_query("SELECT DISTINCT t.release_at FROM cs_targets AS t JOIN cs_execution_keys AS k "
+                                "ON k.xk = t.xk WHERE k.execution_id = ? AND t.state = 3", (xid,))
     want_ms = int(dt.datetime(2024, 3, 31, 1, 0, 0, tzinfo=dt.timezone.utc).timestamp() * 1000)
     check(rel == [(want_ms,)], f"release times {rel}, expected the DST jump {want_ms}")
     x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)

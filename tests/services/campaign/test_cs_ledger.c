@@ -206,13 +206,14 @@ static void lifecycle(void **state)
 #define EXEC2 "2b4e28ba-2fa1-41d2-883f-0016d3cca427" /* a second execution in the same file */
 
 /* One target's row as the commit wrote it: "state/release_at/reason/variant/attempts/updated_at". */
-static void row_of(sqlite3 *db, int64_t seq, char *out, size_t cap)
+static void row_of(sqlite3 *db, const char *exec, int64_t seq, char *out, size_t cap)
 {
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, coalesce(release_at, -1), coalesce(reason, '-'), "
                                             "coalesce(variant, -1), attempts, coalesce(updated_at, -1) FROM cs_targets "
-                                            "WHERE execution_id = ?1 AND seq = ?2", -1, &st, NULL), SQLITE_OK);
-    sqlite3_bind_text(st, 1, EXEC2, -1, SQLITE_STATIC);
+                                            "WHERE xk = (SELECT xk FROM cs_execution_keys WHERE execution_id = ?1) "
+                                            "AND seq = ?2", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, exec, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, seq);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     snprintf(out, cap, "%d/%lld/%s/%d/%d/%lld", sqlite3_column_int(st, 0), (long long)sqlite3_column_int64(st, 1),
@@ -269,7 +270,7 @@ static void commit_writes_each_target(void **state)
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         char got[128];
-        row_of(db, (int64_t)i + 1, got, sizeof got);
+        row_of(db, EXEC2, (int64_t)i + 1, got, sizeof got);
         assert_string_equal(got, want[i]);
     }
     cs_execution x;
@@ -282,6 +283,196 @@ static void commit_writes_each_target(void **state)
     assert_int_equal(x.ever_held, 3);
     assert_int_equal(x.failed, 2);
     mf_campaign_create_free(&c);
+    close_all(db, l);
+}
+
+#define EXEC3 "3b4e28ba-2fa1-41d2-883f-0016d3cca427" /* half done when the service is upgraded */
+#define EXEC4 "4b4e28ba-2fa1-41d2-883f-0016d3cca427" /* completed before the upgrade */
+#define EXEC5 "5b4e28ba-2fa1-41d2-883f-0016d3cca427" /* created after it */
+
+/* A database at schema version 2 (the released steps 1 and 2 only) with EXEC4 completed and EXEC3
+ * running, half done: seqs 1-8 and 12 sent (11 left pending by a failed publish), 9 held until
+ * t=100, 10 skipped, 13-25 pending. */
+static void write_version2(const char *file)
+{
+    sqlite3 *db;
+    assert_int_equal(svc_db_open(file, &db, NULL), MF_OK);
+    assert_int_equal(svc_db_migrate(db, CS_DB_COMPONENT, cs_db_migrations, 2, NULL), MF_OK);
+    populate(db);
+    assert_int_equal(
+        svc_db_exec(db,
+                    "INSERT INTO cs_executions(execution_id, campaign_id, status, execution_type, batch_size, "
+                    "start_at, created_at, updated_at, total, sent, skipped, held, ever_held, batches) VALUES "
+                    "('" EXEC4 "', 'c', 3, 1, 10, 0, 1, 1, 25, 25, 0, 0, 0, 3),"
+                    "('" EXEC3 "', 'c', 2, 1, 10, 0, 2, 7, 25, 9, 1, 1, 1, 2);"
+                    "INSERT INTO cs_targets(execution_id, seq, user_id, state, variant, attempts, updated_at) "
+                    "SELECT '" EXEC4 "', row_number() OVER (ORDER BY user_id), user_id, 1, 0, 1, 1 FROM cs_users;"
+                    "INSERT INTO cs_targets(execution_id, seq, user_id) "
+                    "SELECT '" EXEC3 "', row_number() OVER (ORDER BY user_id), user_id FROM cs_users;"
+                    "UPDATE cs_targets SET state = 1, variant = 1, attempts = 1, updated_at = 7 "
+                    "WHERE execution_id = '" EXEC3 "' AND (seq <= 8 OR seq = 12);"
+                    "UPDATE cs_targets SET state = 3, release_at = 100, updated_at = 7 "
+                    "WHERE execution_id = '" EXEC3 "' AND seq = 9;"
+                    "UPDATE cs_targets SET state = 2, reason = 'push_disabled', updated_at = 7 "
+                    "WHERE execution_id = '" EXEC3 "' AND seq = 10;",
+                    NULL),
+        MF_OK);
+    svc_db_close(db);
+}
+
+static int64_t int_of(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void breakdown_is(cs_ledger *l, const char *exec, const char *want)
+{
+    char labels[512] = "";
+    assert_int_equal(cs_ledger_breakdown(l, exec, label_cb, labels, NULL), MF_OK);
+    assert_string_equal(labels, want);
+}
+
+/* Migration 3 on a database at version 2: the rows are kept under the new keys, and an execution
+ * in progress resumes as the engine drives it (batches read from the start after a restart, no
+ * cursor yet) and finishes exactly the targets it had left: pending ones in seq order, then the
+ * held one when it is due. A completed execution and one created afterwards stay apart. */
+static void version2_execution_resumes(void **state)
+{
+    (void)state;
+    char file[64];
+    snprintf(file, sizeof file, "/tmp/cs_ledger_v2_XXXXXX");
+    close(mkstemp(file));
+    write_version2(file);
+    sqlite3 *db;
+    cs_ledger *l;
+    assert_int_equal(cs_db_open(file, &db, NULL), MF_OK);
+    assert_int_equal(int_of(db, "SELECT max(version) FROM schema_version WHERE component = 'campaign'"), 3);
+    assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'cs_targets_pending'"), 0);
+    assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'cs_targets_held'"), 1);
+    assert_int_equal(int_of(db, "SELECT count(*) FROM pragma_table_info('cs_targets') WHERE name = 'execution_id'"), 0);
+    assert_int_equal(int_of(db, "SELECT count(*) FROM cs_targets"), 2 * N);
+    assert_int_equal(int_of(db, "SELECT count(*) FROM cs_execution_keys"), 2);
+    const char *kept[][2] = {{"8", "1/-1/-/1/1/7"}, {"9", "3/100/-/-1/0/7"}, {"10", "2/-1/push_disabled/-1/0/7"},
+                             {"11", "0/-1/-/-1/0/-1"}, {"12", "1/-1/-/1/1/7"}, {"25", "0/-1/-/-1/0/-1"}};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+        char got[128];
+        row_of(db, EXEC3, atoi(kept[i][0]), got, sizeof got);
+        assert_string_equal(got, kept[i][1]);
+    }
+    assert_int_equal(cs_ledger_open(db, &l, NULL), MF_OK);
+    breakdown_is(l, EXEC4, "sent=25;");
+    breakdown_is(l, EXEC3, "held=1;pending=14;sent=9;skipped:push_disabled=1;");
+
+    int64_t seqs[N], want = 11;
+    size_t n, got = 0;
+    cs_target_row rows[10];
+    cs_outcome out[10];
+    for (;;) {
+        assert_int_equal(cs_ledger_batch(l, EXEC3, 50, rows, 10, &n, NULL), MF_OK);
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            assert_true(got < N);
+            assert_int_equal(rows[i].state, CS_TARGET_PENDING);
+            seqs[got++] = rows[i].seq;
+            out[i] = (cs_outcome){.seq = rows[i].seq, .after = CS_TARGET_SENT, .variant = 0, .attempts = 1};
+        }
+        assert_int_equal(cs_ledger_commit(l, EXEC3, out, n, 60, NULL), MF_OK);
+    }
+    assert_int_equal(got, 14);
+    for (size_t i = 0; i < got; i++, want += want == 11 ? 2 : 1)
+        assert_int_equal(seqs[i], want); /* 11, 13, 14, ..., 25 */
+    bool any, none;
+    int64_t at;
+    assert_int_equal(cs_ledger_has_pending(l, EXEC3, &any, NULL), MF_OK);
+    assert_false(any);
+    assert_int_equal(cs_ledger_next_release(l, EXEC3, &at, &none, NULL), MF_OK);
+    assert_false(none);
+    assert_int_equal(at, 100);
+    assert_int_equal(cs_ledger_batch(l, EXEC3, 100, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].seq, 9);
+    out[0] = (cs_outcome){.seq = 9, .before = CS_TARGET_HELD, .after = CS_TARGET_SENT, .variant = 0};
+    assert_int_equal(cs_ledger_commit(l, EXEC3, out, 1, 101, NULL), MF_OK);
+    assert_int_equal(cs_ledger_batch(l, EXEC3, 200, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 0);
+    cs_execution x;
+    bool found;
+    assert_int_equal(cs_ledger_get(l, EXEC3, &x, &found, NULL), MF_OK);
+    assert_true(found);
+    assert_int_equal(x.total, N);
+    assert_int_equal(x.sent, 9 + 14 + 1);
+    assert_int_equal(x.skipped, 1);
+    assert_int_equal(x.held, 0);
+    assert_int_equal(x.ever_held, 1);
+    assert_int_equal(x.batches, 2 + 2 + 1);
+    breakdown_is(l, EXEC3, "sent=24;skipped:push_disabled=1;");
+
+    /* a new execution gets a key of its own */
+    mf_campaign_create c;
+    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
+                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
+                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
+                     &c);
+    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
+    cs_execution e = {.execution_id = EXEC5, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
+                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = 10, .created_at = 300};
+    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    assert_int_equal(e.total, N);
+    breakdown_is(l, EXEC5, "pending=25;");
+    breakdown_is(l, EXEC4, "sent=25;");
+    breakdown_is(l, EXEC3, "sent=24;skipped:push_disabled=1;");
+    assert_int_equal(cs_ledger_batch(l, EXEC5, 300, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(rows[0].seq, 1);
+    mf_campaign_create_free(&c);
+    close_all(db, l);
+    char p[80];
+    unlink(file);
+    snprintf(p, sizeof p, "%s-wal", file);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", file);
+    unlink(p);
+}
+
+/* Every statement of the ledger on cs_targets searches it by execution key, through its primary key
+ * or the held index: none scans a table, and none sorts except the admin breakdown's GROUP BY.
+ * The pending reads walk the primary key from a seq on (no sort of an execution's targets). */
+static void queries_search_by_key(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    cs_ledger *l;
+    open_all(&db, &l);
+    int checked = 0;
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st)) {
+        const char *sql = sqlite3_sql(st);
+        if (!strstr(sql, "cs_targets"))
+            continue;
+        char q[2048];
+        snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+        sqlite3_stmt *p;
+        assert_int_equal(sqlite3_prepare_v2(db, q, -1, &p, NULL), SQLITE_OK);
+        bool searched = false;
+        while (sqlite3_step(p) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(p, 3);
+            if (strncmp(d, "SCAN", 4) == 0 || (strstr(d, "TEMP B-TREE") && !strstr(sql, "GROUP BY")))
+                fail_msg("%s\n  plan: %s", sql, d);
+            searched |= strncmp(d, "SEARCH", 6) == 0 && strstr(d, "xk=?") != NULL;
+        }
+        if (!searched)
+            fail_msg("%s: no search by execution key", sql);
+        sqlite3_finalize(p);
+        checked++;
+    }
+    assert_int_equal(checked, 8); /* held, pending (each with and without users), update, min, any, breakdown */
     close_all(db, l);
 }
 
@@ -323,6 +514,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lifecycle),
         cmocka_unit_test(commit_writes_each_target),
+        cmocka_unit_test(version2_execution_resumes),
+        cmocka_unit_test(queries_search_by_key),
         cmocka_unit_test(campaigns_are_never_overwritten),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -266,18 +266,18 @@ static void snapshot_numbers_targets(void **state)
     mf_campaign_create c;
     to_contract(&a, &c);
     cs_target_opts o = {.now_ms = NOW, .new_days = 30, .active_days = 30};
-    const char *exec = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
     assert_int_equal(svc_db_exec(db, "INSERT INTO cs_executions(execution_id, campaign_id, status, execution_type, "
                                     "batch_size, start_at, created_at, updated_at) VALUES "
-                                    "('1b4e28ba-2fa1-41d2-883f-0016d3cca427', 'c', 1, 1, 10, 0, 0, 0)",
+                                    "('1b4e28ba-2fa1-41d2-883f-0016d3cca427', 'c', 1, 1, 10, 0, 0, 0);"
+                                "INSERT INTO cs_execution_keys(xk, execution_id) VALUES (7, '1b4e28ba-2fa1-41d2-883f-0016d3cca427')",
                                 NULL),
                      MF_OK);
     int64_t n, expected;
     assert_int_equal(cs_target_count(db, &c.target_audience, &o, &expected, NULL), MF_OK);
-    assert_int_equal(cs_target_snapshot(db, &c.target_audience, &o, exec, &n, NULL), MF_OK);
+    assert_int_equal(cs_target_snapshot(db, &c.target_audience, &o, 7, &n, NULL), MF_OK);
     assert_int_equal(n, expected);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq, user_id FROM cs_targets ORDER BY seq", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq, user_id FROM cs_targets WHERE xk = 7 ORDER BY seq", -1, &st, NULL), SQLITE_OK);
     int64_t seq = 0;
     char prev[37] = "";
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -286,6 +286,14 @@ static void snapshot_numbers_targets(void **state)
         snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(st, 1));
     }
     assert_int_equal(seq, n);
+    assert_true(n > 0);
+    sqlite3_finalize(st);
+    /* every row under that key, none elsewhere */
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), count(DISTINCT xk) FROM cs_targets", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), n);
+    assert_int_equal(sqlite3_column_int64(st, 1), 1);
     sqlite3_finalize(st);
     mf_campaign_create_free(&c);
 }
