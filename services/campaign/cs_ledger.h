@@ -118,6 +118,9 @@ mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms
  *   users      when not NULL (max entries), users[i] receives rows[i]'s row of the user view
  *              (cs_userview.h; rows[i].in_view false when the view has none), read in the same
  *              statement. The caller frees them (cs_user_free); on an error none are left.
+ * The pending targets are read along the primary key from the lowest seq that may still be
+ * pending, which the ledger remembers per execution (cs_ledger.c): batches do not walk the
+ * finished targets again (after a restart, the first one does, once), with after_seq or without.
  */
 mf_status cs_ledger_batch_view(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
                                cs_target_row *rows, cs_user *users, size_t max, size_t *n, mf_error *err);

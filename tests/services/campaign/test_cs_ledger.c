@@ -442,6 +442,69 @@ static void version2_execution_resumes(void **state)
     unlink(p);
 }
 
+#define EXEC6 "6b4e28ba-2fa1-41d2-883f-0016d3cca427"
+
+/* The ledger remembers where an execution's pending targets begin. Two replicas (two connections,
+ * two ledgers) take and commit batches in turn, some targets staying pending each time: every
+ * batch must start at the lowest pending target in the file and hold every pending one up to its
+ * size, whichever ledger committed last; both then agree nothing is pending. */
+static void cursor_never_skips_a_pending_target(void **state)
+{
+    (void)state;
+    sqlite3 *db[2];
+    cs_ledger *l[2];
+    open_all(&db[0], &l[0]);
+    open_all(&db[1], &l[1]);
+    mf_campaign_create c;
+    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
+                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
+                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
+                     &c);
+    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
+    cs_execution e = {.execution_id = EXEC6, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
+                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = 4, .created_at = 400};
+    assert_int_equal(cs_ledger_create(l[0], &e, &c.target_audience, &o, NULL), MF_OK);
+    sqlite3_stmt *truth;
+    assert_int_equal(sqlite3_prepare_v2(db[0], "SELECT seq FROM cs_targets WHERE state = 0 AND xk = (SELECT xk FROM "
+                                               "cs_execution_keys WHERE execution_id = '" EXEC6 "') ORDER BY seq",
+                                        -1, &truth, NULL),
+                     SQLITE_OK);
+    int round = 0, done = 0;
+    for (; round < 200; round++) {
+        cs_ledger *reader = l[round % 3 == 0], *writer = l[round % 2];
+        int64_t want[4];
+        size_t nw = 0, n;
+        while (nw < 4 && sqlite3_step(truth) == SQLITE_ROW)
+            want[nw++] = sqlite3_column_int64(truth, 0);
+        sqlite3_reset(truth);
+        cs_target_row rows[4];
+        cs_outcome out[4];
+        assert_int_equal(cs_ledger_batch(reader, EXEC6, 400, rows, 4, &n, NULL), MF_OK);
+        assert_int_equal(n, nw);
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(rows[i].seq, want[i]);
+            bool stays = (rows[i].seq * 7 + round) % 3 == 0;
+            out[i] = (cs_outcome){.seq = rows[i].seq, .after = stays ? CS_TARGET_PENDING : CS_TARGET_SENT, .variant = 0};
+            done += !stays;
+        }
+        assert_int_equal(cs_ledger_commit(writer, EXEC6, out, n, 401, NULL), MF_OK);
+    }
+    assert_true(round < 200);
+    assert_int_equal(done, N);
+    for (int i = 0; i < 2; i++) {
+        bool any = true;
+        assert_int_equal(cs_ledger_has_pending(l[i], EXEC6, &any, NULL), MF_OK);
+        assert_false(any);
+    }
+    sqlite3_finalize(truth);
+    mf_campaign_create_free(&c);
+    close_all(db[1], l[1]);
+    close_all(db[0], l[0]);
+}
+
 /* Every statement of the ledger on cs_targets searches it by execution key, through its primary key
  * or the held index: none scans a table, and none sorts except the admin breakdown's GROUP BY.
  * The pending reads walk the primary key from a seq on (no sort of an execution's targets). */
@@ -516,6 +579,7 @@ int main(void)
         cmocka_unit_test(commit_writes_each_target),
         cmocka_unit_test(version2_execution_resumes),
         cmocka_unit_test(queries_search_by_key),
+        cmocka_unit_test(cursor_never_skips_a_pending_target),
         cmocka_unit_test(campaigns_are_never_overwritten),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
