@@ -118,8 +118,10 @@ void cs_ledger_close(cs_ledger *l)
 {
     if (!l)
         return;
-    sqlite3_stmt *all[] = {l->insert, l->insert_key, l->key, l->set_total, l->get, l->status, l->held_due, l->pending, l->update_target, l->counters,
-                           l->next_release, l->has_pending, l->active, l->breakdown, l->held_due_u, l->pending_u};
+    sqlite3_stmt *all[] = {l->insert,   l->insert_key,   l->key,           l->set_total, l->get,
+                           l->status,   l->held_due,     l->pending,       l->update_target,
+                           l->counters, l->next_release, l->has_pending,   l->active,
+                           l->breakdown, l->held_due_u,  l->pending_u};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         sqlite3_finalize(all[i]);
     free(l);

@@ -487,7 +487,7 @@ static void cursor_never_skips_a_pending_target(void **state)
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(rows[i].seq, want[i]);
             bool stays = (rows[i].seq * 7 + round) % 3 == 0;
-            out[i] = (cs_outcome){.seq = rows[i].seq, .after = stays ? CS_TARGET_PENDING : CS_TARGET_SENT, .variant = 0};
+            out[i] = (cs_outcome){.seq = rows[i].seq, .after = stays ? CS_TARGET_PENDING : CS_TARGET_SENT};
             done += !stays;
         }
         assert_int_equal(cs_ledger_commit(writer, EXEC6, out, n, 401, NULL), MF_OK);

@@ -269,7 +269,8 @@ static void snapshot_numbers_targets(void **state)
     assert_int_equal(svc_db_exec(db, "INSERT INTO cs_executions(execution_id, campaign_id, status, execution_type, "
                                     "batch_size, start_at, created_at, updated_at) VALUES "
                                     "('1b4e28ba-2fa1-41d2-883f-0016d3cca427', 'c', 1, 1, 10, 0, 0, 0);"
-                                "INSERT INTO cs_execution_keys(xk, execution_id) VALUES (7, '1b4e28ba-2fa1-41d2-883f-0016d3cca427')",
+                                "INSERT INTO cs_execution_keys(xk, execution_id) "
+                                "VALUES (7, '1b4e28ba-2fa1-41d2-883f-0016d3cca427')",
                                 NULL),
                      MF_OK);
     int64_t n, expected;
