@@ -115,6 +115,19 @@ const svc_migration cs_db_migrations[] = {
     "DROP TABLE cs_targets;"                /* and its indexes cs_targets_pending, cs_targets_held */
     "ALTER TABLE cs_targets_v3 RENAME TO cs_targets;"
     "CREATE INDEX cs_targets_held ON cs_targets(xk, release_at) WHERE state = 3;"},
+    {4, "admin requests for the replica that runs an execution (cs_actions.h)",
+    "CREATE TABLE cs_actions ("
+    "  action_id INTEGER PRIMARY KEY,"      /* the request's id, 1.. */
+    "  execution_id TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"              /* cs_action_kind: 1 pause, 2 resume, 3 cancel */
+    "  state INTEGER NOT NULL DEFAULT 0,"   /* cs_action_state: 0 pending, 1 applied, 2 refused, ... */
+    "  requested_by TEXT NOT NULL,"         /* the lease owner id of the replica that received it */
+    "  requested_at INTEGER NOT NULL,"      /* ms, real time */
+    "  holder TEXT,"                        /* who held the execution's lease then */
+    "  settled_by TEXT, settled_at INTEGER,"/* the replica that applied (or refused) it, ms real time */
+    "  message TEXT"                        /* why refused, superseded or withdrawn */
+    ");"
+    "CREATE INDEX cs_actions_execution ON cs_actions(execution_id, action_id);"},
 };
 const size_t cs_db_migration_count = sizeof cs_db_migrations / sizeof *cs_db_migrations;
 
