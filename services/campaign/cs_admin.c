@@ -28,6 +28,28 @@ static const mf_type int_t = {.kind = MF_K_INT, .name = "integer", .size = sizeo
 typedef struct { char **keys; int64_t *values; size_t count; } count_map;
 static const mf_type count_map_t = {.kind = MF_K_MAP, .name = "counts", .size = sizeof(count_map), .item = &int_t};
 
+typedef struct request_view {
+    int64_t request_id;
+    char *action, *status, *requested_by, *requested_at;
+    bool has_holder;
+    char *holder;
+    bool has_settled_by;
+    char *settled_by;
+    bool has_settled_at;
+    char *settled_at;
+    bool has_waited_ms;
+    int64_t waited_ms;
+    bool has_message;
+    char *message;
+} request_view;
+static const mf_field request_fields[] = {
+    REQ(request_view, request_id, int_t), REQ(request_view, action, str_t), REQ(request_view, status, str_t),
+    REQ(request_view, requested_by, str_t), REQ(request_view, requested_at, str_t), OPT(request_view, holder, str_t),
+    OPT(request_view, settled_by, str_t), OPT(request_view, settled_at, str_t), OPT(request_view, waited_ms, int_t),
+    OPT(request_view, message, str_t),
+};
+static const mf_type request_t = OBJ("AdminRequest", request_view, request_fields);
+
 typedef struct exec_view {
     char *execution_id, *campaign_id, *status, *execution_type;
     bool has_priority;
@@ -38,6 +60,10 @@ typedef struct exec_view {
     mf_error_info error;
     bool has_targets;
     count_map targets;
+    bool has_run_by;
+    char *run_by;
+    bool has_request;
+    request_view request;
 } exec_view;
 static const mf_field exec_fields[] = {
     REQ(exec_view, execution_id, str_t), REQ(exec_view, campaign_id, str_t), REQ(exec_view, status, str_t),
@@ -46,6 +72,7 @@ static const mf_field exec_fields[] = {
     REQ(exec_view, skipped, int_t), REQ(exec_view, held, int_t), REQ(exec_view, ever_held, int_t),
     REQ(exec_view, batches, int_t), REQ(exec_view, created_at, str_t), REQ(exec_view, updated_at, str_t),
     REQ(exec_view, start_at, str_t), OPT(exec_view, error, mf_error_info_desc), OPT(exec_view, targets, count_map_t),
+    OPT(exec_view, run_by, str_t), OPT(exec_view, request, request_t),
 };
 static const mf_type exec_t = OBJ("Execution", exec_view, exec_fields);
 
@@ -174,12 +201,33 @@ static void count_cb(void *ctx, const char *label, int64_t n)
 
 /* ---- executions ---- */
 
-static void reply_execution(svc_http_req *rq, cs_service *svc, const char *id, int status)
+static void request_fill(request_view *v, const cs_action *a)
 {
+    v->request_id = a->id;
+    v->action = strdup(cs_action_kind_name(a->kind));
+    v->status = strdup(cs_action_state_name(a->state));
+    v->requested_by = strdup(a->requested_by);
+    v->requested_at = dup_time(a->requested_at);
+    if ((v->has_holder = a->holder[0] != '\0'))
+        v->holder = strdup(a->holder);
+    if (a->state != CS_ACTION_PENDING) {
+        v->has_settled_by = v->has_settled_at = v->has_waited_ms = true;
+        v->settled_by = strdup(a->settled_by);
+        v->settled_at = dup_time(a->settled_at);
+        v->waited_ms = a->settled_at - a->requested_at;
+    }
+    if ((v->has_message = a->message[0] != '\0'))
+        v->message = strdup(a->message);
+}
+
+/* The execution as GET /executions/{id} shows it; req: the request to show (NULL: the newest). */
+static void reply_execution(svc_http_req *rq, cs_service *svc, const char *id, int status, const cs_action *req)
+{
+    cs_engine *e = cs_service_engine(svc);
     cs_execution x;
     bool found;
     mf_error err;
-    if (cs_engine_execution(cs_service_engine(svc), id, &x, &found, &err) != MF_OK) {
+    if (cs_engine_execution(e, id, &x, &found, &err) != MF_OK) {
         svc_http_error(rq, 500, "INTERNAL_ERROR", NULL, "%s", err.message);
         return;
     }
@@ -194,6 +242,23 @@ static void reply_execution(svc_http_req *rq, cs_service *svc, const char *id, i
     if (cs_ledger_open(cs_service_db(svc), &l, &err) == MF_OK)
         cs_ledger_breakdown(l, x.execution_id, count_cb, &v.targets, &err);
     cs_ledger_close(l);
+    cs_action newest;
+    bool has = false;
+    char holder[64] = "";
+    if (cs_engine_last_request(e, x.execution_id, &newest, &has, holder, &err) != MF_OK)
+        has = false;
+    if (holder[0] && cs_execution_active(x.status)) {
+        v.has_run_by = true;
+        v.run_by = strdup(holder);
+    }
+    if (req && req->id == 0) /* applied with no record (no leases): nothing to show */
+        req = NULL;
+    else if (!req && has)
+        req = &newest;
+    if (req) {
+        v.has_request = true;
+        request_fill(&v.request, req);
+    }
     reply_value(rq, status, &exec_t, &v);
     mf_free(&exec_t, &v);
 }
@@ -202,17 +267,20 @@ static void get_execution(svc_http_req *rq, void *ctx)
 {
     cs_service *svc = ready(rq, ctx);
     if (svc)
-        reply_execution(rq, svc, svc_http_req_param(rq, "id"), 200);
+        reply_execution(rq, svc, svc_http_req_param(rq, "id"), 200, NULL);
 }
 
-static void admin_op(svc_http_req *rq, void *ctx, mf_status (*op)(cs_engine *, const char *, mf_error *))
+/* 200 with the execution when applied here now; 202 with the pending request when the replica
+ * that runs the execution will apply it (cs_engine_request). */
+static void admin_op(svc_http_req *rq, void *ctx, cs_action_kind kind)
 {
     cs_service *svc = ready(rq, ctx);
     if (!svc)
         return;
     const char *id = svc_http_req_param(rq, "id");
     mf_error err;
-    mf_status st = op(cs_service_engine(svc), id, &err);
+    cs_action a;
+    mf_status st = cs_engine_request(cs_service_engine(svc), id, kind, &a, &err);
     if (st == MF_ERR_NOT_FOUND)
         svc_http_error(rq, 404, "EXECUTION_NOT_FOUND", NULL, "%s", err.message);
     else if (st == MF_ERR_INVALID_ARG)
@@ -220,12 +288,12 @@ static void admin_op(svc_http_req *rq, void *ctx, mf_status (*op)(cs_engine *, c
     else if (st != MF_OK)
         svc_http_error(rq, 500, "INTERNAL_ERROR", NULL, "%s", err.message);
     else
-        reply_execution(rq, svc, id, 200);
+        reply_execution(rq, svc, a.execution_id, a.state == CS_ACTION_PENDING ? 202 : 200, &a);
 }
 
-static void pause_execution(svc_http_req *rq, void *ctx) { admin_op(rq, ctx, cs_engine_pause); }
-static void resume_execution(svc_http_req *rq, void *ctx) { admin_op(rq, ctx, cs_engine_resume); }
-static void cancel_execution(svc_http_req *rq, void *ctx) { admin_op(rq, ctx, cs_engine_cancel); }
+static void pause_execution(svc_http_req *rq, void *ctx) { admin_op(rq, ctx, CS_ACTION_PAUSE); }
+static void resume_execution(svc_http_req *rq, void *ctx) { admin_op(rq, ctx, CS_ACTION_RESUME); }
+static void cancel_execution(svc_http_req *rq, void *ctx) { admin_op(rq, ctx, CS_ACTION_CANCEL); }
 
 typedef struct list_ctx {
     exec_list out;

@@ -9,6 +9,10 @@
  *   POST /executions/{id}/pause          running -> paused after the batch in hand
  *   POST /executions/{id}/resume         paused -> running
  *   POST /executions/{id}/cancel         pending/running/paused -> cancelled (final)
+ *        at any replica (cs_engine_request): 200 with the execution when applied here now, 202
+ *        with the execution and its "request" (id, status pending, holder) when the replica that
+ *        runs it will apply it; GET /executions/{id} shows "run_by" (the lease holder) and the
+ *        newest "request" (pending, applied, refused, superseded, withdrawn)
  *   GET  /stats                          the user view and the engine's counters
  *   POST /users/refresh                  asks the User Service to republish every user
  *   (GET /healthz is the frame's)

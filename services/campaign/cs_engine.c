@@ -8,6 +8,9 @@
 #include "cs_campaigns.h"
 #include "cs_schedule.h"
 #include "cs_time.h"
+#include "svc_db.h"
+
+static void apply_pending(cs_engine *e, cs_run *r);
 
 void cs_engine_config_defaults(cs_engine_config *c)
 {
@@ -146,6 +149,21 @@ cs_run *cs_eng_add_run(cs_engine *e, const cs_execution *x)
     return r;
 }
 
+/* The run ended: requests still pending for it can never be applied. */
+static void refuse_ended(cs_engine *e, cs_run *r)
+{
+    char why[128];
+    mf_error err;
+    snprintf(why, sizeof why, "execution %s is %s", r->x.execution_id,
+             mf_campaign_status_update_status_to_string(r->x.status));
+    int n = cs_actions_settle_all(e->actions, r->x.execution_id, CS_ACTION_REFUSED, cs_lease_owner(e->lease),
+                                  cs_lease_now(), why, &err);
+    if (n < 0)
+        cs_eng_log(e, "error", "execution %s: admin requests not settled: %s", r->x.execution_id, err.message);
+    else if (n > 0)
+        cs_eng_log(e, "info", "execution %s: %d pending admin request(s) refused: %s", r->x.execution_id, n, why);
+}
+
 void cs_eng_remove_run(cs_engine *e, cs_run *r)
 {
     for (size_t i = 0; i < e->n_runs; i++) {
@@ -157,6 +175,8 @@ void cs_eng_remove_run(cs_engine *e, cs_run *r)
     }
     e->stats.active_runs = e->n_runs;
     cs_eng_drop_batch(e, r);
+    if (e->actions && !cs_execution_active(r->x.status))
+        refuse_ended(e, r);
     if (e->lease)
         cs_lease_release(e->lease, r->x.execution_id);
     free_run(r);
@@ -177,6 +197,10 @@ void cs_eng_refresh(cs_engine *e, cs_run *r)
         else if (ok == 0)
             cs_eng_log(e, "warn", "execution %s: lease lost to another replica", r->x.execution_id);
     }
+    /* after a batch (or on becoming running): what other replicas asked. Not on other transitions:
+     * a resume applied inside the transition to paused would be overwritten by it */
+    if (e->actions && r->x.status == MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING)
+        apply_pending(e, r);
 }
 
 void cs_eng_sched_refresh(cs_engine *e)
@@ -216,6 +240,7 @@ static void resume(cs_engine *e, const cs_execution *x, const char *how)
         cs_eng_log(e, "info", "execution %s: %s (%s, %lld of %lld targets done)", x->execution_id, how,
                    mf_campaign_status_update_status_to_string(x->status),
                    (long long)(x->sent + x->failed + x->skipped), (long long)x->total);
+        apply_pending(e, r); /* what was asked while nobody ran it */
     }
 }
 
@@ -263,8 +288,10 @@ static void lease_tick(cs_engine *e, int64_t now)
     for (size_t i = 0; i < e->n_runs;) {
         cs_run *r = e->runs[i];
         int ok = cs_lease_renew(e->lease, r->x.execution_id, &err);
-        if (ok == 1)
+        if (ok == 1) {
             r->lease_renewed = cs_lease_now();
+            apply_pending(e, r); /* a paused run has no batch end: this tick is when it sees them */
+        }
         if (ok == 0) { /* it expired (this process was stopped for too long) and another took it */
             cs_eng_log(e, "warn", "execution %s: lease lost to another replica; it runs there now",
                        r->x.execution_id);
@@ -300,6 +327,8 @@ mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_confi
         s = cs_ledger_open(db, &e->ledger, err);
     if (s == MF_OK && e->cfg.lease_ms > 0)
         s = cs_lease_open(db, e->cfg.lease_ms, &e->lease, err);
+    if (s == MF_OK && e->lease)
+        s = cs_actions_open(db, &e->actions, err);
     if (s == MF_OK && e->lease) {
         cs_eng_log(e, "info", "execution leases of %d ms, this replica is %s", e->cfg.lease_ms,
                    cs_lease_owner(e->lease));
@@ -330,6 +359,7 @@ void cs_engine_close(cs_engine *e)
     while (e->n_runs)
         cs_eng_remove_run(e, e->runs[e->n_runs - 1]);
     free(e->runs);
+    cs_actions_close(e->actions);
     cs_lease_close(e->lease); /* after the runs: removing one releases its lease */
     cs_ledger_close(e->ledger);
     cs_userview_close(e->view);
@@ -359,76 +389,265 @@ void cs_engine_on_timer(cs_engine *e)
     cs_eng_rearm(e);
 }
 
-static mf_status admin_run(cs_engine *e, const char *id, cs_run **out, mf_error *err)
+/* ---- admin: pause, resume, cancel (cs_engine_request) ---- */
+
+static const char *status_name(mf_campaign_status_update_status s)
 {
-    *out = cs_eng_find(e, id);
-    if (*out)
-        return MF_OK;
+    return mf_campaign_status_update_status_to_string(s);
+}
+
+/* Applies an action to a run of this engine. step: an admin call, advance the run now (it may be
+ * removed: a cancel); otherwise only flags and wake_at change (the caller steps it later). */
+static mf_status apply(cs_engine *e, cs_run *r, cs_action_kind kind, bool step, mf_error *err)
+{
+    const char *id = r->x.execution_id;
+    switch (kind) {
+    case CS_ACTION_PAUSE:
+        if (r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING || r->cancel_requested)
+            return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", id,
+                                r->cancel_requested ? "being cancelled" : status_name(r->x.status));
+        r->pause_requested = true;
+        break;
+    case CS_ACTION_RESUME:
+        if (r->pause_requested && !r->cancel_requested) { /* not paused yet: just do not pause */
+            r->pause_requested = false;
+            return MF_OK;
+        }
+        if (r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED)
+            return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", id, status_name(r->x.status));
+        cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING, NULL, NULL);
+        break;
+    case CS_ACTION_CANCEL:
+        if (!cs_execution_active(r->x.status))
+            return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", id, status_name(r->x.status));
+        r->cancel_requested = true;
+        break;
+    default:
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "unknown admin action %d", (int)kind);
+    }
+    r->wake_at = 0;
+    if (step && kind != CS_ACTION_RESUME && !r->in_batch)
+        cs_eng_step(e, r); /* a cancel removes the run */
+    if (step)
+        cs_eng_rearm(e);
+    return MF_OK;
+}
+
+static const char *owner_of(const cs_engine *e)
+{
+    return e->lease ? cs_lease_owner(e->lease) : "";
+}
+
+/* Applies (or refuses) the requests other replicas recorded for a run of ours, oldest first. The
+ * request is settled before it is applied, so a replica withdrawing it meanwhile cannot have it
+ * applied too. Never removes the run. */
+static void apply_pending(cs_engine *e, cs_run *r)
+{
+    if (!e->actions || e->in_actions)
+        return;
+    e->in_actions = true;
+    for (int k = 0; k < 8; k++) { /* at most one is pending (cs_engine_request's rules) */
+        cs_action p;
+        bool found;
+        mf_error err;
+        if (cs_actions_pending(e->actions, r->x.execution_id, &p, &found, &err) != MF_OK) {
+            cs_eng_log(e, "error", "execution %s: admin requests not read: %s", r->x.execution_id, err.message);
+            break;
+        }
+        if (!found)
+            break;
+        int64_t now = cs_lease_now();
+        int got = cs_actions_settle(e->actions, p.id, true, CS_ACTION_APPLIED, owner_of(e), now, NULL, &err);
+        if (got < 0) {
+            cs_eng_log(e, "error", "execution %s: request %lld not settled: %s", r->x.execution_id,
+                       (long long)p.id, err.message);
+            break;
+        }
+        if (got == 0)
+            continue; /* settled by another replica meanwhile */
+        mf_status st = apply(e, r, p.kind, false, &err);
+        if (st != MF_OK)
+            cs_actions_settle(e->actions, p.id, false, CS_ACTION_REFUSED, owner_of(e), now, err.message, NULL);
+        cs_eng_log(e, "info", "execution %s: request %lld (%s, received by the replica %s) %s by this replica %s "
+                   "after waiting %lld ms%s%s", r->x.execution_id, (long long)p.id, cs_action_kind_name(p.kind),
+                   p.requested_by, st == MF_OK ? "applied" : "refused", owner_of(e),
+                   (long long)(now - p.requested_at), st == MF_OK ? "" : ": ", st == MF_OK ? "" : err.message);
+    }
+    e->in_actions = false;
+}
+
+/* An execution nobody runs (its replica stopped or was killed): adopt it now to act at once. */
+static cs_run *adopt_one(cs_engine *e, const char *execution_id)
+{
     cs_execution x;
     bool found;
-    mf_status s = cs_ledger_get(e->ledger, id, &x, &found, err);
+    mf_error err;
+    if (e->stopping || cs_ledger_get(e->ledger, execution_id, &x, &found, &err) != MF_OK || !found ||
+        !cs_execution_active(x.status))
+        return NULL;
+    resume(e, &x, "adopted on an admin request: its replica stopped");
+    return cs_eng_find(e, x.execution_id);
+}
+
+static mf_status apply_here(cs_engine *e, cs_run *r, cs_action *out, mf_error *err)
+{
+    snprintf(out->execution_id, sizeof out->execution_id, "%s", r->x.execution_id);
+    apply_pending(e, r); /* what other replicas asked first */
+    cs_eng_rearm(e);
+    mf_status st = apply(e, r, out->kind, true, err); /* r may be gone now */
+    if (st != MF_OK)
+        return st;
+    out->state = CS_ACTION_APPLIED;
+    out->settled_at = cs_lease_now();
+    snprintf(out->holder, sizeof out->holder, "%s", owner_of(e));
+    snprintf(out->settled_by, sizeof out->settled_by, "%s", owner_of(e));
+    mf_error e2;
+    if (e->actions && cs_actions_add(e->actions, out, &e2) != MF_OK)
+        cs_eng_log(e, "warn", "execution %s: the applied %s not recorded: %s", out->execution_id,
+                   cs_action_kind_name(out->kind), e2.message);
+    cs_eng_log(e, "info", "execution %s: %s requested here%s%lld: applied at once", out->execution_id,
+               cs_action_kind_name(out->kind), out->id ? " (request " : " (no leases", (long long)out->id);
+    return MF_OK;
+}
+
+static bool allowed(cs_action_kind kind, mf_campaign_status_update_status s)
+{
+    if (kind == CS_ACTION_PAUSE)
+        return s == MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING;
+    if (kind == CS_ACTION_RESUME)
+        return s == MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED;
+    return cs_execution_active(s);
+}
+
+/* Inside the transaction of record(): the rules of cs_engine_request for a pending request. */
+static mf_status decide(cs_engine *e, cs_action *out, mf_error *err)
+{
+    cs_execution x;
+    bool found, pending;
+    cs_action p;
+    mf_status s = cs_ledger_get(e->ledger, out->execution_id, &x, &found, err);
+    if (s == MF_OK && !found)
+        s = mf_error_set(err, MF_ERR_NOT_FOUND, "", "no execution %s", out->execution_id);
+    if (s == MF_OK && !cs_execution_active(x.status))
+        s = mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", out->execution_id, status_name(x.status));
+    if (s == MF_OK)
+        s = cs_actions_pending(e->actions, out->execution_id, &p, &pending, err);
+    if (s != MF_OK)
+        return s;
+    if (pending && p.kind == out->kind) { /* the same, still pending: that one is the answer */
+        *out = p;
+        return MF_OK;
+    }
+    if (pending && p.kind == CS_ACTION_CANCEL)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is being cancelled (request %lld, pending "
+                            "for the replica %s)", out->execution_id, (long long)p.id, p.holder[0] ? p.holder : "?");
+    const char *me = owner_of(e);
+    if (pending && out->kind != CS_ACTION_CANCEL) { /* pause <-> resume: the two cancel each other out */
+        char why[200];
+        snprintf(why, sizeof why, "withdrawn by a %s before it was applied", cs_action_kind_name(out->kind));
+        if (cs_actions_settle(e->actions, p.id, true, CS_ACTION_WITHDRAWN, me, out->requested_at, why, err) < 0)
+            return MF_ERR_IO;
+        out->state = CS_ACTION_APPLIED;
+        out->settled_at = out->requested_at;
+        snprintf(out->settled_by, sizeof out->settled_by, "%s", me);
+        snprintf(out->message, sizeof out->message, "withdrew the pending %s (request %lld): the execution stays %s",
+                 cs_action_kind_name(p.kind), (long long)p.id, status_name(x.status));
+        return cs_actions_add(e->actions, out, err);
+    }
+    if (pending && cs_actions_settle(e->actions, p.id, true, CS_ACTION_SUPERSEDED, me, out->requested_at,
+                                     "superseded by a cancel before it was applied", err) < 0)
+        return MF_ERR_IO;
+    if (!pending && !allowed(out->kind, x.status))
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", out->execution_id, status_name(x.status));
+    out->state = CS_ACTION_PENDING;
+    return cs_actions_add(e->actions, out, err);
+}
+
+/* Not run here: records the request for the lease holder (one IMMEDIATE transaction). */
+static mf_status record(cs_engine *e, cs_action *out, mf_error *err)
+{
+    cs_execution x;
+    bool found;
+    mf_status s = cs_ledger_get(e->ledger, out->execution_id, &x, &found, err);
     if (s != MF_OK)
         return s;
     if (!found)
-        return mf_error_set(err, MF_ERR_NOT_FOUND, "", "no execution %s", id);
-    char owner[64];
+        return mf_error_set(err, MF_ERR_NOT_FOUND, "", "no execution %s", out->execution_id);
+    if (!e->actions || !cs_execution_active(x.status))
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", out->execution_id,
+                            status_name(x.status));
+    snprintf(out->execution_id, sizeof out->execution_id, "%s", x.execution_id);
     long pid;
-    if (e->lease && cs_lease_holder(e->lease, x.execution_id, owner, &pid)) /* active, run by another replica */
-        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s on the replica %s (pid %ld): ask it", id,
-                            mf_campaign_status_update_status_to_string(x.status), owner, pid);
-    return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", id,
-                        mf_campaign_status_update_status_to_string(x.status));
+    if (!cs_lease_holder(e->lease, x.execution_id, out->holder, &pid))
+        out->holder[0] = '\0';
+    if ((s = svc_db_begin(e->db, err)) != MF_OK)
+        return s;
+    s = decide(e, out, err);
+    if (s == MF_OK)
+        s = svc_db_commit(e->db, err);
+    else
+        svc_db_rollback(e->db);
+    if (s == MF_OK && out->state == CS_ACTION_PENDING)
+        cs_eng_log(e, "info", "execution %s: %s requested here (request %lld%s): pending for the replica %s, which "
+                   "runs it", out->execution_id, cs_action_kind_name(out->kind), (long long)out->id,
+                   strcmp(out->requested_by, owner_of(e)) == 0 ? "" : ", asked before at another replica",
+                   out->holder[0] ? out->holder : "(none: the next to adopt it)");
+    else if (s == MF_OK)
+        cs_eng_log(e, "info", "execution %s: %s requested here (request %lld): %s", out->execution_id,
+                   cs_action_kind_name(out->kind), (long long)out->id, out->message);
+    else
+        cs_eng_log(e, "info", "execution %s: %s requested here: refused: %s", out->execution_id,
+                   cs_action_kind_name(out->kind), err->message);
+    return s;
+}
+
+mf_status cs_engine_request(cs_engine *e, const char *execution_id, cs_action_kind kind, cs_action *out,
+                            mf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->execution_id, sizeof out->execution_id, "%s", execution_id);
+    out->kind = kind;
+    out->requested_at = cs_lease_now();
+    snprintf(out->requested_by, sizeof out->requested_by, "%s", owner_of(e));
+    if (kind < CS_ACTION_PAUSE || kind > CS_ACTION_CANCEL)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "unknown admin action %d", (int)kind);
+    cs_run *r = cs_eng_find(e, execution_id);
+    if (!r && e->lease)
+        r = adopt_one(e, execution_id);
+    if (r)
+        return apply_here(e, r, out, err);
+    return record(e, out, err);
 }
 
 mf_status cs_engine_pause(cs_engine *e, const char *execution_id, mf_error *err)
 {
-    cs_run *r;
-    mf_status s = admin_run(e, execution_id, &r, err);
-    if (s != MF_OK)
-        return s;
-    if (r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING || r->cancel_requested)
-        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", execution_id,
-                            r->cancel_requested ? "being cancelled"
-                                                : mf_campaign_status_update_status_to_string(r->x.status));
-    r->pause_requested = true;
-    r->wake_at = 0;
-    if (!r->in_batch)
-        cs_eng_step(e, r);
-    cs_eng_rearm(e);
-    return MF_OK;
+    cs_action a;
+    return cs_engine_request(e, execution_id, CS_ACTION_PAUSE, &a, err);
 }
 
 mf_status cs_engine_resume(cs_engine *e, const char *execution_id, mf_error *err)
 {
-    cs_run *r;
-    mf_status s = admin_run(e, execution_id, &r, err);
-    if (s != MF_OK)
-        return s;
-    if (r->pause_requested && !r->cancel_requested) { /* not paused yet: just do not pause */
-        r->pause_requested = false;
-        return MF_OK;
-    }
-    if (r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED)
-        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "execution %s is %s", execution_id,
-                            mf_campaign_status_update_status_to_string(r->x.status));
-    cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING, NULL, NULL);
-    r->wake_at = 0;
-    cs_eng_rearm(e);
-    return MF_OK;
+    cs_action a;
+    return cs_engine_request(e, execution_id, CS_ACTION_RESUME, &a, err);
 }
 
 mf_status cs_engine_cancel(cs_engine *e, const char *execution_id, mf_error *err)
 {
-    cs_run *r;
-    mf_status s = admin_run(e, execution_id, &r, err);
-    if (s != MF_OK)
-        return s;
-    r->cancel_requested = true;
-    r->wake_at = 0;
-    if (!r->in_batch)
-        cs_eng_step(e, r); /* removes the run */
-    cs_eng_rearm(e);
-    return MF_OK;
+    cs_action a;
+    return cs_engine_request(e, execution_id, CS_ACTION_CANCEL, &a, err);
+}
+
+mf_status cs_engine_last_request(cs_engine *e, const char *execution_id, cs_action *out, bool *found,
+                                 char holder[64], mf_error *err)
+{
+    *found = false;
+    holder[0] = '\0';
+    if (!e->actions)
+        return MF_OK;
+    long pid;
+    if (!cs_lease_holder(e->lease, execution_id, holder, &pid))
+        holder[0] = '\0';
+    return cs_actions_newest(e->actions, execution_id, out, found, err);
 }
 
 mf_status cs_engine_execution(cs_engine *e, const char *execution_id, cs_execution *out, bool *found, mf_error *err)

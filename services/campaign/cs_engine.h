@@ -61,7 +61,8 @@
  *                     campaign_completed. Storage errors: failed, code STORAGE_ERROR.
  *   admin             pause (running -> paused after the batch in hand), resume (paused ->
  *                     running), cancel (pending/running/paused -> cancelled, final; targets not
- *                     yet processed stay unprocessed).
+ *                     yet processed stay unprocessed). With leases, a request for an execution
+ *                     another replica runs is recorded for it (cs_engine_request).
  *
  * Crash and restart: see cs_ledger.h for the guarantee (missing 0; duplicates after
  * de-duplication by notification_id 0; raw duplicates at most one batch per crash). "Sent" is
@@ -81,6 +82,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include "cs_actions.h"
 #include "cs_ledger.h"
 #include "cs_validate.h"
 #include "mf/status.h"
@@ -163,11 +165,34 @@ mf_status cs_engine_execute(cs_engine *e, const mf_campaign_execute *x, cs_rejec
 /* The sink's timer fired. */
 void cs_engine_on_timer(cs_engine *e);
 
-/* Admin. MF_ERR_NOT_FOUND (no such execution), MF_ERR_INVALID_ARG (not in a state that
- * allows it: err says which state). */
+/* Admin: pause, resume or cancel an execution, at any replica.
+ *
+ * Runs here (or no leases, or its lease is free: this engine adopts it now): applied at once, as
+ * cs_engine.h's "admin" says; out->state CS_ACTION_APPLIED. Run by another replica (cfg.lease_ms
+ * > 0): recorded in cs_actions for the lease holder, which applies it at its next batch end or
+ * lease tick (every lease_ms / 3), or for the replica that adopts the execution; out->state
+ * CS_ACTION_PENDING with out->id and out->holder. While a request is pending:
+ *   - the same action again: nothing new, out is the pending request;
+ *   - cancel after a pending pause/resume: that one is superseded, the cancel pending;
+ *   - pause/resume after a pending cancel: MF_ERR_INVALID_ARG ("being cancelled"), as at the holder;
+ *   - resume after a pending pause, pause after a pending resume: the pending one is withdrawn
+ *     (the execution stays as it is), out->state CS_ACTION_APPLIED.
+ * Errors: MF_ERR_NOT_FOUND (no such execution), MF_ERR_INVALID_ARG (its state does not allow the
+ * action: err says which state - pause needs running, resume paused, cancel pending, running or
+ * paused; checked here against the ledger, and again by the holder, which refuses (state
+ * CS_ACTION_REFUSED, logged) a request the state no longer allows), MF_ERR_IO. Every request and
+ * its settling is logged (the replicas, how long it waited). */
+mf_status cs_engine_request(cs_engine *e, const char *execution_id, cs_action_kind kind, cs_action *out,
+                            mf_error *err);
+/* cs_engine_request without the answer: MF_OK when applied or recorded. */
 mf_status cs_engine_pause(cs_engine *e, const char *execution_id, mf_error *err);
 mf_status cs_engine_resume(cs_engine *e, const char *execution_id, mf_error *err);
 mf_status cs_engine_cancel(cs_engine *e, const char *execution_id, mf_error *err);
+
+/* The newest admin request of an execution (*found false: none, or no leases) and, with
+ * leases, the owner id of its lease holder in holder ("" when no replica holds it). MF_ERR_IO. */
+mf_status cs_engine_last_request(cs_engine *e, const char *execution_id, cs_action *out, bool *found,
+                                 char holder[64], mf_error *err);
 
 /* A refused campaign.create (the newest CS_REFUSALS_KEPT are kept in memory). */
 typedef struct cs_refusal {

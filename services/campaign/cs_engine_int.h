@@ -5,6 +5,7 @@
 #ifndef CS_ENGINE_INT_H
 #define CS_ENGINE_INT_H
 
+#include "cs_actions.h"
 #include "cs_campaign.h"
 #include "cs_data.h"
 #include "cs_engine.h"
@@ -76,6 +77,8 @@ struct cs_engine {
     cs_ledger *ledger;
     cs_lease *lease;             /* cfg.lease_ms > 0 */
     int64_t lease_tick_at;       /* engine time of the next lease tick */
+    cs_actions *actions;         /* with leases: admin requests other replicas recorded (cs_actions.h) */
+    bool in_actions;             /* re-entrancy guard of applying them */
     cs_run **runs;
     size_t n_runs, cap_runs;
     cs_req *reqs;                /* requests out, for orphaning at close */
@@ -105,7 +108,9 @@ void cs_eng_remove_run(cs_engine *e, cs_run *r);
 void cs_eng_rearm(cs_engine *e);
 /* Re-reads the earliest schedule firing (after a campaign is stored or a schedule fired). */
 void cs_eng_sched_refresh(cs_engine *e);
-/* Re-reads the run's counters and status from the ledger. */
+/* Re-reads the run's counters and status from the ledger (after a batch, on a transition); with
+ * leases, while the run is running, also applies the admin requests other replicas recorded for it
+ * (flags only: the run is stepped later, never removed here). */
 void cs_eng_refresh(cs_engine *e, cs_run *r);
 
 /* cs_engine_report.c */
