@@ -147,10 +147,6 @@ def replicas_share_one_database_and_take_over(env: Env) -> None:
     env.execute(xid, cid)
     owner = owner_of(env, replicas, xid)
     other = next(r for r in replicas if r is not owner)
-    # an admin action at the other replica names the one that runs it
-    st, body = other.http("POST", f"/executions/{xid}/pause")
-    done = other.http("GET", f"/executions/{xid}")[1]["status"] == "completed"
-    check(st == 409 and (done or f"(pid {owner.proc.pid})" in body["error"]["message"]), f"pause: {st} {body}")
     env.sub.wait_count(100, lambda m: m[0].startswith("notification.user.") and isinstance(m[1], dict)
                        and m[1].get("data", {}).get("execution_id") == xid)
     owner.signal(signal.SIGKILL)
@@ -167,6 +163,135 @@ def replicas_share_one_database_and_take_over(env: Env) -> None:
     check(not other.db_query("SELECT * FROM cs_leases WHERE execution_id = ?", (xid,)), "the lease is released")
     print(f"      owner SIGKILLed, the other replica finished: missing 0, raw duplicates {dups} (at most one "
           f"batch, 20), after de-duplication by notification_id 0")
+
+
+def admin_at(replica: h.Service, xid: str, action: str, want: int) -> dict:
+    """POST /executions/{xid}/{action} at replica; the answer must have status want."""
+    st, body = replica.http("POST", f"/executions/{xid}/{action}")
+    check(st == want, f"{action} at {replica.http_port}: {st} {body}, expected {want}")
+    return body
+
+
+def accepted_for(owner: h.Service, body: dict, action: str) -> dict:
+    """A 202 answer: the execution with its request, pending, for the replica that runs it."""
+    req = body.get("request", {})
+    check(req.get("action") == action and req.get("status") == "pending" and req.get("request_id", 0) > 0,
+          f"{action}: request {req}")
+    check(f"/{owner.proc.pid}/" in req.get("holder", "") and f"/{owner.proc.pid}/" in body.get("run_by", ""),
+          f"{action}: the holder named is not the replica of pid {owner.proc.pid}: {body}")
+    return req
+
+
+def settled(env: Env, replica: h.Service, owner: h.Service, xid: str, request_id: int) -> dict:
+    """The request as GET /executions/{xid} at replica shows it once applied by owner."""
+    st, x = replica.http("GET", f"/executions/{xid}")
+    req = x.get("request", {})
+    check(st == 200 and req.get("request_id") == request_id and req.get("status") == "applied" and
+          f"/{owner.proc.pid}/" in req.get("settled_by", "") and req.get("waited_ms", -1) >= 0, f"request {req}")
+    return req
+
+
+def logged(s: h.Service, text: str) -> bool:
+    with open(s.log, encoding="utf-8", errors="replace") as f:
+        return text in f.read()
+
+
+@case
+def replicas_pause_resume_cancel_at_any_replica(env: Env) -> None:
+    """Two replicas on one database: pause, resume and cancel sent to the replica that does NOT
+    run the execution are recorded for the lease holder (202, the holder named), which applies
+    them at its next batch end or lease tick: paused (announced on campaign.status, every sent
+    notification published), resumed to completion with exact counts; a second execution
+    cancelled the same way. Wrong states still answer 409 INVALID_STATE, an unknown execution
+    404, and both replicas log the request and its settling."""
+    people = cc.population(300, dt.datetime.now(dt.timezone.utc), seed=88)
+    env.start_users()
+    replicas = start_replicas(env)
+    env.import_users(people)
+    wait_shared_view(env, len(people))
+    cid, xid = cc.new_id(), cc.new_id()
+    env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=0, batch_size=5, rate_limit=20,
+                           respect_quiet_hours=False))
+    env.execute(xid, cid)
+    owner = owner_of(env, replicas, xid)
+    other = next(r for r in replicas if r is not owner)
+    env.campaign = other  # every read below goes to the replica that does not run it
+    env.sub.wait_count(10, lambda m: m[0].startswith("notification.user.") and isinstance(m[1], dict)
+                       and m[1].get("data", {}).get("execution_id") == xid)
+    req = accepted_for(owner, admin_at(other, xid, "pause", 202), "pause")
+    again = admin_at(other, xid, "pause", 202)["request"]  # while pending: the same request
+    check(again["request_id"] == req["request_id"], f"a second pause made a new request: {again} vs {req}")
+    x = env.wait_status(xid, "paused")
+    env.wait_status_msg(xid, "paused")
+    n = len(env.pushes(xid))
+    check(n == x["sent"] and 0 < n < len(people), f"paused with {x['sent']} sent, {n} pushed of {len(people)}")
+    waited = settled(env, other, owner, xid, req["request_id"])["waited_ms"]
+    body = admin_at(other, xid, "pause", 409)  # the same error as at the holder
+    check(body["error"]["code"] == "INVALID_STATE" and "paused" in body["error"]["message"], f"{body}")
+    req = accepted_for(owner, admin_at(other, xid, "resume", 202), "resume")
+    env.wait_status(xid, "completed")
+    cc.check_progress(env, xid, len(people), len(people), 0)
+    settled(env, other, owner, xid, req["request_id"])
+    cc.check_pushes(env, xid, {u["user_id"] for u in people}, sample=3)
+    check(len(env.pushes(xid)) == len(people), f"{len(env.pushes(xid))} notifications for {len(people)} users")
+    body = admin_at(other, xid, "resume", 409)
+    check(body["error"]["code"] == "INVALID_STATE" and "completed" in body["error"]["message"], f"{body}")
+    admin_at(other, cc.new_id(), "cancel", 404)
+    check(logged(other, f"pause requested here (request ") and logged(owner, "(pause, received by the replica") and
+          logged(owner, "(resume, received by the replica"), "the requests and their settling are logged")
+
+    xid2 = cc.new_id()
+    env.execute(xid2, cid)
+    owner2 = owner_of(env, replicas, xid2)
+    other2 = next(r for r in replicas if r is not owner2)
+    env.campaign = other2
+    env.sub.wait_count(10, lambda m: m[0].startswith("notification.user.") and isinstance(m[1], dict)
+                       and m[1].get("data", {}).get("execution_id") == xid2)
+    req = accepted_for(owner2, admin_at(other2, xid2, "cancel", 202), "cancel")
+    body = admin_at(other2, xid2, "pause", 409)  # a cancel is pending: as at the holder, "being cancelled"
+    check("being cancelled" in body["error"]["message"], f"{body}")
+    x = env.wait_status(xid2, "cancelled")
+    env.wait_status_msg(xid2, "cancelled")
+    check(x["sent"] < len(people) and len(env.pushes(xid2)) == x["sent"], f"cancelled: {x}")
+    settled(env, other2, owner2, xid2, req["request_id"])
+    check([s["status"] for s in env.statuses(xid2)][-1] == "cancelled", "the last status is cancelled")
+    check(not other2.db_query("SELECT * FROM cs_leases WHERE execution_id = ?", (xid2,)), "the lease is released")
+    print(f"      pause at the other replica applied after {waited} ms ({n} of {len(people)} sent), resumed to "
+          f"{len(people)}; cancel applied, {x['sent']} sent")
+
+
+@case
+def replicas_resume_after_the_holder_died(env: Env) -> None:
+    """An execution paused through the other replica, then its replica SIGKILLed: a resume sent
+    to the survivor is applied there at once (200: it adopts the execution, whose lease's pid is
+    gone, or already adopted it on its lease tick), and the execution completes: missing 0."""
+    people = cc.population(200, dt.datetime.now(dt.timezone.utc), seed=99)
+    env.start_users()
+    replicas = start_replicas(env)
+    env.import_users(people)
+    wait_shared_view(env, len(people))
+    cid, xid = cc.new_id(), cc.new_id()
+    env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=0, batch_size=5, rate_limit=20,
+                           respect_quiet_hours=False))
+    env.execute(xid, cid)
+    owner = owner_of(env, replicas, xid)
+    other = next(r for r in replicas if r is not owner)
+    env.campaign = other
+    env.sub.wait_count(10, lambda m: m[0].startswith("notification.user.") and isinstance(m[1], dict)
+                       and m[1].get("data", {}).get("execution_id") == xid)
+    accepted_for(owner, admin_at(other, xid, "pause", 202), "pause")
+    paused = env.wait_status(xid, "paused")
+    owner.signal(signal.SIGKILL)
+    owner.wait()
+    body = admin_at(other, xid, "resume", 200)
+    check(body["status"] == "running" and f"/{other.proc.pid}/" in body.get("run_by", ""), f"resume: {body}")
+    x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
+    want = {u["user_id"] for u in people}
+    wait_until(lambda: {p["user_id"] for _, p in env.pushes(xid)} >= want, "every notification")
+    unique = {p["notification_id"] for _, p in env.pushes(xid)}
+    check(x["sent"] == len(people) and len(unique) == len(people), f"missing {len(people) - len(unique)}: {x}")
+    print(f"      paused at {paused['sent']} of {len(people)}, holder SIGKILLed, resumed at the survivor: "
+          f"{x['sent']} sent, missing 0")
 
 
 @case
