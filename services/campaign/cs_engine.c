@@ -520,7 +520,7 @@ static bool allowed(cs_action_kind kind, mf_campaign_status_update_status s)
 }
 
 /* Inside the transaction of record(): the rules of cs_engine_request for a pending request. */
-static mf_status decide(cs_engine *e, cs_action *out, mf_error *err)
+static mf_status decide(cs_engine *e, cs_action *out, bool *repeat, mf_error *err)
 {
     cs_execution x;
     bool found, pending;
@@ -536,6 +536,7 @@ static mf_status decide(cs_engine *e, cs_action *out, mf_error *err)
         return s;
     if (pending && p.kind == out->kind) { /* the same, still pending: that one is the answer */
         *out = p;
+        *repeat = true;
         return MF_OK;
     }
     if (pending && p.kind == CS_ACTION_CANCEL)
@@ -582,7 +583,8 @@ static mf_status record(cs_engine *e, cs_action *out, mf_error *err)
         out->holder[0] = '\0';
     if ((s = svc_db_begin(e->db, err)) != MF_OK)
         return s;
-    s = decide(e, out, err);
+    bool repeat = false;
+    s = decide(e, out, &repeat, err);
     if (s == MF_OK)
         s = svc_db_commit(e->db, err);
     else
@@ -590,7 +592,7 @@ static mf_status record(cs_engine *e, cs_action *out, mf_error *err)
     if (s == MF_OK && out->state == CS_ACTION_PENDING)
         cs_eng_log(e, "info", "execution %s: %s requested here (request %lld%s): pending for the replica %s, which "
                    "runs it", out->execution_id, cs_action_kind_name(out->kind), (long long)out->id,
-                   strcmp(out->requested_by, owner_of(e)) == 0 ? "" : ", asked before at another replica",
+                   repeat ? ", already pending: the same answer" : "",
                    out->holder[0] ? out->holder : "(none: the next to adopt it)");
     else if (s == MF_OK)
         cs_eng_log(e, "info", "execution %s: %s requested here (request %lld): %s", out->execution_id,
