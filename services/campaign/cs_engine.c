@@ -505,8 +505,12 @@ static mf_status apply_here(cs_engine *e, cs_run *r, cs_action *out, mf_error *e
     if (e->actions && cs_actions_add(e->actions, out, &e2) != MF_OK)
         cs_eng_log(e, "warn", "execution %s: the applied %s not recorded: %s", out->execution_id,
                    cs_action_kind_name(out->kind), e2.message);
-    cs_eng_log(e, "info", "execution %s: %s requested here%s%lld: applied at once", out->execution_id,
-               cs_action_kind_name(out->kind), out->id ? " (request " : " (no leases", (long long)out->id);
+    if (out->id)
+        cs_eng_log(e, "info", "execution %s: %s requested here (request %lld): applied at once", out->execution_id,
+                   cs_action_kind_name(out->kind), (long long)out->id);
+    else
+        cs_eng_log(e, "info", "execution %s: %s requested here: applied at once", out->execution_id,
+                   cs_action_kind_name(out->kind));
     return MF_OK;
 }
 
