@@ -240,7 +240,8 @@ static void resume(cs_engine *e, const cs_execution *x, const char *how)
         cs_eng_log(e, "info", "execution %s: %s (%s, %lld of %lld targets done)", x->execution_id, how,
                    mf_campaign_status_update_status_to_string(x->status),
                    (long long)(x->sent + x->failed + x->skipped), (long long)x->total);
-        apply_pending(e, r); /* what was asked while nobody ran it */
+        if (!e->opening) /* at open: the first lease tick, at once after it, applies them */
+            apply_pending(e, r); /* what was asked while nobody ran it */
     }
 }
 
@@ -332,10 +333,12 @@ mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_confi
     if (s == MF_OK && e->lease) {
         cs_eng_log(e, "info", "execution leases of %d ms, this replica is %s", e->cfg.lease_ms,
                    cs_lease_owner(e->lease));
-        e->lease_tick_at = cs_eng_now(e) + e->cfg.lease_ms / 3;
+        e->lease_tick_at = cs_eng_now(e); /* the first tick at once: it applies what was asked meanwhile */
     }
+    e->opening = true;
     if (s == MF_OK)
         s = adopt(e, "resumed", err);
+    e->opening = false;
     if (s == MF_OK)
         cs_eng_sched_refresh(e);
     if (s != MF_OK) {

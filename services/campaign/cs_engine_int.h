@@ -79,6 +79,7 @@ struct cs_engine {
     int64_t lease_tick_at;       /* engine time of the next lease tick */
     cs_actions *actions;         /* with leases: admin requests other replicas recorded (cs_actions.h) */
     bool in_actions;             /* re-entrancy guard of applying them */
+    bool opening;                /* inside cs_engine_open: nothing is published (requests wait for the first tick) */
     cs_run **runs;
     size_t n_runs, cap_runs;
     cs_req *reqs;                /* requests out, for orphaning at close */
