@@ -352,7 +352,7 @@ static void version2_execution_resumes(void **state)
     sqlite3 *db;
     cs_ledger *l;
     assert_int_equal(cs_db_open(file, &db, NULL), MF_OK);
-    assert_int_equal(int_of(db, "SELECT max(version) FROM schema_version WHERE component = 'campaign'"), 3);
+    assert_int_equal(int_of(db, "SELECT max(version) FROM schema_version WHERE component = 'campaign'"), (int)cs_db_migration_count);
     assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'cs_targets_pending'"), 0);
     assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_master WHERE name = 'cs_targets_held'"), 1);
     assert_int_equal(int_of(db, "SELECT count(*) FROM pragma_table_info('cs_targets') WHERE name = 'execution_id'"), 0);
