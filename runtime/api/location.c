@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/registry_int.h"
 #include "mf/registry.h"
 
 /* Channels have a handful of parameters; this bounds the local arrays. */
@@ -108,6 +109,7 @@ mf_status mf_channel_subject(const mf_channel_desc *c, const mf_message_desc *m,
         return st;
     const char *vals[LOC_MAX_PARAMS];
     char ibuf[LOC_MAX_PARAMS][INT_TEXT];
+    uint64_t checked = 0; /* the payload's values, checked here: not again by the address */
     for (size_t i = 0; i < c->param_count; i++) {
         const mf_param_desc *p = &c->params[i];
         if (!p->location) {
@@ -122,8 +124,9 @@ mf_status mf_channel_subject(const mf_channel_desc *c, const mf_message_desc *m,
                 snprintf(err->pointer, sizeof err->pointer, "%s", p->location);
             return st;
         }
+        checked |= (uint64_t)1 << i;
     }
-    return mf_channel_address(c, c->param_count ? vals : NULL, out, cap, err);
+    return mf_channel_address_checked(c, c->param_count ? vals : NULL, checked, out, cap, err);
 }
 
 mf_status mf_channel_check_payload(const mf_channel_desc *c, const mf_message_desc *m, const void *msg,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/registry_int.h"
 #include "codec/codec_int.h"
 #include "mf/registry.h"
 
@@ -67,9 +68,43 @@ const mf_operation_desc *mf_registry_operation(const mf_registry *r, const char 
 
 /* ---- parameter values ---------------------------------------------------- */
 
-static bool is_space_or_ctl(unsigned char c)
+/* What each byte is to a parameter value, one table lookup a byte (values are checked on every
+ * typed send): TOK_STOP for '.', '*' and '>' (subject syntax), TOK_CTL for white space and control
+ * characters (<= 0x20 and 0x7f), TOK_HIGH for bytes of multi-byte UTF-8 (checked as UTF-8 after
+ * the scan), 0 for the rest. */
+enum { TOK_STOP = 1, TOK_CTL = 2, TOK_HIGH = 4 };
+#define _ 0
+#define S TOK_STOP
+#define C TOK_CTL
+#define H TOK_HIGH
+static const uint8_t token_class[256] = {
+    C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, /* 0x00 */
+    C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, C, /* 0x10 */
+    C, _, _, _, _, _, _, _, _, _, S, _, _, _, S, _, /* 0x20 */
+    _, _, _, _, _, _, _, _, _, _, _, _, _, _, S, _, /* 0x30 */
+    _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, /* 0x40 */
+    _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, /* 0x50 */
+    _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, /* 0x60 */
+    _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, C, /* 0x70 */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 0x80 */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 0x90 */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 0xa0 */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 0xb0 */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 0xc0 */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 0xd0 */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 0xe0 */
+    H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, H, /* 0xf0 */
+};
+#undef _
+#undef S
+#undef C
+#undef H
+
+/* "/<name>", the error pointer of a parameter, written into ptr only when there is an error. */
+static const char *param_pointer(char ptr[MF_ERROR_POINTER_MAX], const char *name)
 {
-    return c <= 0x20 || c == 0x7f;
+    snprintf(ptr, MF_ERROR_POINTER_MAX, "/%s", name);
+    return ptr;
 }
 
 /* Index of the parameter called name[0..n) in c->params, or -1. */
@@ -83,67 +118,73 @@ static long param_index(const mf_channel_desc *c, const char *name, size_t n)
     return -1;
 }
 
-/* The subject-safety rules, without the parameter's type. */
-static mf_status check_token_value(const char *name, const char *v, size_t n, mf_error *err)
+/* The subject-safety rules, without the parameter's type: not empty; no '.', '*', '>', white space
+ * or control characters (the first such byte is reported); valid UTF-8. *ascii tells whether every
+ * byte is below 0x80 (then the value has n code points). */
+static mf_status check_token_value(const char *name, const char *v, size_t n, bool *ascii, mf_error *err)
 {
     char ptr[MF_ERROR_POINTER_MAX];
-    snprintf(ptr, sizeof ptr, "/%s", name);
     if (n == 0)
-        return mf_error_set(err, MF_ERR_INVALID_ARG, ptr, "parameter %s must not be empty", name);
+        return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name), "parameter %s must not be empty",
+                            name);
+    const unsigned char *u = (const unsigned char *)v;
+    unsigned seen = 0;
     for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)v[i];
-        if (ch == '.' || ch == '*' || ch == '>')
-            return mf_error_set(err, MF_ERR_INVALID_ARG, ptr,
-                                "parameter %s must not contain '%c'", name, ch);
-        if (is_space_or_ctl(ch))
-            return mf_error_set(err, MF_ERR_INVALID_ARG, ptr,
-                                "parameter %s must not contain white space or control characters",
-                                name);
+        unsigned k = token_class[u[i]];
+        if (k & (TOK_STOP | TOK_CTL)) {
+            if (k & TOK_STOP)
+                return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name),
+                                    "parameter %s must not contain '%c'", name, u[i]);
+            return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name),
+                                "parameter %s must not contain white space or control characters", name);
+        }
+        seen |= k;
     }
-    if (!mf_utf8_valid(v, n))
-        return mf_error_set(err, MF_ERR_INVALID_ARG, ptr, "parameter %s is not valid UTF-8", name);
+    if ((seen & TOK_HIGH) && !mf_utf8_valid(v, n))
+        return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name), "parameter %s is not valid UTF-8",
+                            name);
+    if (ascii)
+        *ascii = !(seen & TOK_HIGH);
     return MF_OK;
 }
 
 /* The string constraints of the parameter's type. v[n] need not be NUL: the
- * pattern check gets a NUL-terminated copy. */
-static mf_status check_typed_value(const mf_param_desc *p, const char *v, size_t n, mf_error *err)
+ * pattern check gets a NUL-terminated copy. ascii: v has no byte >= 0x80. */
+static mf_status check_typed_value(const mf_param_desc *p, const char *v, size_t n, bool ascii, mf_error *err)
 {
     const mf_type *t = p->type;
     const char *name = p->name ? p->name : "";
     char ptr[MF_ERROR_POINTER_MAX];
-    snprintf(ptr, sizeof ptr, "/%s", name);
     if (t->kind == MF_K_ENUM) {
         for (uint32_t i = 0; i < t->enum_count; i++) {
             const char *e = t->enum_values[i];
             if (e && strlen(e) == n && memcmp(e, v, n) == 0)
                 return MF_OK;
         }
-        return mf_error_set(err, MF_ERR_INVALID_ARG, ptr, "parameter %s: \"%.*s\" is not one of the allowed values",
-                            name, n > 40 ? 40 : (int)n, v);
+        return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name),
+                            "parameter %s: \"%.*s\" is not one of the allowed values", name, n > 40 ? 40 : (int)n, v);
     }
     if (t->kind != MF_K_STR)
         return MF_OK; /* parameters are strings; other kinds carry no string constraints */
     if (t->format != MF_FMT_NONE && !mf_format_check(t->format, v, n))
-        return mf_error_set(err, MF_ERR_INVALID_ARG, ptr, "parameter %s must be a valid %s", name,
-                            mf_format_name(t->format));
+        return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name), "parameter %s must be a valid %s",
+                            name, mf_format_name(t->format));
     if (t->min_len || t->max_len) {
-        size_t cps = mf_utf8_count(v, n);
+        size_t cps = ascii ? n : mf_utf8_count(v, n);
         if (cps < t->min_len)
-            return mf_error_set(err, MF_ERR_INVALID_ARG, ptr,
-                                "parameter %s must be at least %u characters long", name,
-                                (unsigned)t->min_len);
+            return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name),
+                                "parameter %s must be at least %u characters long", name, (unsigned)t->min_len);
         if (t->max_len && cps > t->max_len)
-            return mf_error_set(err, MF_ERR_INVALID_ARG, ptr,
-                                "parameter %s must be at most %u characters long", name,
-                                (unsigned)t->max_len);
+            return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name),
+                                "parameter %s must be at most %u characters long", name, (unsigned)t->max_len);
     }
     if ((t->flags & MF_TF_HAS_CONST) && t->constant.s &&
         (strlen(t->constant.s) != n || memcmp(t->constant.s, v, n) != 0))
-        return mf_error_set(err, MF_ERR_INVALID_ARG, ptr, "parameter %s must be \"%s\"", name,
+        return mf_error_set(err, MF_ERR_INVALID_ARG, param_pointer(ptr, name), "parameter %s must be \"%s\"", name,
                             t->constant.s);
     if (t->pattern) {
         char buf[256];
+        param_pointer(ptr, name);
         if (n >= sizeof buf)
             return mf_error_set(err, MF_ERR_INVALID_ARG, ptr, "parameter %s is too long", name);
         memcpy(buf, v, n);
@@ -157,9 +198,10 @@ static mf_status check_typed_value(const mf_param_desc *p, const char *v, size_t
 
 static mf_status check_value(const mf_param_desc *p, const char *v, size_t n, mf_error *err)
 {
-    mf_status st = check_token_value(p->name ? p->name : "", v, n, err);
+    bool ascii = false;
+    mf_status st = check_token_value(p->name ? p->name : "", v, n, &ascii, err);
     if (st == MF_OK && p->type)
-        st = check_typed_value(p, v, n, err);
+        st = check_typed_value(p, v, n, ascii, err);
     return st;
 }
 
@@ -255,7 +297,7 @@ const mf_channel_desc *mf_registry_channel_for_subject(const mf_registry *r, con
             continue;
         bool ok = true;
         for (int j = 0; j < k && ok; j++)
-            ok = check_token_value("", vals[j].v, vals[j].n, NULL) == MF_OK;
+            ok = check_token_value("", vals[j].v, vals[j].n, NULL, NULL) == MF_OK;
         /* The most literal match wins: "a.c.b" before "a.{x}.b". */
         if (ok && (!best || k < best_params)) {
             best = c;
@@ -267,9 +309,10 @@ const mf_channel_desc *mf_registry_channel_for_subject(const mf_registry *r, con
 
 /* ---- building and parsing subjects --------------------------------------- */
 
-/* Writes the subject of c for values (checked; NULL = '*' when any_ok) into out[cap]. */
-static mf_status build_subject(const mf_channel_desc *c, const char *const *values, bool any_ok, char *out,
-                               size_t cap, mf_error *err)
+/* Writes the subject of c for values (checked, except those whose bit is set in `checked`; NULL =
+ * '*' when any_ok) into out[cap]. */
+static mf_status build_subject(const mf_channel_desc *c, const char *const *values, bool any_ok, uint64_t checked,
+                               char *out, size_t cap, mf_error *err)
 {
     if (!c || !c->address)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "no channel");
@@ -277,6 +320,8 @@ static mf_status build_subject(const mf_channel_desc *c, const char *const *valu
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "channel %s needs %zu parameter values",
                             c->address, c->param_count);
     for (size_t i = 0; i < c->param_count; i++) {
+        if (i < 64 && (checked >> i & 1))
+            continue;
         const char *v = values ? values[i] : NULL;
         mf_status st = v || !any_ok ? mf_param_check(&c->params[i], v, err) : MF_OK;
         if (st)
@@ -288,7 +333,7 @@ static mf_status build_subject(const mf_channel_desc *c, const char *const *valu
         const char *name, *after;
         size_t name_len;
         const char *piece = t;
-        size_t piece_len = 1;
+        size_t piece_len;
         if (placeholder(t, &name, &name_len, &after)) {
             long idx = param_index(c, name, name_len);
             if (idx < 0)
@@ -299,7 +344,10 @@ static mf_status build_subject(const mf_channel_desc *c, const char *const *valu
             piece_len = strlen(piece);
             t = after;
         } else {
-            t++;
+            /* literal bytes up to the next '{' (one that opens no placeholder is a literal) */
+            const char *brace = strchr(t + 1, '{');
+            piece_len = brace ? (size_t)(brace - t) : strlen(t);
+            t += piece_len;
         }
         if (out && len + piece_len < cap)
             memcpy(out + len, piece, piece_len);
@@ -318,13 +366,19 @@ static mf_status build_subject(const mf_channel_desc *c, const char *const *valu
 mf_status mf_channel_address(const mf_channel_desc *c, const char *const *values, char *out,
                              size_t cap, mf_error *err)
 {
-    return build_subject(c, values, false, out, cap, err);
+    return build_subject(c, values, false, 0, out, cap, err);
+}
+
+mf_status mf_channel_address_checked(const mf_channel_desc *c, const char *const *values, uint64_t checked,
+                                     char *out, size_t cap, mf_error *err)
+{
+    return build_subject(c, values, false, checked, out, cap, err);
 }
 
 mf_status mf_channel_filter(const mf_channel_desc *c, const char *const *values, char *out, size_t cap,
                             mf_error *err)
 {
-    return build_subject(c, values, true, out, cap, err);
+    return build_subject(c, values, true, 0, out, cap, err);
 }
 
 mf_status mf_channel_parse(const mf_channel_desc *c, const char *subject, char **out_values,

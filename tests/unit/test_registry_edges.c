@@ -148,6 +148,79 @@ static void test_parse_buffers(void **state)
     assert_string_equal(err.pointer, "/s");
 }
 
+/* The rule of a subject-safe value, written out as before the table-driven check: the message a
+ * value "a<b>z" gets for byte b ("" when it is accepted). A lone byte >= 0x80 is never UTF-8. */
+static void old_token_rule(unsigned b, char *msg, size_t cap)
+{
+    if (b == '.' || b == '*' || b == '>')
+        snprintf(msg, cap, "parameter p must not contain '%c'", (int)b);
+    else if (b <= 0x20 || b == 0x7f)
+        snprintf(msg, cap, "parameter p must not contain white space or control characters");
+    else if (b >= 0x80)
+        snprintf(msg, cap, "parameter p is not valid UTF-8");
+    else
+        msg[0] = '\0';
+}
+
+static void test_token_rule_every_byte(void **state)
+{
+    (void)state;
+    static const mf_param_desc p_plain = {"p", NULL, NULL};
+    static const mf_param_desc p_chan[] = {{"p", NULL, NULL}};
+    static const mf_channel_desc ch_p = {"pc", "x.{p}.y", "x.*.y", p_chan, 1, NULL, 0};
+    for (unsigned b = 1; b < 256; b++) {
+        char v[4] = {'a', (char)b, 'z', '\0'}, want[128], out[32];
+        old_token_rule(b, want, sizeof want);
+        mf_error err;
+        mf_error_clear(&err);
+        mf_status st = mf_param_check(&p_plain, v, &err);
+        const char *vals[1] = {v};
+        mf_error err2;
+        mf_error_clear(&err2);
+        mf_status st2 = mf_channel_address(&ch_p, vals, out, sizeof out, &err2);
+        if (want[0]) {
+            assert_int_equal(st, MF_ERR_INVALID_ARG);
+            assert_string_equal(err.message, want);
+            assert_string_equal(err.pointer, "/p");
+            assert_int_equal(st2, MF_ERR_INVALID_ARG);
+            assert_string_equal(err2.message, want);
+            assert_string_equal(err2.pointer, "/p");
+        } else {
+            assert_int_equal(st, MF_OK);
+            assert_int_equal(st2, MF_OK);
+            assert_int_equal(out[3], (char)b);
+        }
+    }
+    mf_error err;
+    /* the first bad byte is the one reported, and subject syntax before UTF-8 */
+    assert_int_equal(mf_param_check(&p_plain, "\xc3" "a b.", &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.message, "parameter p must not contain white space or control characters");
+    assert_int_equal(mf_param_check(&p_plain, "\xff*", &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.message, "parameter p must not contain '*'");
+    /* multi-byte UTF-8: whole sequences pass, broken ones do not */
+    assert_int_equal(mf_param_check(&p_plain, "caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80", &err), MF_OK);
+    assert_int_equal(mf_param_check(&p_plain, "caf\xc3", &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.message, "parameter p is not valid UTF-8");
+    assert_int_equal(mf_param_check(&p_plain, "\xed\xa0\x80", &err), MF_ERR_INVALID_ARG); /* a surrogate */
+    assert_int_equal(mf_param_check(&p_plain, "", &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.message, "parameter p must not be empty");
+    assert_string_equal(err.pointer, "/p");
+    /* maxLength counts code points whether or not the value is ASCII */
+    const char *two[4] = {"eu", "\xc3\xa9\xc3\xa9", "1", "w"};
+    char out[64];
+    assert_int_equal(mf_channel_address(&ch_typed, two, out, sizeof out, &err), MF_OK);
+    const char *three[4] = {"eu", "\xc3\xa9\xc3\xa9\xc3\xa9", "1", "w"};
+    assert_int_equal(mf_channel_address(&ch_typed, three, out, sizeof out, &err), MF_ERR_INVALID_ARG);
+    assert_string_equal(err.pointer, "/s");
+    /* a '{' that opens no placeholder is a literal byte of the subject */
+    static const mf_channel_desc ch_brace = {"br", "x.{p}.c{d", "x.*.c{d", p_chan, 1, NULL, 0};
+    const char *v1[1] = {"v"};
+    assert_int_equal(mf_channel_address(&ch_brace, v1, out, sizeof out, &err), MF_OK);
+    assert_string_equal(out, "x.v.c{d");
+    assert_int_equal(mf_channel_address(&ch_brace, v1, out, 7, &err), MF_ERR_LIMIT);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_channel_without_address),
         cmocka_unit_test(test_typed_parameters),
         cmocka_unit_test(test_parse_buffers),
+        cmocka_unit_test(test_token_rule_every_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
