@@ -1,8 +1,8 @@
 /* cs_uuid.c - see cs_uuid.h. */
 #include "cs_uuid.h"
 
-#include <ctype.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -57,9 +57,22 @@ char *cs_uuid_format(const cs_uuid *u, char out[CS_UUID_TEXT])
 static EVP_MD *sha1_md;
 static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
 
+/* One digest context per thread, made on a thread's first v5 and reused: EVP_Digest allocates
+ * and frees a context (and the provider's state) on every call, a quarter of a v5's cost. The
+ * key's destructor frees a thread's context when the thread ends; the process's main thread
+ * ends with exit(), where its context stays reachable through the key (no leak report). */
+static pthread_key_t ctx_key;
+static bool ctx_key_ok;
+
+static void ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
 static void sha1_fetch(void)
 {
     sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
+    ctx_key_ok = pthread_key_create(&ctx_key, ctx_free) == 0;
 }
 
 static const EVP_MD *sha1(void)
@@ -68,23 +81,32 @@ static const EVP_MD *sha1(void)
     return sha1_md ? sha1_md : EVP_sha1();
 }
 
+/* This thread's context, NULL without memory (the caller then makes one for the call). */
+static EVP_MD_CTX *thread_ctx(void)
+{
+    if (!ctx_key_ok)
+        return NULL;
+    EVP_MD_CTX *ctx = pthread_getspecific(ctx_key);
+    if (!ctx && (ctx = EVP_MD_CTX_new()) != NULL && pthread_setspecific(ctx_key, ctx) != 0) {
+        EVP_MD_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
 void cs_uuid_v5(const cs_uuid *ns, const void *name, size_t n, cs_uuid *out)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned char buf[16 + 512];
     memset(md, 0, sizeof md);
-    if (n <= sizeof buf - 16) { /* the usual case: one call, no context to allocate */
-        memcpy(buf, ns->b, 16);
-        memcpy(buf + 16, name, n);
-        EVP_Digest(buf, 16 + n, md, NULL, sha1(), NULL);
-    } else {
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        /* SHA-1 cannot fail on valid input; without memory md stays zero, still a UUID */
-        if (ctx && EVP_DigestInit_ex(ctx, sha1(), NULL) && EVP_DigestUpdate(ctx, ns->b, 16) &&
-            EVP_DigestUpdate(ctx, name, n))
-            EVP_DigestFinal_ex(ctx, md, NULL);
-        EVP_MD_CTX_free(ctx);
-    }
+    const EVP_MD *sha = sha1();
+    EVP_MD_CTX *ctx = thread_ctx(), *own = ctx ? NULL : EVP_MD_CTX_new();
+    if (!ctx)
+        ctx = own;
+    /* SHA-1 cannot fail on valid input; without memory md stays zero, still a UUID */
+    if (ctx && EVP_DigestInit_ex2(ctx, sha, NULL) && EVP_DigestUpdate(ctx, ns->b, 16) &&
+        EVP_DigestUpdate(ctx, name, n))
+        EVP_DigestFinal_ex(ctx, md, NULL);
+    EVP_MD_CTX_free(own);
     memcpy(out->b, md, 16);
     out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x50);
     out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
@@ -105,11 +127,14 @@ mf_status cs_uuid_v4_text(char out[CS_UUID_TEXT], mf_error *err)
     return st == MF_OK ? MF_OK : mf_error_set(err, st, "", "OpenSSL RAND_bytes failed");
 }
 
+/* ASCII lower case: what tolower() does in the C locale, without a call per byte. */
 static size_t lower_copy(char *dst, const char *src, size_t cap)
 {
     size_t n = 0;
-    for (; src[n] && n + 1 < cap; n++)
-        dst[n] = (char)tolower((unsigned char)src[n]);
+    for (; src[n] && n + 1 < cap; n++) {
+        unsigned char c = (unsigned char)src[n];
+        dst[n] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    }
     dst[n] = '\0';
     return n;
 }

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cs_uuid.h"
@@ -52,6 +54,72 @@ static void notification_id(void **state)
     assert_int_equal(a[14], '5');
 }
 
+static void v5_long_name(void **state)
+{
+    (void)state;
+    /* longer than any buffer of the implementation; Python: uuid5(NS_NOTIFICATION, "x" * 600) */
+    char name[600], out[CS_UUID_TEXT];
+    memset(name, 'x', sizeof name);
+    cs_uuid u;
+    cs_uuid_v5(&CS_NS_NOTIFICATION, name, sizeof name, &u);
+    assert_string_equal(cs_uuid_format(&u, out), "d4b29718-8ec7-5b90-9169-25ec69a63e50");
+    /* the thread's reused context gives the same answer again, and after another name */
+    cs_uuid_v5(&CS_NS_DNS, "www.example.com", 15, &u);
+    assert_string_equal(cs_uuid_format(&u, out), "2ed6657d-e927-568b-95e1-2665a8aea6a2");
+    cs_uuid_v5(&CS_NS_NOTIFICATION, name, sizeof name, &u);
+    assert_string_equal(cs_uuid_format(&u, out), "d4b29718-8ec7-5b90-9169-25ec69a63e50");
+}
+
+#define T_THREADS 4
+#define T_NAMES 500
+
+typedef struct v5_job {
+    char (*want)[CS_UUID_TEXT];
+    int mismatches;
+} v5_job;
+
+static void v5_name(int i, char out[CS_UUID_TEXT])
+{
+    char user[32];
+    snprintf(user, sizeof user, "user-%d", i);
+    cs_uuid_v5_text(&CS_NS_NOTIFICATION, "3f2504e0-4f89-41d3-9a0c-0305e82c3301", user, out);
+}
+
+static void *v5_thread(void *arg)
+{
+    v5_job *j = arg;
+    char got[CS_UUID_TEXT];
+    for (int i = 0; i < T_NAMES; i++) {
+        v5_name(i, got);
+        j->mismatches += strcmp(got, j->want[i]) != 0;
+    }
+    return NULL; /* the thread's digest context is freed as it ends (ASan's leak check) */
+}
+
+/* Each thread has its own reused context: threads computing at once agree with this thread. */
+static void v5_threads(void **state)
+{
+    (void)state;
+    static char want[T_NAMES][CS_UUID_TEXT];
+    for (int i = 0; i < T_NAMES; i++)
+        v5_name(i, want[i]);
+    char first[CS_UUID_TEXT];
+    cs_uuid_v5_text(&CS_NS_NOTIFICATION, "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+                    "6ba7b814-9dad-11d1-80b4-00c04fd430c8", first);
+    assert_string_equal(first, "1eff5b16-4bc8-5ae8-b7bd-0e3dbb38cdbb");
+    pthread_t t[T_THREADS];
+    v5_job jobs[T_THREADS];
+    for (int k = 0; k < T_THREADS; k++) {
+        jobs[k] = (v5_job){.want = want};
+        assert_int_equal(pthread_create(&t[k], NULL, v5_thread, &jobs[k]), 0);
+    }
+    for (int k = 0; k < T_THREADS; k++) {
+        assert_int_equal(pthread_join(t[k], NULL), 0);
+        assert_int_equal(jobs[k].mismatches, 0);
+    }
+    assert_string_not_equal(want[0], want[1]);
+}
+
 static void v4_and_parse(void **state)
 {
     (void)state;
@@ -75,6 +143,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(v5_known_vectors),
         cmocka_unit_test(notification_id),
+        cmocka_unit_test(v5_long_name),
+        cmocka_unit_test(v5_threads),
         cmocka_unit_test(v4_and_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
