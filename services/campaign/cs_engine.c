@@ -34,8 +34,11 @@ int64_t cs_eng_now(cs_engine *e)
 const char *cs_eng_now_text(cs_engine *e)
 {
     int64_t now = cs_eng_now(e);
-    if (now != e->text_ms || !e->text[0]) {
+    if (!e->text[0]) {
         cs_time_format(now, e->text);
+        e->text_ms = now;
+    } else if (now != e->text_ms) {
+        cs_time_format_since(e->text_ms, now, e->text);
         e->text_ms = now;
     }
     return e->text;

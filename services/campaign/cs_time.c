@@ -91,6 +91,18 @@ char *cs_time_format(int64_t ms, char out[CS_TIME_TEXT_MAX])
     return svc_time_format(ms, out);
 }
 
+char *cs_time_format_since(int64_t prev, int64_t ms, char out[CS_TIME_TEXT_MAX])
+{
+    static const int64_t last = 253402300799999LL; /* 9999-12-31T23:59:59.999Z */
+    if (prev < 0 || ms < 0 || ms > last || prev / 1000 != ms / 1000)
+        return cs_time_format(ms, out);
+    int frac = (int)(ms % 1000); /* "YYYY-MM-DDTHH:MM:SS.mmmZ": the digits at 20..22 */
+    out[20] = (char)('0' + frac / 100);
+    out[21] = (char)('0' + frac / 10 % 10);
+    out[22] = (char)('0' + frac % 10);
+    return out;
+}
+
 char *cs_date_format(int64_t days, char out[CS_TIME_TEXT_MAX])
 {
     int64_t y;

@@ -53,6 +53,11 @@ mf_status cs_hm_parse(const char *s, int32_t *secs, mf_error *err);
  * 0000..9999). Returns out. */
 char *cs_time_format(int64_t ms, char out[CS_TIME_TEXT_MAX]);
 
+/* out holds cs_time_format(prev); rewrites it as cs_time_format(ms): only the milliseconds when ms
+ * is in the same second (0 <= both <= 9999-12-31T23:59:59.999Z), else the whole text. For a clock
+ * read many times a second (every notification carries the time). Returns out. */
+char *cs_time_format_since(int64_t prev, int64_t ms, char out[CS_TIME_TEXT_MAX]);
+
 /* Writes days as "YYYY-MM-DD" into out (at least 11 bytes). Returns out. */
 char *cs_date_format(int64_t days, char out[CS_TIME_TEXT_MAX]);
 

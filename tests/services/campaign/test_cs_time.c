@@ -89,6 +89,31 @@ static void format_round_trip(void **state)
     }
 }
 
+/* The text rewritten from one time to the next is the text of the next, whatever the step: within
+ * a second, across seconds, days and years, backwards, from and to the clamped ends. */
+static void format_since(void **state)
+{
+    (void)state;
+    char text[CS_TIME_TEXT_MAX], want[CS_TIME_TEXT_MAX];
+    const int64_t steps[] = {1, 7, 999, 1000, 1001, 86399999, 86400000, -1, -999, -1000, -86400001};
+    int64_t prev = 1733443199000LL - 5000; /* 2024-12-05T23:59:54Z: days and a year end nearby */
+    cs_time_format(prev, text);
+    for (int round = 0; round < 4000; round++) {
+        int64_t ms = prev + steps[round % 11] * (round % 3 == 0 ? 1 : 1 + round % 5);
+        cs_time_format_since(prev, ms, text);
+        assert_string_equal(text, cs_time_format(ms, want));
+        prev = ms;
+    }
+    const int64_t edges[][2] = {{-1, 0}, {0, -1}, {-1000, -1}, {999, 1000}, {253402300799998LL, 253402300799999LL},
+                                {253402300799999LL, 253402300800500LL}, {253402300800500LL, 253402300800600LL},
+                                {1704067199999LL, 1704067200000LL}};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        cs_time_format(edges[i][0], text);
+        cs_time_format_since(edges[i][0], edges[i][1], text);
+        assert_string_equal(text, cs_time_format(edges[i][1], want));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +121,7 @@ int main(void)
         cmocka_unit_test(parse_date_time),
         cmocka_unit_test(parse_date_and_hm),
         cmocka_unit_test(format_round_trip),
+        cmocka_unit_test(format_since),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
