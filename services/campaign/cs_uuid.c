@@ -1,6 +1,7 @@
 /* cs_uuid.c - see cs_uuid.h. */
 #include "cs_uuid.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -127,14 +128,11 @@ mf_status cs_uuid_v4_text(char out[CS_UUID_TEXT], mf_error *err)
     return st == MF_OK ? MF_OK : mf_error_set(err, st, "", "OpenSSL RAND_bytes failed");
 }
 
-/* ASCII lower case: what tolower() does in the C locale, without a call per byte. */
 static size_t lower_copy(char *dst, const char *src, size_t cap)
 {
     size_t n = 0;
-    for (; src[n] && n + 1 < cap; n++) {
-        unsigned char c = (unsigned char)src[n];
-        dst[n] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
-    }
+    for (; src[n] && n + 1 < cap; n++)
+        dst[n] = (char)tolower((unsigned char)src[n]);
     dst[n] = '\0';
     return n;
 }
