@@ -13,7 +13,8 @@
  * "<execution_id>/<user_id>", both ids lower-cased first (the contract accepts either case), so a
  * notification re-sent after a crash carries the id it had the first time.
  *
- * Threads: every function is thread-safe.
+ * Threads: every function is thread-safe. A thread that computes a v5 keeps one SHA-1 context
+ * (a few hundred bytes) until it ends.
  */
 #ifndef CS_UUID_H
 #define CS_UUID_H
