@@ -116,8 +116,10 @@ mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms
  *              committed) is being finished. Held targets are returned as by cs_ledger_batch,
  *              so the batch in hand must hold none of them;
  *   users      when not NULL (max entries), users[i] receives rows[i]'s row of the user view
- *              (cs_userview.h; rows[i].in_view false when the view has none), read in the same
- *              statement. The caller frees them (cs_user_free); on an error none are left.
+ *              (cs_userview.h; rows[i].in_view false when the view has none), as a LEFT JOIN
+ *              of cs_users would: the pending targets' rows by one walk of their user_id range
+ *              (cs_ledger.c, view_merge). The caller frees them (cs_user_free); on an error none
+ *              are left.
  * The pending targets are read along the primary key from the lowest seq that may still be
  * pending, which the ledger remembers per execution (cs_ledger.c): batches do not walk the
  * finished targets again (after a restart, the first one does, once), with after_seq or without.
