@@ -286,6 +286,16 @@ static tally drain(fixture *f, const char *exec, size_t max)
     return t;
 }
 
+/* How many times the ledger's walk of cs_users ran (its statement's run counter). */
+static int walks(fixture *f)
+{
+    for (sqlite3_stmt *st = sqlite3_next_stmt(f->db, NULL); st; st = sqlite3_next_stmt(f->db, st))
+        if (strstr(sqlite3_sql(st), "FROM cs_users AS u WHERE u.user_id BETWEEN"))
+            return sqlite3_stmt_status(st, SQLITE_STMTSTATUS_RUN, 0);
+    fail_msg("the ledger has no walk of cs_users");
+    return -1;
+}
+
 static void all_users_targeted(void **state)
 {
     fixture *f = *state;
@@ -295,9 +305,11 @@ static void all_users_targeted(void **state)
     tally t = drain(f, "00000000-0000-4000-8000-000000000001", MAXB);
     assert_int_equal(t.batches, 1);
     assert_int_equal(t.in_view, 600);
+    int before = walks(f);
     t = drain(f, "00000000-0000-4000-8000-000000000002", 37);
     assert_int_equal(t.batches, (600 + 36) / 37);
     assert_int_equal(t.missing, 0);
+    assert_int_equal(walks(f) - before, t.batches); /* every batch walked */
 }
 
 /* A segment of every 20th user: the range of a batch holds 19 users that are not targets to one
@@ -311,8 +323,12 @@ static void sparse_targets(void **state)
     tally t = drain(f, "00000000-0000-4000-8000-000000000003", MAXB);
     assert_int_equal(t.rows, 100);
     assert_int_equal(t.in_view, 100);
+    int before = walks(f);
     t = drain(f, "00000000-0000-4000-8000-000000000004", 9);
     assert_int_equal(t.in_view, 100);
+    /* the first batch's walk ran out of credit: the next ones (fewer than 16) are read by the join */
+    assert_int_equal(t.batches, 12);
+    assert_int_equal(walks(f) - before, 1);
 }
 
 /* View rows removed after the snapshot (the first and last of a batch's range among them), and
