@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cs_time.h"
 
@@ -76,4 +77,14 @@ void cs_test_uuid(uint64_t n, char out[37])
     snprintf(out, 37, "%08llx-%04llx-4%03llx-8%03llx-%012llx", (unsigned long long)(n >> 32) & 0xffffffffULL,
              (unsigned long long)(n >> 16) & 0xffffULL, (unsigned long long)n & 0xfffULL,
              (unsigned long long)(n * 7) & 0xfffULL, (unsigned long long)(n * 2654435761ULL) & 0xffffffffffffULL);
+}
+
+void cs_test_db_unlink(const char *path)
+{
+    char p[4200];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
 }

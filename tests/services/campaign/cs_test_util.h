@@ -25,6 +25,9 @@ int64_t cs_test_ms(int y, unsigned mo, unsigned d, int h, int mi, int s);
 /* A deterministic UUID from a number (for populations). */
 void cs_test_uuid(uint64_t n, char out[37]);
 
+/* Removes a test database file and its WAL and shared-memory files (-wal, -shm). */
+void cs_test_db_unlink(const char *path);
+
 /* xorshift64* random numbers, seedable, for reproducible populations. */
 uint64_t cs_test_rand(uint64_t *state);
 

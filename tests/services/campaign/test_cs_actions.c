@@ -15,6 +15,7 @@
 #include "cs_actions.h"
 #include "cs_db.h"
 #include "svc_db.h"
+#include "cs_test_util.h"
 
 typedef struct two {
     char path[64];
@@ -43,12 +44,7 @@ static int teardown(void **state)
     cs_actions_close(t->xb);
     svc_db_close(t->a);
     svc_db_close(t->b);
-    char p[80];
-    unlink(t->path);
-    snprintf(p, sizeof p, "%s-wal", t->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", t->path);
-    unlink(p);
+    cs_test_db_unlink(t->path);
     free(t);
     return 0;
 }

@@ -85,12 +85,7 @@ static void world_free(world *w)
     cs_userview_close(w->view);
     svc_db_close(w->db);
     fake_free(&w->f);
-    char p[80];
-    unlink(w->path);
-    snprintf(p, sizeof p, "%s-wal", w->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", w->path);
-    unlink(p);
+    cs_test_db_unlink(w->path);
     free(w);
 }
 

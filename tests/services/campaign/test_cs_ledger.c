@@ -51,12 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char p[80];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
+    cs_test_db_unlink(path);
     return 0;
 }
 
@@ -434,12 +429,7 @@ static void version2_execution_resumes(void **state)
     assert_int_equal(rows[0].seq, 1);
     mf_campaign_create_free(&c);
     close_all(db, l);
-    char p[80];
-    unlink(file);
-    snprintf(p, sizeof p, "%s-wal", file);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", file);
-    unlink(p);
+    cs_test_db_unlink(file);
 }
 
 #define EXEC6 "6b4e28ba-2fa1-41d2-883f-0016d3cca427"

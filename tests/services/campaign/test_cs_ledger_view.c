@@ -84,12 +84,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     close_handles(f);
-    char p[80];
-    unlink(f->path);
-    snprintf(p, sizeof p, "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", f->path);
-    unlink(p);
+    cs_test_db_unlink(f->path);
     free(f);
     return 0;
 }

@@ -180,12 +180,7 @@ static void table_survives_reopen(void **state)
     assert_int_equal(cs_schedule_earliest(db, &at, &none, NULL), MF_OK);
     assert_int_equal(at, 9000);
     svc_db_close(db);
-    char p[64];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
+    cs_test_db_unlink(path);
 }
 
 int main(void)

@@ -281,12 +281,7 @@ static void survives_reopen(void **state)
     mf_error err;
     assert_int_equal(cs_db_open(path, &f.db, &err), MF_ERR_INVALID_ARG);
     assert_null(f.db);
-    char wal[64];
-    unlink(path);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    cs_test_db_unlink(path);
     assert_int_equal(cs_db_open("/nonexistent-dir/x.db", &f.db, &err), MF_ERR_IO);
 }
 
