@@ -332,6 +332,8 @@ mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_confi
     if (s == MF_OK && e->cfg.lease_ms > 0)
         s = cs_lease_open(db, e->cfg.lease_ms, &e->lease, err);
     if (s == MF_OK && e->lease)
+        s = cs_ledger_fence(e->ledger, cs_lease_owner(e->lease), err);
+    if (s == MF_OK && e->lease)
         s = cs_actions_open(db, &e->actions, err);
     if (s == MF_OK && e->lease) {
         cs_eng_log(e, "info", "execution leases of %d ms, this replica is %s", e->cfg.lease_ms,

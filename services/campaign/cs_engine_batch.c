@@ -453,6 +453,16 @@ static void batch_end(cs_engine *e, cs_run *r)
                         : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
     free(outs);
     free_slots(done_slots, n);
+    if (st == MF_ERR_NOT_FOUND && e->lease) { /* cs_ledger_fence: another replica runs it now */
+        cs_eng_log(e, "warn", "execution %s: lease lost to another replica; this batch is not recorded here (%lld "
+                   "notifications sent, which it sends again with the same notification_id)", r->x.execution_id,
+                   (long long)sent);
+        if (r->in_batch)
+            cs_eng_drop_batch(e, r); /* the batch taken ahead: its targets are the other replica's */
+        r->wake_at = CS_NO_TIME;
+        e->lease_tick_at = now; /* the tick finds the lease lost and removes the run (callers hold r) */
+        return;
+    }
     if (st != MF_OK) {
         cs_eng_log(e, "error", "execution %s: batch not recorded: %s", r->x.execution_id, err.message);
         if (r->in_batch)

@@ -31,6 +31,8 @@ struct cs_ledger {
     sqlite3 *db;
     sqlite3_stmt *insert, *insert_key, *key, *set_total, *get, *status, *held_due, *pending, *update_target,
         *counters, *next_release, *has_pending, *active, *breakdown, *held_due_u, *pending_u, *view_range;
+    sqlite3_stmt *fence;  /* cs_ledger_fence: "is the execution's lease held by fence_owner" */
+    char fence_owner[64];
     exec_key keys[KEYS];
     exec_key spare;     /* a key not to remember (read inside a transaction) */
     unsigned next_slot; /* the slot a new key replaces (round robin) */
@@ -126,7 +128,7 @@ void cs_ledger_close(cs_ledger *l)
     sqlite3_stmt *all[] = {l->insert,   l->insert_key,   l->key,           l->set_total, l->get,
                            l->status,   l->held_due,     l->pending,       l->update_target,
                            l->counters, l->next_release, l->has_pending,   l->active,
-                           l->breakdown, l->held_due_u,  l->pending_u,     l->view_range};
+                           l->breakdown, l->held_due_u,  l->pending_u,     l->view_range, l->fence};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         sqlite3_finalize(all[i]);
     free(l);
@@ -466,6 +468,29 @@ static mf_status write_run(cs_ledger *l, int64_t xk, const cs_outcome *o, size_t
 
 /* One statement per run of consecutive seqs written alike: a batch of pending targets all sent is one
  * UPDATE instead of one per target (the commit was 14 % of the engine's time with one per target). */
+mf_status cs_ledger_fence(cs_ledger *l, const char *lease_owner, mf_error *err)
+{
+    snprintf(l->fence_owner, sizeof l->fence_owner, "%s", lease_owner);
+    if (l->fence)
+        return MF_OK;
+    return cs_db_prepare(l->db, "SELECT 1 FROM cs_leases WHERE execution_id = ?1 AND owner = ?2", &l->fence, err);
+}
+
+/* Inside the commit's transaction (BEGIN IMMEDIATE: no replica can take the lease meanwhile). */
+static mf_status check_fence(cs_ledger *l, const char *execution_id, mf_error *err)
+{
+    sqlite3_bind_text(l->fence, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(l->fence, 2, l->fence_owner, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(l->fence);
+    done(l->fence);
+    if (rc == SQLITE_ROW)
+        return MF_OK;
+    if (rc == SQLITE_DONE)
+        return mf_error_set(err, MF_ERR_NOT_FOUND, "", "execution %s: its lease is held by another replica",
+                            execution_id);
+    return svc_db_status(l->db, rc, "check the lease", err);
+}
+
 mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
                            mf_error *err)
 {
@@ -475,6 +500,8 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
     int64_t xk = k ? k->xk : 0; /* 0: no execution key, no target is written */
     if (s == MF_OK)
         s = svc_db_begin(l->db, err);
+    if (s == MF_OK && l->fence)
+        s = check_fence(l, execution_id, err);
     for (size_t i = 0, run = 0; s == MF_OK && i < n; i++) {
         const cs_outcome *x = &o[i];
         if (x->after == CS_TARGET_PENDING)

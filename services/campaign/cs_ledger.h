@@ -134,6 +134,16 @@ mf_status cs_ledger_batch_view(cs_ledger *l, const char *execution_id, int64_t n
 mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
                            mf_error *err);
 
+/*
+ * Replicas (cs_lease.h): from now on cs_ledger_commit records a batch only while the execution's
+ * lease row names lease_owner, checked inside the commit's transaction; otherwise it writes
+ * nothing and returns MF_ERR_NOT_FOUND. A replica that was stopped for longer than its lease and
+ * runs again cannot record a batch that the replica which took the execution over sends and
+ * records too (its counters would count those targets twice). MF_ERR_IO when the check cannot
+ * be prepared.
+ */
+mf_status cs_ledger_fence(cs_ledger *l, const char *lease_owner, mf_error *err);
+
 /* The earliest release time of a held target; *none when no target is held. */
 mf_status cs_ledger_next_release(cs_ledger *l, const char *execution_id, int64_t *at_ms, bool *none, mf_error *err);
 

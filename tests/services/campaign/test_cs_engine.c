@@ -507,6 +507,40 @@ static void leased_world(world *w, int users)
     fake_run(&w->f, T0 + 1500); /* two batches, run by w's engine (it holds the lease) */
 }
 
+/* A replica whose lease was taken over (it was stopped longer than the lease, another adopted the
+ * execution) records no batch any more: the commit checks the lease in its transaction, so the
+ * execution's counters never count a target twice; the run leaves this replica at once. */
+static void lost_lease_records_nothing(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    leased_world(w, 30);
+    cs_execution before = get_exec(w, EXEC);
+    assert_int_equal(before.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING);
+    assert_true(before.sent > 0 && before.sent < 30);
+    int pushes = w->f.n_pushes;
+    /* the other replica took it: the lease row names it (pid 1 is alive, so it is not adopted back) */
+    assert_int_equal(sqlite3_exec(w->db, "UPDATE cs_leases SET owner = 'other-replica', pid = 1, expires_at = "
+                                         "9000000000000 WHERE execution_id = '" EXEC "'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    fake_run(&w->f, w->f.now + 60000);
+    cs_execution x = get_exec(w, EXEC);
+    assert_int_equal(x.sent, before.sent); /* nothing recorded after the take-over */
+    assert_int_equal(x.batches, before.batches);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING); /* not failed: it runs elsewhere */
+    assert_true(w->f.n_pushes - pushes <= 5); /* at most the batch in hand, sent again by the other */
+    cs_engine_stats st;
+    cs_engine_stats_get(w->e, &st);
+    assert_int_equal(st.active_runs, 0); /* the run left this replica */
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(w->db, "SELECT owner FROM cs_leases WHERE execution_id = '" EXEC "'", -1, &q,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "other-replica"); /* its lease is left alone */
+    sqlite3_finalize(q);
+    world_free(w);
+}
+
 /* Requests at the replica that does not run the execution: recorded, the rules for a second
  * one, applied by the holder at its next batch end. */
 static void requests_recorded_for_the_holder(void **state)
@@ -871,6 +905,7 @@ int main(void)
         cmocka_unit_test(refusals),
         cmocka_unit_test(pause_resume_cancel),
         cmocka_unit_test(requests_recorded_for_the_holder),
+        cmocka_unit_test(lost_lease_records_nothing),
         cmocka_unit_test(pending_request_applied_by_the_adopter),
         cmocka_unit_test(crash_mid_batch_and_resume),
         cmocka_unit_test(publish_failures_retry_later),
