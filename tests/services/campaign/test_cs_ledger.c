@@ -81,6 +81,15 @@ static void label_cb(void *ctx, const char *label, int64_t count)
     snprintf(out + n, 512 - n, "%s=%lld;", label, (long long)count);
 }
 
+/* The campaign every test here executes: all users, one plain template. */
+static void all_users_campaign(mf_campaign_create *c)
+{
+    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
+                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
+                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
+                     c);
+}
+
 static void lifecycle(void **state)
 {
     (void)state;
@@ -88,10 +97,7 @@ static void lifecycle(void **state)
     cs_ledger *l;
     open_all(&db, &l);
     mf_campaign_create c;
-    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
-                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
-                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
-                     &c);
+    all_users_campaign(&c);
     cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
     cs_execution e = {.execution_id = EXEC, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
                       .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
@@ -227,10 +233,7 @@ static void commit_writes_each_target(void **state)
     cs_ledger *l;
     open_all(&db, &l);
     mf_campaign_create c;
-    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
-                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
-                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
-                     &c);
+    all_users_campaign(&c);
     cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
     cs_execution e = {.execution_id = EXEC2, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
                       .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
@@ -411,10 +414,7 @@ static void version2_execution_resumes(void **state)
 
     /* a new execution gets a key of its own */
     mf_campaign_create c;
-    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
-                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
-                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
-                     &c);
+    all_users_campaign(&c);
     cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
     cs_execution e = {.execution_id = EXEC5, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
                       .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
@@ -446,10 +446,7 @@ static void cursor_never_skips_a_pending_target(void **state)
     open_all(&db[0], &l[0]);
     open_all(&db[1], &l[1]);
     mf_campaign_create c;
-    cs_test_campaign("{'campaign_id':'7c9e6679-7425-40de-944b-e07fc1f90ae7','name':'n','target_audience':"
-                     "{'user_segments':['all_users']},'notification_template':{'title_template':'t',"
-                     "'body_template':'b'},'schedule':{'type':'immediate'}}",
-                     &c);
+    all_users_campaign(&c);
     cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
     cs_execution e = {.execution_id = EXEC6, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
                       .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
