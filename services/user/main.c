@@ -14,6 +14,9 @@ static const svc_opt us_opts[] = {
              "preferences), as POST /republish does"},
     {.name = "import-chunk", .type = SVC_OPT_INT, .offset = offsetof(us_options, import_chunk), .def = "500",
      .min = 1, .max = 10000, .metavar = "N", .help = "lines of POST /users/import written per transaction"},
+    {.name = "tombstone-days", .type = SVC_OPT_INT, .offset = offsetof(us_options, tombstone_days), .def = "30",
+     .min = 0, .max = 36500, .metavar = "N",
+     .help = "keep a deleted user's tombstone (what POST /republish?since= announces) N days; 0: forever"},
 };
 
 static mf_status start(svc_app *app, void *ctx, mf_error *err)
@@ -27,6 +30,8 @@ static mf_status start(svc_app *app, void *ctx, mf_error *err)
     int64_t n = 0, gone = 0;
     if (st == MF_OK && us_store_count(c->store, &n, err) == MF_OK)
         SVC_INFO("users stored=%lld", (long long)n);
+    if (st == MF_OK)
+        st = us_op_prune_tombstones(c, err);
     if (st == MF_OK)
         st = us_request_start(c, err);
     if (st == MF_OK && c->opt.republish)

@@ -260,6 +260,12 @@ static void republish(svc_http_req *rq, void *ctx)
     cJSON_AddNumberToObject(root, "users", (double)n);
     cJSON_AddNumberToObject(root, "deleted", (double)gone);
     cJSON_AddNumberToObject(root, "events", (double)(n * 2 + gone));
+    char horizon[SVC_TIME_LEN];
+    if (has_since && us_tombstone_horizon(ctx, horizon) && strcmp(since, horizon) < 0) {
+        /* the deletions between since and the horizon were forgotten: say so, do not pretend */
+        cJSON_AddStringToObject(root, "deletions_known_since", horizon);
+        SVC_WARN("republish since=%s: deletions before %s are no longer recorded (--tombstone-days)", since, horizon);
+    }
     svc_http_reply_json(rq, 202, root);
 }
 

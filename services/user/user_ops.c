@@ -162,9 +162,44 @@ mf_status us_op_login(us_ctx *c, const char *id, us_user *out, mf_error *err)
     return edit_op(c, id, US_CAUSE_LOGIN, edit_login, NULL, out, "logged in", err);
 }
 
+bool us_tombstone_horizon(const us_ctx *c, char out[SVC_TIME_LEN])
+{
+    if (c->opt.tombstone_days <= 0)
+        return false;
+    svc_time_format(svc_now_ms() - (int64_t)c->opt.tombstone_days * 86400000, out);
+    return true;
+}
+
+/* Forgets the tombstones older than --tombstone-days (none with 0). Inside a transaction. */
+static mf_status prune_tombstones(us_ctx *c, int64_t *pruned, char before[SVC_TIME_LEN], mf_error *err)
+{
+    *pruned = 0;
+    return us_tombstone_horizon(c, before) ? us_store_prune_deleted(c->store, before, pruned, err) : MF_OK;
+}
+
+static void log_pruned(int64_t pruned, const char *before)
+{
+    if (pruned > 0)
+        SVC_INFO("tombstones pruned=%lld deleted_before=%s", (long long)pruned, before);
+}
+
+mf_status us_op_prune_tombstones(us_ctx *c, mf_error *err)
+{
+    char before[SVC_TIME_LEN];
+    int64_t pruned;
+    mf_status st = us_store_begin(c->store, err);
+    if (st)
+        return st;
+    st = finish(c, prune_tombstones(c, &pruned, before, err), err);
+    if (st == MF_OK)
+        log_pruned(pruned, before);
+    return st;
+}
+
 mf_status us_op_delete(us_ctx *c, const char *id, mf_error *err)
 {
-    char now[SVC_TIME_LEN];
+    char now[SVC_TIME_LEN], before[SVC_TIME_LEN];
+    int64_t pruned = 0;
     svc_time_format(svc_now_ms(), now);
     mf_status st = us_store_begin(c->store, err);
     if (st)
@@ -172,9 +207,13 @@ mf_status us_op_delete(us_ctx *c, const char *id, mf_error *err)
     st = us_store_remove(c->store, id, err);
     if (st == MF_OK)
         st = us_events_deleted(c->store, id, now, err);
+    if (st == MF_OK) /* each deletion takes the old tombstones with it: they stay bounded */
+        st = prune_tombstones(c, &pruned, before, err);
     st = finish(c, st, err);
-    if (st == MF_OK)
+    if (st == MF_OK) {
         SVC_INFO("user deleted user_id=%s", id);
+        log_pruned(pruned, before);
+    }
     return st;
 }
 

@@ -18,6 +18,7 @@
 
 #include "mf/api.h"
 #include "svc_app.h"
+#include "svc_time.h"
 #include "user.h"
 #include "user_events.h"
 #include "user_store.h"
@@ -29,6 +30,7 @@ extern "C" {
 typedef struct us_options {
     bool republish;          /* --republish: announce every user at start */
     long long import_chunk;  /* --import-chunk: lines per import transaction */
+    long long tombstone_days; /* --tombstone-days: how long a deletion stays announceable (0: always) */
 } us_options;
 
 typedef struct us_ctx {
@@ -59,6 +61,14 @@ mf_status us_op_delete(us_ctx *c, const char *id, mf_error *err);
  * then every recorded deletion as user.info.update {"deleted": true}. With `since` (a
  * normalised "YYYY-MM-DDTHH:MM:SS.mmmZ", NULL = all) only the users changed (updated_at) and
  * deleted at or after it. *users and *deleted receive the counts. */
+/* Forgets the tombstones of users deleted more than --tombstone-days ago (us_op_delete does
+ * it too, in its transaction; the service at start). */
+mf_status us_op_prune_tombstones(us_ctx *c, mf_error *err);
+
+/* The time before which deletions are no longer recorded: true and `out` written when
+ * --tombstone-days is set (not 0), false when every deletion is kept. */
+bool us_tombstone_horizon(const us_ctx *c, char out[SVC_TIME_LEN]);
+
 mf_status us_op_republish(us_ctx *c, const char *since, int64_t *users, int64_t *deleted, mf_error *err);
 
 /* ---- inside a transaction the caller holds (import) ---- */

@@ -57,6 +57,7 @@ typedef struct us_store_ops {
     mf_status (*list)(us_store *s, const char *after, size_t limit, us_user_page *out, mf_error *err);
     mf_status (*each)(us_store *s, const char *since, us_store_each_fn fn, void *ctx, mf_error *err);
     mf_status (*each_deleted)(us_store *s, const char *since, us_store_deleted_fn fn, void *ctx, mf_error *err);
+    mf_status (*prune_deleted)(us_store *s, const char *before, int64_t *pruned, mf_error *err);
     mf_status (*count)(us_store *s, int64_t *n, mf_error *err);
     mf_status (*insert)(us_store *s, const us_user *u, mf_error *err);
     mf_status (*update)(us_store *s, const us_user *u, mf_error *err);
@@ -108,6 +109,11 @@ static inline mf_status us_store_each(us_store *s, const char *since, us_store_e
 static inline mf_status us_store_each_deleted(us_store *s, const char *since, us_store_deleted_fn fn, void *ctx,
                                               mf_error *e)
 { return s->ops->each_deleted(s, since, fn, ctx, e); }
+
+/* Forgets the tombstones of the users deleted before `before` (the us_store_each format);
+ * *pruned receives how many. A write: inside a transaction. */
+static inline mf_status us_store_prune_deleted(us_store *s, const char *before, int64_t *pruned, mf_error *e)
+{ return s->ops->prune_deleted(s, before, pruned, e); }
 
 static inline mf_status us_store_count(us_store *s, int64_t *n, mf_error *e) { return s->ops->count(s, n, e); }
 

@@ -48,7 +48,7 @@ const size_t us_store_sqlite_migration_count = sizeof us_store_sqlite_migrations
 
 #define COLUMNS "user_id, email, name, language, timezone, plan, registered_at, last_activity, preferences, updated_at"
 
-enum { Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_EACH_SINCE, Q_DELETED_SINCE, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
+enum { Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_EACH_SINCE, Q_DELETED_SINCE, Q_PRUNE_DELETED, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
 
 static const char *const SQL[Q_N] = {
     [Q_PROFILE] = "SELECT user_id, email, name, language, timezone FROM users WHERE user_id = ?",
@@ -58,6 +58,7 @@ static const char *const SQL[Q_N] = {
     [Q_EACH] = "SELECT " COLUMNS " FROM users ORDER BY user_id",
     [Q_EACH_SINCE] = "SELECT " COLUMNS " FROM users WHERE updated_at >= ? ORDER BY user_id",
     [Q_DELETED_SINCE] = "SELECT user_id FROM deleted_users WHERE deleted_at >= ? ORDER BY user_id",
+    [Q_PRUNE_DELETED] = "DELETE FROM deleted_users WHERE deleted_at < ?",
     [Q_COUNT] = "SELECT count(*) FROM users",
     [Q_INSERT] = "INSERT INTO users (" COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_UPDATE] = "UPDATE users SET email = ?2, name = ?3, language = ?4, timezone = ?5, plan = ?6,"
@@ -209,6 +210,18 @@ static mf_status st_each_deleted(us_store *s, const char *since, us_store_delete
     return st;
 }
 
+static mf_status st_prune_deleted(us_store *s, const char *before, int64_t *pruned, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[Q_PRUNE_DELETED];
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, before, -1, SQLITE_STATIC);
+    mf_status st = svc_db_status(ss->db, sqlite3_step(q), "pruning tombstones", err);
+    *pruned = st == MF_OK ? sqlite3_changes(ss->db) : 0;
+    sqlite3_reset(q);
+    return st;
+}
+
 static mf_status st_count(us_store *s, int64_t *n, mf_error *err)
 {
     sqlite_store *ss = SS(s);
@@ -333,7 +346,7 @@ static void st_close(us_store *s)
 
 static const us_store_ops sqlite_ops = {
     st_close, st_begin,  st_commit, st_rollback, st_savepoint, st_release, st_rollback_to, st_read_begin, st_read_end, st_get,
-    st_list,  st_each,   st_each_deleted, st_count,  st_insert,   st_update,    st_remove,  st_emit,
+    st_list,  st_each,   st_each_deleted, st_prune_deleted, st_count,  st_insert,   st_update,    st_remove,  st_emit,
 };
 
 mf_status us_store_sqlite_open(const char *path, us_store **out, mf_error *err)

@@ -204,6 +204,15 @@ class Service:
         finally:
             con.close()
 
+    def db_exec(self, sql: str, args: Tuple = ()) -> None:
+        """One write to the service's database, committed (a test's way to age or damage rows)."""
+        con = sqlite3.connect(self.db, timeout=30)
+        try:
+            with con:
+                con.execute(sql, args)
+        finally:
+            con.close()
+
 
 class Nats(WsNats):
     """WsNats with a parser that walks the stream by offset (no copy per message)."""

@@ -254,6 +254,37 @@ static void since_and_tombstones(void **state)
     us_store_close(s);
 }
 
+/* Pruning forgets the tombstones deleted strictly before the given time, and only those. */
+static void prune_deleted_forgets_old_tombstones(void **state)
+{
+    (void)state;
+    us_store *s = open_store();
+    mf_error err;
+    int64_t pruned = -1;
+    int n = 0;
+    put(s, ID(1), "a@example.com", MF_OK, NULL);
+    put(s, ID(2), "b@example.com", MF_OK, NULL);
+    assert_int_equal(us_store_begin(s, &err), MF_OK);
+    assert_int_equal(us_store_remove(s, ID(1), &err), MF_OK);
+    assert_int_equal(us_store_remove(s, ID(2), &err), MF_OK);
+    assert_int_equal(us_store_prune_deleted(s, "2000-01-01T00:00:00.000Z", &pruned, &err), MF_OK);
+    assert_int_equal(pruned, 0); /* deleted now: not before 2000 */
+    assert_int_equal(us_store_commit(s, &err), MF_OK);
+    assert_int_equal(us_store_each_deleted(s, NULL, count_deleted, &n, &err), MF_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(us_store_begin(s, &err), MF_OK);
+    assert_int_equal(us_store_prune_deleted(s, "2999-01-01T00:00:00.000Z", &pruned, &err), MF_OK);
+    assert_int_equal(pruned, 2);
+    assert_int_equal(us_store_commit(s, &err), MF_OK);
+    n = 0;
+    assert_int_equal(us_store_each_deleted(s, NULL, count_deleted, &n, &err), MF_OK);
+    assert_int_equal(n, 0);
+    int64_t left = -1;
+    assert_int_equal(us_store_count(s, &left, &err), MF_OK);
+    assert_int_equal(left, 0); /* pruning touches tombstones only */
+    us_store_close(s);
+}
+
 static void savepoints_and_events_stay_with_the_transaction(void **state)
 {
     (void)state;
@@ -405,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup(insert_get_update_remove, setup),
         cmocka_unit_test_setup(list_pages_and_each, setup),
         cmocka_unit_test_setup(since_and_tombstones, setup),
+        cmocka_unit_test_setup(prune_deleted_forgets_old_tombstones, setup),
         cmocka_unit_test_setup(savepoints_and_events_stay_with_the_transaction, setup),
         cmocka_unit_test(model_rules),
         cmocka_unit_test(helpers),

@@ -358,6 +358,45 @@ def republish_announces_every_user(env) -> None:
 
 
 @case
+def tombstones_expire(env) -> None:
+    """--tombstone-days: a deletion stays announceable that long; older tombstones go at start and
+    with each deletion, and a republish since an earlier time says where its record begins."""
+    svc = env.service(extra=["--tombstone-days", "1"])
+    a, b = create(svc, email="ta@example.com", name="TA"), create(svc, email="tb@example.com", name="TB")
+    for u in (a, b):
+        st, _ = svc.http("DELETE", f"/users/{u['user_id']}")
+        check(st == 204, f"DELETE: {st}")
+    st, body = svc.http("POST", "/republish?since=2000-01-01T00:00:00Z")
+    check(st == 202 and body["deleted"] == 2, f"both tombstones kept: {st} {body}")
+    horizon = body.get("deletions_known_since", "")
+    day_ago = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 86400))
+    check(horizon[:13] == day_ago[:13], f"the record begins a day ago: {horizon} vs {day_ago}")
+    st, body = svc.http("POST", "/republish?since=" + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    check(st == 202 and "deletions_known_since" not in body, f"since inside the record: {st} {body}")
+    svc.stop()
+    # two days later, as far as the tombstones know
+    svc.db_exec("UPDATE deleted_users SET deleted_at = '2001-01-01T00:00:00.000Z' WHERE user_id = ?", (a["user_id"],))
+    svc2 = env.service(name="user2", db=svc.db, extra=["--tombstone-days", "1"])
+    wait_until(lambda: "tombstones pruned=1 " in open(svc2.log, encoding="utf-8", errors="replace").read(),
+               "the prune at start in the log")
+    st, body = svc2.http("POST", "/republish?since=2000-01-01T00:00:00Z")
+    check(st == 202 and body["deleted"] == 1 and "deletions_known_since" in body, f"one left: {st} {body}")
+    # a deletion takes the old ones with it
+    c = create(svc2, email="tc@example.com", name="TC")
+    svc2.db_exec("UPDATE deleted_users SET deleted_at = '2001-01-01T00:00:00.000Z'")
+    st, _ = svc2.http("DELETE", f"/users/{c['user_id']}")
+    check(st == 204, f"DELETE: {st}")
+    check(svc2.db_query("SELECT user_id FROM deleted_users") == [(c["user_id"],)], "only the new tombstone")
+    svc2.stop()
+    # 0 keeps them for ever and never speaks of a horizon
+    svc2.db_exec("UPDATE deleted_users SET deleted_at = '2001-01-01T00:00:00.000Z'")
+    svc3 = env.service(name="user3", db=svc.db, extra=["--tombstone-days", "0"])
+    st, body = svc3.http("POST", "/republish?since=2000-01-01T00:00:00Z")
+    check(st == 202 and body == {"users": 0, "deleted": 1, "events": 1}, f"kept for ever: {st} {body}")
+    check(svc3.alive(), "still serving")
+
+
+@case
 def options_and_exit_codes(env) -> None:
     binary = env.service_bin
     r = subprocess.run([binary, "--help"], capture_output=True, timeout=30)
@@ -365,7 +404,7 @@ def options_and_exit_codes(env) -> None:
     check(r.returncode == 0 and all(o in out for o in ("--server URL", "--db PATH", "--http ADDR:PORT",
                                                        "--log-level", "MF_SERVER", "--republish")), out)
     for args in (["--bogus"], ["--http", "nowhere"], ["--log-level", "loud"], ["--server", "http://x"],
-                 ["--import-chunk", "0"], ["positional"]):
+                 ["--import-chunk", "0"], ["--tombstone-days", "-1"], ["--tombstone-days", "x"], ["positional"]):
         r = subprocess.run([binary] + args, capture_output=True, timeout=30)
         check(r.returncode == 2 and r.stderr, f"{args}: exit {r.returncode}, stderr {r.stderr!r}")
     db = os.path.join(env.workdir, "no", "such", "dir", "u.db")
