@@ -220,6 +220,31 @@ static void request_fill(request_view *v, const cs_action *a)
         v->message = strdup(a->message);
 }
 
+/* What the replicas add to an execution's view: run_by (the lease holder, while it runs) and
+ * `request`: req, or the newest request when req is NULL. Nothing when the service runs
+ * without leases; a failed lookup leaves both out (the rest of the view stands). */
+static void exec_fill_replicas(exec_view *v, cs_engine *e, const cs_execution *x, const cs_action *req)
+{
+    cs_action newest;
+    bool has = false;
+    char holder[64] = "";
+    mf_error err;
+    if (cs_engine_last_request(e, x->execution_id, &newest, &has, holder, &err) != MF_OK)
+        has = false;
+    if (holder[0] && cs_execution_active(x->status)) {
+        v->has_run_by = true;
+        v->run_by = strdup(holder);
+    }
+    if (req && req->id == 0) /* applied with no record (no leases): nothing to show */
+        req = NULL;
+    else if (!req && has)
+        req = &newest;
+    if (req) {
+        v->has_request = true;
+        request_fill(&v->request, req);
+    }
+}
+
 /* The execution as GET /executions/{id} shows it; req: the request to show (NULL: the newest). */
 static void reply_execution(svc_http_req *rq, cs_service *svc, const char *id, int status, const cs_action *req)
 {
@@ -242,23 +267,7 @@ static void reply_execution(svc_http_req *rq, cs_service *svc, const char *id, i
     if (cs_ledger_open(cs_service_db(svc), &l, &err) == MF_OK)
         cs_ledger_breakdown(l, x.execution_id, count_cb, &v.targets, &err);
     cs_ledger_close(l);
-    cs_action newest;
-    bool has = false;
-    char holder[64] = "";
-    if (cs_engine_last_request(e, x.execution_id, &newest, &has, holder, &err) != MF_OK)
-        has = false;
-    if (holder[0] && cs_execution_active(x.status)) {
-        v.has_run_by = true;
-        v.run_by = strdup(holder);
-    }
-    if (req && req->id == 0) /* applied with no record (no leases): nothing to show */
-        req = NULL;
-    else if (!req && has)
-        req = &newest;
-    if (req) {
-        v.has_request = true;
-        request_fill(&v.request, req);
-    }
+    exec_fill_replicas(&v, e, &x, req);
     reply_value(rq, status, &exec_t, &v);
     mf_free(&exec_t, &v);
 }
@@ -296,6 +305,7 @@ static void resume_execution(svc_http_req *rq, void *ctx) { admin_op(rq, ctx, CS
 static void cancel_execution(svc_http_req *rq, void *ctx) { admin_op(rq, ctx, CS_ACTION_CANCEL); }
 
 typedef struct list_ctx {
+    cs_engine *engine;
     exec_list out;
     bool nomem;
 } list_ctx;
@@ -309,7 +319,9 @@ static void list_cb(void *ctx, const cs_execution *x)
         return;
     }
     c->out.executions.items = items;
-    exec_fill(&items[c->out.executions.count++], x);
+    exec_view *v = &items[c->out.executions.count++];
+    exec_fill(v, x);
+    exec_fill_replicas(v, c->engine, x, NULL); /* a request pending at another replica shows here too */
 }
 
 static bool query_limit(svc_http_req *rq, long *limit)
@@ -337,6 +349,7 @@ static void list_executions(svc_http_req *rq, void *ctx)
     bool by_campaign = svc_http_req_query(rq, "campaign", campaign, sizeof campaign);
     list_ctx c;
     memset(&c, 0, sizeof c);
+    c.engine = cs_service_engine(svc);
     mf_error err;
     cs_ledger *l = NULL;
     mf_status st = cs_ledger_open(cs_service_db(svc), &l, &err);

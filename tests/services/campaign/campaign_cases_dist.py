@@ -228,6 +228,10 @@ def replicas_pause_resume_cancel_at_any_replica(env: Env) -> None:
     n = len(env.pushes(xid))
     check(n == x["sent"] and 0 < n < len(people), f"paused with {x['sent']} sent, {n} pushed of {len(people)}")
     waited = settled(env, other, owner, xid, req["request_id"])["waited_ms"]
+    st, listed = other.http("GET", f"/executions?campaign={cid}")
+    mine = [x for x in listed.get("executions", []) if x["execution_id"] == xid]
+    check(st == 200 and len(mine) == 1 and mine[0].get("request", {}).get("request_id") == req["request_id"]
+          and f"/{owner.proc.pid}/" in mine[0].get("run_by", ""), f"the list shows the holder and the request: {listed}")
     body = admin_at(other, xid, "pause", 409)  # the same error as at the holder
     check(body["error"]["code"] == "INVALID_STATE" and "paused" in body["error"]["message"], f"{body}")
     req = accepted_for(owner, admin_at(other, xid, "resume", 202), "resume")
