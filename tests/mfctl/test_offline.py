@@ -32,6 +32,18 @@ class Help(unittest.TestCase):
                 self.assertEqual(p.stderr, "")
         self.assertIn("Exit status", run("sub", "--help").stdout)
 
+    def test_help_lists_every_option_the_command_accepts(self) -> None:
+        # An option is accepted when mfctl does not answer "does not apply"; then the command's
+        # help must name it (and the other way round).
+        values = {"--timeout": "1s", "--count": "1", "--queue": "q", "--message": "UserInfoRequest",
+                  "--param": "a=b", "--raw": None, "--json": None, "--campaign": USER_ID}
+        for c in COMMANDS:
+            text = run(c, "--help").stdout
+            for opt, value in values.items():
+                p = run("-s", closed_url(), "--connect-timeout", "100ms", c, opt, *([value] if value else []))
+                accepted = "does not apply" not in p.stderr
+                self.assertEqual(accepted, opt in text, (c, opt, p.stderr))
+
     def test_validate_help_is_the_validators(self) -> None:
         p = run("validate", "--help")
         self.assertEqual(p.returncode, 0)

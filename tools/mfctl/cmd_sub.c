@@ -10,7 +10,7 @@ void mfctl_help_sub(FILE *f)
 {
     fprintf(f,
             "usage: mfctl sub PATTERN [--count N] [--timeout D] [--queue Q] [--param NAME=VALUE]...\n"
-            "                 [--json] [--raw]\n\n"
+            "                 [--json] [--raw] [--message NAME]\n\n"
             "Prints every message on PATTERN: a subject (wildcards * and > allowed), or a channel's\n"
             "address or key (see mfctl channels), whose parameters not given with --param match\n"
             "any value. Each message is one line on stdout: the subject, a space, the payload as\n"
@@ -26,7 +26,8 @@ void mfctl_help_sub(FILE *f)
             "                      \"payload\"} (+ \"encoding\" when the payload is not JSON, \"status\"\n"
             "                      for a status message), and \"message\", \"valid\", \"error\" when\n"
             "                      the subject belongs to a channel\n"
-            "  --raw               print payloads byte for byte; no checks\n\n"
+            "  --raw               print payloads byte for byte; no checks\n"
+            "  --message NAME      check every message against NAME instead of its channel's\n\n"
             "%s\n%s",
             mfctl_help_connection, mfctl_help_exit);
 }
