@@ -70,7 +70,8 @@ class Sub(unittest.TestCase):
         one_user = sub_proc("notification.user.{user_id}.push", "-p", f"user_id={USER_ID}", "--count", "1")
         self.assertIn("subscribed to notification.user.*.push", all_users.err())
         self.assertIn(f"subscribed to notification.user.{USER_ID}.push", one_user.err())
-        self.assertEqual(pub("notificationUserPush", push, "-p", f"user_id={other}").returncode, 0)
+        to_other = json.dumps({**json.load(open(push)), "user_id": other}).encode()
+        self.assertEqual(pub("notificationUserPush", "-", "-p", f"user_id={other}", stdin=to_other).returncode, 0)
         self.assertEqual(pub(f"notification.user.{USER_ID}.push", push).returncode, 0)
         self.assertEqual(all_users.wait(), 0)
         self.assertEqual(one_user.wait(), 0)
@@ -94,6 +95,19 @@ class Sub(unittest.TestCase):
         self.assertEqual((env["valid"], env["message"]), (False, "PushNotification"))
         self.assertIn("uuid", env["error"]["message"])
         self.assertIn("not a valid PushNotification", s.err())
+
+    def test_a_subject_that_disagrees_with_the_payload_is_reported(self) -> None:
+        # notification.user.{user_id}.push takes user_id from the payload (its location): the
+        # typed receivers drop a push whose subject names another user, so sub reports it.
+        other = "0b7a3c9e-4f21-4d8a-9c55-2e1f6a7b8c90"
+        s = sub_proc("notificationUserPush", "--count", "1", "--json")
+        publish(f"notification.user.{other}.push", open(example("PushNotification.full.json"), "rb").read())
+        self.assertEqual(s.wait(), 0)
+        env = json.loads(s.out())
+        self.assertEqual((env["valid"], env["message"]), (False, "PushNotification"))
+        self.assertEqual(env["error"]["pointer"], "/user_id")
+        self.assertIn(f'differs from the subject\'s user_id "{other}"', env["error"]["message"])
+        self.assertIn("not a valid PushNotification: /user_id: ", s.err())
 
     def test_text_payloads_stay_on_one_line(self) -> None:
         s = sub_proc("text.test", "--count", "3")
@@ -196,6 +210,26 @@ class Pub(unittest.TestCase):
         self.assertEqual(pub("campaign.status", example(STATUS)).returncode, 0)
         self.assertEqual(s.wait(), 0)
         self.assertEqual(s.out(), f"campaign.status {compact(example(STATUS))}\n", "the invalid one never arrived")
+
+    def test_a_parameter_that_disagrees_with_the_payload_is_not_sent(self) -> None:
+        # The payload's user_id is USER_ID; a push on another user's subject would be dropped by
+        # every typed receiver: refused (exit 1) before anything is sent, given as --param or in
+        # the subject. --raw sends it anyway.
+        other = "0b7a3c9e-4f21-4d8a-9c55-2e1f6a7b8c90"
+        push = example("PushNotification.full.json")
+        s = sub_proc("notificationUserPush", "--count", "2")
+        for args in (["notificationUserPush", push, "-p", f"user_id={other}"],
+                     [f"notification.user.{other}.push", push],
+                     ["notificationUserPush", push, "-p", f"user_id={USER_ID.upper()}"]):
+            p = pub(*args)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertIn("the payload is not a valid PushNotification: /user_id: ", p.stderr)
+            self.assertIn("differs from the subject's user_id", p.stderr)
+        self.assertEqual(pub(f"notification.user.{other}.push", push, "--raw").returncode, 0)
+        self.assertEqual(pub("notificationUserPush", push, "-p", f"user_id={USER_ID}").returncode, 0)
+        self.assertEqual(s.wait(), 0)
+        self.assertEqual([ln.split(" ")[0] for ln in s.out().splitlines()],
+                         [f"notification.user.{other}.push", f"notification.user.{USER_ID}.push"])
 
     def test_a_payload_over_max_payload_fails(self) -> None:
         p = pub("big.payload", "--raw", stdin=b"x" * (CONFIG.server_max_payload() + 1))

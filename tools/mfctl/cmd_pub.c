@@ -35,7 +35,7 @@ static int check_first(const mfctl_opts *o, const mfctl_target *t, const char *d
         return mfctl_usage_error(o->cmd, "no channel of the contract matches %s (--raw publishes anyway, "
                                          "--message NAME checks against a message)", t->subject);
     mfctl_verdict v;
-    mfctl_judge(t->ch, t->msg, data, len, &v);
+    mfctl_judge(t->ch, t->subject, t->msg, data, len, &v);
     if (v.valid)
         return MFCTL_OK;
     mfctl_print_invalid("the payload", &v);

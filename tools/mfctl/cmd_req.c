@@ -60,7 +60,7 @@ static int show_reply(const mfctl_opts *o, const mfctl_target *t, const mf_msg *
     if (rc >= 0)
         return rc;
     mfctl_verdict v;
-    mfctl_judge(NULL, o->raw ? NULL : t->reply, r->data, r->len, &v);
+    mfctl_judge(NULL, NULL, o->raw ? NULL : t->reply, r->data, r->len, &v);
     if (o->json) {
         mfctl_print_envelope(stdout, r, &v);
     } else {
@@ -143,7 +143,7 @@ int mfctl_cmd_req(const mfctl_opts *o)
     if (!data)
         return MFCTL_FAIL;
     mfctl_verdict v;
-    mfctl_judge(o->raw ? NULL : t.ch, o->raw ? NULL : t.msg, data, len, &v);
+    mfctl_judge(o->raw ? NULL : t.ch, t.subject, o->raw ? NULL : t.msg, data, len, &v);
     if (v.applies && !v.valid) {
         mfctl_print_invalid("the request", &v);
         free(data);

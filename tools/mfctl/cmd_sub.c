@@ -50,7 +50,7 @@ static void judge(const sub_state *s, const mf_msg *m, mfctl_verdict *v)
         v->msg = ch->messages[0];
         return;
     }
-    mfctl_judge(ch, s->t->msg, m->data, m->len, v);
+    mfctl_judge(ch, m->subject, s->t->msg, m->data, m->len, v);
 }
 
 static void on_msg(mf_client *c, const mf_msg *m, void *ctx)

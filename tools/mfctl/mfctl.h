@@ -176,12 +176,16 @@ char *mfctl_read_input(const char *path, size_t *len);
 /*
  * Checks data against `msg` or, when msg is NULL, against each message
  * published on ch (mfctl_channel_messages; valid when one accepts it).
+ * With ch and `subject` (the concrete subject it goes or came on; NULL: no
+ * subject check), a parameter whose value comes from the payload (its
+ * `location`) must have the payload's value in the subject, as the typed
+ * receivers require (MF_ERR_INVALID_ARG, err->pointer = the location).
  * *which receives the message checked (the one that accepted it, else the
  * first). MF_OK, else the codec's error in
  * err. MF_ERR_NOT_FOUND when there is nothing to check against.
  */
-mf_status mfctl_check(const mf_channel_desc *ch, const mf_message_desc *msg, const void *data, size_t len,
-                      const mf_message_desc **which, mf_error *err);
+mf_status mfctl_check(const mf_channel_desc *ch, const char *subject, const mf_message_desc *msg, const void *data,
+                      size_t len, const mf_message_desc **which, mf_error *err);
 
 /* Whether a payload keeps the contract. */
 typedef struct mfctl_verdict {
@@ -191,9 +195,9 @@ typedef struct mfctl_verdict {
     mf_error err;                 /* when !valid */
 } mfctl_verdict;
 
-/* Fills *v with mfctl_check(ch, msg, ...); v->applies is false when ch and msg are both NULL. */
-void mfctl_judge(const mf_channel_desc *ch, const mf_message_desc *msg, const void *data, size_t len,
-                 mfctl_verdict *v);
+/* Fills *v with mfctl_check(ch, subject, msg, ...); v->applies is false when ch and msg are both NULL. */
+void mfctl_judge(const mf_channel_desc *ch, const char *subject, const mf_message_desc *msg, const void *data,
+                 size_t len, mfctl_verdict *v);
 
 /* Prints "mfctl: <what> is not a valid <Message>: <pointer>: <message>" on stderr. */
 void mfctl_print_invalid(const char *what, const mfctl_verdict *v);

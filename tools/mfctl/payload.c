@@ -50,23 +50,55 @@ char *mfctl_read_input(const char *path, size_t *len)
     return s;
 }
 
-static mf_status check_one(const mf_message_desc *m, const void *data, size_t len, mf_error *err)
+/* Whether m is one of the messages ch carries (its parameters' locations point into it). */
+static bool carries(const mf_channel_desc *ch, const mf_message_desc *m)
+{
+    for (size_t i = 0; ch && i < ch->message_count; i++)
+        if (ch->messages[i] == m)
+            return true;
+    return false;
+}
+
+/*
+ * The parameters of `subject` on ch that take their value from the payload (a `location`, such as
+ * notification.user.{user_id}.push and /user_id) must equal the decoded value's, as the typed
+ * receivers require: they drop a message whose subject and payload disagree.
+ */
+static mf_status check_subject(const mf_channel_desc *ch, const char *subject, const mf_message_desc *m,
+                               const void *value, mf_error *err)
+{
+    if (!subject || !ch->param_count || ch->param_count > MFCTL_MAX_PARAMS || !carries(ch, m))
+        return MF_OK;
+    char bufs[MFCTL_MAX_PARAMS][MFCTL_SUBJECT_MAX];
+    char *values[MFCTL_MAX_PARAMS];
+    for (size_t i = 0; i < ch->param_count; i++)
+        values[i] = bufs[i];
+    mf_status st = mf_channel_parse(ch, subject, values, MFCTL_SUBJECT_MAX, err);
+    if (st == MF_OK)
+        st = mf_channel_check_payload(ch, m, value, (const char *const *)values, err);
+    return st;
+}
+
+static mf_status check_one(const mf_channel_desc *ch, const char *subject, const mf_message_desc *m,
+                           const void *data, size_t len, mf_error *err)
 {
     void *v = malloc(m->size ? m->size : 1);
     if (!v)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     mf_status st = mf_decode(m->type, data, len, v, err);
+    if (st == MF_OK && ch)
+        st = check_subject(ch, subject, m, v, err);
     mf_free(m->type, v);
     free(v);
     return st;
 }
 
-mf_status mfctl_check(const mf_channel_desc *ch, const mf_message_desc *msg, const void *data, size_t len,
-                      const mf_message_desc **which, mf_error *err)
+mf_status mfctl_check(const mf_channel_desc *ch, const char *subject, const mf_message_desc *msg, const void *data,
+                      size_t len, const mf_message_desc **which, mf_error *err)
 {
     *which = msg;
     if (msg)
-        return check_one(msg, data, len, err);
+        return check_one(ch, subject, msg, data, len, err);
     const mf_message_desc *msgs[16];
     size_t n = mfctl_channel_messages(ch, msgs, 16);
     if (n == 0)
@@ -74,7 +106,7 @@ mf_status mfctl_check(const mf_channel_desc *ch, const mf_message_desc *msg, con
     mf_error first;
     mf_status first_st = MF_OK;
     for (size_t i = 0; i < n; i++) {
-        mf_status st = check_one(msgs[i], data, len, i ? err : &first);
+        mf_status st = check_one(ch, subject, msgs[i], data, len, i ? err : &first);
         if (st == MF_OK) {
             *which = msgs[i];
             return MF_OK;
@@ -88,13 +120,13 @@ mf_status mfctl_check(const mf_channel_desc *ch, const mf_message_desc *msg, con
     return first_st;
 }
 
-void mfctl_judge(const mf_channel_desc *ch, const mf_message_desc *msg, const void *data, size_t len,
-                 mfctl_verdict *v)
+void mfctl_judge(const mf_channel_desc *ch, const char *subject, const mf_message_desc *msg, const void *data,
+                 size_t len, mfctl_verdict *v)
 {
     memset(v, 0, sizeof *v);
     v->applies = ch || msg;
     if (v->applies)
-        v->valid = mfctl_check(ch, msg, data, len, &v->msg, &v->err) == MF_OK;
+        v->valid = mfctl_check(ch, subject, msg, data, len, &v->msg, &v->err) == MF_OK;
 }
 
 void mfctl_print_invalid(const char *what, const mfctl_verdict *v)
