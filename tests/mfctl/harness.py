@@ -74,8 +74,9 @@ def compact(path: str) -> str:
 
 
 def clean_env(**extra: str) -> dict:
-    """The environment without MF_SERVER / NATS_URL, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MF_SERVER", "NATS_URL")}
+    """The environment without MF_SERVER / NATS_URL and credentials, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MF_SERVER", "NATS_URL", "MF_TOKEN", "MF_USER", "MF_PASSWORD")}
     env.update(extra)
     return env
 

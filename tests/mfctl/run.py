@@ -65,7 +65,7 @@ def main() -> int:
         if not binary:
             return missing(f"{a.server} not found ({a.binary or a.server})")
         harness.CONFIG.server = harness.Server(a.server, binary, {}, harness.CONFIG.workdir).start()
-        modules = [m for m in ("test_pubsub", "test_req", "test_campaign") if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), m + ".py"))]
+        modules = [m for m in ("test_pubsub", "test_req", "test_campaign", "test_auth") if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), m + ".py"))]
     try:
         loader = unittest.TestLoader()
         loader.testNamePatterns = [f"*{p}*" for p in a.patterns or []] or None

@@ -156,8 +156,9 @@ int mfctl_cmd_campaign(const mfctl_opts *o)
     mf_status st = mf_client_subscribe(c, MF_CAMPAIGN_STATUS_ADDRESS, NULL, on_status, &w, &sid);
     if (st == MF_OK)
         st = mf_client_flush(c, o->connect_timeout_ms);
-    if (st) {
-        fprintf(stderr, "mfctl: cannot subscribe to %s: %s\n", MF_CAMPAIGN_STATUS_ADDRESS, mf_status_str(st));
+    if (st || mfctl_server_error()) {
+        fprintf(stderr, "mfctl: cannot subscribe to %s: %s\n", MF_CAMPAIGN_STATUS_ADDRESS,
+                st ? mf_status_str(st) : mfctl_server_error());
         mf_client_destroy(c);
         return MFCTL_FAIL;
     }

@@ -97,6 +97,9 @@ int mfctl_cmd_demo(const mfctl_opts *o)
     if (st) {
         fprintf(stderr, "mfctl: the server did not confirm the publishes: %s\n", mf_status_str(st));
         rc = MFCTL_FAIL;
+    } else if (mfctl_server_error()) {
+        fprintf(stderr, "mfctl: the server refused a publish: %s\n", mfctl_server_error());
+        rc = MFCTL_FAIL;
     }
     mf_client_destroy(c);
     return rc;

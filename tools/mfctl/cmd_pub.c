@@ -62,7 +62,10 @@ int mfctl_cmd_pub(const mfctl_opts *o)
         mf_status st = mf_client_publish(c, t.subject, NULL, data, len);
         if (st == MF_OK)
             st = mf_client_flush(c, (o->seen & MFCTL_O_TIMEOUT) ? o->timeout_ms : DEFAULT_FLUSH_MS);
-        if (st) {
+        if (st == MF_OK && mfctl_server_error()) {
+            fprintf(stderr, "mfctl: the server refused the publish on %s: %s\n", t.subject, mfctl_server_error());
+            rc = MFCTL_FAIL;
+        } else if (st) {
             fprintf(stderr, "mfctl: publish on %s failed: %s\n", t.subject, mf_status_str(st));
             rc = MFCTL_FAIL;
         } else {

@@ -110,6 +110,9 @@ static int request(const mfctl_opts *o, mf_client *c, const mfctl_target *t, con
     int rc;
     if (st == MF_OK) {
         rc = show_reply(o, t, &r.rep->msg);
+    } else if (mfctl_server_error()) { /* the request or the inbox's subscription was not allowed */
+        fprintf(stderr, "mfctl: the server refused the request on %s: %s\n", t->subject, mfctl_server_error());
+        rc = MFCTL_FAIL;
     } else if (st == MF_ERR_TIMEOUT) {
         fprintf(stderr, "mfctl: no reply on %s within %s\n", t->subject, mfctl_fmt_duration(timeout, d, sizeof d));
         rc = MFCTL_TIMEOUT;

@@ -122,9 +122,9 @@ int mfctl_cmd_sub(const mfctl_opts *o)
         st = mf_client_unsubscribe(c, sid, (uint64_t)o->count);
     if (st == MF_OK)
         st = mf_client_flush(c, o->connect_timeout_ms);
-    if (st) {
+    if (st || mfctl_server_error()) {
         fprintf(stderr, "mfctl: cannot subscribe to %s%s%s: %s\n", t.subject, o->queue ? " in queue group " : "",
-                o->queue ? o->queue : "", mf_status_str(st));
+                o->queue ? o->queue : "", st ? mf_status_str(st) : mfctl_server_error());
         mf_client_destroy(c);
         return st == MF_ERR_INVALID_ARG ? MFCTL_USAGE : MFCTL_FAIL;
     }

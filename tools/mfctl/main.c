@@ -26,6 +26,10 @@ const char mfctl_help_connection[] =
     "                           list. Default: $MF_SERVER, else $NATS_URL, else ws://127.0.0.1:4280.\n"
     "                           A URL without a scheme gets ws://; nats:// URLs are refused.\n"
     "      --connect-timeout D  give up connecting after D (default 5s)\n"
+    "      --token TOKEN        the server's auth token (default $MF_TOKEN)\n"
+    "      --user USER          user and password of the server's accounts\n"
+    "      --password PASSWORD  (default $MF_USER, $MF_PASSWORD; the environment keeps them out of ps)\n"
+    "      --inbox-prefix P     reply inboxes under P (default _INBOX), for a user allowed only P.>\n"
     "Durations take a unit, as in the nats CLI: 500ms, 3s, 1m, 1m30s, 1h.\n";
 
 const char mfctl_help_exit[] =

@@ -48,10 +48,17 @@ enum {
     MFCTL_O_RAW = 1u << 8,
     MFCTL_O_JSON = 1u << 9,
     MFCTL_O_CAMPAIGN = 1u << 10,
-    MFCTL_O_VERSION = 1u << 11
+    MFCTL_O_VERSION = 1u << 11,
+    MFCTL_O_TOKEN = 1u << 12,
+    MFCTL_O_USER = 1u << 13,
+    MFCTL_O_PASSWORD = 1u << 14,
+    MFCTL_O_INBOX_PREFIX = 1u << 15
 };
+/* How to connect: accepted by every command. */
+#define MFCTL_O_CONNECTION \
+    (MFCTL_O_SERVER | MFCTL_O_CONNECT_TIMEOUT | MFCTL_O_TOKEN | MFCTL_O_USER | MFCTL_O_PASSWORD | MFCTL_O_INBOX_PREFIX)
 /* Accepted by every command. */
-#define MFCTL_O_GLOBAL (MFCTL_O_SERVER | MFCTL_O_CONNECT_TIMEOUT | MFCTL_O_HELP)
+#define MFCTL_O_GLOBAL (MFCTL_O_CONNECTION | MFCTL_O_HELP)
 
 typedef struct mfctl_param {
     const char *name;  /* points into argv */
@@ -73,6 +80,10 @@ typedef struct mfctl_opts {
     const char *queue;
     const char *message;
     const char *campaign;
+    const char *token;                       /* --token, else NULL ($MF_TOKEN is read by mfctl_connect) */
+    const char *user;                        /* --user ($MF_USER) */
+    const char *password;                    /* --password ($MF_PASSWORD) */
+    const char *inbox_prefix;                /* --inbox-prefix, else the client's "_INBOX" */
     mfctl_param params[MFCTL_MAX_PARAMS];
     size_t n_params;
     bool raw, json;
@@ -131,11 +142,21 @@ void mfctl_servers_free(char **urls, size_t n);
 /* ---- connect.c */
 
 /*
- * Creates a client for the servers of `o` and waits up to --connect-timeout
- * for the connection. NULL on failure, after printing why; *rc then holds the
- * exit status (MFCTL_USAGE for bad URLs, MFCTL_FAIL otherwise).
+ * Creates a client for the servers of `o`, with its credentials (--token, else
+ * $MF_TOKEN; --user/--password, else $MF_USER/$MF_PASSWORD) and inbox prefix,
+ * and waits up to --connect-timeout for the connection; a server that refuses
+ * the credentials ends the wait at once. NULL on failure, after printing why;
+ * *rc then holds the exit status (MFCTL_USAGE for bad URLs or options,
+ * MFCTL_FAIL otherwise).
  */
 mf_client *mfctl_connect(const mfctl_opts *o, int *rc);
+
+/*
+ * The text of the first -ERR the server sent that left the connection open
+ * (`Permissions Violation for Publish to "x"`), else NULL. The server answers
+ * in order, so after a flush it covers every operation sent before it.
+ */
+const char *mfctl_server_error(void);
 
 /* ---- target.c */
 

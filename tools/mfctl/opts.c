@@ -30,6 +30,10 @@ static const opt_spec OPTS[] = {
     {"--raw", NULL, MFCTL_O_RAW, false},
     {"--json", NULL, MFCTL_O_JSON, false},
     {"--campaign", NULL, MFCTL_O_CAMPAIGN, true},
+    {"--token", NULL, MFCTL_O_TOKEN, true},
+    {"--user", NULL, MFCTL_O_USER, true},
+    {"--password", NULL, MFCTL_O_PASSWORD, true},
+    {"--inbox-prefix", NULL, MFCTL_O_INBOX_PREFIX, true},
 };
 #define N_OPTS (sizeof OPTS / sizeof *OPTS)
 
@@ -115,6 +119,18 @@ static int set_opt(mfctl_opts *o, const opt_spec *s, const char *v)
     case MFCTL_O_CAMPAIGN:
         o->campaign = v;
         return MFCTL_OK;
+    case MFCTL_O_TOKEN:
+        o->token = v;
+        return MFCTL_OK;
+    case MFCTL_O_USER:
+        o->user = v;
+        return MFCTL_OK;
+    case MFCTL_O_PASSWORD:
+        o->password = v;
+        return MFCTL_OK;
+    case MFCTL_O_INBOX_PREFIX:
+        o->inbox_prefix = v;
+        return MFCTL_OK;
     case MFCTL_O_RAW:
         o->raw = true;
         return MFCTL_OK;
@@ -129,7 +145,7 @@ static int set_opt(mfctl_opts *o, const opt_spec *s, const char *v)
 /* Options every command takes, also inside `validate`'s own arguments. */
 static bool is_global(const opt_spec *s)
 {
-    return (s->id & (MFCTL_O_SERVER | MFCTL_O_CONNECT_TIMEOUT)) != 0;
+    return (s->id & MFCTL_O_CONNECTION) != 0;
 }
 
 static int add_positional(mfctl_opts *o, const char *a, bool passthrough, char **pass, int *n_pass)
