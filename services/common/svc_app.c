@@ -17,7 +17,7 @@
 #define OUTBOX_STOP_MS 3000
 #define DRAIN_MS 2000
 
-#define N_COMMON 6
+#define N_COMMON 8
 
 struct svc_app {
     const svc_service *svc;
@@ -62,6 +62,11 @@ static const svc_opt common_opts[N_COMMON] = {
      .env = "MF_ADMIN_TOKEN_FILE", .metavar = "PATH",
      .help = "file holding the bearer token the admin API requires (or the token itself in $MF_ADMIN_TOKEN); "
              "needed when --http is not a loopback address"},
+    {.name = "user", .type = SVC_OPT_STR, .offset = offsetof(svc_config, user), .env = "MF_USER", .metavar = "USER",
+     .help = "a user of the server's accounts (mf-broker --config, nats-server authorization), with --password; "
+             "request inboxes are then _INBOX.<service name>.> (docs/broker.md)"},
+    {.name = "password", .type = SVC_OPT_STR, .offset = offsetof(svc_config, password), .env = "MF_PASSWORD",
+     .metavar = "PASSWORD", .flags = SVC_OPT_SECRET, .help = "the password of --user"},
 };
 
 /* ------------------------------------------------------------ accessors */
@@ -176,6 +181,13 @@ static mf_status create_client(svc_app *app, mf_error *err)
     o.n_servers = app->cfg.servers.n;
     o.name = app->svc->name;
     o.token = app->cfg.token;
+    o.user = app->cfg.user;
+    o.pass = app->cfg.password;
+    /* Inboxes of its own, so that accounts can allow each service only its replies
+     * (subscribe "_INBOX.<name>.>", docs/examples/broker-accounts.json). */
+    char inbox[128];
+    snprintf(inbox, sizeof inbox, "_INBOX.%s", app->svc->name);
+    o.inbox_prefix = inbox;
     o.on_event = on_client_event;
     o.event_ctx = app;
     o.on_log = on_client_log;
@@ -321,9 +333,15 @@ static int parse_options(svc_app *app, int argc, char **argv)
     return r == SVC_OPTS_OK ? -1 : r == SVC_OPTS_HELP ? 0 : 2;
 }
 
-/* The admin token, and the refusal of a non-loopback admin API without one. */
+/* The admin token, and the refusal of a non-loopback admin API without one; --user and
+ * --password come together. */
 static int load_admin_token(svc_app *app)
 {
+    if (!app->cfg.user != !app->cfg.password) {
+        SVC_ERROR("cannot start: %s", app->cfg.user ? "--user needs --password (or MF_PASSWORD)"
+                                                    : "--password needs --user (or MF_USER)");
+        return 2;
+    }
     mf_error err;
     mf_error_clear(&err);
     if (svc_token_load(app->cfg.admin_token_file, getenv("MF_ADMIN_TOKEN"), "MF_ADMIN_TOKEN", &app->admin_token,

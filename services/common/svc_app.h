@@ -71,6 +71,8 @@ typedef struct svc_config {
     int log_level;      /* --log-level: index into svc_log_level_names (0 = error) */
     char *token;        /* --token (secret; $MF_TOKEN): the server's auth token */
     char *admin_token_file; /* --admin-token-file ($MF_ADMIN_TOKEN_FILE): the admin API's bearer token */
+    char *user;         /* --user ($MF_USER): a user of the server's accounts, with --password */
+    char *password;     /* --password (secret; $MF_PASSWORD) */
 } svc_config;
 
 typedef struct svc_app svc_app;
