@@ -275,7 +275,7 @@ static void opt_help(const svc_opt *o, FILE *out)
         n += (size_t)snprintf(text + n, sizeof text - n, "; %lld..%lld", o->min, o->max);
     if (o->env && n < sizeof text)
         n += (size_t)snprintf(text + n, sizeof text - n, "; env %s", o->env);
-    if (o->def && o->type != SVC_OPT_FLAG && n < sizeof text)
+    if (o->def && *o->def && o->type != SVC_OPT_FLAG && n < sizeof text)
         snprintf(text + n, sizeof text - n, "; default %s", o->def);
     if (strlen(head) + 3 > HELP_INDENT)
         fprintf(out, "  %s\n%*s", head, HELP_INDENT, "");

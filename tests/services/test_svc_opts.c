@@ -20,6 +20,7 @@ typedef struct cfg {
     bool verbose;
     int level;
     char *secret;
+    char *note;
 } cfg;
 
 static const char *const levels[] = {"low", "mid", "high", NULL};
@@ -44,6 +45,8 @@ static const svc_opt opts[] = {
      .metavar = "L", .help = "a level"},
     {.name = "secret", .type = SVC_OPT_STR, .offset = offsetof(cfg, secret), .flags = SVC_OPT_SECRET,
      .metavar = "S", .help = "a secret"},
+    {.name = "note", .type = SVC_OPT_STR, .offset = offsetof(cfg, note), .def = "", .metavar = "TEXT",
+     .help = "a note, empty by default"},
 };
 
 static cfg g;
@@ -167,6 +170,8 @@ static void help_comes_from_the_table(void **state)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(outbuf, want[i]))
             fail_msg("--help lacks \"%s\":\n%s", want[i], outbuf);
+    /* an empty default is not shown as "default " followed by nothing */
+    assert_non_null(strstr(outbuf, "a note, empty by default\n"));
     assert_int_equal(parse("-h", NULL), SVC_OPTS_HELP);
 }
 
