@@ -96,6 +96,9 @@ def run(args: argparse.Namespace, top: str) -> None:
         check((e["status"], e["sent"], e["failed"]) == ("completed", 1, 0), f"execution: {e}")
         v = varz(b)
         check(v["permission_violations"] == 0 and v["auth_failures"] == 0, f"varz: {v}")
+        for s in started:  # a clean stop (under the sanitizers: no report)
+            rc = s.stop()
+            check(rc == 0, f"{s.name} exited with {rc} on SIGTERM; see {s.log}")
     finally:
         for s in started:
             s.stop()
