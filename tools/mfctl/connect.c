@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mfctl.h"
 
@@ -62,15 +63,26 @@ static void join_urls(char **urls, size_t n, char *out, size_t cap)
         len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? ", " : "", urls[i]);
 }
 
-/* Waits for the first connection up to timeout_ms: 0, or -1 at the timeout or when the
- * credentials were refused (g_auth_refused). */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the first connection up to timeout_ms, in short slices so that refused credentials
+ * (g_auth_refused) end the wait at once: 0, or -1 at the timeout, on a refusal, or when the client
+ * closed. */
 static int wait_connected(mf_client *c, int timeout_ms)
 {
     enum { SLICE_MS = 50 };
-    for (int waited = 0; waited < timeout_ms && !atomic_load(&g_auth_refused); waited += SLICE_MS) {
-        int slice = timeout_ms - waited < SLICE_MS ? timeout_ms - waited : SLICE_MS;
-        if (mf_client_wait_connected(c, slice) == MF_OK)
+    const int64_t deadline = now_ms() + timeout_ms;
+    for (int64_t left = timeout_ms; left > 0 && !atomic_load(&g_auth_refused); left = deadline - now_ms()) {
+        mf_status st = mf_client_wait_connected(c, left < SLICE_MS ? (int)left : SLICE_MS);
+        if (st == MF_OK)
             return 0;
+        if (st != MF_ERR_TIMEOUT)
+            return -1;
     }
     return -1;
 }
