@@ -16,6 +16,7 @@
 
 #define OUTBOX_STOP_MS 3000
 #define DRAIN_MS 2000
+#define CONFIRM_SUBS_MS 5000 /* the flush that confirms the start hook's subscriptions */
 
 #define N_COMMON 8
 
@@ -270,6 +271,22 @@ static mf_status start_http(svc_app *app, mf_error *err)
     return MF_OK;
 }
 
+/* The start hook subscribed. A client already connected sent those SUBs after its handshake,
+ * so a message published as soon as the service says ready could reach the server before
+ * them and be lost to it: a flush confirms them. A client not yet connected sends its
+ * subscriptions with its CONNECT and reports connected only after that handshake's PONG.
+ * Not fatal: a server that does not answer in time gets the SUBs all the same. */
+static void confirm_subscriptions(svc_app *app)
+{
+    mf_client_stats cs;
+    if (mf_client_stats_get(app->client, &cs) != MF_OK || !cs.connected)
+        return;
+    mf_status st = mf_client_flush(app->client, CONFIRM_SUBS_MS);
+    if (st != MF_OK)
+        SVC_WARN("the server has not confirmed the subscriptions within %d ms: %s", CONFIRM_SUBS_MS,
+                 mf_status_str(st));
+}
+
 static mf_status start(svc_app *app, mf_error *err)
 {
     mf_status st = block_signals(app, err);
@@ -285,6 +302,8 @@ static mf_status start(svc_app *app, mf_error *err)
         app->started = true;
         st = app->svc->start(app, app->svc->ctx, err);
     }
+    if (st == MF_OK)
+        confirm_subscriptions(app);
     return st;
 }
 
