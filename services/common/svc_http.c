@@ -170,6 +170,24 @@ static void log_access(const svc_http_req *rq, bool answered)
             (long long)(svc_mono_ms() - rq->started_ms), how);
 }
 
+/* libwebsockets writes the status line from a table that lacks 201, 202 and 204 ("HTTP/1.1
+ * 201 " and nothing after: legal, but it reads as broken in `curl -i`); the phrase goes in
+ * after the line's last space. *p is moved on; -1 when the buffer has no room. */
+static int name_status(int code, unsigned char *start, unsigned char **p, unsigned char *end)
+{
+    const char *reason = code == 201 ? "Created" : code == 202 ? "Accepted" : code == 204 ? "No Content" : NULL;
+    unsigned char *eol = memchr(start, '\r', (size_t)(*p - start)); /* the status line comes first */
+    if (!reason || !eol || eol == start || eol[-1] != ' ')
+        return 0; /* lws named it */
+    size_t n = strlen(reason);
+    if ((size_t)(end - *p) < n)
+        return -1;
+    memmove(eol + n, eol, (size_t)(*p - eol));
+    memcpy(eol, reason, n);
+    *p += n;
+    return 0;
+}
+
 static int write_headers(svc_http_req *rq)
 {
     unsigned char buf[LWS_PRE + 1024];
@@ -182,6 +200,8 @@ static int write_headers(svc_http_req *rq)
                                            (lws_filepos_t)rq->out_len, &p, end)) {
         return -1;
     }
+    if (name_status(rq->status, start, &p, end))
+        return -1;
     if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p,
                                      end))
         return -1;

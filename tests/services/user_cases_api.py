@@ -358,6 +358,29 @@ def republish_announces_every_user(env) -> None:
 
 
 @case
+def status_lines_name_their_status(env) -> None:
+    """Every answer's status line has its reason phrase (libwebsockets' table lacks 201/202/204)."""
+    svc = env.service()
+
+    def reason(method: str, path: str, body: Any = None) -> Tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", svc.http_port, timeout=30)
+        try:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None)
+            r = conn.getresponse()
+            r.read()
+            return r.status, r.reason
+        finally:
+            conn.close()
+    st, u = svc.http("POST", "/users", {"email": "sl@example.com", "name": "SL"})
+    check(st == 201, f"POST /users: {st}")
+    got = [reason("POST", "/users", {"email": "sl2@example.com", "name": "SL2"}),
+           reason("POST", "/republish"), reason("DELETE", f"/users/{u['user_id']}"),
+           reason("GET", f"/users/{u['user_id']}"), reason("GET", "/healthz")]
+    check(got == [(201, "Created"), (202, "Accepted"), (204, "No Content"), (404, "Not Found"), (200, "OK")],
+          f"status lines: {got}")
+
+
+@case
 def tombstones_expire(env) -> None:
     """--tombstone-days: a deletion stays announceable that long; older tombstones go at start and
     with each deletion, and a republish since an earlier time says where its record begins."""
