@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -26,6 +27,27 @@ DEFAULT_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname
 
 
 SUBCOMMANDS = ("generate", "docs", "diff")
+
+
+def _unknown_option(ap: argparse.ArgumentParser, arg: str) -> bool:
+    """arg names no option of ap (an unambiguous prefix of a long one counts, as argparse allows)."""
+    if not arg.startswith("-") or arg == "-" or re.fullmatch(r"-\d+(\.\d+)?", arg):
+        return False
+    known = list(ap._option_string_actions)  # argparse keeps no public list of them
+    if arg.startswith("--"):
+        name = arg.split("=", 1)[0]
+        return not any(k.startswith(name) for k in known if k.startswith("--"))
+    return arg[:2] not in known
+
+
+def strict_parse(ap: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """ap.parse_args, but an unknown option is named before a missing argument: argparse checks
+    the required ones first, so 'mfgen --bogus' said only that SPEC and -o are required."""
+    args = list(argv)
+    for a in args[:args.index("--")] if "--" in args else args:
+        if _unknown_option(ap, a):
+            ap.error(f"unrecognized arguments: {a}")
+    return ap.parse_args(args)
 
 
 def parse_args(argv: Sequence[str], prog: str = "mfgen [generate]") -> argparse.Namespace:
@@ -52,7 +74,7 @@ def parse_args(argv: Sequence[str], prog: str = "mfgen [generate]") -> argparse.
     ap.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 and list the differing files if OUTDIR is not up to date")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line")
-    return ap.parse_args(list(argv))
+    return strict_parse(ap, argv)
 
 
 def generate(spec: str, prefix: str, templates: str, diag: Diagnostics,

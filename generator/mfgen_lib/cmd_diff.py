@@ -14,7 +14,7 @@ import traceback
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import normalise
-from .cli import check_prefix, load_model
+from .cli import check_prefix, load_model, strict_parse
 from .diff import BOTH, NEITHER, RECEIVERS, SENDERS, Change, count, diff, major_bumped
 from .changelog import read_json
 from .docs import is_contract
@@ -41,7 +41,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                          "went up (for 0.x versions: the minor number)")
     ap.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     ap.add_argument("--prefix", default="mf", help="C name prefix used while reading the specs (default: mf)")
-    return ap.parse_args(list(argv))
+    return strict_parse(ap, argv)
 
 
 def load_contract(path: str, prefix: str) -> Optional[Tuple[Dict[str, Any], str]]:

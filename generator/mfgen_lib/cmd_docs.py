@@ -15,7 +15,7 @@ import time
 import traceback
 from typing import Iterator, List, Optional, Sequence
 
-from .cli import DEFAULT_TEMPLATES, MANIFEST, check_prefix, current, load_model, plan_writes, remove_stale, write_atomic
+from .cli import DEFAULT_TEMPLATES, MANIFEST, check_prefix, current, load_model, plan_writes, remove_stale, strict_parse, write_atomic
 from .changelog import change_line, entry_date
 from .docs import CHANGELOG, DOCUMENT, SNAPSHOT, DocsOptions, DocsOutput, build_docs
 from .errors import UsageError
@@ -49,7 +49,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ap.add_argument("--redraw", action="store_true",
                     help="run dot for every diagram even when its source is unchanged")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line")
-    return ap.parse_args(list(argv))
+    return strict_parse(ap, argv)
 
 
 def default_sdk(spec: str) -> Optional[str]:

@@ -30,6 +30,19 @@ class CliTest(unittest.TestCase):
         r = run_mfgen([CONTRACT, "-o", self.tmp, "--templates", os.path.join(self.tmp, "none")])
         self.assertEqual(r.returncode, 2)
 
+    def test_an_unknown_option_is_named(self) -> None:
+        # argparse checks the required arguments first: '--bogus' alone read "SPEC is required"
+        for argv, unknown in ((["--bogus"], "--bogus"), ([CONTRACT, "--bogus", "-o", self.tmp], "--bogus"),
+                              (["docs", "--bogus"], "--bogus"), (["diff", "--nope", CONTRACT, CONTRACT], "--nope"),
+                              (["-x"], "-x")):
+            r = run_mfgen(argv)
+            self.assertEqual(r.returncode, 2, argv)
+            self.assertIn(f"unrecognized arguments: {unknown}", r.stderr, argv)
+            self.assertFalse(os.listdir(self.tmp), argv)  # nothing written
+        # an unambiguous prefix of a long option still works, as argparse allows
+        r = run_mfgen([CONTRACT, "--out", os.path.join(self.tmp, "o"), "--check"])
+        self.assertNotIn("unrecognized", r.stderr)
+
     def test_writes_only_changed_files_and_removes_stale_ones(self) -> None:
         out = os.path.join(self.tmp, "out")
         r = run_mfgen([CONTRACT, "-o", out])
