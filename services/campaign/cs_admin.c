@@ -12,6 +12,7 @@
 #include "cs_tz.h"
 #include "mf/buf.h"
 #include "mf/codec.h"
+#include "svc_id.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
@@ -55,7 +56,9 @@ typedef struct exec_view {
     bool has_priority;
     char *priority;
     int64_t batch_size, total_targets, sent, failed, skipped, held, ever_held, batches;
-    char *created_at, *updated_at, *start_at;
+    char *created_at, *updated_at;
+    bool has_start_at; /* not for an execution refused before it had a start (an unknown campaign) */
+    char *start_at;
     bool has_error;
     mf_error_info error;
     bool has_targets;
@@ -71,7 +74,7 @@ static const mf_field exec_fields[] = {
     REQ(exec_view, total_targets, int_t), REQ(exec_view, sent, int_t), REQ(exec_view, failed, int_t),
     REQ(exec_view, skipped, int_t), REQ(exec_view, held, int_t), REQ(exec_view, ever_held, int_t),
     REQ(exec_view, batches, int_t), REQ(exec_view, created_at, str_t), REQ(exec_view, updated_at, str_t),
-    REQ(exec_view, start_at, str_t), OPT(exec_view, error, mf_error_info_desc), OPT(exec_view, targets, count_map_t),
+    OPT(exec_view, start_at, str_t), OPT(exec_view, error, mf_error_info_desc), OPT(exec_view, targets, count_map_t),
     OPT(exec_view, run_by, str_t), OPT(exec_view, request, request_t),
 };
 static const mf_type exec_t = OBJ("Execution", exec_view, exec_fields);
@@ -176,7 +179,8 @@ static void exec_fill(exec_view *v, const cs_execution *x)
     v->batches = x->batches;
     v->created_at = dup_time(x->created_at);
     v->updated_at = dup_time(x->updated_at);
-    v->start_at = dup_time(x->start_at);
+    if ((v->has_start_at = x->start_at > 0))
+        v->start_at = dup_time(x->start_at);
     if (x->error_code[0]) {
         v->has_error = true;
         v->error.code = strdup(x->error_code);
@@ -272,11 +276,23 @@ static void reply_execution(svc_http_req *rq, cs_service *svc, const char *id, i
     mf_free(&exec_t, &v);
 }
 
+/* The path's {id} as a canonical (lowercase) UUID in out; false, and 400 INVALID_PARAMETER
+ * answered, when it is none (a typo is not "not found"). */
+static bool path_id(svc_http_req *rq, const char *what, char out[SVC_UUID_LEN])
+{
+    const char *p = svc_http_req_param(rq, "id");
+    if (p && svc_uuid_canon(p, out))
+        return true;
+    svc_http_error(rq, 400, "INVALID_PARAMETER", NULL, "the %s id \"%.64s\" is not a UUID", what, p ? p : "");
+    return false;
+}
+
 static void get_execution(svc_http_req *rq, void *ctx)
 {
     cs_service *svc = ready(rq, ctx);
-    if (svc)
-        reply_execution(rq, svc, svc_http_req_param(rq, "id"), 200, NULL);
+    char id[SVC_UUID_LEN];
+    if (svc && path_id(rq, "execution", id))
+        reply_execution(rq, svc, id, 200, NULL);
 }
 
 /* 200 with the execution when applied here now; 202 with the pending request when the replica
@@ -284,9 +300,9 @@ static void get_execution(svc_http_req *rq, void *ctx)
 static void admin_op(svc_http_req *rq, void *ctx, cs_action_kind kind)
 {
     cs_service *svc = ready(rq, ctx);
-    if (!svc)
+    char id[SVC_UUID_LEN];
+    if (!svc || !path_id(rq, "execution", id))
         return;
-    const char *id = svc_http_req_param(rq, "id");
     mf_error err;
     cs_action a;
     mf_status st = cs_engine_request(cs_service_engine(svc), id, kind, &a, &err);
@@ -345,8 +361,12 @@ static void list_executions(svc_http_req *rq, void *ctx)
     long limit;
     if (!svc || !query_limit(rq, &limit))
         return;
-    char campaign[64];
-    bool by_campaign = svc_http_req_query(rq, "campaign", campaign, sizeof campaign);
+    char q[64], campaign[SVC_UUID_LEN];
+    bool by_campaign = svc_http_req_query(rq, "campaign", q, sizeof q);
+    if (by_campaign && !svc_uuid_canon(q, campaign)) {
+        svc_http_error(rq, 400, "INVALID_QUERY", NULL, "campaign must be a campaign id (UUID)");
+        return;
+    }
     list_ctx c;
     memset(&c, 0, sizeof c);
     c.engine = cs_service_engine(svc);
@@ -415,12 +435,12 @@ static void list_campaigns(svc_http_req *rq, void *ctx)
 static void get_campaign(svc_http_req *rq, void *ctx)
 {
     cs_service *svc = ready(rq, ctx);
-    if (!svc)
+    char id[SVC_UUID_LEN];
+    if (!svc || !path_id(rq, "campaign", id))
         return;
     mf_campaign_create c;
     bool found;
     mf_error err;
-    const char *id = svc_http_req_param(rq, "id");
     if (cs_campaigns_get(cs_service_db(svc), id, &c, &found, &err) != MF_OK)
         svc_http_error(rq, 500, "INTERNAL_ERROR", NULL, "%s", err.message);
     else if (!found)

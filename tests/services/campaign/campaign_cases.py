@@ -458,8 +458,19 @@ def refusals_and_unknown_campaign(env: Env) -> None:
     wait_until(lambda: env.error_code_header(unknown, "campaign_failed") == ["CAMPAIGN_NOT_FOUND"],
                "campaign_failed with Mflow-Error-Code: CAMPAIGN_NOT_FOUND")
     env.validator.check("CampaignStatusUpdate", s)
-    check(env.execution(xid)[1]["status"] == "failed", "the failed execution is recorded")
+    failed = env.execution(xid)[1]
+    check(failed["status"] == "failed" and "start_at" not in failed, f"recorded, never started: {failed}")
     check(env.execution(new_id())[0] == 404, "unknown execution: 404")
+    check(env.execution(xid.upper())[1].get("execution_id") == xid, "an id in capitals is the same execution")
+    # not an id at all: 400, not "not found"
+    for method, path, code in (("GET", "/executions/nope", "INVALID_PARAMETER"),
+                               ("POST", "/executions/nope/pause", "INVALID_PARAMETER"),
+                               ("GET", "/campaigns/nope", "INVALID_PARAMETER"),
+                               ("GET", "/executions?campaign=nope", "INVALID_QUERY")):
+        st, body = env.campaign.http(method, path)
+        check(st == 400 and body["error"]["code"] == code, f"{method} {path}: {st} {body}")
+    st, body = env.campaign.http("GET", f"/executions?campaign={unknown.upper()}")
+    check(st == 200 and [x["execution_id"] for x in body["executions"]] == [xid], f"by campaign: {body}")
 
 
 @case
