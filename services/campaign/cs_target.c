@@ -198,11 +198,11 @@ mf_status cs_target_each(sqlite3 *db, const mf_campaign_create_target_audience *
     return s;
 }
 
-mf_status cs_target_snapshot(sqlite3 *db, const mf_campaign_create_target_audience *a, const cs_target_opts *o,
-                             int64_t xk, int64_t *count, mf_error *err)
+/* The window query: row_number() numbers the rows after ordering them, whatever the plan. */
+static mf_status snapshot_window(sqlite3 *db, const mf_campaign_create_target_audience *a, const cs_target_opts *o,
+                                 int64_t xk, int64_t *count, mf_error *err)
 {
     sqlite3_stmt *st;
-    *count = 0;
     mf_status s = prepare(db, "INSERT INTO cs_targets(xk, seq, user_id) SELECT ?1, "
                               "row_number() OVER (ORDER BY user_id), user_id",
                           "", a, o, 2, &st, err);
@@ -216,4 +216,74 @@ mf_status cs_target_snapshot(sqlite3 *db, const mf_campaign_create_target_audien
         s = svc_db_status(db, rc, "snapshot targets", err);
     sqlite3_finalize(st);
     return s;
+}
+
+/* cs_target_seq(p): ++*p, p an int64_t counter bound with sqlite3_bind_pointer(..., SEQ_POINTER). */
+#define SEQ_POINTER "cs_target_seq"
+
+static void seq_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    int64_t *n = argc == 1 ? sqlite3_value_pointer(argv[0], SEQ_POINTER) : NULL;
+    if (n)
+        sqlite3_result_int64(cx, ++*n);
+    else
+        sqlite3_result_error(cx, "cs_target_seq: no counter bound", -1);
+}
+
+/* The numbered INSERT; registers cs_target_seq on db the first time (a connection keeps it). */
+static mf_status prepare_numbered(sqlite3 *db, const mf_campaign_create_target_audience *a, const cs_target_opts *o,
+                                  sqlite3_stmt **st, mf_error *err)
+{
+    static const char head[] = "INSERT INTO cs_targets(xk, seq, user_id) SELECT ?1, cs_target_seq(?2), user_id";
+    mf_status s = prepare(db, head, " ORDER BY user_id", a, o, 3, st, err);
+    if (s == MF_OK || sqlite3_create_function_v2(db, SEQ_POINTER, 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, seq_fn,
+                                                 NULL, NULL, NULL) != SQLITE_OK)
+        return s;
+    return prepare(db, head, " ORDER BY user_id", a, o, 3, st, err);
+}
+
+mf_status cs_target_snapshot_numbered(sqlite3 *db, const mf_campaign_create_target_audience *a,
+                                      const cs_target_opts *o, int64_t xk, int64_t *count, bool *renumbered,
+                                      mf_error *err)
+{
+    sqlite3_stmt *st;
+    int64_t seq = 0;
+    *count = 0;
+    *renumbered = false;
+    mf_status s = prepare_numbered(db, a, o, &st, err);
+    if (s != MF_OK)
+        return s;
+    sqlite3_bind_int64(st, 1, xk);
+    sqlite3_bind_pointer(st, 2, &seq, SEQ_POINTER, NULL);
+    int rc = sqlite3_step(st);
+    bool sorted = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 0) > 0;
+    if (rc == SQLITE_DONE)
+        *count = sqlite3_changes64(db);
+    else
+        s = svc_db_status(db, rc, "snapshot targets", err);
+    sqlite3_finalize(st);
+    if (s != MF_OK || !sorted)
+        return s;
+    /* numbered before a sort: not user_id order. Taken back (the caller's transaction wrote every
+     * row of xk just now), then numbered by the window query */
+    *renumbered = true;
+    *count = 0;
+    if ((rc = sqlite3_prepare_v2(db, "DELETE FROM cs_targets WHERE xk = ?1", -1, &st, NULL)) != SQLITE_OK)
+        return svc_db_status(db, rc, "prepare snapshot renumbering", err);
+    sqlite3_bind_int64(st, 1, xk);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return svc_db_status(db, rc, "snapshot renumbering", err);
+    return snapshot_window(db, a, o, xk, count, err);
+}
+
+mf_status cs_target_snapshot(sqlite3 *db, const mf_campaign_create_target_audience *a, const cs_target_opts *o,
+                             int64_t xk, int64_t *count, mf_error *err)
+{
+    *count = 0;
+    if (a->has_user_filters) /* the filters' indexes make SQLite sort: row_number() numbers once */
+        return snapshot_window(db, a, o, xk, count, err);
+    bool renumbered;
+    return cs_target_snapshot_numbered(db, a, o, xk, count, &renumbered, err);
 }

@@ -299,6 +299,103 @@ static void snapshot_numbers_targets(void **state)
     mf_campaign_create_free(&c);
 }
 
+/* The targets under xk: numbered 1..n in user_id order, exactly the users want[0..n) (sorted). */
+static void check_snapshot(int64_t xk, char (*want)[37], size_t nw)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq, user_id FROM cs_targets WHERE xk = ?1 ORDER BY seq", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, xk);
+    size_t seq = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        assert_true(seq < nw);
+        assert_int_equal(sqlite3_column_int64(st, 0), (int64_t)seq + 1);
+        assert_string_equal((const char *)sqlite3_column_text(st, 1), want[seq]);
+        seq++;
+    }
+    assert_int_equal(seq, nw);
+    sqlite3_finalize(st);
+}
+
+/* The counter's numbering (cs_target_snapshot_numbered) on random audiences, filters included:
+ * the same targets, numbered as row_number() numbers them, whether SQLite sorted or not. */
+static void numbered_snapshot_matches_independent_computation(void **state)
+{
+    (void)state;
+    static char want[N_USERS][37];
+    uint64_t r = 11;
+    int renumbered_rounds = 0;
+    assert_int_equal(svc_db_begin(db, NULL), MF_OK);
+    for (int round = 0; round < 60; round++) {
+        audience a;
+        random_audience(&r, &a);
+        cs_target_opts o = {.now_ms = NOW, .new_days = 30, .active_days = 30};
+        size_t nw = 0;
+        for (int i = 0; i < N_USERS; i++)
+            if (selects(&a, &people[i], o.new_days, o.active_days))
+                memcpy(want[nw++], people[i].id, 37);
+        qsort(want, nw, 37, cmp_ids);
+        mf_campaign_create c;
+        to_contract(&a, &c);
+        int64_t n = -1;
+        bool renumbered;
+        assert_int_equal(cs_target_snapshot_numbered(db, &c.target_audience, &o, 100 + round, &n, &renumbered, NULL),
+                         MF_OK);
+        assert_int_equal(n, (int64_t)nw);
+        check_snapshot(100 + round, want, nw);
+        renumbered_rounds += renumbered;
+        mf_campaign_create_free(&c);
+    }
+    svc_db_rollback(db);
+    assert_true(renumbered_rounds > 0); /* some plans sorted: the renumbering ran */
+}
+
+/* An audience without filters is read along cs_users' key: numbered in the scan, no sort. */
+static void numbered_snapshot_without_filters_needs_no_sort(void **state)
+{
+    (void)state;
+    static char want[N_USERS][37];
+    audience a = {.seg = {false, true}};
+    mf_campaign_create c;
+    to_contract(&a, &c);
+    cs_target_opts o = {.now_ms = NOW, .new_days = 30, .active_days = 30};
+    size_t nw = 0;
+    for (int i = 0; i < N_USERS; i++)
+        if (selects(&a, &people[i], o.new_days, o.active_days))
+            memcpy(want[nw++], people[i].id, 37);
+    qsort(want, nw, 37, cmp_ids);
+    int64_t n;
+    bool renumbered = true;
+    assert_int_equal(svc_db_begin(db, NULL), MF_OK);
+    assert_int_equal(cs_target_snapshot_numbered(db, &c.target_audience, &o, 99, &n, &renumbered, NULL), MF_OK);
+    assert_false(renumbered);
+    assert_int_equal(n, (int64_t)nw);
+    check_snapshot(99, want, nw);
+    svc_db_rollback(db);
+    mf_campaign_create_free(&c);
+}
+
+/* cs_target_seq without its counter is an error, not a crash. */
+static void seq_function_without_counter_fails(void **state)
+{
+    (void)state;
+    audience a = {.seg = {false, true}};
+    mf_campaign_create c;
+    to_contract(&a, &c);
+    cs_target_opts o = {.now_ms = NOW, .new_days = 30, .active_days = 30};
+    int64_t n;
+    bool renumbered;
+    assert_int_equal(svc_db_begin(db, NULL), MF_OK); /* registers the function */
+    assert_int_equal(cs_target_snapshot_numbered(db, &c.target_audience, &o, 98, &n, &renumbered, NULL), MF_OK);
+    svc_db_rollback(db);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT cs_target_seq(1)", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ERROR);
+    sqlite3_finalize(st);
+    mf_campaign_create_free(&c);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -318,6 +415,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(audiences_match_independent_computation),
         cmocka_unit_test(snapshot_numbers_targets),
+        cmocka_unit_test(numbered_snapshot_matches_independent_computation),
+        cmocka_unit_test(numbered_snapshot_without_filters_needs_no_sort),
+        cmocka_unit_test(seq_function_without_counter_fails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
