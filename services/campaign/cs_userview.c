@@ -111,7 +111,14 @@ static char *deleted_sql(void)
     return sql;
 }
 
-static const char *const GET_SQL = "SELECT " CS_USERVIEW_COLUMNS " FROM cs_users AS u WHERE u.user_id = ?1";
+/* Every field of a user, in read_user's order. */
+#define USER_COLUMNS                                                                                             \
+    "u.user_id, u.name, u.email, u.language, u.timezone, u.plan, u.registered_at, u.last_activity, "          \
+    "(u.profile_at IS NOT NULL AND (u.deleted_at IS NULL OR u.profile_at > u.deleted_at)), u.push_enabled, "  \
+    "u.email_enabled, u.sms_enabled, u.cat_marketing, u.cat_updates, u.cat_security, u.quiet_enabled, "       \
+    "u.quiet_start, u.quiet_end"
+
+static const char *const GET_SQL = "SELECT " USER_COLUMNS " FROM cs_users AS u WHERE u.user_id = ?1";
 
 mf_status cs_userview_open(sqlite3 *db, cs_userview **out, mf_error *err)
 {
@@ -335,14 +342,14 @@ static int64_t col_time(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? CS_NO_TIME : sqlite3_column_int64(st, i);
 }
 
-/* Columns c+1..c+5 (name, email, language, timezone, plan) copied into one block (u->text): a
- * batch reads 1,000 rows, one malloc each instead of five. */
-static bool read_strings(sqlite3_stmt *st, int c, cs_user *u)
+/* Columns c+1..c+n (name, email, language, timezone, and plan when n is 5) copied into one block
+ * (u->text): a batch reads 1,000 rows, one malloc each instead of n. */
+static bool read_strings(sqlite3_stmt *st, int c, int n, cs_user *u)
 {
     char **dst[5] = {&u->name, &u->email, &u->language, &u->timezone, &u->plan};
     const unsigned char *src[5];
     size_t len[5], total = 0;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < n; i++) {
         src[i] = sqlite3_column_text(st, c + 1 + i);
         len[i] = src[i] ? (size_t)sqlite3_column_bytes(st, c + 1 + i) + 1 : 0;
         total += len[i];
@@ -352,23 +359,45 @@ static bool read_strings(sqlite3_stmt *st, int c, cs_user *u)
     char *p = u->text = malloc(total);
     if (!p)
         return false;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < n; i++) {
         *dst[i] = src[i] ? memcpy(p, src[i], len[i]) : NULL;
         p += len[i];
     }
     return true;
 }
 
-static mf_status read_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *err)
+/* Column c: the user_id, copied by its length. */
+static void read_id(sqlite3_stmt *st, int c, cs_user *u)
 {
-    memset(u, 0, sizeof *u);
-    const unsigned char *id = sqlite3_column_text(st, c + 0);
-    size_t id_len = id ? (size_t)sqlite3_column_bytes(st, c + 0) : 0;
+    const unsigned char *id = sqlite3_column_text(st, c);
+    size_t id_len = id ? (size_t)sqlite3_column_bytes(st, c) : 0;
     id_len = id_len < sizeof u->user_id ? id_len : sizeof u->user_id - 1;
     if (id_len)
         memcpy(u->user_id, id, id_len);
     u->user_id[id_len] = '\0';
-    bool ok = read_strings(st, c, u);
+}
+
+/* Columns c..c+2: quiet_enabled, quiet_start, quiet_end. */
+static void read_quiet(sqlite3_stmt *st, int c, cs_user *u)
+{
+    mf_notification_preferences_quiet_hours q = {
+        .enabled = sqlite3_column_int(st, c) != 0,
+        .has_start = sqlite3_column_type(st, c + 1) != SQLITE_NULL,
+        .start = (char *)sqlite3_column_text(st, c + 1),
+        .has_end = sqlite3_column_type(st, c + 2) != SQLITE_NULL,
+        .end = (char *)sqlite3_column_text(st, c + 2),
+    };
+    /* a stored time that does not parse (it passed the codec, so it cannot) means no quiet hours */
+    if (cs_quiet_from_prefs(&q, &u->quiet, NULL) != MF_OK)
+        u->quiet.enabled = false;
+}
+
+/* Every field: the columns of the view's own SELECT (cs_userview_get), from column c. */
+static mf_status read_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *err)
+{
+    memset(u, 0, sizeof *u);
+    read_id(st, c, u);
+    bool ok = read_strings(st, c, 5, u);
     u->registered_at = col_time(st, c + 6);
     u->last_activity = col_time(st, c + 7);
     u->live = sqlite3_column_int(st, c + 8) != 0;
@@ -378,16 +407,26 @@ static mf_status read_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *err)
     u->cat_marketing = sqlite3_column_int(st, c + 12);
     u->cat_updates = sqlite3_column_int(st, c + 13);
     u->cat_security = sqlite3_column_int(st, c + 14);
-    mf_notification_preferences_quiet_hours q = {
-        .enabled = sqlite3_column_int(st, c + 15) != 0,
-        .has_start = sqlite3_column_type(st, c + 16) != SQLITE_NULL,
-        .start = (char *)sqlite3_column_text(st, c + 16),
-        .has_end = sqlite3_column_type(st, c + 17) != SQLITE_NULL,
-        .end = (char *)sqlite3_column_text(st, c + 17),
-    };
-    /* a stored time that does not parse (it passed the codec, so it cannot) means no quiet hours */
-    if (cs_quiet_from_prefs(&q, &u->quiet, NULL) != MF_OK)
-        u->quiet.enabled = false;
+    read_quiet(st, c + 15, u);
+    if (!ok) {
+        cs_user_free(u);
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    }
+    return MF_OK;
+}
+
+/* The CS_USERVIEW_COLUMNS from column c (what a batch needs; the rest stays unknown). */
+static mf_status read_batch_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *err)
+{
+    read_id(st, c, u);
+    bool ok = read_strings(st, c, 4, u);
+    u->registered_at = u->last_activity = CS_NO_TIME;
+    u->live = sqlite3_column_int(st, c + 5) != 0;
+    u->push_enabled = sqlite3_column_int(st, c + 6);
+    u->cat_marketing = sqlite3_column_int(st, c + 7);
+    u->cat_updates = sqlite3_column_int(st, c + 8);
+    u->cat_security = sqlite3_column_int(st, c + 9);
+    read_quiet(st, c + 10, u);
     if (!ok) {
         cs_user_free(u);
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
@@ -399,7 +438,7 @@ mf_status cs_userview_row(sqlite3_stmt *st, int first, cs_user *out, bool *found
 {
     memset(out, 0, sizeof *out);
     *found = sqlite3_column_type(st, first) != SQLITE_NULL;
-    return *found ? read_user(st, first, out, err) : MF_OK;
+    return *found ? read_batch_user(st, first, out, err) : MF_OK;
 }
 
 mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, bool *found, mf_error *err)
