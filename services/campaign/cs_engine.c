@@ -59,6 +59,9 @@ static void free_run(cs_run *r)
         free(r->push_data[i]);
     }
     mf_campaign_create_free(&r->campaign);
+    free(r->read_rows);
+    free(r->read_users);
+    free(r->spare_slots); /* its views were freed when it became spare */
     free(r);
 }
 

@@ -300,7 +300,10 @@ static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
 static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, cs_user *users, size_t n, int64_t now,
                         bool ahead)
 {
-    r->slots = calloc(n, sizeof *r->slots);
+    r->slots = r->spare_slots ? r->spare_slots : malloc((size_t)r->cap * sizeof *r->slots);
+    r->spare_slots = NULL;
+    if (r->slots)
+        memset(r->slots, 0, n * sizeof *r->slots);
     if (!r->slots) {
         cs_eng_log(e, "error", "execution %s: out of memory for a batch; trying later", r->x.execution_id);
         for (size_t i = 0; i < n; i++)
@@ -331,24 +334,30 @@ static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, cs_user *u
 static mf_status take_batch(cs_engine *e, cs_run *r, int64_t now, int64_t after_seq, bool ahead, size_t *n,
                             mf_error *err)
 {
-    cs_target_row *rows = calloc((size_t)r->cap, sizeof *rows);
-    cs_user *users = calloc((size_t)r->cap, sizeof *users);
+    if (!r->read_rows)
+        r->read_rows = malloc((size_t)r->cap * sizeof *r->read_rows);
+    if (!r->read_users)
+        r->read_users = malloc((size_t)r->cap * sizeof *r->read_users);
     *n = 0;
-    mf_status st = rows && users ? cs_ledger_batch_view(e->ledger, r->x.execution_id, now, after_seq, rows, users,
-                                                        (size_t)r->cap, n, err)
-                                 : mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    mf_status st = r->read_rows && r->read_users
+                       ? cs_ledger_batch_view(e->ledger, r->x.execution_id, now, after_seq, r->read_rows,
+                                              r->read_users, (size_t)r->cap, n, err)
+                       : mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     if (st == MF_OK && *n > 0)
-        batch_begin(e, r, rows, users, *n, now, ahead);
-    free(rows);
-    free(users);
+        batch_begin(e, r, r->read_rows, r->read_users, *n, now, ahead); /* the view rows move to the slots */
     return st;
 }
 
-static void free_slots(slot *slots, size_t n)
+/* Frees the views of a batch's n slots; the array is kept as the run's spare (or freed when it
+ * has one). */
+static void free_slots(cs_run *r, slot *slots, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         cs_user_free(&slots[i].view);
-    free(slots);
+    if (!r->spare_slots)
+        r->spare_slots = slots;
+    else
+        free(slots);
 }
 
 void cs_eng_drop_batch(cs_engine *e, cs_run *r)
@@ -368,7 +377,7 @@ void cs_eng_drop_batch(cs_engine *e, cs_run *r)
             q->prev = q->next = NULL;
         }
     }
-    free_slots(r->slots, r->n_slots);
+    free_slots(r, r->slots, r->n_slots);
     r->slots = NULL;
     r->n_slots = r->open = 0;
     r->in_batch = false;
@@ -452,7 +461,7 @@ static void batch_end(cs_engine *e, cs_run *r)
     mf_status st = outs ? cs_ledger_commit(e->ledger, r->x.execution_id, outs, n, now, &err)
                         : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
     free(outs);
-    free_slots(done_slots, n);
+    free_slots(r, done_slots, n);
     if (st == MF_ERR_NOT_FOUND && e->lease) { /* cs_ledger_fence: another replica runs it now */
         cs_eng_log(e, "warn", "execution %s: lease lost to another replica; this batch is not recorded here (%lld "
                    "notifications sent, which it sends again with the same notification_id)", r->x.execution_id,

@@ -63,6 +63,12 @@ struct cs_run {
     int64_t batch_started;
     bool publish_failed;
     int64_t lease_renewed;       /* real time (cs_lease_now) of the last taking or renewal */
+    /* arrays of cap entries kept from batch to batch (a batch of 1,000 slots is ~0.5 MB: allocated,
+     * zeroed and freed per batch, glibc gave its pages back and faulted them in again); NULL until
+     * first needed, freed with the run */
+    cs_target_row *read_rows;    /* take_batch's: the targets read */
+    cs_user *read_users;         /* take_batch's: their view rows (moved into the slots) */
+    slot *spare_slots;           /* a slots array not in use (two alternate: the batch ahead) */
 };
 
 #define CS_REFUSALS_KEPT 64
