@@ -517,15 +517,15 @@ static void refresh_users(svc_http_req *rq, void *ctx)
 }
 
 const svc_http_route cs_admin_routes[] = {
-    {SVC_HTTP_GET, "/campaigns", list_campaigns, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/campaigns/refused", list_refused, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/campaigns/{id}", get_campaign, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/executions", list_executions, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/executions/{id}", get_execution, NULL, NULL, 0},
-    {SVC_HTTP_POST, "/executions/{id}/pause", pause_execution, NULL, NULL, 0},
-    {SVC_HTTP_POST, "/executions/{id}/resume", resume_execution, NULL, NULL, 0},
-    {SVC_HTTP_POST, "/executions/{id}/cancel", cancel_execution, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/stats", get_stats, NULL, NULL, 0},
-    {SVC_HTTP_POST, "/users/refresh", refresh_users, NULL, NULL, 0},
+    {SVC_HTTP_GET, "/campaigns", list_campaigns, NULL, NULL, 0, NULL},
+    {SVC_HTTP_GET, "/campaigns/refused", list_refused, NULL, NULL, 0, NULL},
+    {SVC_HTTP_GET, "/campaigns/{id}", get_campaign, NULL, NULL, 0, NULL},
+    {SVC_HTTP_GET, "/executions", list_executions, NULL, NULL, 0, "campaign limit"},
+    {SVC_HTTP_GET, "/executions/{id}", get_execution, NULL, NULL, 0, NULL},
+    {SVC_HTTP_POST, "/executions/{id}/pause", pause_execution, NULL, NULL, 0, NULL},
+    {SVC_HTTP_POST, "/executions/{id}/resume", resume_execution, NULL, NULL, 0, NULL},
+    {SVC_HTTP_POST, "/executions/{id}/cancel", cancel_execution, NULL, NULL, 0, NULL},
+    {SVC_HTTP_GET, "/stats", get_stats, NULL, NULL, 0, NULL},
+    {SVC_HTTP_POST, "/users/refresh", refresh_users, NULL, NULL, 0, NULL},
 };
 const size_t cs_admin_route_count = sizeof cs_admin_routes / sizeof cs_admin_routes[0];

@@ -256,7 +256,7 @@ static mf_status start_http(svc_app *app, mf_error *err)
     app->routes = calloc(s->n_routes + 1, sizeof *app->routes);
     if (!app->routes)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
-    app->routes[0] = (svc_http_route){SVC_HTTP_GET, "/healthz", health, NULL, NULL, 0};
+    app->routes[0] = (svc_http_route){SVC_HTTP_GET, "/healthz", health, NULL, NULL, 0, NULL};
     if (s->n_routes)
         memcpy(app->routes + 1, s->routes, s->n_routes * sizeof *app->routes);
     svc_http_opts ho = {app->cfg.http, app->routes, s->n_routes + 1, s->ctx, 0, app->admin_token};

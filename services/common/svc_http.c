@@ -326,6 +326,42 @@ static bool authorized(const svc_http *h, struct lws *wsi)
     return ok;
 }
 
+/* Is name (n bytes) one of the space-separated names of list? */
+static bool listed(const char *list, const char *name, size_t n)
+{
+    for (const char *p = list ? list : ""; *p;) {
+        size_t k = strcspn(p, " ");
+        if (k == n && memcmp(p, name, n) == 0)
+            return true;
+        p += k + (p[k] == ' ');
+    }
+    return false;
+}
+
+/* Every query parameter is one the route reads: a misspelt one ("limt") is refused, not
+ * ignored. False, and 400 UNKNOWN_PARAMETER answered, otherwise. */
+static bool query_known(svc_http_req *rq)
+{
+    char frag[1024];
+    for (int i = 0;; i++) {
+        int n = lws_hdr_copy_fragment(rq->wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0 && lws_hdr_fragment_length(rq->wsi, WSI_TOKEN_HTTP_URI_ARGS, i) < (int)sizeof frag)
+            return true; /* no fragment i: all seen */
+        size_t name = n < 0 ? 0 : strcspn(frag, "=");
+        if (n == 0 || (n > 0 && listed(rq->route->query, frag, name)))
+            continue; /* "?&limit=1" has an empty one */
+        if (!rq->route->query)
+            svc_http_error(rq, 400, "UNKNOWN_PARAMETER", "", "%s takes no query parameters", rq->path);
+        else if (n < 0)
+            svc_http_error(rq, 400, "UNKNOWN_PARAMETER", "", "a query parameter of more than %zu bytes",
+                           sizeof frag - 1);
+        else
+            svc_http_error(rq, 400, "UNKNOWN_PARAMETER", "", "unknown query parameter \"%.*s\" (%s reads: %s)",
+                           (int)(name > 64 ? 64 : name), frag, rq->path, rq->route->query);
+        return false;
+    }
+}
+
 static void run_handler(svc_http_req *rq)
 {
     if (rq->answered)
@@ -397,6 +433,10 @@ static int on_request(svc_http_req *rq, svc_http *h, struct lws *wsi, const char
     rq->route = rq->m.route;
     rq->streamed = rq->route->on_body != NULL;
     rq->body_max = rq->route->body_max ? rq->route->body_max : SVC_HTTP_BODY_MAX;
+    if (!query_known(rq)) {
+        rq->close_after |= body;
+        return 0;
+    }
     long long cl = content_length(wsi);
     if (!rq->streamed && cl > (long long)rq->body_max) {
         rq->close_after = true;

@@ -90,6 +90,8 @@ typedef struct svc_http_route {
     svc_http_body_fn on_body;   /* NULL: the body is buffered (see body_max) */
     svc_http_end_fn on_end;     /* NULL: nothing to free */
     size_t body_max;            /* buffered bodies: 0 = SVC_HTTP_BODY_MAX */
+    const char *query;          /* the query parameters the handler reads, space-separated ("limit after");
+                                 * any other: 400 UNKNOWN_PARAMETER before the handler runs. NULL: none */
 } svc_http_route;
 
 typedef struct svc_http_opts {

@@ -270,14 +270,14 @@ static void republish(svc_http_req *rq, void *ctx)
 }
 
 const svc_http_route us_admin_routes[] = {
-    {SVC_HTTP_POST, "/users", create_user, NULL, NULL, 64 * 1024},
-    {SVC_HTTP_GET, "/users", list_users, NULL, NULL, 0},
-    {SVC_HTTP_POST, "/users/import", us_import_done, us_import_body, us_import_end, 0},
-    {SVC_HTTP_GET, "/users/{id}", get_user, NULL, NULL, 0},
-    {SVC_HTTP_PATCH, "/users/{id}", patch_user, NULL, NULL, 64 * 1024},
-    {SVC_HTTP_DELETE, "/users/{id}", delete_user, NULL, NULL, 0},
-    {SVC_HTTP_PUT, "/users/{id}/preferences", put_preferences, NULL, NULL, 64 * 1024},
-    {SVC_HTTP_POST, "/users/{id}/login", login_user, NULL, NULL, 0},
-    {SVC_HTTP_POST, "/republish", republish, NULL, NULL, 0},
+    {SVC_HTTP_POST, "/users", create_user, NULL, NULL, 64 * 1024, NULL},
+    {SVC_HTTP_GET, "/users", list_users, NULL, NULL, 0, "limit after"},
+    {SVC_HTTP_POST, "/users/import", us_import_done, us_import_body, us_import_end, 0, NULL},
+    {SVC_HTTP_GET, "/users/{id}", get_user, NULL, NULL, 0, NULL},
+    {SVC_HTTP_PATCH, "/users/{id}", patch_user, NULL, NULL, 64 * 1024, NULL},
+    {SVC_HTTP_DELETE, "/users/{id}", delete_user, NULL, NULL, 0, NULL},
+    {SVC_HTTP_PUT, "/users/{id}/preferences", put_preferences, NULL, NULL, 64 * 1024, NULL},
+    {SVC_HTTP_POST, "/users/{id}/login", login_user, NULL, NULL, 0, NULL},
+    {SVC_HTTP_POST, "/republish", republish, NULL, NULL, 0, "since"},
 };
 const size_t us_admin_route_count = sizeof us_admin_routes / sizeof us_admin_routes[0];

@@ -16,14 +16,14 @@ static void h1(svc_http_req *rq, void *ctx) { (void)rq, (void)ctx; }
 static void h2(svc_http_req *rq, void *ctx) { (void)rq, (void)ctx; }
 
 static const svc_http_route routes[] = {
-    {SVC_HTTP_POST, "/users", h1, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/users", h2, NULL, NULL, 0},
-    {SVC_HTTP_POST, "/users/import", h1, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/users/{id}", h1, NULL, NULL, 0},
-    {SVC_HTTP_DELETE, "/users/{id}", h2, NULL, NULL, 0},
-    {SVC_HTTP_PUT, "/users/{id}/preferences", h1, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/a/{x}/b/{y}", h1, NULL, NULL, 0},
-    {SVC_HTTP_GET, "/", h2, NULL, NULL, 0},
+    {SVC_HTTP_POST, "/users", h1, NULL, NULL, 0, NULL},
+    {SVC_HTTP_GET, "/users", h2, NULL, NULL, 0, NULL},
+    {SVC_HTTP_POST, "/users/import", h1, NULL, NULL, 0, NULL},
+    {SVC_HTTP_GET, "/users/{id}", h1, NULL, NULL, 0, NULL},
+    {SVC_HTTP_DELETE, "/users/{id}", h2, NULL, NULL, 0, NULL},
+    {SVC_HTTP_PUT, "/users/{id}/preferences", h1, NULL, NULL, 0, NULL},
+    {SVC_HTTP_GET, "/a/{x}/b/{y}", h1, NULL, NULL, 0, NULL},
+    {SVC_HTTP_GET, "/", h2, NULL, NULL, 0, NULL},
 };
 
 static svc_router *build(void)
@@ -89,17 +89,17 @@ static void bad_patterns_are_refused(void **state)
     (void)state;
     const char *bad[] = {"users", "/a/{x", "/a/x}", "/a/b{x}", "/{a}/{b}/{c}/{d}/{e}", "/a//b", NULL};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        svc_http_route rt = {SVC_HTTP_GET, bad[i], h1, NULL, NULL, 0};
+        svc_http_route rt = {SVC_HTTP_GET, bad[i], h1, NULL, NULL, 0, NULL};
         svc_router *r = NULL;
         mf_error err;
         if (svc_router_build(&rt, 1, &r, &err) != MF_ERR_INVALID_ARG)
             fail_msg("pattern %s accepted", bad[i] ? bad[i] : "(null)");
         assert_null(r);
     }
-    svc_http_route no_handler = {SVC_HTTP_GET, "/x", NULL, NULL, NULL, 0};
+    svc_http_route no_handler = {SVC_HTTP_GET, "/x", NULL, NULL, NULL, 0, NULL};
     svc_router *r = NULL;
     assert_int_equal(svc_router_build(&no_handler, 1, &r, NULL), MF_ERR_INVALID_ARG);
-    svc_http_route bad_method = {(svc_http_method)9, "/x", h1, NULL, NULL, 0};
+    svc_http_route bad_method = {(svc_http_method)9, "/x", h1, NULL, NULL, 0, NULL};
     assert_int_equal(svc_router_build(&bad_method, 1, &r, NULL), MF_ERR_INVALID_ARG);
 }
 

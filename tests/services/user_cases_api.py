@@ -317,6 +317,15 @@ def routing_errors_and_chunked_bodies(env) -> None:
     c.close()
     st, hz = svc.health()
     check(st == 200 and hz["status"] == "ok" and hz["database"]["ok"] and hz["broker"]["connected"], f"{hz}")
+    # a query parameter the route does not read is refused, not ignored (a typo would be silent)
+    for path, word in (("/users?limt=2", '"limt"'), ("/users?limit=2&bogus", '"bogus"'),
+                       ("/healthz?x=1", "takes no query"), (f"/users?{'a' * 1500}=1", "more than")):
+        st, body = svc.http("GET", path)
+        check(st == 400 and body["error"]["code"] == "UNKNOWN_PARAMETER" and word in body["error"]["message"],
+              f"GET {path[:40]}: {st} {body}")
+    st, body = svc.http("GET", "/users?&limit=1")
+    check(st == 200 and len(body["users"]) == 1, f"an empty parameter is no parameter: {st} {body}")
+    check(svc.alive(), "still serving")
 
 
 @case

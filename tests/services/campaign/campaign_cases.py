@@ -466,7 +466,9 @@ def refusals_and_unknown_campaign(env: Env) -> None:
     for method, path, code in (("GET", "/executions/nope", "INVALID_PARAMETER"),
                                ("POST", "/executions/nope/pause", "INVALID_PARAMETER"),
                                ("GET", "/campaigns/nope", "INVALID_PARAMETER"),
-                               ("GET", "/executions?campaign=nope", "INVALID_QUERY")):
+                               ("GET", "/executions?campaign=nope", "INVALID_QUERY"),
+                               ("GET", "/executions?campain=" + unknown, "UNKNOWN_PARAMETER"),
+                               ("GET", "/stats?verbose=1", "UNKNOWN_PARAMETER")):
         st, body = env.campaign.http(method, path)
         check(st == 400 and body["error"]["code"] == code, f"{method} {path}: {st} {body}")
     st, body = env.campaign.http("GET", f"/executions?campaign={unknown.upper()}")
