@@ -40,6 +40,11 @@ static void usage(FILE *f)
             "  --quick               smoke test: count %u, fan-out count count/10, %u requests\n"
             "  --strict              exit 3 when a target is missed\n"
             "  --keep-logs           keep the temporary directory with the server logs\n"
+            "  --server-cpus LIST    pin both spawned servers to these CPUs (a taskset -c list: 1, 0-1, 0,2);\n"
+            "                        nats-server's GOMAXPROCS follows its CPU set unless GOMAXPROCS is set\n"
+            "                        in the environment (the servers inherit it). Default: not pinned\n"
+            "  --client-cpus LIST    pin this process (every client thread) to these CPUs. Default: not\n"
+            "                        pinned. E.g. --client-cpus 0 --server-cpus 1: each side a CPU of its own\n"
             "  --help\n",
             DEF_COUNT, DEF_FANOUT, MAX_FANOUT, DEF_REQUESTS, DEF_SIZE, DEF_DEADLINE_S, DEF_REPEAT, QUICK_COUNT,
             QUICK_REQUESTS);
@@ -229,6 +234,15 @@ static int parse_opts(opts *o, int argc, char **argv)
             o->strict = true;
         } else if (!strcmp(a, "--keep-logs")) {
             o->keep_logs = true;
+        } else if (!strcmp(a, "--server-cpus") || !strcmp(a, "--client-cpus")) {
+            NEED_VALUE();
+            bool srv = a[2] == 's';
+            char err[160];
+            if (!cpus_parse(v, srv ? &o->server_cpus : &o->client_cpus, err, sizeof err)) {
+                fprintf(stderr, "bench-transport: %s: %s\n", a, err);
+                return 2;
+            }
+            *(srv ? &o->server_cpus_text : &o->client_cpus_text) = v;
         } else {
             fprintf(stderr, "bench-transport: unknown option %s (see --help)\n", a);
             return 2;
@@ -300,6 +314,11 @@ int main(int argc, char **argv)
     if (rc)
         return 2;
 
+    /* before any thread: the client threads inherit the main thread's CPU set */
+    if (o.client_cpus_text && sched_setaffinity(0, sizeof o.client_cpus, &o.client_cpus) != 0) {
+        fprintf(stderr, "bench-transport: --client-cpus %s: %s\n", o.client_cpus_text, strerror(errno));
+        return 2;
+    }
     install_signal_handlers();
     if (!make_tmpdir(o.keep_logs)) {
         fprintf(stderr, "bench-transport: mkdtemp: %s\n", strerror(errno));

@@ -36,6 +36,7 @@
  *   clients.c     one mf_client per role, with its connection trouble recorded
  *   phases.c      pub/sub throughput and fan-out, request/reply
  *   report.c      CPU accounting (/proc, getrusage), medians, the per-run lines, the table
+ *   cpus.c        --server-cpus / --client-cpus: CPU lists as taskset -c takes them
  */
 #ifndef BENCH_TRANSPORT_H
 #define BENCH_TRANSPORT_H
@@ -43,6 +44,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -105,6 +107,9 @@ typedef struct opts {
     int deadline_s;
     unsigned repeat;
     bool quick, strict, keep_logs;
+    /* --server-cpus / --client-cpus: CPU sets (NULL text: not pinned, the default) */
+    const char *server_cpus_text, *client_cpus_text;
+    cpu_set_t server_cpus, client_cpus;
 } opts;
 
 /* --------------------------------------------------------------- results */
@@ -149,7 +154,11 @@ typedef struct server {
     char log[PATH_MAX + 32];
     char conf[PATH_MAX + 32];
     bool external;
+    const cpu_set_t *cpus;  /* the spawned process is pinned to these (NULL: not pinned) */
 } server;
+
+/* cpus.c */
+bool cpus_parse(const char *text, cpu_set_t *set, char *err, size_t errsz);
 
 /* servers.c */
 void install_signal_handlers(void);

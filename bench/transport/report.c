@@ -174,6 +174,11 @@ void print_header(const opts *o, int argc, char **argv)
            "req/reply: %llu sequential requests per server\n",
            o->size, (unsigned long long)o->count, o->fanout, (unsigned long long)o->fo_count,
            (unsigned long long)o->fo_count * o->fanout, (unsigned long long)(o->requests * o->repeat));
+    const char *gmp = getenv("GOMAXPROCS");
+    printf("  placement   servers: %s%s; clients (this process): %s%s; nats-server GOMAXPROCS: %s\n",
+           o->server_cpus_text ? "CPUs " : "", o->server_cpus_text ? o->server_cpus_text : "not pinned",
+           o->client_cpus_text ? "CPUs " : "", o->client_cpus_text ? o->client_cpus_text : "not pinned",
+           gmp ? gmp : "Go's default (CPUs in its set)");
     printf("  command    ");
     for (int i = 0; i < argc; i++)
         printf(" %s", argv[i]);

@@ -108,6 +108,8 @@ void servers_init(server srv[SRV_N], const opts *o)
     snprintf(g_files[0], sizeof g_files[0], "%s", srv[SRV_MF].log);
     snprintf(g_files[1], sizeof g_files[1], "%s", srv[SRV_NATS].log);
     snprintf(g_files[2], sizeof g_files[2], "%s", srv[SRV_NATS].conf);
+    if (o->server_cpus_text)
+        srv[SRV_MF].cpus = srv[SRV_NATS].cpus = &o->server_cpus;
     if (o->broker_url) {
         srv[SRV_MF].external = true;
         snprintf(srv[SRV_MF].url, sizeof srv[SRV_MF].url, "%s", o->broker_url);
@@ -230,7 +232,7 @@ static void print_log_tail(const char *path, const char *label)
         fprintf(stderr, "  | %s\n", line);
 }
 
-static pid_t spawn(char *const argv[], int out_fd, int err_fd)
+static pid_t spawn(char *const argv[], int out_fd, int err_fd, const cpu_set_t *cpus)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -251,6 +253,12 @@ static pid_t spawn(char *const argv[], int out_fd, int err_fd)
         dup2(devnull, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    if (cpus && sched_setaffinity(0, sizeof *cpus, cpus) != 0) {
+        static const char m[] = "bench-transport: --server-cpus: sched_setaffinity failed\n";
+        ssize_t w = write(2, m, sizeof m - 1);
+        (void)w;
+        _exit(127);
+    }
     execv(argv[0], argv);
     static const char m[] = "bench-transport: exec failed\n";
     ssize_t w = write(2, m, sizeof m - 1);
@@ -330,7 +338,7 @@ static bool start_mf_broker(server *s, char *err, size_t errsz)
         for (size_t i = 0; i < s->n_extra && i < 8; i++)
             argv[5 + i] = (char *)s->extra_args[i];
         argv[5 + (s->n_extra < 8 ? s->n_extra : 8)] = NULL;
-        s->pid = spawn(argv, pfd[1], logfd);
+        s->pid = spawn(argv, pfd[1], logfd, s->cpus);
         close(pfd[1]);
         close(logfd);
         if (s->pid < 0) {
@@ -408,7 +416,7 @@ static bool start_nats(server *s, char *err, size_t errsz)
         if (logfd < 0)
             return false;
         char *argv[] = {(char *)s->bin, "-c", s->conf, NULL};
-        s->pid = spawn(argv, logfd, logfd);
+        s->pid = spawn(argv, logfd, logfd, s->cpus);
         close(logfd);
         if (s->pid < 0) {
             snprintf(err, errsz, "fork: %s", strerror(errno));
