@@ -236,13 +236,16 @@ static int parse_opts(opts *o, int argc, char **argv)
             o->keep_logs = true;
         } else if (!strcmp(a, "--server-cpus") || !strcmp(a, "--client-cpus")) {
             NEED_VALUE();
-            bool srv = a[2] == 's';
+            bool srv = !strcmp(a, "--server-cpus");
             char err[160];
             if (!cpus_parse(v, srv ? &o->server_cpus : &o->client_cpus, err, sizeof err)) {
                 fprintf(stderr, "bench-transport: %s: %s\n", a, err);
                 return 2;
             }
-            *(srv ? &o->server_cpus_text : &o->client_cpus_text) = v;
+            if (srv)
+                o->server_cpus_text = v;
+            else
+                o->client_cpus_text = v;
         } else {
             fprintf(stderr, "bench-transport: unknown option %s (see --help)\n", a);
             return 2;
