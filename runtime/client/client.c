@@ -287,6 +287,8 @@ static mf_client *client_new(void)
     pthread_condattr_destroy(&ca);
     mf_proto_parser_init(&c->parser, MF_PROTO_CLIENT_SIDE, 0, 0);
     mf_buf_init(&c->q.buf);
+    mf_buf_init(&c->q.out);
+    atomic_init(&c->q.out_left, 0);
     mf_buf_init(&c->hs);
     atomic_init(&c->life, MF_LIFE_OPEN);
     c->maskpos = sizeof c->maskpool; /* drawn at the first frame */

@@ -68,10 +68,30 @@ typedef struct mf_replayq {
     size_t sent;
     size_t rec;
     size_t rec_end;  /* end of the record starting at rec (valid when rec < sent) */
+    /*
+     * The detached part (service thread only): a large backlog is moved out of `buf`
+     * under mu in O(1) (mf_replayq_detach) and then framed from here without the lock
+     * (mf_replayq_take_detached), so publishers that append to `buf` meanwhile, page
+     * faults of a growing queue included, do not stop the writer. Everything in `out`
+     * is older than everything in `buf`; while `out` holds bytes, `buf` has sent none.
+     * out_left mirrors out.len - orec for the publishers' limit check (mf_replayq_pending).
+     */
+    mf_buf out;
+    size_t osent, orec, orec_end;
+    atomic_size_t out_left;
 } mf_replayq;
 
 /* Unsent bytes (counted from rec, what a disconnect would keep). */
 size_t mf_replayq_pending(const mf_replayq *q);
+/* Bytes not yet handed out, detached or not (service thread). */
+bool mf_replayq_has_unsent(const mf_replayq *q);
+/* The detached part has bytes to take (service thread; no lock needed). */
+bool mf_replayq_detached(const mf_replayq *q);
+/* Under mu, service thread: when `buf` holds at least `min` unsent bytes and nothing is
+ * detached, moves them out (O(1)); true when it did. */
+bool mf_replayq_detach(mf_replayq *q, size_t min);
+/* Service thread, without mu: copies up to max detached bytes into dst. */
+size_t mf_replayq_take_detached(mf_replayq *q, char *dst, size_t max);
 /* Copies up to max unsent bytes into dst, advancing sent/rec. Returns the count. */
 size_t mf_replayq_take(mf_replayq *q, char *dst, size_t max);
 /* Length of the record at p (n bytes available); 0 if incomplete/garbage. Sets *is_pub for PUB/HPUB. */

@@ -524,7 +524,7 @@ static void on_cancelled(mf_client *c)
         c->drop_ev_msgs = c->drop_ev_bytes = 0;
         c->dropped_event_pending = false;
     }
-    bool data = c->can_send && c->q.sent < c->q.buf.len && c->wsi && !c->kill_conn;
+    bool data = c->can_send && mf_replayq_has_unsent(&c->q) && c->wsi && !c->kill_conn;
     c->writer_armed = data; /* asked for below */
     pthread_mutex_unlock(&c->mu);
     if (dm)

@@ -26,7 +26,7 @@
 
 size_t mf_replayq_pending(const mf_replayq *q)
 {
-    return q->buf.len - q->rec;
+    return atomic_load_explicit(&q->out_left, memory_order_relaxed) + q->buf.len - q->rec;
 }
 
 size_t mf_replayq_record_len(const char *p, size_t n, bool *is_pub, size_t *payload_total)
@@ -57,24 +57,30 @@ size_t mf_replayq_record_len(const char *p, size_t n, bool *is_pub, size_t *payl
     return line + total + 2;
 }
 
-static void advance_rec(mf_replayq *q)
+/* Moves *rec to the start of the record that holds byte *sent of b. */
+static void advance_rec_in(const mf_buf *b, size_t sent, size_t *rec, size_t *rec_end)
 {
-    while (q->rec < q->sent) {
-        if (q->rec_end <= q->rec) {
+    while (*rec < sent) {
+        if (*rec_end <= *rec) {
             bool pub;
             size_t tot;
-            size_t l = mf_replayq_record_len(q->buf.data + q->rec, q->buf.len - q->rec, &pub, &tot);
+            size_t l = mf_replayq_record_len(b->data + *rec, b->len - *rec, &pub, &tot);
             if (!l) { /* cannot happen with our own records; resynchronise at sent */
-                q->rec = q->rec_end = q->sent;
+                *rec = *rec_end = sent;
                 return;
             }
-            q->rec_end = q->rec + l;
+            *rec_end = *rec + l;
         }
-        if (q->rec_end <= q->sent)
-            q->rec = q->rec_end;
+        if (*rec_end <= sent)
+            *rec = *rec_end;
         else
             break;
     }
+}
+
+static void advance_rec(mf_replayq *q)
+{
+    advance_rec_in(&q->buf, q->sent, &q->rec, &q->rec_end);
 }
 
 /* A client has one queue: it keeps a burst's buffer up to this size once it is empty. */
@@ -102,8 +108,92 @@ size_t mf_replayq_take(mf_replayq *q, char *dst, size_t max)
     return n;
 }
 
+bool mf_replayq_detached(const mf_replayq *q)
+{
+    return q->osent < q->out.len;
+}
+
+bool mf_replayq_has_unsent(const mf_replayq *q)
+{
+    return mf_replayq_detached(q) || q->sent < q->buf.len;
+}
+
+bool mf_replayq_detach(mf_replayq *q, size_t min)
+{
+    if (q->out.len || q->buf.len - q->sent < min)
+        return false;
+    mf_buf spare = q->out; /* empty, possibly with warm storage */
+    q->out = q->buf;
+    q->osent = q->sent;
+    q->orec = q->rec;
+    q->orec_end = q->rec_end;
+    q->buf = spare;
+    q->buf.limit = q->out.limit;
+    q->sent = q->rec = q->rec_end = 0;
+    atomic_store_explicit(&q->out_left, q->out.len - q->orec, memory_order_relaxed);
+    return true;
+}
+
+size_t mf_replayq_take_detached(mf_replayq *q, char *dst, size_t max)
+{
+    size_t avail = q->out.len - q->osent;
+    size_t n = avail < max ? avail : max;
+    if (!n)
+        return 0;
+    memcpy(dst, q->out.data + q->osent, n);
+    q->osent += n;
+    advance_rec_in(&q->out, q->osent, &q->orec, &q->orec_end);
+    if (q->osent == q->out.len) {
+        /* all out (the last record ended with it): keep the storage for the next detach
+         * unless a burst made it large (as compact() does) */
+        if (q->out.cap > SHRINK_CAP)
+            mf_buf_free(&q->out);
+        q->out.len = 0;
+        if (q->out.data)
+            q->out.data[0] = '\0';
+        q->osent = q->orec = q->orec_end = 0;
+    }
+    atomic_store_explicit(&q->out_left, q->out.len - q->orec, memory_order_relaxed);
+    return n;
+}
+
+/* Under mu: puts the detached bytes not yet sent (from the record being sent) back in front
+ * of `buf`, so that a replay sees one stream again. */
+static mf_status reattach(mf_replayq *q)
+{
+    if (!q->out.len)
+        return MF_OK;
+    size_t keep = q->out.len - q->orec;
+    /* while bytes are detached `buf` has sent nothing: its whole content follows */
+    mf_status st = mf_buf_reserve(&q->out, q->buf.len);
+    if (st)
+        return st;
+    memmove(q->out.data, q->out.data + q->orec, keep);
+    memcpy(q->out.data + keep, q->buf.data ? q->buf.data : "", q->buf.len);
+    q->out.len = keep + q->buf.len;
+    q->out.data[q->out.len] = '\0';
+    /* the merged stream is `buf` now, its record start where the detached one's was */
+    size_t sent = q->osent - q->orec, rec_end = q->orec_end > q->orec ? q->orec_end - q->orec : 0;
+    mf_buf old = q->buf;
+    q->buf = q->out;
+    q->buf.limit = old.limit;
+    q->sent = sent;
+    q->rec = 0;
+    q->rec_end = rec_end;
+    q->out = old;
+    q->out.len = 0;
+    if (q->out.data)
+        q->out.data[0] = '\0';
+    q->osent = q->orec = q->orec_end = 0;
+    atomic_store_explicit(&q->out_left, 0, memory_order_relaxed);
+    return MF_OK;
+}
+
 mf_status mf_replayq_salvage(mf_replayq *q, size_t limit, size_t max_payload, uint64_t *dmsgs, uint64_t *dbytes)
 {
+    mf_status rst = reattach(q);
+    if (rst)
+        return rst;
     char *d = q->buf.data;
     size_t r = q->rec, w = 0, len = q->buf.len;
     while (r < len) {
@@ -135,6 +225,9 @@ mf_status mf_replayq_prepend(mf_replayq *q, const mf_buf *prefix)
 {
     if (!prefix->len)
         return MF_OK;
+    mf_status rst = reattach(q);
+    if (rst)
+        return rst;
     mf_buf nb = MF_BUF_INIT;
     size_t rest = q->buf.len - q->rec;
     mf_status st = mf_buf_reserve(&nb, prefix->len + rest);
@@ -151,6 +244,9 @@ mf_status mf_replayq_prepend(mf_replayq *q, const mf_buf *prefix)
 
 void mf_replayq_clear(mf_replayq *q)
 {
+    mf_buf_free(&q->out);
+    q->osent = q->orec = q->orec_end = 0;
+    atomic_store_explicit(&q->out_left, 0, memory_order_relaxed);
     mf_buf_free(&q->buf);
     q->sent = q->rec = q->rec_end = 0;
 }

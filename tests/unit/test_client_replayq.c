@@ -281,6 +281,83 @@ static void test_compaction_keeps_the_stream(void **state)
     mf_replayq_clear(&q);
 }
 
+/* Takes exactly n detached bytes in frames of `frame` bytes (no lock needed), appending them to out. */
+static void take_detached_n(mf_replayq *q, mf_buf *out, size_t n, size_t frame)
+{
+    char tmp[64];
+    assert_true(frame <= sizeof tmp);
+    while (n) {
+        size_t got = mf_replayq_take_detached(q, tmp, n < frame ? n : frame);
+        assert_true(got > 0);
+        assert_int_equal(mf_buf_append(out, tmp, got), MF_OK);
+        n -= got;
+    }
+}
+
+/* A backlog moved out of the queue (detach) is taken without the lock while publishers append
+ * behind it: the bytes come out in the order they were appended, pending counts both parts, and a
+ * disconnect in the middle of the detached part keeps the cut PUB whole and everything after it. */
+static void test_detach(void **state)
+{
+    (void)state;
+    mf_replayq q;
+    init(&q);
+    size_t l_sub = add_raw(&q, "SUB a 1\r\n");
+    size_t l_pub1 = add_pub(&q, "a", NULL, 10, '1');
+    size_t l_pub2 = add_pub(&q, "b", "r", 20, '2');
+    size_t total = l_sub + l_pub1 + l_pub2;
+    char *pub2 = strndup(q.buf.data + l_sub + l_pub1, l_pub2);
+    mf_buf want = MF_BUF_INIT, got = MF_BUF_INIT;
+    assert_int_equal(mf_buf_append(&want, q.buf.data, q.buf.len), MF_OK);
+
+    assert_false(mf_replayq_detach(&q, total + 1)); /* too small a backlog: stays */
+    take_n(&q, &got, 3, 3);                        /* 3 bytes of SUB go the old way */
+    assert_true(mf_replayq_detach(&q, 1));
+    assert_true(mf_replayq_detached(&q));
+    assert_false(mf_replayq_detach(&q, 1)); /* one detached part at a time */
+    assert_int_equal(q.buf.len, 0);
+    assert_int_equal(mf_replayq_pending(&q), total); /* from the start of the cut SUB */
+
+    size_t l_pub3 = add_pub(&q, "c", NULL, 5, '3'); /* a publish meanwhile */
+    char *pub3 = strndup(q.buf.data, l_pub3);
+    assert_int_equal(mf_buf_append(&want, q.buf.data, q.buf.len), MF_OK);
+    assert_int_equal(mf_replayq_pending(&q), total + l_pub3);
+
+    /* sent up to inside the second PUB, then the connection is lost */
+    take_detached_n(&q, &got, l_sub - 3 + l_pub1 + 4, 7);
+    assert_int_equal(mf_replayq_pending(&q), l_pub2 + l_pub3);
+    uint64_t dm = 0, db = 0;
+    assert_int_equal(mf_replayq_salvage(&q, SIZE_MAX, 0, &dm, &db), MF_OK);
+    assert_false(mf_replayq_detached(&q));
+    assert_int_equal(q.buf.len, l_pub2 + l_pub3);
+    assert_memory_equal(q.buf.data, pub2, l_pub2);
+    assert_memory_equal(q.buf.data + l_pub2, pub3, l_pub3);
+    assert_int_equal(q.sent, 0);
+    assert_int_equal(mf_replayq_pending(&q), l_pub2 + l_pub3);
+    mf_replayq_clear(&q);
+    mf_buf_free(&got);
+
+    /* no disconnect: everything comes out, in order, and the queue is empty again */
+    init(&q);
+    assert_int_equal(mf_buf_append(&q.buf, want.data, total), MF_OK);
+    assert_true(mf_replayq_detach(&q, 1));
+    add_pub(&q, "c", NULL, 5, '3');
+    take_detached_n(&q, &got, total, 9);
+    assert_false(mf_replayq_detached(&q));
+    assert_int_equal(mf_replayq_take_detached(&q, (char[8]){0}, 8), 0);
+    assert_true(mf_replayq_has_unsent(&q));
+    take_n(&q, &got, l_pub3, 4); /* the part appended meanwhile, the old way */
+    assert_false(mf_replayq_has_unsent(&q));
+    assert_int_equal(mf_replayq_pending(&q), 0);
+    assert_int_equal(got.len, want.len);
+    assert_memory_equal(got.data, want.data, want.len);
+    free(pub2);
+    free(pub3);
+    mf_buf_free(&want);
+    mf_buf_free(&got);
+    mf_replayq_clear(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_salvage_limits),
         cmocka_unit_test(test_prepend),
         cmocka_unit_test(test_compaction_keeps_the_stream),
+        cmocka_unit_test(test_detach),
     };
     return mf_skip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
