@@ -431,7 +431,10 @@ def js_request(nodes: List[Node], subject: str, body: Dict[str, Any]) -> Dict[st
 
 
 def read_stream(nodes: List[Node], xid: str) -> Counter:
-    """Every stored notification of the execution xid, read through a pull consumer: user -> times."""
+    """Every stored notification of the execution xid, read through a pull consumer: user -> times.
+    A pull can end early while the cluster heals from the kills (409 on a leadership change, 408
+    when it expires): the reading goes on until the consumer has nothing left to deliver. A
+    message is counted once per stream sequence, so a redelivery is not a duplicate."""
     name = f"r{xid[:8]}"
     js_request(nodes, f"$JS.API.CONSUMER.DURABLE.CREATE.NOTIFY.{name}",
                {"stream_name": "NOTIFY", "config": {"durable_name": name, "ack_policy": "explicit",
@@ -440,34 +443,43 @@ def read_stream(nodes: List[Node], xid: str) -> Counter:
     c = WsNats(h.HOST, nodes[0].port, timeout=h.DEADLINE)
     c.connect(headers=True, no_responders=True)  # the 408 that ends a pull is a header-only status
     got: Counter = Counter()
+    seen: set = set()
+    deadline = time.monotonic() + h.DEADLINE * 2
     try:
         c.sub("_INBOX.read.*", "1")
         c.flush()
         k = 0
-        while True:
+        while time.monotonic() < deadline:
             k += 1
             c.pub(f"$JS.API.CONSUMER.MSG.NEXT.NOTIFY.{name}",
                   json.dumps({"batch": 1000, "expires": 2_000_000_000}).encode(), reply=f"_INBOX.read.{k}")
-            n = 0
-            while True:
-                op = c.next_op(h.DEADLINE)
-                if op.kind not in ("MSG", "HMSG"):
-                    continue
-                if not op.data and op.hdr and op.hdr.startswith(b"NATS/1.0 "):
-                    if op.hdr[9:12] in (b"404", b"408", b"409"):
-                        break  # no more messages (a status, no payload)
-                    continue  # 100 (heartbeat) and the like
-                if op.reply and op.reply.startswith("$JS.ACK."):
-                    n += 1
-                    p = json.loads(op.data)
-                    if p.get("data", {}).get("execution_id") == xid:
-                        got[p["user_id"]] += 1
-                    if n == 1000:
-                        break
-            if n < 1000:
+            if pull(c, xid, got, seen) < 1000 and \
+                    js_request(nodes, f"$JS.API.CONSUMER.INFO.NOTIFY.{name}", {}).get("num_pending", 0) == 0:
                 return got
+        raise AssertionError(f"the stream was not read to its end in {h.DEADLINE * 2} s")
     finally:
         c.close()
+
+
+def pull(c: WsNats, xid: str, got: Counter, seen: set) -> int:
+    """The messages of one pull request (until its status or 1000 of them), counted into got."""
+    n = 0
+    while n < 1000:
+        op = c.next_op(h.DEADLINE)
+        if op.kind not in ("MSG", "HMSG"):
+            continue
+        if not op.data and op.hdr and op.hdr.startswith(b"NATS/1.0 "):
+            if op.hdr[9:12] in (b"404", b"408", b"409"):
+                break  # the pull ended (a status, no payload)
+            continue  # 100 (heartbeat) and the like
+        if op.reply and op.reply.startswith("$JS.ACK."):
+            n += 1
+            sseq = op.reply.split(".")[5]  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...
+            p = json.loads(op.data)
+            if sseq not in seen and p.get("data", {}).get("execution_id") == xid:
+                got[p["user_id"]] += 1
+            seen.add(sseq)
+    return n
 
 
 def cluster_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random, nodes: List[Node]) -> Dict[str, Any]:
