@@ -230,6 +230,17 @@ static int cmp_ids(const void *a, const void *b)
     return strcmp((const char *)a, (const char *)b);
 }
 
+/* The independent computation: the ids of the people a selects, in user_id order, into want. */
+static size_t expected_targets(const audience *a, const cs_target_opts *o, char want[][37])
+{
+    size_t nw = 0;
+    for (int i = 0; i < N_USERS; i++)
+        if (selects(a, &people[i], o->new_days, o->active_days))
+            memcpy(want[nw++], people[i].id, 37);
+    qsort(want, nw, 37, cmp_ids);
+    return nw;
+}
+
 static void audiences_match_independent_computation(void **state)
 {
     (void)state;
@@ -240,11 +251,7 @@ static void audiences_match_independent_computation(void **state)
         audience a;
         random_audience(&r, &a);
         cs_target_opts o = {.now_ms = NOW, .new_days = days[round % 3][0], .active_days = days[round % 3][1]};
-        size_t nw = 0;
-        for (int i = 0; i < N_USERS; i++)
-            if (selects(&a, &people[i], o.new_days, o.active_days))
-                memcpy(want[nw++], people[i].id, 37);
-        qsort(want, nw, 37, cmp_ids);
+        size_t nw = expected_targets(&a, &o, want);
         mf_campaign_create c;
         to_contract(&a, &c);
         int64_t count;
@@ -331,11 +338,7 @@ static void numbered_snapshot_matches_independent_computation(void **state)
         audience a;
         random_audience(&r, &a);
         cs_target_opts o = {.now_ms = NOW, .new_days = 30, .active_days = 30};
-        size_t nw = 0;
-        for (int i = 0; i < N_USERS; i++)
-            if (selects(&a, &people[i], o.new_days, o.active_days))
-                memcpy(want[nw++], people[i].id, 37);
-        qsort(want, nw, 37, cmp_ids);
+        size_t nw = expected_targets(&a, &o, want);
         mf_campaign_create c;
         to_contract(&a, &c);
         int64_t n = -1;
@@ -360,11 +363,7 @@ static void numbered_snapshot_without_filters_needs_no_sort(void **state)
     mf_campaign_create c;
     to_contract(&a, &c);
     cs_target_opts o = {.now_ms = NOW, .new_days = 30, .active_days = 30};
-    size_t nw = 0;
-    for (int i = 0; i < N_USERS; i++)
-        if (selects(&a, &people[i], o.new_days, o.active_days))
-            memcpy(want[nw++], people[i].id, 37);
-    qsort(want, nw, 37, cmp_ids);
+    size_t nw = expected_targets(&a, &o, want);
     int64_t n;
     bool renumbered = true;
     assert_int_equal(svc_db_begin(db, NULL), MF_OK);
