@@ -13,8 +13,7 @@
  * "<execution_id>/<user_id>", both ids lower-cased first (the contract accepts either case), so a
  * notification re-sent after a crash carries the id it had the first time.
  *
- * Threads: every function is thread-safe. A thread that computes a v5 keeps one SHA-1 context
- * (a few hundred bytes) until it ends.
+ * Threads: every function is thread-safe (a v5's SHA-1 context is on the caller's stack).
  */
 #ifndef CS_UUID_H
 #define CS_UUID_H

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,7 +64,7 @@ static void v5_long_name(void **state)
     cs_uuid u;
     cs_uuid_v5(&CS_NS_NOTIFICATION, name, sizeof name, &u);
     assert_string_equal(cs_uuid_format(&u, out), "d4b29718-8ec7-5b90-9169-25ec69a63e50");
-    /* the thread's reused context gives the same answer again, and after another name */
+    /* the same answer again, and after another name */
     cs_uuid_v5(&CS_NS_DNS, "www.example.com", 15, &u);
     assert_string_equal(cs_uuid_format(&u, out), "2ed6657d-e927-568b-95e1-2665a8aea6a2");
     cs_uuid_v5(&CS_NS_NOTIFICATION, name, sizeof name, &u);
@@ -93,10 +94,10 @@ static void *v5_thread(void *arg)
         v5_name(i, got);
         j->mismatches += strcmp(got, j->want[i]) != 0;
     }
-    return NULL; /* the thread's digest context is freed as it ends (ASan's leak check) */
+    return NULL;
 }
 
-/* Each thread has its own reused context: threads computing at once agree with this thread. */
+/* Threads computing at once agree with this thread. */
 static void v5_threads(void **state)
 {
     (void)state;
@@ -118,6 +119,83 @@ static void v5_threads(void **state)
         assert_int_equal(jobs[k].mismatches, 0);
     }
     assert_string_not_equal(want[0], want[1]);
+}
+
+/* The event ids of notification_sent: a re-sent event must carry the id it had the first time,
+ * whichever build computes it. Python: uuid5(NS_EVENT, "<notification_id>/notification_sent"). */
+static void event_id(void **state)
+{
+    (void)state;
+    char out[CS_UUID_TEXT];
+    cs_uuid_v5_text(&CS_NS_EVENT, "1eff5b16-4bc8-5ae8-b7bd-0e3dbb38cdbb", "notification_sent", out);
+    assert_string_equal(out, "19c827de-6714-5998-9315-6645ea753e42");
+    cs_uuid_v5_text(&CS_NS_EVENT, "1EFF5B16-4BC8-5AE8-B7BD-0E3DBB38CDBB", "NOTIFICATION_SENT", out);
+    assert_string_equal(out, "19c827de-6714-5998-9315-6645ea753e42");
+}
+
+/* Lower-casing touches A-Z only: the characters next to them and bytes >= 0x80 stay as they are
+ * (Python over the bytes "@az[`az{" U+00C4 in UTF-8 "/user"); names are cut as they always were:
+ * a at 255 bytes, the whole name at 511. */
+static void v5_text_lowering_and_limits(void **state)
+{
+    (void)state;
+    char out[CS_UUID_TEXT], a[301], b[601];
+    cs_uuid_v5_text(&CS_NS_NOTIFICATION, "@AZ[`az{\xc3\x84", "USER", out);
+    assert_string_equal(out, "0531d034-9d04-58e3-af00-78a978fab3a1");
+    memset(a, 'A', 300);
+    a[300] = '\0';
+    memset(b, 'B', 400);
+    b[400] = '\0';
+    cs_uuid_v5_text(&CS_NS_NOTIFICATION, a, b, out); /* uuid5(NS, "a" * 255 + "/" + "b" * 255) */
+    assert_string_equal(out, "8c54c7ba-9e97-5281-a847-f0996df91275");
+    memset(b, 'Y', 600);
+    b[600] = '\0';
+    cs_uuid_v5_text(&CS_NS_NOTIFICATION, "XXXXXXXXXX", b, out); /* "x" * 10 + "/" + "y" * 500 */
+    assert_string_equal(out, "c0e5ae6c-3a60-527d-a073-5f49d2b4ecef");
+}
+
+/* Lower-casing agrees with tolower() (the C locale) for every byte value at every position of
+ * the 8-byte words the implementation works in, and in the bytes after the last whole word. */
+static void v5_text_every_byte(void **state)
+{
+    (void)state;
+    for (int c = 1; c < 256; c++) {
+        for (size_t pos = 0; pos < 19; pos++) {
+            char a[20], low[40];
+            for (size_t k = 0; k < sizeof a - 1; k++)
+                a[k] = (char)('A' + (int)((k * 7 + (size_t)c) % 58)); /* A-Z, the six between, a-z */
+            a[pos] = (char)c;
+            a[sizeof a - 1] = '\0';
+            for (size_t k = 0; a[k]; k++)
+                low[k] = (char)tolower((unsigned char)a[k]);
+            memcpy(low + 19, "/u", 3);
+            char got[CS_UUID_TEXT], want[CS_UUID_TEXT];
+            cs_uuid u;
+            cs_uuid_v5(&CS_NS_NOTIFICATION, low, 21, &u);
+            cs_uuid_format(&u, want);
+            cs_uuid_v5_text(&CS_NS_NOTIFICATION, a, "U", got);
+            if (strcmp(got, want) != 0)
+                fail_msg("byte 0x%02x at %zu: %s, tolower() gives %s", c, pos, got, want);
+        }
+    }
+}
+
+/* Every byte value formats as two lower-case hex digits, and parses back. */
+static void format_every_byte(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 256; v += 16) {
+        cs_uuid u, back;
+        for (int j = 0; j < 16; j++)
+            u.b[j] = (uint8_t)(v + j);
+        char out[CS_UUID_TEXT], want[CS_UUID_TEXT];
+        snprintf(want, sizeof want, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u.b[0],
+                 u.b[1], u.b[2], u.b[3], u.b[4], u.b[5], u.b[6], u.b[7], u.b[8], u.b[9], u.b[10], u.b[11], u.b[12],
+                 u.b[13], u.b[14], u.b[15]);
+        assert_string_equal(cs_uuid_format(&u, out), want);
+        assert_int_equal(cs_uuid_parse(out, &back, NULL), MF_OK);
+        assert_memory_equal(back.b, u.b, 16);
+    }
 }
 
 static void v4_and_parse(void **state)
@@ -145,6 +223,10 @@ int main(void)
         cmocka_unit_test(notification_id),
         cmocka_unit_test(v5_long_name),
         cmocka_unit_test(v5_threads),
+        cmocka_unit_test(event_id),
+        cmocka_unit_test(v5_text_lowering_and_limits),
+        cmocka_unit_test(v5_text_every_byte),
+        cmocka_unit_test(format_every_byte),
         cmocka_unit_test(v4_and_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
