@@ -62,6 +62,9 @@ static void free_run(cs_run *r)
     free(r->read_rows);
     free(r->read_users);
     free(r->spare_slots); /* its views were freed when it became spare */
+    free(r->outs);
+    free(r->quiet_items);
+    free(r->quiet_which);
     free(r);
 }
 

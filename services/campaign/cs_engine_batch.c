@@ -265,8 +265,12 @@ static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
 {
     if (!r->settings.respect_quiet_hours)
         return;
-    cs_quiet_item *items = calloc(r->n_slots, sizeof *items);
-    size_t *which = calloc(r->n_slots, sizeof *which), m = 0;
+    if (!r->quiet_items)
+        r->quiet_items = malloc((size_t)r->cap * sizeof *r->quiet_items);
+    if (!r->quiet_which)
+        r->quiet_which = malloc((size_t)r->cap * sizeof *r->quiet_which);
+    cs_quiet_item *items = r->quiet_items;
+    size_t *which = r->quiet_which, m = 0;
     if (!items || !which) {
         cs_eng_log(e, "warn", "execution %s: out of memory checking quiet hours; trying later", r->x.execution_id);
         for (size_t i = 0; i < r->n_slots; i++)
@@ -289,8 +293,6 @@ static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
             }
         }
     }
-    free(items);
-    free(which);
 }
 
 /* Takes rows and their view rows (moved into the slots) as the batch in hand and sends its
@@ -428,7 +430,9 @@ static void batch_end(cs_engine *e, cs_run *r)
 {
     int64_t now = cs_eng_now(e);
     size_t n = r->n_slots;
-    cs_outcome *outs = malloc((n ? n : 1) * sizeof *outs);
+    /* the run's array, taken while in use (n <= cap: the slots have cap entries) */
+    cs_outcome *outs = r->outs ? r->outs : malloc((size_t)r->cap * sizeof *outs);
+    r->outs = NULL;
     int64_t sent = 0;
     for (size_t i = 0; outs && i < n; i++) {
         outs[i] = r->slots[i].out;
@@ -460,7 +464,10 @@ static void batch_end(cs_engine *e, cs_run *r)
     }
     mf_status st = outs ? cs_ledger_commit(e->ledger, r->x.execution_id, outs, n, now, &err)
                         : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
-    free(outs);
+    if (!r->outs)
+        r->outs = outs;
+    else
+        free(outs);
     free_slots(r, done_slots, n);
     if (st == MF_ERR_NOT_FOUND && e->lease) { /* cs_ledger_fence: another replica runs it now */
         cs_eng_log(e, "warn", "execution %s: lease lost to another replica; this batch is not recorded here (%lld "

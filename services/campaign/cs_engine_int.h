@@ -11,6 +11,7 @@
 #include "cs_engine.h"
 #include "cs_lease.h"
 #include "cs_ledger.h"
+#include "cs_quiet.h"
 #include "cs_userview.h"
 #include "mf/buf.h"
 
@@ -69,6 +70,11 @@ struct cs_run {
     cs_target_row *read_rows;    /* take_batch's: the targets read */
     cs_user *read_users;         /* take_batch's: their view rows (moved into the slots) */
     slot *spare_slots;           /* a slots array not in use (two alternate: the batch ahead) */
+    /* batch_end's outcomes and hold_quiet's work, also cap entries each: a block that large,
+     * allocated per batch, made glibc consolidate its free lists every time (malloc_consolidate) */
+    cs_outcome *outs;
+    cs_quiet_item *quiet_items;
+    size_t *quiet_which;
 };
 
 #define CS_REFUSALS_KEPT 64
