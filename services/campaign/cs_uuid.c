@@ -50,14 +50,12 @@ static const char HEX_PAIRS[] = "000102030405060708090a0b0c0d0e0f101112131415161
 
 char *cs_uuid_format(const cs_uuid *u, char out[CS_UUID_TEXT])
 {
-    char *p = out;
-    for (int j = 0; j < 16; j++) {
-        if (j == 4 || j == 6 || j == 8 || j == 10)
-            *p++ = '-';
-        memcpy(p, HEX_PAIRS + 2 * u->b[j], 2);
-        p += 2;
-    }
-    *p = '\0';
+    /* where each byte's two digits go in "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+    static const uint8_t at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    for (int j = 0; j < 16; j++)
+        memcpy(out + at[j], HEX_PAIRS + 2 * u->b[j], 2);
+    out[8] = out[13] = out[18] = out[23] = '-';
+    out[36] = '\0';
     return out;
 }
 
