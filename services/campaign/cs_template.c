@@ -64,7 +64,10 @@ static mf_status walk(const char *t, const cs_user_fields *u, const cs_data *d, 
     mf_status st = MF_OK;
     size_t lit = 0; /* start of the pending literal run */
     size_t i = 0;
-    for (; t[i] && st == MF_OK; i++) {
+    for (; st == MF_OK; i++) {
+        i += strcspn(t + i, "{\\"); /* only '{' and '\\' can start anything: skip the text between */
+        if (!t[i])
+            break;
         if (t[i] == '\\' && t[i + 1] == '{' && t[i + 2] == '{') {
             if (out && (st = mf_buf_append(out, t + lit, i - lit)) == MF_OK)
                 st = mf_buf_append(out, "{{", 2);
