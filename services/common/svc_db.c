@@ -3,6 +3,7 @@
  */
 #include "svc_db.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,11 +42,23 @@ mf_status svc_db_exec(sqlite3 *db, const char *sql, mf_error *err)
     return st;
 }
 
+/* SQLite counts every allocation under a global mutex (SQLITE_CONFIG_MEMSTATUS, on by default)
+ * for sqlite3_memory_used() and the soft heap limit, which no service uses; Debian's library is
+ * also built without lookaside, so each text column read is a malloc and a free through that
+ * counter. Turned off before SQLite initializes; when it already has (a program that opened a
+ * database itself), sqlite3_config refuses and the counting stays on, nothing else changes. */
+static void sqlite_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 mf_status svc_db_open(const char *path, sqlite3 **out, mf_error *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     *out = NULL;
     if (!path || !*path)
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "no database path");
+    pthread_once(&once, sqlite_setup);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
