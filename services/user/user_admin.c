@@ -133,7 +133,7 @@ static void get_user(svc_http_req *rq, void *ctx)
         return;
     us_user u;
     mf_error err;
-    mf_status st = us_store_get(c->store, id, US_GET_ALL, &u, &err);
+    mf_status st = us_store_get(c->store, id, &u, &err);
     if (st) {
         reply_error(rq, st, &err);
         return;

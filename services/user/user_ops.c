@@ -54,7 +54,7 @@ static mf_status apply_edit(us_store *s, const char *id, us_cause cause, edit_fn
                             const char *now, us_user *out, us_announced *ann, mf_error *err)
 {
     us_user old, nw;
-    mf_status st = us_store_get(s, id, US_GET_ALL, &old, err);
+    mf_status st = us_store_get(s, id, &old, err);
     if (st)
         return st;
     st = us_user_copy(&nw, &old);

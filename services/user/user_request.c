@@ -63,10 +63,10 @@ static mf_status on_user_info(void *ctx, const mf_user_info_request *req, mf_use
     if (!reply->user_id)
         return MF_ERR_NOMEM;
     svc_uuid_canon(req->user_id, id); /* the codec checked the format */
-    us_user u;
+    us_profile p;
     mf_error err;
     hold_reads(c);
-    mf_status st = us_store_get(c->req_store, id, US_GET_PROFILE, &u, &err);
+    mf_status st = us_store_profile(c->req_store, id, &p, &err);
     SVC_DEBUG("user.info.request user_id=%s found=%s", id, st == MF_OK ? "true" : "false");
     if (st == MF_ERR_NOT_FOUND) {
         snprintf(msg, sizeof msg, "no user with id %s", req->user_id);
@@ -76,12 +76,11 @@ static mf_status on_user_info(void *ctx, const mf_user_info_request *req, mf_use
         SVC_ERROR("user.info.request failed user_id=%s error=\"%s\"", id, err.message);
         return set_error(reply, "INTERNAL_ERROR", "the user could not be read");
     }
-    /* move the strings into the reply (the runtime frees it after sending) */
-    reply->name = u.name, reply->has_name = true, u.name = NULL;
-    reply->email = u.email, reply->has_email = true, u.email = NULL;
-    reply->language = u.language, reply->has_language = true, u.language = NULL;
-    reply->timezone = u.timezone, reply->has_timezone = true, u.timezone = NULL;
-    us_user_free(&u);
+    /* the strings move into the reply (the runtime frees it after sending) */
+    reply->name = p.name, reply->has_name = true;
+    reply->email = p.email, reply->has_email = true;
+    reply->language = p.language, reply->has_language = true;
+    reply->timezone = p.timezone, reply->has_timezone = true;
     return MF_OK;
 }
 

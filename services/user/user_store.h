@@ -22,6 +22,7 @@
 #define US_USER_STORE_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "svc_outbox.h"
 #include "user.h"
@@ -32,11 +33,14 @@ extern "C" {
 
 typedef struct us_store us_store;
 
-/* What us_store_get reads. */
-typedef enum us_get_what {
-    US_GET_PROFILE = 1, /* user_id, email, name, language, timezone (a user.info.request) */
-    US_GET_ALL = 2      /* everything */
-} us_get_what;
+/* What a user.info.request answers about a user: each member a string the caller owns (free();
+ * us_profile_free frees all four). */
+typedef struct us_profile {
+    char *email;
+    char *name;
+    char *language;
+    char *timezone;
+} us_profile;
 
 /* Called for each user by us_store_each; a non-MF_OK status stops the walk and is returned. */
 typedef mf_status (*us_store_each_fn)(const us_user *u, void *ctx, mf_error *err);
@@ -53,7 +57,8 @@ typedef struct us_store_ops {
     void (*rollback_to)(us_store *s);
     mf_status (*read_begin)(us_store *s, mf_error *err);
     void (*read_end)(us_store *s);
-    mf_status (*get)(us_store *s, const char *user_id, us_get_what what, us_user *out, mf_error *err);
+    mf_status (*get)(us_store *s, const char *user_id, us_user *out, mf_error *err);
+    mf_status (*profile)(us_store *s, const char *user_id, us_profile *out, mf_error *err);
     mf_status (*list)(us_store *s, const char *after, size_t limit, us_user_page *out, mf_error *err);
     mf_status (*each)(us_store *s, const char *since, us_store_each_fn fn, void *ctx, mf_error *err);
     mf_status (*each_deleted)(us_store *s, const char *since, us_store_deleted_fn fn, void *ctx, mf_error *err);
@@ -90,9 +95,21 @@ static inline void us_store_rollback_to(us_store *s) { s->ops->rollback_to(s); }
 static inline mf_status us_store_read_begin(us_store *s, mf_error *e) { return s->ops->read_begin(s, e); }
 static inline void us_store_read_end(us_store *s) { s->ops->read_end(s); }
 
-/* One user by id (lowercase). *out must hold no memory; MF_ERR_NOT_FOUND. */
-static inline mf_status us_store_get(us_store *s, const char *id, us_get_what w, us_user *out, mf_error *e)
-{ return s->ops->get(s, id, w, out, e); }
+/* One user by id (lowercase), every member. *out must hold no memory; MF_ERR_NOT_FOUND. */
+static inline mf_status us_store_get(us_store *s, const char *id, us_user *out, mf_error *e)
+{ return s->ops->get(s, id, out, e); }
+
+/* The profile of one user by id (lowercase): one indexed read, four strings copied, nothing
+ * else allocated (the per-request path of user.info.request). On error every member of *out
+ * is NULL; MF_ERR_NOT_FOUND. */
+static inline mf_status us_store_profile(us_store *s, const char *id, us_profile *out, mf_error *e)
+{ return s->ops->profile(s, id, out, e); }
+
+static inline void us_profile_free(us_profile *p)
+{
+    free(p->email), free(p->name), free(p->language), free(p->timezone);
+    p->email = p->name = p->language = p->timezone = NULL;
+}
 
 /* Up to `limit` users with user_id > after (NULL: from the start), by user_id;
  * out->next is set when more may follow. *out must hold no memory. */

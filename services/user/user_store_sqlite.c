@@ -51,7 +51,7 @@ const size_t us_store_sqlite_migration_count = sizeof us_store_sqlite_migrations
 enum { Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_EACH_SINCE, Q_DELETED_SINCE, Q_PRUNE_DELETED, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
 
 static const char *const SQL[Q_N] = {
-    [Q_PROFILE] = "SELECT user_id, email, name, language, timezone FROM users WHERE user_id = ?",
+    [Q_PROFILE] = "SELECT email, name, language, timezone FROM users WHERE user_id = ?",
     [Q_ALL] = "SELECT " COLUMNS " FROM users WHERE user_id = ?",
     [Q_LIST] = "SELECT " COLUMNS " FROM users ORDER BY user_id LIMIT ?",
     [Q_LIST_AFTER] = "SELECT " COLUMNS " FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?",
@@ -81,7 +81,11 @@ typedef struct sqlite_store {
 static char *col_str(sqlite3_stmt *q, int i)
 {
     const char *t = (const char *)sqlite3_column_text(q, i);
-    return t ? strdup(t) : NULL;
+    if (!t)
+        return NULL;
+    size_t n = (size_t)sqlite3_column_bytes(q, i) + 1; /* after column_text: the text's length */
+    char *s = malloc(n);
+    return s ? memcpy(s, t, n) : NULL;
 }
 
 /* Reads the row at q into u (columns in COLUMNS order; `all` false: the first five). */
@@ -121,21 +125,44 @@ static mf_status read_row(sqlite3_stmt *q, bool all, us_user *u, mf_error *err)
     return MF_OK;
 }
 
-static mf_status st_get(us_store *s, const char *id, us_get_what what, us_user *out, mf_error *err)
+static mf_status st_get(us_store *s, const char *id, us_user *out, mf_error *err)
 {
     sqlite_store *ss = SS(s);
-    sqlite3_stmt *q = ss->q[what == US_GET_PROFILE ? Q_PROFILE : Q_ALL];
+    sqlite3_stmt *q = ss->q[Q_ALL];
     sqlite3_reset(q);
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     mf_status st;
     if (rc == SQLITE_ROW)
-        st = read_row(q, what == US_GET_ALL, out, err);
+        st = read_row(q, true, out, err);
     else if (rc == SQLITE_DONE)
         st = mf_error_set(err, MF_ERR_NOT_FOUND, "", "no user with id %s", id);
     else
         st = svc_db_status(ss->db, rc, "reading a user", err);
     sqlite3_reset(q);
+    return st;
+}
+
+/* Q_PROFILE's columns into p, without the us_user (its type walk by mf_init and mf_free) */
+static mf_status st_profile(us_store *s, const char *id, us_profile *p, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[Q_PROFILE];
+    *p = (us_profile){0};
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    mf_status st = MF_OK;
+    if (rc == SQLITE_ROW) {
+        p->email = col_str(q, 0), p->name = col_str(q, 1), p->language = col_str(q, 2), p->timezone = col_str(q, 3);
+        if (!p->email || !p->name || !p->language || !p->timezone) { /* the columns are NOT NULL */
+            us_profile_free(p);
+            st = mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+        }
+    } else if (rc == SQLITE_DONE)
+        st = mf_error_set(err, MF_ERR_NOT_FOUND, "", "no user with id %s", id);
+    else
+        st = svc_db_status(ss->db, rc, "reading a user", err);
+    sqlite3_reset(q); /* the statement always ends reset: no second reset before the bind */
     return st;
 }
 
@@ -346,7 +373,7 @@ static void st_close(us_store *s)
 
 static const us_store_ops sqlite_ops = {
     st_close, st_begin,  st_commit, st_rollback, st_savepoint, st_release, st_rollback_to, st_read_begin, st_read_end, st_get,
-    st_list,  st_each,   st_each_deleted, st_prune_deleted, st_count,  st_insert,   st_update,    st_remove,  st_emit,
+    st_profile, st_list,  st_each,   st_each_deleted, st_prune_deleted, st_count,  st_insert,   st_update,    st_remove,  st_emit,
 };
 
 mf_status us_store_sqlite_open(const char *path, us_store **out, mf_error *err)

@@ -135,17 +135,30 @@ static void insert_get_update_remove(void **state)
     put(s, ID(1), "b@example.com", MF_ERR_DUPLICATE, "/user_id");
     put(s, ID(2), "b@example.com", MF_OK, NULL);
     us_user u, p;
-    assert_int_equal(us_store_get(s, ID(1), US_GET_ALL, &u, &err), MF_OK);
+    assert_int_equal(us_store_get(s, ID(1), &u, &err), MF_OK);
     assert_string_equal(u.email, "a@example.com");
     assert_string_equal(u.language, US_DEFAULT_LANGUAGE);
     assert_int_equal(u.plan, US_PLAN_FREE);
     assert_true(u.last_activity_is_null);
     assert_true(u.preferences.push_enabled);
-    assert_int_equal(us_store_get(s, ID(1), US_GET_PROFILE, &p, &err), MF_OK);
-    assert_string_equal(p.timezone, "UTC");
-    assert_false(p.has_preferences);
-    us_user_free(&p);
-    assert_int_equal(us_store_get(s, ID(9), US_GET_ALL, &p, &err), MF_ERR_NOT_FOUND);
+    us_profile pr = {.email = (char *)"stale"}; /* overwritten: on error too */
+    assert_int_equal(us_store_profile(s, ID(1), &pr, &err), MF_OK);
+    assert_string_equal(pr.email, "a@example.com");
+    assert_string_equal(pr.name, u.name);
+    assert_string_equal(pr.language, US_DEFAULT_LANGUAGE);
+    assert_string_equal(pr.timezone, "UTC");
+    us_profile_free(&pr);
+    assert_null(pr.email);
+    for (int i = 0; i < 2; i++) { /* twice: the statement is reset after a miss too */
+        pr.name = (char *)"stale";
+        assert_int_equal(us_store_profile(s, ID(9), &pr, &err), MF_ERR_NOT_FOUND);
+        assert_non_null(strstr(err.message, ID(9)));
+        assert_null(pr.email), assert_null(pr.name), assert_null(pr.language), assert_null(pr.timezone);
+    }
+    assert_int_equal(us_store_profile(s, ID(2), &pr, &err), MF_OK);
+    assert_string_equal(pr.email, "b@example.com");
+    us_profile_free(&pr);
+    assert_int_equal(us_store_get(s, ID(9), &p, &err), MF_ERR_NOT_FOUND);
 
     assert_int_equal(us_store_begin(s, &err), MF_OK);
     free(u.email);
@@ -159,7 +172,7 @@ static void insert_get_update_remove(void **state)
     assert_int_equal(us_store_update(s, &u, &err), MF_OK);
     assert_int_equal(us_store_commit(s, &err), MF_OK);
     us_user v;
-    assert_int_equal(us_store_get(s, ID(1), US_GET_ALL, &v, &err), MF_OK);
+    assert_int_equal(us_store_get(s, ID(1), &v, &err), MF_OK);
     assert_true(mf_equal(us_user_full_type, &u, &v));
     us_user_free(&v);
 
