@@ -3,7 +3,7 @@
  */
 #include "svc_id.h"
 
-#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,8 +29,17 @@ bool svc_uuid_canon(const char *s, char out[SVC_UUID_LEN])
     out[0] = '\0';
     if (!s || !mf_format_check(MF_FMT_UUID, s, strlen(s)))
         return false;
-    for (int i = 0; i < 36; i++)
-        out[i] = (char)tolower((unsigned char)s[i]);
+    /* a UUID is hex digits and '-': bit 0x20 lowercases 'A'-'F' and is already set in '0'-'9',
+     * 'a'-'f' and '-'; set in eight bytes at a time (36 = 4 * 8 + 4) */
+    uint64_t w[4];
+    uint32_t t;
+    memcpy(w, s, sizeof w);
+    memcpy(&t, s + sizeof w, sizeof t);
+    for (int i = 0; i < 4; i++)
+        w[i] |= 0x2020202020202020u;
+    t |= 0x20202020u;
+    memcpy(out, w, sizeof w);
+    memcpy(out + sizeof w, &t, sizeof t);
     out[36] = '\0';
     return true;
 }

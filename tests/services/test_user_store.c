@@ -414,7 +414,14 @@ static void helpers(void **state)
     assert_non_null(strchr("89ab", a[19]));
     assert_true(svc_uuid_canon("3F0C9A52-7D1E-4B8A-9C61-2E5F4A7B8D90", c));
     assert_string_equal(c, "3f0c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90");
+    assert_true(svc_uuid_canon("ABCDEF01-2345-6789-AbCd-eF0123456789", c)); /* every digit, both cases */
+    assert_string_equal(c, "abcdef01-2345-6789-abcd-ef0123456789");
+    assert_true(svc_uuid_canon("00000000-0000-0000-0000-000000000000", c));
+    assert_string_equal(c, "00000000-0000-0000-0000-000000000000");
     assert_false(svc_uuid_canon("3f0c9a52", c));
+    assert_string_equal(c, "");
+    assert_false(svc_uuid_canon("3G0C9A52-7D1E-4B8A-9C61-2E5F4A7B8D90", c)); /* not hex */
+    assert_false(svc_uuid_canon("3F0C9A52_7D1E-4B8A-9C61-2E5F4A7B8D90", c));
     assert_false(svc_uuid_canon(NULL, c));
 
     const char *good[] = {"Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires", "US/Eastern", "Etc/GMT+5"};
