@@ -175,6 +175,9 @@ static void insert_get_update_remove(void **state)
     assert_int_equal(us_store_get(s, ID(1), &v, &err), MF_OK);
     assert_true(mf_equal(us_user_full_type, &u, &v));
     us_user_free(&v);
+    assert_int_equal(us_store_profile(s, ID(1), &pr, &err), MF_OK); /* the update is read */
+    assert_string_equal(pr.email, "c@example.com");
+    us_profile_free(&pr);
 
     assert_int_equal(us_store_begin(s, &err), MF_OK);
     assert_int_equal(us_store_remove(s, ID(1), &err), MF_OK);
@@ -183,6 +186,7 @@ static void insert_get_update_remove(void **state)
     u.user_id = strdup(ID(7));
     assert_int_equal(us_store_update(s, &u, &err), MF_ERR_NOT_FOUND);
     assert_int_equal(us_store_commit(s, &err), MF_OK);
+    assert_int_equal(us_store_profile(s, ID(1), &pr, &err), MF_ERR_NOT_FOUND); /* nor the removal */
     int64_t n;
     assert_int_equal(us_store_count(s, &n, &err), MF_OK);
     assert_int_equal(n, 1);
