@@ -452,7 +452,7 @@ static mf_status check_receive(mf_client *c, const mf_operation_desc *op, mf_api
 mf_status mf_api_subscribe_ex(mf_client *c, const mf_operation_desc *op, mf_api_handler h, mf_api_fn fn,
                               void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out, mf_error *err)
 {
-    const char *queue;
+    const char *queue = NULL; /* set by check_receive when it succeeds (-O3 cannot tell) */
     mf_status st = check_receive(c, op, h, opts, out, &queue, err);
     if (st)
         return st;
@@ -470,7 +470,7 @@ mf_status mf_api_subscribe_to_ex(mf_client *c, const mf_operation_desc *op, cons
                                  mf_api_fn fn, void *ctx, const mf_api_sub_opts *opts, mf_api_sub **out,
                                  mf_error *err)
 {
-    const char *queue;
+    const char *queue = NULL; /* set by check_receive when it succeeds (-O3 cannot tell) */
     mf_status st = check_receive(c, op, h, opts, out, &queue, err);
     if (st)
         return st;

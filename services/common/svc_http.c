@@ -617,11 +617,11 @@ static bool parse_listen(const char *listen, char *addr, size_t cap, int *port, 
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_family = strcmp(name, "localhost") == 0 ? AF_INET : AF_UNSPEC; /* localhost -> 127.0.0.1 */
     if (getaddrinfo(name, NULL, &hints, &res) != 0 || !res)
-        return snprintf(why, why_cap, "cannot resolve \"%s\"", name), false;
+        return snprintf(why, why_cap, "cannot resolve \"%.64s\"", name), false;
     int rc = getnameinfo(res->ai_addr, res->ai_addrlen, addr, (socklen_t)cap, NULL, 0, NI_NUMERICHOST);
     freeaddrinfo(res);
     if (rc != 0)
-        return snprintf(why, why_cap, "cannot resolve \"%s\"", name), false;
+        return snprintf(why, why_cap, "cannot resolve \"%.64s\"", name), false;
     *port = (int)p;
     return true;
 }
