@@ -471,6 +471,94 @@ static void test_send_takes_parameter_from_payload(void **state)
     e2e_col_free(&col);
 }
 
+/* Sends reuse one body buffer per thread (runtime/api/send.c): bodies of every size, a buffer
+ * that grew past what a thread keeps and is let go, and two threads sending at once must each
+ * deliver exactly the message they encoded. The title says the body's length, the body is one
+ * letter per sending thread. */
+typedef struct body_check {
+    pthread_mutex_t mu;
+    int good, bad;
+} body_check;
+
+static void on_sized_push(mf_client *cl, const mf_msg *m, void *ctx)
+{
+    (void)cl;
+    body_check *b = ctx;
+    mf_push_notification n;
+    mf_push_notification_init(&n);
+    mf_error err;
+    bool ok = mf_push_notification_decode(m->data, m->len, &n, &err) == MF_OK && n.title && n.body &&
+              n.title[0] == 't' && strlen(n.body) == (size_t)atoi(n.title + 1);
+    for (const char *p = ok ? n.body : ""; *p; p++)
+        ok = ok && *p == n.body[0];
+    mf_push_notification_free(&n);
+    pthread_mutex_lock(&b->mu);
+    ok ? b->good++ : b->bad++;
+    pthread_mutex_unlock(&b->mu);
+}
+
+#define SIZED_SENDS 40
+
+typedef struct sized_sender {
+    mf_client *c;
+    char letter;
+    int failed;
+} sized_sender;
+
+static void *send_sized(void *arg)
+{
+    sized_sender *s = arg;
+    static const size_t lens[] = {100000, 1, 2000, 70000, 10, 65536, 300};
+    char *body = malloc(100001), title[16];
+    for (int i = 0; body && i < SIZED_SENDS; i++) {
+        size_t len = lens[i % (sizeof lens / sizeof lens[0])];
+        memset(body, s->letter, len);
+        body[len] = '\0';
+        snprintf(title, sizeof title, "t%zu", len);
+        mf_push_notification n;
+        mf_push_notification_init(&n);
+        n.notification_id = "5b1f3c2a-9d4e-4f6a-8b7c-1d2e3f4a5b6c";
+        n.user_id = USER_ID;
+        n.title = title;
+        n.body = body;
+        mf_error err;
+        if (campaign_service_send_push_notification(s->c, &n, &err) != MF_OK)
+            s->failed++;
+    }
+    s->failed += body ? 0 : SIZED_SENDS;
+    free(body);
+    return NULL;
+}
+
+static void test_sends_of_every_size_from_two_threads(void **state)
+{
+    (void)state;
+    mf_client *a = connect_or_skip(), *b = connect_or_skip(), *device = connect_or_skip();
+    body_check chk = {.good = 0, .bad = 0};
+    pthread_mutex_init(&chk.mu, NULL);
+    assert_int_equal(mf_client_subscribe(device, MF_NOTIFICATION_USER_PUSH_WILDCARD, NULL, on_sized_push, &chk, NULL),
+                     MF_OK);
+    assert_int_equal(mf_client_flush(device, E2E_WAIT_MS), MF_OK);
+    sized_sender sa = {a, 'x', 0}, sb = {b, 'y', 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, send_sized, &sb), 0);
+    send_sized(&sa);
+    pthread_join(t, NULL);
+    assert_int_equal(sa.failed + sb.failed, 0);
+    assert_int_equal(mf_client_flush(a, E2E_WAIT_MS), MF_OK);
+    assert_int_equal(mf_client_flush(b, E2E_WAIT_MS), MF_OK);
+    assert_int_equal(mf_client_flush(device, E2E_WAIT_MS), MF_OK);
+    pthread_mutex_lock(&chk.mu);
+    int good = chk.good, bad = chk.bad;
+    pthread_mutex_unlock(&chk.mu);
+    assert_int_equal(bad, 0);
+    assert_int_equal(good, 2 * SIZED_SENDS);
+    mf_client_destroy(a);
+    mf_client_destroy(b);
+    mf_client_destroy(device);
+    pthread_mutex_destroy(&chk.mu);
+}
+
 /* The async request: the callback runs once, with the decoded reply or the error. */
 typedef struct async_result {
     pthread_mutex_t mu;
@@ -694,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_bad_queue_options),
         cmocka_unit_test(test_typed_headers),
         cmocka_unit_test(test_send_takes_parameter_from_payload),
+        cmocka_unit_test(test_sends_of_every_size_from_two_threads),
         cmocka_unit_test(test_async_request),
         cmocka_unit_test(test_handler_errors),
         cmocka_unit_test(test_invalid_request_refused),
