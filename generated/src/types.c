@@ -153,10 +153,10 @@ const mf_type mf_metadata_environment_desc = {
 
 /* mf_metadata: /components/schemas/Metadata */
 static const mf_field mf_metadata__fields[] = {
-    { .name = "source", .type = &mf_metadata_source_desc, .offset = offsetof(mf_metadata, source), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .e = MF_METADATA_SOURCE_API } },
-    { .name = "platform", .type = &mf_metadata_platform_desc, .offset = offsetof(mf_metadata, platform), .has_offset = (int32_t)offsetof(mf_metadata, has_platform), .null_offset = -1, .required = false },
-    { .name = "version", .type = &mf_metadata__version, .offset = offsetof(mf_metadata, version), .has_offset = (int32_t)offsetof(mf_metadata, has_version), .null_offset = -1, .required = false },
-    { .name = "environment", .type = &mf_metadata_environment_desc, .offset = offsetof(mf_metadata, environment), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .e = MF_METADATA_ENVIRONMENT_PRODUCTION } },
+    { .name = "source", .type = &mf_metadata_source_desc, .offset = offsetof(mf_metadata, source), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .e = MF_METADATA_SOURCE_API }, .key_text = ",\"source\":", .key_len = 10 },
+    { .name = "platform", .type = &mf_metadata_platform_desc, .offset = offsetof(mf_metadata, platform), .has_offset = (int32_t)offsetof(mf_metadata, has_platform), .null_offset = -1, .required = false, .key_text = ",\"platform\":", .key_len = 12 },
+    { .name = "version", .type = &mf_metadata__version, .offset = offsetof(mf_metadata, version), .has_offset = (int32_t)offsetof(mf_metadata, has_version), .null_offset = -1, .required = false, .key_text = ",\"version\":", .key_len = 11 },
+    { .name = "environment", .type = &mf_metadata_environment_desc, .offset = offsetof(mf_metadata, environment), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .e = MF_METADATA_ENVIRONMENT_PRODUCTION }, .key_text = ",\"environment\":", .key_len = 15 },
 };
 const mf_type mf_metadata_desc = {
     .kind = MF_K_OBJ,
@@ -168,14 +168,14 @@ const mf_type mf_metadata_desc = {
 
 /* mf_campaign_analytics_event: /components/schemas/CampaignAnalyticsEvent */
 static const mf_field mf_campaign_analytics_event__fields[] = {
-    { .name = "event_id", .type = &mf_campaign_analytics_event__event_id, .offset = offsetof(mf_campaign_analytics_event, event_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "event_type", .type = &mf_campaign_analytics_event_event_type_desc, .offset = offsetof(mf_campaign_analytics_event, event_type), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "campaign_id", .type = &mf_campaign_analytics_event__campaign_id, .offset = offsetof(mf_campaign_analytics_event, campaign_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "execution_id", .type = &mf_campaign_analytics_event__execution_id, .offset = offsetof(mf_campaign_analytics_event, execution_id), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_execution_id), .null_offset = -1, .required = false },
-    { .name = "notification_id", .type = &mf_campaign_analytics_event__notification_id, .offset = offsetof(mf_campaign_analytics_event, notification_id), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_notification_id), .null_offset = -1, .required = false },
-    { .name = "user_id", .type = &mf_campaign_analytics_event__user_id, .offset = offsetof(mf_campaign_analytics_event, user_id), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_user_id), .null_offset = -1, .required = false },
-    { .name = "timestamp", .type = &mf_campaign_analytics_event__timestamp, .offset = offsetof(mf_campaign_analytics_event, timestamp), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_campaign_analytics_event, metadata), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_metadata), .null_offset = -1, .required = false },
+    { .name = "event_id", .type = &mf_campaign_analytics_event__event_id, .offset = offsetof(mf_campaign_analytics_event, event_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"event_id\":", .key_len = 12 },
+    { .name = "event_type", .type = &mf_campaign_analytics_event_event_type_desc, .offset = offsetof(mf_campaign_analytics_event, event_type), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"event_type\":", .key_len = 14 },
+    { .name = "campaign_id", .type = &mf_campaign_analytics_event__campaign_id, .offset = offsetof(mf_campaign_analytics_event, campaign_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"campaign_id\":", .key_len = 15 },
+    { .name = "execution_id", .type = &mf_campaign_analytics_event__execution_id, .offset = offsetof(mf_campaign_analytics_event, execution_id), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_execution_id), .null_offset = -1, .required = false, .key_text = ",\"execution_id\":", .key_len = 16 },
+    { .name = "notification_id", .type = &mf_campaign_analytics_event__notification_id, .offset = offsetof(mf_campaign_analytics_event, notification_id), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_notification_id), .null_offset = -1, .required = false, .key_text = ",\"notification_id\":", .key_len = 19 },
+    { .name = "user_id", .type = &mf_campaign_analytics_event__user_id, .offset = offsetof(mf_campaign_analytics_event, user_id), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_user_id), .null_offset = -1, .required = false, .key_text = ",\"user_id\":", .key_len = 11 },
+    { .name = "timestamp", .type = &mf_campaign_analytics_event__timestamp, .offset = offsetof(mf_campaign_analytics_event, timestamp), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"timestamp\":", .key_len = 13 },
+    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_campaign_analytics_event, metadata), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event, has_metadata), .null_offset = -1, .required = false, .key_text = ",\"metadata\":", .key_len = 12 },
 };
 const mf_type mf_campaign_analytics_event_desc = {
     .kind = MF_K_OBJ,
@@ -197,7 +197,7 @@ static const mf_type mf_campaign_analytics_event_headers__mflow_error_code = {
 
 /* mf_campaign_analytics_event_headers: /components/messages/CampaignAnalyticsEvent/headers */
 static const mf_field mf_campaign_analytics_event_headers__fields[] = {
-    { .name = "Mflow-Error-Code", .type = &mf_campaign_analytics_event_headers__mflow_error_code, .offset = offsetof(mf_campaign_analytics_event_headers, mflow_error_code), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event_headers, has_mflow_error_code), .null_offset = -1, .required = false },
+    { .name = "Mflow-Error-Code", .type = &mf_campaign_analytics_event_headers__mflow_error_code, .offset = offsetof(mf_campaign_analytics_event_headers, mflow_error_code), .has_offset = (int32_t)offsetof(mf_campaign_analytics_event_headers, has_mflow_error_code), .null_offset = -1, .required = false, .key_text = ",\"Mflow-Error-Code\":", .key_len = 20 },
 };
 const mf_type mf_campaign_analytics_event_headers_desc = {
     .kind = MF_K_OBJ,
@@ -304,8 +304,8 @@ static const mf_type mf_date_range__to = {
 
 /* mf_date_range: /components/schemas/DateRange */
 static const mf_field mf_date_range__fields[] = {
-    { .name = "from", .type = &mf_date_range__from, .offset = offsetof(mf_date_range, from), .has_offset = (int32_t)offsetof(mf_date_range, has_from), .null_offset = -1, .required = false },
-    { .name = "to", .type = &mf_date_range__to, .offset = offsetof(mf_date_range, to), .has_offset = (int32_t)offsetof(mf_date_range, has_to), .null_offset = -1, .required = false },
+    { .name = "from", .type = &mf_date_range__from, .offset = offsetof(mf_date_range, from), .has_offset = (int32_t)offsetof(mf_date_range, has_from), .null_offset = -1, .required = false, .key_text = ",\"from\":", .key_len = 8 },
+    { .name = "to", .type = &mf_date_range__to, .offset = offsetof(mf_date_range, to), .has_offset = (int32_t)offsetof(mf_date_range, has_to), .null_offset = -1, .required = false, .key_text = ",\"to\":", .key_len = 6 },
 };
 const mf_type mf_date_range_desc = {
     .kind = MF_K_OBJ,
@@ -333,8 +333,8 @@ static const mf_type mf_date_time_range__to = {
 
 /* mf_date_time_range: /components/schemas/DateTimeRange */
 static const mf_field mf_date_time_range__fields[] = {
-    { .name = "from", .type = &mf_date_time_range__from, .offset = offsetof(mf_date_time_range, from), .has_offset = (int32_t)offsetof(mf_date_time_range, has_from), .null_offset = -1, .required = false },
-    { .name = "to", .type = &mf_date_time_range__to, .offset = offsetof(mf_date_time_range, to), .has_offset = (int32_t)offsetof(mf_date_time_range, has_to), .null_offset = -1, .required = false },
+    { .name = "from", .type = &mf_date_time_range__from, .offset = offsetof(mf_date_time_range, from), .has_offset = (int32_t)offsetof(mf_date_time_range, has_from), .null_offset = -1, .required = false, .key_text = ",\"from\":", .key_len = 8 },
+    { .name = "to", .type = &mf_date_time_range__to, .offset = offsetof(mf_date_time_range, to), .has_offset = (int32_t)offsetof(mf_date_time_range, has_to), .null_offset = -1, .required = false, .key_text = ",\"to\":", .key_len = 6 },
 };
 const mf_type mf_date_time_range_desc = {
     .kind = MF_K_OBJ,
@@ -346,10 +346,10 @@ const mf_type mf_date_time_range_desc = {
 
 /* mf_campaign_create_target_audience_user_filters: /components/schemas/CampaignCreate/properties/target_audience/properties/user_filters */
 static const mf_field mf_campaign_create_target_audience_user_filters__fields[] = {
-    { .name = "language", .type = &mf_campaign_create_target_audience_user_filters__language, .offset = offsetof(mf_campaign_create_target_audience_user_filters, language), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience_user_filters, has_language), .null_offset = -1, .required = false },
-    { .name = "timezone", .type = &mf_campaign_create_target_audience_user_filters__timezone, .offset = offsetof(mf_campaign_create_target_audience_user_filters, timezone), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience_user_filters, has_timezone), .null_offset = -1, .required = false },
-    { .name = "registration_date", .type = &mf_date_range_desc, .offset = offsetof(mf_campaign_create_target_audience_user_filters, registration_date), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience_user_filters, has_registration_date), .null_offset = -1, .required = false },
-    { .name = "last_activity", .type = &mf_date_time_range_desc, .offset = offsetof(mf_campaign_create_target_audience_user_filters, last_activity), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience_user_filters, has_last_activity), .null_offset = -1, .required = false },
+    { .name = "language", .type = &mf_campaign_create_target_audience_user_filters__language, .offset = offsetof(mf_campaign_create_target_audience_user_filters, language), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience_user_filters, has_language), .null_offset = -1, .required = false, .key_text = ",\"language\":", .key_len = 12 },
+    { .name = "timezone", .type = &mf_campaign_create_target_audience_user_filters__timezone, .offset = offsetof(mf_campaign_create_target_audience_user_filters, timezone), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience_user_filters, has_timezone), .null_offset = -1, .required = false, .key_text = ",\"timezone\":", .key_len = 12 },
+    { .name = "registration_date", .type = &mf_date_range_desc, .offset = offsetof(mf_campaign_create_target_audience_user_filters, registration_date), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience_user_filters, has_registration_date), .null_offset = -1, .required = false, .key_text = ",\"registration_date\":", .key_len = 21 },
+    { .name = "last_activity", .type = &mf_date_time_range_desc, .offset = offsetof(mf_campaign_create_target_audience_user_filters, last_activity), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience_user_filters, has_last_activity), .null_offset = -1, .required = false, .key_text = ",\"last_activity\":", .key_len = 17 },
 };
 const mf_type mf_campaign_create_target_audience_user_filters_desc = {
     .kind = MF_K_OBJ,
@@ -370,9 +370,9 @@ static const mf_type mf_campaign_create_target_audience__estimated_reach = {
 
 /* mf_campaign_create_target_audience: /components/schemas/CampaignCreate/properties/target_audience */
 static const mf_field mf_campaign_create_target_audience__fields[] = {
-    { .name = "user_segments", .type = &mf_campaign_create_target_audience__user_segments, .offset = offsetof(mf_campaign_create_target_audience, user_segments), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "user_filters", .type = &mf_campaign_create_target_audience_user_filters_desc, .offset = offsetof(mf_campaign_create_target_audience, user_filters), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience, has_user_filters), .null_offset = -1, .required = false },
-    { .name = "estimated_reach", .type = &mf_campaign_create_target_audience__estimated_reach, .offset = offsetof(mf_campaign_create_target_audience, estimated_reach), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience, has_estimated_reach), .null_offset = -1, .required = false },
+    { .name = "user_segments", .type = &mf_campaign_create_target_audience__user_segments, .offset = offsetof(mf_campaign_create_target_audience, user_segments), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"user_segments\":", .key_len = 17 },
+    { .name = "user_filters", .type = &mf_campaign_create_target_audience_user_filters_desc, .offset = offsetof(mf_campaign_create_target_audience, user_filters), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience, has_user_filters), .null_offset = -1, .required = false, .key_text = ",\"user_filters\":", .key_len = 16 },
+    { .name = "estimated_reach", .type = &mf_campaign_create_target_audience__estimated_reach, .offset = offsetof(mf_campaign_create_target_audience, estimated_reach), .has_offset = (int32_t)offsetof(mf_campaign_create_target_audience, has_estimated_reach), .null_offset = -1, .required = false, .key_text = ",\"estimated_reach\":", .key_len = 19 },
 };
 const mf_type mf_campaign_create_target_audience_desc = {
     .kind = MF_K_OBJ,
@@ -434,8 +434,8 @@ static const mf_type mf_localized_text__body = {
 
 /* mf_localized_text: /components/schemas/LocalizedText */
 static const mf_field mf_localized_text__fields[] = {
-    { .name = "title", .type = &mf_localized_text__title, .offset = offsetof(mf_localized_text, title), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "body", .type = &mf_localized_text__body, .offset = offsetof(mf_localized_text, body), .has_offset = -1, .null_offset = -1, .required = true },
+    { .name = "title", .type = &mf_localized_text__title, .offset = offsetof(mf_localized_text, title), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"title\":", .key_len = 9 },
+    { .name = "body", .type = &mf_localized_text__body, .offset = offsetof(mf_localized_text, body), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"body\":", .key_len = 8 },
 };
 const mf_type mf_localized_text_desc = {
     .kind = MF_K_OBJ,
@@ -455,11 +455,11 @@ const mf_type mf_localization_desc = {
 
 /* mf_notification_template: /components/schemas/NotificationTemplate */
 static const mf_field mf_notification_template__fields[] = {
-    { .name = "title_template", .type = &mf_notification_template__title_template, .offset = offsetof(mf_notification_template, title_template), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "body_template", .type = &mf_notification_template__body_template, .offset = offsetof(mf_notification_template, body_template), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "priority", .type = &mf_priority_desc, .offset = offsetof(mf_notification_template, priority), .has_offset = (int32_t)offsetof(mf_notification_template, has_priority), .null_offset = -1, .required = false, .has_default = true, .def = { .e = MF_PRIORITY_NORMAL } },
-    { .name = "data", .type = &mf_notification_template__data, .offset = offsetof(mf_notification_template, data), .has_offset = (int32_t)offsetof(mf_notification_template, has_data), .null_offset = -1, .required = false },
-    { .name = "localization", .type = &mf_localization_desc, .offset = offsetof(mf_notification_template, localization), .has_offset = (int32_t)offsetof(mf_notification_template, has_localization), .null_offset = -1, .required = false },
+    { .name = "title_template", .type = &mf_notification_template__title_template, .offset = offsetof(mf_notification_template, title_template), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"title_template\":", .key_len = 18 },
+    { .name = "body_template", .type = &mf_notification_template__body_template, .offset = offsetof(mf_notification_template, body_template), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"body_template\":", .key_len = 17 },
+    { .name = "priority", .type = &mf_priority_desc, .offset = offsetof(mf_notification_template, priority), .has_offset = (int32_t)offsetof(mf_notification_template, has_priority), .null_offset = -1, .required = false, .has_default = true, .def = { .e = MF_PRIORITY_NORMAL }, .key_text = ",\"priority\":", .key_len = 12 },
+    { .name = "data", .type = &mf_notification_template__data, .offset = offsetof(mf_notification_template, data), .has_offset = (int32_t)offsetof(mf_notification_template, has_data), .null_offset = -1, .required = false, .key_text = ",\"data\":", .key_len = 8 },
+    { .name = "localization", .type = &mf_localization_desc, .offset = offsetof(mf_notification_template, localization), .has_offset = (int32_t)offsetof(mf_notification_template, has_localization), .null_offset = -1, .required = false, .key_text = ",\"localization\":", .key_len = 16 },
 };
 const mf_type mf_notification_template_desc = {
     .kind = MF_K_OBJ,
@@ -539,10 +539,10 @@ static const mf_type mf_campaign_create_schedule_recurring__end_date = {
 
 /* mf_campaign_create_schedule_recurring: /components/schemas/CampaignCreate/properties/schedule/properties/recurring */
 static const mf_field mf_campaign_create_schedule_recurring__fields[] = {
-    { .name = "frequency", .type = &mf_campaign_create_schedule_recurring_frequency_desc, .offset = offsetof(mf_campaign_create_schedule_recurring, frequency), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule_recurring, has_frequency), .null_offset = -1, .required = false },
-    { .name = "interval", .type = &mf_campaign_create_schedule_recurring__interval, .offset = offsetof(mf_campaign_create_schedule_recurring, interval), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule_recurring, has_interval), .null_offset = -1, .required = false },
-    { .name = "start_date", .type = &mf_campaign_create_schedule_recurring__start_date, .offset = offsetof(mf_campaign_create_schedule_recurring, start_date), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule_recurring, has_start_date), .null_offset = -1, .required = false },
-    { .name = "end_date", .type = &mf_campaign_create_schedule_recurring__end_date, .offset = offsetof(mf_campaign_create_schedule_recurring, end_date), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule_recurring, has_end_date), .null_offset = -1, .required = false },
+    { .name = "frequency", .type = &mf_campaign_create_schedule_recurring_frequency_desc, .offset = offsetof(mf_campaign_create_schedule_recurring, frequency), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule_recurring, has_frequency), .null_offset = -1, .required = false, .key_text = ",\"frequency\":", .key_len = 13 },
+    { .name = "interval", .type = &mf_campaign_create_schedule_recurring__interval, .offset = offsetof(mf_campaign_create_schedule_recurring, interval), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule_recurring, has_interval), .null_offset = -1, .required = false, .key_text = ",\"interval\":", .key_len = 12 },
+    { .name = "start_date", .type = &mf_campaign_create_schedule_recurring__start_date, .offset = offsetof(mf_campaign_create_schedule_recurring, start_date), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule_recurring, has_start_date), .null_offset = -1, .required = false, .key_text = ",\"start_date\":", .key_len = 14 },
+    { .name = "end_date", .type = &mf_campaign_create_schedule_recurring__end_date, .offset = offsetof(mf_campaign_create_schedule_recurring, end_date), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule_recurring, has_end_date), .null_offset = -1, .required = false, .key_text = ",\"end_date\":", .key_len = 12 },
 };
 const mf_type mf_campaign_create_schedule_recurring_desc = {
     .kind = MF_K_OBJ,
@@ -554,10 +554,10 @@ const mf_type mf_campaign_create_schedule_recurring_desc = {
 
 /* mf_campaign_create_schedule: /components/schemas/CampaignCreate/properties/schedule */
 static const mf_field mf_campaign_create_schedule__fields[] = {
-    { .name = "type", .type = &mf_campaign_create_schedule_type_desc, .offset = offsetof(mf_campaign_create_schedule, type), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "scheduled_at", .type = &mf_campaign_create_schedule__scheduled_at, .offset = offsetof(mf_campaign_create_schedule, scheduled_at), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule, has_scheduled_at), .null_offset = -1, .required = false },
-    { .name = "timezone", .type = &mf_campaign_create_schedule__timezone, .offset = offsetof(mf_campaign_create_schedule, timezone), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule, has_timezone), .null_offset = -1, .required = false, .has_default = true, .def = { .s = "UTC" } },
-    { .name = "recurring", .type = &mf_campaign_create_schedule_recurring_desc, .offset = offsetof(mf_campaign_create_schedule, recurring), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule, has_recurring), .null_offset = -1, .required = false },
+    { .name = "type", .type = &mf_campaign_create_schedule_type_desc, .offset = offsetof(mf_campaign_create_schedule, type), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"type\":", .key_len = 8 },
+    { .name = "scheduled_at", .type = &mf_campaign_create_schedule__scheduled_at, .offset = offsetof(mf_campaign_create_schedule, scheduled_at), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule, has_scheduled_at), .null_offset = -1, .required = false, .key_text = ",\"scheduled_at\":", .key_len = 16 },
+    { .name = "timezone", .type = &mf_campaign_create_schedule__timezone, .offset = offsetof(mf_campaign_create_schedule, timezone), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule, has_timezone), .null_offset = -1, .required = false, .has_default = true, .def = { .s = "UTC" }, .key_text = ",\"timezone\":", .key_len = 12 },
+    { .name = "recurring", .type = &mf_campaign_create_schedule_recurring_desc, .offset = offsetof(mf_campaign_create_schedule, recurring), .has_offset = (int32_t)offsetof(mf_campaign_create_schedule, has_recurring), .null_offset = -1, .required = false, .key_text = ",\"recurring\":", .key_len = 13 },
 };
 const mf_type mf_campaign_create_schedule_desc = {
     .kind = MF_K_OBJ,
@@ -640,9 +640,9 @@ static const mf_type mf_campaign_create_settings_a_b_testing__traffic_split = {
 
 /* mf_campaign_create_settings_a_b_testing: /components/schemas/CampaignCreate/properties/settings/properties/a_b_testing */
 static const mf_field mf_campaign_create_settings_a_b_testing__fields[] = {
-    { .name = "enabled", .type = &mf_campaign_create_settings_a_b_testing__enabled, .offset = offsetof(mf_campaign_create_settings_a_b_testing, enabled), .has_offset = (int32_t)offsetof(mf_campaign_create_settings_a_b_testing, has_enabled), .null_offset = -1, .required = false, .has_default = true, .def = { .b = false } },
-    { .name = "variants", .type = &mf_campaign_create_settings_a_b_testing__variants, .offset = offsetof(mf_campaign_create_settings_a_b_testing, variants), .has_offset = (int32_t)offsetof(mf_campaign_create_settings_a_b_testing, has_variants), .null_offset = -1, .required = false },
-    { .name = "traffic_split", .type = &mf_campaign_create_settings_a_b_testing__traffic_split, .offset = offsetof(mf_campaign_create_settings_a_b_testing, traffic_split), .has_offset = (int32_t)offsetof(mf_campaign_create_settings_a_b_testing, has_traffic_split), .null_offset = -1, .required = false },
+    { .name = "enabled", .type = &mf_campaign_create_settings_a_b_testing__enabled, .offset = offsetof(mf_campaign_create_settings_a_b_testing, enabled), .has_offset = (int32_t)offsetof(mf_campaign_create_settings_a_b_testing, has_enabled), .null_offset = -1, .required = false, .has_default = true, .def = { .b = false }, .key_text = ",\"enabled\":", .key_len = 11 },
+    { .name = "variants", .type = &mf_campaign_create_settings_a_b_testing__variants, .offset = offsetof(mf_campaign_create_settings_a_b_testing, variants), .has_offset = (int32_t)offsetof(mf_campaign_create_settings_a_b_testing, has_variants), .null_offset = -1, .required = false, .key_text = ",\"variants\":", .key_len = 12 },
+    { .name = "traffic_split", .type = &mf_campaign_create_settings_a_b_testing__traffic_split, .offset = offsetof(mf_campaign_create_settings_a_b_testing, traffic_split), .has_offset = (int32_t)offsetof(mf_campaign_create_settings_a_b_testing, has_traffic_split), .null_offset = -1, .required = false, .key_text = ",\"traffic_split\":", .key_len = 17 },
 };
 const mf_type mf_campaign_create_settings_a_b_testing_desc = {
     .kind = MF_K_OBJ,
@@ -654,11 +654,11 @@ const mf_type mf_campaign_create_settings_a_b_testing_desc = {
 
 /* mf_campaign_create_settings: /components/schemas/CampaignCreate/properties/settings */
 static const mf_field mf_campaign_create_settings__fields[] = {
-    { .name = "max_retries", .type = &mf_campaign_create_settings__max_retries, .offset = offsetof(mf_campaign_create_settings, max_retries), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .i = INT64_C(3) } },
-    { .name = "batch_size", .type = &mf_campaign_create_settings__batch_size, .offset = offsetof(mf_campaign_create_settings, batch_size), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .i = INT64_C(1000) } },
-    { .name = "rate_limit", .type = &mf_campaign_create_settings__rate_limit, .offset = offsetof(mf_campaign_create_settings, rate_limit), .has_offset = (int32_t)offsetof(mf_campaign_create_settings, has_rate_limit), .null_offset = -1, .required = false },
-    { .name = "respect_quiet_hours", .type = &mf_campaign_create_settings__respect_quiet_hours, .offset = offsetof(mf_campaign_create_settings, respect_quiet_hours), .has_offset = (int32_t)offsetof(mf_campaign_create_settings, has_respect_quiet_hours), .null_offset = -1, .required = false, .has_default = true, .def = { .b = true } },
-    { .name = "a_b_testing", .type = &mf_campaign_create_settings_a_b_testing_desc, .offset = offsetof(mf_campaign_create_settings, a_b_testing), .has_offset = (int32_t)offsetof(mf_campaign_create_settings, has_a_b_testing), .null_offset = -1, .required = false },
+    { .name = "max_retries", .type = &mf_campaign_create_settings__max_retries, .offset = offsetof(mf_campaign_create_settings, max_retries), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .i = INT64_C(3) }, .key_text = ",\"max_retries\":", .key_len = 15 },
+    { .name = "batch_size", .type = &mf_campaign_create_settings__batch_size, .offset = offsetof(mf_campaign_create_settings, batch_size), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .i = INT64_C(1000) }, .key_text = ",\"batch_size\":", .key_len = 14 },
+    { .name = "rate_limit", .type = &mf_campaign_create_settings__rate_limit, .offset = offsetof(mf_campaign_create_settings, rate_limit), .has_offset = (int32_t)offsetof(mf_campaign_create_settings, has_rate_limit), .null_offset = -1, .required = false, .key_text = ",\"rate_limit\":", .key_len = 14 },
+    { .name = "respect_quiet_hours", .type = &mf_campaign_create_settings__respect_quiet_hours, .offset = offsetof(mf_campaign_create_settings, respect_quiet_hours), .has_offset = (int32_t)offsetof(mf_campaign_create_settings, has_respect_quiet_hours), .null_offset = -1, .required = false, .has_default = true, .def = { .b = true }, .key_text = ",\"respect_quiet_hours\":", .key_len = 23 },
+    { .name = "a_b_testing", .type = &mf_campaign_create_settings_a_b_testing_desc, .offset = offsetof(mf_campaign_create_settings, a_b_testing), .has_offset = (int32_t)offsetof(mf_campaign_create_settings, has_a_b_testing), .null_offset = -1, .required = false, .key_text = ",\"a_b_testing\":", .key_len = 15 },
 };
 const mf_type mf_campaign_create_settings_desc = {
     .kind = MF_K_OBJ,
@@ -678,15 +678,15 @@ static const mf_type mf_campaign_create__created_at = {
 
 /* mf_campaign_create: /components/schemas/CampaignCreate */
 static const mf_field mf_campaign_create__fields[] = {
-    { .name = "campaign_id", .type = &mf_campaign_create__campaign_id, .offset = offsetof(mf_campaign_create, campaign_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "name", .type = &mf_campaign_create__name, .offset = offsetof(mf_campaign_create, name), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "description", .type = &mf_campaign_create__description, .offset = offsetof(mf_campaign_create, description), .has_offset = (int32_t)offsetof(mf_campaign_create, has_description), .null_offset = -1, .required = false },
-    { .name = "target_audience", .type = &mf_campaign_create_target_audience_desc, .offset = offsetof(mf_campaign_create, target_audience), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "notification_template", .type = &mf_notification_template_desc, .offset = offsetof(mf_campaign_create, notification_template), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "schedule", .type = &mf_campaign_create_schedule_desc, .offset = offsetof(mf_campaign_create, schedule), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "settings", .type = &mf_campaign_create_settings_desc, .offset = offsetof(mf_campaign_create, settings), .has_offset = (int32_t)offsetof(mf_campaign_create, has_settings), .null_offset = -1, .required = false },
-    { .name = "created_at", .type = &mf_campaign_create__created_at, .offset = offsetof(mf_campaign_create, created_at), .has_offset = (int32_t)offsetof(mf_campaign_create, has_created_at), .null_offset = -1, .required = false },
-    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_campaign_create, metadata), .has_offset = (int32_t)offsetof(mf_campaign_create, has_metadata), .null_offset = -1, .required = false },
+    { .name = "campaign_id", .type = &mf_campaign_create__campaign_id, .offset = offsetof(mf_campaign_create, campaign_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"campaign_id\":", .key_len = 15 },
+    { .name = "name", .type = &mf_campaign_create__name, .offset = offsetof(mf_campaign_create, name), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"name\":", .key_len = 8 },
+    { .name = "description", .type = &mf_campaign_create__description, .offset = offsetof(mf_campaign_create, description), .has_offset = (int32_t)offsetof(mf_campaign_create, has_description), .null_offset = -1, .required = false, .key_text = ",\"description\":", .key_len = 15 },
+    { .name = "target_audience", .type = &mf_campaign_create_target_audience_desc, .offset = offsetof(mf_campaign_create, target_audience), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"target_audience\":", .key_len = 19 },
+    { .name = "notification_template", .type = &mf_notification_template_desc, .offset = offsetof(mf_campaign_create, notification_template), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"notification_template\":", .key_len = 25 },
+    { .name = "schedule", .type = &mf_campaign_create_schedule_desc, .offset = offsetof(mf_campaign_create, schedule), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"schedule\":", .key_len = 12 },
+    { .name = "settings", .type = &mf_campaign_create_settings_desc, .offset = offsetof(mf_campaign_create, settings), .has_offset = (int32_t)offsetof(mf_campaign_create, has_settings), .null_offset = -1, .required = false, .key_text = ",\"settings\":", .key_len = 12 },
+    { .name = "created_at", .type = &mf_campaign_create__created_at, .offset = offsetof(mf_campaign_create, created_at), .has_offset = (int32_t)offsetof(mf_campaign_create, has_created_at), .null_offset = -1, .required = false, .key_text = ",\"created_at\":", .key_len = 14 },
+    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_campaign_create, metadata), .has_offset = (int32_t)offsetof(mf_campaign_create, has_metadata), .null_offset = -1, .required = false, .key_text = ",\"metadata\":", .key_len = 12 },
 };
 const mf_type mf_campaign_create_desc = {
     .kind = MF_K_OBJ,
@@ -746,13 +746,13 @@ static const mf_type mf_campaign_execute__created_at = {
 
 /* mf_campaign_execute: /components/schemas/CampaignExecute */
 static const mf_field mf_campaign_execute__fields[] = {
-    { .name = "execution_id", .type = &mf_campaign_execute__execution_id, .offset = offsetof(mf_campaign_execute, execution_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "campaign_id", .type = &mf_campaign_execute__campaign_id, .offset = offsetof(mf_campaign_execute, campaign_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "execution_type", .type = &mf_campaign_execute_execution_type_desc, .offset = offsetof(mf_campaign_execute, execution_type), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "batch_size", .type = &mf_campaign_execute__batch_size, .offset = offsetof(mf_campaign_execute, batch_size), .has_offset = (int32_t)offsetof(mf_campaign_execute, has_batch_size), .null_offset = -1, .required = false },
-    { .name = "priority", .type = &mf_priority_desc, .offset = offsetof(mf_campaign_execute, priority), .has_offset = (int32_t)offsetof(mf_campaign_execute, has_priority), .null_offset = -1, .required = false, .has_default = true, .def = { .e = MF_PRIORITY_NORMAL } },
-    { .name = "created_at", .type = &mf_campaign_execute__created_at, .offset = offsetof(mf_campaign_execute, created_at), .has_offset = (int32_t)offsetof(mf_campaign_execute, has_created_at), .null_offset = -1, .required = false },
-    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_campaign_execute, metadata), .has_offset = (int32_t)offsetof(mf_campaign_execute, has_metadata), .null_offset = -1, .required = false },
+    { .name = "execution_id", .type = &mf_campaign_execute__execution_id, .offset = offsetof(mf_campaign_execute, execution_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"execution_id\":", .key_len = 16 },
+    { .name = "campaign_id", .type = &mf_campaign_execute__campaign_id, .offset = offsetof(mf_campaign_execute, campaign_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"campaign_id\":", .key_len = 15 },
+    { .name = "execution_type", .type = &mf_campaign_execute_execution_type_desc, .offset = offsetof(mf_campaign_execute, execution_type), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"execution_type\":", .key_len = 18 },
+    { .name = "batch_size", .type = &mf_campaign_execute__batch_size, .offset = offsetof(mf_campaign_execute, batch_size), .has_offset = (int32_t)offsetof(mf_campaign_execute, has_batch_size), .null_offset = -1, .required = false, .key_text = ",\"batch_size\":", .key_len = 14 },
+    { .name = "priority", .type = &mf_priority_desc, .offset = offsetof(mf_campaign_execute, priority), .has_offset = (int32_t)offsetof(mf_campaign_execute, has_priority), .null_offset = -1, .required = false, .has_default = true, .def = { .e = MF_PRIORITY_NORMAL }, .key_text = ",\"priority\":", .key_len = 12 },
+    { .name = "created_at", .type = &mf_campaign_execute__created_at, .offset = offsetof(mf_campaign_execute, created_at), .has_offset = (int32_t)offsetof(mf_campaign_execute, has_created_at), .null_offset = -1, .required = false, .key_text = ",\"created_at\":", .key_len = 14 },
+    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_campaign_execute, metadata), .has_offset = (int32_t)offsetof(mf_campaign_execute, has_metadata), .null_offset = -1, .required = false, .key_text = ",\"metadata\":", .key_len = 12 },
 };
 const mf_type mf_campaign_execute_desc = {
     .kind = MF_K_OBJ,
@@ -834,10 +834,10 @@ static const mf_type mf_campaign_status_update_progress__success_rate = {
 
 /* mf_campaign_status_update_progress: /components/schemas/CampaignStatusUpdate/properties/progress */
 static const mf_field mf_campaign_status_update_progress__fields[] = {
-    { .name = "total_targets", .type = &mf_campaign_status_update_progress__total_targets, .offset = offsetof(mf_campaign_status_update_progress, total_targets), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "sent", .type = &mf_campaign_status_update_progress__sent, .offset = offsetof(mf_campaign_status_update_progress, sent), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "failed", .type = &mf_campaign_status_update_progress__failed, .offset = offsetof(mf_campaign_status_update_progress, failed), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "success_rate", .type = &mf_campaign_status_update_progress__success_rate, .offset = offsetof(mf_campaign_status_update_progress, success_rate), .has_offset = (int32_t)offsetof(mf_campaign_status_update_progress, has_success_rate), .null_offset = -1, .required = false },
+    { .name = "total_targets", .type = &mf_campaign_status_update_progress__total_targets, .offset = offsetof(mf_campaign_status_update_progress, total_targets), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"total_targets\":", .key_len = 17 },
+    { .name = "sent", .type = &mf_campaign_status_update_progress__sent, .offset = offsetof(mf_campaign_status_update_progress, sent), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"sent\":", .key_len = 8 },
+    { .name = "failed", .type = &mf_campaign_status_update_progress__failed, .offset = offsetof(mf_campaign_status_update_progress, failed), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"failed\":", .key_len = 10 },
+    { .name = "success_rate", .type = &mf_campaign_status_update_progress__success_rate, .offset = offsetof(mf_campaign_status_update_progress, success_rate), .has_offset = (int32_t)offsetof(mf_campaign_status_update_progress, has_success_rate), .null_offset = -1, .required = false, .key_text = ",\"success_rate\":", .key_len = 16 },
 };
 const mf_type mf_campaign_status_update_progress_desc = {
     .kind = MF_K_OBJ,
@@ -863,8 +863,8 @@ static const mf_type mf_error_info__message = {
 
 /* mf_error_info: /components/schemas/ErrorInfo */
 static const mf_field mf_error_info__fields[] = {
-    { .name = "code", .type = &mf_error_info__code, .offset = offsetof(mf_error_info, code), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "message", .type = &mf_error_info__message, .offset = offsetof(mf_error_info, message), .has_offset = -1, .null_offset = -1, .required = true },
+    { .name = "code", .type = &mf_error_info__code, .offset = offsetof(mf_error_info, code), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"code\":", .key_len = 8 },
+    { .name = "message", .type = &mf_error_info__message, .offset = offsetof(mf_error_info, message), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"message\":", .key_len = 11 },
 };
 const mf_type mf_error_info_desc = {
     .kind = MF_K_OBJ,
@@ -884,12 +884,12 @@ static const mf_type mf_campaign_status_update__updated_at = {
 
 /* mf_campaign_status_update: /components/schemas/CampaignStatusUpdate */
 static const mf_field mf_campaign_status_update__fields[] = {
-    { .name = "execution_id", .type = &mf_campaign_status_update__execution_id, .offset = offsetof(mf_campaign_status_update, execution_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "campaign_id", .type = &mf_campaign_status_update__campaign_id, .offset = offsetof(mf_campaign_status_update, campaign_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "status", .type = &mf_campaign_status_update_status_desc, .offset = offsetof(mf_campaign_status_update, status), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "progress", .type = &mf_campaign_status_update_progress_desc, .offset = offsetof(mf_campaign_status_update, progress), .has_offset = (int32_t)offsetof(mf_campaign_status_update, has_progress), .null_offset = -1, .required = false },
-    { .name = "error", .type = &mf_error_info_desc, .offset = offsetof(mf_campaign_status_update, error), .has_offset = (int32_t)offsetof(mf_campaign_status_update, has_error), .null_offset = -1, .required = false },
-    { .name = "updated_at", .type = &mf_campaign_status_update__updated_at, .offset = offsetof(mf_campaign_status_update, updated_at), .has_offset = -1, .null_offset = -1, .required = true },
+    { .name = "execution_id", .type = &mf_campaign_status_update__execution_id, .offset = offsetof(mf_campaign_status_update, execution_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"execution_id\":", .key_len = 16 },
+    { .name = "campaign_id", .type = &mf_campaign_status_update__campaign_id, .offset = offsetof(mf_campaign_status_update, campaign_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"campaign_id\":", .key_len = 15 },
+    { .name = "status", .type = &mf_campaign_status_update_status_desc, .offset = offsetof(mf_campaign_status_update, status), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"status\":", .key_len = 10 },
+    { .name = "progress", .type = &mf_campaign_status_update_progress_desc, .offset = offsetof(mf_campaign_status_update, progress), .has_offset = (int32_t)offsetof(mf_campaign_status_update, has_progress), .null_offset = -1, .required = false, .key_text = ",\"progress\":", .key_len = 12 },
+    { .name = "error", .type = &mf_error_info_desc, .offset = offsetof(mf_campaign_status_update, error), .has_offset = (int32_t)offsetof(mf_campaign_status_update, has_error), .null_offset = -1, .required = false, .key_text = ",\"error\":", .key_len = 9 },
+    { .name = "updated_at", .type = &mf_campaign_status_update__updated_at, .offset = offsetof(mf_campaign_status_update, updated_at), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"updated_at\":", .key_len = 14 },
 };
 const mf_type mf_campaign_status_update_desc = {
     .kind = MF_K_OBJ,
@@ -943,9 +943,9 @@ static const mf_type mf_notification_preferences_categories__security = {
 
 /* mf_notification_preferences_categories: /components/schemas/NotificationPreferences/properties/categories */
 static const mf_field mf_notification_preferences_categories__fields[] = {
-    { .name = "marketing", .type = &mf_notification_preferences_categories__marketing, .offset = offsetof(mf_notification_preferences_categories, marketing), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true } },
-    { .name = "updates", .type = &mf_notification_preferences_categories__updates, .offset = offsetof(mf_notification_preferences_categories, updates), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true } },
-    { .name = "security", .type = &mf_notification_preferences_categories__security, .offset = offsetof(mf_notification_preferences_categories, security), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true } },
+    { .name = "marketing", .type = &mf_notification_preferences_categories__marketing, .offset = offsetof(mf_notification_preferences_categories, marketing), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true }, .key_text = ",\"marketing\":", .key_len = 13 },
+    { .name = "updates", .type = &mf_notification_preferences_categories__updates, .offset = offsetof(mf_notification_preferences_categories, updates), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true }, .key_text = ",\"updates\":", .key_len = 11 },
+    { .name = "security", .type = &mf_notification_preferences_categories__security, .offset = offsetof(mf_notification_preferences_categories, security), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true }, .key_text = ",\"security\":", .key_len = 12 },
 };
 const mf_type mf_notification_preferences_categories_desc = {
     .kind = MF_K_OBJ,
@@ -980,9 +980,9 @@ static const mf_type mf_notification_preferences_quiet_hours__end = {
 
 /* mf_notification_preferences_quiet_hours: /components/schemas/NotificationPreferences/properties/quiet_hours */
 static const mf_field mf_notification_preferences_quiet_hours__fields[] = {
-    { .name = "enabled", .type = &mf_notification_preferences_quiet_hours__enabled, .offset = offsetof(mf_notification_preferences_quiet_hours, enabled), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = false } },
-    { .name = "start", .type = &mf_notification_preferences_quiet_hours__start, .offset = offsetof(mf_notification_preferences_quiet_hours, start), .has_offset = (int32_t)offsetof(mf_notification_preferences_quiet_hours, has_start), .null_offset = -1, .required = false },
-    { .name = "end", .type = &mf_notification_preferences_quiet_hours__end, .offset = offsetof(mf_notification_preferences_quiet_hours, end), .has_offset = (int32_t)offsetof(mf_notification_preferences_quiet_hours, has_end), .null_offset = -1, .required = false },
+    { .name = "enabled", .type = &mf_notification_preferences_quiet_hours__enabled, .offset = offsetof(mf_notification_preferences_quiet_hours, enabled), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = false }, .key_text = ",\"enabled\":", .key_len = 11 },
+    { .name = "start", .type = &mf_notification_preferences_quiet_hours__start, .offset = offsetof(mf_notification_preferences_quiet_hours, start), .has_offset = (int32_t)offsetof(mf_notification_preferences_quiet_hours, has_start), .null_offset = -1, .required = false, .key_text = ",\"start\":", .key_len = 9 },
+    { .name = "end", .type = &mf_notification_preferences_quiet_hours__end, .offset = offsetof(mf_notification_preferences_quiet_hours, end), .has_offset = (int32_t)offsetof(mf_notification_preferences_quiet_hours, has_end), .null_offset = -1, .required = false, .key_text = ",\"end\":", .key_len = 7 },
 };
 const mf_type mf_notification_preferences_quiet_hours_desc = {
     .kind = MF_K_OBJ,
@@ -994,11 +994,11 @@ const mf_type mf_notification_preferences_quiet_hours_desc = {
 
 /* mf_notification_preferences: /components/schemas/NotificationPreferences */
 static const mf_field mf_notification_preferences__fields[] = {
-    { .name = "email_enabled", .type = &mf_notification_preferences__email_enabled, .offset = offsetof(mf_notification_preferences, email_enabled), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true } },
-    { .name = "push_enabled", .type = &mf_notification_preferences__push_enabled, .offset = offsetof(mf_notification_preferences, push_enabled), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true } },
-    { .name = "sms_enabled", .type = &mf_notification_preferences__sms_enabled, .offset = offsetof(mf_notification_preferences, sms_enabled), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = false } },
-    { .name = "categories", .type = &mf_notification_preferences_categories_desc, .offset = offsetof(mf_notification_preferences, categories), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "quiet_hours", .type = &mf_notification_preferences_quiet_hours_desc, .offset = offsetof(mf_notification_preferences, quiet_hours), .has_offset = (int32_t)offsetof(mf_notification_preferences, has_quiet_hours), .null_offset = -1, .required = false },
+    { .name = "email_enabled", .type = &mf_notification_preferences__email_enabled, .offset = offsetof(mf_notification_preferences, email_enabled), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true }, .key_text = ",\"email_enabled\":", .key_len = 17 },
+    { .name = "push_enabled", .type = &mf_notification_preferences__push_enabled, .offset = offsetof(mf_notification_preferences, push_enabled), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = true }, .key_text = ",\"push_enabled\":", .key_len = 16 },
+    { .name = "sms_enabled", .type = &mf_notification_preferences__sms_enabled, .offset = offsetof(mf_notification_preferences, sms_enabled), .has_offset = -1, .null_offset = -1, .required = true, .has_default = true, .def = { .b = false }, .key_text = ",\"sms_enabled\":", .key_len = 15 },
+    { .name = "categories", .type = &mf_notification_preferences_categories_desc, .offset = offsetof(mf_notification_preferences, categories), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"categories\":", .key_len = 14 },
+    { .name = "quiet_hours", .type = &mf_notification_preferences_quiet_hours_desc, .offset = offsetof(mf_notification_preferences, quiet_hours), .has_offset = (int32_t)offsetof(mf_notification_preferences, has_quiet_hours), .null_offset = -1, .required = false, .key_text = ",\"quiet_hours\":", .key_len = 15 },
 };
 const mf_type mf_notification_preferences_desc = {
     .kind = MF_K_OBJ,
@@ -1026,9 +1026,9 @@ static const mf_type mf_preferences_update__updated_at = {
 
 /* mf_preferences_update: /components/schemas/PreferencesUpdate */
 static const mf_field mf_preferences_update__fields[] = {
-    { .name = "user_id", .type = &mf_preferences_update__user_id, .offset = offsetof(mf_preferences_update, user_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "preferences", .type = &mf_notification_preferences_desc, .offset = offsetof(mf_preferences_update, preferences), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "updated_at", .type = &mf_preferences_update__updated_at, .offset = offsetof(mf_preferences_update, updated_at), .has_offset = (int32_t)offsetof(mf_preferences_update, has_updated_at), .null_offset = -1, .required = false },
+    { .name = "user_id", .type = &mf_preferences_update__user_id, .offset = offsetof(mf_preferences_update, user_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"user_id\":", .key_len = 11 },
+    { .name = "preferences", .type = &mf_notification_preferences_desc, .offset = offsetof(mf_preferences_update, preferences), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"preferences\":", .key_len = 15 },
+    { .name = "updated_at", .type = &mf_preferences_update__updated_at, .offset = offsetof(mf_preferences_update, updated_at), .has_offset = (int32_t)offsetof(mf_preferences_update, has_updated_at), .null_offset = -1, .required = false, .key_text = ",\"updated_at\":", .key_len = 14 },
 };
 const mf_type mf_preferences_update_desc = {
     .kind = MF_K_OBJ,
@@ -1086,13 +1086,13 @@ static const mf_type mf_push_notification__created_at = {
 
 /* mf_push_notification: /components/schemas/PushNotification */
 static const mf_field mf_push_notification__fields[] = {
-    { .name = "notification_id", .type = &mf_push_notification__notification_id, .offset = offsetof(mf_push_notification, notification_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "user_id", .type = &mf_push_notification__user_id, .offset = offsetof(mf_push_notification, user_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "title", .type = &mf_push_notification__title, .offset = offsetof(mf_push_notification, title), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "body", .type = &mf_push_notification__body, .offset = offsetof(mf_push_notification, body), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "priority", .type = &mf_priority_desc, .offset = offsetof(mf_push_notification, priority), .has_offset = (int32_t)offsetof(mf_push_notification, has_priority), .null_offset = -1, .required = false, .has_default = true, .def = { .e = MF_PRIORITY_NORMAL } },
-    { .name = "data", .type = &mf_push_notification__data, .offset = offsetof(mf_push_notification, data), .has_offset = (int32_t)offsetof(mf_push_notification, has_data), .null_offset = -1, .required = false },
-    { .name = "created_at", .type = &mf_push_notification__created_at, .offset = offsetof(mf_push_notification, created_at), .has_offset = (int32_t)offsetof(mf_push_notification, has_created_at), .null_offset = -1, .required = false },
+    { .name = "notification_id", .type = &mf_push_notification__notification_id, .offset = offsetof(mf_push_notification, notification_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"notification_id\":", .key_len = 19 },
+    { .name = "user_id", .type = &mf_push_notification__user_id, .offset = offsetof(mf_push_notification, user_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"user_id\":", .key_len = 11 },
+    { .name = "title", .type = &mf_push_notification__title, .offset = offsetof(mf_push_notification, title), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"title\":", .key_len = 9 },
+    { .name = "body", .type = &mf_push_notification__body, .offset = offsetof(mf_push_notification, body), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"body\":", .key_len = 8 },
+    { .name = "priority", .type = &mf_priority_desc, .offset = offsetof(mf_push_notification, priority), .has_offset = (int32_t)offsetof(mf_push_notification, has_priority), .null_offset = -1, .required = false, .has_default = true, .def = { .e = MF_PRIORITY_NORMAL }, .key_text = ",\"priority\":", .key_len = 12 },
+    { .name = "data", .type = &mf_push_notification__data, .offset = offsetof(mf_push_notification, data), .has_offset = (int32_t)offsetof(mf_push_notification, has_data), .null_offset = -1, .required = false, .key_text = ",\"data\":", .key_len = 8 },
+    { .name = "created_at", .type = &mf_push_notification__created_at, .offset = offsetof(mf_push_notification, created_at), .has_offset = (int32_t)offsetof(mf_push_notification, has_created_at), .null_offset = -1, .required = false, .key_text = ",\"created_at\":", .key_len = 14 },
 };
 const mf_type mf_push_notification_desc = {
     .kind = MF_K_OBJ,
@@ -1144,11 +1144,11 @@ static const mf_type mf_user_analytics_event__timestamp = {
 
 /* mf_user_analytics_event: /components/schemas/UserAnalyticsEvent */
 static const mf_field mf_user_analytics_event__fields[] = {
-    { .name = "event_id", .type = &mf_user_analytics_event__event_id, .offset = offsetof(mf_user_analytics_event, event_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "event_type", .type = &mf_user_analytics_event_event_type_desc, .offset = offsetof(mf_user_analytics_event, event_type), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "user_id", .type = &mf_user_analytics_event__user_id, .offset = offsetof(mf_user_analytics_event, user_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "timestamp", .type = &mf_user_analytics_event__timestamp, .offset = offsetof(mf_user_analytics_event, timestamp), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_user_analytics_event, metadata), .has_offset = (int32_t)offsetof(mf_user_analytics_event, has_metadata), .null_offset = -1, .required = false },
+    { .name = "event_id", .type = &mf_user_analytics_event__event_id, .offset = offsetof(mf_user_analytics_event, event_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"event_id\":", .key_len = 12 },
+    { .name = "event_type", .type = &mf_user_analytics_event_event_type_desc, .offset = offsetof(mf_user_analytics_event, event_type), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"event_type\":", .key_len = 14 },
+    { .name = "user_id", .type = &mf_user_analytics_event__user_id, .offset = offsetof(mf_user_analytics_event, user_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"user_id\":", .key_len = 11 },
+    { .name = "timestamp", .type = &mf_user_analytics_event__timestamp, .offset = offsetof(mf_user_analytics_event, timestamp), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"timestamp\":", .key_len = 13 },
+    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_user_analytics_event, metadata), .has_offset = (int32_t)offsetof(mf_user_analytics_event, has_metadata), .null_offset = -1, .required = false, .key_text = ",\"metadata\":", .key_len = 12 },
 };
 const mf_type mf_user_analytics_event_desc = {
     .kind = MF_K_OBJ,
@@ -1199,12 +1199,12 @@ static const mf_type mf_user_info_reply__timezone = {
 
 /* mf_user_info_reply: /components/schemas/UserInfoReply */
 static const mf_field mf_user_info_reply__fields[] = {
-    { .name = "user_id", .type = &mf_user_info_reply__user_id, .offset = offsetof(mf_user_info_reply, user_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "name", .type = &mf_user_info_reply__name, .offset = offsetof(mf_user_info_reply, name), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_name), .null_offset = -1, .required = false },
-    { .name = "email", .type = &mf_user_info_reply__email, .offset = offsetof(mf_user_info_reply, email), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_email), .null_offset = -1, .required = false },
-    { .name = "language", .type = &mf_user_info_reply__language, .offset = offsetof(mf_user_info_reply, language), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_language), .null_offset = -1, .required = false },
-    { .name = "timezone", .type = &mf_user_info_reply__timezone, .offset = offsetof(mf_user_info_reply, timezone), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_timezone), .null_offset = -1, .required = false },
-    { .name = "error", .type = &mf_error_info_desc, .offset = offsetof(mf_user_info_reply, error), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_error), .null_offset = -1, .required = false },
+    { .name = "user_id", .type = &mf_user_info_reply__user_id, .offset = offsetof(mf_user_info_reply, user_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"user_id\":", .key_len = 11 },
+    { .name = "name", .type = &mf_user_info_reply__name, .offset = offsetof(mf_user_info_reply, name), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_name), .null_offset = -1, .required = false, .key_text = ",\"name\":", .key_len = 8 },
+    { .name = "email", .type = &mf_user_info_reply__email, .offset = offsetof(mf_user_info_reply, email), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_email), .null_offset = -1, .required = false, .key_text = ",\"email\":", .key_len = 9 },
+    { .name = "language", .type = &mf_user_info_reply__language, .offset = offsetof(mf_user_info_reply, language), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_language), .null_offset = -1, .required = false, .key_text = ",\"language\":", .key_len = 12 },
+    { .name = "timezone", .type = &mf_user_info_reply__timezone, .offset = offsetof(mf_user_info_reply, timezone), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_timezone), .null_offset = -1, .required = false, .key_text = ",\"timezone\":", .key_len = 12 },
+    { .name = "error", .type = &mf_error_info_desc, .offset = offsetof(mf_user_info_reply, error), .has_offset = (int32_t)offsetof(mf_user_info_reply, has_error), .null_offset = -1, .required = false, .key_text = ",\"error\":", .key_len = 9 },
 };
 const mf_type mf_user_info_reply_desc = {
     .kind = MF_K_OBJ,
@@ -1224,7 +1224,7 @@ static const mf_type mf_user_info_request__user_id = {
 
 /* mf_user_info_request: /components/schemas/UserInfoRequest */
 static const mf_field mf_user_info_request__fields[] = {
-    { .name = "user_id", .type = &mf_user_info_request__user_id, .offset = offsetof(mf_user_info_request, user_id), .has_offset = -1, .null_offset = -1, .required = true },
+    { .name = "user_id", .type = &mf_user_info_request__user_id, .offset = offsetof(mf_user_info_request, user_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"user_id\":", .key_len = 11 },
 };
 const mf_type mf_user_info_request_desc = {
     .kind = MF_K_OBJ,
@@ -1260,10 +1260,10 @@ static const mf_type mf_user_info_update__updated_at = {
 
 /* mf_user_info_update: /components/schemas/UserInfoUpdate */
 static const mf_field mf_user_info_update__fields[] = {
-    { .name = "user_id", .type = &mf_user_info_update__user_id, .offset = offsetof(mf_user_info_update, user_id), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "changes", .type = &mf_user_info_update__changes, .offset = offsetof(mf_user_info_update, changes), .has_offset = (int32_t)offsetof(mf_user_info_update, has_changes), .null_offset = -1, .required = false },
-    { .name = "updated_at", .type = &mf_user_info_update__updated_at, .offset = offsetof(mf_user_info_update, updated_at), .has_offset = -1, .null_offset = -1, .required = true },
-    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_user_info_update, metadata), .has_offset = (int32_t)offsetof(mf_user_info_update, has_metadata), .null_offset = -1, .required = false },
+    { .name = "user_id", .type = &mf_user_info_update__user_id, .offset = offsetof(mf_user_info_update, user_id), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"user_id\":", .key_len = 11 },
+    { .name = "changes", .type = &mf_user_info_update__changes, .offset = offsetof(mf_user_info_update, changes), .has_offset = (int32_t)offsetof(mf_user_info_update, has_changes), .null_offset = -1, .required = false, .key_text = ",\"changes\":", .key_len = 11 },
+    { .name = "updated_at", .type = &mf_user_info_update__updated_at, .offset = offsetof(mf_user_info_update, updated_at), .has_offset = -1, .null_offset = -1, .required = true, .key_text = ",\"updated_at\":", .key_len = 14 },
+    { .name = "metadata", .type = &mf_metadata_desc, .offset = offsetof(mf_user_info_update, metadata), .has_offset = (int32_t)offsetof(mf_user_info_update, has_metadata), .null_offset = -1, .required = false, .key_text = ",\"metadata\":", .key_len = 12 },
 };
 const mf_type mf_user_info_update_desc = {
     .kind = MF_K_OBJ,

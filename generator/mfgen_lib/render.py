@@ -5,7 +5,7 @@ import json
 import math
 import re
 import textwrap
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import jinja2
 
@@ -194,7 +194,33 @@ def field_init(owner: CType, f: Field) -> List[Tuple[str, str]]:
     if f.has_default:
         out.append(("has_default", "true"))
         out.append(("def", scalar(f.type, f.default)))
+    key = json_key_text(f.json_name)
+    if key is not None:
+        out.append(("key_text", c_str(key)))
+        out.append(("key_len", str(len(key.encode("utf-8")))))
     return out
+
+
+def json_key_text(name: str) -> Optional[str]:
+    """`,"name":` as mf_encode writes a member name (runtime/codec/encode.c put_text: '"', '\\'
+    and U+0000..U+001F escaped, \\b \\f \\n \\r \\t short, the others \\u00xx; the rest as is),
+    or None when the name is not UTF-8 encodable (the encoder then escapes it itself)."""
+    short = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+             "\t": "\\t"}
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    out = [',"']
+    for ch in name:
+        if ch in short:
+            out.append(short[ch])
+        elif ord(ch) < 0x20:
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('":')
+    return "".join(out)
 
 
 # ---------------------------------------------------------------------------------------------

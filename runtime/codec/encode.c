@@ -121,10 +121,14 @@ static const unsigned char special[256] = {
 
 /* Copies the plain run at s[*i..n) to o (16 or 8 bytes at a time while the
  * allocation, which ends at lim, has room for the whole store); returns the
- * new o. */
+ * new o. The last 1..16 (or 1..8) bytes of the string go in one overlapping
+ * load and store when that window starts inside this run: the bytes loaded
+ * twice are plain and already written at the same place (s[*i..] maps to o
+ * byte for byte within this call). */
 static inline char *copy_plain(char *o, const char *lim, const char *s, size_t n, size_t *i)
 {
-    size_t k = *i;
+    const size_t k0 = *i;
+    size_t k = k0;
 #ifdef __SSE2__
     while (k + 16 <= n && lim - o >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
@@ -141,6 +145,18 @@ static inline char *copy_plain(char *o, const char *lim, const char *s, size_t n
         k += 16;
         o += 16;
     }
+    if (k < n && n - k <= 16 && n >= 16 && n - 16 >= k0 && lim - o >= (ptrdiff_t)(n - k)) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+        __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                               _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                  _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+        if (!_mm_movemask_epi8(sp)) {
+            o += n - k;
+            _mm_storeu_si128((__m128i *)(void *)(o - 16), x);
+            *i = n;
+            return o;
+        }
+    }
 #endif
     while (k + 8 <= n && lim - o >= 8) {
         uint64_t x;
@@ -150,6 +166,16 @@ static inline char *copy_plain(char *o, const char *lim, const char *s, size_t n
             break;
         k += 8;
         o += 8;
+    }
+    if (k < n && n - k <= 8 && n >= 8 && n - 8 >= k0 && lim - o >= (ptrdiff_t)(n - k)) {
+        uint64_t x;
+        memcpy(&x, s + n - 8, 8);
+        if (!mfw_special8(x)) {
+            o += n - k;
+            memcpy(o - 8, &x, 8);
+            *i = n;
+            return o;
+        }
     }
     while (k < n && !special[(unsigned char)s[k]])
         *o++ = s[k++];
@@ -241,11 +267,15 @@ static void emit_obj(enc *e, const mf_type *t, const char *v)
                                            f->name));
             continue;
         }
-        if (!first)
-            put_c(e, ',');
+        if (f->key_text) { /* `,"name":` written once by the generator */
+            put(e, f->key_text + first, f->key_len - first);
+        } else {
+            if (!first)
+                put_c(e, ',');
+            put_str(e, f->name, strlen(f->name));
+            put_c(e, ':');
+        }
         first = false;
-        put_str(e, f->name, strlen(f->name));
-        put_c(e, ':');
         if (f->null_offset >= 0 && *(const bool *)(v + f->null_offset)) {
             put(e, "null", 4);
         } else {

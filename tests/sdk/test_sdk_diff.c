@@ -8,7 +8,9 @@
  *   - every case of tests/sdk/cases.json (each constraint broken once);
  *   - every example through every other message (wrong shapes);
  * and mf_encode against mf_validate on every example with each of its parts
- * broken in turn (tests/unit/encode_diff.h).
+ * broken in turn (tests/unit/encode_diff.h); and every member name the
+ * generator wrote out as JSON (mf_field.key_text) against the encoder's own
+ * escaping of that name.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -23,6 +25,7 @@
 
 #include "decode_diff.h"
 #include "encode_diff.h"
+#include "codec/rules.h"
 #include "mf_sdk/sdk.h"
 
 static size_t failures, checked;
@@ -161,12 +164,50 @@ static void encode_checks(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* Each field's key_text is `,` + the name as mfw_buf_put_string writes it + `:`. */
+static size_t check_keys(const mf_type *t, unsigned depth)
+{
+    size_t n = 0;
+    if (!t || depth > 32)
+        return 0;
+    if (t->kind == MF_K_OBJ) {
+        for (uint32_t i = 0; i < t->field_count; i++) {
+            const mf_field *f = &t->fields[i];
+            mf_buf b = MF_BUF_INIT;
+            assert_non_null(f->key_text);
+            assert_int_equal(mf_buf_append(&b, ",", 1), MF_OK);
+            assert_int_equal(mfw_buf_put_string(&b, f->name, strlen(f->name)), MF_OK);
+            assert_int_equal(mf_buf_append(&b, ":", 1), MF_OK);
+            if (b.len != f->key_len || memcmp(b.data, f->key_text, b.len) != 0)
+                fail_msg("%s.%s: key_text %s, the encoder writes %s", t->name, f->name, f->key_text, b.data);
+            mf_buf_free(&b);
+            n += 1 + check_keys(f->type, depth + 1);
+        }
+    }
+    if (t->kind == MF_K_ARR || t->kind == MF_K_MAP)
+        n += check_keys(t->item, depth + 1);
+    for (uint32_t i = 0; t->kind == MF_K_UNION && i < t->branch_count; i++)
+        n += check_keys(t->branches[i], depth + 1);
+    return n;
+}
+
+static void generated_keys(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (size_t i = 0; i < mf_sdk_registry.message_count; i++)
+        n += check_keys(mf_sdk_registry.messages[i]->type, 0);
+    print_message("%zu member names compared\n", n);
+    assert_true(n > 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(contract_cases),
         cmocka_unit_test(encode_checks),
         cmocka_unit_test(examples_and_mutations),
+        cmocka_unit_test(generated_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

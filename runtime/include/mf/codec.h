@@ -136,6 +136,11 @@ typedef struct mf_field {
     bool required;          /* absent member is an error */
     bool has_default;       /* `def` holds the schema's default (scalars and strings only) */
     mf_scalar def;
+    /* `,"name":` exactly as mf_encode writes the member's name (escaped per RFC 8259), key_len
+     * bytes; the encoder leaves the comma out before the first member. Optional: NULL (hand-written
+     * descriptors) makes the encoder escape `name` itself, with the same result. */
+    const char *key_text;
+    uint32_t key_len;
 } mf_field;
 
 struct mf_type {
