@@ -354,6 +354,17 @@ static void emit_map(enc *e, const mf_type *t, const mf_map *m)
     put_c(e, '}');
 }
 
+/* Formats whose valid strings are all printable ASCII without '"' or '\\' (format.c:
+ * digits, hex digits, '-', ':', '.', '+', 'T', 'Z' and their lower case): once
+ * mf_format_check accepts one, it needs neither escaping nor the UTF-8 check. */
+static inline bool plain_format(mf_format f)
+{
+    return f == MF_FMT_UUID || f == MF_FMT_DATE_TIME || f == MF_FMT_DATE || f == MF_FMT_TIME ||
+           f == MF_FMT_TIME_HM;
+}
+
+/* A string: checked (UTF-8, then mfw_check_str's rules: mf_validate's order) and written. A string
+ * of a plain format that passes its format check is written without the escaping scan. */
 static void emit_str(enc *e, const mf_type *t, const char *s)
 {
     if (!s) {
@@ -361,6 +372,19 @@ static void emit_str(enc *e, const mf_type *t, const char *s)
         return;
     }
     size_t n = strlen(s);
+    if (e->check && plain_format(t->format) && mf_format_check(t->format, s, n)) {
+        /* printable ASCII with nothing to escape: copied as is, no UTF-8 check needed */
+        if (room(e, n + 2)) {
+            char *o = e->b->data + e->b->len;
+            o[0] = '"';
+            memcpy(o + 1, s, n);
+            o[n + 1] = '"';
+            e->b->len += n + 2;
+        }
+        if (!e->st && ((t->min_len | t->max_len | (t->flags & MF_TF_HAS_CONST)) || t->pattern))
+            checked(e, mfw_check_str(&e->w, t, s, n)); /* checks the format again: rare */
+        return;
+    }
     put_text(e, s, n, e->check);
     if (e->check && !e->st &&
         ((t->min_len | t->max_len | (uint32_t)t->format | (t->flags & MF_TF_HAS_CONST)) || t->pattern))

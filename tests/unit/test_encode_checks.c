@@ -104,12 +104,84 @@ static void exact_limits(void **state)
     mf_free(&fx_doc_desc, &d);
 }
 
+/* Strings of the formats mf_encode writes without the escaping scan (uuid, date-time, date, time,
+ * time-hm), with the constraints that are checked after the format: a value that passes its
+ * format and fails its length or constant fails as mf_validate says; broken in every way
+ * encode_diff.h knows (invalid UTF-8 included), each fails as mf_validate does. */
+typedef struct pf_doc {
+    char *id, *at, *day, *t, *hm;
+} pf_doc;
+static const mf_type pf_id = {.kind = MF_K_STR, .name = "Id", .size = sizeof(char *), .format = MF_FMT_UUID,
+                              .flags = MF_TF_HAS_CONST, .constant = {.s = "0e8f5c4a-6b2d-4f1e-9a3c-7d5b8e1f2a4c"}};
+static const mf_type pf_at = {.kind = MF_K_STR, .name = "At", .size = sizeof(char *), .format = MF_FMT_DATE_TIME,
+                              .max_len = 20};
+static const mf_type pf_day = {.kind = MF_K_STR, .name = "Day", .size = sizeof(char *), .format = MF_FMT_DATE};
+static const mf_type pf_t = {.kind = MF_K_STR, .name = "T", .size = sizeof(char *), .format = MF_FMT_TIME,
+                             .min_len = 10};
+static const mf_type pf_hm = {.kind = MF_K_STR, .name = "Hm", .size = sizeof(char *), .format = MF_FMT_TIME_HM};
+static const mf_field pf_fields[] = {
+    {.name = "id", .type = &pf_id, .offset = offsetof(pf_doc, id), .has_offset = -1, .null_offset = -1, .required = true},
+    {.name = "at", .type = &pf_at, .offset = offsetof(pf_doc, at), .has_offset = -1, .null_offset = -1, .required = true},
+    {.name = "day", .type = &pf_day, .offset = offsetof(pf_doc, day), .has_offset = -1, .null_offset = -1,
+     .required = true},
+    {.name = "t", .type = &pf_t, .offset = offsetof(pf_doc, t), .has_offset = -1, .null_offset = -1, .required = true},
+    {.name = "hm", .type = &pf_hm, .offset = offsetof(pf_doc, hm), .has_offset = -1, .null_offset = -1, .required = true},
+};
+static const mf_type pf_doc_t = {.kind = MF_K_OBJ, .name = "Pf", .size = sizeof(pf_doc), .fields = pf_fields,
+                                 .field_count = 5};
+
+static void plain_formats(void **state)
+{
+    (void)state;
+    static const char ok[] = "{\"id\":\"0e8f5c4a-6b2d-4f1e-9a3c-7d5b8e1f2a4c\",\"at\":\"2026-03-02T08:00:03Z\","
+                             "\"day\":\"2024-02-29\",\"t\":\"08:00:03.5+01:00\",\"hm\":\"23:59:59.999\"}";
+    pf_doc d;
+    mf_buf b = MF_BUF_INIT;
+    assert_int_equal(mf_decode(&pf_doc_t, ok, strlen(ok), &d, NULL), MF_OK);
+    assert_int_equal(mf_encode(&pf_doc_t, &d, &b, NULL), MF_OK);
+    assert_string_equal(b.data, ok);
+    const struct {
+        char **at;
+        const char *value;
+        mf_status code;
+        const char *pointer;
+    } bad[] = {
+        {&d.id, "0e8f5c4a-6b2d-4f1e-9a3c-7d5b8e1f2a4d", MF_ERR_CONST, "/id"},  /* a uuid, not the constant */
+        {&d.at, "2026-03-02T08:00:03.5Z", MF_ERR_LENGTH, "/at"},             /* a date-time, 22 characters */
+        {&d.t, "08:00:03Z", MF_ERR_LENGTH, "/t"},                            /* a time, 9 characters */
+        {&d.day, "2026-02-29", MF_ERR_FORMAT, "/day"},                       /* not a leap year */
+        {&d.hm, "24:00", MF_ERR_FORMAT, "/hm"},
+        {&d.id, "0e8f5c4a-6b2d-4f1e-9a3c-7d5b8e1f2a4\xc3", MF_ERR_UTF8, "/id"}, /* UTF-8 before the format */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *keep = *bad[i].at;
+        mf_error e1, e2;
+        *bad[i].at = (char *)bad[i].value;
+        mf_buf_reset(&b);
+        assert_int_equal(mf_encode(&pf_doc_t, &d, &b, &e1), bad[i].code);
+        assert_int_equal(mf_validate(&pf_doc_t, &d, &e2), bad[i].code);
+        assert_string_equal(e1.pointer, bad[i].pointer);
+        assert_string_equal(e1.pointer, e2.pointer);
+        assert_string_equal(e1.message, e2.message);
+        assert_int_equal(b.len, 0);
+        *bad[i].at = keep;
+    }
+    failures = 0;
+    size_t n = enc_diff_value(&pf_doc_t, &d, report, NULL);
+    print_message("%zu encodes compared, %zu differences\n", n, failures);
+    assert_true(n > 10);
+    assert_int_equal(failures, 0);
+    mf_buf_free(&b);
+    mf_free(&pf_doc_t, &d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixtures),
         cmocka_unit_test(unions_and_friends),
         cmocka_unit_test(exact_limits),
+        cmocka_unit_test(plain_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

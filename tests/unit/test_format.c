@@ -130,6 +130,44 @@ static void test_uuid_edges(void **state)
     assert_false(mf_format_check(MF_FMT_UUID, NULL, 0));
 }
 
+/* Every byte value at every position of a valid uuid (and of its upper-case
+ * form), against the definition spelled out one byte at a time. */
+static bool uuid_by_definition(const char *s, size_t n)
+{
+    if (n != 36)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool hyphen_place = i == 8 || i == 13 || i == 18 || i == 23;
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (hyphen_place ? c != '-' : !hex)
+            return false;
+    }
+    return true;
+}
+
+static void test_uuid_every_byte(void **state)
+{
+    (void)state;
+    const char *bases[] = {"0e8f5c4a-6b2d-4f1e-9a3c-7d5b8e1f2a4c", "0E8F5C4A-6B2D-4F1E-9A3C-7D5B8E1F2A4C"};
+    size_t checks = 0;
+    for (size_t b = 0; b < 2; b++) {
+        char u[37];
+        assert_true(mf_format_check(MF_FMT_UUID, bases[b], 36));
+        for (size_t i = 0; i < 36; i++) {
+            for (int c = 0; c < 256; c++) {
+                memcpy(u, bases[b], 37);
+                u[i] = (char)c;
+                assert_int_equal(mf_format_check(MF_FMT_UUID, u, 36), uuid_by_definition(u, 36));
+                checks++;
+            }
+        }
+        for (size_t n = 0; n <= 36; n++)
+            assert_int_equal(mf_format_check(MF_FMT_UUID, bases[b], n), n == 36);
+    }
+    assert_int_equal(checks, 2 * 36 * 256);
+}
+
 static void test_date_edges(void **state)
 {
     (void)state;
@@ -312,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_suite_date_time),
         cmocka_unit_test(test_suite_email),
         cmocka_unit_test(test_uuid_edges),
+        cmocka_unit_test(test_uuid_every_byte),
         cmocka_unit_test(test_date_edges),
         cmocka_unit_test(test_time_edges),
         cmocka_unit_test(test_date_time_edges),
