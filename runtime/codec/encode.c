@@ -247,6 +247,7 @@ static inline void put_str(enc *e, const char *s, size_t n)
 }
 
 static void emit(enc *e, const mf_type *t, const char *v);
+static void emit_str(enc *e, const mf_type *t, const char *s);
 
 static mf_status enter(enc *e)
 {
@@ -280,7 +281,10 @@ static void emit_obj(enc *e, const mf_type *t, const char *v)
             put(e, "null", 4);
         } else {
             mfw_push_key(&e->w, f->name);
-            emit(e, f->type, v + f->offset);
+            if (f->type->kind == MF_K_STR && !f->type->not_type) /* emit's own case, without its dispatch */
+                emit_str(e, f->type, *(char *const *)(v + f->offset));
+            else
+                emit(e, f->type, v + f->offset);
             mfw_pop(&e->w);
         }
     }
