@@ -226,6 +226,45 @@ static void test_depth(void **state)
     mf_buf_free(&b);
 }
 
+/* Raw text found valid once is found valid again by its bytes (check_value.c's per-thread memo):
+ * the answer for any text must stay what the scan says, whatever was checked just before. */
+static void test_raw_repeated(void **state)
+{
+    (void)state;
+    char big[2000];
+    memset(big, ' ', sizeof big - 3);
+    memcpy(big + sizeof big - 3, "{}", 3); /* valid, longer than the memo holds */
+    const struct {
+        const mf_type *t;
+        const char *text;
+        mf_status want;
+    } seq[] = {
+        {&fx_raw_desc, "{\"campaign_id\":\"c1\",\"n\":[1,2.5,null]}", MF_OK},
+        {&fx_raw_desc, "{\"campaign_id\":\"c1\",\"n\":[1,2.5,null]}", MF_OK},
+        {&fx_raw_desc, "{\"campaign_id\":\"c1\",\"n\":[1,2.5,null]]", MF_ERR_SYNTAX}, /* same length */
+        {&fx_raw_desc, "{\"campaign_id\":\"c1\",\"n\":[1,2.5,null]}", MF_OK},
+        {&fx_raw_desc, "{\"campaign_id\":\"c1\",\"n\":[1,2.5,null]} x", MF_ERR_SYNTAX}, /* a longer one */
+        {&fx_raw_desc, "{\"campaign_id\":\"c1\",\"n\":[1,2.5,nul]}", MF_ERR_SYNTAX}, /* a shorter one */
+        {&fx_raw_desc, " [1,2] ", MF_OK},
+        {&fx_raw_obj_desc, " [1,2] ", MF_ERR_TYPE}, /* the object rule holds for a remembered text */
+        {&fx_raw_obj_desc, "{\"a\":1}", MF_OK},
+        {&fx_raw_obj_desc, big, MF_OK},
+        {&fx_raw_obj_desc, big, MF_OK},
+        {&fx_raw_desc, "", MF_ERR_SYNTAX},
+        {&fx_raw_desc, "1e999", MF_ERR_RANGE},
+        {&fx_raw_desc, "1e999", MF_ERR_RANGE},
+    };
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        const char *v = seq[i].text;
+        mf_error err;
+        mf_status st = mf_validate(seq[i].t, &v, &err);
+        if (st != seq[i].want)
+            print_error("step %zu: %s, expected %s (%s)\n", i, mf_status_str(st), mf_status_str(seq[i].want),
+                        err.message);
+        assert_int_equal(st, seq[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_union_discriminator),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_raw_depth),
+        cmocka_unit_test(test_raw_repeated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
