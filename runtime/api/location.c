@@ -42,6 +42,17 @@ static const char *next_token(const char *p, char *tok, size_t cap)
     return p;
 }
 
+/* The member called name[0..n) (name need not be NUL-terminated), or NULL. */
+static const mf_field *field_named_n(const mf_type *t, const char *name, size_t n)
+{
+    for (uint32_t i = 0; i < t->field_count; i++) {
+        const char *fn = t->fields[i].name;
+        if ((n == 0 || fn[0] == name[0]) && strncmp(fn, name, n) == 0 && fn[n] == '\0')
+            return &t->fields[i];
+    }
+    return NULL;
+}
+
 static const mf_field *field_named(const mf_type *t, const char *name)
 {
     for (uint32_t i = 0; i < t->field_count; i++)
@@ -60,8 +71,17 @@ static mf_status value_at(const mf_type *t, const void *value, const char *point
     const char *base = value, *p = pointer;
     char tok[128];
     while (*p == '/') {
-        p = next_token(p, tok, sizeof tok);
-        const mf_field *f = p && t->kind == MF_K_OBJ ? field_named(t, tok) : NULL;
+        const mf_field *f = NULL;
+        const char *end = p + 1;
+        while (*end && *end != '/' && *end != '~')
+            end++;
+        if (*end != '~') { /* the common token, without escapes: compared in place */
+            f = t->kind == MF_K_OBJ ? field_named_n(t, p + 1, (size_t)(end - p - 1)) : NULL;
+            p = end;
+        } else {
+            p = next_token(p, tok, sizeof tok);
+            f = p && t->kind == MF_K_OBJ ? field_named(t, tok) : NULL;
+        }
         if (!f)
             return mf_error_set(err, MF_ERR_INVALID_ARG, pointer, "the location %s is not a member of %s",
                                 pointer, t->name ? t->name : "the payload");

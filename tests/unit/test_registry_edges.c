@@ -190,6 +190,22 @@ static void test_token_rule_every_byte(void **state)
             assert_int_equal(st2, MF_OK);
             assert_int_equal(out[3], (char)b);
         }
+        /* the same byte anywhere in a longer value (16 bytes at a time, then the table) */
+        static const size_t at[] = {0, 7, 15, 16, 17, 31, 32, 35, 39};
+        for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+            char lv[41];
+            memset(lv, 'a', 40);
+            lv[40] = '\0';
+            lv[at[k]] = (char)b;
+            mf_error_clear(&err);
+            st = mf_param_check(&p_plain, lv, &err);
+            if (want[0]) {
+                assert_int_equal(st, MF_ERR_INVALID_ARG);
+                assert_string_equal(err.message, want);
+            } else {
+                assert_int_equal(st, MF_OK);
+            }
+        }
     }
     mf_error err;
     /* the first bad byte is the one reported, and subject syntax before UTF-8 */
