@@ -203,6 +203,7 @@ const mf_type mf_campaign_analytics_event_headers_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_campaign_analytics_event_headers",
     .size = sizeof(mf_campaign_analytics_event_headers),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_campaign_analytics_event_headers__fields,
     .field_count = 1,
 };
@@ -311,6 +312,7 @@ const mf_type mf_date_range_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_date_range",
     .size = sizeof(mf_date_range),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_date_range__fields,
     .field_count = 2,
 };
@@ -340,6 +342,7 @@ const mf_type mf_date_time_range_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_date_time_range",
     .size = sizeof(mf_date_time_range),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_date_time_range__fields,
     .field_count = 2,
 };
@@ -355,6 +358,7 @@ const mf_type mf_campaign_create_target_audience_user_filters_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_campaign_create_target_audience_user_filters",
     .size = sizeof(mf_campaign_create_target_audience_user_filters),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_campaign_create_target_audience_user_filters__fields,
     .field_count = 4,
 };
@@ -378,6 +382,7 @@ const mf_type mf_campaign_create_target_audience_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_campaign_create_target_audience",
     .size = sizeof(mf_campaign_create_target_audience),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_campaign_create_target_audience__fields,
     .field_count = 3,
 };
@@ -441,6 +446,7 @@ const mf_type mf_localized_text_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_localized_text",
     .size = sizeof(mf_localized_text),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_localized_text__fields,
     .field_count = 2,
 };
@@ -548,6 +554,7 @@ const mf_type mf_campaign_create_schedule_recurring_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_campaign_create_schedule_recurring",
     .size = sizeof(mf_campaign_create_schedule_recurring),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_campaign_create_schedule_recurring__fields,
     .field_count = 4,
 };
@@ -843,6 +850,7 @@ const mf_type mf_campaign_status_update_progress_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_campaign_status_update_progress",
     .size = sizeof(mf_campaign_status_update_progress),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_campaign_status_update_progress__fields,
     .field_count = 4,
 };
@@ -870,6 +878,7 @@ const mf_type mf_error_info_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_error_info",
     .size = sizeof(mf_error_info),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_error_info__fields,
     .field_count = 2,
 };
@@ -895,6 +904,7 @@ const mf_type mf_campaign_status_update_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_campaign_status_update",
     .size = sizeof(mf_campaign_status_update),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_campaign_status_update__fields,
     .field_count = 6,
 };
@@ -1210,6 +1220,7 @@ const mf_type mf_user_info_reply_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_user_info_reply",
     .size = sizeof(mf_user_info_reply),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_user_info_reply__fields,
     .field_count = 6,
 };
@@ -1230,6 +1241,7 @@ const mf_type mf_user_info_request_desc = {
     .kind = MF_K_OBJ,
     .name = "mf_user_info_request",
     .size = sizeof(mf_user_info_request),
+    .flags = MF_TF_NO_DEFAULTS,
     .fields = mf_user_info_request__fields,
     .field_count = 1,
 };

@@ -57,7 +57,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     MF_PROTO_E_NONE MF_PROTO_E_PAYLOAD_TOO_BIG MF_PROTO_E_SIZE MF_PROTO_E_UNKNOWN_OP MF_PROTO_H
     MF_PROTO_MAX_URLS MF_PROTO_SERVER_SIDE MF_PROTO_STR_MAX MF_PROTO_TOKEN_MAX MF_REGISTRY_H
     MF_STATUS_H MF_TF_ MF_TF_CLOSED MF_TF_EXCL_MAX
-    MF_TF_EXCL_MIN MF_TF_HAS_CONST MF_TF_HAS_MAX MF_TF_HAS_MIN MF_TF_RAW_OBJECT MF_TF_ANY_OF MF_TF_UNIQUE
+    MF_TF_EXCL_MIN MF_TF_HAS_CONST MF_TF_HAS_MAX MF_TF_HAS_MIN MF_TF_RAW_OBJECT MF_TF_ANY_OF MF_TF_UNIQUE MF_TF_NO_DEFAULTS
     MF_VALIDATE_MAX_INPUT MF_VALIDATE_TOOL_H mf_action mf_api_fn mf_api_handler mf_api_info
     mf_api_invalid_handler mf_api_reply_cb mf_api_request mf_api_request_async
     mf_api_request_async_to mf_api_request_to mf_api_send mf_api_send_to mf_api_send_with_headers

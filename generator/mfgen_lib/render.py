@@ -5,7 +5,7 @@ import json
 import math
 import re
 import textwrap
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import jinja2
 
@@ -107,6 +107,15 @@ def scalar(t: CType, v: Any) -> str:
     return "{ .s = " + c_str(v) + " }"
 
 
+def obj_has_defaults(t: CType, seen: Set[int]) -> bool:
+    """Whether mf_init has a default to write into an object of type t: a member's, or one of a
+    member object's (lifecycle.c set_defaults walks only object members)."""
+    if id(t) in seen:
+        return False
+    seen.add(id(t))
+    return any(f.has_default or (f.type.kind == "obj" and obj_has_defaults(f.type, seen)) for f in t.fields)
+
+
 def type_init(t: CType) -> List[Tuple[str, str]]:
     """(member, C expression) pairs of the mf_type initialiser, in struct order."""
     out: List[Tuple[str, str]] = [("kind", t.runtime_kind), ("name", c_str(t.label)), ("size", sizeof(t))]
@@ -135,6 +144,8 @@ def type_init(t: CType) -> List[Tuple[str, str]]:
         flags.append("MF_TF_ANY_OF")
     if t.kind == "arr" and t.unique:
         flags.append("MF_TF_UNIQUE")
+    if t.kind == "obj" and not obj_has_defaults(t, set()):
+        flags.append("MF_TF_NO_DEFAULTS")
     if flags:
         out.append(("flags", " | ".join(flags)))
     if t.imin is not None:

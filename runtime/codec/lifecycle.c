@@ -30,9 +30,12 @@ static bool owns(const mf_type *t)
     }
 }
 
+/* mf_field is 64 bytes on LP64 (codec.h: its reserved_ member), so indexing a field is a shift. */
+_Static_assert(sizeof(void *) != 8 || sizeof(mf_field) == 64, "mf_field is not 64 bytes");
+
 static void set_defaults(const mf_type *t, char *v)
 {
-    if (t->kind != MF_K_OBJ)
+    if (t->kind != MF_K_OBJ || (t->flags & MF_TF_NO_DEFAULTS))
         return;
     for (uint32_t i = 0; i < t->field_count; i++) {
         const mf_field *f = &t->fields[i];

@@ -10,7 +10,7 @@
  * and mf_encode against mf_validate on every example with each of its parts
  * broken in turn (tests/unit/encode_diff.h); and every member name the
  * generator wrote out as JSON (mf_field.key_text) against the encoder's own
- * escaping of that name.
+ * escaping of that name, and each object's MF_TF_NO_DEFAULTS against its members.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -164,12 +164,25 @@ static void encode_checks(void **state)
     assert_int_equal(failures, 0);
 }
 
-/* Each field's key_text is `,` + the name as mfw_buf_put_string writes it + `:`. */
+/* Whether mf_init writes a default into an object of type t (lifecycle.c set_defaults' walk). */
+static bool has_defaults(const mf_type *t, unsigned depth)
+{
+    for (uint32_t i = 0; depth < 32 && i < t->field_count; i++)
+        if (t->fields[i].has_default || (t->fields[i].type->kind == MF_K_OBJ && has_defaults(t->fields[i].type, depth + 1)))
+            return true;
+    return false;
+}
+
+/* Each field's key_text is `,` + the name as mfw_buf_put_string writes it + `:`; an object flagged
+ * MF_TF_NO_DEFAULTS has none, and one not flagged has some. */
 static size_t check_keys(const mf_type *t, unsigned depth)
 {
     size_t n = 0;
     if (!t || depth > 32)
         return 0;
+    if (t->kind == MF_K_OBJ && !(t->flags & MF_TF_NO_DEFAULTS) != has_defaults(t, 0))
+        fail_msg("%s: MF_TF_NO_DEFAULTS is %s, but the type has %s defaults", t->name,
+                 (t->flags & MF_TF_NO_DEFAULTS) ? "set" : "not set", has_defaults(t, 0) ? "some" : "no");
     if (t->kind == MF_K_OBJ) {
         for (uint32_t i = 0; i < t->field_count; i++) {
             const mf_field *f = &t->fields[i];

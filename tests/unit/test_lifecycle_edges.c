@@ -39,17 +39,17 @@ static const mf_type level_t = {.kind = MF_K_ENUM, .name = "Level", .size = size
 static const mf_type str_t = {.kind = MF_K_STR, .name = "str", .size = sizeof(char *)};
 
 static const mf_field inner_fields[] = {
-    {"flag", &bool_t, offsetof(inner, flag), -1, -1, false, true, {.b = true}, NULL, 0},
-    {"n", &int_t, offsetof(inner, n), -1, -1, false, true, {.i = 42}, NULL, 0},
-    {"x", &num_t, offsetof(inner, x), -1, -1, false, true, {.n = 2.5}, NULL, 0},
-    {"level", &level_t, offsetof(inner, level), -1, -1, false, true, {.e = 2}, NULL, 0},
-    {"label", &str_t, offsetof(inner, label), -1, -1, false, true, {.s = "dflt"}, NULL, 0},
+    {"flag", &bool_t, offsetof(inner, flag), -1, -1, false, true, {.b = true}, NULL, 0, {0}},
+    {"n", &int_t, offsetof(inner, n), -1, -1, false, true, {.i = 42}, NULL, 0, {0}},
+    {"x", &num_t, offsetof(inner, x), -1, -1, false, true, {.n = 2.5}, NULL, 0, {0}},
+    {"level", &level_t, offsetof(inner, level), -1, -1, false, true, {.e = 2}, NULL, 0, {0}},
+    {"label", &str_t, offsetof(inner, label), -1, -1, false, true, {.s = "dflt"}, NULL, 0, {0}},
 };
 static const mf_type inner_t = {.kind = MF_K_OBJ, .name = "Inner", .size = sizeof(inner), .fields = inner_fields,
                                 .field_count = 5};
 static const mf_field outer_fields[] = {
-    {"in", &inner_t, offsetof(outer, in), -1, -1, true, false, {0}, NULL, 0},
-    {"in2", &inner_t, offsetof(outer, in2), -1, -1, false, true, {0}, NULL, 0},
+    {"in", &inner_t, offsetof(outer, in), -1, -1, true, false, {0}, NULL, 0, {0}},
+    {"in2", &inner_t, offsetof(outer, in2), -1, -1, false, true, {0}, NULL, 0, {0}},
 };
 static const mf_type outer_t = {.kind = MF_K_OBJ, .name = "Outer", .size = sizeof(outer), .fields = outer_fields,
                                 .field_count = 2};

@@ -296,16 +296,16 @@ typedef struct loc_msg {
 
 static const mf_type int_t = {.kind = MF_K_INT, .name = "Int", .size = sizeof(int64_t)};
 static const mf_field to_fields[] = {{"id", &str_t, offsetof(loc_msg, to.id) - offsetof(loc_msg, to), -1, -1, true,
-                                      false, {0}, NULL, 0}};
+                                      false, {0}, NULL, 0, {0}}};
 static const mf_type to_t = {.kind = MF_K_OBJ, .name = "To", .size = sizeof(((loc_msg *)0)->to),
                              .fields = to_fields, .field_count = 1};
 static const mf_field loc_fields[] = {
-    {"user_id", &str_t, offsetof(loc_msg, user_id), -1, -1, true, false, {0}, NULL, 0},
-    {"n", &int_t, offsetof(loc_msg, n), -1, -1, true, false, {0}, NULL, 0},
-    {"opt", &str_t, offsetof(loc_msg, opt), (int32_t)offsetof(loc_msg, has_opt), -1, false, false, {0}, NULL, 0},
-    {"kind", &kind_t, offsetof(loc_msg, kind), -1, -1, true, false, {0}, NULL, 0},
-    {"to", &to_t, offsetof(loc_msg, to), -1, -1, true, false, {0}, NULL, 0},
-    {"a/b", &str_t, offsetof(loc_msg, slash), -1, -1, true, false, {0}, NULL, 0},
+    {"user_id", &str_t, offsetof(loc_msg, user_id), -1, -1, true, false, {0}, NULL, 0, {0}},
+    {"n", &int_t, offsetof(loc_msg, n), -1, -1, true, false, {0}, NULL, 0, {0}},
+    {"opt", &str_t, offsetof(loc_msg, opt), (int32_t)offsetof(loc_msg, has_opt), -1, false, false, {0}, NULL, 0, {0}},
+    {"kind", &kind_t, offsetof(loc_msg, kind), -1, -1, true, false, {0}, NULL, 0, {0}},
+    {"to", &to_t, offsetof(loc_msg, to), -1, -1, true, false, {0}, NULL, 0, {0}},
+    {"a/b", &str_t, offsetof(loc_msg, slash), -1, -1, true, false, {0}, NULL, 0, {0}},
 };
 static const mf_type loc_t = {.kind = MF_K_OBJ, .name = "LocMsg", .size = sizeof(loc_msg), .fields = loc_fields,
                               .field_count = 6};

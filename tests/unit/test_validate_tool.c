@@ -28,8 +28,8 @@ static const mf_type str_t = {.kind = MF_K_STR, .name = "char *", .size = sizeof
 static const mf_type int_t = {.kind = MF_K_INT, .name = "int64_t", .size = sizeof(int64_t),
                               .flags = MF_TF_HAS_MIN | MF_TF_HAS_MAX, .imin = 0, .imax = 100};
 static const mf_field ping_fields[] = {
-    {"name", &str_t, offsetof(ping, name), -1, -1, true, false, {0}, NULL, 0},
-    {"count", &int_t, offsetof(ping, count), offsetof(ping, has_count), -1, false, false, {0}, NULL, 0},
+    {"name", &str_t, offsetof(ping, name), -1, -1, true, false, {0}, NULL, 0, {0}},
+    {"count", &int_t, offsetof(ping, count), offsetof(ping, has_count), -1, false, false, {0}, NULL, 0, {0}},
 };
 static const mf_type ping_t = {.kind = MF_K_OBJ, .name = "ping", .size = sizeof(ping),
                                .flags = MF_TF_CLOSED, .fields = ping_fields, .field_count = 2};

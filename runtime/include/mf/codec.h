@@ -121,7 +121,9 @@ enum {
     MF_TF_CLOSED = 1u << 5,     /* OBJ: additionalProperties: false, unknown keys rejected */
     MF_TF_RAW_OBJECT = 1u << 6, /* RAW: the value must be a JSON object */
     MF_TF_ANY_OF = 1u << 7,     /* UNION: anyOf (the first alternative that matches), not oneOf */
-    MF_TF_UNIQUE = 1u << 8      /* ARR: uniqueItems, no two items equal (mf_equal) */
+    MF_TF_UNIQUE = 1u << 8,     /* ARR: uniqueItems, no two items equal (mf_equal) */
+    MF_TF_NO_DEFAULTS = 1u << 9 /* OBJ: no member has a default, nor has any member object's
+                                   (mf_init only zeroes); optional, set by the generator */
 };
 
 typedef struct mf_type mf_type;
@@ -141,6 +143,7 @@ typedef struct mf_field {
      * descriptors) makes the encoder escape `name` itself, with the same result. */
     const char *key_text;
     uint32_t key_len;
+    uint32_t reserved_[3];  /* zero; sizeof(mf_field) is 64, a power of two: a field's index is a shift */
 } mf_field;
 
 struct mf_type {
