@@ -37,8 +37,7 @@ static void set_defaults(const mf_type *t, char *v)
 {
     if (t->kind != MF_K_OBJ || (t->flags & MF_TF_NO_DEFAULTS))
         return;
-    for (uint32_t i = 0; i < t->field_count; i++) {
-        const mf_field *f = &t->fields[i];
+    for (const mf_field *f = t->fields, *end = f + t->field_count; f < end; f++) {
         char *p = v + f->offset;
         if (!f->has_default) {
             if (f->type->kind == MF_K_OBJ)
@@ -73,9 +72,9 @@ static void release(const mf_type *t, char *v)
         *(char **)v = NULL;
         break;
     case MF_K_OBJ: /* scalars need nothing: no need to ask owns() per field */
-        for (uint32_t i = 0; i < t->field_count; i++) {
-            const mf_type *ft = t->fields[i].type;
-            char *p = v + t->fields[i].offset;
+        for (const mf_field *f = t->fields, *end = f + t->field_count; f < end; f++) {
+            const mf_type *ft = f->type;
+            char *p = v + f->offset;
             switch (ft->kind) {
             case MF_K_STR:
             case MF_K_RAW:
