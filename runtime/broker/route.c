@@ -44,7 +44,7 @@ static mfb_sub *sid_find(const mfb_conn *c, const char *sid, size_t n)
 {
     if (!c->nsids_buckets)
         return NULL;
-    for (mfb_sub *s = c->sids[mfb_fnv1a64(sid, n) & (c->nsids_buckets - 1)]; s; s = s->next)
+    for (mfb_sub *s = c->sids[mfb_hash64(sid, n) & (c->nsids_buckets - 1)]; s; s = s->next)
         if (s->sid_len == n && memcmp(s->sid, sid, n) == 0)
             return s;
     return NULL;
@@ -61,7 +61,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
             mfb_sub *x = c->sids[i];
             while (x) {
                 mfb_sub *nx = x->next;
-                size_t j = mfb_fnv1a64(x->sid, x->sid_len) & (nb - 1);
+                size_t j = mfb_hash64(x->sid, x->sid_len) & (nb - 1);
                 x->next = t[j];
                 t[j] = x;
                 x = nx;
@@ -71,7 +71,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
         c->sids = t;
         c->nsids_buckets = nb;
     }
-    size_t j = mfb_fnv1a64(s->sid, s->sid_len) & (c->nsids_buckets - 1);
+    size_t j = mfb_hash64(s->sid, s->sid_len) & (c->nsids_buckets - 1);
     s->next = c->sids[j];
     c->sids[j] = s;
     c->nsubs++;
@@ -80,7 +80,7 @@ static bool sid_insert(mfb_conn *c, mfb_sub *s)
 
 static void sid_unlink(mfb_conn *c, mfb_sub *s)
 {
-    mfb_sub **pp = &c->sids[mfb_fnv1a64(s->sid, s->sid_len) & (c->nsids_buckets - 1)];
+    mfb_sub **pp = &c->sids[mfb_hash64(s->sid, s->sid_len) & (c->nsids_buckets - 1)];
     while (*pp && *pp != s)
         pp = &(*pp)->next;
     if (*pp) {
@@ -443,7 +443,7 @@ void mfb_route_pub(mfb_conn *c, const mf_proto_op *op)
     b->in_bytes += op->total_len;
     mfb_conn_send_ok(c); /* as nats-server: the +OK comes before the message reaches the publisher's own subscriptions */
     size_t delivered = 0;
-    mf_status st = literal ? mfb_sublist_match(b->sl, op->subject.ptr, op->subject.len, &b->res)
+    mf_status st = literal ? mfb_sublist_match_valid(b->sl, op->subject.ptr, op->subject.len, &b->res)
                            : match_wildcard_subject(b, op->subject.ptr, op->subject.len, &b->res);
     if (st == MF_OK) {
         mfb_sublist_result *r = &b->res;

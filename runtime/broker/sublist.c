@@ -233,7 +233,7 @@ static node *child(mfb_sublist *sl, node *parent, const char *tok, size_t len)
         }
         return parent->fwc;
     }
-    uint64_t h = mfb_fnv1a64(tok, len);
+    uint64_t h = mfb_hash64(tok, len);
     node *k = find_literal(parent, tok, len, h);
     if (k)
         return k;
@@ -258,7 +258,7 @@ static node *lookup(node *parent, const char *tok, size_t len)
         return parent->pwc;
     if (len == 1 && tok[0] == '>')
         return parent->fwc;
-    return find_literal(parent, tok, len, mfb_fnv1a64(tok, len));
+    return find_literal(parent, tok, len, mfb_hash64(tok, len));
 }
 
 static bool node_empty(const node *n)
@@ -487,7 +487,7 @@ static void match_level(collect *c, const node *n, const tok *toks, size_t ntok,
             add_node(c, n->fwc);
         if (n->pwc)
             match_level(c, n->pwc, toks, ntok, i + 1);
-        n = n->nbuckets ? find_literal(n, toks[i].p, toks[i].n, mfb_fnv1a64(toks[i].p, toks[i].n)) : NULL;
+        n = n->nbuckets ? find_literal(n, toks[i].p, toks[i].n, mfb_hash64(toks[i].p, toks[i].n)) : NULL;
         i++;
     }
 }
@@ -597,11 +597,39 @@ mf_status mfb_sublist_match(mfb_sublist *sl, const char *subject, size_t len, mf
 {
     if (!sl || !r || (!subject && len))
         return MF_ERR_INVALID_ARG;
+    if (!mf_subject_valid(subject, len, false)) {
+        result_clear(r);
+        sl->matches++;
+        return MF_OK;
+    }
+    return mfb_sublist_match_valid(sl, subject, len, r);
+}
+
+/* Splits subject at its dots into toks (cap entries); the number of tokens, which may exceed cap
+ * (then only the first cap are stored). */
+static size_t split_tokens(const char *subject, size_t len, tok *toks, size_t cap)
+{
+    size_t n = 0;
+    const char *p = subject, *end = subject + len;
+    for (;;) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        const char *e = dot ? dot : end;
+        if (n < cap) {
+            toks[n].p = p;
+            toks[n].n = (size_t)(e - p);
+        }
+        n++;
+        if (!dot)
+            return n;
+        p = dot + 1;
+    }
+}
+
+mf_status mfb_sublist_match_valid(mfb_sublist *sl, const char *subject, size_t len, mfb_sublist_result *r)
+{
     result_clear(r);
     sl->matches++;
-    if (!mf_subject_valid(subject, len, false))
-        return MF_OK;
-    uint64_t h = mfb_fnv1a64(subject, len);
+    uint64_t h = mfb_hash64(subject, len);
     cslot *s = &sl->cache[h & (sl->cache_slots - 1)];
     if (s->gen == sl->gen && s->hash == h && s->slen == len && memcmp(s->subject, subject, len) == 0) {
         sl->hits++;
@@ -611,26 +639,15 @@ mf_status mfb_sublist_match(mfb_sublist *sl, const char *subject, size_t len, mf
         }
         return MF_OK;
     }
-    /* tokenize */
     tok stack_toks[32];
     tok *toks = stack_toks;
-    size_t ntok = 1;
-    for (size_t i = 0; i < len; i++)
-        if (subject[i] == '.')
-            ntok++;
+    size_t ntok = split_tokens(subject, len, stack_toks, 32);
     if (ntok > 32) {
         toks = malloc(ntok * sizeof *toks);
         if (!toks)
             return MF_ERR_NOMEM;
+        split_tokens(subject, len, toks, ntok);
     }
-    size_t t = 0, st = 0;
-    for (size_t i = 0; i <= len; i++)
-        if (i == len || subject[i] == '.') {
-            toks[t].p = subject + st;
-            toks[t].n = i - st;
-            t++;
-            st = i + 1;
-        }
     collect c = {r, 0, NULL, 0, 0, false};
     match_level(&c, &sl->root, toks, ntok, 0);
     if (toks != stack_toks)

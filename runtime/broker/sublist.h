@@ -80,6 +80,9 @@ void mfb_sublist_result_free(mfb_sublist_result *r);
  * A subject that is not a valid literal subject matches nothing (MF_OK, empty result).
  * MF_ERR_NOMEM leaves r empty. */
 mf_status mfb_sublist_match(mfb_sublist *sl, const char *subject, size_t len, mfb_sublist_result *r);
+/* The same for a subject the caller has checked (mf_subject_valid(subject, len, false) is true,
+ * sl and r are not NULL): a publish subject is checked once, not twice. */
+mf_status mfb_sublist_match_valid(mfb_sublist *sl, const char *subject, size_t len, mfb_sublist_result *r);
 /* True when at least one subscription (plain or queue) matches the subject. */
 bool mfb_sublist_has_interest(mfb_sublist *sl, const char *subject, size_t len);
 

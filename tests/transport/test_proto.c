@@ -619,6 +619,57 @@ static void test_subject_valid(void **state)
     assert_false(mf_subject_valid(NULL, 0, true));
 }
 
+/* The rule written out byte by byte (the table-driven mf_subject_valid must agree). */
+static bool subject_valid_ref(const char *s, size_t len, bool wild)
+{
+    if (!s || len == 0)
+        return false;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == '.') {
+            size_t tl = i - start;
+            if (tl == 0)
+                return false;
+            if (tl == 1 && s[start] == '*' && !wild)
+                return false;
+            if (tl == 1 && s[start] == '>' && (!wild || i != len))
+                return false;
+            start = i + 1;
+            continue;
+        }
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\0')
+            return false;
+    }
+    return true;
+}
+
+/* Random short strings over an alphabet of every byte class: both answers agree. */
+static void test_subject_valid_random(void **state)
+{
+    (void)state;
+    static const char alpha[] = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', '.', '.', '*', '>', ' ', '\t', '\r',
+                                 '\n', '\f', '\0', '\x01', '\x1f', '!', '-', '/', '\x80', '\xff', 'z'};
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    char s[40];
+    for (int n = 0; n < 200000; n++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t len = (size_t)(x % sizeof s);
+        uint64_t y = x;
+        size_t rare = 1 + (size_t)((x >> 40) % 30); /* about one byte in `rare` is not a letter */
+        for (size_t i = 0; i < len; i++) {
+            y = y * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t k = (size_t)(y >> 33);
+            s[i] = k % rare ? alpha[(k >> 8) % 8] : alpha[(k >> 8) % sizeof alpha];
+        }
+        for (int w = 0; w < 2; w++)
+            if (mf_subject_valid(s, len, w) != subject_valid_ref(s, len, w))
+                fail_msg("subject of %zu bytes (wildcards %d): %d", len, w, (int)mf_subject_valid(s, len, w));
+    }
+}
+
 static void test_subject_matches(void **state)
 {
     (void)state;
@@ -762,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_feed_args),
         cmocka_unit_test(test_writers_roundtrip),
         cmocka_unit_test(test_subject_valid),
+        cmocka_unit_test(test_subject_valid_random),
         cmocka_unit_test(test_subject_matches),
         cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_connect_json),
