@@ -192,6 +192,57 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t';
 }
 
+/*
+ * Eight bytes at a time (SWAR): the control lines and subjects of a busy
+ * broker are scanned for blanks and dots at every message. ONES * b is b in
+ * every byte; has_less(w, b) has the high bit of the lowest byte of w that is
+ * below b (b <= 0x80) set, and possibly of bytes above it, never of bytes
+ * below it; has_byte(w, b) the same for a byte equal to b. So the lowest bit
+ * set in either, or in their OR, marks the first such byte (little-endian;
+ * elsewhere the byte loops alone are used).
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MF_SWAR 1
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static inline uint64_t has_less(uint64_t w, unsigned char b)
+{
+    return (w - ONES * b) & ~w & HIGHS;
+}
+static inline uint64_t has_byte(uint64_t w, unsigned char b)
+{
+    return has_less(w ^ (ONES * b), 1);
+}
+static inline uint64_t load8(const void *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+static inline size_t first_marked(uint64_t m)
+{
+    return (size_t)__builtin_ctzll(m) >> 3;
+}
+#else
+#define MF_SWAR 0
+#endif
+
+/* The first index in [i, n) of s holding a blank, or n. */
+static size_t find_blank(const char *s, size_t i, size_t n)
+{
+#if MF_SWAR
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = load8(s + i);
+        uint64_t m = has_byte(w, ' ') | has_byte(w, '\t');
+        if (m)
+            return i + first_marked(m);
+    }
+#endif
+    while (i < n && !is_ws(s[i]))
+        i++;
+    return i;
+}
+
 /* Case-insensitive compare of an op name against an upper-case literal. */
 static bool op_is(const char *s, size_t n, const char *lit)
 {
@@ -225,8 +276,7 @@ static void split_args(char *line, size_t from, size_t n, args_t *a)
         if (i >= n)
             break;
         size_t start = i;
-        while (i < n && !is_ws(line[i]))
-            i++;
+        i = find_blank(line, i, n);
         if (a->n == MAX_ARGS) {
             a->n = MAX_ARGS + 1;
             return;
@@ -556,14 +606,38 @@ int mf_proto_next(mf_proto_parser *p, mf_proto_op *op, mf_error *err)
 
 /*
  * Byte classes of a subject: 0 inside a token, SC_DOT between tokens, SC_BAD
- * never (blanks, CR, LF, FF, NUL). A table, because the broker checks every
- * publish subject: one load and one branch per byte, not six compares.
+ * never (blanks, CR, LF, FF, NUL). The broker checks every publish subject, so
+ * a token is skipped eight bytes at a time where it can be (a word without a
+ * dot and without a byte below 0x21, which every SC_BAD byte is), else one
+ * table load per byte.
  */
 enum { SC_DOT = 1, SC_BAD = 2 };
 static const unsigned char SUBJECT_CLASS[256] = {
     [0] = SC_BAD, ['\t'] = SC_BAD, ['\n'] = SC_BAD, ['\f'] = SC_BAD,
     ['\r'] = SC_BAD, [' '] = SC_BAD, ['.'] = SC_DOT,
 };
+
+/* The first byte of [p, end) that is not inside a token (a dot or a bad byte), or end. */
+static const unsigned char *token_end(const unsigned char *p, const unsigned char *end)
+{
+#if MF_SWAR
+    while (end - p >= 8) {
+        uint64_t w = load8(p);
+        uint64_t m = has_less(w, 0x21) | has_byte(w, '.');
+        if (!m) {
+            p += 8;
+            continue;
+        }
+        p += first_marked(m);
+        if (SUBJECT_CLASS[*p])
+            return p;
+        p++; /* another control byte: part of the token */
+    }
+#endif
+    while (p < end && !SUBJECT_CLASS[*p])
+        p++;
+    return p;
+}
 
 bool mf_subject_valid(const char *s, size_t len, bool allow_wildcards)
 {
@@ -572,8 +646,7 @@ bool mf_subject_valid(const char *s, size_t len, bool allow_wildcards)
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     for (;;) {
         const unsigned char *tok = p;
-        while (p < end && !SUBJECT_CLASS[*p])
-            p++;
+        p = token_end(p, end);
         if (p < end && SUBJECT_CLASS[*p] == SC_BAD)
             return false;
         size_t tl = (size_t)(p - tok);

@@ -670,6 +670,51 @@ static void test_subject_valid_random(void **state)
     }
 }
 
+/* PUB lines with runs of blanks of every length around arguments of every length: the
+ * arguments come back whole (the word-at-a-time blank search against its byte loop). */
+static void test_split_blanks(void **state)
+{
+    (void)state;
+    static const char blanks[] = {' ', '\t'};
+    char subj[40], reply[40], line[256];
+    mf_proto_parser p;
+    mf_proto_parser_init(&p, MF_PROTO_SERVER_SIDE, 0, 0);
+    uint64_t x = 12345;
+    for (int n = 0; n < 20000; n++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t sl = 1 + (size_t)(x % 30), rl = 1 + (size_t)((x >> 8) % 30);
+        for (size_t i = 0; i < sl; i++)
+            subj[i] = (char)('a' + (x >> (i % 50)) % 26);
+        for (size_t i = 0; i < rl; i++)
+            reply[i] = (char)('A' + (x >> (i % 40)) % 26);
+        subj[sl] = reply[rl] = '\0';
+        size_t b1 = 1 + (size_t)((x >> 16) % 11), b2 = 1 + (size_t)((x >> 20) % 11), b3 = 1 + (size_t)((x >> 24) % 11);
+        size_t o = 0;
+        o += (size_t)sprintf(line + o, "PUB");
+        for (size_t i = 0; i < b1; i++)
+            line[o++] = blanks[(x >> (30 + i)) & 1];
+        o += (size_t)sprintf(line + o, "%s", subj);
+        for (size_t i = 0; i < b2; i++)
+            line[o++] = blanks[(x >> (40 + i)) & 1];
+        o += (size_t)sprintf(line + o, "%s", reply);
+        for (size_t i = 0; i < b3; i++)
+            line[o++] = blanks[(x >> (50 + i)) & 1];
+        o += (size_t)sprintf(line + o, "2\r\nhi\r\n");
+        assert_int_equal(mf_proto_feed(&p, line, o), MF_OK);
+        mf_proto_op op;
+        mf_error err;
+        assert_int_equal(mf_proto_next(&p, &op, &err), 1);
+        assert_int_equal(op.subject.len, sl);
+        assert_memory_equal(op.subject.ptr, subj, sl);
+        assert_int_equal(op.reply.len, rl);
+        assert_memory_equal(op.reply.ptr, reply, rl);
+        assert_int_equal(op.payload.len, 2);
+    }
+    mf_proto_parser_free(&p);
+}
+
 static void test_subject_matches(void **state)
 {
     (void)state;
@@ -814,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_writers_roundtrip),
         cmocka_unit_test(test_subject_valid),
         cmocka_unit_test(test_subject_valid_random),
+        cmocka_unit_test(test_split_blanks),
         cmocka_unit_test(test_subject_matches),
         cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_connect_json),
