@@ -544,10 +544,30 @@ static void test_response_heads_strictly(void **state)
     assert_int_equal(mf_ws_parse_response(resp, strlen(resp), NULL, &hl, why, sizeof why), -1);
 }
 
+/* mf_ws_mask against RFC 6455 5.3's rule (byte i ^= key[(offset + i) % 4]) for every length
+ * up to 100 (the 32-, 8- and 1-byte steps and their joins), every key phase and unaligned data. */
+static void test_mask_rule(void **state)
+{
+    (void)state;
+    unsigned char buf[128], want[128];
+    for (size_t off = 0; off < 4; off++)
+        for (size_t start = 0; start < 3; start++)
+            for (size_t n = 0; n <= 100; n++) {
+                for (size_t i = 0; i < n; i++)
+                    buf[start + i] = want[i] = (unsigned char)(i * 7 + n + off);
+                for (size_t i = 0; i < n; i++)
+                    want[i] ^= KEY[(off + i) & 3];
+                mf_ws_mask(buf + start, n, KEY, off);
+                if (n)
+                    assert_memory_equal(buf + start, want, n);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_any_split), cmocka_unit_test(test_masking_rules),
+        cmocka_unit_test(test_mask_rule),
         cmocka_unit_test(test_header_rules),        cmocka_unit_test(test_too_big_at_header),
         cmocka_unit_test(test_close_rules),         cmocka_unit_test(test_text_utf8),
         cmocka_unit_test(test_utf8_stream),         cmocka_unit_test(test_close_body),
