@@ -214,7 +214,12 @@ struct mf_client {
     mf_u64map subs;           /* sid -> mf_sub* */
     uint64_t next_sid;
     uint64_t inbox_sid;       /* 0 until the first request */
-    mf_sub *dispatching;      /* the sub whose callback runs now */
+    /* The sub whose callback runs now. Set under mu by the service thread; cleared by it
+     * without mu (a store, then a look at dispatch_waiters, both sequentially consistent), so
+     * a message costs one lock, not two: a thread waiting for the callback to end counts
+     * itself in dispatch_waiters (under mu) before it looks, and is woken under mu. */
+    _Atomic(mf_sub *) dispatching;
+    atomic_int dispatch_waiters;
     bool delivered_in_read;   /* (svc) a message was delivered during this read: on_input_done follows */
 
     mf_u64map reqs;           /* id -> mf_req* */
@@ -340,6 +345,11 @@ mf_status mf_client_sub_add_locked(mf_client *c, const char *subject, const char
 mf_status mf_client_subs_write_locked(mf_client *c, mf_buf *b);
 /* Delivers a MSG/HMSG op (service thread). */
 void mf_client_dispatch(mf_client *c, const mf_proto_op *op);
+/* The request a message on the request inbox answers, taken out of the table (mu held);
+ * NULL for a late, duplicate or foreign one. */
+struct mf_req *mf_client_inbox_take_locked(mf_client *c, const mf_msg *m);
+/* Calls the request's callback with the reply and frees it (service thread, mu released). */
+void mf_client_inbox_complete(mf_client *c, struct mf_req *r, const mf_msg *m);
 void mf_client_subs_free_all(mf_client *c);
 /* Marks all user subscriptions draining and queues their UNSUB (mu held). */
 void mf_client_subs_drain_locked(mf_client *c);

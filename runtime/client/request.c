@@ -85,24 +85,35 @@ static void heap_rebuild(mf_client *c)
 
 /* ---- inbox ---- */
 
-static void inbox_cb(mf_client *c, const mf_msg *m, void *ctx)
+mf_req *mf_client_inbox_take_locked(mf_client *c, const mf_msg *m)
 {
-    (void)ctx;
     if (m->subject_len <= c->inbox_prefix_len || memcmp(m->subject, c->inbox_prefix, c->inbox_prefix_len))
-        return;
+        return NULL;
     uint64_t id;
     if (!mf_proto_parse_u64(m->subject + c->inbox_prefix_len, m->subject_len - c->inbox_prefix_len, &id))
-        return;
-    pthread_mutex_lock(&c->mu);
-    mf_req *r = mf_u64map_del(&c->reqs, id);
-    pthread_mutex_unlock(&c->mu);
-    if (!r)
-        return; /* late or duplicate reply */
+        return NULL;
+    return mf_u64map_del(&c->reqs, id);
+}
+
+void mf_client_inbox_complete(mf_client *c, mf_req *r, const mf_msg *m)
+{
     if (m->status == 503 && m->len == 0)
         r->cb(c, MF_ERR_NO_RESPONDERS, NULL, r->ctx);
     else
         r->cb(c, MF_OK, m, r->ctx);
     free(r);
+}
+
+/* The inbox subscription's callback (mf_client_dispatch calls the two functions above
+ * itself, under the lock it already holds; this is what any other caller gets). */
+static void inbox_cb(mf_client *c, const mf_msg *m, void *ctx)
+{
+    (void)ctx;
+    pthread_mutex_lock(&c->mu);
+    mf_req *r = mf_client_inbox_take_locked(c, m);
+    pthread_mutex_unlock(&c->mu);
+    if (r)
+        mf_client_inbox_complete(c, r, m); /* else a late or duplicate reply */
 }
 
 /* "<inbox prefix><id>" into out (room for the prefix and 20 digits): the reply subject of request id,

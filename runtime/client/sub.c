@@ -83,13 +83,16 @@ mf_status mf_client_subscribe(mf_client *c, const char *subject, const char *que
 /* Removes s (already out of the table) once its callback is not running (mu held). */
 static void retire_locked(mf_client *c, mf_sub *s)
 {
-    if (c->dispatching == s) {
+    if (atomic_load(&c->dispatching) == s) {
         if (mf_client_on_service_thread(c)) {
             s->free_after_dispatch = true; /* called from its own callback */
             return;
         }
-        while (c->dispatching == s)
+        /* counted before the look: the service thread clears dispatching, then looks here */
+        atomic_fetch_add(&c->dispatch_waiters, 1);
+        while (atomic_load(&c->dispatching) == s)
             pthread_cond_wait(&c->cv, &c->mu);
+        atomic_fetch_sub(&c->dispatch_waiters, 1);
     }
     sub_free(s);
 }
@@ -170,10 +173,22 @@ void mf_client_dispatch(mf_client *c, const mf_proto_op *op)
         return;
     }
     s->delivered++;
+    if (s->internal) {
+        /* a reply on the request inbox: the request is taken under this lock, and the inbox
+         * (never unsubscribed by the user, max 0) is not touched again */
+        mf_req *r = mf_client_inbox_take_locked(c, &m);
+        pthread_mutex_unlock(&c->mu);
+        atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->bytes_in, m.len, memory_order_relaxed);
+        c->delivered_in_read = true;
+        if (r)
+            mf_client_inbox_complete(c, r, &m); /* else a late or duplicate reply */
+        return;
+    }
     bool last = s->max && s->delivered >= s->max;
     if (last)
         mf_u64map_del(&c->subs, sid);
-    c->dispatching = s;
+    atomic_store(&c->dispatching, s);
     mf_msg_cb cb = s->cb;
     void *ctx = s->ctx;
     pthread_mutex_unlock(&c->mu);
@@ -183,11 +198,14 @@ void mf_client_dispatch(mf_client *c, const mf_proto_op *op)
     c->delivered_in_read = true;
     cb(c, &m, ctx);
 
-    pthread_mutex_lock(&c->mu);
-    c->dispatching = NULL;
+    /* free_after_dispatch is set only on this thread (by the callback itself) */
     bool free_it = last || s->free_after_dispatch;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
+    atomic_store(&c->dispatching, NULL);
+    if (atomic_load(&c->dispatch_waiters)) {
+        pthread_mutex_lock(&c->mu);
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
     if (free_it)
         sub_free(s);
 }

@@ -251,6 +251,85 @@ static void test_unsubscribe_max(void **state)
     e2e_col_free(&col2);
 }
 
+/* mf_client_unsubscribe from another thread while the sub's callback runs returns only
+ * after the callback has returned (the sub is freed then), every time; the callback is held
+ * until the unsubscribing thread has started (it then usually waits inside unsubscribe). */
+typedef struct held_cb {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool entered, release, returned, returned_before_unsub;
+    mf_client *c;
+    uint64_t sid;
+    mf_status unsub_st;
+} held_cb;
+
+static void held_msg(mf_client *c, const mf_msg *m, void *ctx)
+{
+    (void)c, (void)m;
+    held_cb *h = ctx;
+    pthread_mutex_lock(&h->mu);
+    if (!h->entered) {
+        h->entered = true;
+        pthread_cond_broadcast(&h->cv);
+        while (!h->release)
+            pthread_cond_wait(&h->cv, &h->mu);
+        h->returned = true;
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void *held_unsub(void *arg)
+{
+    held_cb *h = arg;
+    mf_status st = mf_client_unsubscribe(h->c, h->sid, 0);
+    pthread_mutex_lock(&h->mu);
+    h->unsub_st = st;
+    h->returned_before_unsub = h->returned;
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+static void test_unsubscribe_during_callback(void **state)
+{
+    (void)state;
+    REQUIRE_SERVER();
+    mf_client *c = connect_one(NULL);
+    held_cb h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .c = c};
+    assert_int_equal(mf_client_subscribe(c, "u.held", NULL, held_msg, &h, &h.sid), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK);
+    e2e_pub_int(c, "u.held", 1);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += E2E_WAIT_MS / 1000 + 1;
+    pthread_mutex_lock(&h.mu);
+    while (!h.entered && pthread_cond_timedwait(&h.cv, &h.mu, &until) == 0)
+        ;
+    bool entered = h.entered;
+    pthread_mutex_unlock(&h.mu);
+    assert_true(entered);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, held_unsub, &h), 0);
+    struct timespec pause = {0, 50 * 1000 * 1000}; /* lets it reach the wait (not needed to pass) */
+    nanosleep(&pause, NULL);
+    pthread_mutex_lock(&h.mu);
+    h.release = true;
+    pthread_cond_broadcast(&h.cv);
+    pthread_mutex_unlock(&h.mu);
+    pthread_join(t, NULL);
+    assert_int_equal(h.unsub_st, MF_OK);
+    assert_true(h.returned_before_unsub);
+    /* the client goes on: another subscription still gets messages */
+    e2e_col col;
+    e2e_col_init(&col);
+    assert_int_equal(mf_client_subscribe(c, "u.held2", NULL, e2e_col_cb, &col, NULL), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK);
+    e2e_pub_int(c, "u.held2", 7);
+    e2e_barrier(c, c);
+    assert_int_equal(e2e_col_count(&col), 1);
+    mf_client_destroy(c);
+    e2e_col_free(&col);
+}
+
 static void test_max_payload(void **state)
 {
     (void)state;
@@ -425,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_wildcards),
         cmocka_unit_test(test_queue_groups),
         cmocka_unit_test(test_unsubscribe_max),
+        cmocka_unit_test(test_unsubscribe_during_callback),
         cmocka_unit_test(test_max_payload),
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_echo_verbose),
