@@ -14,7 +14,8 @@
  * threads append, so frames are copied out under the lock rather than written
  * from the buffer; and the record starts it needs for a replay are found by
  * re-reading its own records as they go out, so a publish pays for no
- * per-record bookkeeping. Only records this client wrote are ever scanned, so
+ * per-record bookkeeping; and not even that when a frame takes all that is
+ * queued: records are appended whole, so the end of the queue is a record's end. Only records this client wrote are ever scanned, so
  * the scanner trusts their shape ("VERB args\r\n" and, for PUB/HPUB, the last
  * argument is the number of bytes that follow before the final "\r\n"). Sent
  * bytes are given back by the rule both queues share (mf_buf_reclaim).
@@ -109,7 +110,10 @@ size_t mf_replayq_take(mf_replayq *q, char *dst, size_t max)
         return 0;
     memcpy(dst, q->buf.data + q->sent, n);
     q->sent += n;
-    advance_rec(q);
+    if (q->sent == q->buf.len)
+        q->rec = q->rec_end = q->sent; /* all out: the end of the queue is a record's end */
+    else
+        advance_rec(q);
     compact(q);
     return n;
 }
@@ -148,8 +152,9 @@ size_t mf_replayq_take_detached(mf_replayq *q, char *dst, size_t max)
         return 0;
     memcpy(dst, q->out.data + q->osent, n);
     q->osent += n;
-    advance_rec_in(&q->out, q->osent, &q->orec, &q->orec_end);
-    if (q->osent == q->out.len) {
+    if (q->osent < q->out.len) {
+        advance_rec_in(&q->out, q->osent, &q->orec, &q->orec_end);
+    } else {
         /* all out (the last record ended with it): keep the storage for the next detach
          * unless a burst made it large (as compact() does) */
         if (q->out.cap > SHRINK_CAP)

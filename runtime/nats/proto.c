@@ -133,7 +133,9 @@ bool mf_proto_parse_u64(const char *s, size_t len, uint64_t *out)
         unsigned d = (unsigned char)s[i] - '0';
         if (d > 9)
             return false;
-        if (v > (UINT64_MAX - d) / 10)
+        /* 19 digits never overflow (< 10^19 < 2^64): only the 20th is checked, without a
+         * division per digit (every MSG's sid and size go through here) */
+        if (i == 19 && v > (UINT64_MAX - d) / 10)
             return false;
         v = v * 10 + d;
     }

@@ -742,6 +742,11 @@ static void test_parse_u64(void **state)
     assert_true(mf_proto_parse_u64("0", 1, &v) && v == 0);
     assert_true(mf_proto_parse_u64("18446744073709551615", 20, &v) && v == UINT64_MAX);
     assert_false(mf_proto_parse_u64("18446744073709551616", 20, &v));
+    assert_false(mf_proto_parse_u64("99999999999999999999", 20, &v));
+    assert_false(mf_proto_parse_u64("18446744073709551620", 20, &v));
+    assert_true(mf_proto_parse_u64("9999999999999999999", 19, &v) && v == 9999999999999999999ULL);
+    assert_true(mf_proto_parse_u64("10000000000000000000", 20, &v) && v == 10000000000000000000ULL);
+    assert_true(mf_proto_parse_u64("00000000000000000007", 20, &v) && v == 7);
     assert_false(mf_proto_parse_u64("", 0, &v));
     assert_false(mf_proto_parse_u64("+1", 2, &v));
     assert_false(mf_proto_parse_u64("1 ", 2, &v));

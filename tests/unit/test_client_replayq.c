@@ -129,6 +129,38 @@ static void test_take_in_pieces(void **state)
     }
 }
 
+/* A frame that takes all that is queued leaves the record start at the end (no walk); records
+ * appended after it are then walked from there, frame by frame, as before. */
+static void test_take_all_then_pieces(void **state)
+{
+    (void)state;
+    mf_replayq q;
+    init(&q);
+    size_t first = add_pub(&q, "a", "r.1", 30, 'x');
+    first += add_raw(&q, "PING\r\n");
+    char tmp[8192];
+    assert_int_equal(mf_replayq_take(&q, tmp, sizeof tmp), first);
+    assert_int_equal(mf_replayq_pending(&q), 0);
+    size_t starts[4], n = 0, len = 0;
+    starts[n++] = len, len += add_pub(&q, "b", NULL, 12, 'y');
+    starts[n++] = len, len += add_raw(&q, "UNSUB 1\r\n");
+    starts[n++] = len, len += add_pub(&q, "c.d", "r.2", 3, 'z');
+    assert_int_equal(mf_replayq_pending(&q), len);
+    size_t sent = 0;
+    while (sent + 5 < len) {
+        assert_int_equal(mf_replayq_take(&q, tmp, 5), 5);
+        sent += 5;
+        size_t rec = 0;
+        for (size_t i = 0; i < n; i++)
+            if (starts[i] <= sent)
+                rec = starts[i];
+        assert_int_equal(mf_replayq_pending(&q), len - rec);
+    }
+    assert_int_equal(mf_replayq_take(&q, tmp, sizeof tmp), len - sent);
+    assert_int_equal(mf_replayq_pending(&q), 0);
+    mf_replayq_clear(&q);
+}
+
 static void test_salvage_keeps_the_cut_pub(void **state)
 {
     (void)state;
@@ -363,6 +395,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_len),
         cmocka_unit_test(test_take_in_pieces),
+        cmocka_unit_test(test_take_all_then_pieces),
         cmocka_unit_test(test_salvage_keeps_the_cut_pub),
         cmocka_unit_test(test_salvage_limits),
         cmocka_unit_test(test_prepend),
