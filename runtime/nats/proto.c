@@ -408,16 +408,17 @@ static int parse_data(mf_proto_parser *p, line_t *l, mf_proto_op *op, mf_error *
  *   MSG     <subject> <sid> [reply] <#bytes>           HMSG <subject> <sid> [reply] <#hdr> <#total>
  *   SUB     <subject> [queue] <sid>                    UNSUB <sid> [max_msgs]
  *   CONNECT <json>   INFO <json>   -ERR '<text>'       PING  PONG  +OK */
+/* The data ops first: nearly every line is one of them. */
 static const op_spec OPS[] = {
+    {"PUB", MF_OP_PUB, READ_BY_SERVER, 2, 3, parse_data},
+    {"MSG", MF_OP_MSG, READ_BY_CLIENT, 3, 4, parse_data},
+    {"HPUB", MF_OP_HPUB, READ_BY_SERVER, 3, 4, parse_data},
+    {"HMSG", MF_OP_HMSG, READ_BY_CLIENT, 4, 5, parse_data},
     {"PING", MF_OP_PING, READ_BY_SERVER | READ_BY_CLIENT, 0, 0, parse_bare},
     {"PONG", MF_OP_PONG, READ_BY_SERVER | READ_BY_CLIENT, 0, 0, parse_bare},
-    {"PUB", MF_OP_PUB, READ_BY_SERVER, 2, 3, parse_data},
-    {"HPUB", MF_OP_HPUB, READ_BY_SERVER, 3, 4, parse_data},
     {"SUB", MF_OP_SUB, READ_BY_SERVER, 2, 3, parse_sub},
     {"UNSUB", MF_OP_UNSUB, READ_BY_SERVER, 1, 2, parse_unsub},
     {"CONNECT", MF_OP_CONNECT, READ_BY_SERVER, 0, 0, parse_json},
-    {"MSG", MF_OP_MSG, READ_BY_CLIENT, 3, 4, parse_data},
-    {"HMSG", MF_OP_HMSG, READ_BY_CLIENT, 4, 5, parse_data},
     {"INFO", MF_OP_INFO, READ_BY_CLIENT, 0, 0, parse_json},
     {"+OK", MF_OP_OK, READ_BY_CLIENT, 0, 0, parse_bare},
     {"-ERR", MF_OP_ERR, READ_BY_CLIENT, 0, 0, parse_err},
