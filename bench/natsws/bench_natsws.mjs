@@ -48,7 +48,10 @@ import { startFrameProxy } from './wsframes.mjs';
 import { loadNats, startBroker, startNatsServer, within } from '../../tests/interop/harness.mjs';
 
 function parseArgs(argv) {
-  const o = { pairs: 15, count: 20000, requests: 3000, size: 300, quick: false, frames: false, split: false, json: null, brokerArgs: [] };
+  // 10,000 requests per server: with 3,000 the p99 is the 30th-slowest sample, and one Node GC pause
+  // or scheduling delay moved the p99 ratio between 0.68 and 1.38 in three runs of the same build
+  // (bench/RESULTS.md); with 10,000 the same build gave 0.68-0.84.
+  const o = { pairs: 15, count: 20000, requests: 10000, size: 300, quick: false, frames: false, split: false, json: null, brokerArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
