@@ -94,6 +94,14 @@ def switches(pid: int) -> Tuple[int, int]:
     return v, n
 
 
+def schedstat(pid: int) -> Tuple[float, float]:
+    """The main thread's (the engine's) seconds on a CPU and seconds runnable but waiting for one
+    (/proc/PID/task/TID/schedstat: the scheduler's own clock, not ticks)."""
+    with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+        run_ns, wait_ns = f.read().split()[:2]
+    return int(run_ns) / 1e9, int(wait_ns) / 1e9
+
+
 def cpu_seconds(pid: int, task: str = "") -> float:
     with open(f"/proc/{pid}{task}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -189,14 +197,14 @@ def one_campaign(args: argparse.Namespace, url: str, c: Any, bp: int, cp: int,
     camp_pid = procs["campaign-service"].p.pid
     v0 = varz(bp)
     cpu0 = {k: cpu_seconds(p.p.pid) for k, p in procs.items()}
-    th0, sw0 = thread_cpu(camp_pid), switches(camp_pid)
+    th0, sw0, ss0 = thread_cpu(camp_pid), switches(camp_pid), schedstat(camp_pid)
     t1 = time.monotonic()
     c.pub("campaign.execute", json.dumps({"execution_id": xid, "campaign_id": cid,
                                           "execution_type": "immediate"}).encode())
     c.flush()
     await_final_status(c, xid, 3600)
     dt = time.monotonic() - t1
-    th1, sw1 = thread_cpu(camp_pid), switches(camp_pid)
+    th1, sw1, ss1 = thread_cpu(camp_pid), switches(camp_pid), schedstat(camp_pid)
     cpu1 = {k: cpu_seconds(p.p.pid) for k, p in procs.items()}
     v1 = varz(bp)
     x = http(cp, "GET", f"/executions?campaign={cid}&limit=1")[1]["executions"][0]
@@ -211,7 +219,8 @@ def one_campaign(args: argparse.Namespace, url: str, c: Any, bp: int, cp: int,
             "cpu": {k: cpu1[k] - cpu0[k] for k in procs},
             "threads": sorted(((th1[t] - th0.get(t, 0.0)) / dt for t in th1), reverse=True),
             "main_thread": (th1.get(camp_pid, 0.0) - th0.get(camp_pid, 0.0)) / dt,
-            "switches": (sw1[0] - sw0[0], sw1[1] - sw0[1])}
+            "switches": (sw1[0] - sw0[0], sw1[1] - sw0[1]),
+            "engine_run": (ss1[0] - ss0[0]) / dt, "engine_runnable": (ss1[1] - ss0[1]) / dt}
 
 
 def report(run: int, r: Dict[str, Any]) -> None:
@@ -229,6 +238,9 @@ def report(run: int, r: Dict[str, Any]) -> None:
           f" cores (main thread: the engine, {r['main_thread']:.2f})")
     print(f"  the engine thread's switches   {r['switches'][0] / n:.3f} voluntary, {r['switches'][1] / n:.3f} "
           "involuntary per notification")
+    idle = max(0.0, 1.0 - r["engine_run"] - r["engine_runnable"])
+    print(f"  the engine thread's time       {r['engine_run']:.0%} on a CPU, {r['engine_runnable']:.0%} runnable "
+          f"waiting for one, {idle:.0%} asleep")
 
 
 
