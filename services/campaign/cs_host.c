@@ -11,12 +11,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-typedef struct task {
-    cs_host_fn fn;
-    void *ctx, *arg;
-    cs_host_free_fn free_arg;
-    struct task *next;
-} task;
+typedef cs_host_task task;
 
 struct cs_host {
     pthread_mutex_t lock;
@@ -48,15 +43,23 @@ mf_status cs_host_create(void (*on_timer)(void *ctx), void *ctx, cs_host **out, 
     return MF_OK;
 }
 
+/* Ends one task: its argument's free_arg (which may free t, when embedded), then t if ours. */
+static void done(task *t)
+{
+    bool owned = t->owned;
+    if (t->free_arg)
+        t->free_arg(t->arg);
+    if (owned)
+        free(t);
+}
+
 void cs_host_close(cs_host *h)
 {
     if (!h)
         return;
     for (task *t = h->head, *next; t; t = next) {
         next = t->next;
-        if (t->free_arg)
-            t->free_arg(t->arg);
-        free(t);
+        done(t);
     }
     if (h->efd >= 0)
         close(h->efd);
@@ -76,16 +79,12 @@ int cs_host_timer_fd(const cs_host *h)
     return h->tfd;
 }
 
-mf_status cs_host_post(cs_host *h, cs_host_fn fn, void *ctx, void *arg, cs_host_free_fn free_arg)
+static mf_status enqueue(cs_host *h, task *t, cs_host_fn fn, void *ctx, void *arg, cs_host_free_fn free_arg)
 {
-    task *t = malloc(sizeof *t);
-    if (!t)
-        return MF_ERR_NOMEM;
-    *t = (task){.fn = fn, .ctx = ctx, .arg = arg, .free_arg = free_arg};
+    t->fn = fn, t->ctx = ctx, t->arg = arg, t->free_arg = free_arg, t->next = NULL;
     pthread_mutex_lock(&h->lock);
     if (h->shut) {
         pthread_mutex_unlock(&h->lock);
-        free(t);
         return MF_ERR_CLOSED;
     }
     if (h->tail)
@@ -103,6 +102,25 @@ mf_status cs_host_post(cs_host *h, cs_host_fn fn, void *ctx, void *arg, cs_host_
         (void)w;
     }
     return MF_OK;
+}
+
+mf_status cs_host_post_task(cs_host *h, cs_host_task *t, cs_host_fn fn, void *ctx, void *arg,
+                            cs_host_free_fn free_arg)
+{
+    t->owned = 0;
+    return enqueue(h, t, fn, ctx, arg, free_arg);
+}
+
+mf_status cs_host_post(cs_host *h, cs_host_fn fn, void *ctx, void *arg, cs_host_free_fn free_arg)
+{
+    task *t = malloc(sizeof *t);
+    if (!t)
+        return MF_ERR_NOMEM;
+    t->owned = 1;
+    mf_status st = enqueue(h, t, fn, ctx, arg, free_arg);
+    if (st != MF_OK)
+        free(t);
+    return st;
 }
 
 void cs_host_shut(cs_host *h)
@@ -149,9 +167,7 @@ size_t cs_host_run(cs_host *h)
     for (task *t = list, *next; t; t = next) {
         next = t->next;
         t->fn(t->ctx, t->arg);
-        if (t->free_arg)
-            t->free_arg(t->arg);
-        free(t);
+        done(t);
         ran++;
     }
     if (read(h->tfd, &count, sizeof count) == (ssize_t)sizeof count && h->on_timer) {

@@ -1,5 +1,7 @@
-/* Unit tests of cs_host: posts from other threads run in order on the host thread; the timer
- * fires once per arming; closing frees what was never run. */
+/* Unit tests of cs_host: posts from other threads (tasks the host allocates and tasks embedded in
+ * their argument, mixed) run in order on the host thread; the timer fires once per arming; closing
+ * frees what was never run, in order, without running it; a refused post leaves the caller's task
+ * alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@ typedef struct counts {
 
 typedef struct item {
     int thread, seq;
+    cs_host_task task; /* cs_host_post_task's storage: freed with the item (free_arg = free) */
 } item;
 
 static void on_item(void *ctx, void *arg)
@@ -46,9 +49,12 @@ static void *post_many(void *p)
     poster *ps = p;
     for (int i = 1; i <= PER_THREAD; i++) {
         item *it = malloc(sizeof *it);
-        *it = (item){ps->thread, i};
-        while (cs_host_post(ps->h, on_item, ps->c, it, free) != MF_OK)
-            ;
+        *it = (item){.thread = ps->thread, .seq = i};
+        if (i % 2) /* odd: embedded (ASan: the host must not touch it after free) */
+            assert_int_equal(cs_host_post_task(ps->h, &it->task, on_item, ps->c, it, free), MF_OK);
+        else
+            while (cs_host_post(ps->h, on_item, ps->c, it, free) != MF_OK)
+                ;
     }
     return NULL;
 }
@@ -132,12 +138,79 @@ static void close_frees_the_queue(void **state)
     assert_int_equal(frees, 3);
 }
 
+/* Frees recorded in order: which item, by its seq. */
+static int freed[8], n_freed;
+static void record_free(void *arg)
+{
+    item *it = arg;
+    freed[n_freed++] = it->seq;
+    free(it); /* the embedded task goes with it */
+}
+
+static void close_frees_embedded_tasks(void **state)
+{
+    (void)state;
+    cs_host *h;
+    n_freed = 0;
+    assert_int_equal(cs_host_create(NULL, NULL, &h, NULL), MF_OK);
+    for (int i = 1; i <= 4; i++) {
+        item *it = calloc(1, sizeof *it);
+        it->seq = i;
+        mf_status st = i == 3 ? cs_host_post(h, never_run, NULL, it, record_free)
+                              : cs_host_post_task(h, &it->task, never_run, NULL, it, record_free);
+        assert_int_equal(st, MF_OK);
+    }
+    assert_int_equal(cs_host_pending(h), 4);
+    cs_host_shut(h);
+    item *late = calloc(1, sizeof *late);
+    late->seq = 99;
+    assert_int_equal(cs_host_post_task(h, &late->task, never_run, NULL, late, record_free), MF_ERR_CLOSED);
+    assert_int_equal(cs_host_pending(h), 4); /* not queued */
+    free(late);                              /* refused: still the caller's, task and all */
+    cs_host_close(h);
+    assert_int_equal(n_freed, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(freed[i], i + 1); /* in the order posted */
+}
+
+/* Queued tasks still run after cs_host_shut; an embedded task's storage can be posted again
+ * once its free_arg ran (a free list of the caller's). */
+static int ran_seq;
+static void note_run(void *ctx, void *arg)
+{
+    (void)ctx;
+    ran_seq += ((item *)arg)->seq;
+}
+
+static void embedded_task_reused(void **state)
+{
+    (void)state;
+    cs_host *h;
+    assert_int_equal(cs_host_create(NULL, NULL, &h, NULL), MF_OK);
+    item it = {.seq = 1};
+    ran_seq = 0;
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(cs_host_post_task(h, &it.task, note_run, NULL, &it, NULL), MF_OK);
+        assert_int_equal(cs_host_run(h), 1);
+    }
+    assert_int_equal(ran_seq, 3);
+    assert_int_equal(cs_host_post_task(h, &it.task, note_run, NULL, &it, NULL), MF_OK);
+    cs_host_shut(h);
+    assert_int_equal(cs_host_run(h), 1); /* queued before the shut: runs */
+    assert_int_equal(ran_seq, 4);
+    assert_int_equal(cs_host_post_task(h, &it.task, note_run, NULL, &it, NULL), MF_ERR_CLOSED);
+    assert_int_equal(cs_host_run(h), 0);
+    cs_host_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(posts_from_threads),
         cmocka_unit_test(timer_fires_once),
         cmocka_unit_test(close_frees_the_queue),
+        cmocka_unit_test(close_frees_embedded_tasks),
+        cmocka_unit_test(embedded_task_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
