@@ -44,6 +44,10 @@ struct cs_service {
     view_event *vhead, *vtail;
     bool drain_posted;
     cs_service_stats stats;
+    /* profile requests' boxes not in use (engine thread only: taken by sink_request, given back
+     * by reply_free, which the host runs on that thread) */
+    struct reply_box *free_boxes;
+    size_t n_free_boxes;
 };
 
 /* ---- clock and log ---- */
@@ -75,6 +79,14 @@ static void sink_timer(void *ctx, int64_t at)
     cs_host_timer_in(s->host, d > 0 ? d : 0);
 }
 
+/* A profile request's context and, once answered, its reply on the way to the host. Per
+ * notification nothing is allocated: the box comes from the service's free list (engine thread),
+ * the reply's strings go in its own storage (unless they are long: then one malloc) and the host's
+ * task is embedded. Memory the client's thread malloc'd and the engine thread freed, three blocks
+ * per reply, was what glibc's allocator does worst (tcache overflowing into the other arena's
+ * bins, under that arena's lock). */
+#define REPLY_INLINE 200 /* a reply's strings: user_id (36) and four short profile fields */
+
 typedef struct reply_box {
     cs_service *s;
     cs_user_info_cb cb;
@@ -83,8 +95,13 @@ typedef struct reply_box {
     mf_error err;
     bool has_reply;
     mf_user_info_reply reply; /* its strings point into text */
-    char *text;
+    char *text;               /* inline, or malloc'd when the strings do not fit */
+    cs_host_task task;
+    struct reply_box *next_free;
+    char inline_text[REPLY_INLINE];
 } reply_box;
+
+#define BOXES_KEPT 4096 /* free boxes kept (~0.5 KiB each): more than the requests a run has out */
 
 static void reply_run(void *ctx, void *arg)
 {
@@ -93,15 +110,30 @@ static void reply_run(void *ctx, void *arg)
     b->cb(b->cb_ctx, b->st, b->has_reply ? &b->reply : NULL, &b->err);
 }
 
+static void reply_drop_text(reply_box *b)
+{
+    if (b->text != b->inline_text)
+        free(b->text);
+    b->text = NULL;
+}
+
+/* Host thread (the engine's): the box goes back to the free list. */
 static void reply_free(void *arg)
 {
     reply_box *b = arg;
-    free(b->text);
-    free(b);
+    cs_service *s = b->s;
+    reply_drop_text(b);
+    if (s->n_free_boxes >= BOXES_KEPT) {
+        free(b);
+        return;
+    }
+    b->next_free = s->free_boxes;
+    s->free_boxes = b;
+    s->n_free_boxes++;
 }
 
-/* The reply's strings (every member of UserInfoReply) copied into one allocation: one malloc per
- * reply instead of one per string and a walk of the type's descriptor (mf_user_info_reply_copy). */
+/* The reply's strings (every member of UserInfoReply) copied into the box's own storage, or one
+ * allocation when they do not fit: no walk of the type's descriptor (mf_user_info_reply_copy). */
 static mf_status reply_keep(reply_box *b, const mf_user_info_reply *r)
 {
     const char *src[7] = {r->user_id,
@@ -116,7 +148,7 @@ static mf_status reply_keep(reply_box *b, const mf_user_info_reply *r)
     size_t len[7], total = 0;
     for (int i = 0; i < 7; i++)
         total += len[i] = src[i] ? strlen(src[i]) + 1 : 0;
-    char *p = b->text = malloc(total ? total : 1);
+    char *p = b->text = total <= sizeof b->inline_text ? b->inline_text : malloc(total);
     if (!p)
         return mf_error_set(&b->err, MF_ERR_NOMEM, "", "out of memory keeping a user.info reply");
     b->reply = *r; /* the has_ flags */
@@ -127,7 +159,8 @@ static mf_status reply_keep(reply_box *b, const mf_user_info_reply *r)
     return MF_OK;
 }
 
-/* Client thread: the reply (or the failure) goes to the host. */
+/* Client thread: the reply (or the failure) goes to the host. The box is the host's (then the
+ * engine thread's) from here: this thread never touches the free list. */
 static void on_user_info(void *ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err)
 {
     reply_box *b = ctx;
@@ -142,24 +175,37 @@ static void on_user_info(void *ctx, mf_status st, const mf_user_info_reply *repl
         else
             b->st = b->err.code;
     }
-    if (cs_host_post(b->s->host, reply_run, NULL, b, reply_free) != MF_OK) {
-        /* cannot happen before cs_service_close; the engine then gets no answer for this one */
-        reply_free(b);
+    if (cs_host_post_task(b->s->host, &b->task, reply_run, NULL, b, reply_free) != MF_OK) {
+        /* only after cs_host_shut (cs_service_close); the engine then gets no answer for this one */
+        reply_drop_text(b);
+        free(b);
     }
+}
+
+/* Engine thread: a box from the free list (or a new one). */
+static reply_box *box_take(cs_service *s)
+{
+    reply_box *b = s->free_boxes;
+    if (b) {
+        s->free_boxes = b->next_free;
+        s->n_free_boxes--;
+        return b;
+    }
+    return malloc(sizeof *b);
 }
 
 static mf_status sink_request(void *ctx, const char *user_id, int timeout_ms, cs_user_info_cb cb, void *cb_ctx,
                               mf_error *err)
 {
     cs_service *s = ctx;
-    reply_box *b = malloc(sizeof *b);
+    reply_box *b = box_take(s);
     if (!b)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     b->s = s, b->cb = cb, b->cb_ctx = cb_ctx, b->has_reply = false, b->text = NULL;
     mf_user_info_request req = {.user_id = (char *)user_id};
     mf_status st = campaign_service_request_user_info_async(s->client, &req, timeout_ms, on_user_info, b, err);
     if (st != MF_OK)
-        free(b);
+        reply_free(b); /* not sent: back to the list */
     return st;
 }
 
@@ -556,7 +602,11 @@ void cs_service_close(cs_service *s)
     cs_engine_close(s->engine);
     svc_js_close(s->js, false); /* the client is gone (svc_app destroys it before the close hook) */
     cs_userview_close(s->view);
-    cs_host_close(s->host);
+    cs_host_close(s->host); /* replies never run go back to the free list */
+    for (struct reply_box *b = s->free_boxes, *next; b; b = next) {
+        next = b->next_free;
+        free(b);
+    }
     pthread_mutex_lock(&s->lock);
     for (view_event *v = s->vhead, *next; v; v = next) {
         next = v->next;
