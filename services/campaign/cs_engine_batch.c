@@ -95,17 +95,41 @@ static void attempt_failed(cs_engine *e, cs_run *r, slot *s, mf_status st, const
     decide(r, s, CS_TARGET_FAILED, reason);
 }
 
+/* A request's context: from the engine's free list, else a new one. */
+static cs_req *req_take(cs_engine *e)
+{
+    cs_req *q = e->free_reqs;
+    if (!q)
+        return malloc(sizeof *q);
+    e->free_reqs = q->next;
+    e->n_free_reqs--;
+    return q;
+}
+
+/* Back to the free list; orphaned ones (e NULL: the engine dropped the batch or was closed) are
+ * freed. */
+static void req_give(cs_engine *e, cs_req *q)
+{
+    if (!e || e->n_free_reqs >= CS_REQS_KEPT) {
+        free(q);
+        return;
+    }
+    q->next = e->free_reqs;
+    e->free_reqs = q;
+    e->n_free_reqs++;
+}
+
 static void ask(cs_engine *e, cs_run *r, size_t i)
 {
     slot *s = &r->slots[i];
-    cs_req *q = calloc(1, sizeof *q);
+    cs_req *q = req_take(e);
     mf_error err;
     s->out.attempts++;
     e->stats.requests++;
     e->stats.retries += s->out.attempts > 1;
     mf_status st = MF_ERR_NOMEM;
     if (q) {
-        *q = (cs_req){.e = e, .run = r, .slot = i, .next = e->reqs};
+        *q = (cs_req){.e = e, .run = r, .slot = i, .prev = NULL, .next = e->reqs};
         st = e->sink.request_user_info(e->sink.ctx, s->row.user_id, e->cfg.request_timeout_ms, on_reply, q, &err);
     }
     if (st == MF_OK) {
@@ -115,7 +139,8 @@ static void ask(cs_engine *e, cs_run *r, size_t i)
         s->phase = SLOT_FETCHING;
         return;
     }
-    free(q);
+    if (q)
+        req_give(e, q);
     attempt_failed(e, r, s, st, st == MF_ERR_NOMEM ? "out of memory" : err.message);
 }
 
@@ -214,7 +239,7 @@ static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply
     cs_run *r = q->run;
     size_t i = q->slot;
     unlink_req(e, q);
-    free(q);
+    req_give(e, q);
     if (!e)
         return; /* the engine was closed: nothing to do */
     slot *s = &r->slots[i];

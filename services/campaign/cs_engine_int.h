@@ -78,6 +78,7 @@ struct cs_run {
 };
 
 #define CS_REFUSALS_KEPT 64
+#define CS_REQS_KEPT 4096 /* free request contexts kept: more than a run has out */
 
 struct cs_engine {
     cs_refusal refusals[CS_REFUSALS_KEPT]; /* ring: the newest at (next_refusal - 1) */
@@ -95,6 +96,8 @@ struct cs_engine {
     cs_run **runs;
     size_t n_runs, cap_runs;
     cs_req *reqs;                /* requests out, for orphaning at close */
+    cs_req *free_reqs;           /* contexts of answered requests, reused (next-linked) */
+    size_t n_free_reqs;
     bool stopping;
     bool sched_none;             /* cached earliest schedule firing (cs_eng_sched_refresh) */
     int64_t sched_at;
