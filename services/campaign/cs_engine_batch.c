@@ -329,8 +329,6 @@ static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, cs_user *u
 {
     r->slots = r->spare_slots ? r->spare_slots : malloc((size_t)r->cap * sizeof *r->slots);
     r->spare_slots = NULL;
-    if (r->slots)
-        memset(r->slots, 0, n * sizeof *r->slots);
     if (!r->slots) {
         cs_eng_log(e, "error", "execution %s: out of memory for a batch; trying later", r->x.execution_id);
         for (size_t i = 0; i < n; i++)
@@ -343,10 +341,16 @@ static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, cs_user *u
     r->open = 0;
     r->batch_started = now;
     r->publish_failed = false;
+    /* every member of a slot is set here or by screen (row, view, out, phase) or before it is read
+     * (reason: by decide, retry_at: with SLOT_RETRY_WAIT): no memset of the ~0.3 MB array per
+     * batch (callgrind: 408 instructions per notification, and the cache lines it evicts) */
     for (size_t i = 0; i < n; i++) {
-        r->slots[i].row = rows[i];
-        r->slots[i].view = users[i];
-        screen(r, &r->slots[i]);
+        slot *s = &r->slots[i];
+        s->row = rows[i];
+        s->view = users[i];
+        s->reason[0] = '\0';
+        s->retry_at = 0;
+        screen(r, s);
     }
     hold_quiet(e, r, now);
     for (size_t i = 0; i < n; i++)
