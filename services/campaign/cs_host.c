@@ -1,9 +1,15 @@
-/* cs_host.c - see cs_host.h. Linux: eventfd and timerfd. */
+/* cs_host.c - see cs_host.h. Linux: eventfd and timerfd.
+ *
+ * The queue is a lock-free stack of tasks: a post pushes with one compare-and-swap, a run takes
+ * the whole stack with one atomic and-not (and reverses it: posting order). No mutex is taken
+ * per post (a reply per notification on the client's thread) and no pointer is popped one at a
+ * time, so there is no ABA. Bit 0 of the head is the shut flag: a post after cs_host_shut fails
+ * in the same atomic step that would have queued it. */
 #include "cs_host.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +19,11 @@
 
 typedef cs_host_task task;
 
+#define SHUT_BIT ((uintptr_t)1) /* tasks are pointer-aligned: bit 0 of the head is free */
+
 struct cs_host {
-    pthread_mutex_t lock;
-    task *head, *tail;
-    size_t n;
-    bool shut;
+    _Atomic uintptr_t head; /* the newest task posted (a stack, ->next older), | SHUT_BIT */
+    atomic_size_t n;        /* tasks posted and not yet taken (counted before the push) */
     int efd, tfd;
     void (*on_timer)(void *ctx);
     void *ctx;
@@ -29,7 +35,8 @@ mf_status cs_host_create(void (*on_timer)(void *ctx), void *ctx, cs_host **out, 
     cs_host *h = calloc(1, sizeof *h);
     if (!h)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
-    pthread_mutex_init(&h->lock, NULL);
+    atomic_init(&h->head, 0);
+    atomic_init(&h->n, 0);
     h->on_timer = on_timer;
     h->ctx = ctx;
     h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -53,11 +60,26 @@ static void done(task *t)
         free(t);
 }
 
+/* Takes every queued task, oldest first (the shut flag stays). */
+static task *take_all(cs_host *h)
+{
+    uintptr_t top = atomic_fetch_and_explicit(&h->head, SHUT_BIT, memory_order_acquire);
+    task *list = NULL;
+    size_t n = 0;
+    for (task *t = (task *)(top & ~SHUT_BIT), *next; t; t = next, n++) { /* newest first: reverse */
+        next = t->next;
+        t->next = list;
+        list = t;
+    }
+    atomic_fetch_sub_explicit(&h->n, n, memory_order_relaxed);
+    return list;
+}
+
 void cs_host_close(cs_host *h)
 {
     if (!h)
         return;
-    for (task *t = h->head, *next; t; t = next) {
+    for (task *t = take_all(h), *next; t; t = next) {
         next = t->next;
         done(t);
     }
@@ -65,7 +87,6 @@ void cs_host_close(cs_host *h)
         close(h->efd);
     if (h->tfd >= 0)
         close(h->tfd);
-    pthread_mutex_destroy(&h->lock);
     free(h);
 }
 
@@ -81,22 +102,21 @@ int cs_host_timer_fd(const cs_host *h)
 
 static mf_status enqueue(cs_host *h, task *t, cs_host_fn fn, void *ctx, void *arg, cs_host_free_fn free_arg)
 {
-    t->fn = fn, t->ctx = ctx, t->arg = arg, t->free_arg = free_arg, t->next = NULL;
-    pthread_mutex_lock(&h->lock);
-    if (h->shut) {
-        pthread_mutex_unlock(&h->lock);
-        return MF_ERR_CLOSED;
-    }
-    if (h->tail)
-        h->tail->next = t;
-    else
-        h->head = t;
-    h->tail = t;
-    bool was_empty = h->n++ == 0;
-    pthread_mutex_unlock(&h->lock);
+    t->fn = fn, t->ctx = ctx, t->arg = arg, t->free_arg = free_arg;
+    /* counted first, so that cs_host_pending never misses a task in the queue (nor wraps) */
+    atomic_fetch_add_explicit(&h->n, 1, memory_order_relaxed);
+    uintptr_t top = atomic_load_explicit(&h->head, memory_order_relaxed);
+    do {
+        if (top & SHUT_BIT) {
+            atomic_fetch_sub_explicit(&h->n, 1, memory_order_relaxed);
+            return MF_ERR_CLOSED;
+        }
+        t->next = (task *)top;
+    } while (!atomic_compare_exchange_weak_explicit(&h->head, &top, (uintptr_t)t, memory_order_release,
+                                                    memory_order_relaxed));
     /* one wake-up per batch of posts: cs_host_run clears the event before it takes the queue,
      * so a post that finds the queue non-empty is always seen by a run still to come */
-    if (was_empty) {
+    if (top == 0) {
         uint64_t one = 1;
         ssize_t w = write(h->efd, &one, sizeof one); /* cannot block: the counter never nears its max */
         (void)w;
@@ -125,17 +145,12 @@ mf_status cs_host_post(cs_host *h, cs_host_fn fn, void *ctx, void *arg, cs_host_
 
 void cs_host_shut(cs_host *h)
 {
-    pthread_mutex_lock(&h->lock);
-    h->shut = true;
-    pthread_mutex_unlock(&h->lock);
+    atomic_fetch_or_explicit(&h->head, SHUT_BIT, memory_order_acq_rel);
 }
 
 size_t cs_host_pending(cs_host *h)
 {
-    pthread_mutex_lock(&h->lock);
-    size_t n = h->n;
-    pthread_mutex_unlock(&h->lock);
-    return n;
+    return atomic_load_explicit(&h->n, memory_order_relaxed);
 }
 
 void cs_host_timer_in(cs_host *h, int64_t ms)
@@ -158,11 +173,7 @@ size_t cs_host_run(cs_host *h)
     uint64_t count;
     ssize_t r = read(h->efd, &count, sizeof count); /* clears the event; EAGAIN when nothing */
     (void)r;
-    pthread_mutex_lock(&h->lock);
-    task *list = h->head;
-    h->head = h->tail = NULL;
-    h->n = 0;
-    pthread_mutex_unlock(&h->lock);
+    task *list = take_all(h);
     size_t ran = 0;
     for (task *t = list, *next; t; t = next) {
         next = t->next;

@@ -19,7 +19,9 @@
  *
  * Tasks posted while cs_host_run runs wait for the next call (the event fd stays readable).
  *
- * Threads: cs_host_post and cs_host_pending are thread-safe; the rest belongs to the host thread.
+ * Threads: cs_host_post, cs_host_post_task, cs_host_shut and cs_host_pending are thread-safe
+ * (lock-free: a post is one compare-and-swap, and one eventfd write when the queue was empty);
+ * the rest belongs to the host thread.
  */
 #ifndef CS_HOST_H
 #define CS_HOST_H
@@ -70,7 +72,8 @@ mf_status cs_host_post_task(cs_host *h, cs_host_task *t, cs_host_fn fn, void *ct
 /* Refuses further posts (MF_ERR_CLOSED); queued tasks still run. Any thread. */
 void cs_host_shut(cs_host *h);
 
-/* Tasks waiting. Any thread. */
+/* Tasks posted and not yet taken by a run (a post still in progress may count already; a task
+ * being run does not). Any thread. */
 size_t cs_host_pending(cs_host *h);
 
 /* Arms the timer to fire after ms milliseconds (0: at once), or disarms it (ms < 0). */
