@@ -62,6 +62,8 @@ static void free_run(cs_run *r)
     free(r->read_rows);
     free(r->read_users);
     free(r->spare_slots); /* its views were freed when it became spare */
+    cs_user_texts_free(&r->texts[0]); /* after the slots: their views' strings */
+    cs_user_texts_free(&r->texts[1]);
     free(r->outs);
     free(r->quiet_items);
     free(r->quiet_which);

@@ -370,12 +370,17 @@ static mf_status take_batch(cs_engine *e, cs_run *r, int64_t now, int64_t after_
     if (!r->read_users)
         r->read_users = malloc((size_t)r->cap * sizeof *r->read_users);
     *n = 0;
+    /* not the storage of the batch alive (if any): the one the previous take read into */
+    cs_user_texts *texts = &r->texts[r->next_texts];
+    cs_user_texts_reset(texts);
     mf_status st = r->read_rows && r->read_users
-                       ? cs_ledger_batch_view(e->ledger, r->x.execution_id, now, after_seq, r->read_rows,
-                                              r->read_users, (size_t)r->cap, n, err)
+                       ? cs_ledger_batch_view_in(e->ledger, r->x.execution_id, now, after_seq, r->read_rows,
+                                                 r->read_users, texts, (size_t)r->cap, n, err)
                        : mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
-    if (st == MF_OK && *n > 0)
+    if (st == MF_OK && *n > 0) {
+        r->next_texts ^= 1;
         batch_begin(e, r, r->read_rows, r->read_users, *n, now, ahead); /* the view rows move to the slots */
+    }
     return st;
 }
 

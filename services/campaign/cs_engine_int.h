@@ -70,6 +70,11 @@ struct cs_run {
     cs_target_row *read_rows;    /* take_batch's: the targets read */
     cs_user *read_users;         /* take_batch's: their view rows (moved into the slots) */
     slot *spare_slots;           /* a slots array not in use (two alternate: the batch ahead) */
+    /* the view rows' strings (cs_user_texts), one storage per batch alive: the batch in hand and
+     * the one taken ahead use the two in turn (a third is read only once the first is freed);
+     * next_texts is the one the next take_batch resets and reads into */
+    cs_user_texts texts[2];
+    int next_texts;
     /* batch_end's outcomes and hold_quiet's work, also cap entries each: a block that large,
      * allocated per batch, made glibc consolidate its free lists every time (malloc_consolidate) */
     cs_outcome *outs;

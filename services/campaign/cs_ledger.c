@@ -36,6 +36,7 @@ struct cs_ledger {
     exec_key keys[KEYS];
     exec_key spare;     /* a key not to remember (read inside a transaction) */
     unsigned next_slot; /* the slot a new key replaces (round robin) */
+    cs_user_texts *texts; /* cs_ledger_batch_view_in's, for the view rows it reads (NULL: owned) */
 };
 
 static const char *const SELECT_EXEC =
@@ -284,7 +285,7 @@ static mf_status read_rows(cs_ledger *l, sqlite3_stmt *st, cs_target_row *rows, 
         r->attempts = sqlite3_column_int(st, 3);
         r->in_view = false;
         if (users)
-            s = cs_userview_row(st, 4, &users[*n], &r->in_view, err);
+            s = cs_userview_row_in(st, 4, l->texts, &users[*n], &r->in_view, err);
         if (s == MF_OK)
             (*n)++;
     }
@@ -328,6 +329,9 @@ static int id_cmp(const char *target, const unsigned char *id, size_t len)
     return c ? c : (tl > len) - (tl < len);
 }
 
+static mf_status batch_view(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
+                            cs_target_row *rows, cs_user *users, size_t max, size_t *n, mf_error *err);
+
 /* Whether the n targets' user_ids rise strictly (the order the merge join needs). */
 static bool in_user_order(const cs_target_row *rows, size_t n)
 {
@@ -355,7 +359,7 @@ static mf_status view_merge(cs_ledger *l, cs_target_row *rows, cs_user *users, s
         while (i < n && (c = id_cmp(rows[i].user_id, id, len)) < 0)
             i++; /* no row for this target: it stays not in view */
         if (c == 0) {
-            s = cs_userview_row(st, 0, &users[i], &rows[i].in_view, err);
+            s = cs_userview_row_in(st, 0, l->texts, &users[i], &rows[i].in_view, err);
             i++;
             credit += VIEW_CREDIT_PER_ROW;
         } else if (i < n) {
@@ -413,6 +417,22 @@ static mf_status read_pending(cs_ledger *l, exec_key *k, int64_t from, cs_target
 
 mf_status cs_ledger_batch_view(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
                                cs_target_row *rows, cs_user *users, size_t max, size_t *n, mf_error *err)
+{
+    return cs_ledger_batch_view_in(l, execution_id, now_ms, after_seq, rows, users, NULL, max, n, err);
+}
+
+mf_status cs_ledger_batch_view_in(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
+                                  cs_target_row *rows, cs_user *users, cs_user_texts *texts, size_t max, size_t *n,
+                                  mf_error *err)
+{
+    l->texts = texts; /* for read_rows and view_merge, during this call only */
+    mf_status s = batch_view(l, execution_id, now_ms, after_seq, rows, users, max, n, err);
+    l->texts = NULL;
+    return s;
+}
+
+static mf_status batch_view(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
+                            cs_target_row *rows, cs_user *users, size_t max, size_t *n, mf_error *err)
 {
     *n = 0;
     exec_key *k;

@@ -127,6 +127,13 @@ mf_status cs_ledger_batch(cs_ledger *l, const char *execution_id, int64_t now_ms
 mf_status cs_ledger_batch_view(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
                                cs_target_row *rows, cs_user *users, size_t max, size_t *n, mf_error *err);
 
+/* As cs_ledger_batch_view, the users' strings kept in texts (cs_userview.h: cs_userview_row_in;
+ * NULL: each user owns its strings). texts is used during the call only; the caller resets it
+ * before a batch and keeps it while the users are in use. */
+mf_status cs_ledger_batch_view_in(cs_ledger *l, const char *execution_id, int64_t now_ms, int64_t after_seq,
+                                  cs_target_row *rows, cs_user *users, cs_user_texts *texts, size_t max, size_t *n,
+                                  mf_error *err);
+
 /*
  * Records a batch's outcomes and the execution's counters in one transaction. Outcomes whose
  * `after` is pending are not written (the target stays pending). MF_ERR_IO rolls everything back.

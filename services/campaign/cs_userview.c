@@ -342,9 +342,58 @@ static int64_t col_time(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? CS_NO_TIME : sqlite3_column_int64(st, i);
 }
 
-/* Columns c+1..c+n (name, email, language, timezone, and plan when n is 5) copied into one block
- * (u->text): a batch reads 1,000 rows, one malloc each instead of n. */
-static bool read_strings(sqlite3_stmt *st, int c, int n, cs_user *u)
+struct cs_text_block {
+    struct cs_text_block *next; /* older */
+    size_t used, cap;
+    char data[];
+};
+
+void cs_user_texts_reset(cs_user_texts *t)
+{
+    struct cs_text_block *keep = t->blocks; /* the newest is the largest (each new one doubles) */
+    if (!keep)
+        return;
+    for (struct cs_text_block *b = keep->next, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    keep->next = NULL;
+    keep->used = 0;
+}
+
+void cs_user_texts_free(cs_user_texts *t)
+{
+    for (struct cs_text_block *b = t->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    t->blocks = NULL;
+}
+
+/* n bytes of t's storage: the newest block's, or a new block (twice the last, >= 16 KiB). */
+static char *texts_take(cs_user_texts *t, size_t n)
+{
+    struct cs_text_block *b = t->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = b ? b->cap * 2 : 16384;
+        while (cap < n)
+            cap *= 2;
+        struct cs_text_block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        nb->used = 0;
+        nb->cap = cap;
+        t->blocks = b = nb;
+    }
+    char *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+/* Columns c+1..c+n (name, email, language, timezone, and plan when n is 5) copied into one block:
+ * u->text (a batch reads 1,000 rows, one malloc each instead of n), or texts' storage (no malloc). */
+static bool read_strings(sqlite3_stmt *st, int c, int n, cs_user_texts *texts, cs_user *u)
 {
     char **dst[5] = {&u->name, &u->email, &u->language, &u->timezone, &u->plan};
     const unsigned char *src[5];
@@ -356,7 +405,7 @@ static bool read_strings(sqlite3_stmt *st, int c, int n, cs_user *u)
     }
     if (!total)
         return true;
-    char *p = u->text = malloc(total);
+    char *p = texts ? texts_take(texts, total) : (u->text = malloc(total));
     if (!p)
         return false;
     for (int i = 0; i < n; i++) {
@@ -397,7 +446,7 @@ static mf_status read_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *err)
 {
     memset(u, 0, sizeof *u);
     read_id(st, c, u);
-    bool ok = read_strings(st, c, 5, u);
+    bool ok = read_strings(st, c, 5, NULL, u);
     u->registered_at = col_time(st, c + 6);
     u->last_activity = col_time(st, c + 7);
     u->live = sqlite3_column_int(st, c + 8) != 0;
@@ -416,10 +465,10 @@ static mf_status read_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *err)
 }
 
 /* The CS_USERVIEW_COLUMNS from column c (what a batch needs; the rest stays unknown). */
-static mf_status read_batch_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *err)
+static mf_status read_batch_user(sqlite3_stmt *st, int c, cs_user_texts *texts, cs_user *u, mf_error *err)
 {
     read_id(st, c, u);
-    bool ok = read_strings(st, c, 4, u);
+    bool ok = read_strings(st, c, 4, texts, u);
     u->registered_at = u->last_activity = CS_NO_TIME;
     u->live = sqlite3_column_int(st, c + 5) != 0;
     u->push_enabled = sqlite3_column_int(st, c + 6);
@@ -434,11 +483,17 @@ static mf_status read_batch_user(sqlite3_stmt *st, int c, cs_user *u, mf_error *
     return MF_OK;
 }
 
-mf_status cs_userview_row(sqlite3_stmt *st, int first, cs_user *out, bool *found, mf_error *err)
+mf_status cs_userview_row_in(sqlite3_stmt *st, int first, cs_user_texts *texts, cs_user *out, bool *found,
+                             mf_error *err)
 {
     memset(out, 0, sizeof *out);
     *found = sqlite3_column_type(st, first) != SQLITE_NULL;
-    return *found ? read_batch_user(st, first, out, err) : MF_OK;
+    return *found ? read_batch_user(st, first, texts, out, err) : MF_OK;
+}
+
+mf_status cs_userview_row(sqlite3_stmt *st, int first, cs_user *out, bool *found, mf_error *err)
+{
+    return cs_userview_row_in(st, first, NULL, out, found, err);
 }
 
 mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, bool *found, mf_error *err)

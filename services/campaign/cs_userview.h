@@ -56,11 +56,12 @@ extern "C" {
 
 #define CS_NO_TIME INT64_MIN /* an unknown instant */
 
-/* One user as the view knows it. Strings are owned (cs_user_free), NULL when unknown. */
+/* One user as the view knows it. Strings are owned (cs_user_free), NULL when unknown - or, when
+ * read with cs_userview_row_in into a cs_user_texts, the texts' (text NULL). */
 typedef struct cs_user {
     char user_id[37];
-    char *name, *email, *language, *timezone, *plan; /* NULL or into text */
-    char *text;                                        /* owns the five strings: one block */
+    char *name, *email, *language, *timezone, *plan; /* NULL, or into text (or a cs_user_texts) */
+    char *text;                                        /* owns the five strings: one block (or NULL) */
     int64_t registered_at, last_activity; /* ms or CS_NO_TIME */
     bool live;
     bool push_enabled, email_enabled, sms_enabled;
@@ -100,6 +101,28 @@ mf_status cs_userview_get(cs_userview *v, const char *user_id, cs_user *out, boo
 /* Reads the CS_USERVIEW_COLUMNS that start at column `first` of st's current row. *found false
  * (and *out empty) when they are NULL: a LEFT JOIN found no user. MF_ERR_NOMEM. */
 mf_status cs_userview_row(sqlite3_stmt *st, int first, cs_user *out, bool *found, mf_error *err);
+
+/*
+ * Storage for the strings of many users (a batch's view rows): blocks kept from batch to batch,
+ * so that reading a row allocates nothing once the storage has grown to a batch's size (one
+ * malloc per row, freed per row after the batch, left ~1,000 small chunks per batch in glibc's
+ * fast bins for malloc_consolidate to walk). Users read into it do not own their strings: text
+ * is NULL (cs_user_free frees nothing of them, and may still be called) and the strings stay
+ * valid until the next cs_user_texts_reset or cs_user_texts_free. Zero-initialised is empty.
+ * One thread at a time.
+ */
+typedef struct cs_user_texts {
+    struct cs_text_block *blocks; /* newest first; the first is written */
+} cs_user_texts;
+
+/* Forgets every string (the users read into it must not be used any more); keeps the largest
+ * block for the next batch. */
+void cs_user_texts_reset(cs_user_texts *t);
+void cs_user_texts_free(cs_user_texts *t);
+
+/* As cs_userview_row, the strings copied into texts (NULL: into out->text, as cs_userview_row). */
+mf_status cs_userview_row_in(sqlite3_stmt *st, int first, cs_user_texts *texts, cs_user *out, bool *found,
+                             mf_error *err);
 
 /* Number of live users. */
 mf_status cs_userview_count(cs_userview *v, int64_t *live, mf_error *err);

@@ -343,6 +343,59 @@ static void batch_columns(void **state)
     sqlite3_finalize(st);
 }
 
+/* cs_userview_row_in: many rows' strings in one cs_user_texts, growing past its first block (16
+ * KiB): every string stays where it was read (valid and equal) until the reset; the users own
+ * nothing (text NULL, cs_user_free harmless); after a reset the storage is reused. */
+#define MANY 300
+static void rows_in_texts(void **state)
+{
+    fx *f = *state;
+    char id[MANY][37], name[MANY][160];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(id[i], sizeof id[i], "00000000-0000-4000-8000-%012d", i);
+        snprintf(name[i], sizeof name[i], "user %d %0120d", i, i); /* ~130 bytes: 300 of them > 16 KiB */
+        char changes[400];
+        snprintf(changes, sizeof changes, "{'name':'%.150s','email':'u%d@example.com','timezone':'Europe/Paris'}",
+                 name[i], i);
+        assert_int_equal(update(f, id[i], "2026-03-01T09:00:00Z", changes, NULL), MF_OK);
+    }
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT " CS_USERVIEW_COLUMNS " FROM cs_users AS u ORDER BY u.user_id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    cs_user_texts texts = {0};
+    static cs_user u[MANY];
+    for (int round = 0; round < 2; round++) {
+        cs_user_texts_reset(&texts); /* the first time: empty, nothing to do */
+        int n = 0;
+        bool found;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            assert_true(n < MANY);
+            assert_int_equal(cs_userview_row_in(st, 0, &texts, &u[n], &found, NULL), MF_OK);
+            assert_true(found);
+            assert_null(u[n].text);
+            n++;
+        }
+        sqlite3_reset(st);
+        assert_int_equal(n, MANY);
+        for (int i = 0; i < MANY; i++) { /* all still valid after the storage grew */
+            char email[32];
+            snprintf(email, sizeof email, "u%d@example.com", i);
+            assert_string_equal(u[i].user_id, id[i]);
+            assert_string_equal(u[i].name, name[i]);
+            assert_string_equal(u[i].email, email);
+            assert_null(u[i].language);
+            assert_string_equal(u[i].timezone, "Europe/Paris");
+            cs_user_free(&u[i]); /* frees nothing of the texts' */
+        }
+        assert_non_null(texts.blocks);
+    }
+    sqlite3_finalize(st);
+    cs_user_texts_free(&texts);
+    assert_null(texts.blocks);
+    cs_user_texts_free(&texts); /* twice is fine */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(out_of_order_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(preferences, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(rows_in_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(deletion, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_events_change_nothing, setup, teardown),
         cmocka_unit_test(survives_reopen),
