@@ -1,7 +1,7 @@
 /* cs_host.c - see cs_host.h. Linux: eventfd and timerfd.
  *
  * The queue is a lock-free stack of tasks: a post pushes with one compare-and-swap, a run takes
- * the whole stack with one atomic and-not (and reverses it: posting order). No mutex is taken
+ * the whole stack with one atomic and (and reverses it: posting order). No mutex is taken
  * per post (a reply per notification on the client's thread) and no pointer is popped one at a
  * time, so there is no ABA. Bit 0 of the head is the shut flag: a post after cs_host_shut fails
  * in the same atomic step that would have queued it. */
@@ -22,19 +22,24 @@ typedef cs_host_task task;
 #define SHUT_BIT ((uintptr_t)1) /* tasks are pointer-aligned: bit 0 of the head is free */
 
 struct cs_host {
-    _Atomic uintptr_t head; /* the newest task posted (a stack, ->next older), | SHUT_BIT */
-    atomic_size_t n;        /* tasks posted and not yet taken (counted before the push) */
+    /* read by the host thread at every run and timer change: not on the posters' cache line */
     int efd, tfd;
     void (*on_timer)(void *ctx);
     void *ctx;
+    /* written by every post, and by a run once per run: a cache line of their own, so that the
+     * host thread's reads above do not take it from the posters between runs */
+    _Alignas(64) _Atomic uintptr_t head; /* the newest task posted (a stack, ->next older), | SHUT_BIT */
+    atomic_size_t n;                     /* tasks posted and not yet taken (counted before the push) */
+    char pad[64 - sizeof(uintptr_t) - sizeof(size_t)];
 };
 
 mf_status cs_host_create(void (*on_timer)(void *ctx), void *ctx, cs_host **out, mf_error *err)
 {
     *out = NULL;
-    cs_host *h = calloc(1, sizeof *h);
+    cs_host *h = aligned_alloc(64, sizeof *h); /* sizeof is a multiple of 64 (the aligned line) */
     if (!h)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    memset(h, 0, sizeof *h);
     atomic_init(&h->head, 0);
     atomic_init(&h->n, 0);
     h->on_timer = on_timer;
