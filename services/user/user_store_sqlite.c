@@ -48,9 +48,13 @@ const size_t us_store_sqlite_migration_count = sizeof us_store_sqlite_migrations
 
 #define COLUMNS "user_id, email, name, language, timezone, plan, registered_at, last_activity, preferences, updated_at"
 
-enum { Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_EACH_SINCE, Q_DELETED_SINCE, Q_PRUNE_DELETED, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
+enum { Q_READ_BEGIN, Q_READ_END, Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_EACH_SINCE, Q_DELETED_SINCE, Q_PRUNE_DELETED, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
 
 static const char *const SQL[Q_N] = {
+    /* the read transaction of user.info.request's batches, prepared once: sqlite3_exec would parse
+     * the text each time (~3,400 and ~4,500 instructions a batch, ~3 % of the service thread's CPU) */
+    [Q_READ_BEGIN] = "BEGIN",
+    [Q_READ_END] = "ROLLBACK",
     [Q_PROFILE] = "SELECT email, name, language, timezone FROM users WHERE user_id = ?",
     [Q_ALL] = "SELECT " COLUMNS " FROM users WHERE user_id = ?",
     [Q_LIST] = "SELECT " COLUMNS " FROM users ORDER BY user_id LIMIT ?",
@@ -348,8 +352,28 @@ static mf_status st_emit(us_store *s, const svc_outbox_kind *k, const void *msg,
 static mf_status st_begin(us_store *s, mf_error *err) { return svc_db_begin(SS(s)->db, err); }
 static mf_status st_commit(us_store *s, mf_error *err) { return svc_db_commit(SS(s)->db, err); }
 static void st_rollback(us_store *s) { svc_db_rollback(SS(s)->db); }
-static mf_status st_read_begin(us_store *s, mf_error *err) { return svc_db_exec(SS(s)->db, "BEGIN", err); }
-static void st_read_end(us_store *s) { svc_db_rollback(SS(s)->db); /* nothing written: ends the read */ }
+static mf_status st_read_begin(us_store *s, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    sqlite3_stmt *q = ss->q[Q_READ_BEGIN];
+    mf_status st = svc_db_status(ss->db, sqlite3_step(q), "beginning a read", err);
+    sqlite3_reset(q);
+    return st;
+}
+
+/* Nothing was written: ROLLBACK ends the read. Nothing to do when no transaction is open (SQLite
+ * may have ended it by itself). */
+static void st_read_end(us_store *s)
+{
+    sqlite_store *ss = SS(s);
+    if (sqlite3_get_autocommit(ss->db))
+        return;
+    sqlite3_stmt *q = ss->q[Q_READ_END];
+    mf_error err;
+    if (svc_db_status(ss->db, sqlite3_step(q), "ending a read", &err))
+        SVC_ERROR("read transaction not ended: %s", err.message);
+    sqlite3_reset(q);
+}
 static mf_status st_savepoint(us_store *s, mf_error *err) { return svc_db_exec(SS(s)->db, "SAVEPOINT line", err); }
 static mf_status st_release(us_store *s, mf_error *err) { return svc_db_exec(SS(s)->db, "RELEASE line", err); }
 

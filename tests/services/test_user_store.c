@@ -194,6 +194,40 @@ static void insert_get_update_remove(void **state)
     us_store_close(s);
 }
 
+/* A read transaction (user.info.request's batches): its reads see the snapshot of the first one,
+ * a write committed meanwhile by another connection is seen after read_end, and ending it twice
+ * or beginning it twice leaves the store working. */
+static void read_transactions_see_one_snapshot(void **state)
+{
+    (void)state;
+    us_store *w = open_store(), *r = open_store();
+    mf_error err;
+    us_profile pr;
+    put(w, ID(1), "a@example.com", MF_OK, NULL);
+    for (int round = 0; round < 2; round++) { /* twice: the prepared statements are reset */
+        assert_int_equal(us_store_read_begin(r, &err), MF_OK);
+        assert_int_equal(us_store_profile(r, ID(1), &pr, &err), MF_OK);
+        us_profile_free(&pr);
+        const char *id = round ? ID(3) : ID(2), *email = round ? "c@example.com" : "b@example.com";
+        put(w, id, email, MF_OK, NULL); /* committed while r reads */
+        assert_int_equal(us_store_profile(r, id, &pr, &err), MF_ERR_NOT_FOUND);
+        us_store_read_end(r);
+        assert_int_equal(us_store_profile(r, id, &pr, &err), MF_OK);
+        assert_string_equal(pr.email, email);
+        us_profile_free(&pr);
+    }
+    us_store_read_end(r); /* none open: nothing happens */
+    assert_int_equal(us_store_read_begin(r, &err), MF_OK);
+    assert_int_equal(us_store_read_begin(r, &err), MF_ERR_IO); /* no nesting */
+    assert_non_null(strstr(err.message, "beginning a read"));
+    us_store_read_end(r);
+    assert_int_equal(us_store_read_begin(r, &err), MF_OK); /* the first one was ended */
+    us_store_read_end(r);
+    put(w, ID(4), "d@example.com", MF_OK, NULL); /* r holds no lock that would stop a writer */
+    us_store_close(r);
+    us_store_close(w);
+}
+
 static mf_status count_each(const us_user *u, void *ctx, mf_error *err)
 {
     (void)err;
@@ -462,6 +496,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(migrations, setup),
         cmocka_unit_test_setup(insert_get_update_remove, setup),
+        cmocka_unit_test_setup(read_transactions_see_one_snapshot, setup),
         cmocka_unit_test_setup(list_pages_and_each, setup),
         cmocka_unit_test_setup(since_and_tombstones, setup),
         cmocka_unit_test_setup(prune_deleted_forgets_old_tombstones, setup),
