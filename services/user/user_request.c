@@ -4,7 +4,8 @@
  * The handler is the generated typed one (user_service_reply_user_info_handler),
  * subscribed in the operation's queue group so that replicas share the
  * requests. It runs on the client's service thread with its own store
- * connection and answers from one indexed read.
+ * connection and answers from one indexed read (inside the batch's read transaction, usually
+ * one step forward from the user before: user_store.h, us_store_profile).
  *
  * A request that fails validation never reaches that handler; instead of the
  * runtime's generic error reply (Nats-Service-Error headers) it goes to

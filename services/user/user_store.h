@@ -100,8 +100,10 @@ static inline mf_status us_store_get(us_store *s, const char *id, us_user *out, 
 { return s->ops->get(s, id, out, e); }
 
 /* The profile of one user by id (lowercase): one indexed read, four strings copied, nothing
- * else allocated (the per-request path of user.info.request). On error every member of *out
- * is NULL; MF_ERR_NOT_FOUND. */
+ * else allocated (the per-request path of user.info.request). Inside a read transaction the
+ * store may keep its place after a read: profiles asked in ascending user_id order (a campaign's
+ * order) then cost a step to the next row each instead of a search from the root; any order
+ * gets the same answers. On error every member of *out is NULL; MF_ERR_NOT_FOUND. */
 static inline mf_status us_store_profile(us_store *s, const char *id, us_profile *out, mf_error *e)
 { return s->ops->profile(s, id, out, e); }
 

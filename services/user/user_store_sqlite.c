@@ -48,7 +48,7 @@ const size_t us_store_sqlite_migration_count = sizeof us_store_sqlite_migrations
 
 #define COLUMNS "user_id, email, name, language, timezone, plan, registered_at, last_activity, preferences, updated_at"
 
-enum { Q_READ_BEGIN, Q_READ_END, Q_PROFILE, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_EACH_SINCE, Q_DELETED_SINCE, Q_PRUNE_DELETED, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
+enum { Q_READ_BEGIN, Q_READ_END, Q_PROFILE, Q_PROFILE_SCAN, Q_ALL, Q_LIST, Q_LIST_AFTER, Q_EACH, Q_EACH_SINCE, Q_DELETED_SINCE, Q_PRUNE_DELETED, Q_COUNT, Q_INSERT, Q_UPDATE, Q_DELETE, Q_N };
 
 static const char *const SQL[Q_N] = {
     /* the read transaction of user.info.request's batches, prepared once: sqlite3_exec would parse
@@ -56,6 +56,8 @@ static const char *const SQL[Q_N] = {
     [Q_READ_BEGIN] = "BEGIN",
     [Q_READ_END] = "ROLLBACK",
     [Q_PROFILE] = "SELECT email, name, language, timezone FROM users WHERE user_id = ?",
+    /* inside a read transaction: the users from ?1 on, in key order (st_profile walks it forward) */
+    [Q_PROFILE_SCAN] = "SELECT email, name, language, timezone, user_id FROM users WHERE user_id >= ? ORDER BY user_id",
     [Q_ALL] = "SELECT " COLUMNS " FROM users WHERE user_id = ?",
     [Q_LIST] = "SELECT " COLUMNS " FROM users ORDER BY user_id LIMIT ?",
     [Q_LIST_AFTER] = "SELECT " COLUMNS " FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?",
@@ -76,7 +78,13 @@ typedef struct sqlite_store {
     sqlite3_stmt *q[Q_N];
     svc_outbox_writer *outbox;
     mf_buf prefs; /* scratch for encoding preferences */
+    bool reading; /* between read_begin and read_end: st_profile may walk Q_PROFILE_SCAN */
+    bool scan_on; /* Q_PROFILE_SCAN is on a row (it is reset otherwise) */
 } sqlite_store;
+
+/* How many rows st_profile steps forward before it seeks instead: a step to the next row is a few
+ * hundred instructions, a seek from the root ~7,000 (five levels for 100,000 users). */
+#define SCAN_STEPS 4
 
 #define SS(s) ((sqlite_store *)(s))
 
@@ -147,27 +155,106 @@ static mf_status st_get(us_store *s, const char *id, us_user *out, mf_error *err
     return st;
 }
 
-/* Q_PROFILE's columns into p, without the us_user (its type walk by mf_init and mf_free) */
-static mf_status st_profile(us_store *s, const char *id, us_profile *p, mf_error *err)
+/* The four profile columns (0-3 in Q_PROFILE and Q_PROFILE_SCAN) of q's row into p. */
+static mf_status copy_profile(sqlite3_stmt *q, us_profile *p, mf_error *err)
 {
-    sqlite_store *ss = SS(s);
+    p->email = col_str(q, 0), p->name = col_str(q, 1), p->language = col_str(q, 2), p->timezone = col_str(q, 3);
+    if (p->email && p->name && p->language && p->timezone) /* the columns are NOT NULL */
+        return MF_OK;
+    us_profile_free(p);
+    return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+}
+
+/* One indexed read: Q_PROFILE's columns into p, without the us_user (its type walk by mf_init and
+ * mf_free). */
+static mf_status profile_point(sqlite_store *ss, const char *id, us_profile *p, mf_error *err)
+{
     sqlite3_stmt *q = ss->q[Q_PROFILE];
-    *p = (us_profile){0};
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     mf_status st = MF_OK;
-    if (rc == SQLITE_ROW) {
-        p->email = col_str(q, 0), p->name = col_str(q, 1), p->language = col_str(q, 2), p->timezone = col_str(q, 3);
-        if (!p->email || !p->name || !p->language || !p->timezone) { /* the columns are NOT NULL */
-            us_profile_free(p);
-            st = mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
-        }
-    } else if (rc == SQLITE_DONE)
+    if (rc == SQLITE_ROW)
+        st = copy_profile(q, p, err);
+    else if (rc == SQLITE_DONE)
         st = mf_error_set(err, MF_ERR_NOT_FOUND, "", "no user with id %s", id);
     else
         st = svc_db_status(ss->db, rc, "reading a user", err);
     sqlite3_reset(q); /* the statement always ends reset: no second reset before the bind */
     return st;
+}
+
+static void scan_stop(sqlite_store *ss)
+{
+    if (ss->scan_on)
+        sqlite3_reset(ss->q[Q_PROFILE_SCAN]);
+    ss->scan_on = false;
+}
+
+/* Where Q_PROFILE_SCAN's row is against id: <0 before it, 0 on it, >0 after it. */
+static int scan_cmp(sqlite3_stmt *q, const char *id)
+{
+    const char *key = (const char *)sqlite3_column_text(q, 4);
+    return key ? strcmp(key, id) : -1; /* SQLite's BINARY order is memcmp's: strcmp's for these keys */
+}
+
+/* Steps Q_PROFILE_SCAN (on a row before id, or just bound) at most `steps` rows, until its row is
+ * at or after id (*reached). MF_ERR_NOT_FOUND: no row left; another error: SQLite failed. On an
+ * error the scan is stopped (reset). */
+static mf_status scan_to(sqlite_store *ss, const char *id, int steps, bool *reached, mf_error *err)
+{
+    sqlite3_stmt *q = ss->q[Q_PROFILE_SCAN];
+    *reached = false;
+    for (int i = 0; i < steps && !*reached; i++) {
+        int rc = sqlite3_step(q);
+        if (rc != SQLITE_ROW) {
+            mf_status st = rc == SQLITE_DONE ? mf_error_set(err, MF_ERR_NOT_FOUND, "", "no user with id %s", id)
+                                             : svc_db_status(ss->db, rc, "reading a user", err);
+            sqlite3_reset(q);
+            ss->scan_on = false;
+            return st;
+        }
+        ss->scan_on = true;
+        *reached = scan_cmp(q, id) >= 0;
+    }
+    return MF_OK;
+}
+
+/*
+ * In a read transaction the profile comes from Q_PROFILE_SCAN, left on the row it answered: a
+ * campaign asks for its users in user_id order (campaign-service's targets), so the next user is
+ * usually the next row, one step away instead of a seek from the root. A user before the row, or
+ * more than SCAN_STEPS rows after it, is sought (the scan bound again). One snapshot answers
+ * either way: the first row at or after id, when it is not id, means there is no such user.
+ */
+static mf_status profile_scan(sqlite_store *ss, const char *id, us_profile *p, mf_error *err)
+{
+    sqlite3_stmt *q = ss->q[Q_PROFILE_SCAN];
+    bool reached = false;
+    mf_status st = MF_OK;
+    if (ss->scan_on) {
+        int c = scan_cmp(q, id);
+        if (c < 0)
+            st = scan_to(ss, id, SCAN_STEPS, &reached, err);
+        else
+            reached = c == 0; /* after id: seek back */
+    }
+    if (st == MF_OK && !reached) {
+        scan_stop(ss);
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT); /* the scan outlives the caller's id */
+        st = scan_to(ss, id, 1, &reached, err);
+    }
+    if (st)
+        return st;
+    if (scan_cmp(q, id) != 0)
+        return mf_error_set(err, MF_ERR_NOT_FOUND, "", "no user with id %s", id);
+    return copy_profile(q, p, err);
+}
+
+static mf_status st_profile(us_store *s, const char *id, us_profile *p, mf_error *err)
+{
+    sqlite_store *ss = SS(s);
+    *p = (us_profile){0};
+    return ss->reading ? profile_scan(ss, id, p, err) : profile_point(ss, id, p, err);
 }
 
 static mf_status st_list(us_store *s, const char *after, size_t limit, us_user_page *out, mf_error *err)
@@ -358,6 +445,7 @@ static mf_status st_read_begin(us_store *s, mf_error *err)
     sqlite3_stmt *q = ss->q[Q_READ_BEGIN];
     mf_status st = svc_db_status(ss->db, sqlite3_step(q), "beginning a read", err);
     sqlite3_reset(q);
+    ss->reading = st == MF_OK;
     return st;
 }
 
@@ -366,6 +454,8 @@ static mf_status st_read_begin(us_store *s, mf_error *err)
 static void st_read_end(us_store *s)
 {
     sqlite_store *ss = SS(s);
+    scan_stop(ss); /* the scan holds the snapshot too */
+    ss->reading = false;
     if (sqlite3_get_autocommit(ss->db))
         return;
     sqlite3_stmt *q = ss->q[Q_READ_END];

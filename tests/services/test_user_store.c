@@ -228,6 +228,75 @@ static void read_transactions_see_one_snapshot(void **state)
     us_store_close(w);
 }
 
+/* Inside a read transaction profiles are read by walking the table forward from the last one
+ * (user_store_sqlite.c's profile_scan): every order of asking gets what a point read outside one
+ * gets. Users 0, 2, 4 ... 58 exist, odd ids do not. */
+#define NID(buf, n) snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", n)
+static void profile_in_read_transaction(us_store *r, int n)
+{
+    char id[40], email[40];
+    mf_error err;
+    us_profile pr = {.email = (char *)"stale"};
+    NID(id, n);
+    mf_status st = us_store_profile(r, id, &pr, &err);
+    if (n % 2 == 0 && n < 60) {
+        if (st != MF_OK)
+            fail_msg("user %d: %s", n, err.message);
+        snprintf(email, sizeof email, "u%d@example.com", n);
+        assert_string_equal(pr.email, email);
+        assert_string_equal(pr.name, "Name");
+        assert_non_null(pr.language), assert_non_null(pr.timezone);
+        us_profile_free(&pr);
+    } else {
+        if (st != MF_ERR_NOT_FOUND)
+            fail_msg("user %d: status %d", n, (int)st);
+        assert_non_null(strstr(err.message, id));
+        assert_null(pr.email), assert_null(pr.name), assert_null(pr.language), assert_null(pr.timezone);
+    }
+}
+
+static void profiles_in_any_order_in_a_read_transaction(void **state)
+{
+    (void)state;
+    us_store *w = open_store(), *r = open_store();
+    mf_error err;
+    char id[40], email[40];
+    for (int n = 0; n < 60; n += 2) {
+        NID(id, n);
+        snprintf(email, sizeof email, "u%d@example.com", n);
+        put(w, id, email, MF_OK, NULL);
+    }
+    static const int orders[][16] = {
+        {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, -1}, /* the next row each time */
+        {1, 2, 3, 4, 5, 9, 10, 11, 30, 31, 58, 59, 60, 61, -1},      /* gaps, missing ids, past the end */
+        {58, 59, 61, 0, 58, 30, 30, 31, 29, 28, 12, 2, 0, -1},       /* backwards, the same twice, again after the end */
+        {2, 10, 12, 24, 26, 40, 56, 58, 4, -1},                      /* more than SCAN_STEPS rows ahead */
+        {-1},
+    };
+    for (int o = 0; orders[o][0] >= 0; o++) {
+        assert_int_equal(us_store_read_begin(r, &err), MF_OK);
+        for (int i = 0; orders[o][i] >= 0; i++)
+            profile_in_read_transaction(r, orders[o][i]);
+        us_store_read_end(r);
+    }
+    /* a write committed meanwhile is not seen by the scan, and seen after read_end */
+    assert_int_equal(us_store_read_begin(r, &err), MF_OK);
+    profile_in_read_transaction(r, 20);
+    put(w, "00000000-0000-4000-8000-000000000021", "u21@example.com", MF_OK, NULL);
+    profile_in_read_transaction(r, 21); /* odd: not found in the snapshot */
+    profile_in_read_transaction(r, 22);
+    us_store_read_end(r);
+    us_profile pr;
+    assert_int_equal(us_store_profile(r, "00000000-0000-4000-8000-000000000021", &pr, &err), MF_OK);
+    us_profile_free(&pr);
+    us_store_close(r); /* closed inside a read transaction with the scan on a row: nothing leaks */
+    r = open_store();
+    assert_int_equal(us_store_read_begin(r, &err), MF_OK);
+    profile_in_read_transaction(r, 4);
+    us_store_close(r);
+    us_store_close(w);
+}
+
 static mf_status count_each(const us_user *u, void *ctx, mf_error *err)
 {
     (void)err;
@@ -497,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup(migrations, setup),
         cmocka_unit_test_setup(insert_get_update_remove, setup),
         cmocka_unit_test_setup(read_transactions_see_one_snapshot, setup),
+        cmocka_unit_test_setup(profiles_in_any_order_in_a_read_transaction, setup),
         cmocka_unit_test_setup(list_pages_and_each, setup),
         cmocka_unit_test_setup(since_and_tombstones, setup),
         cmocka_unit_test_setup(prune_deleted_forgets_old_tombstones, setup),
