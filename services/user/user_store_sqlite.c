@@ -80,10 +80,13 @@ typedef struct sqlite_store {
     mf_buf prefs; /* scratch for encoding preferences */
     bool reading; /* between read_begin and read_end: st_profile may walk Q_PROFILE_SCAN */
     bool scan_on; /* Q_PROFILE_SCAN is on a row (it is reset otherwise) */
+    int scan_steps; /* how far st_profile walks forward before it seeks: 1..SCAN_STEPS */
 } sqlite_store;
 
-/* How many rows st_profile steps forward before it seeks instead: a step to the next row is a few
- * hundred instructions, a seek from the root ~7,000 (five levels for 100,000 users). */
+/* How many rows st_profile steps forward at most before it seeks instead: a step to the next row
+ * costs ~1,100 instructions, a seek from the root ~7,000 (five levels for 100,000 users). A walk
+ * that fails halves the next one's length (down to 1 step: the users asked are sparse, e.g. a
+ * small segment); one that succeeds restores it. */
 #define SCAN_STEPS 4
 
 #define SS(s) ((sqlite_store *)(s))
@@ -223,7 +226,7 @@ static mf_status scan_to(sqlite_store *ss, const char *id, int steps, bool *reac
  * In a read transaction the profile comes from Q_PROFILE_SCAN, left on the row it answered: a
  * campaign asks for its users in user_id order (campaign-service's targets), so the next user is
  * usually the next row, one step away instead of a seek from the root. A user before the row, or
- * more than SCAN_STEPS rows after it, is sought (the scan bound again). One snapshot answers
+ * more than scan_steps rows after it, is sought (the scan bound again). One snapshot answers
  * either way: the first row at or after id, when it is not id, means there is no such user.
  */
 static mf_status profile_scan(sqlite_store *ss, const char *id, us_profile *p, mf_error *err)
@@ -233,9 +236,10 @@ static mf_status profile_scan(sqlite_store *ss, const char *id, us_profile *p, m
     mf_status st = MF_OK;
     if (ss->scan_on) {
         int c = scan_cmp(q, id);
-        if (c < 0)
-            st = scan_to(ss, id, SCAN_STEPS, &reached, err);
-        else
+        if (c < 0) {
+            st = scan_to(ss, id, ss->scan_steps, &reached, err);
+            ss->scan_steps = reached ? SCAN_STEPS : ss->scan_steps > 1 ? ss->scan_steps / 2 : 1;
+        } else
             reached = c == 0; /* after id: seek back */
     }
     if (st == MF_OK && !reached) {
@@ -446,6 +450,7 @@ static mf_status st_read_begin(us_store *s, mf_error *err)
     mf_status st = svc_db_status(ss->db, sqlite3_step(q), "beginning a read", err);
     sqlite3_reset(q);
     ss->reading = st == MF_OK;
+    ss->scan_steps = SCAN_STEPS;
     return st;
 }
 
