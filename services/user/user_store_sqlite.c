@@ -80,14 +80,18 @@ typedef struct sqlite_store {
     mf_buf prefs; /* scratch for encoding preferences */
     bool reading; /* between read_begin and read_end: st_profile may walk Q_PROFILE_SCAN */
     bool scan_on; /* Q_PROFILE_SCAN is on a row (it is reset otherwise) */
-    int scan_steps; /* how far st_profile walks forward before it seeks: 1..SCAN_STEPS */
+    int scan_steps;      /* how far st_profile walks forward before it seeks: 0..SCAN_STEPS */
+    unsigned scan_skips; /* seeks without a walk (scan_steps 0), for SCAN_PROBE */
+    char scan_id[40];    /* the id Q_PROFILE_SCAN is bound to (a UUID; longer ones are copied by SQLite) */
 } sqlite_store;
 
 /* How many rows st_profile steps forward at most before it seeks instead: a step to the next row
- * costs ~1,100 instructions, a seek from the root ~7,000 (five levels for 100,000 users). A walk
- * that fails halves the next one's length (down to 1 step: the users asked are sparse, e.g. a
- * small segment); one that succeeds restores it. */
+ * costs ~1,100 instructions, a seek from the root ~8,000 (five levels for 100,000 users). A walk
+ * that fails halves the next one's length, down to none (the users asked are sparse, e.g. a small
+ * segment: each seeks at once); then every SCAN_PROBE-th request tries one step, and a walk that
+ * succeeds restores SCAN_STEPS. What was learnt carries over to the next read transaction. */
 #define SCAN_STEPS 4
+#define SCAN_PROBE 8
 
 #define SS(s) ((sqlite_store *)(s))
 
@@ -237,14 +241,23 @@ static mf_status profile_scan(sqlite_store *ss, const char *id, us_profile *p, m
     if (ss->scan_on) {
         int c = scan_cmp(q, id);
         if (c < 0) {
-            st = scan_to(ss, id, ss->scan_steps, &reached, err);
-            ss->scan_steps = reached ? SCAN_STEPS : ss->scan_steps > 1 ? ss->scan_steps / 2 : 1;
+            int steps = ss->scan_steps;
+            if (steps == 0 && ++ss->scan_skips % SCAN_PROBE == 0)
+                steps = 1;
+            if (steps > 0) {
+                st = scan_to(ss, id, steps, &reached, err);
+                ss->scan_steps = reached ? SCAN_STEPS : steps / 2;
+            }
         } else
             reached = c == 0; /* after id: seek back */
     }
     if (st == MF_OK && !reached) {
         scan_stop(ss);
-        sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT); /* the scan outlives the caller's id */
+        size_t n = strlen(id); /* the scan outlives the caller's id: bound from the store's copy */
+        if (n < sizeof ss->scan_id)
+            sqlite3_bind_text(q, 1, memcpy(ss->scan_id, id, n + 1), (int)n, SQLITE_STATIC);
+        else
+            sqlite3_bind_text(q, 1, id, (int)n, SQLITE_TRANSIENT);
         st = scan_to(ss, id, 1, &reached, err);
     }
     if (st)
@@ -450,7 +463,6 @@ static mf_status st_read_begin(us_store *s, mf_error *err)
     mf_status st = svc_db_status(ss->db, sqlite3_step(q), "beginning a read", err);
     sqlite3_reset(q);
     ss->reading = st == MF_OK;
-    ss->scan_steps = SCAN_STEPS;
     return st;
 }
 
@@ -502,6 +514,7 @@ mf_status us_store_sqlite_open(const char *path, us_store **out, mf_error *err)
     if (!ss)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     ss->base.ops = &sqlite_ops;
+    ss->scan_steps = SCAN_STEPS;
     mf_buf_init(&ss->prefs);
     mf_status st = svc_db_open(path, &ss->db, err);
     for (int i = 0; st == MF_OK && i < Q_N; i++) {

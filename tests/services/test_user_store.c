@@ -272,6 +272,7 @@ static void profiles_in_any_order_in_a_read_transaction(void **state)
         {58, 59, 61, 0, 58, 30, 30, 31, 29, 28, 12, 2, 0, -1},       /* backwards, the same twice, again after the end */
         {2, 10, 12, 24, 26, 40, 56, 58, 4, -1},                      /* more than SCAN_STEPS rows ahead */
         {0, 20, 40, 50, 58, 2, 4, 6, 7, 8, 16, 18, 19, 20, -1},     /* sparse (shorter walks), then dense */
+        {0, 12, 22, 32, 42, 52, 54, 56, 58, 59, -1},                 /* no walks, then a probe */
         {-1},
     };
     for (int o = 0; orders[o][0] >= 0; o++) {
