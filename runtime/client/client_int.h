@@ -129,8 +129,13 @@ typedef struct mf_req {
     int64_t deadline_us;  /* monotonic */
     mf_reply_cb cb;
     void *ctx;
-    struct mf_req *next; /* while being completed */
+    struct mf_req *next; /* while being completed, or in the free list */
 } mf_req;
+
+/* Records kept for reuse (req_free): a request's record is taken on the requester's thread and
+ * given back on the service thread, so malloc and free ran on two threads; both happen under
+ * `mu` already, and a free list there costs neither a lock nor the allocator's cross-thread work. */
+#define MF_REQ_FREE_MAX 4096u
 
 typedef struct mf_deadline {
     int64_t at;
@@ -223,6 +228,8 @@ struct mf_client {
     bool delivered_in_read;   /* (svc) a message was delivered during this read: on_input_done follows */
 
     mf_u64map reqs;           /* id -> mf_req* */
+    mf_req *req_free;         /* records to reuse, linked by next (at most MF_REQ_FREE_MAX) */
+    size_t req_free_n;
     uint64_t next_req;
     mf_deadline *heap;
     size_t heap_n, heap_cap;
@@ -345,11 +352,13 @@ mf_status mf_client_sub_add_locked(mf_client *c, const char *subject, const char
 mf_status mf_client_subs_write_locked(mf_client *c, mf_buf *b);
 /* Delivers a MSG/HMSG op (service thread). */
 void mf_client_dispatch(mf_client *c, const mf_proto_op *op);
-/* The request a message on the request inbox answers, taken out of the table (mu held);
- * NULL for a late, duplicate or foreign one. */
-struct mf_req *mf_client_inbox_take_locked(mf_client *c, const mf_msg *m);
-/* Calls the request's callback with the reply and frees it (service thread, mu released). */
-void mf_client_inbox_complete(mf_client *c, struct mf_req *r, const mf_msg *m);
+/* The request a message on the request inbox answers, taken out of the table (mu held): its
+ * record is copied to *out and recycled (the record itself is never touched again). false for a
+ * late, duplicate or foreign one. */
+bool mf_client_inbox_take_locked(mf_client *c, const mf_msg *m, struct mf_req *out);
+/* Calls the request's callback (the copy inbox_take made) with the reply (service thread, mu
+ * released). */
+void mf_client_inbox_complete(mf_client *c, const struct mf_req *r, const mf_msg *m);
 void mf_client_subs_free_all(mf_client *c);
 /* Marks all user subscriptions draining and queues their UNSUB (mu held). */
 void mf_client_subs_drain_locked(mf_client *c);

@@ -83,25 +83,54 @@ static void heap_rebuild(mf_client *c)
         heap_down(c->heap, n, i);
 }
 
-/* ---- inbox ---- */
+/* ---- records (mu held) ---- */
 
-mf_req *mf_client_inbox_take_locked(mf_client *c, const mf_msg *m)
+/* A record from the free list, or a new one; NULL without memory. */
+static mf_req *req_alloc_locked(mf_client *c)
 {
-    if (m->subject_len <= c->inbox_prefix_len || memcmp(m->subject, c->inbox_prefix, c->inbox_prefix_len))
-        return NULL;
-    uint64_t id;
-    if (!mf_proto_parse_u64(m->subject + c->inbox_prefix_len, m->subject_len - c->inbox_prefix_len, &id))
-        return NULL;
-    return mf_u64map_del(&c->reqs, id);
+    mf_req *r = c->req_free;
+    if (!r)
+        return malloc(sizeof *r);
+    c->req_free = r->next;
+    c->req_free_n--;
+    return r;
 }
 
-void mf_client_inbox_complete(mf_client *c, mf_req *r, const mf_msg *m)
+/* Gives a record back: kept for the next request while the free list is short, else freed. */
+static void req_recycle_locked(mf_client *c, mf_req *r)
+{
+    if (c->req_free_n >= MF_REQ_FREE_MAX) {
+        free(r);
+        return;
+    }
+    r->next = c->req_free;
+    c->req_free = r;
+    c->req_free_n++;
+}
+
+/* ---- inbox ---- */
+
+bool mf_client_inbox_take_locked(mf_client *c, const mf_msg *m, mf_req *out)
+{
+    if (m->subject_len <= c->inbox_prefix_len || memcmp(m->subject, c->inbox_prefix, c->inbox_prefix_len))
+        return false;
+    uint64_t id;
+    if (!mf_proto_parse_u64(m->subject + c->inbox_prefix_len, m->subject_len - c->inbox_prefix_len, &id))
+        return false;
+    mf_req *r = mf_u64map_del(&c->reqs, id);
+    if (!r)
+        return false;
+    *out = *r;
+    req_recycle_locked(c, r);
+    return true;
+}
+
+void mf_client_inbox_complete(mf_client *c, const mf_req *r, const mf_msg *m)
 {
     if (m->status == 503 && m->len == 0)
         r->cb(c, MF_ERR_NO_RESPONDERS, NULL, r->ctx);
     else
         r->cb(c, MF_OK, m, r->ctx);
-    free(r);
 }
 
 /* The inbox subscription's callback (mf_client_dispatch calls the two functions above
@@ -109,11 +138,12 @@ void mf_client_inbox_complete(mf_client *c, mf_req *r, const mf_msg *m)
 static void inbox_cb(mf_client *c, const mf_msg *m, void *ctx)
 {
     (void)ctx;
+    mf_req r;
     pthread_mutex_lock(&c->mu);
-    mf_req *r = mf_client_inbox_take_locked(c, m);
+    bool found = mf_client_inbox_take_locked(c, m, &r);
     pthread_mutex_unlock(&c->mu);
-    if (r)
-        mf_client_inbox_complete(c, r, m); /* else a late or duplicate reply */
+    if (found)
+        mf_client_inbox_complete(c, &r, m); /* else a late or duplicate reply */
 }
 
 /* "<inbox prefix><id>" into out (room for the prefix and 20 digits): the reply subject of request id,
@@ -142,9 +172,7 @@ static mf_status req_register(mf_client *c, const char *subject, const void *dat
     size_t slen = strlen(subject);
     if (!mf_subject_valid(subject, slen, false))
         return MF_ERR_INVALID_ARG;
-    mf_req *r = calloc(1, sizeof *r);
-    if (!r)
-        return MF_ERR_NOMEM;
+    mf_req *r = NULL;
     pthread_mutex_lock(&c->mu);
     mf_status st = MF_OK;
     if (mf_client_life(c) >= MF_LIFE_DRAINING_SUBS) {
@@ -158,6 +186,12 @@ static mf_status req_register(mf_client *c, const char *subject, const void *dat
         if (st)
             goto out;
     }
+    r = req_alloc_locked(c);
+    if (!r) {
+        st = MF_ERR_NOMEM;
+        goto out;
+    }
+    r->next = NULL;
     r->id = c->next_req++;
     r->deadline_us = mf_now_us() + (int64_t)timeout_ms * 1000;
     r->cb = cb;
@@ -183,8 +217,9 @@ static mf_status req_register(mf_client *c, const char *subject, const void *dat
         mf_client_wake_locked(c);
     }
 out:
+    if (r)
+        req_recycle_locked(c, r);
     pthread_mutex_unlock(&c->mu);
-    free(r);
     return st;
 }
 
@@ -236,7 +271,7 @@ mf_status mf_client_request(mf_client *c, const char *subject, const void *data,
         if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT && !w.done) {
             mf_req *r = mf_u64map_del(&c->reqs, id);
             if (r) {
-                free(r);
+                req_recycle_locked(c, r);
                 w.st = MF_ERR_TIMEOUT;
                 w.done = true;
             } else {
@@ -270,14 +305,11 @@ void mf_client_req_timer_update(mf_client *c)
     lws_sul_schedule(cx, 0, &c->sul_req, mf_client_req_timer_cb, d > 0 ? d : 1);
 }
 
+/* Calls each record's callback with st (mu released); the records stay linked. */
 static void complete_list(mf_client *c, mf_req *list, mf_status st)
 {
-    while (list) {
-        mf_req *n = list->next;
-        list->cb(c, st, NULL, list->ctx);
-        free(list);
-        list = n;
-    }
+    for (mf_req *r = list; r; r = r->next)
+        r->cb(c, st, NULL, r->ctx);
 }
 
 void mf_client_req_timer_cb(lws_sorted_usec_list_t *sul)
@@ -297,7 +329,16 @@ void mf_client_req_timer_cb(lws_sorted_usec_list_t *sul)
         }
     }
     pthread_mutex_unlock(&c->mu);
-    complete_list(c, head, MF_ERR_TIMEOUT);
+    if (head) {
+        complete_list(c, head, MF_ERR_TIMEOUT);
+        pthread_mutex_lock(&c->mu);
+        while (head) {
+            mf_req *n = head->next;
+            req_recycle_locked(c, head);
+            head = n;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
     mf_client_req_timer_update(c);
 }
 
@@ -316,6 +357,11 @@ void mf_client_reqs_fail_all(mf_client *c, mf_status st)
     c->heap_n = 0;
     pthread_mutex_unlock(&c->mu);
     complete_list(c, head, st);
+    while (head) {
+        mf_req *n = head->next;
+        free(head);
+        head = n;
+    }
 }
 
 void mf_client_reqs_free_all(mf_client *c)
@@ -324,6 +370,12 @@ void mf_client_reqs_free_all(mf_client *c)
         if (c->reqs.keys[i])
             free(c->reqs.vals[i]);
     mf_u64map_free(&c->reqs);
+    while (c->req_free) {
+        mf_req *n = c->req_free->next;
+        free(c->req_free);
+        c->req_free = n;
+    }
+    c->req_free_n = 0;
     free(c->heap);
     c->heap = NULL;
     c->heap_n = c->heap_cap = 0;

@@ -176,13 +176,14 @@ void mf_client_dispatch(mf_client *c, const mf_proto_op *op)
     if (s->internal) {
         /* a reply on the request inbox: the request is taken under this lock, and the inbox
          * (never unsubscribed by the user, max 0) is not touched again */
-        mf_req *r = mf_client_inbox_take_locked(c, &m);
+        mf_req r;
+        bool found = mf_client_inbox_take_locked(c, &m, &r);
         pthread_mutex_unlock(&c->mu);
         atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&c->bytes_in, m.len, memory_order_relaxed);
         c->delivered_in_read = true;
-        if (r)
-            mf_client_inbox_complete(c, r, &m); /* else a late or duplicate reply */
+        if (found)
+            mf_client_inbox_complete(c, &r, &m); /* else a late or duplicate reply */
         return;
     }
     bool last = s->max && s->delivered >= s->max;

@@ -2,8 +2,9 @@
  * test_client_request.c - mf_client requests against a real server process:
  * nats-server (built as test_client_request_nats) or mf-broker (built as
  * test_client_request_broker, with -DE2E_KIND=E2E_BROKER). Request/reply, blocking
- * and async, timeouts, no-responders, what a subscription callback may call, and
- * thousands of async requests in flight.
+ * and async, timeouts, no-responders, what a subscription callback may call,
+ * thousands of async requests in flight, and request records reused across rounds
+ * of replies, timeouts and late replies.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,6 +314,72 @@ static void test_request_burst(void **state)
     e2e_col_free(&col);
 }
 
+/* Request records are reused (a free list of at most MF_REQ_FREE_MAX, 4,096): rounds of 6,000
+ * requests, half answered and half timing out, so records freed by replies and by the timer
+ * are taken again, and more complete at once than the list keeps. Late replies to the
+ * timed-out requests of an earlier round, sent while the next round's requests use the
+ * recycled records, complete nothing; requests still pending at destroy fail with
+ * MF_ERR_CLOSED. Under ASan this also proves no record is used after it went back. */
+static void test_request_records_recycled(void **state)
+{
+    (void)state;
+    REQUIRE_SERVER();
+    enum { N = 6000, ROUNDS = 3, PENDING = 100 };
+    mf_client *srv = connect_one(NULL), *cli = connect_one(NULL);
+    e2e_col echo, silent;
+    e2e_col_init(&echo);
+    e2e_col_init(&silent); /* listens, never answers (keeps its first messages whole) */
+    echo.respond = true;
+    assert_int_equal(mf_client_subscribe(srv, "svc.echo", NULL, e2e_col_cb, &echo, NULL), MF_OK);
+    assert_int_equal(mf_client_subscribe(srv, "svc.silent", NULL, e2e_col_cb, &silent, NULL), MF_OK);
+    assert_int_equal(mf_client_flush(srv, E2E_WAIT_MS), MF_OK);
+    for (int round = 0; round < ROUNDS; round++) {
+        async_batch b;
+        batch_init(&b, N);
+        for (int i = 0; i < N; i++) {
+            char q[16];
+            int len = snprintf(q, sizeof q, "%d", i);
+            const char *subj = i % 2 ? "svc.silent" : "svc.echo";
+            int timeout = i % 2 ? 300 : 60000;
+            assert_int_equal(mf_client_request_async(cli, subj, q, (size_t)len, timeout, e2e_reply_cb, &b.r[i]), MF_OK);
+        }
+        if (round > 0) {
+            /* the first round's timed-out requests answered now: their ids are gone */
+            assert_true(e2e_col_wait(&silent, E2E_KEEP_MSGS, E2E_WAIT_MS));
+            for (int k = 0; k < E2E_KEEP_MSGS; k++)
+                assert_int_equal(mf_client_respond(srv, &silent.kept[k]->msg, "late", 4), MF_OK);
+            assert_int_equal(mf_client_flush(srv, E2E_WAIT_MS), MF_OK);
+        }
+        assert_true(e2e_reply_set_wait(&b.set, N, 60000));
+        for (int i = 0; i < N; i++) {
+            mf_status want = i % 2 ? MF_ERR_TIMEOUT : MF_OK;
+            if (b.r[i].calls != 1 || b.r[i].st != want)
+                fail_msg("round %d request %d: %d completions, status %s (want 1, %s)", round, i, b.r[i].calls,
+                         mf_status_str(b.r[i].st), mf_status_str(want));
+            char expect[24];
+            snprintf(expect, sizeof expect, "re:%d", i);
+            if (want == MF_OK && strcmp(b.r[i].data, expect) != 0)
+                fail_msg("round %d request %d got the reply '%s'", round, i, b.r[i].data);
+            assert_true(b.r[i].on_service_thread);
+        }
+        /* nothing completed twice: a late reply found no request */
+        pthread_mutex_lock(&b.set.mu);
+        assert_int_equal(b.set.done, N);
+        pthread_mutex_unlock(&b.set.mu);
+        batch_free(&b);
+    }
+    async_batch p;
+    batch_init(&p, PENDING);
+    for (int i = 0; i < PENDING; i++)
+        assert_int_equal(mf_client_request_async(cli, "svc.silent", "p", 1, 60000, e2e_reply_cb, &p.r[i]), MF_OK);
+    mf_client_destroy(cli); /* runs the completions before it returns */
+    assert_batch(&p, MF_ERR_CLOSED);
+    mf_client_destroy(srv);
+    batch_free(&p);
+    e2e_col_free(&echo);
+    e2e_col_free(&silent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_no_responders),
         cmocka_unit_test(test_callback_rules),
         cmocka_unit_test(test_request_burst),
+        cmocka_unit_test(test_request_records_recycled),
     };
     const char *name = E2E_KIND == E2E_NATS ? "client_request_vs_nats_server" : "client_request_vs_mf_broker";
     return mf_skip_exit(cmocka_run_group_tests_name(name, tests, group_setup, group_teardown));
