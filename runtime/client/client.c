@@ -511,8 +511,8 @@ mf_status mf_client_publish_locked(mf_client *c, const char *subject, size_t sle
              : mf_proto_write_pub(&c->q.buf, subject, rp, data, len);
     if (st)
         return st;
-    atomic_fetch_add_explicit(&c->msgs_out, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->bytes_out, len, memory_order_relaxed);
+    mf_counter_add(&c->msgs_out, 1);
+    mf_counter_add(&c->bytes_out, len);
     if (c->can_send)
         mf_client_wake_locked(c);
     return MF_OK;

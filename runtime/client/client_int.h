@@ -212,6 +212,8 @@ struct mf_client {
     bool dropped_event_pending;
 
     mf_replayq q;
+    /* publishes accepted into q and their payload bytes (mf_counter_add: written under mu only) */
+    atomic_uint_fast64_t msgs_out, bytes_out;
     uint64_t *fifo;           /* tags of PINGs in the queue / in flight, oldest first */
     size_t fifo_head, fifo_n, fifo_cap;
     uint64_t flush_seq, flush_done;
@@ -244,11 +246,14 @@ struct mf_client {
     mf_status close_status;
     uint64_t drop_ev_msgs, drop_ev_bytes; /* not yet reported */
 
-    /* ---- counters ---- */
-    atomic_uint_fast64_t msgs_in, bytes_in, msgs_out, bytes_out, reconnects;
-    atomic_uint_fast64_t dropped_msgs, dropped_bytes, refused_full;
+    /* ---- counters (read by mf_client_stats_get on any thread) ---- */
+    atomic_uint_fast64_t reconnects, dropped_msgs, dropped_bytes, refused_full;
 
     /* ---- (svc) service thread only ---- */
+    /* messages delivered and their payload bytes (mf_counter_add: the service thread is the one
+     * writer), away from msgs_out/bytes_out, which the publishers write: on one cache line,
+     * side by side, every reply read moved the publishers' line to the service thread's core. */
+    atomic_uint_fast64_t msgs_in, bytes_in;
     struct lws_protocols protocols[2];
     struct lws *wsi;
     mf_server *pool;
@@ -281,6 +286,13 @@ struct mf_client {
     uint64_t rng;
     lws_sorted_usec_list_t sul_reconnect, sul_ping, sul_conn_timeout, sul_req, sul_close;
 };
+
+/* Adds n to a counter that one thread at a time writes (under mu, or the service thread's own):
+ * a load and a store, not a locked read-modify-write; mf_client_stats_get still loads it whole. */
+static inline void mf_counter_add(atomic_uint_fast64_t *ctr, uint64_t n)
+{
+    atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n, memory_order_relaxed);
+}
 
 /* ---- client.c ---- */
 void mf_client_log(mf_client *c, mf_log_level lvl, const char *fmt, ...)

@@ -179,8 +179,8 @@ void mf_client_dispatch(mf_client *c, const mf_proto_op *op)
         mf_req r;
         bool found = mf_client_inbox_take_locked(c, &m, &r);
         pthread_mutex_unlock(&c->mu);
-        atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&c->bytes_in, m.len, memory_order_relaxed);
+        mf_counter_add(&c->msgs_in, 1);
+        mf_counter_add(&c->bytes_in, m.len);
         c->delivered_in_read = true;
         if (found)
             mf_client_inbox_complete(c, &r, &m); /* else a late or duplicate reply */
@@ -194,8 +194,8 @@ void mf_client_dispatch(mf_client *c, const mf_proto_op *op)
     void *ctx = s->ctx;
     pthread_mutex_unlock(&c->mu);
 
-    atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->bytes_in, m.len, memory_order_relaxed);
+    mf_counter_add(&c->msgs_in, 1);
+    mf_counter_add(&c->bytes_in, m.len);
     c->delivered_in_read = true;
     cb(c, &m, ctx);
 
