@@ -291,15 +291,24 @@ typedef struct async_req {
     char subject[];
 } async_req;
 
+/* A decoded reply is valid only during its callback (mf_api_reply_cb), so one of up to this many
+ * bytes is decoded on the service thread's stack rather than malloc'd and freed per reply. */
+#define REPLY_ON_STACK 512
+
 static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void *ctx)
 {
     (void)c;
     async_req *a = ctx;
     mf_error err;
     mf_error_clear(&err);
+    union {
+        max_align_t align;
+        unsigned char bytes[REPLY_ON_STACK];
+    } local;
     void *value = NULL;
     if (st == MF_OK) {
-        value = malloc(a->op->reply->size);
+        size_t size = a->op->reply->size;
+        value = size <= sizeof local ? (void *)&local : malloc(size);
         if (!value) {
             st = mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory decoding the reply");
         } else {
@@ -312,7 +321,8 @@ static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void
     a->cb(a->fn, a->ctx, st, st == MF_OK ? value : NULL, &err);
     if (value) {
         mf_free(a->op->reply->type, value);
-        free(value);
+        if (value != (void *)&local)
+            free(value);
     }
     free(a);
 }
