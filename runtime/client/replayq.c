@@ -20,7 +20,7 @@
  * argument is the number of bytes that follow before the final "\r\n"). Sent
  * bytes are given back by the rule both queues share (mf_buf_reclaim).
  *
- * A backlog (wire.c: 16 KiB or more) is not copied out under the lock frame by
+ * A backlog (wire.c: 256 KiB or more) is not copied out under the lock frame by
  * frame: it is detached whole under the lock (O(1), mf_replayq_detach) and framed
  * from there without it, so publishers appending meanwhile (through the page faults
  * of a growing queue) do not hold up the writer; a disconnect merges its unsent

