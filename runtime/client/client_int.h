@@ -21,6 +21,7 @@
 
 #include "mf/buf.h"
 #include "mf/client.h"
+#include "mf/freelist.h"
 #include "mf/proto.h"
 #include "mf/ws.h"
 
@@ -129,7 +130,7 @@ typedef struct mf_req {
     int64_t deadline_us;  /* monotonic */
     mf_reply_cb cb;
     void *ctx;
-    struct mf_req *next; /* while being completed, or in the free list */
+    struct mf_req *next; /* while being completed */
 } mf_req;
 
 /* Records kept for reuse (req_free): a request's record is taken on the requester's thread and
@@ -230,8 +231,7 @@ struct mf_client {
     bool delivered_in_read;   /* (svc) a message was delivered during this read: on_input_done follows */
 
     mf_u64map reqs;           /* id -> mf_req* */
-    mf_req *req_free;         /* records to reuse, linked by next (at most MF_REQ_FREE_MAX) */
-    size_t req_free_n;
+    mf_freelist req_free;     /* records to reuse (at most MF_REQ_FREE_MAX: mf/freelist.h) */
     uint64_t next_req;
     mf_deadline *heap;
     size_t heap_n, heap_cap;

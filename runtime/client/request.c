@@ -88,24 +88,13 @@ static void heap_rebuild(mf_client *c)
 /* A record from the free list, or a new one; NULL without memory. */
 static mf_req *req_alloc_locked(mf_client *c)
 {
-    mf_req *r = c->req_free;
-    if (!r)
-        return malloc(sizeof *r);
-    c->req_free = r->next;
-    c->req_free_n--;
-    return r;
+    return mf_freelist_take(&c->req_free, sizeof(mf_req));
 }
 
 /* Gives a record back: kept for the next request while the free list is short, else freed. */
 static void req_recycle_locked(mf_client *c, mf_req *r)
 {
-    if (c->req_free_n >= MF_REQ_FREE_MAX) {
-        free(r);
-        return;
-    }
-    r->next = c->req_free;
-    c->req_free = r;
-    c->req_free_n++;
+    mf_freelist_give(&c->req_free, r, MF_REQ_FREE_MAX);
 }
 
 /* ---- inbox ---- */
@@ -370,12 +359,7 @@ void mf_client_reqs_free_all(mf_client *c)
         if (c->reqs.keys[i])
             free(c->reqs.vals[i]);
     mf_u64map_free(&c->reqs);
-    while (c->req_free) {
-        mf_req *n = c->req_free->next;
-        free(c->req_free);
-        c->req_free = n;
-    }
-    c->req_free_n = 0;
+    mf_freelist_clear(&c->req_free);
     free(c->heap);
     c->heap = NULL;
     c->heap_n = c->heap_cap = 0;

@@ -372,10 +372,7 @@ void cs_engine_close(cs_engine *e)
     for (cs_req *q = e->reqs; q; q = q->next)
         q->e = NULL; /* their callbacks free them */
     e->reqs = NULL;
-    for (cs_req *q = e->free_reqs, *next; q; q = next) {
-        next = q->next;
-        free(q);
-    }
+    mf_freelist_clear(&e->free_reqs);
     while (e->n_runs)
         cs_eng_remove_run(e, e->runs[e->n_runs - 1]);
     free(e->runs);

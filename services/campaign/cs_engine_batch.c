@@ -98,25 +98,17 @@ static void attempt_failed(cs_engine *e, cs_run *r, slot *s, mf_status st, const
 /* A request's context: from the engine's free list, else a new one. */
 static cs_req *req_take(cs_engine *e)
 {
-    cs_req *q = e->free_reqs;
-    if (!q)
-        return malloc(sizeof *q);
-    e->free_reqs = q->next;
-    e->n_free_reqs--;
-    return q;
+    return mf_freelist_take(&e->free_reqs, sizeof(cs_req));
 }
 
 /* Back to the free list; orphaned ones (e NULL: the engine dropped the batch or was closed) are
  * freed. */
 static void req_give(cs_engine *e, cs_req *q)
 {
-    if (!e || e->n_free_reqs >= CS_REQS_KEPT) {
+    if (!e)
         free(q);
-        return;
-    }
-    q->next = e->free_reqs;
-    e->free_reqs = q;
-    e->n_free_reqs++;
+    else
+        mf_freelist_give(&e->free_reqs, q, CS_REQS_KEPT);
 }
 
 static void ask(cs_engine *e, cs_run *r, size_t i)

@@ -14,6 +14,7 @@
 #include "cs_quiet.h"
 #include "cs_userview.h"
 #include "mf/buf.h"
+#include "mf/freelist.h"
 
 #define CS_MAX_VARIANTS 5
 
@@ -101,8 +102,7 @@ struct cs_engine {
     cs_run **runs;
     size_t n_runs, cap_runs;
     cs_req *reqs;                /* requests out, for orphaning at close */
-    cs_req *free_reqs;           /* contexts of answered requests, reused (next-linked) */
-    size_t n_free_reqs;
+    mf_freelist free_reqs;       /* contexts of answered requests, reused (at most CS_REQS_KEPT) */
     bool stopping;
     bool sched_none;             /* cached earliest schedule firing (cs_eng_sched_refresh) */
     int64_t sched_at;

@@ -10,6 +10,7 @@
 #include "cs_host.h"
 #include "cs_refresh.h"
 #include "cs_tz.h"
+#include "mf/freelist.h"
 #include "svc_js.h"
 #include "mf_sdk/campaign_service.h"
 #include "mf_sdk/channels.h"
@@ -46,8 +47,7 @@ struct cs_service {
     cs_service_stats stats;
     /* profile requests' boxes not in use (engine thread only: taken by sink_request, given back
      * by reply_free, which the host runs on that thread) */
-    struct reply_box *free_boxes;
-    size_t n_free_boxes;
+    mf_freelist free_boxes; /* reply boxes to reuse (engine thread; at most BOXES_KEPT) */
 };
 
 /* ---- clock and log ---- */
@@ -97,7 +97,6 @@ typedef struct reply_box {
     mf_user_info_reply reply; /* its strings point into text */
     char *text;               /* inline, or malloc'd when the strings do not fit */
     cs_host_task task;
-    struct reply_box *next_free;
     char inline_text[REPLY_INLINE];
 } reply_box;
 
@@ -123,13 +122,7 @@ static void reply_free(void *arg)
     reply_box *b = arg;
     cs_service *s = b->s;
     reply_drop_text(b);
-    if (s->n_free_boxes >= BOXES_KEPT) {
-        free(b);
-        return;
-    }
-    b->next_free = s->free_boxes;
-    s->free_boxes = b;
-    s->n_free_boxes++;
+    mf_freelist_give(&s->free_boxes, b, BOXES_KEPT);
 }
 
 /* The reply's strings (every member of UserInfoReply) copied into the box's own storage, or one
@@ -185,13 +178,7 @@ static void on_user_info(void *ctx, mf_status st, const mf_user_info_reply *repl
 /* Engine thread: a box from the free list (or a new one). */
 static reply_box *box_take(cs_service *s)
 {
-    reply_box *b = s->free_boxes;
-    if (b) {
-        s->free_boxes = b->next_free;
-        s->n_free_boxes--;
-        return b;
-    }
-    return malloc(sizeof *b);
+    return mf_freelist_take(&s->free_boxes, sizeof(reply_box));
 }
 
 static mf_status sink_request(void *ctx, const char *user_id, int timeout_ms, cs_user_info_cb cb, void *cb_ctx,
@@ -603,10 +590,7 @@ void cs_service_close(cs_service *s)
     svc_js_close(s->js, false); /* the client is gone (svc_app destroys it before the close hook) */
     cs_userview_close(s->view);
     cs_host_close(s->host); /* replies never run go back to the free list */
-    for (struct reply_box *b = s->free_boxes, *next; b; b = next) {
-        next = b->next_free;
-        free(b);
-    }
+    mf_freelist_clear(&s->free_boxes);
     pthread_mutex_lock(&s->lock);
     for (view_event *v = s->vhead, *next; v; v = next) {
         next = v->next;
