@@ -101,6 +101,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_ws_new_key mf_ws_opcode mf_ws_parse mf_ws_parse_request mf_ws_parse_response mf_ws_parser
     mf_ws_parser_init mf_ws_protocol_listed mf_ws_request mf_ws_role mf_ws_utf8
     mf_ws_utf8_complete mf_ws_utf8_feed mf_ws_utf8_init mf_ws_write_header
+    MF_FREELIST_H MF_FREELIST_INIT mf_freelist mf_freelist_clear mf_freelist_give mf_freelist_take
     MF_RECLAIM_H MF_RECLAIM_MIN_DEAD mf_buf_reclaim mf_replayq
     """.split()
 )
