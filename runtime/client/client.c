@@ -3,6 +3,7 @@
  * waiting, statistics, events and logging. The connection itself lives in
  * conn.c (service thread), subscriptions in sub.c, requests in request.c.
  */
+#define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -279,7 +280,15 @@ static mf_client *client_new(void)
     mf_client *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    pthread_mutex_init(&c->mu, NULL);
+    /* adaptive: a waiter spins briefly before it sleeps. The lock is held for short copies, by
+     * the publishing thread and the service thread in turn; as a plain mutex, each contended
+     * taking was a futex wait and a futex wake (campaign-service: 34,000 futex calls per 100,000
+     * notifications, 5,300 adaptive, counted with perf's raw_syscalls tracepoints) */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&c->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

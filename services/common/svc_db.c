@@ -10,7 +10,10 @@
 #include "svc_log.h"
 #include "svc_time.h"
 
-/* Reads go through a memory map of up to 256 MiB (no pread(2) per page missed in the page
+/* Statement journals and temporary tables stay in memory (temp_store): a multi-row UPDATE inside a
+ * transaction otherwise opened, unlinked and closed a temporary file (campaign-service: three
+ * system calls per committed batch, 0.25 ms).
+ * Reads go through a memory map of up to 256 MiB (no pread(2) per page missed in the page
  * cache), and each connection caches 16 MiB of pages. Writes still go through the WAL. A
  * point read then makes three system calls (fcntl lock/unlock, fstat): SQLite's own. */
 #define SVC_DB_MMAP_SIZE "268435456"
@@ -73,7 +76,8 @@ mf_status svc_db_open(const char *path, sqlite3 **out, mf_error *err)
                                "PRAGMA synchronous=FULL;"
                                "PRAGMA foreign_keys=ON;"
                                "PRAGMA mmap_size=" SVC_DB_MMAP_SIZE ";"
-                               "PRAGMA cache_size=" SVC_DB_CACHE_KIB ";",
+                               "PRAGMA cache_size=" SVC_DB_CACHE_KIB ";"
+                               "PRAGMA temp_store=MEMORY;",
                                err);
     if (st == MF_OK) {
         /* journal_mode answers with the mode it got: a read-only or in-memory file stays non-WAL */
