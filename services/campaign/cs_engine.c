@@ -65,6 +65,7 @@ static void free_run(cs_run *r)
     cs_user_texts_free(&r->texts[0]); /* after the slots: their views' strings */
     cs_user_texts_free(&r->texts[1]);
     free(r->outs);
+    mf_buf_free(&r->held_texts);
     free(r->quiet_items);
     free(r->quiet_which);
     free(r);

@@ -68,7 +68,9 @@
  * de-duplication by notification_id 0; raw duplicates at most one batch per crash). "Sent" is
  * committed only after the sink's flush said the batch's notifications reached the server; the
  * batch taken ahead has published nothing before that commit, so at most one batch is
- * published and not committed at any time.
+ * published and not committed at any time. With the sink's sync_start, "committed" means
+ * durable: the commit does not wait for the disk, the batch after it does its work (requests,
+ * replies, rendering) meanwhile, and holds back its notifications until cs_engine_on_durable.
  * cs_engine_open resumes every pending, running and paused execution from the ledger.
  *
  * Threads: all functions on one thread. Ownership: the engine borrows db and the sink for its
@@ -122,6 +124,14 @@ typedef struct cs_sink {
      * reads and requests) overlaps the round trip: flush() after flush_start() answers for
      * everything published before flush_start(). Never blocks. May be NULL. */
     void (*flush_start)(void *ctx);
+    /* Makes the batches committed so far durable without the engine waiting for it: every
+     * commit up to the ticket-th (counted from 1 by the engine), and then - never from inside this
+     * call - cs_engine_on_durable(ticket, ...) runs on the engine's thread (the service: an
+     * fdatasync of the database's write-ahead log on a thread of its own, cs_walsync.h). With it
+     * a batch is committed without waiting for the disk (cs_ledger_commit_nowait), and the
+     * execution's next notifications are published only once the commit is durable. May be
+     * NULL: each commit waits for the disk itself. */
+    void (*sync_start)(void *ctx, uint64_t ticket);
     /* Whether the transport is connected. While it is not, no batch starts, and a request that
      * fails then does not count as an attempt (a broker outage fails no target). May be NULL. */
     bool (*ready)(void *ctx);
@@ -164,6 +174,13 @@ mf_status cs_engine_execute(cs_engine *e, const mf_campaign_execute *x, cs_rejec
 
 /* The sink's timer fired. */
 void cs_engine_on_timer(cs_engine *e);
+
+/* The sink's sync_start(ticket) is done: every commit up to ticket is durable (st MF_OK), and
+ * the executions that waited for it publish the notifications they held back. Otherwise (the
+ * disk said no: st, why) those commits may be lost in a power loss; the executions that waited
+ * end failed, code STORAGE_ERROR, and publish nothing more (their held targets stay pending).
+ * A ticket lower than one already answered is ignored. */
+void cs_engine_on_durable(cs_engine *e, uint64_t ticket, mf_status st, const char *why);
 
 /* Admin: pause, resume or cancel an execution, at any replica.
  *

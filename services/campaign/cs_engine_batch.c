@@ -201,6 +201,46 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
     }
 }
 
+/* ---- holding back until the previous commit is durable (the sink's sync_start) ---- */
+
+/* Keeps the merged profile's strings for deliver, which runs once the run's last commit is durable
+ * (release_held). Out of memory: the target stays pending, a later batch sends it. */
+static void hold_back(cs_run *r, slot *s, const cs_user_fields *u)
+{
+    const char *f[4] = {u->name, u->email, u->language, u->timezone};
+    for (int k = 0; k < 4; k++) {
+        s->held[k] = 0;
+        if (!f[k])
+            continue;
+        size_t at = r->held_texts.len;
+        if (mf_buf_append(&r->held_texts, f[k], strlen(f[k]) + 1) != MF_OK) {
+            decide(r, s, CS_TARGET_PENDING, NULL);
+            return;
+        }
+        s->held[k] = at + 1;
+    }
+    s->phase = SLOT_HELD_BACK;
+    r->n_held++;
+}
+
+/* Delivers the targets held back (the run's last commit is now durable). */
+static void release_held(cs_engine *e, cs_run *r)
+{
+    for (size_t i = 0; r->n_held && i < r->n_slots; i++) {
+        slot *s = &r->slots[i];
+        if (s->phase != SLOT_HELD_BACK)
+            continue;
+        const char *f[4];
+        for (int k = 0; k < 4; k++)
+            f[k] = s->held[k] ? r->held_texts.data + s->held[k] - 1 : NULL;
+        cs_user_fields u = {.name = f[0], .email = f[1], .language = f[2], .timezone = f[3]};
+        r->n_held--;
+        s->phase = SLOT_FETCHING; /* open, as it was: deliver decides it */
+        deliver(e, r, s, &u);
+    }
+    r->n_held = 0;
+}
+
 /* A reply that carries a profile: merge with the view, re-check quiet hours, deliver. */
 static void got_profile(cs_engine *e, cs_run *r, slot *s, const mf_user_info_reply *rep)
 {
@@ -221,7 +261,10 @@ static void got_profile(cs_engine *e, cs_run *r, slot *s, const mf_user_info_rep
             return;
         }
     }
-    deliver(e, r, s, &u);
+    if (r->hold > e->durable)
+        hold_back(r, s, &u);
+    else
+        deliver(e, r, s, &u);
 }
 
 static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err)
@@ -333,6 +376,8 @@ static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, cs_user *u
     r->open = 0;
     r->batch_started = now;
     r->publish_failed = false;
+    r->n_held = 0;
+    mf_buf_reset(&r->held_texts);
     /* every member of a slot is set here or by screen (row, view, out, phase) or before it is read
      * (reason: by decide, retry_at: with SLOT_RETRY_WAIT): no memset of the ~0.3 MB array per
      * batch (callgrind: 408 instructions per notification, and the cache lines it evicts) */
@@ -408,6 +453,7 @@ void cs_eng_drop_batch(cs_engine *e, cs_run *r)
     free_slots(r, r->slots, r->n_slots);
     r->slots = NULL;
     r->n_slots = r->open = 0;
+    r->n_held = 0;
     r->in_batch = false;
 }
 
@@ -488,8 +534,10 @@ static void batch_end(cs_engine *e, cs_run *r)
         publish_failed = r->publish_failed = true; /* the batch taken ahead ends with a pause too */
         sent = 0;
     }
-    mf_status st = outs ? cs_ledger_commit(e->ledger, r->x.execution_id, outs, n, now, &err)
-                        : mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory");
+    bool nowait = e->sink.sync_start != NULL;
+    mf_status st = !outs   ? mf_error_set(&err, MF_ERR_NOMEM, "", "out of memory")
+                   : nowait ? cs_ledger_commit_nowait(e->ledger, r->x.execution_id, outs, n, now, &err)
+                            : cs_ledger_commit(e->ledger, r->x.execution_id, outs, n, now, &err);
     if (!r->outs)
         r->outs = outs;
     else
@@ -515,6 +563,10 @@ static void batch_end(cs_engine *e, cs_run *r)
         return;
     }
     e->stats.batches++;
+    if (nowait) { /* the batch taken ahead publishes once this commit is durable (cs_engine_on_durable) */
+        r->hold = ++e->commits_nowait;
+        e->sink.sync_start(e->sink.ctx, r->hold);
+    }
     cs_eng_refresh(e, r);
     cs_eng_status(e, &r->x, NULL, NULL);
     r->next_batch_at = started + pace_of(r, sent);
@@ -629,4 +681,51 @@ bool cs_eng_step(cs_engine *e, cs_run *r)
         return true;
     }
     return next_batch(e, r, now);
+}
+
+/* ---- durability (the sink's sync_start) ---- */
+
+/* The run's last commit is durable: what it held back goes out, and the batch ends when that was
+ * all it waited for. */
+static void run_durable(cs_engine *e, cs_run *r)
+{
+    r->hold = 0;
+    if (!r->in_batch)
+        return;
+    release_held(e, r);
+    if (r->open == 0)
+        batch_end(e, r);
+}
+
+/* The disk refused: the run's last commits may be lost in a power loss, so nothing more is
+ * published for it (what it held back stays pending) and it ends failed. */
+static void run_not_durable(cs_engine *e, cs_run *r, mf_status st, const char *why)
+{
+    cs_eng_log(e, "error", "execution %s: its last batch is committed but not durable (%s: %s); it stops here",
+               r->x.execution_id, mf_status_str(st), why && *why ? why : "no detail");
+    r->hold = 0;
+    if (r->in_batch)
+        cs_eng_drop_batch(e, r);
+    r->cancel_requested = false;
+    cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED, "STORAGE_ERROR",
+                      why && *why ? why : mf_status_str(st));
+    r->wake_at = CS_NO_TIME;
+}
+
+void cs_engine_on_durable(cs_engine *e, uint64_t ticket, mf_status st, const char *why)
+{
+    if (st == MF_OK && ticket <= e->durable)
+        return;
+    if (st == MF_OK)
+        e->durable = ticket;
+    for (size_t i = 0; i < e->n_runs; i++) {
+        cs_run *r = e->runs[i];
+        if (!r->hold || r->hold > ticket)
+            continue;
+        if (st == MF_OK)
+            run_durable(e, r);
+        else
+            run_not_durable(e, r, st, why);
+    }
+    cs_eng_rearm(e);
 }

@@ -22,7 +22,8 @@
 typedef enum slot_phase {
     SLOT_DONE = 0,   /* decided: out.after says how */
     SLOT_FETCHING,   /* a profile request is out */
-    SLOT_RETRY_WAIT  /* waiting for retry_at to ask again */
+    SLOT_RETRY_WAIT, /* waiting for retry_at to ask again */
+    SLOT_HELD_BACK   /* to be delivered once the run's last commit is durable (cs_run.hold) */
 } slot_phase;
 
 typedef struct cs_run cs_run;
@@ -42,6 +43,9 @@ typedef struct slot {
     cs_user view;
     slot_phase phase;
     int64_t retry_at;
+    /* SLOT_HELD_BACK: the profile to deliver with (name, email, language, timezone), each an
+     * offset + 1 into the run's held_texts, 0 for none */
+    size_t held[4];
 } slot;
 
 /* One active execution in memory. */
@@ -64,6 +68,12 @@ struct cs_run {
     size_t n_slots, open;        /* open: slots not yet SLOT_DONE */
     int64_t batch_started;
     bool publish_failed;
+    /* the sink's sync_start: the ticket of the run's last commit while it is not yet durable
+     * (e->durable below it), 0 otherwise. Replies that would publish meanwhile hold back
+     * (SLOT_HELD_BACK, their strings in held_texts, emptied at each batch_begin); n_held of them */
+    uint64_t hold;
+    mf_buf held_texts;
+    size_t n_held;
     int64_t lease_renewed;       /* real time (cs_lease_now) of the last taking or renewal */
     /* arrays of cap entries kept from batch to batch (a batch of 1,000 slots is ~0.5 MB: allocated,
      * zeroed and freed per batch, glibc gave its pages back and faulted them in again); NULL until
@@ -108,6 +118,8 @@ struct cs_engine {
     int64_t sched_at;
     bool in_timer;               /* re-entrancy guard: arm the timer once at the end */
     int64_t armed_at;
+    uint64_t commits_nowait;     /* commits made without waiting for the disk: the last ticket asked for */
+    uint64_t durable;            /* the highest ticket cs_engine_on_durable said MF_OK to */
     cs_engine_stats stats;
     mf_buf title, body;          /* a notification's rendered title and body, reused (storage kept) */
     int64_t text_ms;             /* cs_eng_now_text's cache */

@@ -32,6 +32,9 @@ struct cs_ledger {
     sqlite3_stmt *insert, *insert_key, *key, *set_total, *get, *status, *held_due, *pending, *update_target,
         *counters, *next_release, *has_pending, *active, *breakdown, *held_due_u, *pending_u, *view_range;
     sqlite3_stmt *fence;  /* cs_ledger_fence: "is the execution's lease held by fence_owner" */
+    /* cs_ledger_commit_nowait's: PRAGMA synchronous=NORMAL, and back to the level the connection
+     * had when the ledger opened (prepared on first use) */
+    sqlite3_stmt *sync_lazy, *sync_back;
     char fence_owner[64];
     exec_key keys[KEYS];
     exec_key spare;     /* a key not to remember (read inside a transaction) */
@@ -129,7 +132,8 @@ void cs_ledger_close(cs_ledger *l)
     sqlite3_stmt *all[] = {l->insert,   l->insert_key,   l->key,           l->set_total, l->get,
                            l->status,   l->held_due,     l->pending,       l->update_target,
                            l->counters, l->next_release, l->has_pending,   l->active,
-                           l->breakdown, l->held_due_u,  l->pending_u,     l->view_range, l->fence};
+                           l->breakdown, l->held_due_u,  l->pending_u,     l->view_range, l->fence,
+                           l->sync_lazy, l->sync_back};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         sqlite3_finalize(all[i]);
     free(l);
@@ -511,7 +515,8 @@ static mf_status check_fence(cs_ledger *l, const char *execution_id, mf_error *e
     return svc_db_status(l->db, rc, "check the lease", err);
 }
 
-mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
+/* The transaction of cs_ledger_commit. */
+static mf_status commit_tx(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
                            mf_error *err)
 {
     int64_t d_sent = 0, d_failed = 0, d_skipped = 0, d_held = 0, d_ever = 0;
@@ -558,6 +563,55 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
         if (o[i].after != CS_TARGET_PENDING && o[i].seq > k->settled && o[i].seq - 1 == k->settled)
             k->settled++;
     return MF_OK;
+}
+
+mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
+                           mf_error *err)
+{
+    return commit_tx(l, execution_id, o, n, now_ms, err);
+}
+
+/* Prepares the two PRAGMAs of cs_ledger_commit_nowait: the level to go back to is the one the
+ * connection has now (svc_db_open sets FULL). */
+static mf_status prepare_sync(cs_ledger *l, mf_error *err)
+{
+    sqlite3_stmt *q;
+    int level = 2;
+    mf_status s = cs_db_prepare(l->db, "PRAGMA synchronous", &q, err);
+    if (s != MF_OK)
+        return s;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        level = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    char sql[40];
+    snprintf(sql, sizeof sql, "PRAGMA synchronous=%d", level);
+    s = cs_db_prepare(l->db, "PRAGMA synchronous=NORMAL", &l->sync_lazy, err);
+    if (s == MF_OK)
+        s = cs_db_prepare(l->db, sql, &l->sync_back, err);
+    if (s != MF_OK) {
+        sqlite3_finalize(l->sync_lazy);
+        l->sync_lazy = NULL;
+    }
+    return s;
+}
+
+mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n,
+                                  int64_t now_ms, mf_error *err)
+{
+    if (!sqlite3_get_autocommit(l->db)) /* inside the caller's transaction: its commit decides */
+        return commit_tx(l, execution_id, o, n, now_ms, err);
+    mf_status s = l->sync_lazy ? MF_OK : prepare_sync(l, err);
+    if (s == MF_OK)
+        s = step_write(l, l->sync_lazy, "set synchronous", err);
+    if (s != MF_OK)
+        return s;
+    s = commit_tx(l, execution_id, o, n, now_ms, err);
+    mf_error back;
+    if (step_write(l, l->sync_back, "set synchronous back", &back) != MF_OK && s == MF_OK) {
+        *err = back; /* committed, but later commits would not wait for the disk either */
+        s = MF_ERR_IO;
+    }
+    return s;
 }
 
 mf_status cs_ledger_next_release(cs_ledger *l, const char *execution_id, int64_t *at_ms, bool *none, mf_error *err)

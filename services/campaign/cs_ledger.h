@@ -142,6 +142,19 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
                            mf_error *err);
 
 /*
+ * As cs_ledger_commit, without waiting for the disk: the transaction is committed to the
+ * write-ahead log (visible at once, and kept when the process dies) but is durable against a power
+ * loss only after the log's next fdatasync - the caller's (cs_walsync.h), a checkpoint's, or the
+ * next commit that waits. The connection's synchronous level is NORMAL for this transaction and
+ * set back to what it was after it (both outside any transaction: SQLite refuses the change
+ * inside one). Called inside a transaction the caller opened, it is cs_ledger_commit. On an
+ * error nothing is recorded, as cs_ledger_commit; MF_ERR_IO also when the level could not be set
+ * back (the batch is then recorded).
+ */
+mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n,
+                                  int64_t now_ms, mf_error *err);
+
+/*
  * Replicas (cs_lease.h): from now on cs_ledger_commit records a batch only while the execution's
  * lease row names lease_owner, checked inside the commit's transaction; otherwise it writes
  * nothing and returns MF_ERR_NOT_FOUND. A replica that was stopped for longer than its lease and

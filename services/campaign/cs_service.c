@@ -8,6 +8,7 @@
 #include <time.h>
 #include "cs_db.h"
 #include "cs_host.h"
+#include "cs_walsync.h"
 #include "cs_refresh.h"
 #include "cs_tz.h"
 #include "mf/freelist.h"
@@ -34,6 +35,7 @@ struct cs_service {
     cs_service_config cfg;
     cs_host *host;
     cs_engine *engine;
+    cs_walsync *walsync;       /* the write-ahead log's fdatasync off the engine thread; NULL: not WAL */
     cs_userview *view;
     mf_api_sub *subs[5];
     svc_js *js;                /* cfg.jetstream: the notifications' publisher */
@@ -257,6 +259,62 @@ static void sink_flush_start(void *ctx)
     cs_service *s = ctx;
     if (!s->js && mf_client_flush_start(s->client, &s->flush_ticket) != MF_OK)
         s->flush_ticket = 0; /* closed: sink_flush finds out and says so */
+}
+
+/* ---- durability of the engine's commits (cs_walsync.h) ---- */
+
+/* A sync's answer on its way from the syncer thread to the host. */
+typedef struct durable_note {
+    cs_host_task task;
+    uint64_t ticket;
+    mf_status st;
+    char why[256];
+} durable_note;
+
+static void durable_run(void *ctx, void *arg)
+{
+    cs_service *s = ctx;
+    durable_note *d = arg;
+    cs_engine_on_durable(s->engine, d->ticket, d->st, d->why);
+}
+
+/* Syncer thread. */
+static void on_synced(void *ctx, uint64_t ticket, mf_status st, const char *why)
+{
+    cs_service *s = ctx;
+    durable_note *d = malloc(sizeof *d);
+    if (!d) { /* the engine hears of it with the next sync's answer, which covers this ticket too */
+        logf_(s, "warn", "out of memory passing on a sync of the write-ahead log (ticket %llu)",
+              (unsigned long long)ticket);
+        return;
+    }
+    d->ticket = ticket;
+    d->st = st;
+    snprintf(d->why, sizeof d->why, "%s", why ? why : "");
+    if (cs_host_post_task(s->host, &d->task, durable_run, s, d, free) != MF_OK)
+        free(d); /* after cs_host_shut: the engine is closing */
+}
+
+static void sink_sync_start(void *ctx, uint64_t ticket)
+{
+    cs_walsync_request(((cs_service *)ctx)->walsync, ticket);
+}
+
+/* The syncer, when the database is a file in WAL mode (svc_db_open asks for it); otherwise each
+ * commit waits for the disk itself. */
+static mf_status open_walsync(cs_service *s, mf_error *err)
+{
+    sqlite3_stmt *q = NULL;
+    bool wal = false;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(q, 0);
+        wal = mode && strcmp(mode, "wal") == 0;
+    }
+    sqlite3_finalize(q);
+    const char *db_path = sqlite3_db_filename(s->db, "main");
+    if (!wal || !db_path || !*db_path)
+        return MF_OK;
+    return cs_walsync_open(sqlite3_filename_wal(db_path), on_synced, s, &s->walsync, err);
 }
 
 static bool sink_ready(void *ctx)
@@ -517,6 +575,10 @@ mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_confi
                     .publish_push = sink_push, .publish_status = sink_status, .publish_analytics = sink_analytics,
                     .flush = sink_flush, .flush_start = sink_flush_start, .ready = sink_ready, .log = sink_log};
     mf_status st = cs_host_create(on_timer, s, &s->host, err);
+    if (st == MF_OK)
+        st = open_walsync(s, err);
+    if (s->walsync)
+        sink.sync_start = sink_sync_start;
     if (st == MF_OK && s->cfg.jetstream)
         st = svc_js_open(client, 2000, &s->js, err);
     if (st == MF_OK)
@@ -586,6 +648,8 @@ void cs_service_close(cs_service *s)
     }
     cs_refresh_close(s->refresh); /* when cs_service_stop did not run */
     s->refresh = NULL;
+    cs_walsync_close(s->walsync); /* its last answer, if any, is refused by the shut host */
+    s->walsync = NULL;
     cs_engine_close(s->engine);
     svc_js_close(s->js, false); /* the client is gone (svc_app destroys it before the close hook) */
     cs_userview_close(s->view);

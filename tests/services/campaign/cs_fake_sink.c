@@ -158,11 +158,20 @@ static void f_log(void *ctx, const char *level, const char *msg)
         fprintf(stderr, "  [%s] %s\n", level, msg);
 }
 
+static void f_sync_start(void *ctx, uint64_t ticket)
+{
+    fake *f = ctx;
+    assert_true(ticket > f->sync_asked); /* one more commit each time */
+    f->sync_asked = ticket;
+    f->sync_starts++;
+}
+
 cs_sink fake_sink(fake *f)
 {
     return (cs_sink){.ctx = f, .now = f_now, .timer = f_timer, .request_user_info = f_request,
                      .publish_push = f_push, .publish_status = f_status, .publish_analytics = f_analytics,
-                     .flush = f_flush, .flush_start = f_flush_start, .ready = f_ready, .log = f_log};
+                     .flush = f_flush, .flush_start = f_flush_start, .ready = f_ready, .log = f_log,
+                     .sync_start = f->durability == FAKE_DURABLE_WAITS ? NULL : f_sync_start};
 }
 
 /* Answers request q now (reply or error), as the user's mode says. */
@@ -247,6 +256,11 @@ int fake_run(fake *f, int64_t until)
         if (f->timer_at != CS_NO_TIME && f->timer_at <= f->now) {
             f->timer_at = CS_NO_TIME;
             cs_engine_on_timer(f->engine);
+            work++;
+        }
+        if (!work && f->durability == FAKE_DURABLE_LATER && f->sync_asked > f->sync_answered) {
+            f->sync_answered = f->sync_asked; /* the disk is done once the replies due now are in */
+            cs_engine_on_durable(f->engine, f->sync_answered, MF_OK, NULL);
             work++;
         }
         steps += work;

@@ -23,6 +23,13 @@ typedef enum fake_mode {
     FAKE_REFUSED         /* the responder refuses (MF_ERR_REFUSED) */
 } fake_mode;
 
+/* How the fake makes the engine's commits durable. */
+typedef enum fake_durability {
+    FAKE_DURABLE_WAITS = 0, /* no sync_start: each commit waits for the disk itself */
+    FAKE_DURABLE_LATER,     /* sync_start; fake_run answers the last ticket once nothing else is due now */
+    FAKE_DURABLE_BY_TEST    /* sync_start; only the test answers (cs_engine_on_durable) */
+} fake_durability;
+
 typedef struct fake_user {
     char id[37];
     const char *name, *email, *language, *timezone; /* NULL: left out of the reply */
@@ -66,6 +73,10 @@ typedef struct fake {
     int reqs_at_flush[8], pushes_at_flush[8]; /* requests and n_pushes when flush n (0-based, < 8) ran */
     int flush_starts;
     int reqs_at_flush_start[8], pushes_at_flush_start[8]; /* the same when flush_start n ran */
+    fake_durability durability; /* set before the engine opens */
+    uint64_t sync_asked;  /* the last ticket sync_start was given */
+    int sync_starts;
+    uint64_t sync_answered; /* FAKE_DURABLE_LATER: the last ticket fake_run answered */
     bool down;            /* the transport is disconnected: requests time out, ready() false */
     int latency_ms;       /* the User Service answers this long after a request */
     bool quiet_log;

@@ -456,6 +456,134 @@ static void next_batch_asked_while_committing(void **state)
     world_free(w);
 }
 
+/* With the sink's sync_start the commit does not wait for the disk: the batch taken ahead is asked
+ * for and answered meanwhile, and publishes only once cs_engine_on_durable says the commit is on disk. */
+static world *twelve_users_nowait(fake_durability d)
+{
+    world *w = world_new();
+    for (int i = 0; i < 12; i++)
+        world_add_user(w, i, &WORLD_PLAIN);
+    w->f.durability = d;
+    world_engine_start(w);
+    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
+              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
+              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");
+    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    return w;
+}
+
+static void next_batch_held_back_until_durable(void **state)
+{
+    (void)state;
+    world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+    fake_run(&w->f, T0 + 60000);
+    cs_execution x = world_exec(w, EXEC);
+    assert_int_equal(x.sent, 5);            /* batch 1 committed (not yet durable) */
+    assert_int_equal(w->f.sync_starts, 1);
+    assert_int_equal(w->f.sync_asked, 1);
+    assert_int_equal(w->f.requests, 10);    /* batch 2 asked and answered ... */
+    assert_int_equal(w->f.n_reqs, 0);
+    assert_int_equal(w->f.n_pushes, 5);     /* ... but held back */
+    assert_false(cs_engine_idle(w->e));     /* its batch is in hand */
+    fake_run(&w->f, T0 + 3600 * 1000);      /* time alone releases nothing */
+    assert_int_equal(w->f.n_pushes, 5);
+
+    cs_engine_on_durable(w->e, 1, MF_OK, NULL);
+    assert_int_equal(w->f.n_pushes, 10);    /* batch 2 published at once, flushed and committed */
+    assert_int_equal(w->f.sync_asked, 2);
+    fake_run(&w->f, w->f.now + 60000);
+    assert_int_equal(w->f.requests, 12);
+    assert_int_equal(w->f.n_pushes, 10);    /* batch 3 waits for commit 2 */
+    cs_engine_on_durable(w->e, 1, MF_OK, NULL); /* an old ticket changes nothing */
+    assert_int_equal(w->f.n_pushes, 10);
+    cs_engine_on_durable(w->e, 2, MF_OK, NULL);
+    assert_int_equal(w->f.n_pushes, 12);
+    fake_run(&w->f, w->f.now + 60000);
+    x = world_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 12);
+    assert_int_equal(x.batches, 3);
+    assert_int_equal(w->f.sync_asked, 3);
+    int raw, unique;
+    count_pushes(&w->f, &raw, &unique);
+    assert_int_equal(raw, 12);
+    assert_int_equal(unique, 12);
+    assert_int_equal(fake_count_events(&w->f, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_NOTIFICATION_SENT), 12);
+    cs_engine_on_durable(w->e, 3, MF_OK, NULL); /* after the end: nothing to release */
+    assert_int_equal(w->f.n_pushes, 12);
+    world_check_progress(&w->f, EXEC);
+    world_free(w);
+}
+
+/* As next_batch_asked_while_committing, with the durability answered as soon as the replies due now
+ * are in: the same flushes, never more than one batch published and not durable. */
+static void nowait_commits_keep_one_batch_out(void **state)
+{
+    (void)state;
+    world *w = twelve_users_nowait(FAKE_DURABLE_LATER);
+    fake_run(&w->f, T0 + 60000);
+    cs_execution x = world_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 12);
+    assert_int_equal(w->f.sync_starts, 3);
+    assert_int_equal(w->f.flushes, 3);
+    assert_int_equal(w->f.reqs_at_flush[0], 10); /* batch 2 asked before batch 1's flush */
+    assert_int_equal(w->f.pushes_at_flush[0], 5);
+    assert_int_equal(w->f.pushes_at_flush[1], 10);
+    assert_int_equal(w->f.pushes_at_flush[2], 12);
+    int raw, unique;
+    count_pushes(&w->f, &raw, &unique);
+    assert_int_equal(raw, 12);
+    assert_int_equal(unique, 12);
+    world_free(w);
+}
+
+/* The disk refuses the sync: nothing more is published for the execution, which ends failed. */
+static void not_durable_fails_the_execution(void **state)
+{
+    (void)state;
+    world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+    fake_run(&w->f, T0 + 60000);
+    assert_int_equal(w->f.n_pushes, 5);
+    cs_engine_on_durable(w->e, 1, MF_ERR_IO, "fdatasync /x-wal: Input/output error");
+    fake_run(&w->f, w->f.now + 60000);
+    cs_execution x = world_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED);
+    assert_string_equal(x.error_code, "STORAGE_ERROR");
+    assert_non_null(strstr(x.error_message, "Input/output error"));
+    assert_int_equal(x.sent, 5);
+    assert_int_equal(w->f.n_pushes, 5); /* batch 2 was never published */
+    assert_true(cs_engine_idle(w->e));
+    assert_int_equal(fake_count_events(&w->f, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_FAILED), 1);
+    const mf_campaign_status_update *st = fake_last_status(&w->f, EXEC);
+    assert_non_null(st);
+    assert_int_equal(st->status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED);
+    world_free(w);
+}
+
+/* A crash while the batch taken ahead is held back: it was never published, so the restart sends it
+ * once; the commit before it (in the log, not yet synced) is kept by the process's death. */
+static void crash_while_held_back(void **state)
+{
+    (void)state;
+    world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+    fake_run(&w->f, T0 + 60000);
+    assert_int_equal(w->f.n_pushes, 5);
+    world_engine_crash(w);
+    w->f.durability = FAKE_DURABLE_LATER;
+    w->f.sync_asked = w->f.sync_answered = 0; /* a new engine counts its commits from 1 */
+    world_engine_start(w);
+    fake_run(&w->f, w->f.now + 60000);
+    cs_execution x = world_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 12);
+    int raw, unique;
+    count_pushes(&w->f, &raw, &unique);
+    assert_int_equal(unique, 12);
+    assert_int_equal(raw, 12); /* no duplicate at all */
+    world_free(w);
+}
+
 static void broker_outage_fails_no_target(void **state)
 {
     (void)state;
@@ -579,6 +707,10 @@ int main(void)
         cmocka_unit_test(publish_failures_retry_later),
         cmocka_unit_test(unconfirmed_batch_goes_again),
         cmocka_unit_test(next_batch_asked_while_committing),
+        cmocka_unit_test(next_batch_held_back_until_durable),
+        cmocka_unit_test(nowait_commits_keep_one_batch_out),
+        cmocka_unit_test(not_durable_fails_the_execution),
+        cmocka_unit_test(crash_while_held_back),
         cmocka_unit_test(broker_outage_fails_no_target),
         cmocka_unit_test(schedules_fire_after_restart),
         cmocka_unit_test(scheduled_execution_waits),

@@ -284,6 +284,66 @@ static void commit_writes_each_target(void **state)
     close_all(db, l);
 }
 
+static int synchronous_level(sqlite3 *db)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int level = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return level;
+}
+
+#define EXEC7 "7b4e28ba-2fa1-41d2-883f-0016d3cca427"
+
+/* cs_ledger_commit_nowait records as cs_ledger_commit does and leaves the connection's synchronous
+ * level as it found it (FULL from svc_db_open), also after a refused commit. */
+static void commit_nowait_records_and_restores_sync(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    cs_ledger *l;
+    open_all(&db, &l);
+    assert_int_equal(synchronous_level(db), 2);
+    mf_campaign_create c;
+    all_users_campaign(&c);
+    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
+    cs_execution e = {.execution_id = EXEC7, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
+                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = N, .created_at = 5};
+    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    cs_outcome out[] = {
+        {.seq = 1, .after = CS_TARGET_SENT, .variant = 0, .attempts = 1},
+        {.seq = 2, .after = CS_TARGET_SKIPPED, .reason = "push_disabled", .variant = -1},
+    };
+    assert_int_equal(cs_ledger_commit_nowait(l, EXEC7, out, 2, 9, NULL), MF_OK);
+    assert_int_equal(synchronous_level(db), 2);
+    char got[128];
+    row_of(db, EXEC7, 1, got, sizeof got);
+    assert_string_equal(got, "1/-1/-/0/1/9");
+    row_of(db, EXEC7, 2, got, sizeof got);
+    assert_string_equal(got, "2/-1/push_disabled/-1/0/9");
+    /* again, with the level prepared once: the counters add up */
+    cs_outcome more[] = {{.seq = 3, .after = CS_TARGET_SENT, .variant = 0, .attempts = 1}};
+    assert_int_equal(cs_ledger_commit_nowait(l, EXEC7, more, 1, 10, NULL), MF_OK);
+    cs_execution x;
+    bool found;
+    assert_int_equal(cs_ledger_get(l, EXEC7, &x, &found, NULL), MF_OK);
+    assert_int_equal(x.sent, 2);
+    assert_int_equal(x.skipped, 1);
+    assert_int_equal(x.batches, 2);
+    /* inside a transaction the caller opened: refused as cs_ledger_commit is, the level unchanged */
+    mf_error err;
+    assert_int_equal(svc_db_begin(db, NULL), MF_OK);
+    assert_int_not_equal(cs_ledger_commit_nowait(l, EXEC7, more, 1, 11, &err), MF_OK);
+    svc_db_rollback(db);
+    assert_int_equal(synchronous_level(db), 2);
+    assert_int_equal(cs_ledger_get(l, EXEC7, &x, &found, NULL), MF_OK);
+    assert_int_equal(x.batches, 2);
+    mf_campaign_create_free(&c);
+    close_all(db, l);
+}
+
 #define EXEC3 "3b4e28ba-2fa1-41d2-883f-0016d3cca427" /* half done when the service is upgraded */
 #define EXEC4 "4b4e28ba-2fa1-41d2-883f-0016d3cca427" /* completed before the upgrade */
 #define EXEC5 "5b4e28ba-2fa1-41d2-883f-0016d3cca427" /* created after it */
@@ -564,6 +624,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lifecycle),
         cmocka_unit_test(commit_writes_each_target),
+        cmocka_unit_test(commit_nowait_records_and_restores_sync),
         cmocka_unit_test(version2_execution_resumes),
         cmocka_unit_test(queries_search_by_key),
         cmocka_unit_test(cursor_never_skips_a_pending_target),

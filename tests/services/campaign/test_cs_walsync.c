@@ -1,0 +1,200 @@
+/*
+ * test_cs_walsync.c - the write-ahead log's syncer thread (cs_walsync.h): answers, coalescing,
+ * a missing log, a log that cannot be opened, closing with a request outstanding.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cs_walsync.h"
+
+#define MAX_ANSWERS 64
+
+typedef struct answers {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t ticket[MAX_ANSWERS];
+    mf_status st[MAX_ANSWERS];
+    char why[MAX_ANSWERS][256];
+    int n;
+} answers;
+
+static void on_done(void *ctx, uint64_t ticket, mf_status st, const char *why)
+{
+    answers *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    if (a->n < MAX_ANSWERS) {
+        a->ticket[a->n] = ticket;
+        a->st[a->n] = st;
+        snprintf(a->why[a->n], sizeof a->why[0], "%s", why ? why : "");
+        a->n++;
+    }
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void answers_init(answers *a)
+{
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+}
+
+static void answers_destroy(answers *a)
+{
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+}
+
+/* Waits (up to 30 s: a loaded machine's disk) until ticket t is answered; the count of answers. */
+static int await_ticket(answers *a, uint64_t t)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&a->mu);
+    while (!(a->n > 0 && a->ticket[a->n - 1] >= t))
+        if (pthread_cond_timedwait(&a->cv, &a->mu, &until) != 0)
+            break;
+    int n = a->n;
+    bool got = n > 0 && a->ticket[n - 1] >= t;
+    pthread_mutex_unlock(&a->mu);
+    if (!got)
+        fail_msg("ticket %llu not answered in 30 s", (unsigned long long)t);
+    return n;
+}
+
+static void temp_file(char *path, size_t cap)
+{
+    snprintf(path, cap, "/tmp/cs_walsync_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "frames", 6), 6);
+    close(fd);
+}
+
+static void answers_a_request(void **state)
+{
+    (void)state;
+    char path[64];
+    temp_file(path, sizeof path);
+    answers a;
+    answers_init(&a);
+    cs_walsync *w;
+    mf_error err;
+    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, &err), MF_OK);
+    cs_walsync_request(w, 1);
+    assert_int_equal(await_ticket(&a, 1), 1);
+    assert_int_equal(a.ticket[0], 1);
+    assert_int_equal(a.st[0], MF_OK);
+    cs_walsync_request(w, 1); /* not higher: nothing to do */
+    cs_walsync_request(w, 2);
+    await_ticket(&a, 2);
+    cs_walsync_close(w);
+    assert_int_equal(a.n, 2);
+    assert_int_equal(a.ticket[1], 2);
+    answers_destroy(&a);
+    unlink(path);
+}
+
+/* Requests made while a sync runs are answered by one later sync; tickets only go up. */
+static void coalesces_requests(void **state)
+{
+    (void)state;
+    char path[64];
+    temp_file(path, sizeof path);
+    answers a;
+    answers_init(&a);
+    cs_walsync *w;
+    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
+    for (uint64_t t = 1; t <= 40; t++)
+        cs_walsync_request(w, t);
+    int n = await_ticket(&a, 40);
+    cs_walsync_close(w);
+    assert_true(n >= 1 && n <= 40);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(a.st[i], MF_OK);
+        if (i > 0)
+            assert_true(a.ticket[i] > a.ticket[i - 1]);
+    }
+    assert_int_equal(a.ticket[n - 1], 40);
+    answers_destroy(&a);
+    unlink(path);
+}
+
+/* SQLite deletes the log only after checkpointing it into the synced database: nothing to write. */
+static void missing_log_is_durable(void **state)
+{
+    (void)state;
+    answers a;
+    answers_init(&a);
+    cs_walsync *w;
+    assert_int_equal(cs_walsync_open("/tmp/cs_walsync_no_such_file-wal", on_done, &a, &w, NULL), MF_OK);
+    cs_walsync_request(w, 7);
+    await_ticket(&a, 7);
+    cs_walsync_close(w);
+    assert_int_equal(a.st[0], MF_OK);
+    answers_destroy(&a);
+}
+
+/* A log that cannot be opened (here a name too long for the file system): MF_ERR_IO and why. */
+static void unopenable_log_is_an_error(void **state)
+{
+    (void)state;
+    char path[5000];
+    memset(path, 'x', sizeof path - 1);
+    path[0] = '/';
+    path[sizeof path - 1] = '\0';
+    answers a;
+    answers_init(&a);
+    cs_walsync *w;
+    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
+    cs_walsync_request(w, 3);
+    await_ticket(&a, 3);
+    assert_int_equal(a.st[0], MF_ERR_IO);
+    assert_non_null(strstr(a.why[0], "open"));
+    cs_walsync_request(w, 4); /* still answering after an error */
+    await_ticket(&a, 4);
+    cs_walsync_close(w);
+    answers_destroy(&a);
+}
+
+/* Closing with a request outstanding, or none at all: no hang, nothing leaked (ASan). */
+static void closes_with_a_request_outstanding(void **state)
+{
+    (void)state;
+    char path[64];
+    temp_file(path, sizeof path);
+    answers a;
+    answers_init(&a);
+    cs_walsync *w;
+    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
+    cs_walsync_close(w);
+    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
+    cs_walsync_request(w, 1);
+    cs_walsync_close(w);
+    assert_true(a.n <= 1);
+    cs_walsync_close(NULL);
+    answers_destroy(&a);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(answers_a_request),
+        cmocka_unit_test(coalesces_requests),
+        cmocka_unit_test(missing_log_is_durable),
+        cmocka_unit_test(unopenable_log_is_an_error),
+        cmocka_unit_test(closes_with_a_request_outstanding),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
