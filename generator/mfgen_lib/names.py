@@ -68,12 +68,12 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_buf_append_char mf_buf_append_str mf_buf_detach mf_buf_free mf_buf_init mf_buf_printf
     mf_buf_reserve mf_buf_reset mf_channel_address mf_channel_desc mf_channel_parse mf_client
     mf_client_create mf_client_destroy mf_client_drain mf_client_event mf_client_event_cb mf_client_input_cb
-    mf_client_event_type mf_client_flush mf_client_flush_start mf_client_flush_wait mf_client_log_cb
+    mf_client_cork mf_client_event_type mf_client_flush mf_client_flush_start mf_client_flush_wait mf_client_log_cb
     mf_client_on_service_thread
     mf_client_opts mf_client_opts_init mf_client_publish mf_client_publish_hdrs
     mf_client_request mf_client_request_async mf_client_respond mf_client_server_info
     mf_client_server_info_get mf_client_stats mf_client_stats_get mf_client_subscribe
-    mf_client_unsubscribe mf_client_wait_connected mf_copy mf_decode mf_encode
+    mf_client_uncork mf_client_unsubscribe mf_client_wait_connected mf_copy mf_decode mf_encode
     mf_enum_from_string mf_enum_to_string mf_equal mf_error mf_error_clear mf_error_set mf_field
     mf_format mf_format_check mf_format_name mf_free mf_header mf_init mf_kind mf_log_level
     mf_map mf_message_desc mf_msg mf_msg_cb mf_msg_copy mf_msg_header mf_msg_owned

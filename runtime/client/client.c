@@ -52,6 +52,7 @@ uint64_t mf_xorshift64(uint64_t *state)
 /* Waits on cv until *flag-like predicate is checked by the caller; returns false on timeout. */
 static bool wait_until(mf_client *c, const struct timespec *ts, bool forever)
 {
+    mf_client_cork_release_locked(c);
     if (forever) {
         pthread_cond_wait(&c->cv, &c->mu);
         return true;
@@ -98,10 +99,51 @@ void mf_client_emit(mf_client *c, mf_client_event_type type, mf_status st, const
     c->o.on_event(c, &ev, c->o.event_ctx);
 }
 
+/* The client this thread corks (mf_client_cork), NULL for none. */
+static _Thread_local mf_client *corked;
+
+static void wake_now_locked(mf_client *c, bool data_only);
+
 void mf_client_wake_locked(mf_client *c)
 {
     bool data_only = !c->dropped_event_pending && !c->req_timer_dirty && mf_client_life(c) < MF_LIFE_CLOSE_ASKED &&
                      !c->destroy_req;
+    if (corked == c && data_only && mf_replayq_pending(&c->q) < c->o.frame_size) {
+        c->cork_held = true; /* mf_client_uncork or a wait tells the service thread */
+        return;
+    }
+    c->cork_held = false;
+    wake_now_locked(c, data_only);
+}
+
+void mf_client_cork_release_locked(mf_client *c)
+{
+    if (corked == c && c->cork_held) {
+        c->cork_held = false;
+        wake_now_locked(c, true);
+    }
+}
+
+mf_status mf_client_cork(mf_client *c)
+{
+    if (!c || corked || mf_client_on_service_thread(c))
+        return MF_ERR_INVALID_ARG;
+    corked = c;
+    return MF_OK;
+}
+
+void mf_client_uncork(mf_client *c)
+{
+    if (!c || corked != c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    mf_client_cork_release_locked(c);
+    corked = NULL;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void wake_now_locked(mf_client *c, bool data_only)
+{
     if (mf_client_on_service_thread(c)) {
         /* inside one of our callbacks: ask for WRITEABLE directly, skip the cancel pipe
          * unless there is work only EVENT_WAIT_CANCELLED does */
@@ -442,6 +484,8 @@ void mf_client_destroy(mf_client *c)
         mf_client_log(c, MF_LOG_ERROR, "mf_client_destroy called from a callback: ignored (the client leaks)");
         return;
     }
+    if (corked == c)
+        corked = NULL; /* what it held back goes with the client */
     pthread_mutex_lock(&c->mu);
     c->destroy_req = true;
     mf_client_wake_locked(c);

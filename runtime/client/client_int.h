@@ -205,6 +205,7 @@ struct mf_client {
     bool ever_connected;
     bool destroy_req;         /* mf_client_destroy: close, then end the service thread */
     bool wake_pending;
+    bool cork_held;      /* a wake-up held back by mf_client_cork's thread (mu) */
     /* The service thread has asked for WRITEABLE and will take the queue then (set where it
      * asks, cleared where it finds the queue empty or the connection gone): a publish needs
      * no wake meanwhile. Without it every publish between two writes woke the service thread
@@ -304,6 +305,8 @@ void mf_client_emit(mf_client *c, mf_client_event_type type, mf_status st, const
                     uint64_t bytes, const char *url);
 /* Wakes the service thread (mu held). */
 void mf_client_wake_locked(mf_client *c);
+/* Before this thread waits for the server: the wake-up its cork held back, if any. Under mu. */
+void mf_client_cork_release_locked(mf_client *c);
 /* The lifecycle stage (any thread, with or without mu). */
 mf_life mf_client_life(const mf_client *c);
 /* The one transition of the lifecycle (mu held): moves to `to` if that is forward, wakes the

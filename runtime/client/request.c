@@ -256,6 +256,7 @@ mf_status mf_client_request(mf_client *c, const char *subject, const void *data,
     struct timespec ts;
     mf_deadline_after(&ts, (int64_t)timeout_ms * 1000 + 2000000);
     pthread_mutex_lock(&c->mu);
+    mf_client_cork_release_locked(c);
     while (!w.done) {
         if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT && !w.done) {
             mf_req *r = mf_u64map_del(&c->reqs, id);

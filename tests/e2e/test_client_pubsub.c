@@ -143,6 +143,49 @@ static void test_pubsub(void **state)
     e2e_col_free(&col);
 }
 
+/* mf_client_cork: arguments, order kept, a flush while corked sends what was held, a frame's worth
+ * is sent without waiting for the uncork, and the uncork sends the rest. */
+static void test_cork(void **state)
+{
+    (void)state;
+    REQUIRE_SERVER();
+    mf_client *c = connect_one(NULL);
+    e2e_col col;
+    e2e_col_init(&col);
+    assert_int_equal(mf_client_subscribe(c, "t.cork", NULL, e2e_col_cb, &col, NULL), MF_OK);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK);
+    assert_int_equal(mf_client_cork(NULL), MF_ERR_INVALID_ARG);
+    mf_client_uncork(c); /* not corked: nothing happens */
+    assert_int_equal(mf_client_cork(c), MF_OK);
+    assert_int_equal(mf_client_cork(c), MF_ERR_INVALID_ARG); /* one at a time */
+    for (int i = 0; i < 10; i++)
+        e2e_pub_int(c, "t.cork", i);
+    assert_int_equal(mf_client_flush(c, E2E_WAIT_MS), MF_OK); /* sends what the cork held */
+    assert_true(e2e_col_wait(&col, 10, E2E_WAIT_MS));
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(col.vals[i], i);
+    /* more than a frame (64 KiB by default) while corked: sent without the uncork */
+    static char big[1000];
+    memset(big, 'x', sizeof big);
+    for (int i = 0; i < 80; i++)
+        assert_int_equal(mf_client_publish(c, "t.cork", NULL, big, sizeof big), MF_OK);
+    assert_true(e2e_col_wait(&col, 11, E2E_WAIT_MS));
+    mf_client_uncork(c);
+    assert_true(e2e_col_wait(&col, 90, E2E_WAIT_MS));
+    assert_int_equal(mf_client_cork(c), MF_OK); /* corks again after the uncork */
+    e2e_pub_int(c, "t.cork", 7);
+    mf_client_uncork(c);
+    assert_true(e2e_col_wait(&col, 91, E2E_WAIT_MS));
+    assert_int_equal(col.vals[90], 7);
+    assert_int_equal(mf_client_cork(c), MF_OK);
+    mf_client_destroy(c); /* destroyed while corked: this thread corks nothing any more */
+    mf_client *d = connect_one(NULL);
+    assert_int_equal(mf_client_cork(d), MF_OK);
+    mf_client_uncork(d);
+    mf_client_destroy(d);
+    e2e_col_free(&col);
+}
+
 static void test_wildcards(void **state)
 {
     (void)state;
@@ -501,6 +544,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pubsub),
+        cmocka_unit_test(test_cork),
         cmocka_unit_test(test_wildcards),
         cmocka_unit_test(test_queue_groups),
         cmocka_unit_test(test_unsubscribe_max),

@@ -300,6 +300,26 @@ mf_status mf_client_request(mf_client *c, const char *subject, const void *data,
 mf_status mf_client_request_async(mf_client *c, const char *subject, const void *data, size_t len,
                                   int timeout_ms, mf_reply_cb cb, void *ctx);
 
+/*
+ * Corking: mf_client_cork holds back the service thread's wake-ups for what the
+ * calling thread publishes (or requests) until mf_client_uncork, so that a
+ * burst - the replies a callback loop handles, a batch - leaves in few large
+ * writes instead of one wake-up, and often one context switch, per message.
+ * Messages are queued as usual: limits, errors and order do not change, only
+ * when the service thread is told. It is told anyway once the bytes waiting
+ * reach a frame (mf_client_opts.frame_size), and before this thread waits for
+ * the server (mf_client_flush, mf_client_flush_wait, mf_client_request,
+ * mf_client_drain): cork never delays a wait. Other threads' publishes wake the
+ * service thread as usual (and it then sends everything queued).
+ *
+ * Threads: any thread but the service thread; a thread corks one client at a
+ * time. mf_client_cork: MF_OK, MF_ERR_INVALID_ARG (NULL, the service thread, or
+ * this thread already corks a client). mf_client_uncork: tells the service
+ * thread about what was held back; a no-op when this thread does not cork c.
+ */
+mf_status mf_client_cork(mf_client *c);
+void mf_client_uncork(mf_client *c);
+
 /* ----------------------------------------------------- flush, drain, info */
 
 /*
