@@ -247,6 +247,12 @@ void cs_eng_rearm(cs_engine *e)
 static void resume(cs_engine *e, const cs_execution *x, const char *how)
 {
     cs_run *r = cs_eng_add_run(e, x);
+    if (r && e->sink.sync_start) {
+        /* the last process's last commit may not be on disk yet (it did not wait): the first batch
+         * here publishes once it is (cs_engine_on_durable), so still one batch at most is out */
+        r->hold = ++e->commits_nowait;
+        e->sink.sync_start(e->sink.ctx, r->hold);
+    }
     if (r) {
         r->wake_at = x->status == MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED ? CS_NO_TIME : 0;
         cs_eng_log(e, "info", "execution %s: %s (%s, %lld of %lld targets done)", x->execution_id, how,

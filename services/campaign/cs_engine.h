@@ -176,10 +176,13 @@ mf_status cs_engine_execute(cs_engine *e, const mf_campaign_execute *x, cs_rejec
 void cs_engine_on_timer(cs_engine *e);
 
 /* The sink's sync_start(ticket) is done: every commit up to ticket is durable (st MF_OK), and
- * the executions that waited for it publish the notifications they held back. Otherwise (the
- * disk said no: st, why) those commits may be lost in a power loss; the executions that waited
- * end failed, code STORAGE_ERROR, and publish nothing more (their held targets stay pending).
- * A ticket lower than one already answered is ignored. */
+ * the executions that waited for it publish the notifications they held back (unless cancelled,
+ * paused or stopping: those stay pending). Otherwise (the disk said no: st, why) those commits
+ * may be lost in a power loss; the executions that waited end failed, code STORAGE_ERROR, and
+ * publish nothing more (their held targets stay pending). A failure is final: every later
+ * answer counts as that failure too. An MF_OK for a ticket not above one already answered is
+ * ignored. Executions resumed or adopted (cs_engine_open, leases) also wait for one sync before
+ * their first notification: the last process's last commit may not have been on disk. */
 void cs_engine_on_durable(cs_engine *e, uint64_t ticket, mf_status st, const char *why);
 
 /* Admin: pause, resume or cancel an execution, at any replica.

@@ -223,13 +223,22 @@ static void hold_back(cs_run *r, slot *s, const cs_user_fields *u)
     r->n_held++;
 }
 
-/* Delivers the targets held back (the run's last commit is now durable). */
+/* Delivers the targets held back (the run's last commit is now durable) - unless the run is being
+ * cancelled or paused or the engine stops: then they stay pending (never published, so never a
+ * duplicate), and a stopping service needs neither its disk nor its client for them. */
 static void release_held(cs_engine *e, cs_run *r)
 {
+    bool keep = e->stopping || r->cancel_requested || r->pause_requested;
     for (size_t i = 0; r->n_held && i < r->n_slots; i++) {
         slot *s = &r->slots[i];
         if (s->phase != SLOT_HELD_BACK)
             continue;
+        if (keep) {
+            r->n_held--;
+            s->phase = SLOT_FETCHING;
+            decide(r, s, CS_TARGET_PENDING, NULL);
+            continue;
+        }
         const char *f[4];
         for (int k = 0; k < 4; k++)
             f[k] = s->held[k] ? r->held_texts.data + s->held[k] - 1 : NULL;
@@ -714,6 +723,14 @@ static void run_not_durable(cs_engine *e, cs_run *r, mf_status st, const char *w
 
 void cs_engine_on_durable(cs_engine *e, uint64_t ticket, mf_status st, const char *why)
 {
+    if (st != MF_OK && !e->not_durable) { /* final: the commits after a lost one cannot be recovered */
+        e->not_durable = true;
+        snprintf(e->not_durable_why, sizeof e->not_durable_why, "%s", why && *why ? why : mf_status_str(st));
+    }
+    if (e->not_durable) {
+        st = MF_ERR_IO;
+        why = e->not_durable_why;
+    }
     if (st == MF_OK && ticket <= e->durable)
         return;
     if (st == MF_OK)

@@ -120,6 +120,8 @@ struct cs_engine {
     int64_t armed_at;
     uint64_t commits_nowait;     /* commits made without waiting for the disk: the last ticket asked for */
     uint64_t durable;            /* the highest ticket cs_engine_on_durable said MF_OK to */
+    bool not_durable;            /* a sync failed: no later answer is trusted (cs_engine_on_durable) */
+    char not_durable_why[200];
     cs_engine_stats stats;
     mf_buf title, body;          /* a notification's rendered title and body, reused (storage kept) */
     int64_t text_ms;             /* cs_eng_now_text's cache */

@@ -32,9 +32,8 @@ struct cs_ledger {
     sqlite3_stmt *insert, *insert_key, *key, *set_total, *get, *status, *held_due, *pending, *update_target,
         *counters, *next_release, *has_pending, *active, *breakdown, *held_due_u, *pending_u, *view_range;
     sqlite3_stmt *fence;  /* cs_ledger_fence: "is the execution's lease held by fence_owner" */
-    /* cs_ledger_commit_nowait's: PRAGMA synchronous=NORMAL, and back to the level the connection
-     * had when the ledger opened (prepared on first use) */
-    sqlite3_stmt *sync_lazy, *sync_back;
+    /* cs_ledger_commit_nowait's: the synchronous level to go back to (read on first use; 0 unread) */
+    int sync_level;
     char fence_owner[64];
     exec_key keys[KEYS];
     exec_key spare;     /* a key not to remember (read inside a transaction) */
@@ -132,8 +131,7 @@ void cs_ledger_close(cs_ledger *l)
     sqlite3_stmt *all[] = {l->insert,   l->insert_key,   l->key,           l->set_total, l->get,
                            l->status,   l->held_due,     l->pending,       l->update_target,
                            l->counters, l->next_release, l->has_pending,   l->active,
-                           l->breakdown, l->held_due_u,  l->pending_u,     l->view_range, l->fence,
-                           l->sync_lazy, l->sync_back};
+                           l->breakdown, l->held_due_u,  l->pending_u,     l->view_range, l->fence};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         sqlite3_finalize(all[i]);
     free(l);
@@ -571,28 +569,14 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
     return commit_tx(l, execution_id, o, n, now_ms, err);
 }
 
-/* Prepares the two PRAGMAs of cs_ledger_commit_nowait: the level to go back to is the one the
- * connection has now (svc_db_open sets FULL). */
-static mf_status prepare_sync(cs_ledger *l, mf_error *err)
+/* Sets the connection's synchronous level. By sqlite3_exec each time: PRAGMA synchronous acts
+ * when it is compiled (a prepared one stepped again acts only because SQLite happens to re-prepare
+ * it), so a kept statement is no promise. */
+static mf_status set_sync(cs_ledger *l, int level, mf_error *err)
 {
-    sqlite3_stmt *q;
-    int level = 2;
-    mf_status s = cs_db_prepare(l->db, "PRAGMA synchronous", &q, err);
-    if (s != MF_OK)
-        return s;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        level = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
     char sql[40];
     snprintf(sql, sizeof sql, "PRAGMA synchronous=%d", level);
-    s = cs_db_prepare(l->db, "PRAGMA synchronous=NORMAL", &l->sync_lazy, err);
-    if (s == MF_OK)
-        s = cs_db_prepare(l->db, sql, &l->sync_back, err);
-    if (s != MF_OK) {
-        sqlite3_finalize(l->sync_lazy);
-        l->sync_lazy = NULL;
-    }
-    return s;
+    return svc_db_exec(l->db, sql, err);
 }
 
 mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n,
@@ -600,14 +584,24 @@ mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const 
 {
     if (!sqlite3_get_autocommit(l->db)) /* inside the caller's transaction: its commit decides */
         return commit_tx(l, execution_id, o, n, now_ms, err);
-    mf_status s = l->sync_lazy ? MF_OK : prepare_sync(l, err);
-    if (s == MF_OK)
-        s = step_write(l, l->sync_lazy, "set synchronous", err);
+    if (!l->sync_level) { /* the level to go back to: the connection's now (svc_db_open: FULL) */
+        sqlite3_stmt *q;
+        mf_status s = cs_db_prepare(l->db, "PRAGMA synchronous", &q, err);
+        if (s != MF_OK)
+            return s;
+        l->sync_level = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 2;
+        sqlite3_finalize(q);
+        if (l->sync_level <= 1) /* OFF or NORMAL already: nothing to set back (2 is as good as any) */
+            l->sync_level = -1;
+    }
+    if (l->sync_level < 0)
+        return commit_tx(l, execution_id, o, n, now_ms, err);
+    mf_status s = set_sync(l, 1, err);
     if (s != MF_OK)
         return s;
     s = commit_tx(l, execution_id, o, n, now_ms, err);
     mf_error back;
-    if (step_write(l, l->sync_back, "set synchronous back", &back) != MF_OK && s == MF_OK) {
+    if (set_sync(l, l->sync_level, &back) != MF_OK && s == MF_OK) {
         *err = back; /* committed, but later commits would not wait for the disk either */
         s = MF_ERR_IO;
     }

@@ -36,6 +36,13 @@ struct cs_service {
     cs_host *host;
     cs_engine *engine;
     cs_walsync *walsync;       /* the write-ahead log's fdatasync off the engine thread; NULL: not WAL */
+    bool closing;              /* cs_service_close runs: the client may be gone, the sink sends nothing */
+    /* the syncer's newest answer for the host (lock); durable_task is posted once until it runs */
+    cs_host_task durable_task;
+    bool durable_posted;
+    uint64_t durable_ticket;
+    mf_status durable_st;
+    char durable_why[256];
     cs_userview *view;
     mf_api_sub *subs[5];
     svc_js *js;                /* cfg.jetstream: the notifications' publisher */
@@ -183,10 +190,19 @@ static reply_box *box_take(cs_service *s)
     return mf_freelist_take(&s->free_boxes, sizeof(reply_box));
 }
 
+/* Once cs_service_close runs, the tasks it drains (replies failed by the client's destroy, a sync's
+ * answer) may still end a batch: the client is destroyed by then (svc_app), so nothing is sent. */
+static mf_status closed(mf_error *err)
+{
+    return mf_error_set(err, MF_ERR_CLOSED, "", "the service is closing");
+}
+
 static mf_status sink_request(void *ctx, const char *user_id, int timeout_ms, cs_user_info_cb cb, void *cb_ctx,
                               mf_error *err)
 {
     cs_service *s = ctx;
+    if (s->closing)
+        return closed(err);
     reply_box *b = box_take(s);
     if (!b)
         return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
@@ -222,6 +238,8 @@ static mf_status sink_push(void *ctx, const char *user_id, const mf_push_notific
 {
     (void)user_id; /* the channel takes it from the payload (m->user_id) */
     cs_service *s = ctx;
+    if (s->closing)
+        return closed(err);
     if (s->js)
         return push_jetstream(s, m, err);
     return campaign_service_send_push_notification(s->client, m, err);
@@ -229,12 +247,16 @@ static mf_status sink_push(void *ctx, const char *user_id, const mf_push_notific
 
 static mf_status sink_status(void *ctx, const mf_campaign_status_update *m, mf_error *err)
 {
+    if (((cs_service *)ctx)->closing)
+        return closed(err);
     return campaign_service_send_campaign_status(((cs_service *)ctx)->client, m, err);
 }
 
 static mf_status sink_analytics(void *ctx, const mf_campaign_analytics_event *m, const char *error_code,
                                 mf_error *err)
 {
+    if (((cs_service *)ctx)->closing)
+        return closed(err);
     mf_campaign_analytics_event_headers h = {.has_mflow_error_code = error_code != NULL,
                                              .mflow_error_code = (char *)error_code};
     return campaign_service_send_campaign_analytics_with_headers(((cs_service *)ctx)->client, m,
@@ -244,6 +266,8 @@ static mf_status sink_analytics(void *ctx, const mf_campaign_analytics_event *m,
 static mf_status sink_flush(void *ctx, mf_error *err)
 {
     cs_service *s = ctx;
+    if (s->closing)
+        return closed(err);
     if (s->js)
         return svc_js_wait(s->js, s->cfg.flush_timeout_ms, err);
     uint64_t ticket = s->flush_ticket;
@@ -257,42 +281,49 @@ static mf_status sink_flush(void *ctx, mf_error *err)
 static void sink_flush_start(void *ctx)
 {
     cs_service *s = ctx;
+    if (s->closing)
+        return;
     if (!s->js && mf_client_flush_start(s->client, &s->flush_ticket) != MF_OK)
         s->flush_ticket = 0; /* closed: sink_flush finds out and says so */
 }
 
 /* ---- durability of the engine's commits (cs_walsync.h) ---- */
 
-/* A sync's answer on its way from the syncer thread to the host. */
-typedef struct durable_note {
-    cs_host_task task;
-    uint64_t ticket;
-    mf_status st;
-    char why[256];
-} durable_note;
-
+/* The syncer's answers on their way to the host: one task, embedded here, carries the newest
+ * answer (a later ticket answers for the earlier ones; a failure is final, cs_walsync.h), so none
+ * is lost to an allocation. */
 static void durable_run(void *ctx, void *arg)
 {
+    (void)arg;
     cs_service *s = ctx;
-    durable_note *d = arg;
-    cs_engine_on_durable(s->engine, d->ticket, d->st, d->why);
+    pthread_mutex_lock(&s->lock);
+    uint64_t ticket = s->durable_ticket;
+    mf_status st = s->durable_st;
+    char why[sizeof s->durable_why];
+    memcpy(why, s->durable_why, sizeof why);
+    s->durable_posted = false;
+    pthread_mutex_unlock(&s->lock);
+    cs_engine_on_durable(s->engine, ticket, st, why);
 }
 
 /* Syncer thread. */
 static void on_synced(void *ctx, uint64_t ticket, mf_status st, const char *why)
 {
     cs_service *s = ctx;
-    durable_note *d = malloc(sizeof *d);
-    if (!d) { /* the engine hears of it with the next sync's answer, which covers this ticket too */
-        logf_(s, "warn", "out of memory passing on a sync of the write-ahead log (ticket %llu)",
-              (unsigned long long)ticket);
-        return;
+    pthread_mutex_lock(&s->lock);
+    s->durable_ticket = ticket;
+    if (s->durable_st == MF_OK) {
+        s->durable_st = st;
+        snprintf(s->durable_why, sizeof s->durable_why, "%s", why ? why : "");
     }
-    d->ticket = ticket;
-    d->st = st;
-    snprintf(d->why, sizeof d->why, "%s", why ? why : "");
-    if (cs_host_post_task(s->host, &d->task, durable_run, s, d, free) != MF_OK)
-        free(d); /* after cs_host_shut: the engine is closing */
+    bool post = !s->durable_posted;
+    s->durable_posted = true;
+    pthread_mutex_unlock(&s->lock);
+    if (post && cs_host_post_task(s->host, &s->durable_task, durable_run, s, NULL, NULL) != MF_OK) {
+        pthread_mutex_lock(&s->lock); /* after cs_host_shut: the engine is closing */
+        s->durable_posted = false;
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 static void sink_sync_start(void *ctx, uint64_t ticket)
@@ -320,7 +351,8 @@ static mf_status open_walsync(cs_service *s, mf_error *err)
 static bool sink_ready(void *ctx)
 {
     mf_client_stats st;
-    return mf_client_stats_get(((cs_service *)ctx)->client, &st) == MF_OK && st.connected;
+    return !((cs_service *)ctx)->closing && mf_client_stats_get(((cs_service *)ctx)->client, &st) == MF_OK &&
+           st.connected;
 }
 
 static void sink_log(void *ctx, const char *level, const char *msg)
@@ -616,9 +648,16 @@ int cs_service_timer_fd(const cs_service *s)
     return cs_host_timer_fd(s->host);
 }
 
+/* Corked (mf_client_cork): what the tasks publish - a few hundred replies' notifications and
+ * events - reaches the service thread in frame-sized writes, not as one wake-up each, which made
+ * it preempt the engine on the engine's own CPU after nearly every publish (seen with perf's
+ * sched_switch events). A flush inside a task still sends at once. */
 void cs_service_run(cs_service *s)
 {
+    bool corked = mf_client_cork(s->client) == MF_OK;
     cs_host_run(s->host);
+    if (corked)
+        mf_client_uncork(s->client);
 }
 
 bool cs_service_stop(cs_service *s, int grace_ms)
@@ -641,6 +680,7 @@ void cs_service_close(cs_service *s)
 {
     if (!s)
         return;
+    s->closing = true;
     if (s->host) {
         cs_host_shut(s->host);
         while (cs_host_pending(s->host))

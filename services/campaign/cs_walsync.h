@@ -8,11 +8,16 @@
  * costs at most the batch that was published and not yet durable, as when each commit waited
  * (cs_engine.h, "Crash and restart").
  *
- * How: fdatasync(2) of the log file, opened by its path for each sync. fsync and fdatasync act
- * on the file, not on the descriptor, so this writes what SQLite's own descriptor wrote; opening
- * it each time follows SQLite when it deletes and creates the log again. A log that does not
- * exist (ENOENT) has nothing to write: SQLite deletes it only after checkpointing it into the
- * database and syncing that.
+ * How: fdatasync(2) of the log file through a descriptor of its own, opened at the first sync and
+ * again when the path names another file (SQLite made the log anew). fsync and fdatasync act on
+ * the file, not on the descriptor, so this writes what SQLite's own descriptor wrote; and a
+ * descriptor kept open is told of every write-back error from its opening on (one opened after
+ * an error someone else saw is not).
+ *
+ * A failure is final: every later ticket is answered with it. The kernel reports a lost
+ * write-back once and then calls the pages clean, and SQLite's recovery stops at the first bad
+ * frame of the log, so no later sync could make the commits after it durable. A log that does
+ * not exist is a failure too: while the service's connection is open SQLite keeps it.
  *
  * Checkpoints stay SQLite's own, in the committing thread: run from another connection, PASSIVE
  * checkpoints never let the log start over while the engine kept committing, and it grew to
@@ -23,7 +28,8 @@
  *      one fdatasync started after request t answers for every ticket <= t.
  *   2. done(ctx, t, st, why) runs on the syncer thread, once per fdatasync, with the highest
  *      ticket it answers for: st MF_OK, or MF_ERR_IO and why (strerror) when open or fdatasync
- *      failed. It must not call back into w. Tickets answered are increasing.
+ *      failed, then or before (rule above). It must not call back into w. Tickets answered are
+ *      increasing.
  *   3. cs_walsync_close finishes the fdatasync in progress (its done runs), answers no further
  *      request, joins the thread and frees w. Not from inside done.
  */

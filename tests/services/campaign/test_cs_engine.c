@@ -458,6 +458,9 @@ static void next_batch_asked_while_committing(void **state)
 
 /* With the sink's sync_start the commit does not wait for the disk: the batch taken ahead is asked
  * for and answered meanwhile, and publishes only once cs_engine_on_durable says the commit is on disk. */
+#define CAMPAIGN2 "8c9e6679-7425-40de-944b-e07fc1f90ae8"
+#define EXEC2 "2b4e28ba-2fa1-41d2-883f-0016d3cca428"
+
 static world *twelve_users_nowait(fake_durability d)
 {
     world *w = world_new();
@@ -561,8 +564,23 @@ static void not_durable_fails_the_execution(void **state)
     world_free(w);
 }
 
+/* Answers every sync the engine asks for until nothing more happens (FAKE_DURABLE_BY_TEST). */
+static void answer_syncs(world *w)
+{
+    for (int i = 0; i < 1000; i++) {
+        fake_run(&w->f, w->f.now + 60000);
+        if (w->f.sync_asked <= w->f.sync_answered)
+            return;
+        w->f.sync_answered = w->f.sync_asked;
+        cs_engine_on_durable(w->e, w->f.sync_answered, MF_OK, NULL);
+    }
+    fail_msg("the syncs never end");
+}
+
 /* A crash while the batch taken ahead is held back: it was never published, so the restart sends it
- * once; the commit before it (in the log, not yet synced) is kept by the process's death. */
+ * once; the commit before it (in the log, not yet synced) is kept by the process's death. The
+ * restarted engine first asks for a sync (the dead process's last commit may not be on disk) and
+ * publishes nothing before its answer. */
 static void crash_while_held_back(void **state)
 {
     (void)state;
@@ -570,10 +588,13 @@ static void crash_while_held_back(void **state)
     fake_run(&w->f, T0 + 60000);
     assert_int_equal(w->f.n_pushes, 5);
     world_engine_crash(w);
-    w->f.durability = FAKE_DURABLE_LATER;
     w->f.sync_asked = w->f.sync_answered = 0; /* a new engine counts its commits from 1 */
     world_engine_start(w);
+    assert_int_equal(w->f.sync_asked, 1); /* asked at open, for the resumed execution */
     fake_run(&w->f, w->f.now + 60000);
+    assert_int_equal(w->f.n_pushes, 5); /* batch 2 asked and answered, held back */
+    assert_int_equal(w->f.requests, 15);
+    answer_syncs(w);
     cs_execution x = world_exec(w, EXEC);
     assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
     assert_int_equal(x.sent, 12);
@@ -581,6 +602,72 @@ static void crash_while_held_back(void **state)
     count_pushes(&w->f, &raw, &unique);
     assert_int_equal(unique, 12);
     assert_int_equal(raw, 12); /* no duplicate at all */
+    world_free(w);
+}
+
+/* Cancelled, paused or stopped while held back: the held targets stay pending, nothing more is
+ * published for them (they were never out, so no duplicate can come of it). */
+static void held_back_then_cancel_pause_or_stop(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+        fake_run(&w->f, T0 + 60000);
+        assert_int_equal(w->f.n_pushes, 5);
+        mf_error err;
+        if (k == 0)
+            assert_int_equal(cs_engine_cancel(w->e, EXEC, &err), MF_OK);
+        else if (k == 1)
+            assert_int_equal(cs_engine_pause(w->e, EXEC, &err), MF_OK);
+        else
+            cs_engine_stop(w->e);
+        cs_engine_on_durable(w->e, 1, MF_OK, NULL);
+        answer_syncs(w);
+        assert_int_equal(w->f.n_pushes, 5);
+        cs_execution x = world_exec(w, EXEC);
+        assert_int_equal(x.sent, 5);
+        assert_true(cs_engine_idle(w->e));
+        mf_campaign_status_update_status want[] = {MF_CAMPAIGN_STATUS_UPDATE_STATUS_CANCELLED,
+                                                   MF_CAMPAIGN_STATUS_UPDATE_STATUS_PAUSED,
+                                                   MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING};
+        assert_int_equal(x.status, want[k]);
+        if (k == 1) { /* resumed: the rest goes, each once */
+            assert_int_equal(cs_engine_resume(w->e, EXEC, &err), MF_OK);
+            answer_syncs(w);
+            x = world_exec(w, EXEC);
+            assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+            int raw, unique;
+            count_pushes(&w->f, &raw, &unique);
+            assert_int_equal(raw, 12);
+            assert_int_equal(unique, 12);
+        }
+        world_free(w);
+    }
+}
+
+/* Two executions: the first sync fails. The execution that waited for it fails; the other one's
+ * later sync is answered MF_OK by the disk, but a failure is final: it fails too and publishes
+ * nothing more (the commits after a lost one cannot be recovered). */
+static void failed_sync_is_final(void **state)
+{
+    (void)state;
+    world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+    world_create(w, "{'campaign_id':'" CAMPAIGN2 "','name':'m','target_audience':{'user_segments':['all_users']},"
+              "'notification_template':{'title_template':'Yo {{name}}','body_template':'b'},"
+              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");
+    assert_int_equal(world_execute(w, EXEC2, CAMPAIGN2, 0, NULL), MF_OK);
+    fake_run(&w->f, T0 + 60000);
+    assert_int_equal(w->f.sync_asked, 2); /* each execution committed its first batch */
+    assert_int_equal(w->f.n_pushes, 10);
+    cs_engine_on_durable(w->e, 1, MF_ERR_IO, "fdatasync /x-wal: Input/output error");
+    cs_engine_on_durable(w->e, 2, MF_OK, NULL);
+    fake_run(&w->f, w->f.now + 60000);
+    assert_int_equal(w->f.n_pushes, 10);
+    cs_execution a = world_exec(w, EXEC), b = world_exec(w, EXEC2);
+    assert_int_equal(a.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED);
+    assert_int_equal(b.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED);
+    assert_string_equal(b.error_code, "STORAGE_ERROR");
+    assert_non_null(strstr(b.error_message, "Input/output error"));
     world_free(w);
 }
 
@@ -711,6 +798,8 @@ int main(void)
         cmocka_unit_test(nowait_commits_keep_one_batch_out),
         cmocka_unit_test(not_durable_fails_the_execution),
         cmocka_unit_test(crash_while_held_back),
+        cmocka_unit_test(held_back_then_cancel_pause_or_stop),
+        cmocka_unit_test(failed_sync_is_final),
         cmocka_unit_test(broker_outage_fails_no_target),
         cmocka_unit_test(schedules_fire_after_restart),
         cmocka_unit_test(scheduled_execution_waits),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,8 +131,8 @@ static void coalesces_requests(void **state)
     unlink(path);
 }
 
-/* SQLite deletes the log only after checkpointing it into the synced database: nothing to write. */
-static void missing_log_is_durable(void **state)
+/* While the service's connection is open SQLite keeps its log: a missing one is a failure. */
+static void missing_log_is_an_error(void **state)
 {
     (void)state;
     answers a;
@@ -141,8 +142,50 @@ static void missing_log_is_durable(void **state)
     cs_walsync_request(w, 7);
     await_ticket(&a, 7);
     cs_walsync_close(w);
-    assert_int_equal(a.st[0], MF_OK);
+    assert_int_equal(a.st[0], MF_ERR_IO);
+    assert_non_null(strstr(a.why[0], "No such file"));
     answers_destroy(&a);
+}
+
+/* SQLite made the log anew at the same path: the next sync opens the new file (the old one,
+ * unlinked, could be synced for ever without error). */
+static void follows_a_new_log_at_the_path(void **state)
+{
+    (void)state;
+    char path[64];
+    temp_file(path, sizeof path);
+    answers a;
+    answers_init(&a);
+    cs_walsync *w;
+    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
+    cs_walsync_request(w, 1);
+    await_ticket(&a, 1);
+    assert_int_equal(unlink(path), 0);
+    cs_walsync_request(w, 2); /* the path is gone: the log is not there to sync */
+    await_ticket(&a, 2);
+    cs_walsync_close(w);
+    assert_int_equal(a.st[0], MF_OK);
+    assert_int_equal(a.st[a.n - 1], MF_ERR_IO);
+    answers_destroy(&a);
+    /* a new file at the path, after the first one was synced: followed */
+    temp_file(path, sizeof path);
+    answers_init(&a);
+    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
+    cs_walsync_request(w, 1);
+    await_ticket(&a, 1);
+    char moved[80];
+    snprintf(moved, sizeof moved, "%s.old", path);
+    assert_int_equal(rename(path, moved), 0);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    cs_walsync_request(w, 2);
+    await_ticket(&a, 2);
+    cs_walsync_close(w);
+    assert_int_equal(a.st[a.n - 1], MF_OK);
+    answers_destroy(&a);
+    unlink(path);
+    unlink(moved);
 }
 
 /* A log that cannot be opened (here a name too long for the file system): MF_ERR_IO and why. */
@@ -161,9 +204,11 @@ static void unopenable_log_is_an_error(void **state)
     await_ticket(&a, 3);
     assert_int_equal(a.st[0], MF_ERR_IO);
     assert_non_null(strstr(a.why[0], "open"));
-    cs_walsync_request(w, 4); /* still answering after an error */
+    cs_walsync_request(w, 4); /* still answering after an error: with the first error, for ever */
     await_ticket(&a, 4);
     cs_walsync_close(w);
+    assert_int_equal(a.st[a.n - 1], MF_ERR_IO);
+    assert_string_equal(a.why[a.n - 1], a.why[0]);
     answers_destroy(&a);
 }
 
@@ -192,7 +237,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answers_a_request),
         cmocka_unit_test(coalesces_requests),
-        cmocka_unit_test(missing_log_is_durable),
+        cmocka_unit_test(missing_log_is_an_error),
+        cmocka_unit_test(follows_a_new_log_at_the_path),
         cmocka_unit_test(unopenable_log_is_an_error),
         cmocka_unit_test(closes_with_a_request_outstanding),
     };
