@@ -99,6 +99,11 @@ void mf_client_emit(mf_client *c, mf_client_event_type type, mf_status st, const
     c->o.on_event(c, &ev, c->o.event_ctx);
 }
 
+/* A cork tells the service thread anyway once this much is waiting: a quarter of a frame, so that
+ * a long burst (a batch's requests) starts leaving while it is still being written, in writes
+ * of some hundred messages, not one wake-up each. */
+#define CORK_BYTES(c) ((c)->o.frame_size / 4)
+
 /* The client this thread corks (mf_client_cork), NULL for none. */
 static _Thread_local mf_client *corked;
 
@@ -108,7 +113,7 @@ void mf_client_wake_locked(mf_client *c)
 {
     bool data_only = !c->dropped_event_pending && !c->req_timer_dirty && mf_client_life(c) < MF_LIFE_CLOSE_ASKED &&
                      !c->destroy_req;
-    if (corked == c && data_only && mf_replayq_pending(&c->q) < c->o.frame_size) {
+    if (corked == c && data_only && mf_replayq_pending(&c->q) < CORK_BYTES(c)) {
         c->cork_held = true; /* mf_client_uncork or a wait tells the service thread */
         return;
     }
@@ -623,6 +628,8 @@ static mf_status flush_start_locked(mf_client *c, uint64_t *ticket)
         if (st)
             return st;
         mf_client_wake_locked(c);
+        mf_client_cork_release_locked(c); /* the PING leaves now, corked or not: its round trip is
+                                           * what the caller overlaps with other work */
     } /* else: the reconnect sends a PING for the newest flush */
     c->flush_seq = tag;
     *ticket = tag;

@@ -164,12 +164,18 @@ static void test_cork(void **state)
     assert_true(e2e_col_wait(&col, 10, E2E_WAIT_MS));
     for (int i = 0; i < 10; i++)
         assert_int_equal(col.vals[i], i);
-    /* more than a frame (64 KiB by default) while corked: sent without the uncork */
+    /* a flush_start while corked: its PING and what came before leave at once */
+    e2e_pub_int(c, "t.cork", 10);
+    uint64_t ticket;
+    assert_int_equal(mf_client_flush_start(c, &ticket), MF_OK);
+    assert_true(e2e_col_wait(&col, 11, E2E_WAIT_MS));
+    assert_int_equal(mf_client_flush_wait(c, ticket, E2E_WAIT_MS), MF_OK);
+    /* more than a quarter of a frame (16 KiB of 64) while corked: sent without the uncork */
     static char big[1000];
     memset(big, 'x', sizeof big);
-    for (int i = 0; i < 80; i++)
+    for (int i = 0; i < 79; i++)
         assert_int_equal(mf_client_publish(c, "t.cork", NULL, big, sizeof big), MF_OK);
-    assert_true(e2e_col_wait(&col, 11, E2E_WAIT_MS));
+    assert_true(e2e_col_wait(&col, 12, E2E_WAIT_MS));
     mf_client_uncork(c);
     assert_true(e2e_col_wait(&col, 90, E2E_WAIT_MS));
     assert_int_equal(mf_client_cork(c), MF_OK); /* corks again after the uncork */

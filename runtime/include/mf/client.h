@@ -307,9 +307,10 @@ mf_status mf_client_request_async(mf_client *c, const char *subject, const void 
  * writes instead of one wake-up, and often one context switch, per message.
  * Messages are queued as usual: limits, errors and order do not change, only
  * when the service thread is told. It is told anyway once the bytes waiting
- * reach a frame (mf_client_opts.frame_size), and before this thread waits for
- * the server (mf_client_flush, mf_client_flush_wait, mf_client_request,
- * mf_client_drain): cork never delays a wait. Other threads' publishes wake the
+ * reach a quarter of a frame (mf_client_opts.frame_size), at mf_client_flush_start
+ * (the PING leaves at once), and before this thread waits for the server
+ * (mf_client_flush, mf_client_flush_wait, mf_client_request, mf_client_drain):
+ * cork never delays a wait. Other threads' publishes wake the
  * service thread as usual (and it then sends everything queued).
  *
  * Threads: any thread but the service thread; a thread corks one client at a
