@@ -73,6 +73,22 @@ static int await_ticket(answers *a, uint64_t t)
     return n;
 }
 
+/* A syncer on path, its answers in a (initialised here). */
+static cs_walsync *syncer(const char *path, answers *a)
+{
+    answers_init(a);
+    cs_walsync *w;
+    assert_int_equal(cs_walsync_open(path, on_done, a, &w, NULL), MF_OK);
+    return w;
+}
+
+/* Asks for ticket t and waits for its answer; the number of answers so far. */
+static int ask(cs_walsync *w, answers *a, uint64_t t)
+{
+    cs_walsync_request(w, t);
+    return await_ticket(a, t);
+}
+
 static void temp_file(char *path, size_t cap)
 {
     snprintf(path, cap, "/tmp/cs_walsync_XXXXXX");
@@ -88,17 +104,12 @@ static void answers_a_request(void **state)
     char path[64];
     temp_file(path, sizeof path);
     answers a;
-    answers_init(&a);
-    cs_walsync *w;
-    mf_error err;
-    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, &err), MF_OK);
-    cs_walsync_request(w, 1);
-    assert_int_equal(await_ticket(&a, 1), 1);
+    cs_walsync *w = syncer(path, &a);
+    assert_int_equal(ask(w, &a, 1), 1);
     assert_int_equal(a.ticket[0], 1);
     assert_int_equal(a.st[0], MF_OK);
     cs_walsync_request(w, 1); /* not higher: nothing to do */
-    cs_walsync_request(w, 2);
-    await_ticket(&a, 2);
+    ask(w, &a, 2);
     cs_walsync_close(w);
     assert_int_equal(a.n, 2);
     assert_int_equal(a.ticket[1], 2);
@@ -113,9 +124,7 @@ static void coalesces_requests(void **state)
     char path[64];
     temp_file(path, sizeof path);
     answers a;
-    answers_init(&a);
-    cs_walsync *w;
-    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
+    cs_walsync *w = syncer(path, &a);
     for (uint64_t t = 1; t <= 40; t++)
         cs_walsync_request(w, t);
     int n = await_ticket(&a, 40);
@@ -136,11 +145,8 @@ static void missing_log_is_an_error(void **state)
 {
     (void)state;
     answers a;
-    answers_init(&a);
-    cs_walsync *w;
-    assert_int_equal(cs_walsync_open("/tmp/cs_walsync_no_such_file-wal", on_done, &a, &w, NULL), MF_OK);
-    cs_walsync_request(w, 7);
-    await_ticket(&a, 7);
+    cs_walsync *w = syncer("/tmp/cs_walsync_no_such_file-wal", &a);
+    ask(w, &a, 7);
     cs_walsync_close(w);
     assert_int_equal(a.st[0], MF_ERR_IO);
     assert_non_null(strstr(a.why[0], "No such file"));
@@ -155,32 +161,25 @@ static void follows_a_new_log_at_the_path(void **state)
     char path[64];
     temp_file(path, sizeof path);
     answers a;
-    answers_init(&a);
-    cs_walsync *w;
-    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
-    cs_walsync_request(w, 1);
-    await_ticket(&a, 1);
+    cs_walsync *w = syncer(path, &a);
+    ask(w, &a, 1);
     assert_int_equal(unlink(path), 0);
-    cs_walsync_request(w, 2); /* the path is gone: the log is not there to sync */
-    await_ticket(&a, 2);
+    ask(w, &a, 2); /* the path is gone: the log is not there to sync */
     cs_walsync_close(w);
     assert_int_equal(a.st[0], MF_OK);
     assert_int_equal(a.st[a.n - 1], MF_ERR_IO);
     answers_destroy(&a);
     /* a new file at the path, after the first one was synced: followed */
     temp_file(path, sizeof path);
-    answers_init(&a);
-    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
-    cs_walsync_request(w, 1);
-    await_ticket(&a, 1);
+    w = syncer(path, &a);
+    ask(w, &a, 1);
     char moved[80];
     snprintf(moved, sizeof moved, "%s.old", path);
     assert_int_equal(rename(path, moved), 0);
     int fd = open(path, O_CREAT | O_WRONLY, 0600);
     assert_true(fd >= 0);
     close(fd);
-    cs_walsync_request(w, 2);
-    await_ticket(&a, 2);
+    ask(w, &a, 2);
     cs_walsync_close(w);
     assert_int_equal(a.st[a.n - 1], MF_OK);
     answers_destroy(&a);
@@ -197,15 +196,11 @@ static void unopenable_log_is_an_error(void **state)
     path[0] = '/';
     path[sizeof path - 1] = '\0';
     answers a;
-    answers_init(&a);
-    cs_walsync *w;
-    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
-    cs_walsync_request(w, 3);
-    await_ticket(&a, 3);
+    cs_walsync *w = syncer(path, &a);
+    ask(w, &a, 3);
     assert_int_equal(a.st[0], MF_ERR_IO);
     assert_non_null(strstr(a.why[0], "open"));
-    cs_walsync_request(w, 4); /* still answering after an error: with the first error, for ever */
-    await_ticket(&a, 4);
+    ask(w, &a, 4); /* still answering after an error: with the first error, for ever */
     cs_walsync_close(w);
     assert_int_equal(a.st[a.n - 1], MF_ERR_IO);
     assert_string_equal(a.why[a.n - 1], a.why[0]);
@@ -219,9 +214,7 @@ static void closes_with_a_request_outstanding(void **state)
     char path[64];
     temp_file(path, sizeof path);
     answers a;
-    answers_init(&a);
-    cs_walsync *w;
-    assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
+    cs_walsync *w = syncer(path, &a);
     cs_walsync_close(w);
     assert_int_equal(cs_walsync_open(path, on_done, &a, &w, NULL), MF_OK);
     cs_walsync_request(w, 1);
