@@ -303,7 +303,8 @@ static void durable_run(void *ctx, void *arg)
     memcpy(why, s->durable_why, sizeof why);
     s->durable_posted = false;
     pthread_mutex_unlock(&s->lock);
-    cs_engine_on_durable(s->engine, ticket, st, why);
+    if (s->engine) /* NULL: cs_engine_open failed after asking (cs_service_open's clean-up drains us) */
+        cs_engine_on_durable(s->engine, ticket, st, why);
 }
 
 /* Syncer thread. */
