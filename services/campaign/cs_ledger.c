@@ -513,8 +513,7 @@ static mf_status check_fence(cs_ledger *l, const char *execution_id, mf_error *e
     return svc_db_status(l->db, rc, "check the lease", err);
 }
 
-/* The transaction of cs_ledger_commit. */
-static mf_status commit_tx(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
+mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
                            mf_error *err)
 {
     int64_t d_sent = 0, d_failed = 0, d_skipped = 0, d_held = 0, d_ever = 0;
@@ -563,12 +562,6 @@ static mf_status commit_tx(cs_ledger *l, const char *execution_id, const cs_outc
     return MF_OK;
 }
 
-mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
-                           mf_error *err)
-{
-    return commit_tx(l, execution_id, o, n, now_ms, err);
-}
-
 /* Sets the connection's synchronous level. By sqlite3_exec each time: PRAGMA synchronous acts
  * when it is compiled (a prepared one stepped again acts only because SQLite happens to re-prepare
  * it), so a kept statement is no promise. */
@@ -583,7 +576,7 @@ mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const 
                                   int64_t now_ms, mf_error *err)
 {
     if (!sqlite3_get_autocommit(l->db)) /* inside the caller's transaction: its commit decides */
-        return commit_tx(l, execution_id, o, n, now_ms, err);
+        return cs_ledger_commit(l, execution_id, o, n, now_ms, err);
     if (!l->sync_level) { /* the level to go back to: the connection's now (svc_db_open: FULL) */
         sqlite3_stmt *q;
         mf_status s = cs_db_prepare(l->db, "PRAGMA synchronous", &q, err);
@@ -595,11 +588,11 @@ mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const 
             l->sync_level = -1;
     }
     if (l->sync_level < 0)
-        return commit_tx(l, execution_id, o, n, now_ms, err);
+        return cs_ledger_commit(l, execution_id, o, n, now_ms, err);
     mf_status s = set_sync(l, 1, err);
     if (s != MF_OK)
         return s;
-    s = commit_tx(l, execution_id, o, n, now_ms, err);
+    s = cs_ledger_commit(l, execution_id, o, n, now_ms, err);
     mf_error back;
     if (set_sync(l, l->sync_level, &back) != MF_OK && s == MF_OK) {
         *err = back; /* committed, but later commits would not wait for the disk either */
