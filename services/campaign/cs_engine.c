@@ -61,11 +61,13 @@ static void free_run(cs_run *r)
     mf_campaign_create_free(&r->campaign);
     free(r->read_rows);
     free(r->read_users);
-    free(r->spare_slots); /* its views were freed when it became spare */
-    cs_user_texts_free(&r->texts[0]); /* after the slots: their views' strings */
-    cs_user_texts_free(&r->texts[1]);
+    free(r->spare_slots[0]); /* their views were freed when they became spare */
+    free(r->spare_slots[1]);
+    for (size_t i = 0; i < 3; i++)
+        cs_user_texts_free(&r->texts[i]); /* after the slots: their views' strings */
     free(r->outs);
-    mf_buf_free(&r->held_texts);
+    mf_buf_free(&r->b.held_texts);
+    mf_buf_free(&r->ahead.held_texts);
     free(r->quiet_items);
     free(r->quiet_which);
     free(r);
@@ -450,7 +452,7 @@ static mf_status apply(cs_engine *e, cs_run *r, cs_action_kind kind, bool step, 
         return mf_error_set(err, MF_ERR_INVALID_ARG, "", "unknown admin action %d", (int)kind);
     }
     r->wake_at = 0;
-    if (step && kind != CS_ACTION_RESUME && !r->in_batch)
+    if (step && kind != CS_ACTION_RESUME && !r->b.in_batch)
         cs_eng_step(e, r); /* a cancel removes the run */
     if (step)
         cs_eng_rearm(e);
@@ -694,7 +696,7 @@ void cs_engine_stop(cs_engine *e)
 bool cs_engine_idle(const cs_engine *e)
 {
     for (size_t i = 0; i < e->n_runs; i++)
-        if (e->runs[i]->in_batch)
+        if (e->runs[i]->b.in_batch)
             return false;
     return true;
 }

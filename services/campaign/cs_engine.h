@@ -47,13 +47,19 @@
  *                         analytics notification_sent. A push that cannot be published (the
  *                         client's buffer is full, the connection is closed) leaves the target
  *                         pending for a later batch.
- *                     Two batches in flight: once every target of a batch is decided, the next
- *                     batch is taken (its targets screened, its requests sent) before the batch
- *                     is flushed and committed, so user-service answers meanwhile - only when
- *                     the finished batch had no held target and left none pending (the ledger's
- *                     query skips its seqs: cs_ledger_batch_view), no pause, cancel, stop,
- *                     rate-limit wait or publish failure is in the way. Its notifications are
- *                     published only after that commit (one thread).
+ *                     Three batches in flight: once every target of a batch is decided, the
+ *                     next batch (asked ahead: read and its requests sent with the batch before
+ *                     it, its replies kept) becomes the batch in hand, and the one after it is
+ *                     asked ahead, before the finished batch is flushed and committed, so
+ *                     user-service answers a batch while the one before it is delivered - only
+ *                     when the finished batch had no held target and left none pending (the
+ *                     ledger's query skips its seqs: cs_ledger_batch_view), no pause, cancel,
+ *                     stop, rate-limit wait or publish failure is in the way; else the batch
+ *                     asked ahead is dropped (its targets stay pending). Nothing is asked ahead
+ *                     with a rate limit, or while the batch in hand holds a held target (the
+ *                     ledger returns those whatever after_seq). A batch's notifications are
+ *                     published only once it is in hand and after the commit before it (one
+ *                     thread).
  *                     After every batch: outcomes committed (cs_ledger_commit) and campaign.status
  *                     running with progress {total_targets, sent, failed, success_rate =
  *                     sent / (sent + failed), when anything was attempted}.
@@ -67,7 +73,7 @@
  * Crash and restart: see cs_ledger.h for the guarantee (missing 0; duplicates after
  * de-duplication by notification_id 0; raw duplicates at most one batch per crash). "Sent" is
  * committed only after the sink's flush said the batch's notifications reached the server; the
- * batch taken ahead has published nothing before that commit, so at most one batch is
+ * batches taken and asked ahead have published nothing before that commit, so at most one batch is
  * published and not committed at any time. With the sink's sync_start, "committed" means
  * durable: the commit does not wait for the disk, the batch after it does its work (requests,
  * replies, rendering) meanwhile, and holds back its notifications until cs_engine_on_durable.

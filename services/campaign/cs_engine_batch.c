@@ -29,7 +29,7 @@ static void decide(cs_run *r, slot *s, cs_target_state st, const char *reason)
     }
     if (s->phase != SLOT_DONE) {
         s->phase = SLOT_DONE;
-        r->open--;
+        r->b.open--;
     }
 }
 
@@ -113,7 +113,7 @@ static void req_give(cs_engine *e, cs_req *q)
 
 static void ask(cs_engine *e, cs_run *r, size_t i)
 {
-    slot *s = &r->slots[i];
+    slot *s = &r->b.slots[i];
     cs_req *q = req_take(e);
     mf_error err;
     s->out.attempts++;
@@ -121,7 +121,7 @@ static void ask(cs_engine *e, cs_run *r, size_t i)
     e->stats.retries += s->out.attempts > 1;
     mf_status st = MF_ERR_NOMEM;
     if (q) {
-        *q = (cs_req){.e = e, .run = r, .slot = i, .prev = NULL, .next = e->reqs};
+        *q = (cs_req){.e = e, .run = r, .gen = r->b.gen, .slot = i, .prev = NULL, .next = e->reqs};
         st = e->sink.request_user_info(e->sink.ctx, s->row.user_id, e->cfg.request_timeout_ms, on_reply, q, &err);
     }
     if (st == MF_OK) {
@@ -192,7 +192,7 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
                              r->x.execution_id, nid, s->row.user_id, NULL, NULL);
         } else if (st == MF_ERR_FULL || st == MF_ERR_CLOSED || st == MF_ERR_IO || st == MF_ERR_NOMEM) {
             e->stats.publish_failures++;
-            r->publish_failed = true;
+            r->b.publish_failed = true;
             decide(r, s, CS_TARGET_PENDING, NULL); /* a later batch sends it */
         } else {
             snprintf(reason, sizeof reason, "invalid notification: %.60s %.120s", err.pointer, err.message);
@@ -212,15 +212,15 @@ static void hold_back(cs_run *r, slot *s, const cs_user_fields *u)
         s->held[k] = 0;
         if (!f[k])
             continue;
-        size_t at = r->held_texts.len;
-        if (mf_buf_append(&r->held_texts, f[k], strlen(f[k]) + 1) != MF_OK) {
+        size_t at = r->b.held_texts.len;
+        if (mf_buf_append(&r->b.held_texts, f[k], strlen(f[k]) + 1) != MF_OK) {
             decide(r, s, CS_TARGET_PENDING, NULL);
             return;
         }
         s->held[k] = at + 1;
     }
     s->phase = SLOT_HELD_BACK;
-    r->n_held++;
+    r->b.n_held++;
 }
 
 /* Delivers the targets held back (the run's last commit is now durable) - unless the run is being
@@ -229,25 +229,25 @@ static void hold_back(cs_run *r, slot *s, const cs_user_fields *u)
 static void release_held(cs_engine *e, cs_run *r)
 {
     bool keep = e->stopping || r->cancel_requested || r->pause_requested;
-    for (size_t i = 0; r->n_held && i < r->n_slots; i++) {
-        slot *s = &r->slots[i];
+    for (size_t i = 0; r->b.n_held && i < r->b.n_slots; i++) {
+        slot *s = &r->b.slots[i];
         if (s->phase != SLOT_HELD_BACK)
             continue;
         if (keep) {
-            r->n_held--;
+            r->b.n_held--;
             s->phase = SLOT_FETCHING;
             decide(r, s, CS_TARGET_PENDING, NULL);
             continue;
         }
         const char *f[4];
         for (int k = 0; k < 4; k++)
-            f[k] = s->held[k] ? r->held_texts.data + s->held[k] - 1 : NULL;
+            f[k] = s->held[k] ? r->b.held_texts.data + s->held[k] - 1 : NULL;
         cs_user_fields u = {.name = f[0], .email = f[1], .language = f[2], .timezone = f[3]};
-        r->n_held--;
+        r->b.n_held--;
         s->phase = SLOT_FETCHING; /* open, as it was: deliver decides it */
         deliver(e, r, s, &u);
     }
-    r->n_held = 0;
+    r->b.n_held = 0;
 }
 
 /* A reply that carries a profile: merge with the view, re-check quiet hours, deliver. */
@@ -270,23 +270,16 @@ static void got_profile(cs_engine *e, cs_run *r, slot *s, const mf_user_info_rep
             return;
         }
     }
-    if (r->hold > e->durable)
+    if (r->b.ahead || r->hold > e->durable)
         hold_back(r, s, &u);
     else
         deliver(e, r, s, &u);
 }
 
-static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err)
+/* What a reply decides for its slot of the batch in b. */
+static void take_reply(cs_engine *e, cs_run *r, slot *s, mf_status st, const mf_user_info_reply *reply,
+                       const mf_error *err)
 {
-    cs_req *q = cb_ctx;
-    cs_engine *e = q->e;
-    cs_run *r = q->run;
-    size_t i = q->slot;
-    unlink_req(e, q);
-    req_give(e, q);
-    if (!e)
-        return; /* the engine was closed: nothing to do */
-    slot *s = &r->slots[i];
     if (st == MF_ERR_CLOSED && e->stopping) {
         decide(r, s, CS_TARGET_PENDING, NULL); /* shutting down: the next start sends it */
     } else if (st == MF_ERR_REFUSED) { /* the User Service answered with an error: asking again changes nothing */
@@ -305,7 +298,36 @@ static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply
     } else {
         got_profile(e, r, s, reply);
     }
-    if (r->open == 0)
+}
+
+/* Exchanges the batch in hand and the batch asked ahead. */
+static void swap_batches(cs_run *r)
+{
+    cs_batch t = r->b;
+    r->b = r->ahead;
+    r->ahead = t;
+}
+
+static void on_reply(void *cb_ctx, mf_status st, const mf_user_info_reply *reply, const mf_error *err)
+{
+    cs_req *q = cb_ctx;
+    cs_engine *e = q->e;
+    cs_run *r = q->run;
+    size_t i = q->slot;
+    bool ahead = e && r->ahead.in_batch && q->gen == r->ahead.gen;
+    unlink_req(e, q);
+    req_give(e, q);
+    if (!e)
+        return; /* the engine was closed: nothing to do */
+    if (ahead) { /* the batch asked ahead takes it: decided or kept, never published here */
+        swap_batches(r);
+        take_reply(e, r, &r->b.slots[i], st, reply, err);
+        swap_batches(r);
+        return;
+    }
+    slot *s = &r->b.slots[i];
+    take_reply(e, r, s, st, reply, err);
+    if (r->b.open == 0)
         batch_end(e, r);
     else if (s->phase == SLOT_RETRY_WAIT && (r->wake_at == CS_NO_TIME || s->retry_at < r->wake_at))
         r->wake_at = s->retry_at; /* the timer sends the retry */
@@ -321,7 +343,7 @@ static void screen(cs_run *r, slot *s)
     s->out = (cs_outcome){.seq = s->row.seq, .before = s->row.state, .after = CS_TARGET_PENDING, .variant = -1,
                           .attempts = s->row.attempts};
     s->phase = SLOT_FETCHING; /* not decided yet */
-    r->open++;
+    r->b.open++;
     if (!s->row.in_view || !s->view.live)
         decide(r, s, CS_TARGET_SKIPPED, "deleted");
     else if (!s->view.push_enabled)
@@ -342,12 +364,12 @@ static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
     size_t *which = r->quiet_which, m = 0;
     if (!items || !which) {
         cs_eng_log(e, "warn", "execution %s: out of memory checking quiet hours; trying later", r->x.execution_id);
-        for (size_t i = 0; i < r->n_slots; i++)
-            if (r->slots[i].phase != SLOT_DONE)
-                decide(r, &r->slots[i], CS_TARGET_PENDING, NULL);
+        for (size_t i = 0; i < r->b.n_slots; i++)
+            if (r->b.slots[i].phase != SLOT_DONE)
+                decide(r, &r->b.slots[i], CS_TARGET_PENDING, NULL);
     }
-    for (size_t i = 0; items && which && i < r->n_slots; i++) {
-        slot *s = &r->slots[i];
+    for (size_t i = 0; items && which && i < r->b.n_slots; i++) {
+        slot *s = &r->b.slots[i];
         if (s->phase == SLOT_DONE || !s->view.quiet.enabled)
             continue;
         items[m] = (cs_quiet_item){.zone = zone_of(s->view.timezone), .hours = s->view.quiet};
@@ -356,7 +378,7 @@ static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
     if (m && cs_quiet_check_many(items, m, now) == MF_OK) {
         for (size_t k = 0; k < m; k++) {
             if (items[k].status == MF_OK && items[k].quiet) {
-                slot *s = &r->slots[which[k]];
+                slot *s = &r->b.slots[which[k]];
                 s->out.release_at = items[k].release_ms;
                 decide(r, s, CS_TARGET_HELD, NULL);
             }
@@ -371,27 +393,29 @@ static void hold_quiet(cs_engine *e, cs_run *r, int64_t now)
 static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, cs_user *users, size_t n, int64_t now,
                         bool ahead)
 {
-    r->slots = r->spare_slots ? r->spare_slots : malloc((size_t)r->cap * sizeof *r->slots);
-    r->spare_slots = NULL;
-    if (!r->slots) {
+    int sp = r->spare_slots[1] ? 1 : 0;
+    r->b.slots = r->spare_slots[sp] ? r->spare_slots[sp] : malloc((size_t)r->cap * sizeof *r->b.slots);
+    r->spare_slots[sp] = NULL;
+    if (!r->b.slots) {
         cs_eng_log(e, "error", "execution %s: out of memory for a batch; trying later", r->x.execution_id);
         for (size_t i = 0; i < n; i++)
             cs_user_free(&users[i]);
         r->wake_at = now + e->cfg.publish_retry_ms;
         return;
     }
-    r->in_batch = true;
-    r->n_slots = n;
-    r->open = 0;
-    r->batch_started = now;
-    r->publish_failed = false;
-    r->n_held = 0;
-    mf_buf_reset(&r->held_texts);
+    r->b.in_batch = true;
+    r->b.gen = ++r->gens;
+    r->b.n_slots = n;
+    r->b.open = 0;
+    r->b.batch_started = now;
+    r->b.publish_failed = false;
+    r->b.n_held = 0;
+    mf_buf_reset(&r->b.held_texts);
     /* every member of a slot is set here or by screen (row, view, out, phase) or before it is read
      * (reason: by decide, retry_at: with SLOT_RETRY_WAIT): no memset of the ~0.3 MB array per
      * batch (callgrind: 408 instructions per notification, and the cache lines it evicts) */
     for (size_t i = 0; i < n; i++) {
-        slot *s = &r->slots[i];
+        slot *s = &r->b.slots[i];
         s->row = rows[i];
         s->view = users[i];
         s->reason[0] = '\0';
@@ -400,9 +424,9 @@ static void batch_begin(cs_engine *e, cs_run *r, cs_target_row *rows, cs_user *u
     }
     hold_quiet(e, r, now);
     for (size_t i = 0; i < n; i++)
-        if (r->slots[i].phase != SLOT_DONE)
+        if (r->b.slots[i].phase != SLOT_DONE)
             ask(e, r, i);
-    if (r->open == 0 && !ahead)
+    if (r->b.open == 0 && !ahead)
         batch_end(e, r);
 }
 
@@ -424,46 +448,65 @@ static mf_status take_batch(cs_engine *e, cs_run *r, int64_t now, int64_t after_
                                                  r->read_users, texts, (size_t)r->cap, n, err)
                        : mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     if (st == MF_OK && *n > 0) {
-        r->next_texts ^= 1;
+        r->next_texts = (r->next_texts + 1) % 3;
         batch_begin(e, r, r->read_rows, r->read_users, *n, now, ahead); /* the view rows move to the slots */
     }
     return st;
 }
 
-/* Frees the views of a batch's n slots; the array is kept as the run's spare (or freed when it
- * has one). */
+/* Frees the views of a batch's n slots; the array is kept as one of the run's two spares (or
+ * freed when it has both). */
 static void free_slots(cs_run *r, slot *slots, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         cs_user_free(&slots[i].view);
-    if (!r->spare_slots)
-        r->spare_slots = slots;
+    if (!r->spare_slots[0])
+        r->spare_slots[0] = slots;
+    else if (!r->spare_slots[1])
+        r->spare_slots[1] = slots;
     else
         free(slots);
 }
 
-void cs_eng_drop_batch(cs_engine *e, cs_run *r)
+/* Orphans the run's requests out (all of them, or only those of batch gen): their replies are
+ * ignored, and their callbacks free them. */
+static void orphan_reqs(cs_engine *e, const cs_run *r, bool all, uint64_t gen)
 {
-    for (cs_req *q = e->reqs; q; q = q->next)
-        if (q->run == r)
-            q->e = NULL; /* orphaned: its reply is ignored */
     for (cs_req *q = e->reqs, *next; q; q = next) {
         next = q->next;
-        if (!q->e) { /* out of the engine's list; freed by its callback */
-            if (q->prev)
-                q->prev->next = q->next;
-            else
-                e->reqs = q->next;
-            if (q->next)
-                q->next->prev = q->prev;
-            q->prev = q->next = NULL;
+        if (q->run == r && (all || q->gen == gen)) {
+            unlink_req(e, q);
+            q->e = NULL;
         }
     }
-    free_slots(r, r->slots, r->n_slots);
-    r->slots = NULL;
-    r->n_slots = r->open = 0;
-    r->n_held = 0;
-    r->in_batch = false;
+}
+
+/* Frees a batch (in hand or asked ahead) whose requests are orphaned; its targets stay as the
+ * ledger has them. */
+static void free_batch(cs_run *r, cs_batch *b)
+{
+    if (b->slots)
+        free_slots(r, b->slots, b->n_slots);
+    b->slots = NULL;
+    b->n_slots = b->open = 0;
+    b->n_held = 0;
+    b->in_batch = b->ahead = false;
+}
+
+/* Drops the batch asked ahead: nothing of it was published, so its targets stay pending. */
+static void drop_ahead(cs_engine *e, cs_run *r)
+{
+    if (!r->ahead.in_batch)
+        return;
+    orphan_reqs(e, r, false, r->ahead.gen);
+    free_batch(r, &r->ahead);
+}
+
+void cs_eng_drop_batch(cs_engine *e, cs_run *r)
+{
+    orphan_reqs(e, r, true, 0);
+    free_batch(r, &r->ahead);
+    free_batch(r, &r->b);
 }
 
 /* Targets per second: the pause after a batch that sent `sent` notifications. */
@@ -473,65 +516,109 @@ static int64_t pace_of(const cs_run *r, int64_t sent)
 }
 
 /*
- * The next batch, taken while the batch just answered (outs, n) is flushed and committed, so that
- * user-service answers its requests meanwhile. Only when the finished batch held no held target
- * and left none pending (nothing of it can come back in the ledger's query: the query skips its
- * seqs), and the run may go on at once. Its notifications are published only once the finished
- * batch is committed (one thread), so published but uncommitted notifications stay one batch.
+ * Asks for the batch after the one in hand (cs_batch: the batch asked ahead), so that
+ * user-service answers it while the batch in hand is delivered. Only without a rate limit (the
+ * pause after a batch depends on what it sent), and only when the batch in hand holds no held
+ * target: the ledger's query returns those whatever after_seq, so the two could share one. An
+ * error or nothing left: no batch asked ahead (the run's next batch finds it again).
  */
-static void batch_ahead(cs_engine *e, cs_run *r, const cs_outcome *outs, size_t n, int64_t ready_at, int64_t now)
+static void ask_ahead(cs_engine *e, cs_run *r, int64_t now)
 {
-    int64_t after = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (outs[i].before != CS_TARGET_PENDING || outs[i].after == CS_TARGET_PENDING)
-            return;
-        after = outs[i].seq > after ? outs[i].seq : after;
-    }
-    if (r->publish_failed || r->pause_requested || r->cancel_requested || e->stopping || ready_at > now ||
-        r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING || !ready(e))
+    if (r->ahead.in_batch || !r->b.in_batch || r->settings.rate_limit > 0)
         return;
+    int64_t after = 0;
+    for (size_t i = 0; i < r->b.n_slots; i++) {
+        if (r->b.slots[i].row.state != CS_TARGET_PENDING)
+            return;
+        after = r->b.slots[i].row.seq > after ? r->b.slots[i].row.seq : after;
+    }
+    swap_batches(r); /* b: the empty one, to take the batch into */
+    r->b.ahead = true;
     size_t m;
     mf_error err;
-    take_batch(e, r, now, after, true, &m, &err); /* an error: the run's next batch finds it again */
+    take_batch(e, r, now, after, true, &m, &err);
+    if (!r->b.in_batch)
+        r->b.ahead = false;
+    swap_batches(r);
 }
 
-/* When the batch in hand (taken ahead) wants the timer: now when it is decided, else its first retry. */
+/*
+ * The next batch, while the batch just answered (outs, n) is flushed and committed, so that
+ * user-service answers its requests meanwhile: the batch asked ahead becomes the batch in hand,
+ * else it is taken now; then the one after it is asked ahead. Only when the finished batch held
+ * no held target and left none pending (nothing of it can come back in the ledger's query: the
+ * query skips its seqs), and the run may go on at once; else the batch asked ahead is dropped.
+ * The new batch's notifications are published only once the finished batch is committed and
+ * that commit is durable (one thread; cs_run.hold), so published but unrecorded notifications
+ * stay one batch.
+ */
+static void batch_ahead(cs_engine *e, cs_run *r, const cs_outcome *outs, size_t n, bool publish_failed,
+                        int64_t ready_at, int64_t now)
+{
+    int64_t after = 0;
+    bool go = !(publish_failed || r->pause_requested || r->cancel_requested || e->stopping || ready_at > now ||
+                r->x.status != MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING || !ready(e));
+    for (size_t i = 0; go && i < n; i++) {
+        if (outs[i].before != CS_TARGET_PENDING || outs[i].after == CS_TARGET_PENDING)
+            go = false;
+        after = outs[i].seq > after ? outs[i].seq : after;
+    }
+    if (!go) {
+        drop_ahead(e, r);
+        return;
+    }
+    if (r->ahead.in_batch) {
+        swap_batches(r); /* the batch asked ahead is in hand; ahead: the finished one's, empty */
+        r->b.ahead = false;
+        r->b.batch_started = now;
+    } else {
+        size_t m;
+        mf_error err;
+        take_batch(e, r, now, after, true, &m, &err); /* an error: the run's next batch finds it again */
+    }
+    ask_ahead(e, r, now);
+}
+
+/* When the batch in hand (taken ahead) wants the timer: now when it is decided or holds targets
+ * back it may deliver (no commit to wait for: cs_eng_step delivers them), else its first retry. */
 static int64_t batch_wake(const cs_run *r, int64_t now)
 {
-    if (r->open == 0)
+    if (r->b.open == 0 || (r->b.n_held && !r->hold))
         return now;
     int64_t at = CS_NO_TIME;
-    for (size_t i = 0; i < r->n_slots; i++)
-        if (r->slots[i].phase == SLOT_RETRY_WAIT && (at == CS_NO_TIME || r->slots[i].retry_at < at))
-            at = r->slots[i].retry_at;
+    for (size_t i = 0; i < r->b.n_slots; i++)
+        if (r->b.slots[i].phase == SLOT_RETRY_WAIT && (at == CS_NO_TIME || r->b.slots[i].retry_at < at))
+            at = r->b.slots[i].retry_at;
     return at;
 }
 
 static void batch_end(cs_engine *e, cs_run *r)
 {
     int64_t now = cs_eng_now(e);
-    size_t n = r->n_slots;
+    size_t n = r->b.n_slots;
     /* the run's array, taken while in use (n <= cap: the slots have cap entries) */
     cs_outcome *outs = r->outs ? r->outs : malloc((size_t)r->cap * sizeof *outs);
     r->outs = NULL;
     int64_t sent = 0;
     for (size_t i = 0; outs && i < n; i++) {
-        outs[i] = r->slots[i].out;
+        outs[i] = r->b.slots[i].out;
         sent += outs[i].after == CS_TARGET_SENT;
     }
     /* the finished batch leaves the run (outs' reasons point into its slots until the commit) */
-    slot *done_slots = r->slots;
-    bool publish_failed = r->publish_failed;
-    int64_t started = r->batch_started;
-    r->slots = NULL;
-    r->n_slots = r->open = 0;
-    r->in_batch = false;
+    slot *done_slots = r->b.slots;
+    bool publish_failed = r->b.publish_failed;
+    int64_t started = r->b.batch_started;
+    r->b.slots = NULL;
+    r->b.n_slots = r->b.open = 0;
+    r->b.in_batch = false;
     /* the PING that confirms this batch's notifications leaves before the batch taken ahead is
      * read and asked for, so that its round trip overlaps that work (flush() below waits) */
     if (outs && sent > 0 && e->sink.flush && e->sink.flush_start)
         e->sink.flush_start(e->sink.ctx);
     if (outs)
-        batch_ahead(e, r, outs, n, started + pace_of(r, sent), now);
+        batch_ahead(e, r, outs, n, publish_failed, started + pace_of(r, sent), now);
+    else
+        drop_ahead(e, r);
     mf_error err;
     if (outs && sent > 0 && e->sink.flush && e->sink.flush(e->sink.ctx, &err) != MF_OK) {
         /* not known to have reached the server: record nothing as sent, send them again later */
@@ -540,7 +627,7 @@ static void batch_end(cs_engine *e, cs_run *r)
         for (size_t i = 0; i < n; i++)
             if (outs[i].after == CS_TARGET_SENT)
                 outs[i].after = CS_TARGET_PENDING;
-        publish_failed = r->publish_failed = true; /* the batch taken ahead ends with a pause too */
+        publish_failed = r->b.publish_failed = true; /* the batch taken ahead ends with a pause too */
         sent = 0;
     }
     bool nowait = e->sink.sync_start != NULL;
@@ -556,7 +643,7 @@ static void batch_end(cs_engine *e, cs_run *r)
         cs_eng_log(e, "warn", "execution %s: lease lost to another replica; this batch is not recorded here (%lld "
                    "notifications sent, which it sends again with the same notification_id)", r->x.execution_id,
                    (long long)sent);
-        if (r->in_batch)
+        if (r->b.in_batch)
             cs_eng_drop_batch(e, r); /* the batch taken ahead: its targets are the other replica's */
         r->wake_at = CS_NO_TIME;
         e->lease_tick_at = now; /* the tick finds the lease lost and removes the run (callers hold r) */
@@ -564,7 +651,7 @@ static void batch_end(cs_engine *e, cs_run *r)
     }
     if (st != MF_OK) {
         cs_eng_log(e, "error", "execution %s: batch not recorded: %s", r->x.execution_id, err.message);
-        if (r->in_batch)
+        if (r->b.in_batch)
             cs_eng_drop_batch(e, r); /* the batch taken ahead: its targets stay pending */
         r->cancel_requested = false;
         cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED, "STORAGE_ERROR", err.message);
@@ -581,7 +668,7 @@ static void batch_end(cs_engine *e, cs_run *r)
     r->next_batch_at = started + pace_of(r, sent);
     if (publish_failed && r->next_batch_at < now + e->cfg.publish_retry_ms)
         r->next_batch_at = now + e->cfg.publish_retry_ms;
-    if (r->in_batch)
+    if (r->b.in_batch)
         r->wake_at = batch_wake(r, now); /* the batch taken ahead: its replies drive it */
     else
         r->wake_at = r->next_batch_at > now ? r->next_batch_at : now;
@@ -592,8 +679,8 @@ static void batch_end(cs_engine *e, cs_run *r)
 /* Sends the retries that are due; the earliest one still waiting sets wake_at. */
 static void retries(cs_engine *e, cs_run *r, int64_t now)
 {
-    for (size_t i = 0; i < r->n_slots; i++) {
-        slot *s = &r->slots[i];
+    for (size_t i = 0; i < r->b.n_slots; i++) {
+        slot *s = &r->b.slots[i];
         if (s->phase != SLOT_RETRY_WAIT)
             continue;
         if (e->stopping) {
@@ -614,8 +701,10 @@ static bool next_batch(cs_engine *e, cs_run *r, int64_t now)
     size_t n;
     mf_error err;
     mf_status st = take_batch(e, r, now, 0, false, &n, &err);
-    if (st == MF_OK && n > 0)
+    if (st == MF_OK && n > 0) {
+        ask_ahead(e, r, now);
         return true;
+    }
     if (st == MF_ERR_NOMEM) {
         cs_eng_log(e, "error", "execution %s: out of memory for a batch; trying later", r->x.execution_id);
         r->wake_at = now + e->cfg.publish_retry_ms;
@@ -649,9 +738,11 @@ bool cs_eng_step(cs_engine *e, cs_run *r)
 {
     int64_t now = cs_eng_now(e);
     r->wake_at = CS_NO_TIME;
-    if (r->in_batch) {
+    if (r->b.in_batch) {
         retries(e, r, now);
-        if (r->open == 0)
+        if (r->b.n_held && !r->hold)
+            release_held(e, r); /* asked ahead, now in hand, after a commit that waited for the disk */
+        if (r->b.open == 0)
             batch_end(e, r);
         return true;
     }
@@ -699,10 +790,10 @@ bool cs_eng_step(cs_engine *e, cs_run *r)
 static void run_durable(cs_engine *e, cs_run *r)
 {
     r->hold = 0;
-    if (!r->in_batch)
+    if (!r->b.in_batch)
         return;
     release_held(e, r);
-    if (r->open == 0)
+    if (r->b.open == 0)
         batch_end(e, r);
 }
 
@@ -713,7 +804,7 @@ static void run_not_durable(cs_engine *e, cs_run *r, mf_status st, const char *w
     cs_eng_log(e, "error", "execution %s: its last batch is committed but not durable (%s: %s); it stops here",
                r->x.execution_id, mf_status_str(st), why && *why ? why : "no detail");
     r->hold = 0;
-    if (r->in_batch)
+    if (r->b.in_batch)
         cs_eng_drop_batch(e, r);
     r->cancel_requested = false;
     cs_eng_transition(e, r, MF_CAMPAIGN_STATUS_UPDATE_STATUS_FAILED, "STORAGE_ERROR",

@@ -23,7 +23,8 @@ typedef enum slot_phase {
     SLOT_DONE = 0,   /* decided: out.after says how */
     SLOT_FETCHING,   /* a profile request is out */
     SLOT_RETRY_WAIT, /* waiting for retry_at to ask again */
-    SLOT_HELD_BACK   /* to be delivered once the run's last commit is durable (cs_run.hold) */
+    SLOT_HELD_BACK   /* to be delivered once the run's last commit is durable (cs_run.hold) and the
+                      * batch is in hand */
 } slot_phase;
 
 typedef struct cs_run cs_run;
@@ -32,6 +33,7 @@ typedef struct cs_run cs_run;
 typedef struct cs_req {
     struct cs_engine *e; /* NULL once orphaned by cs_engine_close */
     cs_run *run;
+    uint64_t gen; /* the batch's (cs_batch.gen): in hand or asked ahead */
     size_t slot;
     struct cs_req *prev, *next;
 } cs_req;
@@ -48,6 +50,31 @@ typedef struct slot {
     size_t held[4];
 } slot;
 
+/*
+ * A batch of targets and what is left of it. A run has the batch in hand (cs_run.b) and, while
+ * it runs without a rate limit, one asked ahead (cs_run.ahead): read from the ledger and its
+ * profile requests sent while the batch in hand is still delivering, so that user-service
+ * answers them meanwhile instead of after it. The batch asked ahead publishes nothing: its
+ * replies are kept (SLOT_HELD_BACK) until it becomes the batch in hand at that batch's end, and
+ * its notifications go out once that batch's commit is durable, as those of any batch in hand.
+ * Published but unrecorded notifications stay one batch. The engine works on either batch
+ * through b: it swaps them (swap_batches in cs_engine_batch.c) to take a reply of the one
+ * asked ahead, and to turn it into the batch in hand.
+ */
+typedef struct cs_batch {
+    bool in_batch;         /* b: a batch is in hand; ahead: a batch is asked ahead */
+    bool ahead;            /* asked ahead (also while swapped into b to take its replies) */
+    uint64_t gen;          /* which take of the run it is (cs_req.gen) */
+    slot *slots;
+    size_t n_slots, open;  /* open: slots not yet SLOT_DONE */
+    int64_t batch_started;
+    bool publish_failed;
+    /* replies that would publish before they may (the run's last commit not yet durable, or the
+     * batch asked ahead): their strings in held_texts (emptied at each batch_begin); n_held */
+    size_t n_held;
+    mf_buf held_texts;
+} cs_batch;
+
 /* One active execution in memory. */
 struct cs_run {
     cs_execution x;              /* as in the ledger (counters refreshed after each commit) */
@@ -62,29 +89,26 @@ struct cs_run {
     int64_t next_batch_at;       /* rate limit: not before */
     int64_t wake_at;             /* when this run wants the timer, CS_NO_TIME: not by itself */
     bool pause_requested, cancel_requested;
-    /* the batch in hand */
-    bool in_batch;
-    slot *slots;
-    size_t n_slots, open;        /* open: slots not yet SLOT_DONE */
-    int64_t batch_started;
-    bool publish_failed;
+    cs_batch b;                  /* the batch in hand */
+    cs_batch ahead;              /* the batch asked ahead */
+    uint64_t gens;               /* batches taken so far (cs_batch.gen) */
     /* the sink's sync_start: the ticket of the run's last commit while it is not yet durable
      * (e->durable below it), 0 otherwise. Replies that would publish meanwhile hold back
-     * (SLOT_HELD_BACK, their strings in held_texts, emptied at each batch_begin); n_held of them */
+     * (SLOT_HELD_BACK) */
     uint64_t hold;
-    mf_buf held_texts;
-    size_t n_held;
     int64_t lease_renewed;       /* real time (cs_lease_now) of the last taking or renewal */
     /* arrays of cap entries kept from batch to batch (a batch of 1,000 slots is ~0.5 MB: allocated,
      * zeroed and freed per batch, glibc gave its pages back and faulted them in again); NULL until
      * first needed, freed with the run */
     cs_target_row *read_rows;    /* take_batch's: the targets read */
     cs_user *read_users;         /* take_batch's: their view rows (moved into the slots) */
-    slot *spare_slots;           /* a slots array not in use (two alternate: the batch ahead) */
-    /* the view rows' strings (cs_user_texts), one storage per batch alive: the batch in hand and
-     * the one taken ahead use the two in turn (a third is read only once the first is freed);
-     * next_texts is the one the next take_batch resets and reads into */
-    cs_user_texts texts[2];
+    slot *spare_slots[2];        /* slots arrays not in use (three alternate: the batch being
+                                  * committed, the one in hand, the one asked ahead) */
+    /* the view rows' strings (cs_user_texts), one storage per batch alive: the batch being
+     * committed, the one in hand and the one asked ahead use the three in turn (a fourth is
+     * read only once the first is freed); next_texts is the one the next take_batch resets and
+     * reads into */
+    cs_user_texts texts[3];
     int next_texts;
     /* batch_end's outcomes and hold_quiet's work, also cap entries each: a block that large,
      * allocated per batch, made glibc consolidate its free lists every time (malloc_consolidate) */

@@ -417,9 +417,10 @@ static void unconfirmed_batch_goes_again(void **state)
     world_free(w);
 }
 
-/* The finished batch's flush starts first; then the next batch's requests go out, before the finished
- * batch's flush is awaited and the batch committed; its
- * notifications only after that commit: never more than one batch published and uncommitted. */
+/* A batch's requests go out with the batch before it (asked ahead: cs_batch); at a batch's end its
+ * flush starts first, then the batch after the next one is asked for, before the finished batch's
+ * flush is awaited and the batch committed; the next batch's notifications only after that commit:
+ * never more than one batch published and uncommitted. */
 static void next_batch_asked_while_committing(void **state)
 {
     (void)state;
@@ -437,17 +438,18 @@ static void next_batch_asked_while_committing(void **state)
     assert_int_equal(x.sent, 12);
     assert_int_equal(x.batches, 3);
     assert_int_equal(w->f.flushes, 3);
-    assert_int_equal(w->f.reqs_at_flush[0], 10);  /* batch 2 asked before batch 1's flush */
+    assert_int_equal(w->f.reqs_at_flush[0], 12);  /* batches 2 and 3 asked before batch 1's flush */
     assert_int_equal(w->f.pushes_at_flush[0], 5); /* ... and published nothing yet */
     assert_int_equal(w->f.reqs_at_flush[1], 12);
     assert_int_equal(w->f.pushes_at_flush[1], 10);
     assert_int_equal(w->f.reqs_at_flush[2], 12);
     assert_int_equal(w->f.pushes_at_flush[2], 12);
-    /* each flush's PING left before the batch taken ahead was asked for (its round trip overlaps it) */
+    /* each flush's PING left before the batch after the next one was asked for (its round trip
+     * overlaps it) */
     assert_int_equal(w->f.flush_starts, 3);
-    assert_int_equal(w->f.reqs_at_flush_start[0], 5);
+    assert_int_equal(w->f.reqs_at_flush_start[0], 10); /* batch 2 asked with batch 1 */
     assert_int_equal(w->f.pushes_at_flush_start[0], 5);
-    assert_int_equal(w->f.reqs_at_flush_start[1], 10);
+    assert_int_equal(w->f.reqs_at_flush_start[1], 12);
     assert_int_equal(w->f.pushes_at_flush_start[1], 10);
     int raw, unique;
     count_pushes(&w->f, &raw, &unique);
@@ -484,7 +486,7 @@ static void next_batch_held_back_until_durable(void **state)
     assert_int_equal(x.sent, 5);            /* batch 1 committed (not yet durable) */
     assert_int_equal(w->f.sync_starts, 1);
     assert_int_equal(w->f.sync_asked, 1);
-    assert_int_equal(w->f.requests, 10);    /* batch 2 asked and answered ... */
+    assert_int_equal(w->f.requests, 12);    /* batches 2 and 3 asked and answered ... */
     assert_int_equal(w->f.n_reqs, 0);
     assert_int_equal(w->f.n_pushes, 5);     /* ... but held back */
     assert_false(cs_engine_idle(w->e));     /* its batch is in hand */
@@ -530,7 +532,7 @@ static void nowait_commits_keep_one_batch_out(void **state)
     assert_int_equal(x.sent, 12);
     assert_int_equal(w->f.sync_starts, 3);
     assert_int_equal(w->f.flushes, 3);
-    assert_int_equal(w->f.reqs_at_flush[0], 10); /* batch 2 asked before batch 1's flush */
+    assert_int_equal(w->f.reqs_at_flush[0], 12); /* batches 2 and 3 asked before batch 1's flush */
     assert_int_equal(w->f.pushes_at_flush[0], 5);
     assert_int_equal(w->f.pushes_at_flush[1], 10);
     assert_int_equal(w->f.pushes_at_flush[2], 12);
@@ -538,6 +540,88 @@ static void nowait_commits_keep_one_batch_out(void **state)
     count_pushes(&w->f, &raw, &unique);
     assert_int_equal(raw, 12);
     assert_int_equal(unique, 12);
+    world_free(w);
+}
+
+/* The replies to a batch asked ahead decide as any: a profile is kept until the batch is in hand, a
+ * missing user or a refusal fails the target at once, a timeout is asked again once the batch is in
+ * hand. Every target ends once, every notification goes once. */
+static void asked_ahead_failures_and_retries(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    user_spec flaky = WORLD_PLAIN, silent = WORLD_PLAIN, refused = WORLD_PLAIN, missing = WORLD_PLAIN;
+    flaky.mode = FAKE_FLAKY;
+    flaky.fails = 1;
+    silent.mode = FAKE_SILENT;
+    refused.mode = FAKE_REFUSED;
+    missing.mode = FAKE_NOT_FOUND;
+    fake_user *u[12];
+    for (int i = 0; i < 12; i++) /* batch 2 (users 5-9) is asked ahead, with batch 1 */
+        u[i] = world_add_user(w, i, i == 5 ? &missing : i == 6 ? &flaky : i == 7 ? &refused : i == 8 ? &silent
+                                                                                                   : &WORLD_PLAIN);
+    w->f.durability = FAKE_DURABLE_LATER;
+    world_engine_start(w);
+    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
+              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
+              "'schedule':{'type':'immediate'},'settings':{'max_retries':1,'batch_size':5}}");
+    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    fake_run(&w->f, T0 + 60000);
+    cs_execution x = world_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 9);
+    assert_int_equal(x.failed, 3);
+    assert_int_equal(x.batches, 3);
+    assert_int_equal(u[5]->asked, 1);
+    assert_int_equal(u[6]->asked, 2); /* timed out while asked ahead, answered when asked again */
+    assert_int_equal(u[7]->asked, 1);
+    assert_int_equal(u[8]->asked, 2);
+    assert_int_equal(u[9]->asked, 1);
+    int raw, unique;
+    count_pushes(&w->f, &raw, &unique);
+    assert_int_equal(raw, 9);
+    assert_int_equal(unique, 9);
+    assert_int_equal(fake_count_events(&w->f, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_NOTIFICATION_SENT), 9);
+    world_check_progress(&w->f, EXEC);
+    world_free(w);
+}
+
+/* Held targets whose quiet hours end while the run goes on come back in a later batch, perhaps one
+ * asked ahead; that batch then asks nothing ahead (the ledger returns held targets whatever
+ * after_seq, so two batches could share one), and each notification goes once. */
+static void held_released_while_batches_go(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    user_spec quiet = WORLD_PLAIN;
+    quiet.quiet_start = "22:00";
+    quiet.quiet_end = "11:01"; /* Berlin: 11:00 at T0, so released a minute later */
+    for (int i = 0; i < 30; i++)
+        world_add_user(w, i, i < 2 ? &quiet : &WORLD_PLAIN);
+    w->f.latency_ms = 25000; /* a batch's round trip: 25 s, so that the release comes mid-run */
+    world_engine_start(w);
+    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
+              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
+              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5,"
+              "'respect_quiet_hours':true}}");
+    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    fake_run(&w->f, T0 + 50000);
+    cs_execution x = world_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING);
+    assert_int_equal(x.held, 2);
+    fake_run(&w->f, T0 + 3600 * 1000);
+    x = world_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 30);
+    assert_int_equal(x.held, 0);
+    assert_int_equal(x.ever_held, 2);
+    int raw, unique;
+    count_pushes(&w->f, &raw, &unique);
+    assert_int_equal(raw, 30);
+    assert_int_equal(unique, 30);
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(w->f.users[i].asked, 1);
+    world_check_progress(&w->f, EXEC);
     world_free(w);
 }
 
@@ -593,7 +677,7 @@ static void crash_while_held_back(void **state)
     assert_int_equal(w->f.sync_asked, 1); /* asked at open, for the resumed execution */
     fake_run(&w->f, w->f.now + 60000);
     assert_int_equal(w->f.n_pushes, 5); /* batch 2 asked and answered, held back */
-    assert_int_equal(w->f.requests, 15);
+    assert_int_equal(w->f.requests, 19); /* 12 before the crash (batches 1-3), 7 after (2 and 3) */
     answer_syncs(w);
     cs_execution x = world_exec(w, EXEC);
     assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
@@ -796,6 +880,8 @@ int main(void)
         cmocka_unit_test(next_batch_asked_while_committing),
         cmocka_unit_test(next_batch_held_back_until_durable),
         cmocka_unit_test(nowait_commits_keep_one_batch_out),
+        cmocka_unit_test(asked_ahead_failures_and_retries),
+        cmocka_unit_test(held_released_while_batches_go),
         cmocka_unit_test(not_durable_fails_the_execution),
         cmocka_unit_test(crash_while_held_back),
         cmocka_unit_test(held_back_then_cancel_pause_or_stop),
