@@ -24,6 +24,8 @@ void cs_engine_config_defaults(cs_engine_config *c)
         c->retry_backoff_ms = 100;
     if (c->publish_retry_ms <= 0)
         c->publish_retry_ms = 1000;
+    if (c->ahead_max_age_ms <= 0)
+        c->ahead_max_age_ms = 1000;
 }
 
 int64_t cs_eng_now(cs_engine *e)

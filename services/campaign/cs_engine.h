@@ -55,7 +55,8 @@
  *                     when the finished batch had no held target and left none pending (the
  *                     ledger's query skips its seqs: cs_ledger_batch_view), no pause, cancel,
  *                     stop, rate-limit wait or publish failure is in the way; else the batch
- *                     asked ahead is dropped (its targets stay pending). Nothing is asked ahead
+ *                     asked ahead is dropped (its targets stay pending), as it is when it was
+ *                     read more than ahead_max_age_ms before (screened on old data). Nothing is asked ahead
  *                     with a rate limit, or while the batch in hand holds a held target (the
  *                     ledger returns those whatever after_seq). A batch's notifications are
  *                     published only once it is in hand and after the commit before it (one
@@ -151,6 +152,11 @@ typedef struct cs_engine_config {
     int request_timeout_ms; /* one profile request (default 2000) */
     int retry_backoff_ms;   /* before retry n: backoff * 2^(n-1), at most 5 s (default 100) */
     int publish_retry_ms;   /* after a push could not be published (default 1000) */
+    /* the batch asked ahead becomes the batch in hand only when it was read (screened: deleted,
+     * preferences, quiet hours) at most this long before; else it is read again, so that a batch
+     * in hand that waited for retries does not make the next one publish on old screening
+     * (default 1000; a batch takes milliseconds when user-service answers) */
+    int ahead_max_age_ms;
     /* > 0: executions are leased (cs_lease.h), for replicas sharing the database: an execution
      * runs only while this engine holds its lease (lease_ms long, renewed after a batch when half
      * of it is gone, and on the lease tick); every lease_ms / 3 the tick renews, adopts the

@@ -547,7 +547,8 @@ static void ask_ahead(cs_engine *e, cs_run *r, int64_t now)
  * user-service answers its requests meanwhile: the batch asked ahead becomes the batch in hand,
  * else it is taken now; then the one after it is asked ahead. Only when the finished batch held
  * no held target and left none pending (nothing of it can come back in the ledger's query: the
- * query skips its seqs), and the run may go on at once; else the batch asked ahead is dropped.
+ * query skips its seqs), and the run may go on at once; else the batch asked ahead is dropped,
+ * as it is when it was read more than cfg.ahead_max_age_ms ago.
  * The new batch's notifications are published only once the finished batch is committed and
  * that commit is durable (one thread; cs_run.hold), so published but unrecorded notifications
  * stay one batch.
@@ -563,10 +564,12 @@ static void batch_ahead(cs_engine *e, cs_run *r, const cs_outcome *outs, size_t 
             go = false;
         after = outs[i].seq > after ? outs[i].seq : after;
     }
-    if (!go) {
+    /* read and screened too long ago (the batch in hand waited for a retry, say): a user's quiet
+     * hours, preferences or deletion may have changed since; taken again below */
+    if (!go || (r->ahead.in_batch && now - r->ahead.batch_started > e->cfg.ahead_max_age_ms))
         drop_ahead(e, r);
+    if (!go)
         return;
-    }
     if (r->ahead.in_batch) {
         swap_batches(r); /* the batch asked ahead is in hand; ahead: the finished one's, empty */
         r->b.ahead = false;

@@ -599,6 +599,7 @@ static void held_released_while_batches_go(void **state)
     for (int i = 0; i < 30; i++)
         world_add_user(w, i, i < 2 ? &quiet : &WORLD_PLAIN);
     w->f.latency_ms = 25000; /* a batch's round trip: 25 s, so that the release comes mid-run */
+    w->cfg.ahead_max_age_ms = 3600 * 1000; /* ... and each batch asked ahead is kept */
     world_engine_start(w);
     world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
               "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
@@ -622,6 +623,49 @@ static void held_released_while_batches_go(void **state)
     for (int i = 0; i < 30; i++)
         assert_int_equal(w->f.users[i].asked, 1);
     world_check_progress(&w->f, EXEC);
+    world_free(w);
+}
+
+/* A batch asked ahead is screened (quiet hours) when it is read, but delivered only once the batch
+ * in hand ends. When the batch in hand takes long (a retry after a 2-minute timeout), the quiet
+ * hours of a user of the batch asked ahead may have begun meanwhile: the batch is read again, and
+ * that user held, not pushed (cs_engine_config.ahead_max_age_ms; found by review). */
+static void asked_ahead_read_again_when_old(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    user_spec slow = WORLD_PLAIN, quiet = WORLD_PLAIN;
+    slow.mode = FAKE_FLAKY;
+    slow.fails = 1; /* times out once (2 min), answers when asked again */
+    quiet.quiet_start = "11:01";
+    quiet.quiet_end = "12:00"; /* Berlin: 11:00 at T0, quiet from a minute later */
+    fake_user *u[10];
+    for (int i = 0; i < 10; i++) /* batch 1: users 0-4 (0 is slow); batch 2: users 5-9 (5 is quiet soon) */
+        u[i] = world_add_user(w, i, i == 0 ? &slow : i == 5 ? &quiet : &WORLD_PLAIN);
+    w->cfg.request_timeout_ms = 120000;
+    world_engine_start(w);
+    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
+              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
+              "'schedule':{'type':'immediate'},'settings':{'max_retries':1,'batch_size':5,"
+              "'respect_quiet_hours':true}}");
+    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    fake_run(&w->f, T0 + 10 * 60000); /* 11:10 in Berlin: user 5's quiet hours */
+    int pushed5 = 0;
+    for (int i = 0; i < w->f.n_pushes; i++)
+        pushed5 += strcmp(w->f.pushes[i].m.user_id, u[5]->id) == 0;
+    assert_int_equal(pushed5, 0); /* not pushed during its quiet hours */
+    assert_int_equal(u[6]->asked, 2); /* asked ahead, then again with the batch read again */
+    cs_execution x = world_exec(w, EXEC);
+    assert_int_equal(x.held, 1);
+    assert_int_equal(x.sent, 9);
+    fake_run(&w->f, T0 + 3600 * 1000 * 2);
+    x = world_exec(w, EXEC);
+    assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(x.sent, 10);
+    int raw, unique;
+    count_pushes(&w->f, &raw, &unique);
+    assert_int_equal(raw, 10);
+    assert_int_equal(unique, 10);
     world_free(w);
 }
 
@@ -882,6 +926,7 @@ int main(void)
         cmocka_unit_test(nowait_commits_keep_one_batch_out),
         cmocka_unit_test(asked_ahead_failures_and_retries),
         cmocka_unit_test(held_released_while_batches_go),
+        cmocka_unit_test(asked_ahead_read_again_when_old),
         cmocka_unit_test(not_durable_fails_the_execution),
         cmocka_unit_test(crash_while_held_back),
         cmocka_unit_test(held_back_then_cancel_pause_or_stop),
