@@ -225,9 +225,17 @@ def replicas_pause_resume_cancel_at_any_replica(env: Env) -> None:
     # is <= 250 ms away; a loaded machine, or ASan, can take that long between the two requests):
     # then the execution is paused and a pause is refused as at the holder
     st, body = other.http("POST", f"/executions/{xid}/pause")
+    latest = req
     if st == 202:
         again = body["request"]
-        check(again["request_id"] == req["request_id"], f"a second pause made a new request: {again} vs {req}")
+        if again["request_id"] != req["request_id"]:
+            # or the holder applied the first one in between (seen once in ~20 runs, the two requests
+            # 3 ms apart): the execution then pauses at its next step and is running meanwhile, so
+            # the second is a request of its own, which the holder applies or refuses in its turn
+            check(again["request_id"] > req["request_id"] and
+                  logged(owner, f"request {req['request_id']} (pause, received by the replica"),
+                  f"a second pause made a new request while the first was pending: {again} vs {req}")
+            latest = again
     else:
         check(st == 409 and body.get("error", {}).get("code") == "INVALID_STATE" and "paused" in
               body["error"].get("message", ""), f"a second pause: {st} {body}, expected 202 (pending) or 409 (paused)")
@@ -235,10 +243,17 @@ def replicas_pause_resume_cancel_at_any_replica(env: Env) -> None:
     env.wait_status_msg(xid, "paused")
     n = len(env.pushes(xid))
     check(n == x["sent"] and 0 < n < len(people), f"paused with {x['sent']} sent, {n} pushed of {len(people)}")
-    waited = settled(env, other, owner, xid, req["request_id"])["waited_ms"]
+    if latest is req:
+        waited = settled(env, other, owner, xid, req["request_id"])["waited_ms"]
+    else:
+        def second_settled() -> dict:
+            r = other.http("GET", f"/executions/{xid}")[1].get("request", {})
+            return r if r.get("request_id") == latest["request_id"] and r.get("status") in ("applied", "refused") \
+                else {}
+        waited = wait_until(second_settled, "the second pause to be settled").get("waited_ms")
     st, listed = other.http("GET", f"/executions?campaign={cid}")
     mine = [x for x in listed.get("executions", []) if x["execution_id"] == xid]
-    check(st == 200 and len(mine) == 1 and mine[0].get("request", {}).get("request_id") == req["request_id"]
+    check(st == 200 and len(mine) == 1 and mine[0].get("request", {}).get("request_id") == latest["request_id"]
           and f"/{owner.proc.pid}/" in mine[0].get("run_by", ""), f"the list shows the holder and the request: {listed}")
     body = admin_at(other, xid, "pause", 409)  # the same error as at the holder
     check(body["error"]["code"] == "INVALID_STATE" and "paused" in body["error"]["message"], f"{body}")
