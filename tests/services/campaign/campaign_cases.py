@@ -485,13 +485,16 @@ def sigkill_mid_execution_and_restart(env: Env) -> None:
     env.import_users(people)
     env.wait_view(len(people))
     cid, xid = new_id(), new_id()
-    env.create(campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
+    # 1,000 a second: killed after 300, the execution is mid-way (without a rate limit it can
+    # complete before the subscriber has seen 300, and then nothing is tested)
+    env.create(campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20, rate_limit=1000,
                         respect_quiet_hours=False))
     env.execute(xid, cid)
     env.sub.wait_count(300, lambda m: m[0].startswith("notification.user."))
     env.campaign.signal(signal.SIGKILL)
     env.campaign.wait()
     committed = env.campaign.db_query("SELECT sent FROM cs_executions WHERE execution_id = ?", (xid,))[0][0]
+    check(committed < len(people), f"killed after the execution completed ({committed} sent): nothing tested")
     env.start_campaign()  # same database
     x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
     wait_until(lambda: len({p["user_id"] for _, p in env.pushes(xid)}) >= len(people), "every notification")

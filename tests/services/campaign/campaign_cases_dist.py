@@ -142,7 +142,9 @@ def replicas_share_one_database_and_take_over(env: Env) -> None:
     env.import_users(people)
     wait_shared_view(env, len(people))
     cid, xid = cc.new_id(), cc.new_id()
-    env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
+    # 300 a second: killed after 100, the holder is mid-way (without a rate limit it can complete
+    # the 600 before the subscriber has seen 100, and then no replica takes anything over)
+    env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20, rate_limit=300,
                            respect_quiet_hours=False))
     env.execute(xid, cid)
     owner = owner_of(env, replicas, xid)
@@ -151,6 +153,8 @@ def replicas_share_one_database_and_take_over(env: Env) -> None:
                        and m[1].get("data", {}).get("execution_id") == xid)
     owner.signal(signal.SIGKILL)
     owner.wait()
+    sent = other.db_query("SELECT sent FROM cs_executions WHERE execution_id = ?", (xid,))[0][0]
+    check(sent < len(people), f"the holder completed the execution ({sent} sent) before it was killed: nothing tested")
     env.campaign = other
     x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
     want = {u["user_id"] for u in people}
