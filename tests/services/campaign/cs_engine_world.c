@@ -156,3 +156,15 @@ void world_check_progress(const fake *f, const char *exec_id)
             assert_true(s->progress.success_rate >= 0 && s->progress.success_rate <= 1);
     }
 }
+
+void world_count_pushes(const fake *f, int *raw, int *unique)
+{
+    *raw = f->n_pushes;
+    *unique = 0;
+    for (int i = 0; i < f->n_pushes; i++) {
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(f->pushes[i].m.notification_id, f->pushes[j].m.notification_id) == 0;
+        *unique += !seen;
+    }
+}

@@ -54,5 +54,7 @@ mf_status world_execute(world *w, const char *exec_id, const char *campaign_id, 
 cs_execution world_exec(world *w, const char *id);
 /* Progress never goes back and the totals never change. */
 void world_check_progress(const fake *f, const char *exec_id);
+/* The pushes recorded (*raw) and how many distinct notification_ids they carry (*unique). */
+void world_count_pushes(const fake *f, int *raw, int *unique);
 
 #endif /* CS_ENGINE_WORLD_H */
