@@ -48,6 +48,12 @@ fake_user *world_add_user(world *w, int i, const user_spec *u);
 extern const user_spec WORLD_PLAIN;
 /* Creates the campaign (single-quoted JSON, cs_test_campaign); it must be accepted. */
 void world_create(world *w, const char *sq_json);
+/* Campaign CAMPAIGN to all users, "Hi {{name}}" / "b", immediate, with the given settings (the
+ * members inside "settings", single-quoted JSON as world_create takes). */
+#define PLAIN_CAMPAIGN(settings)                                                                   \
+    "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"   \
+    "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"                \
+    "'schedule':{'type':'immediate'},'settings':{" settings "}}"
 /* campaign.execute, immediate; batch 0: the campaign's batch size. */
 mf_status world_execute(world *w, const char *exec_id, const char *campaign_id, int64_t batch, cs_reject *rej);
 /* The execution as stored; it must exist. */

@@ -271,9 +271,7 @@ static void pause_resume_cancel(void **state)
     for (int i = 0; i < 30; i++)
         world_add_user(w, i, &WORLD_PLAIN);
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5,'rate_limit':5}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':5,'rate_limit':5"));
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     fake_run(&w->f, T0 + 1500); /* two batches */
     mf_error err;
@@ -314,9 +312,7 @@ static void crash_mid_batch_and_resume(void **state)
     }
     w->cfg.request_timeout_ms = 3600 * 1000; /* a reply that takes an hour keeps its batch open */
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':10}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':10"));
     /* the user at seq 13 or so never answers before the crash: its batch stays uncommitted */
     int stuck_seq = 0;
     {
@@ -364,9 +360,7 @@ static void publish_failures_retry_later(void **state)
     for (int i = 0; i < 12; i++)
         world_add_user(w, i, &WORLD_PLAIN);
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':5"));
     w->f.push_full = 3;
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     fake_run(&w->f, T0 + 60000);
@@ -389,9 +383,7 @@ static void unconfirmed_batch_goes_again(void **state)
     for (int i = 0; i < 8; i++)
         world_add_user(w, i, &WORLD_PLAIN);
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':5"));
     w->f.flush_fail = 1; /* the first batch is published but not confirmed by the server */
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     fake_run(&w->f, T0 + 60000);
@@ -413,9 +405,7 @@ static void broker_outage_fails_no_target(void **state)
     for (int i = 0; i < 6; i++)
         world_add_user(w, i, &WORLD_PLAIN);
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':3}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':3"));
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     w->f.down = true; /* the first batch's requests are out when the connection goes */
     fake_run(&w->f, T0 + 30000);
@@ -497,9 +487,7 @@ static void stop_finishes_the_batch_in_hand(void **state)
         world_add_user(w, i, &WORLD_PLAIN);
     w->f.latency_ms = 200;
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':10}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':10"));
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     assert_false(cs_engine_idle(w->e));
     cs_engine_stop(w->e);

@@ -20,6 +20,20 @@
 #include "cs_fake_sink.h"
 #include "cs_test_util.h"
 
+/* Twelve plain users, one execution to all of them in batches of 5 (3 batches), the commits made
+ * durable as d says; executed, nothing run yet. */
+static world *twelve_users(fake_durability d)
+{
+    world *w = world_new();
+    for (int i = 0; i < 12; i++)
+        world_add_user(w, i, &WORLD_PLAIN);
+    w->f.durability = d;
+    world_engine_start(w);
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':5"));
+    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    return w;
+}
+
 /* A batch's requests go out with the batch before it (asked ahead: cs_batch); at a batch's end its
  * flush starts first, then the batch after the next one is asked for, before the finished batch's
  * flush is awaited and the batch committed; the next batch's notifications only after that commit:
@@ -27,14 +41,7 @@
 static void next_batch_asked_while_committing(void **state)
 {
     (void)state;
-    world *w = world_new();
-    for (int i = 0; i < 12; i++)
-        world_add_user(w, i, &WORLD_PLAIN);
-    world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");
-    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    world *w = twelve_users(FAKE_DURABLE_WAITS);
     fake_run(&w->f, T0 + 60000);
     cs_execution x = world_exec(w, EXEC);
     assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
@@ -66,24 +73,10 @@ static void next_batch_asked_while_committing(void **state)
 #define CAMPAIGN2 "8c9e6679-7425-40de-944b-e07fc1f90ae8"
 #define EXEC2 "2b4e28ba-2fa1-41d2-883f-0016d3cca428"
 
-static world *twelve_users_nowait(fake_durability d)
-{
-    world *w = world_new();
-    for (int i = 0; i < 12; i++)
-        world_add_user(w, i, &WORLD_PLAIN);
-    w->f.durability = d;
-    world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");
-    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
-    return w;
-}
-
 static void next_batch_held_back_until_durable(void **state)
 {
     (void)state;
-    world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+    world *w = twelve_users(FAKE_DURABLE_BY_TEST);
     fake_run(&w->f, T0 + 60000);
     cs_execution x = world_exec(w, EXEC);
     assert_int_equal(x.sent, 5);            /* batch 1 committed (not yet durable) */
@@ -128,7 +121,7 @@ static void next_batch_held_back_until_durable(void **state)
 static void nowait_commits_keep_one_batch_out(void **state)
 {
     (void)state;
-    world *w = twelve_users_nowait(FAKE_DURABLE_LATER);
+    world *w = twelve_users(FAKE_DURABLE_LATER);
     fake_run(&w->f, T0 + 60000);
     cs_execution x = world_exec(w, EXEC);
     assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
@@ -165,9 +158,7 @@ static void asked_ahead_failures_and_retries(void **state)
                                                                                                    : &WORLD_PLAIN);
     w->f.durability = FAKE_DURABLE_LATER;
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':1,'batch_size':5}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':1,'batch_size':5"));
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     fake_run(&w->f, T0 + 60000);
     cs_execution x = world_exec(w, EXEC);
@@ -204,10 +195,7 @@ static void held_released_while_batches_go(void **state)
     w->f.latency_ms = 25000; /* a batch's round trip: 25 s, so that the release comes mid-run */
     w->cfg.ahead_max_age_ms = 3600 * 1000; /* ... and each batch asked ahead is kept */
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5,"
-              "'respect_quiet_hours':true}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':5,'respect_quiet_hours':true"));
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     fake_run(&w->f, T0 + 50000);
     cs_execution x = world_exec(w, EXEC);
@@ -247,10 +235,7 @@ static void asked_ahead_read_again_when_old(void **state)
         u[i] = world_add_user(w, i, i == 0 ? &slow : i == 5 ? &quiet : &WORLD_PLAIN);
     w->cfg.request_timeout_ms = 120000;
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':1,'batch_size':5,"
-              "'respect_quiet_hours':true}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':1,'batch_size':5,'respect_quiet_hours':true"));
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     fake_run(&w->f, T0 + 10 * 60000); /* 11:10 in Berlin: user 5's quiet hours */
     int pushed5 = 0;
@@ -276,7 +261,7 @@ static void asked_ahead_read_again_when_old(void **state)
 static void not_durable_fails_the_execution(void **state)
 {
     (void)state;
-    world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+    world *w = twelve_users(FAKE_DURABLE_BY_TEST);
     fake_run(&w->f, T0 + 60000);
     assert_int_equal(w->f.n_pushes, 5);
     cs_engine_on_durable(w->e, 1, MF_ERR_IO, "fdatasync /x-wal: Input/output error");
@@ -315,7 +300,7 @@ static void answer_syncs(world *w)
 static void crash_while_held_back(void **state)
 {
     (void)state;
-    world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+    world *w = twelve_users(FAKE_DURABLE_BY_TEST);
     fake_run(&w->f, T0 + 60000);
     assert_int_equal(w->f.n_pushes, 5);
     world_engine_crash(w);
@@ -342,7 +327,7 @@ static void held_back_then_cancel_pause_or_stop(void **state)
 {
     (void)state;
     for (int k = 0; k < 3; k++) {
-        world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+        world *w = twelve_users(FAKE_DURABLE_BY_TEST);
         fake_run(&w->f, T0 + 60000);
         assert_int_equal(w->f.n_pushes, 5);
         mf_error err;
@@ -382,7 +367,7 @@ static void held_back_then_cancel_pause_or_stop(void **state)
 static void failed_sync_is_final(void **state)
 {
     (void)state;
-    world *w = twelve_users_nowait(FAKE_DURABLE_BY_TEST);
+    world *w = twelve_users(FAKE_DURABLE_BY_TEST);
     world_create(w, "{'campaign_id':'" CAMPAIGN2 "','name':'m','target_audience':{'user_segments':['all_users']},"
               "'notification_template':{'title_template':'Yo {{name}}','body_template':'b'},"
               "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5}}");

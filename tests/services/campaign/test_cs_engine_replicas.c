@@ -56,9 +56,7 @@ static void leased_world(world *w, int users)
     for (int i = 0; i < users; i++)
         world_add_user(w, i, &WORLD_PLAIN);
     world_engine_start(w);
-    world_create(w, "{'campaign_id':'" CAMPAIGN "','name':'n','target_audience':{'user_segments':['all_users']},"
-              "'notification_template':{'title_template':'Hi {{name}}','body_template':'b'},"
-              "'schedule':{'type':'immediate'},'settings':{'max_retries':0,'batch_size':5,'rate_limit':5}}");
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':5,'rate_limit':5"));
     assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
     fake_run(&w->f, T0 + 1500); /* two batches, run by w's engine (it holds the lease) */
 }
