@@ -14,7 +14,8 @@ notification.preferences.update through the broker), then runs --runs times:
             throughput (msg/s, 300-byte payloads, median of 3), before and after the campaign;
   campaign  campaign.create (all_users, batches of 1,000, no rate limit, quiet hours not
             respected so that every user is sent to now) and campaign.execute; timed from the
-            execute to the arrival of its final campaign.status (completed).
+            execute to the arrival of its final campaign.status (completed), and to that of its
+            running one (the execution and its snapshot of targets committed: the launch).
 
 Prints per run: notifications per second; the messages the campaign made the broker carry
 (user.info.request and replies, pushes, analytics, status: the broker's in_msgs from /varz)
@@ -173,17 +174,24 @@ def campaign_json(cid: str) -> Dict[str, Any]:
             "settings": {"max_retries": 3, "batch_size": 1000, "respect_quiet_hours": False}}
 
 
-def await_final_status(c: Any, xid: str, timeout: float) -> None:
+def await_final_status(c: Any, xid: str, timeout: float) -> Optional[float]:
     """Reads campaign.status messages until the execution's completed or failed one (its
-    arrival ends the timed window: polling the admin API every 0.2 s would add up to 10 %)."""
+    arrival ends the timed window: polling the admin API every 0.2 s would add up to 10 %).
+    Returns when its running one arrived (time.monotonic()), None if none did: campaign-service
+    publishes it once the execution and its targets are committed, before the first batch."""
     end = time.monotonic() + timeout
+    running = None
     while True:
         op = c.next_op(timeout=max(0.0, end - time.monotonic()))
         if op.kind != "MSG":
             continue
         status = json.loads(op.data)
-        if status.get("execution_id") == xid and status.get("status") in ("completed", "failed"):
-            return
+        if status.get("execution_id") != xid:
+            continue
+        if status.get("status") == "running" and running is None:
+            running = time.monotonic()
+        if status.get("status") in ("completed", "failed"):
+            return running
 
 
 def one_campaign(args: argparse.Namespace, url: str, c: Any, bp: int, cp: int,
@@ -202,7 +210,7 @@ def one_campaign(args: argparse.Namespace, url: str, c: Any, bp: int, cp: int,
     c.pub("campaign.execute", json.dumps({"execution_id": xid, "campaign_id": cid,
                                           "execution_type": "immediate"}).encode())
     c.flush()
-    await_final_status(c, xid, 3600)
+    running = await_final_status(c, xid, 3600)
     dt = time.monotonic() - t1
     th1, sw1, ss1 = thread_cpu(camp_pid), switches(camp_pid), schedstat(camp_pid)
     cpu1 = {k: cpu_seconds(p.p.pid) for k, p in procs.items()}
@@ -215,6 +223,7 @@ def one_campaign(args: argparse.Namespace, url: str, c: Any, bp: int, cp: int,
     msgs = v1["in_msgs"] - v0["in_msgs"]
     base = (base1 + base2) / 2
     return {"sent": x["sent"], "batches": x["batches"], "seconds": dt, "msgs": msgs, "base": base,
+            "launch": running - t1 if running is not None else None,
             "base1": base1, "base2": base2, "ratio": msgs / dt / base,
             "cpu": {k: cpu1[k] - cpu0[k] for k in procs},
             "threads": sorted(((th1[t] - th0.get(t, 0.0)) / dt for t in th1), reverse=True),
@@ -226,6 +235,9 @@ def one_campaign(args: argparse.Namespace, url: str, c: Any, bp: int, cp: int,
 def report(run: int, r: Dict[str, Any]) -> None:
     n, dt = r["sent"], r["seconds"]
     print(f"run {run}: campaign to {n} users: {dt:.2f} s, {n / dt:.0f} notifications/s, {r['batches']} batches")
+    if r["launch"] is not None:
+        print(f"  running after                  {r['launch'] * 1e3:9.1f} ms  (the execution and its targets "
+              f"committed; {r['launch'] / dt:.0%} of the campaign, no batch before it)")
     print(f"  broker messages it caused      {r['msgs']:9d}  ({r['msgs'] / n:.2f} per notification)")
     print(f"  broker messages per second     {r['msgs'] / dt:9.0f}")
     print(f"  raw broker publish rate        {r['base']:9.0f}  (bench-transport 1->1 before {r['base1']:.0f}, "
