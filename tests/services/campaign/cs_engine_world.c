@@ -168,3 +168,11 @@ void world_count_pushes(const fake *f, int *raw, int *unique)
         *unique += !seen;
     }
 }
+
+void world_assert_pushes_once(const fake *f, int n)
+{
+    int raw, unique;
+    world_count_pushes(f, &raw, &unique);
+    assert_int_equal(raw, n);
+    assert_int_equal(unique, n);
+}

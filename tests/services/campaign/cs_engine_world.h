@@ -62,5 +62,7 @@ cs_execution world_exec(world *w, const char *id);
 void world_check_progress(const fake *f, const char *exec_id);
 /* The pushes recorded (*raw) and how many distinct notification_ids they carry (*unique). */
 void world_count_pushes(const fake *f, int *raw, int *unique);
+/* Exactly n pushes were recorded, each with its own notification_id (none went twice). */
+void world_assert_pushes_once(const fake *f, int n);
 
 #endif /* CS_ENGINE_WORLD_H */

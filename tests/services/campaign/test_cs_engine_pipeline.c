@@ -61,10 +61,7 @@ static void next_batch_asked_while_committing(void **state)
     assert_int_equal(w->f.pushes_at_flush_start[0], 5);
     assert_int_equal(w->f.reqs_at_flush_start[1], 12);
     assert_int_equal(w->f.pushes_at_flush_start[1], 10);
-    int raw, unique;
-    world_count_pushes(&w->f, &raw, &unique);
-    assert_int_equal(raw, 12);
-    assert_int_equal(unique, 12);
+    world_assert_pushes_once(&w->f, 12);
     world_free(w);
 }
 
@@ -105,10 +102,7 @@ static void next_batch_held_back_until_durable(void **state)
     assert_int_equal(x.sent, 12);
     assert_int_equal(x.batches, 3);
     assert_int_equal(w->f.sync_asked, 3);
-    int raw, unique;
-    world_count_pushes(&w->f, &raw, &unique);
-    assert_int_equal(raw, 12);
-    assert_int_equal(unique, 12);
+    world_assert_pushes_once(&w->f, 12);
     assert_int_equal(fake_count_events(&w->f, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_NOTIFICATION_SENT), 12);
     cs_engine_on_durable(w->e, 3, MF_OK, NULL); /* after the end: nothing to release */
     assert_int_equal(w->f.n_pushes, 12);
@@ -132,10 +126,7 @@ static void nowait_commits_keep_one_batch_out(void **state)
     assert_int_equal(w->f.pushes_at_flush[0], 5);
     assert_int_equal(w->f.pushes_at_flush[1], 10);
     assert_int_equal(w->f.pushes_at_flush[2], 12);
-    int raw, unique;
-    world_count_pushes(&w->f, &raw, &unique);
-    assert_int_equal(raw, 12);
-    assert_int_equal(unique, 12);
+    world_assert_pushes_once(&w->f, 12);
     world_free(w);
 }
 
@@ -171,10 +162,7 @@ static void asked_ahead_failures_and_retries(void **state)
     assert_int_equal(u[7]->asked, 1);
     assert_int_equal(u[8]->asked, 2);
     assert_int_equal(u[9]->asked, 1);
-    int raw, unique;
-    world_count_pushes(&w->f, &raw, &unique);
-    assert_int_equal(raw, 9);
-    assert_int_equal(unique, 9);
+    world_assert_pushes_once(&w->f, 9);
     assert_int_equal(fake_count_events(&w->f, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_NOTIFICATION_SENT), 9);
     world_check_progress(&w->f, EXEC);
     world_free(w);
@@ -207,10 +195,7 @@ static void held_released_while_batches_go(void **state)
     assert_int_equal(x.sent, 30);
     assert_int_equal(x.held, 0);
     assert_int_equal(x.ever_held, 2);
-    int raw, unique;
-    world_count_pushes(&w->f, &raw, &unique);
-    assert_int_equal(raw, 30);
-    assert_int_equal(unique, 30);
+    world_assert_pushes_once(&w->f, 30);
     for (int i = 0; i < 30; i++)
         assert_int_equal(w->f.users[i].asked, 1);
     world_check_progress(&w->f, EXEC);
@@ -250,10 +235,7 @@ static void asked_ahead_read_again_when_old(void **state)
     x = world_exec(w, EXEC);
     assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
     assert_int_equal(x.sent, 10);
-    int raw, unique;
-    world_count_pushes(&w->f, &raw, &unique);
-    assert_int_equal(raw, 10);
-    assert_int_equal(unique, 10);
+    world_assert_pushes_once(&w->f, 10);
     world_free(w);
 }
 
@@ -314,10 +296,7 @@ static void crash_while_held_back(void **state)
     cs_execution x = world_exec(w, EXEC);
     assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
     assert_int_equal(x.sent, 12);
-    int raw, unique;
-    world_count_pushes(&w->f, &raw, &unique);
-    assert_int_equal(unique, 12);
-    assert_int_equal(raw, 12); /* no duplicate at all */
+    world_assert_pushes_once(&w->f, 12); /* no duplicate at all */
     world_free(w);
 }
 
@@ -352,10 +331,7 @@ static void held_back_then_cancel_pause_or_stop(void **state)
             answer_syncs(w);
             x = world_exec(w, EXEC);
             assert_int_equal(x.status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
-            int raw, unique;
-            world_count_pushes(&w->f, &raw, &unique);
-            assert_int_equal(raw, 12);
-            assert_int_equal(unique, 12);
+            world_assert_pushes_once(&w->f, 12);
         }
         world_free(w);
     }
