@@ -228,10 +228,26 @@ void cs_eng_sched_refresh(cs_engine *e)
     }
 }
 
+void cs_eng_hold_checkpoints(cs_engine *e, bool launching)
+{
+    bool running = launching;
+    for (size_t i = 0; !running && i < e->n_runs; i++)
+        running = e->runs[i]->x.status == MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING;
+    cs_ledger_hold_checkpoints(e->ledger, running);
+}
+
+void cs_engine_checkpoint(cs_engine *e)
+{
+    mf_error err;
+    if (cs_ledger_checkpoint(e->ledger, &err) != MF_OK)
+        cs_eng_log(e, "error", "checkpoint of the database: %s", err.message);
+}
+
 void cs_eng_rearm(cs_engine *e)
 {
     if (e->in_timer)
         return;
+    cs_eng_hold_checkpoints(e, false);
     int64_t at = CS_NO_TIME;
     for (size_t i = 0; i < e->n_runs; i++) {
         int64_t w = e->runs[i]->wake_at;

@@ -245,6 +245,13 @@ void cs_engine_stop(cs_engine *e);
 /* true when no batch is in hand. */
 bool cs_engine_idle(const cs_engine *e);
 
+/* The ledger's checkpoints are held while an execution runs, from its launch's commit on
+ * (cs_ledger_hold_checkpoints), so that no batch and no launch waits for the copy of the log into
+ * the database file. Once none runs, the checkpoint is due: this runs it. For the caller to call
+ * when the copy delays nothing - the service, after what its tasks published has left for the
+ * client's service thread - and never from inside an engine call. A failure is logged. */
+void cs_engine_checkpoint(cs_engine *e);
+
 typedef struct cs_engine_stats {
     uint64_t requests;   /* profile requests sent (retries included) */
     uint64_t retries;    /* of those, retries */

@@ -165,6 +165,9 @@ cs_run *cs_eng_add_run(cs_engine *e, const cs_execution *x);
 void cs_eng_remove_run(cs_engine *e, cs_run *r);
 /* Recomputes the timer from every run and the schedules and arms it when it changed. */
 void cs_eng_rearm(cs_engine *e);
+/* Holds the ledger's checkpoints while a run is running (or `launching`: one is being created to
+ * run at once), lets them go otherwise (cs_engine_checkpoint). Called by cs_eng_rearm. */
+void cs_eng_hold_checkpoints(cs_engine *e, bool launching);
 /* Re-reads the earliest schedule firing (after a campaign is stored or a schedule fired). */
 void cs_eng_sched_refresh(cs_engine *e);
 /* Re-reads the run's counters and status from the ledger (after a batch, on a transition); with

@@ -143,7 +143,10 @@ static int64_t start_time(const mf_campaign_create *c, mf_campaign_execute_execu
 static mf_status launch(cs_engine *e, cs_execution *x, const mf_campaign_create *c, cs_reject *rej)
 {
     cs_target_opts o = target_opts(e, x->created_at);
+    cs_eng_hold_checkpoints(e, x->start_at <= cs_eng_now(e)); /* its snapshot's commit copies nothing */
     mf_status st = cs_ledger_create(e->ledger, x, &c->target_audience, &o, &rej->err);
+    if (st != MF_OK)
+        cs_eng_hold_checkpoints(e, false);
     if (st == MF_ERR_DUPLICATE)
         return refuse(rej, "EXECUTION_EXISTS", st, "/execution_id", "this execution_id was used before");
     if (st != MF_OK) {
@@ -248,6 +251,8 @@ static void fire(cs_engine *e, const cs_due *d, int64_t now)
         if (st == MF_ERR_DUPLICATE)
             st = MF_OK; /* fired before a crash: the execution exists and resumes by itself */
     }
+    if (st == MF_OK && found)
+        cs_eng_hold_checkpoints(e, true); /* as launch: the snapshot's commit copies nothing */
     if (st == MF_OK)
         st = svc_db_commit(e->db, &err);
     if (st != MF_OK) {

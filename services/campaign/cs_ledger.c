@@ -34,6 +34,10 @@ struct cs_ledger {
     sqlite3_stmt *fence;  /* cs_ledger_fence: "is the execution's lease held by fence_owner" */
     /* cs_ledger_commit_nowait's: the synchronous level to go back to (read on first use; 0 unread) */
     int sync_level;
+    /* cs_ledger_hold_checkpoints': the automatic checkpoint's threshold to put back (0: not held,
+     * -1: held with nothing to put back), and whether a checkpoint is due (released since) */
+    int ckpt_back;
+    bool ckpt_due;
     char fence_owner[64];
     exec_key keys[KEYS];
     exec_key spare;     /* a key not to remember (read inside a transaction) */
@@ -570,6 +574,43 @@ static mf_status set_sync(cs_ledger *l, int level, mf_error *err)
     char sql[40];
     snprintf(sql, sizeof sql, "PRAGMA synchronous=%d", level);
     return svc_db_exec(l->db, sql, err);
+}
+
+/* The connection's automatic checkpoint threshold (PRAGMA wal_autocheckpoint), 0 when unread. */
+static int autocheckpoint_of(sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    int pages = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA wal_autocheckpoint", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        pages = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return pages;
+}
+
+void cs_ledger_hold_checkpoints(cs_ledger *l, bool hold)
+{
+    if (hold && !l->ckpt_back) {
+        int pages = autocheckpoint_of(l->db);
+        l->ckpt_back = pages > 0 ? pages : -1;
+        if (pages > 0 && pages < CS_LEDGER_HELD_LOG_PAGES)
+            sqlite3_wal_autocheckpoint(l->db, CS_LEDGER_HELD_LOG_PAGES);
+    } else if (!hold && l->ckpt_back) {
+        if (l->ckpt_back > 0) {
+            sqlite3_wal_autocheckpoint(l->db, l->ckpt_back);
+            l->ckpt_due = true;
+        }
+        l->ckpt_back = 0;
+    }
+}
+
+mf_status cs_ledger_checkpoint(cs_ledger *l, mf_error *err)
+{
+    if (!l->ckpt_due || l->ckpt_back)
+        return MF_OK;
+    l->ckpt_due = false;
+    int rc = sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? MF_OK : svc_db_status(l->db, rc, "checkpoint", err);
 }
 
 mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n,

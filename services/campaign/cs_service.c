@@ -659,6 +659,7 @@ void cs_service_run(cs_service *s)
     cs_host_run(s->host);
     if (corked)
         mf_client_uncork(s->client);
+    cs_engine_checkpoint(s->engine); /* after the uncork: a final status is not held back by it */
 }
 
 bool cs_service_stop(cs_service *s, int grace_ms)

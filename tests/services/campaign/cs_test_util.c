@@ -79,6 +79,23 @@ void cs_test_uuid(uint64_t n, char out[37])
              (unsigned long long)(n * 7) & 0xfffULL, (unsigned long long)(n * 2654435761ULL) & 0xffffffffffffULL);
 }
 
+uint32_t cs_test_wal_backlog(const char *path)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s-shm", path);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    unsigned char head[136]; /* two WalIndexHdr copies (48 bytes each), then WalCkptInfo */
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    assert_int_equal(got, sizeof head);
+    uint32_t max_frame, backfilled; /* in the machine's byte order, as SQLite maps them */
+    memcpy(&max_frame, head + 16, 4);  /* WalIndexHdr.mxFrame */
+    memcpy(&backfilled, head + 96, 4); /* WalCkptInfo.nBackfill */
+    assert_true(backfilled <= max_frame);
+    return max_frame - backfilled;
+}
+
 void cs_test_db_unlink(const char *path)
 {
     char p[4200];

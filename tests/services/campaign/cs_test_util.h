@@ -28,6 +28,11 @@ void cs_test_uuid(uint64_t n, char out[37]);
 /* Removes a test database file and its WAL and shared-memory files (-wal, -shm). */
 void cs_test_db_unlink(const char *path);
 
+/* The frames of path's write-ahead log not yet copied into the database file (mxFrame - nBackfill
+ * of the wal-index in path-shm, https://www.sqlite.org/walformat.html): read from the file, so
+ * the check itself checkpoints nothing. Fails the test when the file cannot be read. */
+uint32_t cs_test_wal_backlog(const char *path);
+
 /* xorshift64* random numbers, seedable, for reproducible populations. */
 uint64_t cs_test_rand(uint64_t *state);
 

@@ -65,6 +65,44 @@ static void next_batch_asked_while_committing(void **state)
     world_free(w);
 }
 
+/* The ledger's checkpoints are held from the launch's commit while the execution runs, and the
+ * log is copied at the first cs_engine_checkpoint after it has ended (cs_engine.h). */
+static int autocheckpoint_pages(sqlite3 *db)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA wal_autocheckpoint", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int pages = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return pages;
+}
+
+static void checkpoints_held_while_running(void **state)
+{
+    (void)state;
+    world *w = world_new();
+    for (int i = 0; i < 12; i++)
+        world_add_user(w, i, &WORLD_PLAIN);
+    world_engine_start(w);
+    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':5"));
+    assert_int_equal(autocheckpoint_pages(w->db), 1000);
+    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    assert_int_equal(world_exec(w, EXEC).status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING);
+    assert_int_equal(autocheckpoint_pages(w->db), CS_LEDGER_HELD_LOG_PAGES);
+    uint32_t backlog = cs_test_wal_backlog(w->path);
+    assert_true(backlog > 0);
+    cs_engine_checkpoint(w->e); /* running: nothing due */
+    assert_int_equal(cs_test_wal_backlog(w->path), backlog);
+    fake_run(&w->f, T0 + 60000);
+    assert_int_equal(world_exec(w, EXEC).status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
+    assert_int_equal(autocheckpoint_pages(w->db), 1000);
+    assert_true(cs_test_wal_backlog(w->path) > backlog); /* the batches' commits, not copied yet */
+    cs_engine_checkpoint(w->e);
+    assert_int_equal(cs_test_wal_backlog(w->path), 0);
+    world_assert_pushes_once(&w->f, 12);
+    world_free(w);
+}
+
 /* With the sink's sync_start the commit does not wait for the disk: the batch taken ahead is asked
  * for and answered meanwhile, and publishes only once cs_engine_on_durable says the commit is on disk. */
 #define CAMPAIGN2 "8c9e6679-7425-40de-944b-e07fc1f90ae8"
@@ -368,6 +406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(next_batch_asked_while_committing),
         cmocka_unit_test(next_batch_held_back_until_durable),
+        cmocka_unit_test(checkpoints_held_while_running),
         cmocka_unit_test(nowait_commits_keep_one_batch_out),
         cmocka_unit_test(asked_ahead_failures_and_retries),
         cmocka_unit_test(held_released_while_batches_go),

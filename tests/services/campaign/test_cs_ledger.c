@@ -353,14 +353,22 @@ static void count_wal_syncs(void)
     assert_int_equal(sqlite3_vfs_register(&count_vfs, 1), SQLITE_OK);
 }
 
+/* The value of PRAGMA name (an integer one: synchronous, wal_autocheckpoint). */
+static int pragma_of(sqlite3 *db, const char *name)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA %s", name);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
 static int synchronous_level(sqlite3 *db)
 {
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    int level = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return level;
+    return pragma_of(db, "synchronous");
 }
 
 #define EXEC7 "7b4e28ba-2fa1-41d2-883f-0016d3cca427"
@@ -470,6 +478,61 @@ static void breakdown_is(cs_ledger *l, const char *exec, const char *want)
     char labels[512] = "";
     assert_int_equal(cs_ledger_breakdown(l, exec, label_cb, labels, NULL), MF_OK);
     assert_string_equal(labels, want);
+}
+
+/* 6 MB in one commit: ~1,500 pages of log, more than the 1,000 that make SQLite checkpoint. */
+static void write_6mb(sqlite3 *db)
+{
+    assert_int_equal(svc_db_exec(db, "INSERT INTO scratch VALUES (zeroblob(6000000))", NULL), MF_OK);
+}
+
+/* While checkpoints are held a big commit leaves its pages in the log; let go, the log is copied
+ * at the next cs_ledger_checkpoint (not before); not held, SQLite copies inside the commit. The
+ * connection's own threshold comes back, and one with no automatic checkpoint is left alone. */
+static void checkpoints_wait_while_held(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    cs_ledger *l;
+    open_all(&db, &l);
+    assert_int_equal(svc_db_exec(db, "CREATE TABLE scratch(b BLOB)", NULL), MF_OK);
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 1000);
+    assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK); /* nothing due: nothing done */
+
+    cs_ledger_hold_checkpoints(l, true);
+    cs_ledger_hold_checkpoints(l, true); /* again: still held, the threshold to put back kept */
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), CS_LEDGER_HELD_LOG_PAGES);
+    write_6mb(db);
+    assert_true(cs_test_wal_backlog(path) > 1000);
+    assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK); /* held: not due */
+    assert_true(cs_test_wal_backlog(path) > 1000);
+    cs_ledger_hold_checkpoints(l, false);
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 1000);
+    assert_true(cs_test_wal_backlog(path) > 1000); /* due, not run yet */
+    assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);
+    assert_int_equal(cs_test_wal_backlog(path), 0);
+
+    write_6mb(db); /* not held */
+    assert_int_equal(cs_test_wal_backlog(path), 0);
+
+    sqlite3_wal_autocheckpoint(db, 0); /* none: holding changes nothing, letting go makes none due */
+    cs_ledger_hold_checkpoints(l, true);
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 0);
+    cs_ledger_hold_checkpoints(l, false);
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 0);
+    write_6mb(db);
+    assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);
+    assert_true(cs_test_wal_backlog(path) > 1000);
+
+    sqlite3_wal_autocheckpoint(db, 500); /* the connection's own comes back */
+    cs_ledger_hold_checkpoints(l, true);
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), CS_LEDGER_HELD_LOG_PAGES);
+    cs_ledger_hold_checkpoints(l, false);
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 500);
+    assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);
+    assert_int_equal(cs_test_wal_backlog(path), 0);
+    assert_int_equal(svc_db_exec(db, "DROP TABLE scratch", NULL), MF_OK);
+    close_all(db, l);
 }
 
 /* Migration 3 on a database at version 2: the rows are kept under the new keys, and an execution
@@ -701,6 +764,7 @@ int main(void)
         cmocka_unit_test(lifecycle),
         cmocka_unit_test(commit_writes_each_target),
         cmocka_unit_test(commit_nowait_records_and_restores_sync),
+        cmocka_unit_test(checkpoints_wait_while_held),
         cmocka_unit_test(version2_execution_resumes),
         cmocka_unit_test(queries_search_by_key),
         cmocka_unit_test(cursor_never_skips_a_pending_target),
