@@ -158,11 +158,11 @@ mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const 
  * Checkpoints held while executions run. SQLite checkpoints by itself after a commit that leaves
  * more pages in the write-ahead log than the connection's threshold (1,000 unless set): it copies
  * the log into the database file and syncs both, inside that commit. The launch of 100,000 targets
- * writes ~1,500 pages, so its commit paid ~23 ms of copying and syncing (uprobes, bench/RESULTS.md)
- * before the execution's first batch could start.
+ * wrote ~1,500 pages of 4 KiB, so its commit paid ~23 ms of copying and syncing (uprobes,
+ * bench/RESULTS.md) before the execution's first batch could start.
  *
- * cs_ledger_hold_checkpoints(l, true) raises the threshold to CS_LEDGER_HELD_LOG_PAGES, which
- * still bounds the log (64 MiB of 4 KiB pages), and remembers the connection's own. false puts
+ * cs_ledger_hold_checkpoints(l, true) raises the threshold to CS_LEDGER_HELD_LOG_BYTES worth of
+ * pages, which still bounds the log, and remembers the connection's own. false puts
  * it back, and the log is then checkpointed once, at the first cs_ledger_checkpoint: the caller
  * runs that when the copy delays nothing (the service: after what its last tasks published has
  * gone to the client's service thread). A connection with no automatic checkpoint (threshold
@@ -173,7 +173,7 @@ mf_status cs_ledger_commit_nowait(cs_ledger *l, const char *execution_id, const 
  * no reader still needs and never waits: a replica that holds the database makes it copy less,
  * and SQLITE_BUSY counts as done); MF_ERR_IO otherwise, with err set.
  */
-#define CS_LEDGER_HELD_LOG_PAGES 16384
+#define CS_LEDGER_HELD_LOG_BYTES (64 * 1024 * 1024)
 void cs_ledger_hold_checkpoints(cs_ledger *l, bool hold);
 mf_status cs_ledger_checkpoint(cs_ledger *l, mf_error *err);
 

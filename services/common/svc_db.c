@@ -72,6 +72,7 @@ mf_status svc_db_open(const char *path, sqlite3 **out, mf_error *err)
     sqlite3_busy_timeout(db, SVC_DB_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(db, 1);
     mf_status st = svc_db_exec(db,
+                               "PRAGMA page_size=" SVC_DB_PAGE_SIZE ";" /* before WAL: a new file only */
                                "PRAGMA journal_mode=WAL;"
                                "PRAGMA synchronous=FULL;"
                                "PRAGMA foreign_keys=ON;"

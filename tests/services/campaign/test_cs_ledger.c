@@ -480,10 +480,12 @@ static void breakdown_is(cs_ledger *l, const char *exec, const char *want)
     assert_string_equal(labels, want);
 }
 
-/* 6 MB in one commit: ~1,500 pages of log, more than the 1,000 that make SQLite checkpoint. */
-static void write_6mb(sqlite3 *db)
+/* One commit of 1.5 times `pages` pages of the database. */
+static void write_pages(sqlite3 *db, int pages)
 {
-    assert_int_equal(svc_db_exec(db, "INSERT INTO scratch VALUES (zeroblob(6000000))", NULL), MF_OK);
+    char sql[96];
+    snprintf(sql, sizeof sql, "INSERT INTO scratch VALUES (zeroblob(%d))", pages * 3 / 2 * pragma_of(db, "page_size"));
+    assert_int_equal(svc_db_exec(db, sql, NULL), MF_OK);
 }
 
 /* While checkpoints are held a big commit leaves its pages in the log; let go, the log is copied
@@ -496,23 +498,25 @@ static void checkpoints_wait_while_held(void **state)
     cs_ledger *l;
     open_all(&db, &l);
     assert_int_equal(svc_db_exec(db, "CREATE TABLE scratch(b BLOB)", NULL), MF_OK);
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 1000);
-    assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK); /* nothing due: nothing done */
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 1000); /* SQLite's default */
+    assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);     /* nothing due: nothing done */
+    const int own = 100, held = CS_LEDGER_HELD_LOG_BYTES / pragma_of(db, "page_size");
+    sqlite3_wal_autocheckpoint(db, own); /* small: the test's commits stay small */
 
     cs_ledger_hold_checkpoints(l, true);
     cs_ledger_hold_checkpoints(l, true); /* again: still held, the threshold to put back kept */
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), CS_LEDGER_HELD_LOG_PAGES);
-    write_6mb(db);
-    assert_true(cs_test_wal_backlog(path) > 1000);
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), held);
+    write_pages(db, own);
+    assert_true(cs_test_wal_backlog(path) > (uint32_t)own);
     assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK); /* held: not due */
-    assert_true(cs_test_wal_backlog(path) > 1000);
+    assert_true(cs_test_wal_backlog(path) > (uint32_t)own);
     cs_ledger_hold_checkpoints(l, false);
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 1000);
-    assert_true(cs_test_wal_backlog(path) > 1000); /* due, not run yet */
+    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), own);
+    assert_true(cs_test_wal_backlog(path) > (uint32_t)own); /* due, not run yet */
     assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);
     assert_int_equal(cs_test_wal_backlog(path), 0);
 
-    write_6mb(db); /* not held */
+    write_pages(db, own); /* not held */
     assert_int_equal(cs_test_wal_backlog(path), 0);
 
     sqlite3_wal_autocheckpoint(db, 0); /* none: holding changes nothing, letting go makes none due */
@@ -520,15 +524,13 @@ static void checkpoints_wait_while_held(void **state)
     assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 0);
     cs_ledger_hold_checkpoints(l, false);
     assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 0);
-    write_6mb(db);
+    write_pages(db, own);
     assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);
-    assert_true(cs_test_wal_backlog(path) > 1000);
+    assert_true(cs_test_wal_backlog(path) > (uint32_t)own);
 
-    sqlite3_wal_autocheckpoint(db, 500); /* the connection's own comes back */
+    sqlite3_wal_autocheckpoint(db, own);
     cs_ledger_hold_checkpoints(l, true);
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), CS_LEDGER_HELD_LOG_PAGES);
     cs_ledger_hold_checkpoints(l, false);
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 500);
     assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);
     assert_int_equal(cs_test_wal_backlog(path), 0);
     assert_int_equal(svc_db_exec(db, "DROP TABLE scratch", NULL), MF_OK);
