@@ -79,6 +79,16 @@ void cs_test_uuid(uint64_t n, char out[37])
              (unsigned long long)(n * 7) & 0xfffULL, (unsigned long long)(n * 2654435761ULL) & 0xffffffffffffULL);
 }
 
+int cs_test_db_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
 uint32_t cs_test_wal_backlog(const char *path)
 {
     char p[4200];

@@ -8,6 +8,7 @@
 #define CS_TEST_UTIL_H
 
 #include <stdint.h>
+#include <sqlite3.h>
 #include "mf_sdk/types.h"
 
 /* A JSON text with ' turned into " (malloc'd; free it). */
@@ -27,6 +28,9 @@ void cs_test_uuid(uint64_t n, char out[37]);
 
 /* Removes a test database file and its WAL and shared-memory files (-wal, -shm). */
 void cs_test_db_unlink(const char *path);
+
+/* The integer in the first column of sql's first row on db ("PRAGMA page_size"). */
+int cs_test_db_int(sqlite3 *db, const char *sql);
 
 /* The frames of path's write-ahead log not yet copied into the database file (mxFrame - nBackfill
  * of the wal-index in path-shm, https://www.sqlite.org/walformat.html): read from the file, so

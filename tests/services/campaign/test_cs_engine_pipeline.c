@@ -67,37 +67,20 @@ static void next_batch_asked_while_committing(void **state)
 
 /* The ledger's checkpoints are held from the launch's commit while the execution runs, and the
  * log is copied at the first cs_engine_checkpoint after it has ended (cs_engine.h). */
-static int pragma_of(sqlite3 *db, const char *name)
-{
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA %s", name);
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    int v = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return v;
-}
-
 static void checkpoints_held_while_running(void **state)
 {
     (void)state;
-    world *w = world_new();
-    for (int i = 0; i < 12; i++)
-        world_add_user(w, i, &WORLD_PLAIN);
-    world_engine_start(w);
-    world_create(w, PLAIN_CAMPAIGN("'max_retries':0,'batch_size':5"));
-    assert_int_equal(pragma_of(w->db, "wal_autocheckpoint"), 1000);
-    assert_int_equal(world_execute(w, EXEC, CAMPAIGN, 0, NULL), MF_OK);
+    world *w = twelve_users(FAKE_DURABLE_WAITS);
     assert_int_equal(world_exec(w, EXEC).status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING);
-    assert_int_equal(pragma_of(w->db, "wal_autocheckpoint"), CS_LEDGER_HELD_LOG_BYTES / pragma_of(w->db, "page_size"));
+    assert_int_equal(cs_test_db_int(w->db, "PRAGMA wal_autocheckpoint"),
+                     CS_LEDGER_HELD_LOG_BYTES / cs_test_db_int(w->db, "PRAGMA page_size"));
     uint32_t backlog = cs_test_wal_backlog(w->path);
     assert_true(backlog > 0);
     cs_engine_checkpoint(w->e); /* running: nothing due */
     assert_int_equal(cs_test_wal_backlog(w->path), backlog);
     fake_run(&w->f, T0 + 60000);
     assert_int_equal(world_exec(w, EXEC).status, MF_CAMPAIGN_STATUS_UPDATE_STATUS_COMPLETED);
-    assert_int_equal(pragma_of(w->db, "wal_autocheckpoint"), 1000);
+    assert_int_equal(cs_test_db_int(w->db, "PRAGMA wal_autocheckpoint"), 1000); /* SQLite's default, back */
     assert_true(cs_test_wal_backlog(w->path) > backlog); /* the batches' commits, not copied yet */
     cs_engine_checkpoint(w->e);
     assert_int_equal(cs_test_wal_backlog(w->path), 0);

@@ -353,22 +353,9 @@ static void count_wal_syncs(void)
     assert_int_equal(sqlite3_vfs_register(&count_vfs, 1), SQLITE_OK);
 }
 
-/* The value of PRAGMA name (an integer one: synchronous, wal_autocheckpoint). */
-static int pragma_of(sqlite3 *db, const char *name)
-{
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA %s", name);
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    int v = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return v;
-}
-
 static int synchronous_level(sqlite3 *db)
 {
-    return pragma_of(db, "synchronous");
+    return cs_test_db_int(db, "PRAGMA synchronous");
 }
 
 #define EXEC7 "7b4e28ba-2fa1-41d2-883f-0016d3cca427"
@@ -484,7 +471,7 @@ static void breakdown_is(cs_ledger *l, const char *exec, const char *want)
 static void write_pages(sqlite3 *db, int pages)
 {
     char sql[96];
-    snprintf(sql, sizeof sql, "INSERT INTO scratch VALUES (zeroblob(%d))", pages * 3 / 2 * pragma_of(db, "page_size"));
+    snprintf(sql, sizeof sql, "INSERT INTO scratch VALUES (zeroblob(%d))", pages * 3 / 2 * cs_test_db_int(db, "PRAGMA page_size"));
     assert_int_equal(svc_db_exec(db, sql, NULL), MF_OK);
 }
 
@@ -498,20 +485,20 @@ static void checkpoints_wait_while_held(void **state)
     cs_ledger *l;
     open_all(&db, &l);
     assert_int_equal(svc_db_exec(db, "CREATE TABLE scratch(b BLOB)", NULL), MF_OK);
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 1000); /* SQLite's default */
+    assert_int_equal(cs_test_db_int(db, "PRAGMA wal_autocheckpoint"), 1000); /* SQLite's default */
     assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);     /* nothing due: nothing done */
-    const int own = 100, held = CS_LEDGER_HELD_LOG_BYTES / pragma_of(db, "page_size");
+    const int own = 100, held = CS_LEDGER_HELD_LOG_BYTES / cs_test_db_int(db, "PRAGMA page_size");
     sqlite3_wal_autocheckpoint(db, own); /* small: the test's commits stay small */
 
     cs_ledger_hold_checkpoints(l, true);
     cs_ledger_hold_checkpoints(l, true); /* again: still held, the threshold to put back kept */
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), held);
+    assert_int_equal(cs_test_db_int(db, "PRAGMA wal_autocheckpoint"), held);
     write_pages(db, own);
     assert_true(cs_test_wal_backlog(path) > (uint32_t)own);
     assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK); /* held: not due */
     assert_true(cs_test_wal_backlog(path) > (uint32_t)own);
     cs_ledger_hold_checkpoints(l, false);
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), own);
+    assert_int_equal(cs_test_db_int(db, "PRAGMA wal_autocheckpoint"), own);
     assert_true(cs_test_wal_backlog(path) > (uint32_t)own); /* due, not run yet */
     assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);
     assert_int_equal(cs_test_wal_backlog(path), 0);
@@ -521,9 +508,9 @@ static void checkpoints_wait_while_held(void **state)
 
     sqlite3_wal_autocheckpoint(db, 0); /* none: holding changes nothing, letting go makes none due */
     cs_ledger_hold_checkpoints(l, true);
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 0);
+    assert_int_equal(cs_test_db_int(db, "PRAGMA wal_autocheckpoint"), 0);
     cs_ledger_hold_checkpoints(l, false);
-    assert_int_equal(pragma_of(db, "wal_autocheckpoint"), 0);
+    assert_int_equal(cs_test_db_int(db, "PRAGMA wal_autocheckpoint"), 0);
     write_pages(db, own);
     assert_int_equal(cs_ledger_checkpoint(l, NULL), MF_OK);
     assert_true(cs_test_wal_backlog(path) > (uint32_t)own);
