@@ -576,24 +576,14 @@ static mf_status set_sync(cs_ledger *l, int level, mf_error *err)
     return svc_db_exec(l->db, sql, err);
 }
 
-/* An integer PRAGMA's value on db (wal_autocheckpoint, page_size), 0 when unread. */
-static int pragma_of(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *q = NULL;
-    int v = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return v;
-}
-
 void cs_ledger_hold_checkpoints(cs_ledger *l, bool hold)
 {
     if (hold && !l->ckpt_back) {
-        int pages = pragma_of(l->db, "PRAGMA wal_autocheckpoint");
-        int page_size = pragma_of(l->db, "PRAGMA page_size");
-        int held = page_size > 0 ? CS_LEDGER_HELD_LOG_BYTES / page_size : 0;
-        l->ckpt_back = pages > 0 ? pages : -1;
+        int64_t pages, page_size; /* 0 when unread: then nothing is held */
+        svc_db_int(l->db, "PRAGMA wal_autocheckpoint", &pages, NULL);
+        svc_db_int(l->db, "PRAGMA page_size", &page_size, NULL);
+        int held = page_size > 0 ? (int)(CS_LEDGER_HELD_LOG_BYTES / page_size) : 0;
+        l->ckpt_back = pages > 0 ? (int)pages : -1;
         if (pages > 0 && pages < held)
             sqlite3_wal_autocheckpoint(l->db, held);
     } else if (!hold && l->ckpt_back) {

@@ -166,6 +166,23 @@ mf_status svc_db_version(sqlite3 *db, const char *component, int *version, mf_er
     return st;
 }
 
+mf_status svc_db_int(sqlite3 *db, const char *sql, int64_t *out, mf_error *err)
+{
+    *out = 0;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_ROW)
+        return MF_OK;
+    if (rc == SQLITE_DONE)
+        return mf_error_set(err, MF_ERR_IO, "", "%s: no row", sql);
+    return svc_db_status(db, rc, sql, err);
+}
+
 /* Applies one step and records it, in one transaction. */
 static mf_status apply_step(sqlite3 *db, const char *component, const svc_migration *m, mf_error *err)
 {

@@ -31,6 +31,7 @@
 #ifndef SVC_DB_H
 #define SVC_DB_H
 
+#include <stdint.h>
 #include <sqlite3.h>
 
 #include "mf/status.h"
@@ -68,6 +69,10 @@ mf_status svc_db_migrate(sqlite3 *db, const char *component, const svc_migration
 
 /* The highest step of `component` applied (0 when none). MF_ERR_IO. */
 mf_status svc_db_version(sqlite3 *db, const char *component, int *version, mf_error *err);
+
+/* The integer in the first column of sql's first row (a PRAGMA's value, a count). MF_ERR_IO
+ * when sql does not prepare or run, or returns no row; *out is 0 then. */
+mf_status svc_db_int(sqlite3 *db, const char *sql, int64_t *out, mf_error *err);
 
 /* Closes the connection; unfinished statements are finalized first. NULL is fine.
  * Returns MF_OK when SQLite closed it cleanly (the WAL checkpointed by the last connection). */

@@ -1,7 +1,7 @@
 /*
  * test_svc_db.c - opening a service's database (svc_db.h): a new file gets SVC_DB_PAGE_SIZE pages
  * and the WAL journal; a file made with other pages keeps them and opens as before; a path that
- * cannot be a database is refused with the reason.
+ * cannot be a database is refused with the reason; svc_db_int's answers and errors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,12 +26,9 @@ static const char *path_of(const char *name)
 
 static int int_of(sqlite3 *db, const char *sql)
 {
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    int v = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return v;
+    int64_t v;
+    assert_int_equal(svc_db_int(db, sql, &v, NULL), MF_OK);
+    return (int)v;
 }
 
 static const char *text_of(sqlite3 *db, const char *sql, char *out, size_t cap)
@@ -76,6 +73,30 @@ static void existing_database_keeps_its_pages(void **state)
     assert_int_equal(int_of(db, "SELECT x FROM t"), 7);
     assert_int_equal(svc_db_exec(db, "INSERT INTO t VALUES (8)", NULL), MF_OK);
     assert_int_equal(int_of(db, "SELECT sum(x) FROM t"), 15);
+    svc_db_close(db);
+}
+
+/* svc_db_int: the first row's first column; a statement that fails or returns no row is an
+ * error that says which, with *out 0, and the connection goes on working. */
+static void one_integer_query(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    int64_t v = -1;
+    mf_error err;
+    assert_int_equal(svc_db_open(path_of("new.db"), &db, NULL), MF_OK);
+    assert_int_equal(svc_db_int(db, "SELECT 5000000000", &v, &err), MF_OK);
+    assert_int_equal(v, 5000000000LL);
+    v = -1;
+    assert_int_equal(svc_db_int(db, "SELECT x FROM t WHERE x = 99", &v, &err), MF_ERR_IO);
+    assert_int_equal(v, 0);
+    assert_non_null(strstr(err.message, "no row"));
+    v = -1;
+    assert_int_equal(svc_db_int(db, "SELECT * FROM no_such_table", &v, &err), MF_ERR_IO);
+    assert_int_equal(v, 0);
+    assert_non_null(strstr(err.message, "no_such_table"));
+    assert_int_equal(svc_db_int(db, "SELECT count(*) FROM t", &v, NULL), MF_OK); /* err may be NULL */
+    assert_int_equal(v, 1);
     svc_db_close(db);
 }
 
@@ -126,6 +147,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(new_database_has_big_pages_and_wal),
         cmocka_unit_test(existing_database_keeps_its_pages),
+        cmocka_unit_test(one_integer_query),
         cmocka_unit_test(bad_paths_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cs_time.h"
+#include "svc_db.h"
 
 char *cs_test_json(const char *sq)
 {
@@ -81,12 +82,9 @@ void cs_test_uuid(uint64_t n, char out[37])
 
 int cs_test_db_int(sqlite3 *db, const char *sql)
 {
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    int v = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return v;
+    int64_t v;
+    assert_int_equal(svc_db_int(db, sql, &v, NULL), MF_OK);
+    return (int)v;
 }
 
 uint32_t cs_test_wal_backlog(const char *path)
