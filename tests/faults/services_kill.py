@@ -40,8 +40,8 @@ cluster: a three-node nats-server cluster with JetStream (streams NOTIFY for not
   executes a campaign while nodes 1 and 2 are SIGKILLed in turn (1 s down) until it
   completes. Counted at a core subscriber on node 0 (missing, raw duplicates) and, with
   --jetstream (campaign-service publishes with Nats-Msg-Id = notification_id and waits for
-  the stream's acknowledgements), in the NOTIFY stream: users without a stored
-  notification (must be 0) and stored twice (must be 0).
+  the stream's acknowledgements), in the NOTIFY stream (read by sequence number, from the
+  round's first): users without a stored notification (must be 0) and stored twice (must be 0).
 
 One line of results (key=value) at the end. Exit status 0 when every "must" held, 1 when
 one did not or a process could not be started (a test that cannot run fails; with
@@ -49,6 +49,7 @@ MF_ALLOW_SKIP=1 a missing program exits 77, reported skipped).
 """
 
 import argparse
+import base64
 import datetime as dt
 import json
 import os
@@ -71,7 +72,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "services", "campaign"))
 import svc_harness as h  # noqa: E402
 import campaign_cases as cc  # noqa: E402
 from svc_harness import check, wait_until  # noqa: E402
-from wsnats import WsNats  # noqa: E402
 
 
 def result(fields: Dict[str, Any]) -> None:
@@ -405,86 +405,77 @@ class Node:
             self.proc.wait()
 
 
-def js_request(nodes: List[Node], subject: str, body: Dict[str, Any]) -> Dict[str, Any]:
-    """A JetStream API request through any node that answers, retried while there is no leader."""
-    last = "no answer"
-    deadline = time.monotonic() + h.DEADLINE * 2
-    while time.monotonic() < deadline:
-        for n in nodes:
-            try:
-                r = h.Requester(n.port)
-            except OSError as e:
-                last = repr(e)
-                continue
-            try:
-                op = r.request_raw(subject, json.dumps(body).encode(), timeout=5)
-                ans = json.loads(op.data) if op.data else {}
-                if op.data and "error" not in ans:
-                    return ans
-                last = str(ans.get("error", op.hdr))
-            except (OSError, TimeoutError, ValueError) as e:
-                last = repr(e)
-            finally:
-                r.close()
-        time.sleep(0.25)  # between rounds of retries while a leader is elected
-    raise AssertionError(f"{subject}: {last}")
+class JsApi:
+    """JetStream API requests, one open connection per node; a request goes through any node
+    that answers and is retried (0.25 s apart) while the cluster has no leader for it."""
 
+    def __init__(self, nodes: List[Node]) -> None:
+        self.nodes = nodes
+        self.conns: Dict[int, Any] = {}
 
-def read_stream(nodes: List[Node], xid: str) -> Counter:
-    """Every stored notification of the execution xid, read through a pull consumer: user -> times.
-    A pull can end early while the cluster heals from the kills (409 on a leadership change, 408
-    when it expires): the reading goes on until the consumer has nothing left to deliver. A
-    message is counted once per stream sequence, so a redelivery is not a duplicate."""
-    name = f"r{xid[:8]}"
-    js_request(nodes, f"$JS.API.CONSUMER.DURABLE.CREATE.NOTIFY.{name}",
-               {"stream_name": "NOTIFY", "config": {"durable_name": name, "ack_policy": "explicit",
-                                                    "deliver_policy": "all", "filter_subject": "notification.user.>",
-                                                    "max_ack_pending": 100000}})
-    c = WsNats(h.HOST, nodes[0].port, timeout=h.DEADLINE)
-    c.connect(headers=True, no_responders=True)  # the 408 that ends a pull is a header-only status
-    got: Counter = Counter()
-    seen: set = set()
-    deadline = time.monotonic() + h.DEADLINE * 2
-    try:
-        c.sub("_INBOX.read.*", "1")
-        c.flush()
-        k = 0
+    def request(self, subject: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        last = "no answer"
+        deadline = time.monotonic() + h.DEADLINE * 2
         while time.monotonic() < deadline:
-            k += 1
-            c.pub(f"$JS.API.CONSUMER.MSG.NEXT.NOTIFY.{name}",
-                  json.dumps({"batch": 1000, "expires": 2_000_000_000}).encode(), reply=f"_INBOX.read.{k}")
-            if pull(c, xid, got, seen) < 1000 and \
-                    js_request(nodes, f"$JS.API.CONSUMER.INFO.NOTIFY.{name}", {}).get("num_pending", 0) == 0:
-                return got
-        raise AssertionError(f"the stream was not read to its end in {h.DEADLINE * 2} s")
-    finally:
-        c.close()
+            for n in self.nodes:
+                try:
+                    r = self.conns.get(n.i) or self.conns.setdefault(n.i, h.Requester(n.port))
+                    op = r.request_raw(subject, json.dumps(body).encode(), timeout=5)
+                    ans = json.loads(op.data) if op.data else {}
+                    if op.data and "error" not in ans:
+                        return ans
+                    last = str(ans.get("error", op.hdr))
+                except (OSError, TimeoutError, ValueError) as e:
+                    last = repr(e)
+                    self.drop(n.i)  # a timed-out request's late answer must not answer the next
+            time.sleep(0.25)
+        raise AssertionError(f"{subject}: {last}")
+
+    def drop(self, i: int) -> None:
+        r = self.conns.pop(i, None)
+        if r:
+            try:
+                r.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        for i in list(self.conns):
+            self.drop(i)
 
 
-def pull(c: WsNats, xid: str, got: Counter, seen: set) -> int:
-    """The messages of one pull request (until its status or 1000 of them), counted into got."""
-    n = 0
-    while n < 1000:
-        op = c.next_op(h.DEADLINE)
-        if op.kind not in ("MSG", "HMSG"):
-            continue
-        if not op.data and op.hdr and op.hdr.startswith(b"NATS/1.0 "):
-            if op.hdr[9:12] in (b"404", b"408", b"409"):
-                break  # the pull ended (a status, no payload)
-            continue  # 100 (heartbeat) and the like
-        if op.reply and op.reply.startswith("$JS.ACK."):
-            n += 1
-            sseq = op.reply.split(".")[5]  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...
-            p = json.loads(op.data)
-            if sseq not in seen and p.get("data", {}).get("execution_id") == xid:
-                got[p["user_id"]] += 1
-            seen.add(sseq)
-    return n
+def last_seq(js: JsApi) -> int:
+    """The NOTIFY stream's last sequence number (0 when it is empty)."""
+    return int(js.request("$JS.API.STREAM.INFO.NOTIFY", {})["state"]["last_seq"])
+
+
+def read_stream(js: JsApi, xid: str, after: int) -> Counter:
+    """The notifications of the execution xid the NOTIFY stream stores past sequence `after`:
+    user -> times stored. The store itself is read, one sequence number at a time
+    ($JS.API.STREAM.MSG.GET, answered by the stream's leader), not a consumer's deliveries: a
+    pull consumer can lose a delivery while the cluster heals from the kills (a pull ended by a
+    leadership change), and a message delivered but never received would read as missing."""
+    got: Counter = Counter()
+    for seq in range(after + 1, last_seq(js) + 1):
+        m = js.request("$JS.API.STREAM.MSG.GET.NOTIFY", {"seq": seq})["message"]
+        p = json.loads(base64.b64decode(m.get("data", "")) or b"null")
+        if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid:
+            got[p["user_id"]] += 1
+    return got
 
 
 def cluster_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random, nodes: List[Node]) -> Dict[str, Any]:
+    js = JsApi(nodes)
+    try:
+        return cluster_rounds_js(env, args, rng, nodes, js)
+    finally:
+        js.close()
+
+
+def cluster_rounds_js(env: cc.Env, args: argparse.Namespace, rng: random.Random, nodes: List[Node],
+                      js: JsApi) -> Dict[str, Any]:
     for stream, subj in (("NOTIFY", "notification.>"), ("CAMPAIGN", "campaign.>")):
-        js_request(nodes, f"$JS.API.STREAM.CREATE.{stream}",
+        js.request(f"$JS.API.STREAM.CREATE.{stream}",
                    {"name": stream, "subjects": [subj], "num_replicas": 3, "storage": "file",
                     "duplicate_window": 120_000_000_000})
     # the services on nodes 1 and 2 (the ones killed), node 0 last; the test's clients on node 0
@@ -492,9 +483,9 @@ def cluster_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random, no
     env.users = h.Service(os.path.join(env.bin, "user-service"), nodes[1].url, env.workdir, name="user", extra=more)
     env.services.append(env.users)
     env.users.start()
-    js = ["--jetstream"] if args.jetstream else []
+    flag = ["--jetstream"] if args.jetstream else []
     env.campaign = h.Service(os.path.join(env.bin, "campaign-service"), nodes[1].url, env.workdir, name="campaign",
-                             extra=["--user-service", f"http://{h.HOST}:{env.users.http_port}"] + more + js)
+                             extra=["--user-service", f"http://{h.HOST}:{env.users.http_port}"] + more + flag)
     env.services.append(env.campaign)
     env.campaign.start()
     people = cc.population(args.users, dt.datetime.now(dt.timezone.utc), seed=args.seed)
@@ -509,6 +500,7 @@ def cluster_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random, no
             env.create(cc.campaign(cid, {"user_segments": ["all_users"]}, max_retries=2, batch_size=20,
                                    respect_quiet_hours=False))
             start = len(core.snapshot())
+            after = last_seq(js)
             kills_before = kills
             env.execute(xid, cid)
             victim = nodes[(r % 2) + 1]  # never node 0: the test's own clients are there
@@ -531,7 +523,7 @@ def cluster_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random, no
                 victim.start()
                 victim = nodes[3 - nodes.index(victim)]
             x = env.wait_status(xid, "completed", timeout=h.DEADLINE * 3)
-            stored = read_stream(nodes, xid) if args.jetstream else Counter()
+            stored = read_stream(js, xid, after) if args.jetstream else Counter()
             seen = Counter(p["user_id"] for _, p in core.snapshot()
                            if isinstance(p, dict) and p.get("data", {}).get("execution_id") == xid)
             row = {"sent": x["sent"], "kills": kills - kills_before, "core_missing": args.users - len(seen), "core_raw_dups": sum(seen.values()) - len(seen),
@@ -541,8 +533,10 @@ def cluster_rounds(env: cc.Env, args: argparse.Namespace, rng: random.Random, no
             print(f"round {r + 1}: " + " ".join(f"{k}={v}" for k, v in row.items()), flush=True)
             check(x["sent"] == args.users, f"round {r + 1}: sent {x['sent']}")
             if args.jetstream:
+                missing = sorted(p["user_id"] for p in people if p["user_id"] not in stored)
                 check(row["stream_missing"] == 0 and row["stream_dups"] == 0,
-                      f"round {r + 1}: the stream holds {len(stored)} users, {row['stream_dups']} twice")
+                      f"round {r + 1}: the stream holds {len(stored)} users, {row['stream_dups']} twice"
+                      f" (missing: {' '.join(missing[:5])})")
     finally:
         core.close()
     return {"jetstream": int(args.jetstream), "users": args.users, "node_kills": kills,
