@@ -103,6 +103,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_ws_utf8_complete mf_ws_utf8_feed mf_ws_utf8_init mf_ws_write_header
     MF_FREELIST_H MF_FREELIST_INIT mf_freelist mf_freelist_clear mf_freelist_give mf_freelist_take
     MF_RECLAIM_H MF_RECLAIM_MIN_DEAD mf_buf_reclaim mf_replayq
+    MF_REQUEST_COPY_H MF_REQ_CTX_MAX mf_client_request_async_copy
     """.split()
 )
 

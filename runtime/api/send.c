@@ -18,6 +18,7 @@
 #include "api/headers.h"
 #include "mf/buf.h"
 #include "mf/codec.h"
+#include "mf/request_copy.h"
 
 /* Subjects are short; a channel address with its parameters fits easily. */
 #define SUBJECT_MAX 1024
@@ -280,16 +281,23 @@ static mf_status request_op(mf_client *c, const mf_operation_desc *op, const cha
     return st;
 }
 
-/* State of one async request, freed after its callback; the subject is allocated to its length
- * (a SUBJECT_MAX array would make every request a 1 KiB+ allocation, past malloc's fast path). */
+/* State of one async request, copied into the client's request record (mf/request_copy.h: no
+ * allocation per request, none freed on the service thread). The subject is kept for the error
+ * messages: in the record when it fits (a channel address with a uuid or two does), else in one
+ * allocation the callback frees. */
+#define ASYNC_SUBJECT_INLINE 72
+
 typedef struct async_req {
     const mf_operation_desc *op;
     mf_api_reply_cb cb;
     mf_api_fn fn;
     void *ctx;
+    char *subject_long; /* malloc'd when the subject does not fit in subject; else NULL */
     int timeout_ms;
-    char subject[];
+    char subject[ASYNC_SUBJECT_INLINE];
 } async_req;
+
+_Static_assert(sizeof(async_req) <= MF_REQ_CTX_MAX, "async_req must fit in a request record");
 
 /* A decoded reply is valid only during its callback (mf_api_reply_cb), so one of up to this many
  * bytes is decoded on the service thread's stack rather than malloc'd and freed per reply. */
@@ -298,7 +306,8 @@ typedef struct async_req {
 static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void *ctx)
 {
     (void)c;
-    async_req *a = ctx;
+    async_req *a = ctx; /* the record's copy: valid during this call */
+    const char *subject = a->subject_long ? a->subject_long : a->subject;
     mf_error err;
     mf_error_clear(&err);
     union {
@@ -316,7 +325,7 @@ static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void
             st = decode_reply(a->op, reply, value, &err);
         }
     } else {
-        request_failed(st, a->subject, a->timeout_ms, &err);
+        request_failed(st, subject, a->timeout_ms, &err);
     }
     a->cb(a->fn, a->ctx, st, st == MF_OK ? value : NULL, &err);
     if (value) {
@@ -324,7 +333,7 @@ static void on_async_reply(mf_client *c, mf_status st, const mf_msg *reply, void
         if (value != (void *)&local)
             free(value);
     }
-    free(a);
+    free(a->subject_long);
 }
 
 static mf_status request_async_op(mf_client *c, const mf_operation_desc *op, const char *const *params,
@@ -360,20 +369,19 @@ static mf_status request_async_op(mf_client *c, const mf_operation_desc *op, con
     if (!body)
         body = &local;
     st = prepare(op, params, to, req, subject, body, err);
+    async_req a = {.op = op, .cb = cb, .fn = fn, .ctx = ctx, .subject_long = NULL, .timeout_ms = timeout_ms};
     size_t n = st ? 0 : strlen(subject) + 1;
-    async_req *a = st ? NULL : malloc(offsetof(async_req, subject) + n);
-    if (!st && !a)
+    if (n > sizeof a.subject && !(a.subject_long = malloc(n)))
         st = mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
     if (!st) {
-        a->op = op, a->cb = cb, a->fn = fn, a->ctx = ctx, a->timeout_ms = timeout_ms;
-        memcpy(a->subject, subject, n);
-        st = mf_client_request_async(c, a->subject, body->data ? body->data : "", body->len, timeout_ms,
-                                     on_async_reply, a);
+        memcpy(a.subject_long ? a.subject_long : a.subject, subject, n);
+        st = mf_client_request_async_copy(c, subject, body->data ? body->data : "", body->len, timeout_ms,
+                                          on_async_reply, &a, sizeof a);
         if (st)
-            mf_error_set(err, st, "", "request on %s failed: %s", a->subject, mf_status_str(st));
+            mf_error_set(err, st, "", "request on %s failed: %s", subject, mf_status_str(st));
     }
     if (st)
-        free(a);
+        free(a.subject_long); /* no callback will run */
     body_give(body, &local);
     return st;
 }

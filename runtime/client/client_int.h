@@ -22,6 +22,7 @@
 #include "mf/buf.h"
 #include "mf/client.h"
 #include "mf/freelist.h"
+#include "mf/request_copy.h"
 #include "mf/proto.h"
 #include "mf/ws.h"
 
@@ -129,9 +130,20 @@ typedef struct mf_req {
     uint64_t id;
     int64_t deadline_us;  /* monotonic */
     mf_reply_cb cb;
-    void *ctx;
+    void *ctx;            /* the caller's, or NULL when the context is copied (ctx_len > 0) */
     struct mf_req *next; /* while being completed */
+    size_t ctx_len;       /* bytes of ctx_copy in use (mf_client_request_async_copy); 0: none */
+    union {
+        max_align_t align;
+        unsigned char bytes[MF_REQ_CTX_MAX];
+    } ctx_copy; /* last: a record is copied out only up to its ctx_len (mf_req_copy_out) */
 } mf_req;
+
+/* The context r's callback gets: the caller's pointer, or r's own copy of its bytes. */
+static inline void *mf_req_ctx(mf_req *r)
+{
+    return r->ctx_len ? (void *)r->ctx_copy.bytes : r->ctx;
+}
 
 /* Records kept for reuse (req_free): a request's record is taken on the requester's thread and
  * given back on the service thread, so malloc and free ran on two threads; both happen under
@@ -368,12 +380,12 @@ mf_status mf_client_subs_write_locked(mf_client *c, mf_buf *b);
 /* Delivers a MSG/HMSG op (service thread). */
 void mf_client_dispatch(mf_client *c, const mf_proto_op *op);
 /* The request a message on the request inbox answers, taken out of the table (mu held): its
- * record is copied to *out and recycled (the record itself is never touched again). false for a
- * late, duplicate or foreign one. */
+ * record is copied to *out (up to its context copy's length) and recycled (the record itself is
+ * never touched again). false for a late, duplicate or foreign one. */
 bool mf_client_inbox_take_locked(mf_client *c, const mf_msg *m, struct mf_req *out);
-/* Calls the request's callback (the copy inbox_take made) with the reply (service thread, mu
- * released). */
-void mf_client_inbox_complete(mf_client *c, const struct mf_req *r, const mf_msg *m);
+/* Calls the request's callback (the copy inbox_take made, whose context copy the callback gets)
+ * with the reply (service thread, mu released). */
+void mf_client_inbox_complete(mf_client *c, struct mf_req *r, const mf_msg *m);
 void mf_client_subs_free_all(mf_client *c);
 /* Marks all user subscriptions draining and queues their UNSUB (mu held). */
 void mf_client_subs_drain_locked(mf_client *c);

@@ -6,6 +6,7 @@
  * are skipped when they come up (and compacted away when they pile up).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,17 +110,17 @@ bool mf_client_inbox_take_locked(mf_client *c, const mf_msg *m, mf_req *out)
     mf_req *r = mf_u64map_del(&c->reqs, id);
     if (!r)
         return false;
-    *out = *r;
+    memcpy(out, r, offsetof(mf_req, ctx_copy) + r->ctx_len); /* not the unused rest of the copy */
     req_recycle_locked(c, r);
     return true;
 }
 
-void mf_client_inbox_complete(mf_client *c, const mf_req *r, const mf_msg *m)
+void mf_client_inbox_complete(mf_client *c, mf_req *r, const mf_msg *m)
 {
     if (m->status == 503 && m->len == 0)
-        r->cb(c, MF_ERR_NO_RESPONDERS, NULL, r->ctx);
+        r->cb(c, MF_ERR_NO_RESPONDERS, NULL, mf_req_ctx(r));
     else
-        r->cb(c, MF_OK, m, r->ctx);
+        r->cb(c, MF_OK, m, mf_req_ctx(r));
 }
 
 /* The inbox subscription's callback (mf_client_dispatch calls the two functions above
@@ -153,10 +154,13 @@ static size_t reply_subject(const mf_client *c, uint64_t id, char *out)
     return len;
 }
 
+/* Registers and publishes a request: its context is ctx, or a copy of ctx_len bytes at ctx_copy
+ * (mf/request_copy.h) when ctx_len > 0. */
 static mf_status req_register(mf_client *c, const char *subject, const void *data, size_t len, int timeout_ms,
-                              mf_reply_cb cb, void *ctx, uint64_t *idp)
+                              mf_reply_cb cb, void *ctx, const void *ctx_copy, size_t ctx_len, uint64_t *idp)
 {
-    if (!c || !subject || !cb || (len && !data) || timeout_ms <= 0)
+    if (!c || !subject || !cb || (len && !data) || timeout_ms <= 0 || ctx_len > MF_REQ_CTX_MAX ||
+        (ctx_len && !ctx_copy))
         return MF_ERR_INVALID_ARG;
     size_t slen = strlen(subject);
     if (!mf_subject_valid(subject, slen, false))
@@ -185,6 +189,9 @@ static mf_status req_register(mf_client *c, const char *subject, const void *dat
     r->deadline_us = mf_now_us() + (int64_t)timeout_ms * 1000;
     r->cb = cb;
     r->ctx = ctx;
+    r->ctx_len = ctx_len;
+    if (ctx_len)
+        memcpy(r->ctx_copy.bytes, ctx_copy, ctx_len);
     char reply[sizeof c->inbox_prefix + 24];
     size_t rl = reply_subject(c, r->id, reply);
     if (c->heap_n > 1024 && c->heap_n > 4 * c->reqs.n)
@@ -216,7 +223,16 @@ mf_status mf_client_request_async(mf_client *c, const char *subject, const void 
                                   mf_reply_cb cb, void *ctx)
 {
     uint64_t id;
-    return req_register(c, subject, data, len, timeout_ms, cb, ctx, &id);
+    return req_register(c, subject, data, len, timeout_ms, cb, ctx, NULL, 0, &id);
+}
+
+mf_status mf_client_request_async_copy(mf_client *c, const char *subject, const void *data, size_t len,
+                                       int timeout_ms, mf_reply_cb cb, const void *ctx, size_t ctx_len)
+{
+    uint64_t id;
+    if (!ctx_len)
+        return MF_ERR_INVALID_ARG;
+    return req_register(c, subject, data, len, timeout_ms, cb, NULL, ctx, ctx_len, &id);
 }
 
 typedef struct sync_wait {
@@ -249,7 +265,7 @@ mf_status mf_client_request(mf_client *c, const char *subject, const void *data,
         return MF_ERR_INVALID_ARG;
     sync_wait w = {false, MF_OK, NULL};
     uint64_t id;
-    mf_status st = req_register(c, subject, data, len, timeout_ms, sync_cb, &w, &id);
+    mf_status st = req_register(c, subject, data, len, timeout_ms, sync_cb, &w, NULL, 0, &id);
     if (st)
         return st;
     /* the service thread's timer answers; this deadline is only a safety net */
@@ -299,7 +315,7 @@ void mf_client_req_timer_update(mf_client *c)
 static void complete_list(mf_client *c, mf_req *list, mf_status st)
 {
     for (mf_req *r = list; r; r = r->next)
-        r->cb(c, st, NULL, r->ctx);
+        r->cb(c, st, NULL, mf_req_ctx(r));
 }
 
 void mf_client_req_timer_cb(lws_sorted_usec_list_t *sul)

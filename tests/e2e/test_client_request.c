@@ -3,8 +3,9 @@
  * nats-server (built as test_client_request_nats) or mf-broker (built as
  * test_client_request_broker, with -DE2E_KIND=E2E_BROKER). Request/reply, blocking
  * and async, timeouts, no-responders, what a subscription callback may call,
- * thousands of async requests in flight, and request records reused across rounds
- * of replies, timeouts and late replies.
+ * thousands of async requests in flight, request records reused across rounds
+ * of replies, timeouts and late replies, and requests whose context the client
+ * copies into its record (mf/request_copy.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,11 +14,13 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "e2e_group.h"
+#include "mf/request_copy.h"
 
 /* ------------------------------------------------------------------ tests */
 
@@ -380,6 +383,111 @@ static void test_request_records_recycled(void **state)
     e2e_col_free(&silent);
 }
 
+/* A context of mf_client_request_async_copy: which reply it records, and bytes that prove the
+ * callback got this request's own copy (the caller's variable is overwritten after each call). */
+typedef struct copied_ctx {
+    e2e_reply *out;
+    unsigned index;
+    char tag[MF_REQ_CTX_MAX - sizeof(e2e_reply *) - sizeof(unsigned) - 8];
+} copied_ctx;
+
+static void copied_tag(unsigned i, char *tag, size_t n)
+{
+    memset(tag, 'a' + (int)(i % 26), n - 1);
+    snprintf(tag, n, "request %u", i); /* then the filler: every byte counts */
+    tag[strlen(tag)] = '.';
+    tag[n - 1] = '\0';
+}
+
+static atomic_int bad_contexts; /* callbacks whose context was not their request's copy */
+
+static void copied_cb(mf_client *c, mf_status st, const mf_msg *reply, void *ctx)
+{
+    const copied_ctx *k = ctx;
+    char want[sizeof k->tag];
+    copied_tag(k->index, want, sizeof want);
+    if (strcmp(k->tag, want) != 0 || (uintptr_t)ctx % _Alignof(max_align_t) != 0)
+        atomic_fetch_add(&bad_contexts, 1);
+    e2e_reply_cb(c, st, reply, k->out);
+}
+
+/* mf_client_request_async_copy: each callback gets its own request's copy of the context (the
+ * caller's one variable is reused for every request), aligned, whether the request is answered,
+ * times out or is failed by the destroy; the size limits are refused without a callback. */
+static void test_request_context_copied(void **state)
+{
+    (void)state;
+    REQUIRE_SERVER();
+    enum { N = 400, PENDING = 20 };
+    mf_client *srv = connect_one(NULL), *cli = connect_one(NULL);
+    e2e_col echo, silent;
+    e2e_col_init(&echo);
+    e2e_col_init(&silent);
+    echo.respond = true;
+    assert_int_equal(mf_client_subscribe(srv, "svc.echo", NULL, e2e_col_cb, &echo, NULL), MF_OK);
+    assert_int_equal(mf_client_subscribe(srv, "svc.silent", NULL, e2e_col_cb, &silent, NULL), MF_OK);
+    assert_int_equal(mf_client_flush(srv, E2E_WAIT_MS), MF_OK);
+    async_batch b;
+    batch_init(&b, N);
+    copied_ctx k;
+    assert_true(sizeof k <= MF_REQ_CTX_MAX);
+    for (unsigned i = 0; i < N; i++) {
+        char q[16];
+        int len = snprintf(q, sizeof q, "%u", i);
+        k.out = &b.r[i], k.index = i;
+        copied_tag(i, k.tag, sizeof k.tag);
+        const char *subj = i % 4 == 3 ? "svc.silent" : "svc.echo";
+        int timeout = i % 4 == 3 ? 200 : 60000;
+        assert_int_equal(mf_client_request_async_copy(cli, subj, q, (size_t)len, timeout, copied_cb, &k, sizeof k),
+                         MF_OK);
+        memset(&k, 0xee, sizeof k); /* the client must not read the caller's variable later */
+    }
+    assert_true(e2e_reply_set_wait(&b.set, N, 60000));
+    for (unsigned i = 0; i < N; i++) {
+        mf_status want = i % 4 == 3 ? MF_ERR_TIMEOUT : MF_OK;
+        if (b.r[i].calls != 1 || b.r[i].st != want)
+            fail_msg("request %u: %d completions, status %s (want 1, %s)", i,
+                     b.r[i].calls, mf_status_str(b.r[i].st), mf_status_str(want));
+        char expect[24];
+        snprintf(expect, sizeof expect, "re:%u", i);
+        if (want == MF_OK)
+            assert_string_equal(b.r[i].data, expect);
+    }
+    assert_int_equal(atomic_load(&bad_contexts), 0);
+    /* the limits: no context, one byte too many, no bytes; none of them calls back */
+    e2e_reply never = {.set = &b.set};
+    k.out = &never, k.index = 0;
+    copied_tag(0, k.tag, sizeof k.tag);
+    unsigned char big[MF_REQ_CTX_MAX + 1] = {0};
+    assert_int_equal(mf_client_request_async_copy(cli, "svc.echo", "x", 1, 1000, copied_cb, NULL, sizeof k),
+                     MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_client_request_async_copy(cli, "svc.echo", "x", 1, 1000, copied_cb, big, sizeof big),
+                     MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_client_request_async_copy(cli, "svc.echo", "x", 1, 1000, copied_cb, &k, 0),
+                     MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_client_request_async_copy(cli, "svc.echo", "x", 1, 0, copied_cb, &k, sizeof k),
+                     MF_ERR_INVALID_ARG);
+    /* pending at destroy: failed with MF_ERR_CLOSED, each with its own copy */
+    async_batch p;
+    batch_init(&p, PENDING);
+    for (unsigned i = 0; i < PENDING; i++) {
+        k.out = &p.r[i], k.index = 1000 + i;
+        copied_tag(1000 + i, k.tag, sizeof k.tag);
+        assert_int_equal(mf_client_request_async_copy(cli, "svc.silent", "p", 1, 60000, copied_cb, &k, sizeof k),
+                         MF_OK);
+    }
+    memset(&k, 0xee, sizeof k);
+    mf_client_destroy(cli); /* runs the completions before it returns */
+    assert_batch(&p, MF_ERR_CLOSED);
+    assert_int_equal(never.calls, 0);
+    assert_int_equal(atomic_load(&bad_contexts), 0);
+    mf_client_destroy(srv);
+    batch_free(&p);
+    batch_free(&b);
+    e2e_col_free(&echo);
+    e2e_col_free(&silent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_callback_rules),
         cmocka_unit_test(test_request_burst),
         cmocka_unit_test(test_request_records_recycled),
+        cmocka_unit_test(test_request_context_copied),
     };
     const char *name = E2E_KIND == E2E_NATS ? "client_request_vs_nats_server" : "client_request_vs_mf_broker";
     return mf_skip_exit(cmocka_run_group_tests_name(name, tests, group_setup, group_teardown));
