@@ -188,8 +188,8 @@ static void deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u)
             e->stats.pushes++;
             s->out.variant = (int)v;
             decide(r, s, CS_TARGET_SENT, NULL);
-            cs_eng_analytics(e, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_NOTIFICATION_SENT, r->x.campaign_id,
-                             r->x.execution_id, nid, s->row.user_id, NULL, NULL);
+            cs_eng_analytics_at(e, MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_NOTIFICATION_SENT, r->x.campaign_id,
+                                r->x.execution_id, nid, s->row.user_id, NULL, NULL, m.created_at);
         } else if (st == MF_ERR_FULL || st == MF_ERR_CLOSED || st == MF_ERR_IO || st == MF_ERR_NOMEM) {
             e->stats.publish_failures++;
             r->b.publish_failed = true;

@@ -38,6 +38,14 @@ void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type,
                       const char *execution_id, const char *notification_id, const char *user_id, const char *code,
                       const char *message)
 {
+    cs_eng_analytics_at(e, type, campaign_id, execution_id, notification_id, user_id, code, message,
+                        cs_eng_now_text(e));
+}
+
+void cs_eng_analytics_at(cs_engine *e, mf_campaign_analytics_event_event_type type, const char *campaign_id,
+                         const char *execution_id, const char *notification_id, const char *user_id, const char *code,
+                         const char *message, const char *at)
+{
     char id[CS_UUID_TEXT];
     mf_campaign_analytics_event m;
     mf_campaign_analytics_event_init(&m);
@@ -59,7 +67,7 @@ void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type,
     m.notification_id = (char *)notification_id;
     m.has_user_id = user_id != NULL;
     m.user_id = (char *)user_id;
-    m.timestamp = (char *)cs_eng_now_text(e);
+    m.timestamp = (char *)at;
     /* CampaignAnalyticsEvent's payload has no error member (the contract follows the Message
      * Flow document): a failure's code travels in the Mflow-Error-Code header; its text goes to
      * the log and, for refused campaigns, to cs_engine_refusals */

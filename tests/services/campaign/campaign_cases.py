@@ -319,6 +319,12 @@ def targeting_matches_independent_computation(env: Env) -> None:
         check_pushes(env, xid, want)
         check_progress(env, xid, len(want), len(want), 0)
         wait_until(lambda: len(env.analytics(ids[k], "notification_sent")) >= len(want), "notification_sent events")
+        # each notification_sent is stamped with its notification's own created_at
+        created = {p["notification_id"]: p["created_at"] for _, p in env.pushes(xid)}
+        for ev in env.analytics(ids[k], "notification_sent"):
+            check(ev["timestamp"] == created.get(ev["notification_id"]),
+                  f"notification_sent {ev['notification_id']} at {ev['timestamp']}, its push created at "
+                  f"{created.get(ev['notification_id'])}")
         wait_until(lambda: env.analytics(ids[k], "campaign_completed"), "campaign_completed")
         check(len(env.analytics(ids[k], "campaign_completed")) == 1, "campaign_completed once")
 
