@@ -317,6 +317,18 @@ static void test_request_burst(void **state)
     e2e_col_free(&col);
 }
 
+/* On srv: "svc.echo" answers "re:<request>", "svc.silent" listens and never answers (it keeps
+ * its first messages whole, for late replies). */
+static void echo_and_silent(mf_client *srv, e2e_col *echo, e2e_col *silent)
+{
+    e2e_col_init(echo);
+    e2e_col_init(silent);
+    echo->respond = true;
+    assert_int_equal(mf_client_subscribe(srv, "svc.echo", NULL, e2e_col_cb, echo, NULL), MF_OK);
+    assert_int_equal(mf_client_subscribe(srv, "svc.silent", NULL, e2e_col_cb, silent, NULL), MF_OK);
+    assert_int_equal(mf_client_flush(srv, E2E_WAIT_MS), MF_OK);
+}
+
 /* Request records are reused (a free list of at most MF_REQ_FREE_MAX, 4,096): rounds of 6,000
  * requests, half answered and half timing out, so records freed by replies and by the timer
  * are taken again, and more complete at once than the list keeps. Late replies to the
@@ -330,12 +342,7 @@ static void test_request_records_recycled(void **state)
     enum { N = 6000, ROUNDS = 3, PENDING = 100 };
     mf_client *srv = connect_one(NULL), *cli = connect_one(NULL);
     e2e_col echo, silent;
-    e2e_col_init(&echo);
-    e2e_col_init(&silent); /* listens, never answers (keeps its first messages whole) */
-    echo.respond = true;
-    assert_int_equal(mf_client_subscribe(srv, "svc.echo", NULL, e2e_col_cb, &echo, NULL), MF_OK);
-    assert_int_equal(mf_client_subscribe(srv, "svc.silent", NULL, e2e_col_cb, &silent, NULL), MF_OK);
-    assert_int_equal(mf_client_flush(srv, E2E_WAIT_MS), MF_OK);
+    echo_and_silent(srv, &echo, &silent);
     for (int round = 0; round < ROUNDS; round++) {
         async_batch b;
         batch_init(&b, N);
@@ -421,12 +428,7 @@ static void test_request_context_copied(void **state)
     enum { N = 400, PENDING = 20 };
     mf_client *srv = connect_one(NULL), *cli = connect_one(NULL);
     e2e_col echo, silent;
-    e2e_col_init(&echo);
-    e2e_col_init(&silent);
-    echo.respond = true;
-    assert_int_equal(mf_client_subscribe(srv, "svc.echo", NULL, e2e_col_cb, &echo, NULL), MF_OK);
-    assert_int_equal(mf_client_subscribe(srv, "svc.silent", NULL, e2e_col_cb, &silent, NULL), MF_OK);
-    assert_int_equal(mf_client_flush(srv, E2E_WAIT_MS), MF_OK);
+    echo_and_silent(srv, &echo, &silent);
     async_batch b;
     batch_init(&b, N);
     copied_ctx k;
