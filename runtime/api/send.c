@@ -283,7 +283,7 @@ static mf_status request_op(mf_client *c, const mf_operation_desc *op, const cha
 
 /* State of one async request, copied into the client's request record (mf/request_copy.h: no
  * allocation per request, none freed on the service thread). The subject is kept for the error
- * messages: in the record when it fits (a channel address with a uuid or two does), else in one
+ * messages: in the record when it fits (a channel address with one uuid does), else in one
  * allocation the callback frees. */
 #define ASYNC_SUBJECT_INLINE 72
 

@@ -136,7 +136,7 @@ typedef struct mf_req {
     union {
         max_align_t align;
         unsigned char bytes[MF_REQ_CTX_MAX];
-    } ctx_copy; /* last: a record is copied out only up to its ctx_len (mf_req_copy_out) */
+    } ctx_copy; /* last: a record is copied out only up to its ctx_len (mf_client_inbox_take_locked) */
 } mf_req;
 
 /* The context r's callback gets: the caller's pointer, or r's own copy of its bytes. */
