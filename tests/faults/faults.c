@@ -582,8 +582,8 @@ static bool js_read_all(mf_client *c, const char *durable, counter *cnt, long *s
     cJSON_Delete(r);
     pull_ctx p = {.cnt = cnt};
     char inbox[64];
-    snprintf(inbox, sizeof inbox, "_INBOX.faults%d.%s", (int)getpid(), durable); /* a late delivery of an
-                                                                                  earlier read is not counted */
+    /* an inbox per read: a late delivery to an earlier read's inbox is not counted */
+    snprintf(inbox, sizeof inbox, "_INBOX.faults%d.%s", (int)getpid(), durable);
     uint64_t sid;
     if (mf_client_subscribe(c, inbox, NULL, on_pulled, &p, &sid) != MF_OK || mf_client_flush(c, 5000) != MF_OK)
         return false;
@@ -692,10 +692,8 @@ static int cluster_run(const opts *o)
                       stream_msgs == o->msgs;
             fprintf(stderr, "faults: the stream read from leader %s: %ld messages, %ld unique, %ld twice, %s\n",
                     leader, stream_msgs, (long)stored.unique, (long)stored.dups, read_ok ? "exact" : "short");
-            if (!read_ok) {
-                char why[200];
+            if (!read_ok)
                 cJSON_Delete(js_api(rd, "$JS.API.STREAM.LEADER.STEPDOWN.NOTIFY", "", 15000, why, sizeof why));
-            }
         }
         mf_client_destroy(rd);
         watch_free(&rw);

@@ -490,10 +490,10 @@ def check_stream(js: JsApi, xid: str, users: List[str], rounds: int) -> Dict[str
     drift after SIGKILLs, and a drifted replica that leads answers reads from its own store
     (seen in CI: node n2, restarted just before the read, held 21 messages twice, the same
     entries applied again, and lacked 20 of the round's acknowledged pushes that n0 and n1
-    both held; the defect class of nats-io/nats-server#5576). A push the service counted as sent is acknowledged, so stored on
-    a majority of the replicas: when the leader's read is short, the leader is asked to step
-    down and the next one read, up to 5 leaders. A message the service lost is on no replica
-    and fails every read."""
+    both held; the defect class of nats-io/nats-server#5576). A push the service counted as
+    sent is acknowledged, so stored on a majority of the replicas: when the leader's read is
+    short, the leader is asked to step down and the next one read, up to 5 leaders. A message
+    the service lost is on no replica and fails every read."""
     reads: List[str] = []
     leader = ""
     for _ in range(5):
