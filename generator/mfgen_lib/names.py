@@ -60,6 +60,8 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     MF_TF_EXCL_MIN MF_TF_HAS_CONST MF_TF_HAS_MAX MF_TF_HAS_MIN MF_TF_RAW_OBJECT MF_TF_ANY_OF MF_TF_UNIQUE MF_TF_NO_DEFAULTS
     MF_VALIDATE_MAX_INPUT MF_VALIDATE_TOOL_H mf_action mf_api_fn mf_api_handler mf_api_info
     mf_api_invalid_handler mf_api_reply_cb mf_api_request mf_api_request_async
+    mf_api_batch mf_api_batch_add mf_api_batch_count mf_api_batch_free mf_api_batch_reset mf_api_batch_send
+    MF_API_BATCH_INIT
     mf_api_request_async_to mf_api_request_to mf_api_send mf_api_send_to mf_api_send_with_headers
     mf_api_sub mf_api_sub_opts
     mf_api_sub_stats mf_api_sub_stats_get mf_api_subscribe mf_api_subscribe_ex mf_api_subscribe_to
@@ -70,7 +72,7 @@ RUNTIME_RESERVED: FrozenSet[str] = frozenset(
     mf_client_create mf_client_destroy mf_client_drain mf_client_event mf_client_event_cb mf_client_input_cb
     mf_client_cork mf_client_event_type mf_client_flush mf_client_flush_start mf_client_flush_wait mf_client_log_cb
     mf_client_on_service_thread
-    mf_client_opts mf_client_opts_init mf_client_publish mf_client_publish_hdrs
+    mf_client_opts mf_client_opts_init mf_client_publish mf_client_publish_batch mf_client_publish_hdrs mf_pub
     mf_client_request mf_client_request_async mf_client_respond mf_client_server_info
     mf_client_server_info_get mf_client_stats mf_client_stats_get mf_client_subscribe
     mf_client_uncork mf_client_unsubscribe mf_client_wait_connected mf_copy mf_decode mf_encode

@@ -107,7 +107,7 @@ class SdkBuilder:
                 continue
             op.fn = f"{svc.snake}_{names.type_part(op.key)}"
             if op.action == "send":
-                extra = ["__tramp", "_async", "_cb"] if op.reply else ["_with_headers"]
+                extra = ["__tramp", "_async", "_cb"] if op.reply else ["_with_headers", "_batch"]
             else:
                 op.handler = f"{op.fn}_handler"
                 self.sym.claim(op.handler, op.node, f"handler type of operation '{op.key}'")

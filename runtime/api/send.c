@@ -175,6 +175,107 @@ static mf_status send_op(mf_client *c, const mf_operation_desc *op, const char *
     return st;
 }
 
+/* ---------------------------------------------------------------- batches */
+
+/* The checks send_op makes of an operation before encoding (headers aside). */
+static mf_status send_checks(const mf_operation_desc *op, mf_error *err)
+{
+    if (!op)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation is required");
+    if (op->action != MF_ACTION_SEND)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "operation %s is not a send operation", op->key);
+    return MF_OK;
+}
+
+/* Room for one more message in at and pubs (doubling, from 64). */
+static mf_status batch_room(mf_api_batch *b)
+{
+    if (b->n < b->cap)
+        return MF_OK;
+    size_t cap = b->cap ? 2 * b->cap : 64;
+    size_t *at = realloc(b->at, 3 * cap * sizeof *at);
+    if (!at)
+        return MF_ERR_NOMEM;
+    b->at = at;
+    mf_pub *pubs = realloc(b->pubs, cap * sizeof *pubs);
+    if (!pubs)
+        return MF_ERR_NOMEM; /* at stays larger: harmless */
+    b->pubs = pubs;
+    b->cap = cap;
+    return MF_OK;
+}
+
+mf_status mf_api_batch_add(mf_api_batch *b, const mf_operation_desc *op, const char *const *params, const void *msg,
+                           mf_error *err)
+{
+    if (!b)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "batch is required");
+    mf_status st = send_checks(op, err);
+    if (st != MF_OK)
+        return st;
+    if (batch_room(b) != MF_OK)
+        return mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    size_t body_at = b->text.len;
+    char subject[SUBJECT_MAX];
+    st = prepare(op, params, NULL, msg, subject, &b->text, err);
+    size_t body_len = b->text.len - body_at;
+    if (st == MF_OK && mf_buf_append(&b->text, subject, strlen(subject) + 1) != MF_OK)
+        st = mf_error_set(err, MF_ERR_NOMEM, "", "out of memory");
+    if (st != MF_OK) {
+        b->text.len = body_at; /* the payload prepare wrote before the subject failed, if any */
+        return st;
+    }
+    size_t *at = &b->at[3 * b->n++];
+    at[0] = body_at;
+    at[1] = body_len;
+    at[2] = body_at + body_len;
+    return MF_OK;
+}
+
+size_t mf_api_batch_count(const mf_api_batch *b)
+{
+    return b ? b->n : 0;
+}
+
+mf_status mf_api_batch_send(mf_client *c, mf_api_batch *b, size_t *sent, mf_error *err)
+{
+    if (sent)
+        *sent = 0;
+    if (!c || !b)
+        return mf_error_set(err, MF_ERR_INVALID_ARG, "", "client and batch are required");
+    for (size_t i = 0; i < b->n; i++) { /* pointers now: the text no longer grows */
+        const size_t *at = &b->at[3 * i];
+        b->pubs[i] = (mf_pub){.subject = b->text.data + at[2], .data = b->text.data + at[0], .len = at[1]};
+    }
+    size_t done = 0;
+    mf_status st = mf_client_publish_batch(c, b->pubs, b->n, &done);
+    if (sent)
+        *sent = done;
+    if (st != MF_OK)
+        return mf_error_set(err, st, "", "publishing message %zu of %zu of the batch on %s failed: %s", done + 1, b->n,
+                            b->pubs[done].subject, mf_status_str(st));
+    mf_error_clear(err);
+    return MF_OK;
+}
+
+void mf_api_batch_reset(mf_api_batch *b)
+{
+    if (!b)
+        return;
+    mf_buf_reset(&b->text);
+    b->n = 0;
+}
+
+void mf_api_batch_free(mf_api_batch *b)
+{
+    if (!b)
+        return;
+    mf_buf_free(&b->text);
+    free(b->at);
+    free(b->pubs);
+    *b = (mf_api_batch)MF_API_BATCH_INIT;
+}
+
 /* A responder's error reply (Nats-Service-Error headers) as MF_ERR_REFUSED, or MF_OK when m is none. */
 static mf_status refused(const mf_msg *m, mf_error *err)
 {

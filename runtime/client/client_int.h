@@ -217,6 +217,7 @@ struct mf_client {
     bool ever_connected;
     bool destroy_req;         /* mf_client_destroy: close, then end the service thread */
     bool wake_pending;
+    bool in_batch;       /* mf_client_publish_batch queues: one wake-up at the end of a chunk (mu) */
     bool cork_held;      /* a wake-up held back by mf_client_cork's thread (mu) */
     /* The service thread has asked for WRITEABLE and will take the queue then (set where it
      * asks, cleared where it finds the queue empty or the connection gone): a publish needs

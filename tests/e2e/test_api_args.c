@@ -84,6 +84,25 @@ static void test_send_and_request(void **state)
     REFUSED(mf_api_send_with_headers(c, plain, NULL, msg, hdrs, &err));
     assert_non_null(strstr(err.message, "declares no headers"));
 
+    /* a batch: refused as mf_api_send refuses, and left as it was */
+    mf_api_batch b = MF_API_BATCH_INIT;
+    REFUSED(mf_api_batch_add(NULL, send, NULL, msg, &err));
+    REFUSED(mf_api_batch_add(&b, NULL, NULL, msg, &err));
+    REFUSED(mf_api_batch_add(&b, recv, NULL, msg, &err));
+    assert_non_null(strstr(err.message, "not a send"));
+    REFUSED(mf_api_batch_add(&b, send, NULL, NULL, &err));
+    assert_int_equal(mf_api_batch_count(&b), 0);
+    assert_int_equal(mf_api_batch_count(NULL), 0);
+    size_t sent = 99;
+    REFUSED(mf_api_batch_send(NULL, &b, &sent, &err));
+    assert_int_equal(sent, 0);
+    REFUSED(mf_api_batch_send(c, NULL, &sent, &err));
+    assert_int_equal(mf_api_batch_send(c, &b, &sent, &err), MF_OK); /* empty: nothing to do */
+    assert_int_equal(sent, 0);
+    mf_api_batch_reset(NULL);
+    mf_api_batch_free(NULL);
+    mf_api_batch_free(&b);
+
     REFUSED(mf_api_request(NULL, req, NULL, msg, 100, reply, &err));
     REFUSED(mf_api_request(c, NULL, NULL, msg, 100, reply, &err));
     REFUSED(mf_api_request(c, send, NULL, msg, 100, reply, &err)); /* no reply message: not a request */

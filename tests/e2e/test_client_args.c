@@ -117,6 +117,28 @@ static void test_publish_args(void **state)
     assert_int_equal(st.msgs_out, 1);
     assert_int_equal(mf_client_stats_get(c, NULL), MF_ERR_INVALID_ARG);
     assert_int_equal(mf_client_stats_get(NULL, &st), MF_ERR_INVALID_ARG);
+    /* a batch stops at its first refused message: those before it are queued (offline: buffered) */
+    size_t queued = 99;
+    assert_int_equal(mf_client_publish_batch(NULL, NULL, 0, &queued), MF_ERR_INVALID_ARG);
+    assert_int_equal(queued, 0);
+    assert_int_equal(mf_client_publish_batch(c, NULL, 1, &queued), MF_ERR_INVALID_ARG);
+    assert_int_equal(mf_client_publish_batch(c, NULL, 0, &queued), MF_OK); /* nothing to do */
+    assert_int_equal(queued, 0);
+    for (size_t i = 0; i < sizeof bad_subjects / sizeof bad_subjects[0]; i++) {
+        mf_pub pubs[3] = {{"a", "x", 1}, {bad_subjects[i], "y", 1}, {"b", "z", 1}};
+        queued = 99;
+        assert_int_equal(mf_client_publish_batch(c, pubs, 3, &queued), MF_ERR_INVALID_ARG);
+        assert_int_equal(queued, 1);
+    }
+    mf_pub no_data[2] = {{"a", "x", 1}, {"b", NULL, 1}};
+    assert_int_equal(mf_client_publish_batch(c, no_data, 2, &queued), MF_ERR_INVALID_ARG);
+    assert_int_equal(queued, 1);
+    mf_pub too_big[3] = {{"a", "", 0}, {"b", big, sizeof big}, {"c", "x", 1}};
+    assert_int_equal(mf_client_publish_batch(c, too_big, 3, NULL), MF_ERR_PAYLOAD_TOO_BIG);
+    assert_int_equal(mf_client_publish_batch(c, too_big, 3, &queued), MF_ERR_PAYLOAD_TOO_BIG);
+    assert_int_equal(queued, 1);
+    assert_int_equal(mf_client_stats_get(c, &st), MF_OK);
+    assert_int_equal(st.msgs_out, 1 + 10 + 1 + 2); /* the HPUB, then each batch's messages before its refused one */
     mf_client_destroy(c);
     mf_client_destroy(NULL);
 }

@@ -133,13 +133,15 @@ static void test_pending_limit_then_connect(void **state)
     e2e_col col;
     e2e_col_init(&col);
     assert_int_equal(mf_client_subscribe(c, "pl.x", NULL, e2e_col_cb, &col, NULL), MF_OK);
-    char payload[1000];
-    memset(payload, 'p', sizeof payload);
+    static char payload[20][1000];
     int accepted = 0, refused = 0;
     for (int i = 0; i < 20; i++) {
-        int k = snprintf(payload, sizeof payload, "%d", i);
-        payload[k] = ' ';
-        mf_status st = mf_client_publish(c, "pl.x", NULL, payload, sizeof payload);
+        memset(payload[i], 'p', sizeof payload[i]);
+        int k = snprintf(payload[i], sizeof payload[i], "%d", i);
+        payload[i][k] = ' ';
+    }
+    for (int i = 0; i < 16; i++) {
+        mf_status st = mf_client_publish(c, "pl.x", NULL, payload[i], sizeof payload[i]);
         if (st == MF_OK) {
             assert_int_equal(refused, 0); /* accepted ones come first */
             accepted++;
@@ -147,12 +149,23 @@ static void test_pending_limit_then_connect(void **state)
             assert_int_equal(st, MF_ERR_FULL);
             refused++;
         }
+        if (i == 5) { /* then a batch, which the queue takes only part of: stopped at the first it refuses */
+            mf_pub rest[8];
+            for (int j = 0; j < 8; j++)
+                rest[j] = (mf_pub){"pl.x", payload[6 + j], sizeof payload[6 + j]};
+            size_t queued = 99;
+            assert_int_equal(mf_client_publish_batch(c, rest, 8, &queued), MF_ERR_FULL);
+            assert_int_equal(queued, 2);
+            accepted += 2;
+            refused++;
+            i = 7; /* the loop goes on with the refused one, payload[8] */
+        }
     }
     assert_int_equal(accepted, 8); /* 8 KiB / 1017-byte records ("PUB pl.x 1000\r\n" + 1000 + CRLF) */
     mf_client_stats st;
     assert_int_equal(mf_client_stats_get(c, &st), MF_OK);
     assert_int_equal(st.dropped_msgs, refused);
-    assert_int_equal(st.dropped_bytes, refused * sizeof payload);
+    assert_int_equal(st.dropped_bytes, refused * sizeof payload[0]);
     assert_true(st.queued_bytes <= 8 * 1024);
     /* DROPPED events aggregate: one or more of them add up to every refusal */
     assert_true(e2e_events_wait_dropped(&ev, (uint64_t)refused, E2E_WAIT_MS));
@@ -165,7 +178,7 @@ static void test_pending_limit_then_connect(void **state)
     e2e_reply_set rs;
     e2e_reply_set_init(&rs);
     e2e_reply r = {.set = &rs};
-    assert_int_equal(mf_client_request_async(c, "pl.req", payload, sizeof payload, 100, e2e_reply_cb, &r),
+    assert_int_equal(mf_client_request_async(c, "pl.req", payload[0], sizeof payload[0], 100, e2e_reply_cb, &r),
                      MF_ERR_FULL);
 
     /* the server appears on the configured port: connect, subscribe, deliver the buffered ones */

@@ -260,6 +260,13 @@ static inline mf_status campaign_service_send_campaign_analytics(mf_client *clie
     return mf_api_send(client, &mf_op_send_campaign_analytics_desc, NULL, msg, err);
 }
 
+/* Into a batch (mf_api_batch_add): validated, encoded and addressed now, published with the
+ * batch by mf_api_batch_send. */
+static inline mf_status campaign_service_send_campaign_analytics_batch(mf_api_batch *batch, const mf_campaign_analytics_event *msg, mf_error *err)
+{
+    return mf_api_batch_add(batch, &mf_op_send_campaign_analytics_desc, NULL, msg, err);
+}
+
 /* campaign_service_send_campaign_analytics with the message's headers (NULL: none), validated like the payload and sent as
  * NATS headers: Mflow-Error-Code. */
 static inline mf_status campaign_service_send_campaign_analytics_with_headers(mf_client *client, const mf_campaign_analytics_event *msg,
@@ -275,12 +282,26 @@ static inline mf_status campaign_service_send_campaign_status(mf_client *client,
     return mf_api_send(client, &mf_op_send_campaign_status_desc, NULL, msg, err);
 }
 
+/* Into a batch (mf_api_batch_add): validated, encoded and addressed now, published with the
+ * batch by mf_api_batch_send. */
+static inline mf_status campaign_service_send_campaign_status_batch(mf_api_batch *batch, const mf_campaign_status_update *msg, mf_error *err)
+{
+    return mf_api_batch_add(batch, &mf_op_send_campaign_status_desc, NULL, msg, err);
+}
+
 /* ---- sendPushNotification: send on notification.user.{user_id}.push */
 /* Push a personalised notification to one user. */
 /* The channel parameter user_id is the payload's /user_id. */
 static inline mf_status campaign_service_send_push_notification(mf_client *client, const mf_push_notification *msg, mf_error *err)
 {
     return mf_api_send(client, &mf_op_send_push_notification_desc, NULL, msg, err);
+}
+
+/* Into a batch (mf_api_batch_add): validated, encoded and addressed now, published with the
+ * batch by mf_api_batch_send. */
+static inline mf_status campaign_service_send_push_notification_batch(mf_api_batch *batch, const mf_push_notification *msg, mf_error *err)
+{
+    return mf_api_batch_add(batch, &mf_op_send_push_notification_desc, NULL, msg, err);
 }
 
 #ifdef __cplusplus

@@ -78,6 +78,13 @@ static inline mf_status user_service_send_preferences_update(mf_client *client, 
     return mf_api_send(client, &mf_op_send_preferences_update_desc, NULL, msg, err);
 }
 
+/* Into a batch (mf_api_batch_add): validated, encoded and addressed now, published with the
+ * batch by mf_api_batch_send. */
+static inline mf_status user_service_send_preferences_update_batch(mf_api_batch *batch, const mf_preferences_update *msg, mf_error *err)
+{
+    return mf_api_batch_add(batch, &mf_op_send_preferences_update_desc, NULL, msg, err);
+}
+
 /* ---- sendUserAnalytics: send on user.analytics */
 /* Publish a user lifecycle or activity event. */
 static inline mf_status user_service_send_user_analytics(mf_client *client, const mf_user_analytics_event *msg, mf_error *err)
@@ -85,11 +92,25 @@ static inline mf_status user_service_send_user_analytics(mf_client *client, cons
     return mf_api_send(client, &mf_op_send_user_analytics_desc, NULL, msg, err);
 }
 
+/* Into a batch (mf_api_batch_add): validated, encoded and addressed now, published with the
+ * batch by mf_api_batch_send. */
+static inline mf_status user_service_send_user_analytics_batch(mf_api_batch *batch, const mf_user_analytics_event *msg, mf_error *err)
+{
+    return mf_api_batch_add(batch, &mf_op_send_user_analytics_desc, NULL, msg, err);
+}
+
 /* ---- sendUserInfoUpdate: send on user.info.update */
 /* Announce that a user's profile changed. */
 static inline mf_status user_service_send_user_info_update(mf_client *client, const mf_user_info_update *msg, mf_error *err)
 {
     return mf_api_send(client, &mf_op_send_user_info_update_desc, NULL, msg, err);
+}
+
+/* Into a batch (mf_api_batch_add): validated, encoded and addressed now, published with the
+ * batch by mf_api_batch_send. */
+static inline mf_status user_service_send_user_info_update_batch(mf_api_batch *batch, const mf_user_info_update *msg, mf_error *err)
+{
+    return mf_api_batch_add(batch, &mf_op_send_user_info_update_desc, NULL, msg, err);
 }
 
 #ifdef __cplusplus

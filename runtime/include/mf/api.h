@@ -130,6 +130,55 @@ mf_status mf_api_send_with_headers(mf_client *c, const mf_operation_desc *op, co
                                    const void *msg, const void *headers, mf_error *err);
 
 /*
+ * A batch of sends, for a thread that sends a burst of messages (a batch's
+ * notifications): mf_api_batch_add validates, encodes and addresses a message
+ * as mf_api_send does - the same errors, err->pointer set, nothing added on
+ * error - into the batch's own memory, without the client; mf_api_batch_send
+ * then publishes the messages in the order added with mf_client_publish_batch,
+ * which takes the client's lock once per chunk of messages instead of once per
+ * message. Messages with headers are not batched (mf_api_send_with_headers).
+ *
+ *     mf_api_batch b = MF_API_BATCH_INIT;
+ *     campaign_service_send_push_notification_batch(&b, &msg, &err);  (generated)
+ *     mf_api_batch_send(client, &b, &sent, &err);
+ *     mf_api_batch_reset(&b);     (keeps the memory for the next burst)
+ *     mf_api_batch_free(&b);
+ *
+ * Threads: a batch is used by one thread at a time; threads with a batch each
+ * may fill them at once. The members are private.
+ */
+typedef struct mf_api_batch {
+    mf_buf text;   /* each message's payload, then its subject and a NUL */
+    size_t *at;    /* per message: payload offset, payload length, subject offset */
+    mf_pub *pubs;  /* mf_api_batch_send's */
+    size_t n, cap; /* messages added; entries of at (3 each) and pubs */
+} mf_api_batch;
+
+#define MF_API_BATCH_INIT {MF_BUF_INIT, NULL, NULL, 0, 0}
+
+/* Adds msg for op (a send operation; params as for mf_api_send). MF_OK, the
+ * codec's errors, MF_ERR_INVALID_ARG, MF_ERR_NOMEM: then the batch is as it was. */
+mf_status mf_api_batch_add(mf_api_batch *b, const mf_operation_desc *op, const char *const *params, const void *msg,
+                           mf_error *err);
+
+/* Messages added since the last reset. */
+size_t mf_api_batch_count(const mf_api_batch *b);
+
+/*
+ * Publishes the batch's messages in order (mf_client_publish_batch). MF_OK:
+ * all queued. Otherwise the status of the first that was not (the statuses of
+ * mf_client_publish, err says which message): those before it are queued,
+ * none after it. *sent (may be NULL): how many were queued. The batch is left
+ * as it was (mf_api_batch_reset empties it).
+ */
+mf_status mf_api_batch_send(mf_client *c, mf_api_batch *b, size_t *sent, mf_error *err);
+
+/* Empties the batch and keeps its memory; mf_api_batch_free gives the memory
+ * back (the batch is then empty and usable). NULL is fine for both. */
+void mf_api_batch_reset(mf_api_batch *b);
+void mf_api_batch_free(mf_api_batch *b);
+
+/*
  * Sends a request and waits up to timeout_ms for the reply, decoded into
  * `reply_out` (a struct of op->reply's type; it must hold no memory: it is
  * initialised here, and the caller frees it with the type's _free on MF_OK).

@@ -253,6 +253,26 @@ mf_status mf_client_publish(mf_client *c, const char *subject, const char *reply
 mf_status mf_client_publish_hdrs(mf_client *c, const char *subject, const char *reply, const mf_header *hdrs,
                                  size_t n_hdrs, const void *data, size_t len);
 
+/* A message for mf_client_publish_batch: a literal subject and a payload (no reply, no headers). */
+typedef struct mf_pub {
+    const char *subject;
+    const void *data;
+    size_t len;
+} mf_pub;
+
+/*
+ * Queues msgs[0..n) in order, as n calls of mf_client_publish(c, subject, NULL,
+ * data, len) would, but taking the client's lock and waking the service thread
+ * once per chunk of messages instead of once per message: for a thread that
+ * publishes a burst (a batch's notifications), where the lock, shared with the
+ * service thread, cost more than queueing. Stops at the first message that
+ * mf_client_publish would refuse and returns its status (the same statuses):
+ * *queued (may be NULL) is then its index, every message before it is queued
+ * and none after it. MF_OK: all n queued (*queued = n). Thread-safe,
+ * non-blocking; the caller's memory is not kept.
+ */
+mf_status mf_client_publish_batch(mf_client *c, const mf_pub *msgs, size_t n, size_t *queued);
+
 /* Publishes data to req->reply. MF_ERR_INVALID_ARG when req has no reply subject. */
 mf_status mf_client_respond(mf_client *c, const mf_msg *req, const void *data, size_t len);
 
