@@ -361,6 +361,11 @@ mf_status cs_engine_open(sqlite3 *db, const cs_sink *sink, const cs_engine_confi
         e->cfg = *cfg;
     cs_engine_config_defaults(&e->cfg);
     e->armed_at = CS_NO_TIME;
+    mf_error serr;
+    if (!e->sink.stage_push || !e->sink.stage_analytics || !e->sink.send_staged)
+        e->sink.stage_push = NULL, e->sink.stage_analytics = NULL, e->sink.send_staged = NULL;
+    else if (cs_share_open(&e->share, &serr) != MF_OK)
+        cs_eng_log(e, "warn", "notifications are delivered by the engine's thread alone: %s", serr.message);
     mf_status s = cs_userview_open(db, &e->view, err);
     if (s == MF_OK)
         s = cs_ledger_open(db, &e->ledger, err);
@@ -407,8 +412,12 @@ void cs_engine_close(cs_engine *e)
     cs_lease_close(e->lease); /* after the runs: removing one releases its lease */
     cs_ledger_close(e->ledger);
     cs_userview_close(e->view);
-    mf_buf_free(&e->title);
-    mf_buf_free(&e->body);
+    cs_share_close(e->share);
+    free(e->deliveries);
+    for (int w = 0; w < 2; w++) {
+        mf_buf_free(&e->title[w]);
+        mf_buf_free(&e->body[w]);
+    }
     free(e);
 }
 

@@ -142,6 +142,18 @@ typedef struct cs_sink {
     /* Whether the transport is connected. While it is not, no batch starts, and a request that
      * fails then does not count as an attempt (a broker outage fails no target). May be NULL. */
     bool (*ready)(void *ctx);
+    /* Staged publishing of the notifications a batch releases at once, in chunks of some tens
+     * (all three, or none: then publish_push and publish_analytics, one by one). stage_push and
+     * stage_analytics validate, encode and address a message into staging area `who` (0 or 1)
+     * without publishing it: each message staged (MF_OK) takes the next index of its area, from 0;
+     * on an error nothing is staged. send_staged publishes area who's messages in order and empties
+     * the area: MF_OK, all went; otherwise the first *sent went, message *sent did not (the status
+     * says why: those of publish_push) and none after it did. Each area is used by one thread at a
+     * time, and the two by two threads at once: the engine's (area 0) and its helper (area 1,
+     * cs_share.h), which share the rendering, encoding and publishing. */
+    mf_status (*stage_push)(void *ctx, int who, const mf_push_notification *msg, mf_error *err);
+    mf_status (*stage_analytics)(void *ctx, int who, const mf_campaign_analytics_event *msg, mf_error *err);
+    mf_status (*send_staged)(void *ctx, int who, size_t *sent, mf_error *err);
     /* What happened, for the log ("debug", "info", "warn", "error"). May be NULL. */
     cs_log_fn log;
 } cs_sink;

@@ -12,6 +12,7 @@
 #include "cs_lease.h"
 #include "cs_ledger.h"
 #include "cs_quiet.h"
+#include "cs_share.h"
 #include "cs_userview.h"
 #include "mf/buf.h"
 #include "mf/freelist.h"
@@ -28,6 +29,7 @@ typedef enum slot_phase {
 } slot_phase;
 
 typedef struct cs_run cs_run;
+typedef struct cs_delivery cs_delivery; /* cs_engine_batch.c */
 
 /* The context of one profile request; outlives the engine if the engine is closed first. */
 typedef struct cs_req {
@@ -147,7 +149,13 @@ struct cs_engine {
     bool not_durable;            /* a sync failed: no later answer is trusted (cs_engine_on_durable) */
     char not_durable_why[200];
     cs_engine_stats stats;
-    mf_buf title, body;          /* a notification's rendered title and body, reused (storage kept) */
+    /* a notification's rendered title and body, reused (storage kept): one pair per thread that
+     * delivers (cs_share.h's who: 0 the engine's, 1 its helper's) */
+    mf_buf title[2], body[2];
+    cs_share *share;             /* with the sink's staging: the helper that delivers with the engine */
+    cs_delivery *deliveries;     /* release_held's, n_deliveries entries (kept from batch to batch) */
+    size_t n_deliveries;
+    size_t staged[2];            /* messages in the sink's staging areas (each its thread's) */
     int64_t text_ms;             /* cs_eng_now_text's cache */
     char text[32];
 };
@@ -186,6 +194,12 @@ void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type,
 void cs_eng_analytics_at(cs_engine *e, mf_campaign_analytics_event_event_type type, const char *campaign_id,
                          const char *execution_id, const char *notification_id, const char *user_id, const char *code,
                          const char *message, const char *at);
+/* The event cs_eng_analytics_at publishes, into *out: its members point at the arguments and at id
+ * (its event_id, written here). Reads nothing of the engine (any thread). False: no id could be
+ * made (an event without execution or campaign takes a random one), nothing to publish. */
+bool cs_eng_analytics_build(mf_campaign_analytics_event_event_type type, const char *campaign_id,
+                            const char *execution_id, const char *notification_id, const char *user_id,
+                            const char *at, char id[37], mf_campaign_analytics_event *out);
 /* Sets the status in the ledger and publishes it; final statuses also emit their analytics. */
 void cs_eng_transition(cs_engine *e, cs_run *r, mf_campaign_status_update_status to, const char *code,
                        const char *message);

@@ -42,11 +42,10 @@ void cs_eng_analytics(cs_engine *e, mf_campaign_analytics_event_event_type type,
                         cs_eng_now_text(e));
 }
 
-void cs_eng_analytics_at(cs_engine *e, mf_campaign_analytics_event_event_type type, const char *campaign_id,
-                         const char *execution_id, const char *notification_id, const char *user_id, const char *code,
-                         const char *message, const char *at)
+bool cs_eng_analytics_build(mf_campaign_analytics_event_event_type type, const char *campaign_id,
+                            const char *execution_id, const char *notification_id, const char *user_id,
+                            const char *at, char id[CS_UUID_TEXT], mf_campaign_analytics_event *out)
 {
-    char id[CS_UUID_TEXT];
     mf_campaign_analytics_event m;
     mf_campaign_analytics_event_init(&m);
     const char *kind = mf_campaign_analytics_event_event_type_to_string(type);
@@ -57,7 +56,7 @@ void cs_eng_analytics_at(cs_engine *e, mf_campaign_analytics_event_event_type ty
     else if (type == MF_CAMPAIGN_ANALYTICS_EVENT_EVENT_TYPE_CAMPAIGN_CREATED)
         cs_uuid_v5_text(&CS_NS_EVENT, campaign_id, kind, id);
     else if (cs_uuid_v4_text(id, NULL) != MF_OK)
-        return;
+        return false;
     m.event_id = id;
     m.event_type = type;
     m.campaign_id = (char *)campaign_id;
@@ -68,6 +67,19 @@ void cs_eng_analytics_at(cs_engine *e, mf_campaign_analytics_event_event_type ty
     m.has_user_id = user_id != NULL;
     m.user_id = (char *)user_id;
     m.timestamp = (char *)at;
+    *out = m;
+    return true;
+}
+
+void cs_eng_analytics_at(cs_engine *e, mf_campaign_analytics_event_event_type type, const char *campaign_id,
+                         const char *execution_id, const char *notification_id, const char *user_id, const char *code,
+                         const char *message, const char *at)
+{
+    char id[CS_UUID_TEXT];
+    mf_campaign_analytics_event m;
+    if (!cs_eng_analytics_build(type, campaign_id, execution_id, notification_id, user_id, at, id, &m))
+        return;
+    const char *kind = mf_campaign_analytics_event_event_type_to_string(type);
     /* CampaignAnalyticsEvent's payload has no error member (the contract follows the Message
      * Flow document): a failure's code travels in the Mflow-Error-Code header; its text goes to
      * the log and, for refused campaigns, to cs_engine_refusals */

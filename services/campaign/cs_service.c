@@ -46,6 +46,7 @@ struct cs_service {
     cs_userview *view;
     mf_api_sub *subs[5];
     svc_js *js;                /* cfg.jetstream: the notifications' publisher */
+    mf_api_batch staged[2];    /* the engine's staging areas (sink_stage_*), one per thread that fills one */
     uint64_t flush_ticket;     /* sink_flush_start's, for sink_flush; 0: none (engine thread only) */
     cs_refresh *refresh;       /* cfg.user_service: republish requests after gaps */
     int64_t mono0;
@@ -261,6 +262,33 @@ static mf_status sink_analytics(void *ctx, const mf_campaign_analytics_event *m,
                                              .mflow_error_code = (char *)error_code};
     return campaign_service_send_campaign_analytics_with_headers(((cs_service *)ctx)->client, m,
                                                                  error_code ? &h : NULL, err);
+}
+
+/* Staging (cs_engine.h): the typed sends' batch variants, one mf_api_batch per area. */
+static mf_status sink_stage_push(void *ctx, int who, const mf_push_notification *m, mf_error *err)
+{
+    cs_service *s = ctx;
+    if (s->closing)
+        return closed(err);
+    return campaign_service_send_push_notification_batch(&s->staged[who], m, err);
+}
+
+static mf_status sink_stage_analytics(void *ctx, int who, const mf_campaign_analytics_event *m, mf_error *err)
+{
+    cs_service *s = ctx;
+    if (s->closing)
+        return closed(err);
+    return campaign_service_send_campaign_analytics_batch(&s->staged[who], m, err);
+}
+
+static mf_status sink_send_staged(void *ctx, int who, size_t *sent, mf_error *err)
+{
+    cs_service *s = ctx;
+    mf_status st = s->closing ? closed(err) : mf_api_batch_send(s->client, &s->staged[who], sent, err);
+    if (s->closing)
+        *sent = 0;
+    mf_api_batch_reset(&s->staged[who]);
+    return st;
 }
 
 static mf_status sink_flush(void *ctx, mf_error *err)
@@ -614,6 +642,11 @@ mf_status cs_service_open(mf_client *client, sqlite3 *db, const cs_service_confi
         sink.sync_start = sink_sync_start;
     if (st == MF_OK && s->cfg.jetstream)
         st = svc_js_open(client, 2000, &s->js, err);
+    if (!s->js) { /* JetStream's pushes go one by one, each with its acknowledgement (svc_js.h) */
+        sink.stage_push = sink_stage_push;
+        sink.stage_analytics = sink_stage_analytics;
+        sink.send_staged = sink_send_staged;
+    }
     if (st == MF_OK)
         st = cs_userview_open(db, &s->view, err);
     if (st == MF_OK)
@@ -697,6 +730,8 @@ void cs_service_close(cs_service *s)
     cs_userview_close(s->view);
     cs_host_close(s->host); /* replies never run go back to the free list */
     mf_freelist_clear(&s->free_boxes);
+    mf_api_batch_free(&s->staged[0]);
+    mf_api_batch_free(&s->staged[1]);
     pthread_mutex_lock(&s->lock);
     for (view_event *v = s->vhead, *next; v; v = next) {
         next = v->next;

@@ -24,6 +24,23 @@ void fake_init(fake *f, int64_t now)
     assert_non_null(f->pushes);
     assert_non_null(f->statuses);
     assert_non_null(f->events);
+    pthread_mutex_init(&f->mu, NULL);
+    for (int w = 0; w < 2; w++) {
+        f->area[w] = calloc(FAKE_AREA_MAX, sizeof *f->area[w]);
+        assert_non_null(f->area[w]);
+    }
+}
+
+/* Frees the messages of area w from index `from` on (not recorded). */
+static void area_drop(fake *f, int w, int from)
+{
+    for (int i = from; i < f->n_area[w]; i++) {
+        if (f->area[w][i].is_push)
+            mf_push_notification_free(&f->area[w][i].p.m);
+        else
+            mf_campaign_analytics_event_free(&f->area[w][i].ev);
+    }
+    f->n_area[w] = from < f->n_area[w] ? from : f->n_area[w];
 }
 
 void fake_free(fake *f)
@@ -34,6 +51,11 @@ void fake_free(fake *f)
         mf_campaign_status_update_free(&f->statuses[i]);
     for (int i = 0; i < f->n_events; i++)
         mf_campaign_analytics_event_free(&f->events[i]);
+    for (int w = 0; w < 2; w++) {
+        area_drop(f, w, 0);
+        free(f->area[w]);
+    }
+    pthread_mutex_destroy(&f->mu);
     free(f->pushes);
     free(f->statuses);
     free(f->events);
@@ -121,6 +143,67 @@ static mf_status f_analytics(void *ctx, const mf_campaign_analytics_event *m, co
     return MF_OK;
 }
 
+/* Staging: each area is its thread's; recording takes mu (the other thread may record meanwhile). */
+static mf_status f_stage_push(void *ctx, int who, const mf_push_notification *m, mf_error *err)
+{
+    (void)err;
+    fake *f = ctx;
+    assert_true(who == 0 || who == 1);
+    assert_true(f->n_area[who] < FAKE_AREA_MAX);
+    fake_staged *g = &f->area[who][f->n_area[who]];
+    g->is_push = true;
+    snprintf(g->p.subject_user, sizeof g->p.subject_user, "%s", m->user_id);
+    RECORD(mf_push_notification, m, &g->p.m);
+    f->n_area[who]++;
+    return MF_OK;
+}
+
+static mf_status f_stage_analytics(void *ctx, int who, const mf_campaign_analytics_event *m, mf_error *err)
+{
+    (void)err;
+    fake *f = ctx;
+    assert_true(who == 0 || who == 1);
+    assert_true(f->n_area[who] < FAKE_AREA_MAX);
+    fake_staged *g = &f->area[who][f->n_area[who]];
+    g->is_push = false;
+    RECORD(mf_campaign_analytics_event, m, &g->ev);
+    f->n_area[who]++;
+    return MF_OK;
+}
+
+static mf_status f_send_staged(void *ctx, int who, size_t *sent, mf_error *err)
+{
+    fake *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    f->staged_sends++;
+    f->helper_sends += who == 1;
+    int n = f->n_area[who];
+    bool refuse = f->refuse && n > f->refuse_at;
+    if (refuse) {
+        f->refuse = false;
+        n = f->refuse_at;
+    }
+    for (int i = 0; i < n; i++) {
+        fake_staged *s = &f->area[who][i];
+        if (s->is_push) {
+            assert_true(f->n_pushes < FAKE_MAX_MSGS);
+            f->pushes[f->n_pushes++] = s->p;
+        } else {
+            assert_true(f->n_events < FAKE_MAX_MSGS);
+            f->event_codes[f->n_events][0] = '\0';
+            f->events[f->n_events++] = s->ev;
+        }
+    }
+    for (int i = 0; i < n; i++) /* recorded: moved out */
+        memset(&f->area[who][i], 0, sizeof f->area[who][i]);
+    area_drop(f, who, n); /* the refused one and those after it */
+    f->n_area[who] = 0;
+    *sent = (size_t)n;
+    mf_status st = refuse ? mf_error_set(err, f->refuse_st, "", "fake: refused message %d", n) : MF_OK;
+    pthread_mutex_unlock(&f->mu);
+    return st;
+}
+
 static void f_flush_start(void *ctx)
 {
     fake *f = ctx;
@@ -171,7 +254,10 @@ cs_sink fake_sink(fake *f)
     return (cs_sink){.ctx = f, .now = f_now, .timer = f_timer, .request_user_info = f_request,
                      .publish_push = f_push, .publish_status = f_status, .publish_analytics = f_analytics,
                      .flush = f_flush, .flush_start = f_flush_start, .ready = f_ready, .log = f_log,
-                     .sync_start = f->durability == FAKE_DURABLE_WAITS ? NULL : f_sync_start};
+                     .sync_start = f->durability == FAKE_DURABLE_WAITS ? NULL : f_sync_start,
+                     .stage_push = f->staged ? f_stage_push : NULL,
+                     .stage_analytics = f->staged ? f_stage_analytics : NULL,
+                     .send_staged = f->staged ? f_send_staged : NULL};
 }
 
 /* Answers request q now (reply or error), as the user's mode says. */

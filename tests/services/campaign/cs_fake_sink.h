@@ -7,6 +7,7 @@
 #ifndef CS_FAKE_SINK_H
 #define CS_FAKE_SINK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "cs_engine.h"
@@ -52,6 +53,14 @@ typedef struct fake_push {
     mf_push_notification m;
 } fake_push;
 
+/* A message staged (cs_sink's stage_push / stage_analytics), until send_staged records it. */
+#define FAKE_AREA_MAX 256
+typedef struct fake_staged {
+    bool is_push;
+    fake_push p;
+    mf_campaign_analytics_event ev;
+} fake_staged;
+
 typedef struct fake {
     int64_t now;
     int64_t timer_at;
@@ -81,6 +90,18 @@ typedef struct fake {
     int latency_ms;       /* the User Service answers this long after a request */
     bool quiet_log;
     cs_engine *engine;
+    /* staging, when `staged` is set before the engine opens: the engine and its helper thread
+     * stage into an area each; send_staged records an area's messages (in pushes and events,
+     * under mu) in the order staged. refuse: the next send_staged with more than refuse_at
+     * messages records the first refuse_at and refuses the next with refuse_st (once) */
+    bool staged;
+    pthread_mutex_t mu;
+    fake_staged *area[2];
+    int n_area[2];
+    bool refuse;
+    int refuse_at;
+    mf_status refuse_st;
+    int staged_sends, helper_sends; /* send_staged calls, those of area 1 */
 } fake;
 
 void fake_init(fake *f, int64_t now);
