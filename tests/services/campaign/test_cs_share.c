@@ -71,61 +71,65 @@ static size_t run_once(cs_share *sh, job *j, size_t n, size_t chunk, int seed)
     return atomic_load(&j->by_helper);
 }
 
+/* Each test gets a helper and a job (cmocka's state). */
+typedef struct fixture {
+    cs_share *sh;
+    job *j;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    mf_error err;
+    if (!fx || !(fx->j = malloc(sizeof *fx->j)) || cs_share_open(&fx->sh, &err) != MF_OK)
+        return -1;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    cs_share_close(fx->sh);
+    free(fx->j);
+    free(fx);
+    return 0;
+}
+
 static void test_every_item_once(void **state)
 {
-    (void)state;
-    cs_share *sh;
-    mf_error err;
-    assert_int_equal(cs_share_open(&sh, &err), MF_OK);
-    job *j = malloc(sizeof *j);
-    assert_non_null(j);
+    fixture *fx = *state;
     size_t helped = 0;
     const size_t sizes[] = {0, 1, 15, 16, 17, 31, 32, 33, 1000, 1001, MAX_ITEMS};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-        helped += run_once(sh, j, sizes[s], 16, (int)s);
-    assert_int_equal(cs_share_helped(sh), helped);
-    free(j);
-    cs_share_close(sh);
+        helped += run_once(fx->sh, fx->j, sizes[s], 16, (int)s);
+    assert_int_equal(cs_share_helped(fx->sh), helped);
 }
 
 /* A run of at most one chunk is the caller's alone (no wake-up for so little). */
 static void test_small_runs_stay_here(void **state)
 {
-    (void)state;
-    cs_share *sh;
-    mf_error err;
-    assert_int_equal(cs_share_open(&sh, &err), MF_OK);
-    job *j = malloc(sizeof *j);
-    assert_non_null(j);
+    fixture *fx = *state;
     for (size_t n = 0; n <= 16; n++)
-        assert_int_equal(run_once(sh, j, n, 16, 7), 0);
-    assert_int_equal(run_once(sh, j, 1, 0, 7), 0); /* chunk 0 means 1 */
-    assert_int_equal(cs_share_helped(sh), 0);
-    free(j);
-    cs_share_close(sh);
+        assert_int_equal(run_once(fx->sh, fx->j, n, 16, 7), 0);
+    assert_int_equal(run_once(fx->sh, fx->j, 1, 0, 7), 0); /* chunk 0 means 1 */
+    assert_int_equal(cs_share_helped(fx->sh), 0);
 }
 
 /* Runs back to back with changing sizes and chunks: a helper late for one run never runs an item
  * of the next with the old one's function or bounds. */
 static void test_runs_back_to_back(void **state)
 {
-    (void)state;
-    cs_share *sh;
-    mf_error err;
-    assert_int_equal(cs_share_open(&sh, &err), MF_OK);
-    job *j = malloc(sizeof *j);
-    assert_non_null(j);
+    fixture *fx = *state;
     size_t helped = 0;
     unsigned seed = 12345;
     for (int r = 0; r < 3000; r++) {
         seed = seed * 1103515245u + 12345u;
         size_t n = (seed >> 8) % 400;
         size_t chunk = (seed >> 20) % 24; /* 0 too */
-        helped += run_once(sh, j, n, chunk, r);
+        helped += run_once(fx->sh, fx->j, n, chunk, r);
     }
-    assert_int_equal(cs_share_helped(sh), helped);
-    free(j);
-    cs_share_close(sh);
+    assert_int_equal(cs_share_helped(fx->sh), helped);
 }
 
 /* Opened and closed with no run, or right after one: the helper ends and is joined. */
@@ -150,9 +154,9 @@ static void test_open_close(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_item_once),
-        cmocka_unit_test(test_small_runs_stay_here),
-        cmocka_unit_test(test_runs_back_to_back),
+        cmocka_unit_test_setup_teardown(test_every_item_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_runs_stay_here, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runs_back_to_back, setup, teardown),
         cmocka_unit_test(test_open_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
