@@ -55,12 +55,19 @@ mf_status cs_host_create(void (*on_timer)(void *ctx), void *ctx, cs_host **out, 
     return MF_OK;
 }
 
-/* Ends one task: its argument's free_arg (which may free t, when embedded), then t if ours. */
-static void done(task *t)
+/* Runs one task (run: fn, else only its end), then its argument's free_arg (which may free t,
+ * when embedded), then t if ours. What it needs of t is read before fn: an embedded task without
+ * free_arg may be posted again as soon as fn has begun (the service's durable task, posted by the
+ * syncer thread again once fn has taken its answer), and t is not read after that. */
+static void run_one(task *t, bool run)
 {
     bool owned = t->owned;
-    if (t->free_arg)
-        t->free_arg(t->arg);
+    cs_host_free_fn free_arg = t->free_arg;
+    void *arg = t->arg;
+    if (run)
+        t->fn(t->ctx, arg);
+    if (free_arg)
+        free_arg(arg);
     if (owned)
         free(t);
 }
@@ -86,7 +93,7 @@ void cs_host_close(cs_host *h)
         return;
     for (task *t = take_all(h), *next; t; t = next) {
         next = t->next;
-        done(t);
+        run_one(t, false);
     }
     if (h->efd >= 0)
         close(h->efd);
@@ -182,8 +189,7 @@ size_t cs_host_run(cs_host *h)
     size_t ran = 0;
     for (task *t = list, *next; t; t = next) {
         next = t->next;
-        t->fn(t->ctx, t->arg);
-        done(t);
+        run_one(t, true);
         ran++;
     }
     if (read(h->tfd, &count, sizeof count) == (ssize_t)sizeof count && h->on_timer) {

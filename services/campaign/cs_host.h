@@ -64,7 +64,7 @@ mf_status cs_host_post(cs_host *h, cs_host_fn fn, void *ctx, void *arg, cs_host_
 /* Queues fn(ctx, arg) in the caller's task storage t: t must stay valid, untouched by the caller,
  * until free_arg(arg) is called (by cs_host_run after fn, or by cs_host_close without fn), which
  * may free it (t is not used after free_arg returns). free_arg may be NULL only when t outlives
- * the host. MF_ERR_CLOSED after cs_host_shut: nothing queued, the caller still owns arg and t.
+ * the host; t may then be posted again as soon as fn has begun (the host reads t no more). MF_ERR_CLOSED after cs_host_shut: nothing queued, the caller still owns arg and t.
  * Never MF_ERR_NOMEM: no allocation. Any thread. */
 mf_status cs_host_post_task(cs_host *h, cs_host_task *t, cs_host_fn fn, void *ctx, void *arg,
                             cs_host_free_fn free_arg);
