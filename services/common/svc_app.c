@@ -4,6 +4,7 @@
 #include "svc_app.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@ struct svc_app {
     size_t n_groups;
     sqlite3 *db;
     mf_client *client;
+    /* set and cleared by the main thread, kicked by the client's service thread on a
+     * (re)connect: outbox_mu spans each, so a kick never meets an outbox being stopped */
+    pthread_mutex_t outbox_mu;
     svc_outbox *outbox;
     svc_http *http;
     svc_http_route *routes;
@@ -137,7 +141,9 @@ static void on_client_event(mf_client *c, const mf_client_event *ev, void *ctx)
     case MF_CLIENT_CONNECTED:
     case MF_CLIENT_RECONNECTED:
         SVC_INFO("broker %s url=%s", ev->type == MF_CLIENT_CONNECTED ? "connected" : "reconnected", url);
-        svc_outbox_kick(app->outbox); /* publish what waited for the broker */
+        pthread_mutex_lock(&app->outbox_mu);
+        svc_outbox_kick(app->outbox); /* publish what waited for the broker (NULL: not yet, or gone) */
+        pthread_mutex_unlock(&app->outbox_mu);
         break;
     case MF_CLIENT_DISCONNECTED:
         SVC_WARN("broker disconnected; reconnecting url=%s", url);
@@ -294,8 +300,12 @@ static mf_status start(svc_app *app, mf_error *err)
         st = open_database(app, err);
     if (st == MF_OK)
         st = create_client(app, err);
+    svc_outbox *ob = NULL; /* its thread's first pass publishes what waits: no kick is needed */
     if (st == MF_OK)
-        st = svc_outbox_start(app->cfg.db, app->client, app->svc->kinds, app->svc->n_kinds, &app->outbox, err);
+        st = svc_outbox_start(app->cfg.db, app->client, app->svc->kinds, app->svc->n_kinds, &ob, err);
+    pthread_mutex_lock(&app->outbox_mu);
+    app->outbox = ob;
+    pthread_mutex_unlock(&app->outbox_mu);
     if (st == MF_OK)
         st = start_http(app, err);
     if (st == MF_OK && app->svc->start) {
@@ -314,8 +324,11 @@ static int shut_down(svc_app *app, int rc)
     svc_http_destroy(app->http);
     app->http = NULL;
     SVC_DEBUG("admin server closed");
-    svc_outbox_stop(app->outbox, app->signals > 1 ? 0 : OUTBOX_STOP_MS);
+    pthread_mutex_lock(&app->outbox_mu);
+    svc_outbox *ob = app->outbox;
     app->outbox = NULL;
+    pthread_mutex_unlock(&app->outbox_mu);
+    svc_outbox_stop(ob, app->signals > 1 ? 0 : OUTBOX_STOP_MS);
     if (app->client) {
         mf_client_drain(app->client, app->signals > 1 ? 1 : DRAIN_MS);
         mf_client_destroy(app->client);
@@ -381,6 +394,7 @@ int svc_main(const svc_service *svc, int argc, char **argv)
 {
     static svc_app app;
     memset(&app, 0, sizeof app);
+    pthread_mutex_init(&app.outbox_mu, NULL);
     app.svc = svc;
     app.sigfd = -1;
     g_app = &app;
