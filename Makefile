@@ -2,6 +2,7 @@
 # Debian packages first (scripts/deps.sh), then configure and build with CMake.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 COV_BUILD  ?= build-cov
 # the generator's tests are Python, and examples.install links the (instrumented) installed
 # library into programs built without gcov: neither says anything about C coverage
@@ -12,9 +13,14 @@ CTEST_ARGS ?=
 # prove the same under ASan as in `make test`, so the sanitizer pass leaves them out.
 ASAN_CTEST_ARGS ?= -LE "^generator$$"
 
+# ThreadSanitizer: the suites where threads meet - the Campaign Service (its engine, helper,
+# syncer and client threads; units and end to end), the User Service, and the client's and the
+# typed API's against mf-broker. libwebsockets is not instrumented (it runs on one thread).
+TSAN_CTEST_ARGS ?= -R "^(campaign[.]|services[.]user[.]|e2e_test_typed_api_broker$$|e2e_test_client_(pubsub|request|robust)_broker$$)"
+
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test asan test-asan run bench regen check-generated fuzz coverage clean help
+.PHONY: all deps build test asan test-asan tsan test-tsan run bench regen check-generated fuzz coverage clean help
 
 all: build
 
@@ -22,6 +28,7 @@ help:
 	@echo "make run        start mf-broker and the demo (installs packages, builds)"
 	@echo "make test       build and run every test suite (ctest)"
 	@echo "make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make test-tsan  the threaded suites under ThreadSanitizer (a race fails the test)"
 	@echo "make bench      run the benchmarks and print ratios (see bench/RESULTS.md)"
 	@echo "make fuzz       run every libFuzzer harness FUZZ_SECONDS (60) each (tests/fuzz/run.sh)"
 	@echo "make coverage   build with gcov, run the tests, print line/branch coverage per file"
@@ -48,6 +55,18 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 test-asan: asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) $(ASAN_CTEST_ARGS) $(CTEST_ARGS)
+
+$(TSAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMF_SANITIZE_THREAD=ON
+
+tsan: deps $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+
+# halt_on_error: a race ends the process, so that a test fails (services started by a test
+# inherit the option and exit with the report in their log)
+test-tsan: tsan
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) $(TSAN_CTEST_ARGS) $(CTEST_ARGS)
 
 run: build
 	scripts/run.sh $(BUILD)
@@ -81,4 +100,4 @@ check-generated:
 	generator/mfgen asyncapi.yaml -o generated --check
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
