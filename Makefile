@@ -16,7 +16,7 @@ ASAN_CTEST_ARGS ?= -LE "^generator$$"
 # ThreadSanitizer: the suites where threads meet - the Campaign Service (its engine, helper,
 # syncer and client threads; units and end to end), the User Service, and the client's and the
 # typed API's against mf-broker. libwebsockets is not instrumented (it runs on one thread).
-TSAN_CTEST_ARGS ?= -R "^(campaign[.]|services[.]user[.]|e2e_test_typed_api_broker$$|e2e_test_client_(pubsub|request|robust)_broker$$)"
+TSAN_CTEST_ARGS ?= -R "^(campaign[.]|services[.]user[.]|e2e_test_(typed_api|api_batch)_broker$$|e2e_test_client_(pubsub|request|robust)_broker$$)"
 
 FUZZ_SECONDS ?= 60
 

@@ -5,6 +5,8 @@
 #ifndef CS_ENGINE_INT_H
 #define CS_ENGINE_INT_H
 
+#include <stdio.h>
+
 #include "cs_actions.h"
 #include "cs_campaign.h"
 #include "cs_data.h"
@@ -13,6 +15,7 @@
 #include "cs_ledger.h"
 #include "cs_quiet.h"
 #include "cs_share.h"
+#include "cs_template.h"
 #include "cs_userview.h"
 #include "mf/buf.h"
 #include "mf/freelist.h"
@@ -29,7 +32,7 @@ typedef enum slot_phase {
 } slot_phase;
 
 typedef struct cs_run cs_run;
-typedef struct cs_delivery cs_delivery; /* cs_engine_batch.c */
+typedef struct cs_delivery cs_delivery; /* cs_engine_deliver.c */
 
 /* The context of one profile request; outlives the engine if the engine is closed first. */
 typedef struct cs_req {
@@ -203,6 +206,31 @@ bool cs_eng_analytics_build(mf_campaign_analytics_event_event_type type, const c
 /* Sets the status in the ledger and publishes it; final statuses also emit their analytics. */
 void cs_eng_transition(cs_engine *e, cs_run *r, mf_campaign_status_update_status to, const char *code,
                        const char *message);
+
+/* Decides a target of the batch in hand: its outcome (the reason copied; NULL for none), and an
+ * open slot closes (the batch's open count goes down). */
+static inline void cs_eng_decide(cs_run *r, slot *s, cs_target_state st, const char *reason)
+{
+    s->out.after = st;
+    s->out.reason = NULL;
+    if (reason) {
+        snprintf(s->reason, sizeof s->reason, "%.159s", reason);
+        s->out.reason = s->reason;
+    }
+    if (s->phase != SLOT_DONE) {
+        s->phase = SLOT_DONE;
+        r->b.open--;
+    }
+}
+
+/* cs_engine_deliver.c */
+/* Renders and publishes one notification on the engine's thread; decides the slot (sent, failed,
+ * or pending when publishing failed). */
+void cs_eng_deliver(cs_engine *e, cs_run *r, slot *s, const cs_user_fields *u);
+/* Delivers the targets held back (the run's last commit is now durable) - unless the run is being
+ * cancelled or paused or the engine stops: then they stay pending (never published, so never a
+ * duplicate), and a stopping service needs neither its disk nor its client for them. */
+void cs_eng_release_held(cs_engine *e, cs_run *r);
 
 /* cs_engine_batch.c */
 /* Advances one run as far as it can go now (start, batch, completion); sets r->wake_at.

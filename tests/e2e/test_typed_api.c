@@ -559,124 +559,6 @@ static void test_sends_of_every_size_from_two_threads(void **state)
     pthread_mutex_destroy(&chk.mu);
 }
 
-/* A batch (mf_api_batch): what it takes arrives in the order added, what it refuses is not in it,
- * and a batch that the client refuses part of stops there. */
-#define BATCH_SENDS 300
-
-typedef struct batch_seen {
-    pthread_mutex_t mu;
-    int titles[BATCH_SENDS + 1]; /* in arrival order */
-    int n, bad;
-} batch_seen;
-
-static void on_batch_push(mf_client *c, const mf_msg *m, void *ctx)
-{
-    (void)c;
-    batch_seen *b = ctx;
-    mf_push_notification p;
-    mf_error err;
-    bool ok = mf_push_notification_decode(m->data, m->len, &p, &err) == MF_OK;
-    pthread_mutex_lock(&b->mu);
-    if (ok && b->n <= BATCH_SENDS)
-        b->titles[b->n++] = atoi(p.title);
-    else
-        b->bad++;
-    pthread_mutex_unlock(&b->mu);
-    if (ok)
-        mf_push_notification_free(&p);
-}
-
-static int batch_count(batch_seen *b)
-{
-    pthread_mutex_lock(&b->mu);
-    int n = b->n;
-    pthread_mutex_unlock(&b->mu);
-    return n;
-}
-
-static void test_batch_sends_in_order(void **state)
-{
-    (void)state;
-    mf_client *svc = connect_or_skip(), *device = connect_or_skip();
-    batch_seen seen = {.n = 0};
-    pthread_mutex_init(&seen.mu, NULL);
-    assert_int_equal(mf_client_subscribe(device, MF_NOTIFICATION_USER_PUSH_WILDCARD, NULL, on_batch_push, &seen, NULL),
-                     MF_OK);
-    assert_int_equal(mf_client_flush(device, E2E_WAIT_MS), MF_OK);
-    mf_api_batch b = MF_API_BATCH_INIT;
-    mf_error err;
-    char nid[40], title[16];
-    for (int i = 0; i < BATCH_SENDS; i++) {
-        mf_push_notification n;
-        mf_push_notification_init(&n);
-        snprintf(nid, sizeof nid, "5b1f3c2a-9d4e-4f6a-8b7c-%012d", i);
-        snprintf(title, sizeof title, "%d", i);
-        n.notification_id = nid;
-        n.user_id = USER_ID;
-        n.title = title;
-        n.body = "a body long enough to make the batch's text grow a few times over";
-        assert_int_equal(campaign_service_send_push_notification_batch(&b, &n, &err), MF_OK);
-        if (i == BATCH_SENDS / 2) { /* refused as the send refuses it, and not added */
-            n.notification_id = "not-a-uuid";
-            assert_int_equal(campaign_service_send_push_notification_batch(&b, &n, &err), MF_ERR_FORMAT);
-            assert_string_equal(err.pointer, "/notification_id");
-            n.notification_id = nid;
-            n.user_id = "a.b";
-            assert_int_equal(campaign_service_send_push_notification_batch(&b, &n, &err), MF_ERR_FORMAT);
-            assert_string_equal(err.pointer, "/user_id");
-        }
-    }
-    assert_int_equal(mf_api_batch_count(&b), BATCH_SENDS);
-    size_t sent = 0;
-    assert_int_equal(mf_api_batch_send(svc, &b, &sent, &err), MF_OK);
-    assert_int_equal(sent, BATCH_SENDS);
-    mf_api_batch_reset(&b);
-    assert_int_equal(mf_api_batch_count(&b), 0);
-    assert_int_equal(mf_api_batch_send(svc, &b, &sent, &err), MF_OK); /* empty after the reset */
-    assert_int_equal(sent, 0);
-    assert_int_equal(mf_client_flush(svc, E2E_WAIT_MS), MF_OK);
-    assert_int_equal(mf_client_flush(device, E2E_WAIT_MS), MF_OK);
-    assert_int_equal(batch_count(&seen), BATCH_SENDS);
-    assert_int_equal(seen.bad, 0);
-    for (int i = 0; i < BATCH_SENDS; i++)
-        assert_int_equal(seen.titles[i], i);
-    mf_api_batch_free(&b);
-    mf_client_destroy(svc);
-    mf_client_destroy(device);
-    pthread_mutex_destroy(&seen.mu);
-}
-
-static void test_batch_stops_at_refusal(void **state)
-{
-    (void)state;
-    mf_client *svc = connect_or_skip(), *rx = connect_or_skip();
-    e2e_col col;
-    e2e_col_init(&col);
-    assert_int_equal(mf_client_subscribe(rx, "batch.raw.>", NULL, e2e_col_cb, &col, NULL), MF_OK);
-    assert_int_equal(mf_client_flush(rx, E2E_WAIT_MS), MF_OK);
-    char subj[10][32], data[10][8];
-    mf_pub pubs[10];
-    for (int i = 0; i < 10; i++) {
-        snprintf(subj[i], sizeof subj[i], "batch.raw.%d", i);
-        snprintf(data[i], sizeof data[i], "%d", i);
-        pubs[i] = (mf_pub){subj[i], data[i], strlen(data[i])};
-    }
-    pubs[6].subject = "batch.raw.*"; /* a wildcard: no publish may carry one */
-    size_t queued = 0;
-    assert_int_equal(mf_client_publish_batch(svc, pubs, 10, &queued), MF_ERR_INVALID_ARG);
-    assert_int_equal(queued, 6);
-    assert_int_equal(mf_client_flush(svc, E2E_WAIT_MS), MF_OK);
-    assert_int_equal(mf_client_flush(rx, E2E_WAIT_MS), MF_OK);
-    assert_int_equal(e2e_col_count(&col), 6);
-    pthread_mutex_lock(&col.mu);
-    for (int i = 0; i < 6; i++)
-        assert_int_equal(col.vals[i], i);
-    pthread_mutex_unlock(&col.mu);
-    e2e_col_free(&col);
-    mf_client_destroy(svc);
-    mf_client_destroy(rx);
-}
-
 /* The async request: the callback runs once, with the decoded reply or the error. */
 typedef struct async_result {
     pthread_mutex_t mu;
@@ -901,8 +783,6 @@ int main(void)
         cmocka_unit_test(test_typed_headers),
         cmocka_unit_test(test_send_takes_parameter_from_payload),
         cmocka_unit_test(test_sends_of_every_size_from_two_threads),
-        cmocka_unit_test(test_batch_sends_in_order),
-        cmocka_unit_test(test_batch_stops_at_refusal),
         cmocka_unit_test(test_async_request),
         cmocka_unit_test(test_handler_errors),
         cmocka_unit_test(test_invalid_request_refused),
