@@ -14,43 +14,20 @@
 
 #include <cmocka.h>
 
-#include "e2e_util.h"
 #include "mf_sdk/sdk.h"
 
 #ifndef E2E_KIND
 #define E2E_KIND E2E_BROKER
 #endif
+#include "e2e_group.h"
 
 #define USER_ID "3f0c9a52-7d1e-4b8a-9c61-2e5f4a7b8d90"
 
-static e2e_server server;
-
-static int setup(void **state)
-{
-    (void)state;
-    const char *why = e2e_server_missing(E2E_KIND);
-    if (why) {
-        print_message("skipping: %s\n", why);
-        return 0;
-    }
-    return e2e_server_start(&server, E2E_KIND, 0) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (server.url)
-        e2e_server_cleanup(&server);
-    return 0;
-}
-
+/* A connected client; the test is skipped (or fails, see mf_skip.h) without a server. */
 static mf_client *connect_or_skip(void)
 {
-    const char *why = e2e_server_missing(E2E_KIND);
-    if (why)
-        mf_skip_or_fail("%s", why);
-    assert_non_null(server.url);
-    return e2e_connect_url(server.url, NULL);
+    REQUIRE_SERVER();
+    return connect_one(NULL);
 }
 
 #define BATCH_SENDS 300
@@ -175,5 +152,5 @@ int main(void)
         cmocka_unit_test(test_batch_sends_in_order),
         cmocka_unit_test(test_batch_stops_at_refusal),
     };
-    return mf_skip_exit(cmocka_run_group_tests(tests, setup, teardown));
+    return mf_skip_exit(cmocka_run_group_tests(tests, group_setup, group_teardown));
 }
