@@ -141,6 +141,26 @@ static void test_batch_stops_at_refusal(void **state)
     for (int i = 0; i < 6; i++)
         assert_int_equal(col.vals[i], i);
     pthread_mutex_unlock(&col.mu);
+    /* a typed batch on a client that no longer publishes: nothing goes, and err names the first */
+    mf_api_batch b = MF_API_BATCH_INIT;
+    mf_error err;
+    for (int i = 0; i < 3; i++) {
+        mf_push_notification n;
+        mf_push_notification_init(&n);
+        n.notification_id = "5b1f3c2a-9d4e-4f6a-8b7c-1d2e3f4a5b6c";
+        n.user_id = USER_ID;
+        n.title = "t";
+        n.body = "b";
+        assert_int_equal(campaign_service_send_push_notification_batch(&b, &n, &err), MF_OK);
+    }
+    assert_int_equal(mf_client_drain(svc, E2E_WAIT_MS), MF_OK);
+    size_t sent = 99;
+    assert_int_equal(mf_api_batch_send(svc, &b, &sent, &err), MF_ERR_CLOSED);
+    assert_int_equal(sent, 0);
+    assert_int_equal(err.code, MF_ERR_CLOSED);
+    assert_non_null(strstr(err.message, "message 1 of 3"));
+    assert_int_equal(mf_api_batch_count(&b), 3); /* left as it was */
+    mf_api_batch_free(&b);
     e2e_col_free(&col);
     mf_client_destroy(svc);
     mf_client_destroy(rx);
