@@ -47,21 +47,21 @@ static bool claim(cs_share *sh, uint32_t tag, size_t n, size_t chunk, size_t *fr
     }
 }
 
-/* Runs chunks of job `tag` until none is left; returns the items run. The thread that runs the
- * job's last item wakes the caller (it may be asleep in cs_share_run). */
-static size_t work(cs_share *sh, uint32_t tag, size_t n, size_t chunk, cs_share_fn fn, void *ctx, int who)
+/* Runs chunks of job `tag` until none is left. The thread that runs the job's last item wakes the
+ * caller (it may be asleep in cs_share_run). */
+static void work(cs_share *sh, uint32_t tag, size_t n, size_t chunk, cs_share_fn fn, void *ctx, int who)
 {
-    size_t from, to, ran = 0;
+    size_t from, to;
     while (claim(sh, tag, n, chunk, &from, &to)) {
         fn(ctx, from, to, who);
-        ran += to - from;
+        if (who != 0) /* counted before the chunk is done: the caller may return at once after */
+            atomic_fetch_add(&sh->helped, to - from);
         if (atomic_fetch_sub(&sh->left, to - from) == to - from && who != 0) {
             pthread_mutex_lock(&sh->mu);
             pthread_cond_signal(&sh->idle);
             pthread_mutex_unlock(&sh->mu);
         }
     }
-    return ran;
 }
 
 static void *helper(void *arg)
@@ -79,7 +79,7 @@ static void *helper(void *arg)
         void *ctx = sh->ctx;
         size_t n = sh->n, chunk = sh->chunk;
         pthread_mutex_unlock(&sh->mu);
-        atomic_fetch_add(&sh->helped, work(sh, (uint32_t)seen, n, chunk, fn, ctx, 1));
+        work(sh, (uint32_t)seen, n, chunk, fn, ctx, 1);
         pthread_mutex_lock(&sh->mu);
     }
     pthread_mutex_unlock(&sh->mu);

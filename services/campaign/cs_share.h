@@ -44,7 +44,8 @@ mf_status cs_share_open(cs_share **out, mf_error *err);
 void cs_share_run(cs_share *sh, size_t n, size_t chunk, cs_share_fn fn, void *ctx);
 void cs_share_close(cs_share *sh);
 
-/* Items the helper ran since cs_share_open (for tests and the engine's stats). */
+/* Items the helper ran since cs_share_open, counted before each chunk is done: up to date when
+ * cs_share_run returns. */
 size_t cs_share_helped(const cs_share *sh);
 
 #endif
