@@ -590,9 +590,12 @@ static mf_status publish_common(mf_client *c, const char *subject, const char *r
     return st;
 }
 
-/* mf_client_publish_batch takes the lock once per this many messages: the service thread, which
- * needs it to send what is queued and to take replies, waits at most one chunk (some tens of
- * microseconds), and starts sending the first chunk while the next is queued. */
+/* mf_client_publish_batch takes the lock once per this many messages, so that the service
+ * thread, which needs it to send what is queued and to take replies, can take it between two
+ * chunks (some tens of microseconds each) and send the first chunk while the next is queued.
+ * Caveat: a glibc mutex is not fair, so a caller that relocks at once may keep it for a few
+ * chunks in a row; a burst of n messages still holds it for n / BATCH_CHUNK short spans, never
+ * for the whole burst. */
 #define BATCH_CHUNK 64
 
 mf_status mf_client_publish_batch(mf_client *c, const mf_pub *msgs, size_t n, size_t *queued)

@@ -300,11 +300,15 @@ static mf_status start(svc_app *app, mf_error *err)
         st = open_database(app, err);
     if (st == MF_OK)
         st = create_client(app, err);
-    svc_outbox *ob = NULL; /* its thread's first pass publishes what waits: no kick is needed */
+    svc_outbox *ob = NULL;
     if (st == MF_OK)
         st = svc_outbox_start(app->cfg.db, app->client, app->svc->kinds, app->svc->n_kinds, &ob, err);
+    /* The outbox's first pass publishes what waits; but when that pass found the broker not yet
+     * connected and the connection came up before app->outbox was set, the connect's kick found
+     * NULL, and the outbox would wait out its back-off: kick it once it can be found. */
     pthread_mutex_lock(&app->outbox_mu);
     app->outbox = ob;
+    svc_outbox_kick(ob);
     pthread_mutex_unlock(&app->outbox_mu);
     if (st == MF_OK)
         st = start_http(app, err);
