@@ -60,14 +60,25 @@ start_broker() {
 
 # Every build/bin/*-service: started with the broker, a database in the log folder, and
 # its admin API where it says ("NAME listening on http://ADDR:PORT" on its stdout).
+# user-service starts first: campaign-service is told where its admin API is (--user-service),
+# which with MF_PORT is a free port known only once user-service listens.
 start_services() {
-  local exe name http=()
+  local exe name http=() exes=("$bin/user-service") args
   [ -n "${MF_PORT:-}" ] && http=(--http 127.0.0.1:0)
   for exe in "$bin"/*-service; do
+    [ "$exe" = "$bin/user-service" ] || exes+=("$exe")
+  done
+  for exe in "${exes[@]}"; do
     [ -x "$exe" ] || continue
     name=$(basename "$exe")
-    say "starting $name"
-    "$exe" --server "$url" --db "$logdir/$name.db" "${http[@]}" >"$logdir/$name.out" 2>"$logdir/$name.log" &
+    args=()
+    if [ "$name" = campaign-service ] && [ -n "${admin[user-service]:-}" ]; then
+      args=(--user-service "${admin[user-service]}")
+      say "starting $name (asking user-service at ${admin[user-service]})"
+    else
+      say "starting $name"
+    fi
+    "$exe" --server "$url" --db "$logdir/$name.db" "${http[@]}" "${args[@]}" >"$logdir/$name.out" 2>"$logdir/$name.log" &
     pids+=($!)
     if ! wait_for_line "$logdir/$name.out" "listening on http://" 60; then
       say "$name did not start:"; tail -20 "$logdir/$name.log"; exit 1

@@ -29,6 +29,13 @@ if [ -x "$build/bin/user-service" ]; then
 fi
 # the Campaign Service: the demo campaign stored, executed, its notifications localized, a summary
 if [ -x "$build/bin/campaign-service" ]; then
+  # on a free port, campaign-service must ask this run's user-service, not the default port's
+  if [ -x "$build/bin/user-service" ]; then
+    user_api=$(sed -n 's/^.*  user-service admin API on \(http:[^ ]*\) .*/\1/p' <<<"$out" | head -1)
+    [ -n "$user_api" ] || fail "no admin API address for user-service"
+    grep -qF "starting campaign-service (asking user-service at $user_api)" <<<"$out" ||
+      fail "campaign-service was not pointed at this run's user-service ($user_api)"
+  fi
   grep -q "users in the view" <<<"$out" || fail "campaign-service did not build its view of the users"
   grep -q "stored; estimated reach" <<<"$out" || fail "the demo campaign was not stored"
   grep -Eq "^  (running|completed): targets [0-9]+, sent [1-9][0-9]*, skipped by preference [0-9]+, held by quiet hours [0-9]+, failed 0$" <<<"$out" ||
