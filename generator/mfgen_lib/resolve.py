@@ -129,6 +129,10 @@ class Resolver:
         doc = n.doc
         if file_part:
             file_part = urllib.parse.unquote(file_part)
+            if "\0" in file_part:  # as written or as %00: no file has such a name (open() raises ValueError)
+                shown = ref.encode("unicode_escape").decode("ascii")
+                raise refn.err(f"$ref '{shown}' names a file with a NUL character in its name",
+                               "a file reference is a relative path: 'other.yaml#/components/schemas/X'")
             abs_path = os.path.normpath(os.path.join(os.path.dirname(n.doc.path), file_part))
             display = os.path.normpath(os.path.join(os.path.dirname(n.doc.display), file_part))
             doc = self.store.load_ref(
