@@ -206,7 +206,8 @@ for c in json.load(sys.stdin)["campaigns"]:
     if c["campaign_id"] == sys.argv[1]:
         print("  stored; estimated reach %d users" % c["estimated_reach"])' "$cid"
   say "campaign.execute $xid; its progress on campaign.status (mfctl campaign watch):"
-  "$bin/mfctl" --server "$url" campaign watch "$xid" --timeout 10m &
+  # its stderr to the log: it is stopped below, which it reports ("interrupted while ...")
+  "$bin/mfctl" --server "$url" campaign watch "$xid" --timeout 10m 2>>"$logdir/mfctl-watch.log" &
   watcher=$!
   sleep 0.5 # the watcher subscribes first
   echo "{\"execution_id\":\"$xid\",\"campaign_id\":\"$cid\",\"execution_type\":\"immediate\"}" |
@@ -222,6 +223,7 @@ sys.exit(x["status"] == "running" and x["sent"] + x["failed"] + x["skipped"] + x
   kill "$watcher" 2>/dev/null
   wait "$watcher" 2>/dev/null
   echo
+  say "every target decided (held ones wait for their quiet hours): the watch stops here"
   show_campaign_samples "$xid"
   show_campaign_summary "$base" "$xid"
 }
