@@ -70,4 +70,4 @@ def two_discovered(out, srv):
 hs.scenario("discovered_urls", discovered, run_ms=800, extra=two_discovered)
 
 if __name__ == "__main__":
-    sys.exit(hs.main())
+    sys.exit(hs.main(__doc__))

@@ -334,8 +334,9 @@ def run_case(peer, name, sc):
         srv.close()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(doc=None):
+    """Runs the scenarios; doc: the --help text of the calling script (default: this one's)."""
+    ap = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--peer", required=True)
     ap.add_argument("--only")
     a = ap.parse_args()
