@@ -32,7 +32,7 @@ help:
 	@echo "make bench      run the benchmarks and print ratios (see bench/RESULTS.md)"
 	@echo "make fuzz       run every libFuzzer harness FUZZ_SECONDS (60) each (tests/fuzz/run.sh)"
 	@echo "make coverage   build with gcov, run the tests, print line/branch coverage per file"
-	@echo "make regen      regenerate generated/ and tests/sdk/cases.json from asyncapi.yaml"
+	@echo "make regen      regenerate generated/, docs/flow/ and tests/sdk/cases.json from asyncapi.yaml"
 
 deps:
 	@scripts/deps.sh
@@ -94,6 +94,7 @@ coverage: deps $(COV_BUILD)/CMakeCache.txt
 
 regen:
 	generator/mfgen asyncapi.yaml -o generated
+	generator/mfgen docs asyncapi.yaml -o docs/flow --sdk generated
 	python3 tests/sdk/make_cases.py asyncapi.yaml tests/sdk/cases.json
 
 check-generated:
