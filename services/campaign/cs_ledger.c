@@ -17,8 +17,21 @@
  * every committed target had to update; the cursor keeps that scan from walking an execution's
  * finished targets again at every batch. Keys are read from committed rows only (a key written
  * by cs_ledger_create is not remembered: its transaction may still be rolled back).
+ *
+ * The mark. cs_execution_keys.sent_through (schema 5) is a seq at or below which every target
+ * whose row still says pending was sent, with variant 0 after one profile request
+ * (cs_target_outcomes, the view, reads them so). The commit leaves such a target's row as it is
+ * instead of rewriting it: a batch all sent is the counters' UPDATE and the mark's, not 1,000
+ * rows. The mark moves in the commit's own transaction, so there is no moment at which a target
+ * is sent by the mark but not by the counters, or the other way round. It moves only up to the
+ * cursor `settled` carried over the batch's outcomes (no target at or below it is pending once
+ * they are written), and only past targets of the batch: every target up to it is then decided.
+ * Readers of pending targets take max(their seq, the mark) from the database in the same
+ * statement (MARK): a cursor remembered before another replica moved the mark is lower than the
+ * mark, never higher, and the rows it would otherwise take for pending are sent.
  */
 #define KEYS 16
+#define MARK "(SELECT sent_through FROM cs_execution_keys WHERE xk = ?1)"
 
 typedef struct exec_key {
     char execution_id[37]; /* "" when the slot is free */
@@ -30,7 +43,7 @@ typedef struct exec_key {
 struct cs_ledger {
     sqlite3 *db;
     sqlite3_stmt *insert, *insert_key, *key, *set_total, *get, *status, *held_due, *pending, *update_target,
-        *counters, *next_release, *has_pending, *active, *breakdown, *held_due_u, *pending_u, *view_range;
+        *counters, *next_release, *has_pending, *active, *breakdown, *held_due_u, *pending_u, *view_range, *mark;
     sqlite3_stmt *fence;  /* cs_ledger_fence: "is the execution's lease held by fence_owner" */
     /* cs_ledger_commit_nowait's: the synchronous level to go back to (read on first use; 0 unread) */
     int sync_level;
@@ -84,7 +97,7 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
                               "state = 3 AND release_at <= ?2 ORDER BY release_at, seq LIMIT ?3", &l->held_due, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT seq, user_id, state, attempts FROM cs_targets WHERE xk = ?1 AND "
-                              "seq > ?3 AND state = 0 ORDER BY seq LIMIT ?2", &l->pending, err);
+                              "seq > max(?3, " MARK ") AND state = 0 ORDER BY seq LIMIT ?2", &l->pending, err);
     if (s == MF_OK)
         s = cs_db_prepare(db, "UPDATE cs_targets SET state = ?3, release_at = ?4, reason = ?5, variant = ?6, "
                               "attempts = ?7, updated_at = ?8 WHERE xk = ?1 AND seq BETWEEN ?2 AND ?9",
@@ -97,8 +110,8 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
         s = cs_db_prepare(db, "SELECT min(release_at) FROM cs_targets WHERE xk = ?1 AND state = 3", &l->next_release,
                           err);
     if (s == MF_OK)
-        s = cs_db_prepare(db, "SELECT seq FROM cs_targets WHERE xk = ?1 AND seq > ?2 AND state = 0 ORDER BY seq "
-                              "LIMIT 1", &l->has_pending, err);
+        s = cs_db_prepare(db, "SELECT seq FROM cs_targets WHERE xk = ?1 AND seq > max(?2, " MARK ") AND state = 0 "
+                              "ORDER BY seq LIMIT 1", &l->has_pending, err);
     /* the same two, each target with its user's view row (cs_ledger_batch_view) */
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT t.seq, t.user_id, t.state, t.attempts, " CS_USERVIEW_COLUMNS " FROM cs_targets AS t "
@@ -108,7 +121,7 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT t.seq, t.user_id, t.state, t.attempts, " CS_USERVIEW_COLUMNS " FROM cs_targets AS t "
                               "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.xk = ?1 AND "
-                              "t.seq > ?3 AND t.state = 0 ORDER BY t.seq LIMIT ?2", &l->pending_u, err);
+                              "t.seq > max(?3, " MARK ") AND t.state = 0 ORDER BY t.seq LIMIT ?2", &l->pending_u, err);
     /* the view rows of a batch of pending targets, merged in C (view_merge) */
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT " CS_USERVIEW_COLUMNS " FROM cs_users AS u WHERE u.user_id BETWEEN ?1 AND ?2 "
@@ -119,7 +132,11 @@ mf_status cs_ledger_open(sqlite3 *db, cs_ledger **out, mf_error *err)
     if (s == MF_OK)
         s = cs_db_prepare(db, "SELECT CASE state WHEN 0 THEN 'pending' WHEN 1 THEN 'sent' WHEN 2 THEN 'skipped' "
                               "WHEN 3 THEN 'held' ELSE 'failed' END || coalesce(':' || reason, '') AS label, count(*) "
-                              "FROM cs_targets WHERE xk = ?1 GROUP BY label ORDER BY label", &l->breakdown, err);
+                              "FROM cs_target_outcomes WHERE xk = ?1 GROUP BY label ORDER BY label", &l->breakdown,
+                          err);
+    if (s == MF_OK)
+        s = cs_db_prepare(db, "UPDATE cs_execution_keys SET sent_through = ?2 WHERE xk = ?1 AND sent_through < ?2",
+                          &l->mark, err);
     if (s != MF_OK) {
         cs_ledger_close(l);
         return s;
@@ -135,7 +152,8 @@ void cs_ledger_close(cs_ledger *l)
     sqlite3_stmt *all[] = {l->insert,   l->insert_key,   l->key,           l->set_total, l->get,
                            l->status,   l->held_due,     l->pending,       l->update_target,
                            l->counters, l->next_release, l->has_pending,   l->active,
-                           l->breakdown, l->held_due_u,  l->pending_u,     l->view_range, l->fence};
+                           l->breakdown, l->held_due_u,  l->pending_u,     l->view_range, l->fence,
+                           l->mark};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         sqlite3_finalize(all[i]);
     free(l);
@@ -492,8 +510,6 @@ static mf_status write_run(cs_ledger *l, int64_t xk, const cs_outcome *o, size_t
     return step_write(l, st, "update target", err);
 }
 
-/* One statement per run of consecutive seqs written alike: a batch of pending targets all sent is one
- * UPDATE instead of one per target (the commit was 14 % of the engine's time with one per target). */
 mf_status cs_ledger_fence(cs_ledger *l, const char *lease_owner, mf_error *err)
 {
     snprintf(l->fence_owner, sizeof l->fence_owner, "%s", lease_owner);
@@ -517,18 +533,62 @@ static mf_status check_fence(cs_ledger *l, const char *execution_id, mf_error *e
     return svc_db_status(l->db, rc, "check the lease", err);
 }
 
-mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
-                           mf_error *err)
+/*
+ * The mark these outcomes allow: the cursor `settled` (no target at or below it pending) carried
+ * over the outcomes that decide the targets right after it, and no further than the highest seq
+ * among them. 0 when it does not pass any of them (or without a remembered key).
+ */
+static int64_t mark_after(const exec_key *k, const cs_outcome *o, size_t n)
+{
+    if (!k || k->settled == INT64_MAX)
+        return 0;
+    int64_t through = k->settled, top = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o[i].after != CS_TARGET_PENDING && o[i].seq - 1 == through)
+            through = o[i].seq;
+        if (o[i].seq > top)
+            top = o[i].seq;
+    }
+    return through > k->settled && through <= top ? through : 0;
+}
+
+/* Whether x's row is left as the snapshot wrote it (pending), the mark saying it was sent. */
+static bool by_mark(const cs_outcome *x, int64_t mark)
+{
+    return x->seq <= mark && x->before == CS_TARGET_PENDING && x->after == CS_TARGET_SENT && x->variant == 0 &&
+           x->attempts == 1;
+}
+
+/* The outcomes' rows: one statement per run of consecutive seqs written alike (a run ends before
+ * an outcome the mark records), none for those the mark records or that stay pending. (One
+ * statement per target was 14 % of the engine's time before the runs.) */
+static mf_status write_rows(cs_ledger *l, int64_t xk, const cs_outcome *o, size_t n, int64_t mark, int64_t now_ms,
+                            bool *marked, mf_error *err)
+{
+    mf_status s = MF_OK;
+    *marked = false;
+    for (size_t i = 0, run = 0; s == MF_OK && i < n; i++) {
+        const cs_outcome *x = &o[i];
+        if (x->after == CS_TARGET_PENDING)
+            continue;
+        if (by_mark(x, mark)) {
+            *marked = true;
+            continue;
+        }
+        run++;
+        if (i + 1 == n || !same_write(x, &o[i + 1]) || by_mark(&o[i + 1], mark)) {
+            s = write_run(l, xk, x - (run - 1), run, now_ms, err);
+            run = 0;
+        }
+    }
+    return s;
+}
+
+static mf_status write_counters(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n,
+                                int64_t now_ms, mf_error *err)
 {
     int64_t d_sent = 0, d_failed = 0, d_skipped = 0, d_held = 0, d_ever = 0;
-    exec_key *k;
-    mf_status s = key_of(l, execution_id, &k, err);
-    int64_t xk = k ? k->xk : 0; /* 0: no execution key, no target is written */
-    if (s == MF_OK)
-        s = svc_db_begin(l->db, err);
-    if (s == MF_OK && l->fence)
-        s = check_fence(l, execution_id, err);
-    for (size_t i = 0, run = 0; s == MF_OK && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const cs_outcome *x = &o[i];
         if (x->after == CS_TARGET_PENDING)
             continue;
@@ -537,32 +597,47 @@ mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outc
         d_skipped += x->after == CS_TARGET_SKIPPED;
         d_held += (x->after == CS_TARGET_HELD) - (x->before == CS_TARGET_HELD);
         d_ever += x->after == CS_TARGET_HELD && x->before != CS_TARGET_HELD;
-        run++;
-        if (i + 1 == n || !same_write(x, &o[i + 1])) {
-            s = write_run(l, xk, x - (run - 1), run, now_ms, err);
-            run = 0;
-        }
     }
-    if (s == MF_OK) {
-        sqlite3_stmt *st = l->counters;
-        sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, d_sent);
-        sqlite3_bind_int64(st, 3, d_failed);
-        sqlite3_bind_int64(st, 4, d_skipped);
-        sqlite3_bind_int64(st, 5, d_held);
-        sqlite3_bind_int64(st, 6, d_ever);
-        sqlite3_bind_int64(st, 7, now_ms);
-        s = step_write(l, st, "update counters", err);
+    sqlite3_stmt *st = l->counters;
+    sqlite3_bind_text(st, 1, execution_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, d_sent);
+    sqlite3_bind_int64(st, 3, d_failed);
+    sqlite3_bind_int64(st, 4, d_skipped);
+    sqlite3_bind_int64(st, 5, d_held);
+    sqlite3_bind_int64(st, 6, d_ever);
+    sqlite3_bind_int64(st, 7, now_ms);
+    return step_write(l, st, "update counters", err);
+}
+
+mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
+                           mf_error *err)
+{
+    exec_key *k;
+    mf_status s = key_of(l, execution_id, &k, err);
+    int64_t xk = k ? k->xk : 0; /* 0: no execution key, no target is written */
+    int64_t mark = mark_after(k, o, n);
+    bool marked = false;
+    if (s == MF_OK)
+        s = svc_db_begin(l->db, err);
+    if (s == MF_OK && l->fence)
+        s = check_fence(l, execution_id, err);
+    if (s == MF_OK)
+        s = write_rows(l, xk, o, n, mark, now_ms, &marked, err);
+    if (s == MF_OK && marked) {
+        sqlite3_bind_int64(l->mark, 1, xk);
+        sqlite3_bind_int64(l->mark, 2, mark);
+        s = step_write(l, l->mark, "move the sent-through mark", err);
     }
+    if (s == MF_OK)
+        s = write_counters(l, execution_id, o, n, now_ms, err);
     if (s == MF_OK)
         s = svc_db_commit(l->db, err);
     if (s != MF_OK) {
         svc_db_rollback(l->db);
         return s;
     }
-    for (size_t i = 0; k && i < n; i++) /* the targets just written right after the cursor */
-        if (o[i].after != CS_TARGET_PENDING && o[i].seq > k->settled && o[i].seq - 1 == k->settled)
-            k->settled++;
+    if (k && mark > k->settled) /* the targets just written right after the cursor */
+        k->settled = mark;
     return MF_OK;
 }
 

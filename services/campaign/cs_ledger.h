@@ -18,6 +18,12 @@
  *     service publishes it again with the same notification_ids: raw duplicates are at most
  *     one batch (batch_size) per crash, and 0 after de-duplication by notification_id.
  *
+ * What a target's row says. A sent target at or below its execution's sent-through mark
+ * (cs_execution_keys.sent_through) whose outcome was variant 0 after one profile request keeps the
+ * pending row the snapshot wrote: the mark records it (cs_ledger.c). Read targets through the
+ * view cs_target_outcomes, which applies the mark (such a target: state 1, variant 0, attempts 1,
+ * no updated_at), not from cs_targets' state alone.
+ *
  * Execution status (mf_campaign_status_update_status): pending (created, waiting for its start
  * time), running, paused, completed, failed, cancelled. Counters: total (targets), sent,
  * failed, skipped (preferences, deleted users), held (held now), ever_held, batches.
@@ -136,7 +142,10 @@ mf_status cs_ledger_batch_view_in(cs_ledger *l, const char *execution_id, int64_
 
 /*
  * Records a batch's outcomes and the execution's counters in one transaction. Outcomes whose
- * `after` is pending are not written (the target stays pending). MF_ERR_IO rolls everything back.
+ * `after` is pending are not written (the target stays pending). The sent-through mark moves in
+ * the same transaction over the targets right after the ones already decided, when the outcomes
+ * decide them, and the rows of those it records as sent are not rewritten. MF_ERR_IO rolls
+ * everything back.
  */
 mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
                            mf_error *err);

@@ -206,14 +206,15 @@ static void lifecycle(void **state)
 
 #define EXEC2 "2b4e28ba-2fa1-41d2-883f-0016d3cca427" /* a second execution in the same file */
 
-/* One target's row as the commit wrote it: "state/release_at/reason/variant/attempts/updated_at". */
+/* One target as the commit recorded it, read through the view cs_target_outcomes (the mark
+ * applied): "state/release_at/reason/variant/attempts/updated_at". */
 static void row_of(sqlite3 *db, const char *exec, int64_t seq, char *out, size_t cap)
 {
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, coalesce(release_at, -1), coalesce(reason, '-'), "
-                                            "coalesce(variant, -1), attempts, coalesce(updated_at, -1) FROM cs_targets "
-                                            "WHERE xk = (SELECT xk FROM cs_execution_keys WHERE execution_id = ?1) "
-                                            "AND seq = ?2", -1, &st, NULL), SQLITE_OK);
+                                            "coalesce(variant, -1), attempts, coalesce(updated_at, -1) FROM "
+                                            "cs_target_outcomes WHERE execution_id = ?1 AND seq = ?2", -1, &st, NULL),
+                     SQLITE_OK);
     sqlite3_bind_text(st, 1, exec, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, seq);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -260,8 +261,10 @@ static void commit_writes_each_target(void **state)
     };
     size_t n = sizeof out / sizeof *out;
     assert_int_equal(cs_ledger_commit(l, EXEC2, out, n, 7, NULL), MF_OK);
+    /* 1 and 2 (variant 0, one request) are sent by the mark, which stops at 4 (5 stays pending):
+     * their rows are the snapshot's, with no time; 17 is above the mark and written */
     const char *want[] = {
-        "1/-1/-/0/1/7", "1/-1/-/0/1/7", "1/-1/-/1/1/7", "1/-1/-/1/2/7", "0/-1/-/-1/0/-1", "1/-1/-/1/2/7",
+        "1/-1/-/0/1/-1", "1/-1/-/0/1/-1", "1/-1/-/1/1/7", "1/-1/-/1/2/7", "0/-1/-/-1/0/-1", "1/-1/-/1/2/7",
         "0/-1/-/-1/0/-1", "1/-1/-/1/2/7", "2/-1/push_disabled/-1/0/7", "2/-1/push_disabled/-1/0/7",
         "2/-1/deleted/-1/0/7", "3/100/-/-1/0/7", "3/100/-/-1/0/7", "3/200/-/-1/0/7",
         "4/-1/user_not_found/-1/1/7", "4/-1/user_not_found/-1/1/7", "1/-1/-/0/1/7", "0/-1/-/-1/0/-1",
@@ -271,6 +274,10 @@ static void commit_writes_each_target(void **state)
         row_of(db, EXEC2, (int64_t)i + 1, got, sizeof got);
         assert_string_equal(got, want[i]);
     }
+    assert_int_equal(cs_test_db_int(db, "SELECT sent_through FROM cs_execution_keys WHERE execution_id = '" EXEC2 "'"),
+                     4);
+    assert_int_equal(cs_test_db_int(db, "SELECT count(*) FROM cs_targets WHERE state = 0 AND seq IN (1, 2) AND xk = "
+                                         "(SELECT xk FROM cs_execution_keys WHERE execution_id = '" EXEC2 "')"), 2);
     cs_execution x;
     bool found;
     assert_int_equal(cs_ledger_get(l, EXEC2, &x, &found, NULL), MF_OK);
@@ -387,7 +394,7 @@ static void commit_nowait_records_and_restores_sync(void **state)
     assert_int_equal(synchronous_level(db), 2);
     char got[128];
     row_of(db, EXEC7, 1, got, sizeof got);
-    assert_string_equal(got, "1/-1/-/0/1/9");
+    assert_string_equal(got, "1/-1/-/0/1/-1"); /* sent by the mark */
     row_of(db, EXEC7, 2, got, sizeof got);
     assert_string_equal(got, "2/-1/push_disabled/-1/0/9");
     /* again, with the level prepared once: the counters add up */
@@ -625,7 +632,10 @@ static void version2_execution_resumes(void **state)
 /* The ledger remembers where an execution's pending targets begin. Two replicas (two connections,
  * two ledgers) take and commit batches in turn, some targets staying pending each time: every
  * batch must start at the lowest pending target in the file and hold every pending one up to its
- * size, whichever ledger committed last; both then agree nothing is pending. */
+ * size, whichever ledger committed last; both then agree nothing is pending. The sent targets are
+ * variant 0 after one request, so each commit moves the sent-through mark as far as it can, and a
+ * ledger whose cursor was learned before the other moved it must not take a target the mark
+ * records as sent for a pending one (the file's truth is the view, cs_target_outcomes). */
 static void cursor_never_skips_a_pending_target(void **state)
 {
     (void)state;
@@ -641,8 +651,8 @@ static void cursor_never_skips_a_pending_target(void **state)
                       .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = 4, .created_at = 400};
     assert_int_equal(cs_ledger_create(l[0], &e, &c.target_audience, &o, NULL), MF_OK);
     sqlite3_stmt *truth;
-    assert_int_equal(sqlite3_prepare_v2(db[0], "SELECT seq FROM cs_targets WHERE state = 0 AND xk = (SELECT xk FROM "
-                                               "cs_execution_keys WHERE execution_id = '" EXEC6 "') ORDER BY seq",
+    assert_int_equal(sqlite3_prepare_v2(db[0], "SELECT seq FROM cs_target_outcomes WHERE state = 0 AND execution_id = '"
+                                               EXEC6 "' ORDER BY seq",
                                         -1, &truth, NULL),
                      SQLITE_OK);
     int round = 0, done = 0;
@@ -662,13 +672,18 @@ static void cursor_never_skips_a_pending_target(void **state)
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(rows[i].seq, want[i]);
             bool stays = (rows[i].seq * 7 + round) % 3 == 0;
-            out[i] = (cs_outcome){.seq = rows[i].seq, .after = stays ? CS_TARGET_PENDING : CS_TARGET_SENT};
+            out[i] = (cs_outcome){.seq = rows[i].seq, .after = stays ? CS_TARGET_PENDING : CS_TARGET_SENT,
+                                  .attempts = 1};
             done += !stays;
         }
         assert_int_equal(cs_ledger_commit(writer, EXEC6, out, n, 401, NULL), MF_OK);
     }
     assert_true(round < 200);
     assert_int_equal(done, N);
+    /* the mark did its part: some sent targets are recorded by it alone */
+    assert_true(cs_test_db_int(db[0], "SELECT count(*) FROM cs_targets WHERE state = 0") > 0);
+    assert_int_equal(cs_test_db_int(db[0], "SELECT count(*) FROM cs_target_outcomes WHERE state = 1 AND execution_id = '"
+                                           EXEC6 "'"), N);
     for (int i = 0; i < 2; i++) {
         bool any = true;
         assert_int_equal(cs_ledger_has_pending(l[i], EXEC6, &any, NULL), MF_OK);
@@ -680,9 +695,121 @@ static void cursor_never_skips_a_pending_target(void **state)
     close_all(db[0], l[0]);
 }
 
-/* Every statement of the ledger on cs_targets searches it by execution key, through its primary key
- * or the held index: none scans a table, and none sorts except the admin breakdown's GROUP BY.
- * The pending reads walk the primary key from a seq on (no sort of an execution's targets). */
+#define EXEC8 "8b4e28ba-2fa1-41d2-883f-0016d3cca427"
+
+static int64_t mark_of(sqlite3 *db, const char *exec)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT sent_through FROM cs_execution_keys WHERE execution_id = '%s'", exec);
+    return int_of(db, sql);
+}
+
+/* Commits one batch of outcomes made by `kinds` for rows: 's' sent (variant 0, one request), 'p'
+ * left pending, 'v' sent with variant 1, 'r' sent after a retry (2 requests), 'k' skipped,
+ * 'h' held until t=100. */
+static void commit_kinds(cs_ledger *l, const cs_target_row *rows, size_t n, const char *kinds, int64_t now)
+{
+    cs_outcome out[16];
+    assert_true(n <= 16 && strlen(kinds) == n);
+    for (size_t i = 0; i < n; i++) {
+        cs_outcome *o = &out[i];
+        *o = (cs_outcome){.seq = rows[i].seq, .before = rows[i].state, .after = CS_TARGET_SENT, .variant = 0,
+                          .attempts = rows[i].attempts + 1};
+        switch (kinds[i]) {
+        case 'p': o->after = CS_TARGET_PENDING; o->variant = -1; break;
+        case 'v': o->variant = 1; break;
+        case 'r': o->attempts++; break;
+        case 'k': o->after = CS_TARGET_SKIPPED; o->reason = "push_disabled"; o->variant = -1; break;
+        case 'h': o->after = CS_TARGET_HELD; o->release_at = 100; o->variant = -1; break;
+        default: break;
+        }
+    }
+    assert_int_equal(cs_ledger_commit(l, EXEC8, out, n, now, NULL), MF_OK);
+}
+
+/* The sent-through mark: it records a batch sent with variant 0 after one request without
+ * rewriting the rows, stops below a target left pending (the rows after it are written), never
+ * records another variant, a retry, a skip or a hold, and a ledger opened afresh on the file
+ * (a restart) takes exactly the targets still pending from it. */
+static void mark_records_sent_targets_only(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    cs_ledger *l;
+    open_all(&db, &l);
+    mf_campaign_create c;
+    all_users_campaign(&c);
+    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
+    cs_execution e = {.execution_id = EXEC8, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
+                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = 10, .created_at = 5};
+    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    assert_int_equal(mark_of(db, EXEC8), 0);
+    cs_target_row rows[10];
+    size_t n;
+    char got[128];
+    /* batch 1: all sent; no row rewritten, the mark at 10 */
+    assert_int_equal(cs_ledger_batch(l, EXEC8, 50, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 10);
+    commit_kinds(l, rows, n, "ssssssssss", 51);
+    assert_int_equal(mark_of(db, EXEC8), 10);
+    const char *written = "SELECT count(*) FROM cs_target_outcomes WHERE execution_id = '" EXEC8 "' AND "
+                          "updated_at IS NOT NULL";
+    assert_int_equal(int_of(db, written), 0);
+    /* batch 2: 11-14 sent, 15 left pending (a failed publish), then 16 sent, 17 variant 1, 18
+     * skipped, 19 retried, 20 held: the mark stops at 14 and 16-20 are written */
+    assert_int_equal(cs_ledger_batch(l, EXEC8, 50, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(rows[0].seq, 11);
+    commit_kinds(l, rows, n, "sssspsvkrh", 52);
+    assert_int_equal(mark_of(db, EXEC8), 14);
+    assert_int_equal(int_of(db, written), 5);
+    const char *want[] = {"1/-1/-/0/1/-1", "0/-1/-/-1/0/-1", "1/-1/-/0/1/52", "1/-1/-/1/1/52",
+                          "2/-1/push_disabled/-1/1/52", "1/-1/-/0/2/52", "3/100/-/-1/1/52", "0/-1/-/-1/0/-1"};
+    for (int64_t seq = 14; seq <= 21; seq++) {
+        row_of(db, EXEC8, seq, got, sizeof got);
+        assert_string_equal(got, want[seq - 14]);
+    }
+    breakdown_is(l, EXEC8, "held=1;pending=6;sent=17;skipped:push_disabled=1;");
+    close_all(db, l);
+
+    /* a restart: the pending targets are 15 and 21-25, nothing at or below the mark */
+    open_all(&db, &l);
+    assert_int_equal(cs_ledger_batch(l, EXEC8, 50, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 6);
+    const int64_t pending[] = {15, 21, 22, 23, 24, 25};
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(rows[i].seq, pending[i]);
+        assert_int_equal(rows[i].state, CS_TARGET_PENDING);
+    }
+    commit_kinds(l, rows, n, "ssssss", 60);
+    assert_int_equal(mark_of(db, EXEC8), 15); /* 16 was written, not in this batch: the mark stops */
+    row_of(db, EXEC8, 25, got, sizeof got);
+    assert_string_equal(got, "1/-1/-/0/1/60");
+    bool any = true;
+    assert_int_equal(cs_ledger_has_pending(l, EXEC8, &any, NULL), MF_OK);
+    assert_false(any);
+    /* the held target comes back and is sent: written, whatever the mark */
+    assert_int_equal(cs_ledger_batch(l, EXEC8, 100, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].seq, 20);
+    commit_kinds(l, rows, n, "s", 101);
+    row_of(db, EXEC8, 20, got, sizeof got);
+    assert_string_equal(got, "1/-1/-/0/2/101");
+    breakdown_is(l, EXEC8, "sent=24;skipped:push_disabled=1;");
+    cs_execution x;
+    bool found;
+    assert_int_equal(cs_ledger_get(l, EXEC8, &x, &found, NULL), MF_OK);
+    assert_int_equal(x.sent, 24);
+    assert_int_equal(int_of(db, "SELECT count(*) FROM cs_target_outcomes WHERE state = 1 AND execution_id = '"
+                                EXEC8 "'"), 24);
+    mf_campaign_create_free(&c);
+    close_all(db, l);
+}
+
+/* Every statement of the ledger on cs_targets (or its view cs_target_outcomes) searches it by
+ * execution key, through its primary key or the held index: none scans a table, and none sorts
+ * except the admin breakdown's GROUP BY. The pending reads walk the primary key from a seq on (no sort of an execution's targets). */
 static void queries_search_by_key(void **state)
 {
     (void)state;
@@ -692,7 +819,7 @@ static void queries_search_by_key(void **state)
     int checked = 0;
     for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st)) {
         const char *sql = sqlite3_sql(st);
-        if (!strstr(sql, "cs_targets"))
+        if (!strstr(sql, "cs_targets") && !strstr(sql, "cs_target_outcomes"))
             continue;
         char q[2048];
         snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
@@ -757,6 +884,7 @@ int main(void)
         cmocka_unit_test(version2_execution_resumes),
         cmocka_unit_test(queries_search_by_key),
         cmocka_unit_test(cursor_never_skips_a_pending_target),
+        cmocka_unit_test(mark_records_sent_targets_only),
         cmocka_unit_test(campaigns_are_never_overwritten),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
