@@ -552,7 +552,11 @@ static int64_t mark_after(const exec_key *k, const cs_outcome *o, size_t n)
     return through > k->settled && through <= top ? through : 0;
 }
 
-/* Whether x's row is left as the snapshot wrote it (pending), the mark saying it was sent. */
+/* Whether x's row is left as the snapshot wrote it (pending), the mark saying it was sent. It
+ * trusts x->before: the state the row had when the batch was read, still its state now because
+ * only the lease's holder commits the execution's batches (cs_ledger_fence) and it commits each
+ * target once per read. A stale batch's "pending" for a row since decided would leave that row's
+ * state as it is (held: sent again on release); the fence is what rules that out. */
 static bool by_mark(const cs_outcome *x, int64_t mark)
 {
     return x->seq <= mark && x->before == CS_TARGET_PENDING && x->after == CS_TARGET_SENT && x->variant == 0 &&

@@ -816,7 +816,7 @@ static void queries_search_by_key(void **state)
     sqlite3 *db;
     cs_ledger *l;
     open_all(&db, &l);
-    int checked = 0;
+    int checked = 0, pending_reads = 0;
     for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st)) {
         const char *sql = sqlite3_sql(st);
         if (!strstr(sql, "cs_targets") && !strstr(sql, "cs_target_outcomes"))
@@ -825,19 +825,25 @@ static void queries_search_by_key(void **state)
         snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
         sqlite3_stmt *p;
         assert_int_equal(sqlite3_prepare_v2(db, q, -1, &p, NULL), SQLITE_OK);
-        bool searched = false;
+        /* a read of pending targets (seq above the cursor and the mark) must search that range */
+        bool searched = false, ranged = false, pending = strstr(sql, "state = 0") != NULL;
         while (sqlite3_step(p) == SQLITE_ROW) {
             const char *d = (const char *)sqlite3_column_text(p, 3);
             if (strncmp(d, "SCAN", 4) == 0 || (strstr(d, "TEMP B-TREE") && !strstr(sql, "GROUP BY")))
                 fail_msg("%s\n  plan: %s", sql, d);
             searched |= strncmp(d, "SEARCH", 6) == 0 && strstr(d, "xk=?") != NULL;
+            ranged |= strncmp(d, "SEARCH", 6) == 0 && strstr(d, "(xk=? AND seq>?)") != NULL;
         }
         if (!searched)
             fail_msg("%s: no search by execution key", sql);
+        if (pending && !ranged)
+            fail_msg("%s: pending targets not read as a range of seq", sql);
+        pending_reads += pending;
         sqlite3_finalize(p);
         checked++;
     }
     assert_int_equal(checked, 8); /* held, pending (each with and without users), update, min, any, breakdown */
+    assert_int_equal(pending_reads, 3); /* pending, pending with users, any */
     close_all(db, l);
 }
 

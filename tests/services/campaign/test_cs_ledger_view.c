@@ -21,7 +21,7 @@
 #define CAMPAIGN "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 #define MAXB 1000
 
-/* The reads before the merge join, word for word. */
+/* The reads before the merge join, word for word (the pending one above the sent-through mark). */
 #define REF_HELD                                                                                                  \
     "SELECT t.seq, t.user_id, t.state, t.attempts, " CS_USERVIEW_COLUMNS " FROM cs_targets AS t "               \
     "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.xk = ?1 AND "                                      \
@@ -29,7 +29,8 @@
 #define REF_PENDING                                                                                               \
     "SELECT t.seq, t.user_id, t.state, t.attempts, " CS_USERVIEW_COLUMNS " FROM cs_targets AS t "               \
     "LEFT JOIN cs_users AS u ON u.user_id = t.user_id WHERE t.xk = ?1 AND "                                      \
-    "t.seq > ?3 AND t.state = 0 ORDER BY t.seq LIMIT ?2"
+    "t.seq > max(?3, (SELECT sent_through FROM cs_execution_keys WHERE xk = ?1)) AND t.state = 0 "            \
+    "ORDER BY t.seq LIMIT ?2"
 
 typedef struct fixture {
     char path[64];
@@ -252,14 +253,16 @@ static void compare(fixture *f, const char *exec, int64_t now, int64_t after_seq
     free_batch(&want);
 }
 
-/* Commits `got` as sent (or each seq % keep == 0 left pending, keep > 0) and frees it. */
+/* Commits `got` as sent with variant 0 after one request, so that the sent-through mark records
+ * what it can (or each seq % keep == 0 left pending, keep > 0), and frees it. */
 static void commit_got(fixture *f, const char *exec, int keep)
 {
     static cs_outcome out[MAXB];
     for (size_t i = 0; i < got.n; i++) {
         bool stays = keep && got.rows[i].seq % keep == 0;
         out[i] = (cs_outcome){.seq = got.rows[i].seq, .before = got.rows[i].state,
-                              .after = stays ? CS_TARGET_PENDING : CS_TARGET_SENT, .variant = 0};
+                              .after = stays ? CS_TARGET_PENDING : CS_TARGET_SENT, .variant = 0,
+                              .attempts = got.rows[i].attempts + 1};
     }
     assert_int_equal(cs_ledger_commit(f->l, exec, out, got.n, 2, NULL), MF_OK);
     free_batch(&got);
@@ -324,6 +327,44 @@ static void sparse_targets(void **state)
     /* the first batch's walk ran out of credit: the next ones (fewer than 16) are read by the join */
     assert_int_equal(t.batches, 12);
     assert_int_equal(walks(f) - before, 1);
+}
+
+/* A ledger reading a sparse execution by the join (its walk ran out of credit) while another
+ * ledger on the same file (another replica after a takeover) commits batches and moves the
+ * sent-through mark past its cursor: its next batch starts above the mark, as the join's does,
+ * not at the targets the mark records as sent. */
+static void join_reads_above_another_ledgers_mark(void **state)
+{
+    fixture *f = *state;
+    const char *exec = "00000000-0000-4000-8000-000000000005";
+    add_users(f, 2000, 20);
+    create(f, exec, "premium_users");
+    tally t = {0};
+    compare(f, exec, 2, 0, 9, &t); /* walks, runs out of credit: the next batches by the join */
+    commit_got(f, exec, 0);
+    int walked = walks(f);
+    compare(f, exec, 2, 0, 9, &t);
+    commit_got(f, exec, 0);
+    assert_int_equal(walks(f), walked);
+    cs_ledger *other;
+    assert_int_equal(cs_ledger_open(f->db, &other, NULL), MF_OK);
+    cs_ledger *mine = f->l;
+    f->l = other; /* compare and commit_got use f->l */
+    for (int i = 0; i < 5; i++) {
+        compare(f, exec, 2, 0, 9, &t);
+        commit_got(f, exec, 0);
+    }
+    f->l = mine;
+    cs_ledger_close(other); /* its statements gone: walks() counts this ledger's */
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT sent_through FROM cs_execution_keys WHERE execution_id = '%s'", exec);
+    int64_t mark = int_of(f, sql);
+    assert_true(mark >= 7 * 9 * 20 / 20 - 9); /* the other ledger's batches are below it */
+    compare(f, exec, 2, 0, 9, &t);
+    assert_int_equal(got.n, 9);
+    assert_true(got.rows[0].seq > mark);
+    assert_int_equal(walks(f), walked); /* read by the join, from its cursor below the mark */
+    free_batch(&got);
 }
 
 /* View rows removed after the snapshot (the first and last of a batch's range among them), and
@@ -472,7 +513,8 @@ static void cursor_after_restart(void **state)
         commit_got(f, exec, 0);
     }
     assert_true(t.missing > 0);
-    assert_int_equal(int_of(f, "SELECT count(*) FROM cs_targets WHERE state IN (0, 3)"), 0);
+    assert_int_equal(int_of(f, "SELECT count(*) FROM cs_target_outcomes WHERE state IN (0, 3)"), 0);
+    assert_true(int_of(f, "SELECT count(*) FROM cs_targets WHERE state = 0") > 0); /* the mark's */
 }
 
 /* Targets not numbered in user_id order (not written by the snapshot): read as the join reads them. */
@@ -496,6 +538,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(all_users_targeted, setup, teardown),
         cmocka_unit_test_setup_teardown(sparse_targets, setup, teardown),
+        cmocka_unit_test_setup_teardown(join_reads_above_another_ledgers_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(rows_removed_after_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(users_added_after_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(batches_of_one, setup, teardown),
