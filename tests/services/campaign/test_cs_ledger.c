@@ -90,6 +90,22 @@ static void all_users_campaign(mf_campaign_create *c)
                      c);
 }
 
+/* Records a running immediate execution of the all-users campaign c (filled here; the caller frees
+ * it) with its targets: all N users. */
+static cs_execution create_all_users(cs_ledger *l, const char *exec, int64_t batch_size, int64_t created_at,
+                                     mf_campaign_create *c)
+{
+    all_users_campaign(c);
+    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
+    cs_execution e = {.campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
+                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = batch_size,
+                      .created_at = created_at};
+    snprintf(e.execution_id, sizeof e.execution_id, "%s", exec);
+    assert_int_equal(cs_ledger_create(l, &e, &c->target_audience, &o, NULL), MF_OK);
+    return e;
+}
+
 static void lifecycle(void **state)
 {
     (void)state;
@@ -234,12 +250,7 @@ static void commit_writes_each_target(void **state)
     cs_ledger *l;
     open_all(&db, &l);
     mf_campaign_create c;
-    all_users_campaign(&c);
-    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
-    cs_execution e = {.execution_id = EXEC2, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
-                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = N, .created_at = 5};
-    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    create_all_users(l, EXEC2, N, 5, &c);
     char r1[] = "push_disabled", r2[] = "push_disabled"; /* equal reasons at different addresses */
     cs_outcome out[] = {
         {.seq = 1, .after = CS_TARGET_SENT, .variant = 0, .attempts = 1},
@@ -378,12 +389,7 @@ static void commit_nowait_records_and_restores_sync(void **state)
     open_all(&db, &l);
     assert_int_equal(synchronous_level(db), 2);
     mf_campaign_create c;
-    all_users_campaign(&c);
-    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
-    cs_execution e = {.execution_id = EXEC7, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
-                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = N, .created_at = 5};
-    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    create_all_users(l, EXEC7, N, 5, &c);
     cs_outcome out[] = {
         {.seq = 1, .after = CS_TARGET_SENT, .variant = 0, .attempts = 1},
         {.seq = 2, .after = CS_TARGET_SKIPPED, .reason = "push_disabled", .variant = -1},
@@ -609,12 +615,7 @@ static void version2_execution_resumes(void **state)
 
     /* a new execution gets a key of its own */
     mf_campaign_create c;
-    all_users_campaign(&c);
-    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
-    cs_execution e = {.execution_id = EXEC5, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
-                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = 10, .created_at = 300};
-    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    cs_execution e = create_all_users(l, EXEC5, 10, 300, &c);
     assert_int_equal(e.total, N);
     breakdown_is(l, EXEC5, "pending=25;");
     breakdown_is(l, EXEC4, "sent=25;");
@@ -644,12 +645,7 @@ static void cursor_never_skips_a_pending_target(void **state)
     open_all(&db[0], &l[0]);
     open_all(&db[1], &l[1]);
     mf_campaign_create c;
-    all_users_campaign(&c);
-    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
-    cs_execution e = {.execution_id = EXEC6, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
-                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = 4, .created_at = 400};
-    assert_int_equal(cs_ledger_create(l[0], &e, &c.target_audience, &o, NULL), MF_OK);
+    create_all_users(l[0], EXEC6, 4, 400, &c);
     sqlite3_stmt *truth;
     assert_int_equal(sqlite3_prepare_v2(db[0], "SELECT seq FROM cs_target_outcomes WHERE state = 0 AND execution_id = '"
                                                EXEC6 "' ORDER BY seq",
@@ -738,12 +734,7 @@ static void mark_records_sent_targets_only(void **state)
     cs_ledger *l;
     open_all(&db, &l);
     mf_campaign_create c;
-    all_users_campaign(&c);
-    cs_target_opts o = {.now_ms = 0, .new_days = 30, .active_days = 30};
-    cs_execution e = {.execution_id = EXEC8, .campaign_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-                      .status = MF_CAMPAIGN_STATUS_UPDATE_STATUS_RUNNING,
-                      .type = MF_CAMPAIGN_EXECUTE_EXECUTION_TYPE_IMMEDIATE, .batch_size = 10, .created_at = 5};
-    assert_int_equal(cs_ledger_create(l, &e, &c.target_audience, &o, NULL), MF_OK);
+    create_all_users(l, EXEC8, 10, 5, &c);
     assert_int_equal(mark_of(db, EXEC8), 0);
     cs_target_row rows[10];
     size_t n;
