@@ -510,8 +510,18 @@ def sigkill_mid_execution_and_restart(env: Env) -> None:
     check(x["sent"] == len(people) and len(unique) == len(people), f"missing: {len(people) - len(unique)}")
     dups = len(ids) - len(unique)
     check(dups <= 20, f"{dups} raw duplicates, more than one batch (20)")
+    # the ledger on disk says the same through its view, part of it by the sent-through mark alone
+    # (targets sent with variant 0 after one request keep their pending rows below it)
+    view = env.campaign.db_query("SELECT count(*) FROM cs_target_outcomes WHERE execution_id = ? AND state = 1",
+                                 (xid,))[0][0]
+    mark, by_mark = env.campaign.db_query(
+        "SELECT k.sent_through, (SELECT count(*) FROM cs_targets AS t WHERE t.xk = k.xk AND t.state = 0) "
+        "FROM cs_execution_keys AS k WHERE k.execution_id = ?", (xid,))[0]
+    check(view == len(people), f"the view counts {view} targets sent")
+    check(mark > 0 and by_mark > 0, f"the mark at {mark}, {by_mark} targets recorded by it alone")
     print(f"      killed with {committed} committed as sent; raw duplicates {dups} (at most one batch, 20), "
-          f"after de-duplication by notification_id 0, missing 0")
+          f"after de-duplication by notification_id 0, missing 0; sent-through mark {mark}, "
+          f"{by_mark} targets recorded by it alone")
 
 
 @case
