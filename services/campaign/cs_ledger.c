@@ -535,21 +535,19 @@ static mf_status check_fence(cs_ledger *l, const char *execution_id, mf_error *e
 
 /*
  * The mark these outcomes allow: the cursor `settled` (no target at or below it pending) carried
- * over the outcomes that decide the targets right after it, and no further than the highest seq
- * among them. 0 when it does not pass any of them (or without a remembered key).
+ * over the outcomes that decide the targets right after it, in their order, so never past the
+ * batch's own targets. 0 when it does not pass any of them (or without a key, or when the cursor
+ * says nothing is pending: then no outcome can be a pending target's).
  */
 static int64_t mark_after(const exec_key *k, const cs_outcome *o, size_t n)
 {
     if (!k || k->settled == INT64_MAX)
         return 0;
-    int64_t through = k->settled, top = 0;
-    for (size_t i = 0; i < n; i++) {
+    int64_t through = k->settled;
+    for (size_t i = 0; i < n; i++)
         if (o[i].after != CS_TARGET_PENDING && o[i].seq - 1 == through)
             through = o[i].seq;
-        if (o[i].seq > top)
-            top = o[i].seq;
-    }
-    return through > k->settled && through <= top ? through : 0;
+    return through > k->settled ? through : 0;
 }
 
 /* Whether x's row is left as the snapshot wrote it (pending), the mark saying it was sent. It
