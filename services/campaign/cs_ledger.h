@@ -144,8 +144,9 @@ mf_status cs_ledger_batch_view_in(cs_ledger *l, const char *execution_id, int64_
  * Records a batch's outcomes and the execution's counters in one transaction. Outcomes whose
  * `after` is pending are not written (the target stays pending). The sent-through mark moves in
  * the same transaction over the targets right after the ones already decided, when the outcomes
- * decide them, and the rows of those it records as sent are not rewritten. MF_ERR_IO rolls
- * everything back.
+ * decide them, and the rows of those it records as sent are not rewritten. On an error (MF_ERR_IO,
+ * or svc_db_status's mapping of another SQLite failure) everything is rolled back: no row, no
+ * counter, no mark, and the batch's targets are read again.
  */
 mf_status cs_ledger_commit(cs_ledger *l, const char *execution_id, const cs_outcome *o, size_t n, int64_t now_ms,
                            mf_error *err);

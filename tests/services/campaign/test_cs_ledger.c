@@ -798,6 +798,52 @@ static void mark_records_sent_targets_only(void **state)
     close_all(db, l);
 }
 
+#define EXEC9 "9b4e28ba-2fa1-41d2-883f-0016d3cca427"
+
+/* The mark's UPDATE refused (a trigger stands for a failing write): the commit reports it and
+ * records nothing - no counter, no row, no mark - and the same batch is read again. */
+static void mark_refused_records_nothing(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    cs_ledger *l;
+    open_all(&db, &l);
+    mf_campaign_create c;
+    create_all_users(l, EXEC9, 10, 5, &c);
+    assert_int_equal(svc_db_exec(db, "CREATE TEMP TRIGGER refuse_mark BEFORE UPDATE OF sent_through ON "
+                                     "cs_execution_keys BEGIN SELECT RAISE(ABORT, 'disk says no'); END;", NULL),
+                     MF_OK);
+    cs_target_row rows[10];
+    size_t n;
+    assert_int_equal(cs_ledger_batch(l, EXEC9, 50, rows, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 10);
+    cs_outcome out[10];
+    for (size_t i = 0; i < n; i++)
+        out[i] = (cs_outcome){.seq = rows[i].seq, .after = i == 3 ? CS_TARGET_SKIPPED : CS_TARGET_SENT,
+                              .reason = i == 3 ? "push_disabled" : NULL, .variant = i == 3 ? -1 : 0,
+                              .attempts = 1};
+    mf_error err;
+    assert_int_not_equal(cs_ledger_commit(l, EXEC9, out, n, 51, &err), MF_OK); /* a constraint, here */
+    assert_non_null(strstr(err.message, "sent-through mark"));
+    cs_execution x;
+    bool found;
+    assert_int_equal(cs_ledger_get(l, EXEC9, &x, &found, NULL), MF_OK);
+    assert_true(found && x.sent == 0 && x.skipped == 0 && x.batches == 0);
+    assert_int_equal(mark_of(db, EXEC9), 0);
+    breakdown_is(l, EXEC9, "pending=25;"); /* the skipped target's row was rolled back too */
+    cs_target_row again[10];
+    assert_int_equal(cs_ledger_batch(l, EXEC9, 52, again, 10, &n, NULL), MF_OK);
+    assert_int_equal(n, 10);
+    assert_int_equal(again[0].seq, rows[0].seq);
+    /* the write allowed again: the same outcomes are recorded */
+    assert_int_equal(svc_db_exec(db, "DROP TRIGGER refuse_mark", NULL), MF_OK);
+    assert_int_equal(cs_ledger_commit(l, EXEC9, out, n, 53, NULL), MF_OK);
+    assert_int_equal(mark_of(db, EXEC9), 10);
+    breakdown_is(l, EXEC9, "pending=15;sent=9;skipped:push_disabled=1;");
+    mf_campaign_create_free(&c);
+    close_all(db, l);
+}
+
 /* Every statement of the ledger on cs_targets (or its view cs_target_outcomes) searches it by
  * execution key, through its primary key or the held index: none scans a table, and none sorts
  * except the admin breakdown's GROUP BY. The pending reads walk the primary key from a seq on (no sort of an execution's targets). */
@@ -882,6 +928,7 @@ int main(void)
         cmocka_unit_test(queries_search_by_key),
         cmocka_unit_test(cursor_never_skips_a_pending_target),
         cmocka_unit_test(mark_records_sent_targets_only),
+        cmocka_unit_test(mark_refused_records_nothing),
         cmocka_unit_test(campaigns_are_never_overwritten),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
