@@ -279,6 +279,11 @@ int main(int argc, char **argv)
     info.listen_accept_protocol = MF_BROKER_PROTOCOL;
     info.ssl_cert_filepath = cfg.tls_cert;
     info.ssl_private_key_filepath = cfg.tls_key;
+    /* Over TLS lws advertises "h2,http/1.1" by ALPN unless told otherwise, and a client that
+     * speaks both (curl) then picks h2; but the broker's own parser (raw-skt role) speaks
+     * HTTP/1.1 only, so such a client waited for a reply that never came. WebSocket clients
+     * (RFC 6455) ask for http/1.1 or nothing. */
+    info.alpn = "http/1.1";
     if (!strchr(bind_addr, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     b.vhost = lws_create_vhost(b.ctx, &info);

@@ -25,6 +25,29 @@ def http_healthz(srv):
     check(st == 404, f"unknown path: {st}")
 
 
+@case(shared=False, tls=True)
+def https_healthz_alpn_http11(srv):
+    """Over TLS the broker answers by ALPN with http/1.1, never h2: its parser speaks HTTP/1.1
+    only, and a client offering both (curl does) used to get h2 and then no reply at all. A
+    client offering h2 alone gets no protocol and is still answered in HTTP/1.1."""
+    for offer, want in ((["h2", "http/1.1"], "http/1.1"), (["h2"], None), (None, None)):
+        ctx = srv.ssl_context()
+        if offer:
+            ctx.set_alpn_protocols(offer)
+        with ctx.wrap_socket(socket.create_connection((HOST, srv.port), timeout=5), server_hostname=HOST) as s:
+            check(s.selected_alpn_protocol() == want, f"offered {offer}: ALPN {s.selected_alpn_protocol()!r}")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+            head, _, body = reply.partition(b"\r\n\r\n")
+            check(head.startswith(b"HTTP/1.1 200 ") and json.loads(body) == {"status": "ok"},
+                  f"offered {offer}: {reply[:200]!r}")
+
+
 def _kernel_version():
     """(major, minor) of the running Linux kernel, (0, 0) when it cannot be read."""
     try:
