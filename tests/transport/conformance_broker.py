@@ -34,18 +34,13 @@ def https_healthz_alpn_http11(srv):
         ctx = srv.ssl_context()
         if offer:
             ctx.set_alpn_protocols(offer)
-        with ctx.wrap_socket(socket.create_connection((HOST, srv.port), timeout=5), server_hostname=HOST) as s:
-            check(s.selected_alpn_protocol() == want, f"offered {offer}: ALPN {s.selected_alpn_protocol()!r}")
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            reply = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
-            head, _, body = reply.partition(b"\r\n\r\n")
-            check(head.startswith(b"HTTP/1.1 200 ") and json.loads(body) == {"status": "ok"},
-                  f"offered {offer}: {reply[:200]!r}")
+        s = ctx.wrap_socket(socket.create_connection((HOST, srv.port), timeout=5), server_hostname=HOST)
+        got = s.selected_alpn_protocol()
+        if got != want:
+            s.close()
+        check(got == want, f"offered {offer}: ALPN {got!r}")
+        st, _, body = http_get(HOST, srv.port, "/healthz", sock=s)
+        check(st == 200 and json.loads(body) == {"status": "ok"}, f"offered {offer}: {st} {body[:200]!r}")
 
 
 def _kernel_version():

@@ -43,9 +43,10 @@ class HandshakeRefused(Exception):
         self.head = head
 
 
-def http_get(host, port, path, timeout=5.0):
-    """A minimal HTTP/1.1 GET: returns (status, headers dict, body bytes)."""
-    s = socket.create_connection((host, port), timeout=timeout)
+def http_get(host, port, path, timeout=5.0, sock=None):
+    """A minimal HTTP/1.1 GET: returns (status, headers dict, body bytes). `sock`: a socket
+    already connected to host:port to use instead of a new one (a TLS one); it is closed."""
+    s = sock or socket.create_connection((host, port), timeout=timeout)
     try:
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
         data = b""
